@@ -1,0 +1,139 @@
+import { z } from 'zod';
+import { SETTING_NAMES, SETTING_PREFIX, environmentSchema, type Environment } from './environment.ts';
+
+export type LogLevel = Environment['PROGIMAGE_LOG_LEVEL'];
+
+export interface KafkaConfig {
+  readonly brokers: readonly string[];
+  readonly clientId: string;
+  readonly topicPartitions: number;
+  readonly replicationFactor: number;
+}
+
+export interface S3Config {
+  readonly endpoint: URL;
+  readonly accessKey: string;
+  readonly secretKey: string;
+  readonly bucket: string;
+  readonly region: string;
+}
+
+export interface MongoConfig {
+  readonly url: string;
+  readonly database: string;
+}
+
+export interface ClamdConfig {
+  readonly host: string;
+  readonly port: number;
+  readonly timeoutMs: number;
+}
+
+/** The whole configuration of a ProgImage service. A `null` server means its embedded adapter is used. */
+export interface Config {
+  readonly http: { readonly host: string; readonly port: number };
+  readonly logLevel: LogLevel;
+  readonly dataDir: string;
+  readonly kafka: KafkaConfig | null;
+  readonly s3: S3Config | null;
+  readonly mongo: MongoConfig | null;
+  readonly scan: { readonly enabled: boolean; readonly clamd: ClamdConfig | null };
+}
+
+/** A configuration that cannot be used. `problems` has one line per offending variable. */
+export class ConfigError extends Error {
+  readonly problems: readonly string[];
+
+  constructor(problems: readonly string[]) {
+    super(`Invalid configuration:\n${problems.map((problem) => `  - ${problem}`).join('\n')}`);
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+type EnvironmentVariables = Readonly<Record<string, string | undefined>>;
+
+function unknownSettings(env: EnvironmentVariables): string[] {
+  const known = new Set<string>(SETTING_NAMES);
+  return Object.keys(env)
+    .filter((name) => name.startsWith(SETTING_PREFIX) && !known.has(name))
+    .map((name) => `${name} is not a ProgImage setting (known settings: ${SETTING_NAMES.join(', ')})`);
+}
+
+function describeIssue(issue: z.core.$ZodIssue, env: EnvironmentVariables): string {
+  const name = String(issue.path[0]);
+  const value = env[name];
+  const got = value === undefined ? 'it is not set' : `got ${JSON.stringify(value)}`;
+  return `${name}: ${issue.message} (${got})`;
+}
+
+/** Settings that only make sense together. */
+function missingCompanions(env: Environment): string[] {
+  const problems: string[] = [];
+  if (env.PROGIMAGE_S3_ENDPOINT !== undefined) {
+    for (const name of ['PROGIMAGE_S3_ACCESS_KEY', 'PROGIMAGE_S3_SECRET_KEY'] as const) {
+      if (env[name] === undefined) problems.push(`${name}: required when PROGIMAGE_S3_ENDPOINT is set`);
+    }
+  }
+  return problems;
+}
+
+function toConfig(env: Environment): Config {
+  const {
+    PROGIMAGE_KAFKA_BROKERS: brokers,
+    PROGIMAGE_S3_ENDPOINT: s3Endpoint,
+    PROGIMAGE_S3_ACCESS_KEY: accessKey,
+    PROGIMAGE_S3_SECRET_KEY: secretKey,
+    PROGIMAGE_MONGODB_URL: mongoUrl,
+    PROGIMAGE_CLAMD_HOST: clamdHost,
+  } = env;
+  return {
+    http: { host: env.PROGIMAGE_HTTP_HOST, port: env.PROGIMAGE_HTTP_PORT },
+    logLevel: env.PROGIMAGE_LOG_LEVEL,
+    dataDir: env.PROGIMAGE_DATA_DIR,
+    kafka:
+      brokers === undefined
+        ? null
+        : {
+            brokers,
+            clientId: env.PROGIMAGE_KAFKA_CLIENT_ID,
+            topicPartitions: env.PROGIMAGE_KAFKA_TOPIC_PARTITIONS,
+            replicationFactor: env.PROGIMAGE_KAFKA_REPLICATION_FACTOR,
+          },
+    s3:
+      s3Endpoint === undefined || accessKey === undefined || secretKey === undefined
+        ? null
+        : {
+            endpoint: new URL(s3Endpoint),
+            accessKey,
+            secretKey,
+            bucket: env.PROGIMAGE_S3_BUCKET,
+            region: env.PROGIMAGE_S3_REGION,
+          },
+    mongo: mongoUrl === undefined ? null : { url: mongoUrl, database: env.PROGIMAGE_MONGODB_DATABASE },
+    scan: {
+      enabled: env.PROGIMAGE_SCAN === 'on',
+      clamd:
+        clamdHost === undefined
+          ? null
+          : { host: clamdHost, port: env.PROGIMAGE_CLAMD_PORT, timeoutMs: env.PROGIMAGE_CLAMD_TIMEOUT_MS },
+    },
+  };
+}
+
+/**
+ * Reads the configuration from environment variables. Empty strings count as
+ * unset, so `FOO=` in a compose file falls back to the default.
+ * @throws ConfigError naming every variable that is wrong and what it accepts.
+ */
+export function loadConfig(env: EnvironmentVariables = process.env): Config {
+  const relevant = Object.fromEntries(
+    Object.entries(env).filter(([name, value]) => name.startsWith(SETTING_PREFIX) && value !== ''),
+  );
+  const problems = unknownSettings(relevant);
+  const parsed = environmentSchema.safeParse(relevant);
+  if (!parsed.success) problems.push(...parsed.error.issues.map((issue) => describeIssue(issue, relevant)));
+  if (parsed.success) problems.push(...missingCompanions(parsed.data));
+  if (problems.length > 0 || !parsed.success) throw new ConfigError(problems);
+  return toConfig(parsed.data);
+}
