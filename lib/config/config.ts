@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import type { z } from 'zod';
 import { SETTING_NAMES, SETTING_PREFIX, environmentSchema, type Environment } from './environment.ts';
 
 export type LogLevel = Environment['PROGIMAGE_LOG_LEVEL'];
