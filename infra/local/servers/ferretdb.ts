@@ -1,0 +1,89 @@
+import { cpSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { MongoClient } from 'mongodb';
+import { z } from 'zod';
+import type { LocalServer } from '../server.ts';
+import { HOST, localStackEnvironment, PORTS, runDir } from '../settings.ts';
+import { requireTool, run } from '../tools.ts';
+import { installDir, installOnce } from './install-cache.ts';
+
+const VERSION = 'v1.24.2';
+const MODULE = 'github.com/FerretDB/FerretDB';
+const home = installDir('ferretdb', VERSION);
+const binary = join(home, 'bin', 'ferretdb');
+const workDir = join(runDir, 'ferretdb');
+const logFile = join(runDir, 'ferretdb.log');
+const installLog = join(runDir, 'ferretdb-install.log');
+
+const GO_HINT = 'FerretDB is built from source with Go 1.24 or newer (https://go.dev/doc/install)';
+
+const downloadInfo = z.object({ Dir: z.string() });
+
+/** Writes `go mod download -json` output to a file and reads the module's source folder from it. */
+async function downloadModuleSource(go: string, scratch: string): Promise<string> {
+  const infoFile = join(scratch, 'download.json');
+  await run('/bin/sh', ['-c', `"${go}" mod download -json ${MODULE}@${VERSION} > "${infoFile}"`], {
+    logFile: installLog,
+  });
+  return downloadInfo.parse(JSON.parse(await readFile(infoFile, 'utf8'))).Dir;
+}
+
+export const ferretdbServer: LocalServer = {
+  name: 'ferretdb',
+  version: VERSION,
+  logFile,
+  address: `mongodb://${HOST}:${PORTS.ferretdb}`,
+  startTimeoutMs: 30_000,
+
+  async install() {
+    const go = requireTool('go', GO_HINT);
+    // `go install …/cmd/ferretdb@v1.24.2` builds a binary that panics at start:
+    // FerretDB reads its version from build/version/version.txt, which its release
+    // tooling generates and the module zip lacks. So build the released module
+    // source with that file written, as FerretDB's own build does.
+    await installOnce(home, join('bin', 'ferretdb'), async (scratch) => {
+      const source = join(scratch, 'src');
+      cpSync(await downloadModuleSource(go, scratch), source, { recursive: true });
+      // The module cache is read-only; the copy must be writable to add the file and to be removed.
+      await run('chmod', ['-R', 'u+w', source], { logFile: installLog });
+      writeFileSync(join(source, 'build', 'version', 'version.txt'), `${VERSION}\n`);
+      await run(go, ['build', '-o', join(scratch, 'bin', 'ferretdb'), './cmd/ferretdb'], {
+        cwd: source,
+        logFile: installLog,
+      });
+      rmSync(source, { recursive: true });
+    });
+  },
+
+  prepare() {
+    mkdirSync(join(workDir, 'data'), { recursive: true });
+    mkdirSync(join(workDir, 'state'), { recursive: true });
+    return Promise.resolve();
+  },
+
+  process() {
+    return {
+      command: binary,
+      args: [
+        '--handler=sqlite',
+        `--sqlite-url=file:${join(workDir, 'data')}/`,
+        `--listen-addr=${HOST}:${PORTS.ferretdb}`,
+        `--debug-addr=${HOST}:${PORTS.ferretdbDebug}`,
+        `--state-dir=${join(workDir, 'state')}`,
+        '--telemetry=disable',
+        '--log-level=warn',
+      ],
+    };
+  },
+
+  async checkHealth() {
+    const url = localStackEnvironment().PROGIMAGE_MONGODB_URL ?? '';
+    const client = new MongoClient(url, { serverSelectionTimeoutMS: 1500, connectTimeoutMS: 1500 });
+    try {
+      await client.db('admin').command({ ping: 1 });
+    } finally {
+      await client.close();
+    }
+  },
+};
