@@ -1,0 +1,82 @@
+import { z } from 'zod';
+import { imageIdSchema } from '../ids.ts';
+
+/** Image formats ProgImage accepts and produces, by their canonical short name. */
+export const imageFormatSchema = z.enum(['jpeg', 'png', 'webp', 'gif', 'avif', 'heif', 'tiff', 'svg']);
+export type ImageFormat = z.infer<typeof imageFormatSchema>;
+
+const blobKey = z.string().min(1).max(1024);
+const sha256 = z.string().regex(/^[0-9a-f]{64}$/);
+const dimension = z.number().int().positive();
+const byteCount = z.number().int().nonnegative();
+
+export const pipelineStageSchema = z.enum(['ingest', 'scan', 'strip', 'compress', 'variants']);
+export type PipelineStage = z.infer<typeof pipelineStageSchema>;
+
+/** An upstream system put an object into the bucket itself and asks ProgImage to take it in. */
+export const ingestRequestedSchema = z.object({
+  key: blobKey,
+  filename: z.string().max(255).optional(),
+});
+
+/** The original is stored (privately); nothing has decoded it yet. */
+export const imageUploadedSchema = z.object({
+  originalKey: blobKey,
+  format: imageFormatSchema,
+  contentType: z.string(),
+  bytes: byteCount,
+  sha256,
+  width: dimension,
+  height: dimension,
+  filename: z.string().max(255).optional(),
+});
+
+export const scanVerdictSchema = z.enum(['clean', 'infected', 'unscanned']);
+export type ScanVerdict = z.infer<typeof scanVerdictSchema>;
+
+/** The verdict on the original. Only `clean` and `unscanned` images are ever decoded. */
+export const imageScannedSchema = z.object({
+  verdict: scanVerdictSchema,
+  signatures: z.array(z.string()),
+  engine: z.string().optional(),
+  signatureVersion: z.string().optional(),
+  /** Where an infected original now lives (never served). */
+  quarantineKey: blobKey.optional(),
+});
+
+const renditionSchema = z.object({
+  key: blobKey,
+  format: imageFormatSchema,
+  width: dimension,
+  height: dimension,
+  bytes: byteCount,
+  pages: z.number().int().positive(),
+});
+export type Rendition = z.infer<typeof renditionSchema>;
+
+/** The master: upright, sRGB, no metadata. Everything served derives from it. */
+export const imageStrippedSchema = z.object({ master: renditionSchema });
+
+/** The master re-encoded smaller; `master` is the re-encoded one when kept, the stripped one otherwise. */
+export const imageCompressedSchema = z.object({
+  master: renditionSchema,
+  bytesBefore: byteCount,
+  bytesAfter: byteCount,
+  kept: z.boolean(),
+});
+
+export const variantSchema = renditionSchema.extend({ name: z.string().regex(/^[a-z0-9-]{1,32}$/) });
+export type Variant = z.infer<typeof variantSchema>;
+
+export const imageVariantsBuiltSchema = z.object({ variants: z.array(variantSchema) });
+
+/** A stage gave up on an image: the catalog shows it as failed there. */
+export const imageFailedSchema = z.object({
+  stage: pipelineStageSchema,
+  reason: z.string(),
+  /** Whether the input itself is at fault (bad image) rather than the system (server down). */
+  permanent: z.boolean(),
+  attempts: z.number().int().positive(),
+});
+
+export { imageIdSchema };

@@ -1,0 +1,57 @@
+import type { z } from 'zod';
+
+export interface Identified {
+  readonly id: string;
+}
+
+export interface Versioned<T> {
+  readonly document: T;
+  /** Increases by one on every save; the basis of compare-and-set. */
+  readonly version: number;
+}
+
+/** Scalar fields a query can match on with equality. */
+export type FieldValue = string | number | boolean;
+
+export interface FindQuery {
+  /** Top-level fields that must equal these values. */
+  readonly where?: Readonly<Record<string, FieldValue>>;
+  /** Return documents whose id sorts after this one (a cursor). */
+  readonly after?: string;
+  readonly limit: number;
+}
+
+/**
+ * One collection of JSON documents keyed by `id`. Writes are compare-and-set
+ * on a version, so concurrent writers (two catalog replicas) never lose an
+ * update: the loser re-reads and tries again.
+ */
+export interface DocumentCollection<T extends Identified> {
+  get(id: string): Promise<Versioned<T> | null>;
+  /**
+   * Inserts (`expectedVersion` null) or replaces the document if its stored
+   * version still equals `expectedVersion`. Resolves to the new version, or
+   * null when another writer got there first.
+   */
+  save(document: T, expectedVersion: number | null): Promise<number | null>;
+  /** Documents matching `where`, in ascending id order. */
+  find(query: FindQuery): Promise<T[]>;
+  count(where?: Readonly<Record<string, FieldValue>>): Promise<number>;
+  /** Resolves true when a document was removed. */
+  delete(id: string): Promise<boolean>;
+}
+
+export interface CollectionSpec<T extends Identified> {
+  readonly name: string;
+  /** Every document read back is validated against it. */
+  readonly schema: z.ZodType<T>;
+  /** Fields that `find` filters on, indexed together in this order. */
+  readonly indexes?: readonly (readonly string[])[];
+}
+
+/** The catalog store port: the catalog service is its only user. */
+export interface CatalogStore {
+  collection<T extends Identified>(spec: CollectionSpec<T>): Promise<DocumentCollection<T>>;
+  checkHealth(): Promise<void>;
+  close(): Promise<void>;
+}
