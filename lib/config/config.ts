@@ -1,5 +1,12 @@
 import type { z } from 'zod';
-import { SETTING_NAMES, SETTING_PREFIX, environmentSchema, type Environment } from './environment.ts';
+import {
+  SECRET_SETTINGS,
+  SETTING_NAMES,
+  SETTING_PREFIX,
+  URL_SETTINGS_WITH_CREDENTIALS,
+  environmentSchema,
+  type Environment,
+} from './environment.ts';
 
 export type LogLevel = Environment['PROGIMAGE_LOG_LEVEL'];
 
@@ -37,6 +44,7 @@ export interface Config {
   readonly kafka: KafkaConfig | null;
   readonly s3: S3Config | null;
   readonly mongo: MongoConfig | null;
+  /** `enabled` is true exactly when uploads are scanned by `clamd`; otherwise they are marked unscanned. */
   readonly scan: { readonly enabled: boolean; readonly clamd: ClamdConfig | null };
 }
 
@@ -60,20 +68,34 @@ function unknownSettings(env: EnvironmentVariables): string[] {
     .map((name) => `${name} is not a ProgImage setting (known settings: ${SETTING_NAMES.join(', ')})`);
 }
 
+/** The value as it may appear in a message: secrets never do. */
+function shownValue(name: string, value: string): string {
+  if (SECRET_SETTINGS.has(name)) return `a value of ${value.length} characters`;
+  if (URL_SETTINGS_WITH_CREDENTIALS.has(name)) return JSON.stringify(value.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@'));
+  return JSON.stringify(value);
+}
+
 function describeIssue(issue: z.core.$ZodIssue, env: EnvironmentVariables): string {
   const name = String(issue.path[0]);
   const value = env[name];
-  const got = value === undefined ? 'it is not set' : `got ${JSON.stringify(value)}`;
+  const got = value === undefined ? 'it is not set' : `got ${shownValue(name, value)}`;
   return `${name}: ${issue.message} (${got})`;
 }
 
-/** Settings that only make sense together. */
-function missingCompanions(env: Environment): string[] {
+/** Settings that only make sense together; checked on the raw variables so every problem is reported at once. */
+function inconsistentSettings(env: EnvironmentVariables): string[] {
   const problems: string[] = [];
-  if (env.PROGIMAGE_S3_ENDPOINT !== undefined) {
-    for (const name of ['PROGIMAGE_S3_ACCESS_KEY', 'PROGIMAGE_S3_SECRET_KEY'] as const) {
-      if (env[name] === undefined) problems.push(`${name}: required when PROGIMAGE_S3_ENDPOINT is set`);
+  const s3Keys = ['PROGIMAGE_S3_ACCESS_KEY', 'PROGIMAGE_S3_SECRET_KEY'] as const;
+  for (const name of s3Keys) {
+    if (env.PROGIMAGE_S3_ENDPOINT !== undefined && env[name] === undefined) {
+      problems.push(`${name}: required when PROGIMAGE_S3_ENDPOINT is set`);
     }
+    if (env.PROGIMAGE_S3_ENDPOINT === undefined && env[name] !== undefined) {
+      problems.push(`${name}: only used with PROGIMAGE_S3_ENDPOINT, which is not set (blobs would go to a local folder)`);
+    }
+  }
+  if (env.PROGIMAGE_SCAN === 'on' && env.PROGIMAGE_CLAMD_HOST === undefined) {
+    problems.push('PROGIMAGE_CLAMD_HOST: required when PROGIMAGE_SCAN is "on" (use "auto" to scan only when clamd is configured)');
   }
   return problems;
 }
@@ -112,7 +134,7 @@ function toConfig(env: Environment): Config {
           },
     mongo: mongoUrl === undefined ? null : { url: mongoUrl, database: env.PROGIMAGE_MONGODB_DATABASE },
     scan: {
-      enabled: env.PROGIMAGE_SCAN === 'on',
+      enabled: env.PROGIMAGE_SCAN !== 'off' && clamdHost !== undefined,
       clamd:
         clamdHost === undefined
           ? null
@@ -130,10 +152,9 @@ export function loadConfig(env: EnvironmentVariables = process.env): Config {
   const relevant = Object.fromEntries(
     Object.entries(env).filter(([name, value]) => name.startsWith(SETTING_PREFIX) && value !== ''),
   );
-  const problems = unknownSettings(relevant);
+  const problems = [...unknownSettings(relevant), ...inconsistentSettings(relevant)];
   const parsed = environmentSchema.safeParse(relevant);
   if (!parsed.success) problems.push(...parsed.error.issues.map((issue) => describeIssue(issue, relevant)));
-  if (parsed.success) problems.push(...missingCompanions(parsed.data));
   if (problems.length > 0 || !parsed.success) throw new ConfigError(problems);
   return toConfig(parsed.data);
 }

@@ -3,20 +3,19 @@ import { z } from 'zod';
 /** Every environment variable ProgImage reads. The prefix keeps them apart from other programs' settings. */
 export const SETTING_PREFIX = 'PROGIMAGE_';
 
-const port = z.coerce
-  .number({ error: 'expected a TCP port number' })
-  .int('expected a whole number')
-  .min(1, 'expected a TCP port from 1 to 65535')
-  .max(65535, 'expected a TCP port from 1 to 65535');
+/** Decimal digits only: "0x50", "1e3" and " " are not numbers here, whatever Number() thinks. */
+const wholeNumber = (min: number, max: number, what: string) =>
+  z
+    .string()
+    .trim()
+    .regex(/^\d+$/, `expected ${what}`)
+    .transform(Number)
+    .pipe(z.number().min(min, `expected ${what} from ${min} to ${max}`).max(max, `expected ${what} from ${min} to ${max}`));
 
-const milliseconds = (min: number, max: number) =>
-  z.coerce
-    .number({ error: 'expected a number of milliseconds' })
-    .int('expected a whole number of milliseconds')
-    .min(min, `expected ${min} to ${max} milliseconds`)
-    .max(max, `expected ${min} to ${max} milliseconds`);
+const port = wholeNumber(1, 65535, 'a TCP port number');
+const milliseconds = (min: number, max: number) => wholeNumber(min, max, 'a number of milliseconds');
 
-const hostPort = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/;
+const hostPort = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):([1-9]\d{0,3}|[1-5]\d{4}|6[0-4]\d{3}|65[0-4]\d{2}|655[0-2]\d|6553[0-5])$/;
 
 const brokerList = z
   .string()
@@ -38,7 +37,6 @@ const bucketName = z
   .string()
   .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'expected 3-63 lowercase letters, digits, dots or hyphens');
 
-const onOff = z.enum(['on', 'off']);
 
 const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
 
@@ -47,15 +45,15 @@ const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'si
  * servers mean "use the embedded adapter" (see ARCHITECTURE.md).
  */
 export const environmentSchema = z.object({
-  PROGIMAGE_HTTP_HOST: z.string().min(1).default('0.0.0.0'),
+  PROGIMAGE_HTTP_HOST: z.string().trim().min(1).default('0.0.0.0'),
   PROGIMAGE_HTTP_PORT: port.default(8080),
   PROGIMAGE_LOG_LEVEL: logLevel.default('info'),
   PROGIMAGE_DATA_DIR: z.string().min(1).default('./data'),
 
   PROGIMAGE_KAFKA_BROKERS: brokerList.optional(),
   PROGIMAGE_KAFKA_CLIENT_ID: z.string().regex(/^[A-Za-z0-9._-]+$/, 'expected letters, digits, ".", "_" or "-"').default('progimage'),
-  PROGIMAGE_KAFKA_TOPIC_PARTITIONS: z.coerce.number().int().min(1).max(1000).default(6),
-  PROGIMAGE_KAFKA_REPLICATION_FACTOR: z.coerce.number().int().min(1).max(7).default(1),
+  PROGIMAGE_KAFKA_TOPIC_PARTITIONS: wholeNumber(1, 1000, 'a number of partitions').default(6),
+  PROGIMAGE_KAFKA_REPLICATION_FACTOR: wholeNumber(1, 7, 'a replication factor').default(1),
 
   PROGIMAGE_S3_ENDPOINT: httpUrl.optional(),
   PROGIMAGE_S3_ACCESS_KEY: z.string().min(3).optional(),
@@ -69,8 +67,9 @@ export const environmentSchema = z.object({
     .regex(/^[A-Za-z0-9_-]{1,63}$/, 'expected 1-63 letters, digits, "_" or "-"')
     .default('progimage'),
 
-  PROGIMAGE_SCAN: onOff.default('on'),
-  PROGIMAGE_CLAMD_HOST: z.string().min(1).optional(),
+  /** auto: scan when PROGIMAGE_CLAMD_HOST is set, else mark uploads unscanned; on: clamd is required. */
+  PROGIMAGE_SCAN: z.enum(['auto', 'on', 'off']).default('auto'),
+  PROGIMAGE_CLAMD_HOST: z.string().trim().min(1).optional(),
   PROGIMAGE_CLAMD_PORT: port.default(3310),
   PROGIMAGE_CLAMD_TIMEOUT_MS: milliseconds(100, 600_000).default(60_000),
 });
@@ -79,3 +78,9 @@ export type Environment = z.output<typeof environmentSchema>;
 export type SettingName = keyof z.input<typeof environmentSchema>;
 
 export const SETTING_NAMES = Object.keys(environmentSchema.shape) as SettingName[];
+
+/** Settings whose values never appear in an error message or a log line. */
+export const SECRET_SETTINGS: ReadonlySet<string> = new Set<SettingName>(['PROGIMAGE_S3_SECRET_KEY']);
+
+/** Settings that may carry credentials inside a URL (mongodb://user:password@host). */
+export const URL_SETTINGS_WITH_CREDENTIALS: ReadonlySet<string> = new Set<SettingName>(['PROGIMAGE_MONGODB_URL']);

@@ -1,0 +1,211 @@
+import test, { type ExecutionContext } from 'ava';
+import { ConfigError, loadConfig, type Config } from '../../lib/config/index.ts';
+
+type Environment = Record<string, string>;
+
+/** Loads an environment that must be rejected and returns the ConfigError's problems, one line per variable. */
+function problemsOf(t: ExecutionContext, env: Environment): readonly string[] {
+  return t.throws(() => loadConfig(env), { instanceOf: ConfigError }).problems;
+}
+
+/** The S3 endpoint as text, so that two configurations compare by value (URL objects have no enumerable fields). */
+function comparable(config: Config) {
+  return { ...config, s3: config.s3 && { ...config.s3, endpoint: config.s3.endpoint.href } };
+}
+
+const servers: Environment = {
+  PROGIMAGE_KAFKA_BROKERS: 'kafka-1:9092, kafka-2:9092 ,kafka-3:9092',
+  PROGIMAGE_S3_ENDPOINT: 'http://minio:9000',
+  PROGIMAGE_S3_ACCESS_KEY: 'progimage',
+  PROGIMAGE_S3_SECRET_KEY: 'progimage-secret',
+  PROGIMAGE_MONGODB_URL: 'mongodb://mongodb:27017',
+  PROGIMAGE_CLAMD_HOST: 'clamav',
+};
+
+test('with an empty environment every server is embedded, HTTP listens on 8080 and uploads are unscanned', (t) => {
+  t.deepEqual(loadConfig({}), {
+    http: { host: '0.0.0.0', port: 8080 },
+    logLevel: 'info',
+    dataDir: './data',
+    kafka: null,
+    s3: null,
+    mongo: null,
+    scan: { enabled: false, clamd: null },
+  });
+});
+
+test("other programs' environment variables are ignored", (t) => {
+  const config = loadConfig({ PATH: '/usr/bin', KAFKA_BROKERS: 'not a broker list', HTTP_PORT: 'not a port' });
+
+  t.deepEqual(config, loadConfig({}));
+});
+
+test('a full server configuration parses into the nested Config', (t) => {
+  const config = loadConfig({
+    ...servers,
+    PROGIMAGE_HTTP_HOST: '127.0.0.1',
+    PROGIMAGE_HTTP_PORT: '9000',
+    PROGIMAGE_LOG_LEVEL: 'debug',
+    PROGIMAGE_DATA_DIR: '/var/lib/progimage',
+    PROGIMAGE_KAFKA_CLIENT_ID: 'progimage-test',
+    PROGIMAGE_KAFKA_TOPIC_PARTITIONS: '12',
+    PROGIMAGE_KAFKA_REPLICATION_FACTOR: '3',
+    PROGIMAGE_S3_BUCKET: 'images.example',
+    PROGIMAGE_S3_REGION: 'eu-west-1',
+    PROGIMAGE_MONGODB_DATABASE: 'progimage_test',
+    PROGIMAGE_SCAN: 'off',
+    PROGIMAGE_CLAMD_PORT: '3311',
+    PROGIMAGE_CLAMD_TIMEOUT_MS: '5000',
+  });
+
+  t.true(config.s3?.endpoint instanceof URL);
+  t.deepEqual(comparable(config), {
+    http: { host: '127.0.0.1', port: 9000 },
+    logLevel: 'debug',
+    dataDir: '/var/lib/progimage',
+    kafka: {
+      brokers: ['kafka-1:9092', 'kafka-2:9092', 'kafka-3:9092'],
+      clientId: 'progimage-test',
+      topicPartitions: 12,
+      replicationFactor: 3,
+    },
+    s3: {
+      endpoint: 'http://minio:9000/',
+      accessKey: 'progimage',
+      secretKey: 'progimage-secret',
+      bucket: 'images.example',
+      region: 'eu-west-1',
+    },
+    mongo: { url: 'mongodb://mongodb:27017', database: 'progimage_test' },
+    scan: { enabled: false, clamd: { host: 'clamav', port: 3311, timeoutMs: 5000 } },
+  });
+});
+
+test('server settings left out take their defaults', (t) => {
+  const config = loadConfig(servers);
+
+  t.deepEqual(config.kafka, {
+    brokers: ['kafka-1:9092', 'kafka-2:9092', 'kafka-3:9092'],
+    clientId: 'progimage',
+    topicPartitions: 6,
+    replicationFactor: 1,
+  });
+  t.is(config.s3?.bucket, 'progimage');
+  t.is(config.s3?.region, 'us-east-1');
+  t.deepEqual(config.mongo, { url: 'mongodb://mongodb:27017', database: 'progimage' });
+  t.deepEqual(config.scan, { enabled: true, clamd: { host: 'clamav', port: 3310, timeoutMs: 60_000 } });
+});
+
+test('a port out of range is rejected, naming the variable, the accepted range and the value given', (t) => {
+  const problems = problemsOf(t, { PROGIMAGE_HTTP_PORT: '70000' });
+
+  t.is(problems.length, 1);
+  t.regex(problems[0] ?? '', /^PROGIMAGE_HTTP_PORT: /);
+  t.regex(problems[0] ?? '', /1 to 65535/);
+  t.regex(problems[0] ?? '', /"70000"/);
+});
+
+test('a port that is not a number is rejected, naming the variable', (t) => {
+  const problems = problemsOf(t, { PROGIMAGE_CLAMD_PORT: 'clamd' });
+
+  t.is(problems.length, 1);
+  t.regex(problems[0] ?? '', /^PROGIMAGE_CLAMD_PORT: expected a TCP port number/);
+});
+
+test('a value outside an enumeration is rejected, naming the accepted values', (t) => {
+  const problems = problemsOf(t, { PROGIMAGE_SCAN: 'maybe' });
+
+  t.is(problems.length, 1);
+  t.regex(problems[0] ?? '', /^PROGIMAGE_SCAN: /);
+  t.regex(problems[0] ?? '', /"on"/);
+  t.regex(problems[0] ?? '', /"off"/);
+  t.regex(problems[0] ?? '', /"maybe"/);
+});
+
+test('an unknown PROGIMAGE_ variable is rejected by name, so a typo cannot silently fall back to a default', (t) => {
+  const problems = problemsOf(t, { PROGIMAGE_HTPP_PORT: '9000' });
+
+  t.is(problems.length, 1);
+  t.regex(problems[0] ?? '', /^PROGIMAGE_HTPP_PORT is not a ProgImage setting/);
+  t.regex(problems[0] ?? '', /PROGIMAGE_HTTP_PORT/, 'lists the known settings');
+});
+
+test('an S3 endpoint without its keys names each missing variable', (t) => {
+  t.deepEqual(problemsOf(t, { PROGIMAGE_S3_ENDPOINT: 'http://minio:9000' }), [
+    'PROGIMAGE_S3_ACCESS_KEY: required when PROGIMAGE_S3_ENDPOINT is set',
+    'PROGIMAGE_S3_SECRET_KEY: required when PROGIMAGE_S3_ENDPOINT is set',
+  ]);
+  t.deepEqual(problemsOf(t, { PROGIMAGE_S3_ENDPOINT: 'http://minio:9000', PROGIMAGE_S3_ACCESS_KEY: 'progimage' }), [
+    'PROGIMAGE_S3_SECRET_KEY: required when PROGIMAGE_S3_ENDPOINT is set',
+  ]);
+});
+
+test('an empty string counts as unset', (t) => {
+  const config = loadConfig({ PROGIMAGE_HTTP_PORT: '', PROGIMAGE_KAFKA_BROKERS: '', PROGIMAGE_SCAN: '' });
+
+  t.deepEqual(config, loadConfig({}));
+  const s3WithEmptySecret = {
+    PROGIMAGE_S3_ENDPOINT: 'http://minio:9000',
+    PROGIMAGE_S3_ACCESS_KEY: 'progimage',
+    PROGIMAGE_S3_SECRET_KEY: '',
+  };
+  t.deepEqual(problemsOf(t, s3WithEmptySecret), ['PROGIMAGE_S3_SECRET_KEY: required when PROGIMAGE_S3_ENDPOINT is set']);
+});
+
+test('every problem is reported at once, one line per variable, and the message lists them all', (t) => {
+  const env = {
+    PROGIMAGE_HTTP_PORT: '0',
+    PROGIMAGE_SCAN: 'maybe',
+    PROGIMAGE_MONGODB_URL: 'postgres://db',
+    PROGIMAGE_KAFKA_BROKERS: 'kafka',
+    PROGIMAGE_COLOUR: 'blue',
+    PROGIMAGE_S3_ACCESS_KEY: 'orphan-key',
+  };
+  const error = t.throws(() => loadConfig(env), { instanceOf: ConfigError });
+
+  t.deepEqual(
+    error.problems.map((problem) => /^PROGIMAGE_[A-Z0-9_]+/.exec(problem)?.[0]).sort(),
+    Object.keys(env).sort(),
+  );
+  for (const problem of error.problems) t.true(error.message.includes(problem), `message includes "${problem}"`);
+});
+
+test('a number is decimal digits: hex, exponents and blanks are refused', (t) => {
+  for (const value of ['0x50', '1e3', ' ', '80.5']) {
+    const problems = problemsOf(t, { PROGIMAGE_HTTP_PORT: value });
+    t.regex(problems[0] ?? '', /^PROGIMAGE_HTTP_PORT: expected a TCP port number/, value);
+  }
+});
+
+test('a broker port out of range is refused', (t) => {
+  t.regex(problemsOf(t, { PROGIMAGE_KAFKA_BROKERS: 'kafka:99999' })[0] ?? '', /^PROGIMAGE_KAFKA_BROKERS: expected host:port/);
+});
+
+test('secrets never appear in an error message', (t) => {
+  const problems = problemsOf(t, {
+    PROGIMAGE_S3_ENDPOINT: 'http://minio:9000',
+    PROGIMAGE_S3_ACCESS_KEY: 'progimage',
+    PROGIMAGE_S3_SECRET_KEY: 'hunt2',
+    PROGIMAGE_MONGODB_URL: 'mongodb://admin:s3cret-pass@mongo:27017 extra',
+  });
+
+  const message = problems.join('\n');
+  t.false(message.includes('hunt2'));
+  t.false(message.includes('s3cret-pass'));
+  t.regex(message, /PROGIMAGE_S3_SECRET_KEY: .*a value of 5 characters/);
+  t.regex(message, /mongodb:\/\/admin:\*\*\*@mongo/);
+});
+
+test('S3 keys without an endpoint are refused rather than silently storing blobs on local disk', (t) => {
+  t.deepEqual(problemsOf(t, { PROGIMAGE_S3_ACCESS_KEY: 'progimage' }), [
+    'PROGIMAGE_S3_ACCESS_KEY: only used with PROGIMAGE_S3_ENDPOINT, which is not set (blobs would go to a local folder)',
+  ]);
+});
+
+test('scanning "auto" scans exactly when clamd is configured; "on" requires clamd; "off" never scans', (t) => {
+  t.false(loadConfig({ PROGIMAGE_SCAN: 'auto' }).scan.enabled);
+  t.true(loadConfig({ PROGIMAGE_SCAN: 'auto', PROGIMAGE_CLAMD_HOST: 'clamav' }).scan.enabled);
+  t.true(loadConfig({ PROGIMAGE_SCAN: 'on', PROGIMAGE_CLAMD_HOST: 'clamav' }).scan.enabled);
+  t.false(loadConfig({ PROGIMAGE_SCAN: 'off', PROGIMAGE_CLAMD_HOST: 'clamav' }).scan.enabled);
+  t.regex(problemsOf(t, { PROGIMAGE_SCAN: 'on' })[0] ?? '', /^PROGIMAGE_CLAMD_HOST: required when PROGIMAGE_SCAN is "on"/);
+});
