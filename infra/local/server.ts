@@ -9,6 +9,8 @@ export interface LocalServer {
   readonly logFile: string;
   /** Where clients reach it, for `stack:status`. */
   readonly address: string;
+  /** Loopback ports it listens on; they must be free before it starts. */
+  readonly ports: readonly number[];
   /** Longest time a start may take before it counts as failed. */
   readonly startTimeoutMs: number;
   /** Installs this version into the cache unless it is there already. */

@@ -1,4 +1,5 @@
 import { mkdirSync } from 'node:fs';
+import { connect } from 'node:net';
 import { waitUntil, WaitTimeoutError } from '../../lib/wait.ts';
 import { withStackLock } from './lock.ts';
 import { runningPid, startDetached, stopProcess } from './processes.ts';
@@ -7,7 +8,7 @@ import { clamdServer } from './servers/clamd.ts';
 import { ferretdbServer } from './servers/ferretdb.ts';
 import { kafkaServer } from './servers/kafka.ts';
 import { minioServer } from './servers/minio.ts';
-import { runDir } from './settings.ts';
+import { HOST, runDir } from './settings.ts';
 
 export const LOCAL_SERVERS: readonly LocalServer[] = [kafkaServer, minioServer, ferretdbServer, clamdServer];
 
@@ -51,12 +52,38 @@ async function waitHealthy(server: LocalServer): Promise<void> {
   }
 }
 
+/** Resolves true when something accepts connections on the loopback port. */
+function portInUse(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: HOST, port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => {
+      resolve(false);
+    });
+  });
+}
+
+/** A server of another stack (or another program) on our port would pass our health check: refuse instead. */
+async function assertPortsFree(server: LocalServer): Promise<void> {
+  for (const port of server.ports) {
+    if (await portInUse(port)) {
+      throw new ServerStartError(
+        `${server.name} cannot start: ${HOST}:${port} is already in use by another program (another ProgImage stack?)`,
+      );
+    }
+  }
+}
+
 async function ensureRunning(server: LocalServer, report: Report): Promise<void> {
   const pid = runningPid(server.name);
   if (pid !== null && (await healthy(server))) {
     report(`${server.name}: already running (pid ${pid}) at ${server.address}`);
   } else {
     if (pid !== null) await stopProcess(server.name); // alive but not answering: restart it
+    await assertPortsFree(server);
     await server.prepare();
     const started = await startDetached(server.name, server.process(), server.logFile);
     await waitHealthy(server);

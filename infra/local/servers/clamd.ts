@@ -82,6 +82,7 @@ export const clamdServer: LocalServer = {
   },
   logFile,
   address: `${HOST}:${PORTS.clamd}`,
+  ports: [PORTS.clamd],
   startTimeoutMs: 180_000,
 
   async install() {

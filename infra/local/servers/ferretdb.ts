@@ -34,6 +34,7 @@ export const ferretdbServer: LocalServer = {
   version: VERSION,
   logFile,
   address: `mongodb://${HOST}:${PORTS.ferretdb}`,
+  ports: [PORTS.ferretdb, PORTS.ferretdbDebug],
   startTimeoutMs: 30_000,
 
   async install() {

@@ -73,6 +73,7 @@ export const kafkaServer: LocalServer = {
   version: VERSION,
   logFile,
   address: `${HOST}:${PORTS.kafka}`,
+  ports: [PORTS.kafka, PORTS.kafkaController],
   startTimeoutMs: 90_000,
 
   async install() {

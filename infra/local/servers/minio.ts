@@ -20,6 +20,7 @@ export const minioServer: LocalServer = {
   version: VERSION,
   logFile,
   address: `http://${HOST}:${PORTS.minio}`,
+  ports: [PORTS.minio, PORTS.minioConsole],
   startTimeoutMs: 60_000,
 
   async install() {
