@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import type { ImageFormat } from '../events/payloads.ts';
 import {
   SECRET_SETTINGS,
   SETTING_NAMES,
@@ -9,6 +10,7 @@ import {
 } from './environment.ts';
 
 export type LogLevel = Environment['PROGIMAGE_LOG_LEVEL'];
+
 
 export interface KafkaConfig {
   readonly brokers: readonly string[];
@@ -41,6 +43,7 @@ export interface Config {
   readonly http: { readonly host: string; readonly port: number };
   readonly logLevel: LogLevel;
   readonly dataDir: string;
+  readonly uploads: { readonly maxBytes: number; readonly acceptedFormats: readonly ImageFormat[] };
   readonly kafka: KafkaConfig | null;
   readonly s3: S3Config | null;
   readonly mongo: MongoConfig | null;
@@ -113,6 +116,7 @@ function toConfig(env: Environment): Config {
     http: { host: env.PROGIMAGE_HTTP_HOST, port: env.PROGIMAGE_HTTP_PORT },
     logLevel: env.PROGIMAGE_LOG_LEVEL,
     dataDir: env.PROGIMAGE_DATA_DIR,
+    uploads: { maxBytes: env.PROGIMAGE_MAX_UPLOAD_BYTES, acceptedFormats: env.PROGIMAGE_ACCEPTED_FORMATS },
     kafka:
       brokers === undefined
         ? null

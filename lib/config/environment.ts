@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { imageFormatSchema } from '../events/payloads.ts';
 
 /** Every environment variable ProgImage reads. The prefix keeps them apart from other programs' settings. */
 export const SETTING_PREFIX = 'PROGIMAGE_';
@@ -46,9 +47,16 @@ const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'si
  */
 export const environmentSchema = z.object({
   PROGIMAGE_HTTP_HOST: z.string().trim().min(1).default('0.0.0.0'),
-  PROGIMAGE_HTTP_PORT: port.default(8080),
+  /** 0 picks a free port (tests). */
+  PROGIMAGE_HTTP_PORT: wholeNumber(0, 65535, 'a TCP port number').default(8080),
   PROGIMAGE_LOG_LEVEL: logLevel.default('info'),
   PROGIMAGE_DATA_DIR: z.string().min(1).default('./data'),
+  PROGIMAGE_MAX_UPLOAD_BYTES: wholeNumber(1, 2 ** 40, 'a number of bytes').default(50 * 1024 * 1024),
+  PROGIMAGE_ACCEPTED_FORMATS: z
+    .string()
+    .transform((value) => value.split(',').map((format) => format.trim().toLowerCase()).filter((format) => format !== ''))
+    .pipe(z.array(imageFormatSchema).min(1, 'expected at least one format'))
+    .default(['jpeg', 'png', 'webp', 'gif', 'avif', 'heif', 'tiff', 'svg']),
 
   PROGIMAGE_KAFKA_BROKERS: brokerList.optional(),
   PROGIMAGE_KAFKA_CLIENT_ID: z.string().regex(/^[A-Za-z0-9._-]+$/, 'expected letters, digits, ".", "_" or "-"').default('progimage'),

@@ -5,6 +5,10 @@ import { imageIdSchema } from '../ids.ts';
 export const imageFormatSchema = z.enum(['jpeg', 'png', 'webp', 'gif', 'avif', 'heif', 'tiff', 'svg']);
 export type ImageFormat = z.infer<typeof imageFormatSchema>;
 
+/** Formats ProgImage writes. SVG and HEIF are read, never written (SVG rasterises, HEIF becomes AVIF). */
+export const outputFormatSchema = z.enum(['jpeg', 'png', 'webp', 'avif', 'gif', 'tiff']);
+export type OutputFormat = z.infer<typeof outputFormatSchema>;
+
 const blobKey = z.string().min(1).max(1024);
 const sha256 = z.string().regex(/^[0-9a-f]{64}$/);
 const dimension = z.number().int().positive();
@@ -37,6 +41,8 @@ export type ScanVerdict = z.infer<typeof scanVerdictSchema>;
 /** The verdict on the original. Only `clean` and `unscanned` images are ever decoded. */
 export const imageScannedSchema = z.object({
   verdict: scanVerdictSchema,
+  /** Carried forward so that strip needs nothing but this event. */
+  original: z.object({ key: blobKey, format: imageFormatSchema }),
   signatures: z.array(z.string()),
   engine: z.string().optional(),
   signatureVersion: z.string().optional(),
@@ -46,7 +52,7 @@ export const imageScannedSchema = z.object({
 
 const renditionSchema = z.object({
   key: blobKey,
-  format: imageFormatSchema,
+  format: outputFormatSchema,
   width: dimension,
   height: dimension,
   bytes: byteCount,

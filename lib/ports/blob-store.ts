@@ -21,10 +21,15 @@ export class BlobNotFoundError extends ProgImageError {
 }
 
 /**
- * Blob keys are made by ProgImage only: segments of [A-Za-z0-9._-] joined by
- * "/", never "." or ".." — so a key is always safe as a path or an object name.
+ * Blob keys are made by ProgImage only: segments of 1 to 200 [A-Za-z0-9._-]
+ * joined by "/", never "." or "..", at most 1024 characters in all — so a key
+ * is always safe as a path or an object name (file names, and MinIO's key
+ * segments, stop at 255 bytes; the folder store adds a suffix to file names).
+ * A key is never the folder of another ("a" and "a/b" never both hold blobs):
+ * MinIO accepts both, then leaves "a/b" out of every listing
+ * (https://min.io/docs/minio/linux/operations/concepts/thresholds.html#conflicting-objects).
  */
-export const BLOB_KEY_PATTERN = /^(?!.*(?:^|\/)\.{1,2}(?:\/|$))[A-Za-z0-9._-]+(?:\/[A-Za-z0-9._-]+)*$/;
+export const BLOB_KEY_PATTERN = /^(?!.*(?:^|\/)\.{1,2}(?:\/|$))[A-Za-z0-9._-]{1,200}(?:\/[A-Za-z0-9._-]{1,200})*$/;
 
 export class InvalidBlobKeyError extends ProgImageError {
   constructor(readonly key: string) {
@@ -32,8 +37,15 @@ export class InvalidBlobKeyError extends ProgImageError {
   }
 }
 
+const isBlobKey = (key: string): boolean => key.length <= 1024 && BLOB_KEY_PATTERN.test(key);
+
 export function assertBlobKey(key: string): void {
-  if (key.length > 1024 || !BLOB_KEY_PATTERN.test(key)) throw new InvalidBlobKeyError(key);
+  if (!isBlobKey(key)) throw new InvalidBlobKeyError(key);
+}
+
+/** A prefix for `list` is the start of some valid key ("" lists everything, "a/b/" lists what is under a/b). */
+export function assertBlobKeyPrefix(prefix: string): void {
+  if (prefix !== '' && !isBlobKey(prefix) && !isBlobKey(`${prefix}x`)) throw new InvalidBlobKeyError(prefix);
 }
 
 /** The blob store port: whole objects under keys, written atomically (a reader never sees half a blob). */
@@ -50,7 +62,11 @@ export interface BlobStore {
   move(from: string, to: string): Promise<void>;
   /** Idempotent: deleting a missing key succeeds. */
   delete(key: string): Promise<void>;
-  /** Every blob whose key starts with `prefix`, in key order. */
+  /**
+   * Every blob whose key starts with `prefix` (plain string prefix: "a/b" also
+   * yields "a/bc", "a/b/" does not), in key order (byte order, as S3 lists).
+   * @throws InvalidBlobKeyError when no valid key starts with `prefix`
+   */
   list(prefix: string): AsyncIterable<BlobInfo>;
   checkHealth(): Promise<void>;
 }

@@ -27,6 +27,10 @@ test('with an empty environment every server is embedded, HTTP listens on 8080 a
     http: { host: '0.0.0.0', port: 8080 },
     logLevel: 'info',
     dataDir: './data',
+    uploads: {
+      maxBytes: 50 * 1024 * 1024,
+      acceptedFormats: ['jpeg', 'png', 'webp', 'gif', 'avif', 'heif', 'tiff', 'svg'],
+    },
     kafka: null,
     s3: null,
     mongo: null,
@@ -47,6 +51,8 @@ test('a full server configuration parses into the nested Config', (t) => {
     PROGIMAGE_HTTP_PORT: '9000',
     PROGIMAGE_LOG_LEVEL: 'debug',
     PROGIMAGE_DATA_DIR: '/var/lib/progimage',
+    PROGIMAGE_MAX_UPLOAD_BYTES: '1048576',
+    PROGIMAGE_ACCEPTED_FORMATS: 'JPEG, png',
     PROGIMAGE_KAFKA_CLIENT_ID: 'progimage-test',
     PROGIMAGE_KAFKA_TOPIC_PARTITIONS: '12',
     PROGIMAGE_KAFKA_REPLICATION_FACTOR: '3',
@@ -63,6 +69,7 @@ test('a full server configuration parses into the nested Config', (t) => {
     http: { host: '127.0.0.1', port: 9000 },
     logLevel: 'debug',
     dataDir: '/var/lib/progimage',
+    uploads: { maxBytes: 1_048_576, acceptedFormats: ['jpeg', 'png'] },
     kafka: {
       brokers: ['kafka-1:9092', 'kafka-2:9092', 'kafka-3:9092'],
       clientId: 'progimage-test',
@@ -101,7 +108,7 @@ test('a port out of range is rejected, naming the variable, the accepted range a
 
   t.is(problems.length, 1);
   t.regex(problems[0] ?? '', /^PROGIMAGE_HTTP_PORT: /);
-  t.regex(problems[0] ?? '', /1 to 65535/);
+  t.regex(problems[0] ?? '', /0 to 65535/);
   t.regex(problems[0] ?? '', /"70000"/);
 });
 
@@ -154,7 +161,7 @@ test('an empty string counts as unset', (t) => {
 
 test('every problem is reported at once, one line per variable, and the message lists them all', (t) => {
   const env = {
-    PROGIMAGE_HTTP_PORT: '0',
+    PROGIMAGE_HTTP_PORT: '-1',
     PROGIMAGE_SCAN: 'maybe',
     PROGIMAGE_MONGODB_URL: 'postgres://db',
     PROGIMAGE_KAFKA_BROKERS: 'kafka',
@@ -208,4 +215,16 @@ test('scanning "auto" scans exactly when clamd is configured; "on" requires clam
   t.true(loadConfig({ PROGIMAGE_SCAN: 'on', PROGIMAGE_CLAMD_HOST: 'clamav' }).scan.enabled);
   t.false(loadConfig({ PROGIMAGE_SCAN: 'off', PROGIMAGE_CLAMD_HOST: 'clamav' }).scan.enabled);
   t.regex(problemsOf(t, { PROGIMAGE_SCAN: 'on' })[0] ?? '', /^PROGIMAGE_CLAMD_HOST: required when PROGIMAGE_SCAN is "on"/);
+});
+
+test('an accepted format that ProgImage does not know is refused, naming the known ones', (t) => {
+  const problem = problemsOf(t, { PROGIMAGE_ACCEPTED_FORMATS: 'jpeg,bmp' })[0] ?? '';
+  t.regex(problem, /^PROGIMAGE_ACCEPTED_FORMATS: /);
+  t.regex(problem, /"jpeg"/);
+  t.regex(problem, /"svg"/);
+});
+
+test('HTTP port 0 asks for any free port; server ports still start at 1', (t) => {
+  t.is(loadConfig({ PROGIMAGE_HTTP_PORT: '0' }).http.port, 0);
+  t.regex(problemsOf(t, { PROGIMAGE_CLAMD_PORT: '0' })[0] ?? '', /^PROGIMAGE_CLAMD_PORT: expected a TCP port number from 1 to 65535/);
 });

@@ -1,0 +1,69 @@
+import { z } from 'zod';
+import {
+  imageFailedSchema,
+  imageFormatSchema,
+  imageScannedSchema,
+  outputFormatSchema,
+  variantSchema,
+} from '../lib/events/payloads.ts';
+import { imageIdSchema, tenantSchema } from '../lib/ids.ts';
+
+const at = z.iso.datetime();
+
+const renditionSchema = z.object({
+  key: z.string(),
+  format: outputFormatSchema,
+  width: z.number().int(),
+  height: z.number().int(),
+  bytes: z.number().int(),
+  pages: z.number().int(),
+});
+
+export const imageStatusSchema = z.enum([
+  'uploaded',
+  'unscanned',
+  'clean',
+  'infected',
+  'stripped',
+  'compressed',
+  'ready',
+  'failed',
+  'deleted',
+]);
+export type ImageStatus = z.infer<typeof imageStatusSchema>;
+
+/**
+ * The catalog's document for one image: what each stage reported, when. It is
+ * a projection of the event stream: every field is set by one event type, the
+ * first time that event is seen, so replays and duplicates change nothing.
+ */
+export const imageRecordSchema = z.object({
+  id: imageIdSchema,
+  tenant: tenantSchema,
+  /** Derived from the fields below on every save; stored so lists can filter on it. */
+  status: imageStatusSchema,
+  createdAt: at,
+  updatedAt: at,
+  original: z
+    .object({
+      key: z.string(),
+      format: imageFormatSchema,
+      contentType: z.string(),
+      bytes: z.number().int(),
+      sha256: z.string(),
+      width: z.number().int(),
+      height: z.number().int(),
+      filename: z.string().optional(),
+      at,
+    })
+    .optional(),
+  scan: imageScannedSchema.omit({ original: true }).extend({ at }).optional(),
+  master: renditionSchema.extend({ at }).optional(),
+  compression: z
+    .object({ master: renditionSchema, bytesBefore: z.number().int(), bytesAfter: z.number().int(), kept: z.boolean(), at })
+    .optional(),
+  variants: z.object({ items: z.array(variantSchema), at }).optional(),
+  failure: imageFailedSchema.extend({ at }).optional(),
+  deletedAt: at.optional(),
+});
+export type ImageRecord = z.infer<typeof imageRecordSchema>;

@@ -1,0 +1,120 @@
+import Router from '@koa/router';
+import { z } from 'zod';
+import { blobKeys } from '../lib/blob-keys.ts';
+import { HttpError } from '../lib/http/errors.ts';
+import { sendBlob } from '../lib/http/send-blob.ts';
+import { DEFAULT_TENANT, imageIdSchema, type Tenant } from '../lib/ids.ts';
+import { formatForExtension, SUPPORTED_EXTENSIONS } from '../lib/imaging/formats.ts';
+import type { BlobStore } from '../lib/ports/blob-store.ts';
+import { imageStatusSchema, type ImageRecord } from './image-record.ts';
+import { imageView } from './image-view.ts';
+import { updateImage, type ImagesCollection } from './images-collection.ts';
+import { markDeleted } from './project-event.ts';
+import { isServable, Renditions } from './renditions.ts';
+
+export interface ImageRoutesDependencies {
+  readonly images: ImagesCollection;
+  readonly blobs: BlobStore;
+}
+
+const notFound = (): HttpError => new HttpError(404, 'not_found', 'no such image');
+
+/** The image of this tenant with this id; any other (unknown, malformed, another tenant's, deleted) is a 404. */
+async function findImage(images: ImagesCollection, tenant: Tenant, id: string): Promise<ImageRecord> {
+  if (!imageIdSchema.safeParse(id).success) throw notFound();
+  const found = await images.get(id);
+  if (found?.document.tenant !== tenant || found.document.status === 'deleted') throw notFound();
+  return found.document;
+}
+
+/** Refuses to serve pixels of an image that is infected, failed or not finished. */
+function assertServable(image: ImageRecord): asserts image is Parameters<Renditions['get']>[0] {
+  if (image.status === 'infected') {
+    throw new HttpError(410, 'infected', 'the image was found infected and is never served', { status: image.status });
+  }
+  if (image.status === 'failed') {
+    throw new HttpError(422, 'processing_failed', `processing failed at ${image.failure?.stage ?? 'a stage'}: ${image.failure?.reason ?? ''}`, {
+      status: image.status,
+      stage: image.failure?.stage,
+    });
+  }
+  if (!isServable(image)) {
+    throw new HttpError(409, 'not_ready', `the image is not ready yet (status: ${image.status})`, { status: image.status }, { 'Retry-After': '1' });
+  }
+}
+
+function requestedFormat(extension: string) {
+  const format = formatForExtension(extension);
+  if (format === null) {
+    throw new HttpError(400, 'unsupported_extension', `".${extension}" is not a supported format`, { supported: SUPPORTED_EXTENSIONS });
+  }
+  return format;
+}
+
+const listQuery = z.object({
+  status: imageStatusSchema.optional(),
+  cursor: imageIdSchema.optional(),
+  limit: z.coerce.number().int().min(1).max(100).default(50),
+});
+
+/** The read API of stored images. */
+export function imageRoutes({ images, blobs }: ImageRoutesDependencies): Router {
+  const renditions = new Renditions(blobs);
+  const router = new Router({ prefix: '/v1/images' });
+
+  router.get('/', async (ctx) => {
+    const parsed = listQuery.safeParse(ctx.query);
+    if (!parsed.success) {
+      throw new HttpError(400, 'invalid_query', parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; '));
+    }
+    const { status, cursor, limit } = parsed.data;
+    const where = { tenant: DEFAULT_TENANT, ...(status === undefined ? {} : { status }) };
+    const page = await images.find({ where, limit: limit + 1, ...(cursor === undefined ? {} : { after: cursor }) });
+    const shown = page.slice(0, limit).filter((image) => image.status !== 'deleted' || status === 'deleted');
+    ctx.body = { images: shown.map(imageView), next: page.length > limit ? (page[limit - 1]?.id ?? null) : null };
+  });
+
+  // One segment: either an id (metadata as JSON) or id.ext (the image in that format).
+  router.get('/:name', async (ctx) => {
+    const name = ctx.params.name ?? '';
+    const dot = name.indexOf('.');
+    const image = await findImage(images, DEFAULT_TENANT, dot === -1 ? name : name.slice(0, dot));
+    if (dot === -1) {
+      ctx.set('Cache-Control', 'no-cache');
+      ctx.body = imageView(image);
+      return;
+    }
+    const format = requestedFormat(name.slice(dot + 1));
+    assertServable(image);
+    await sendBlob(ctx, blobs, await renditions.get(image, format));
+  });
+
+  router.get('/:id/variants/:file', async (ctx) => {
+    const image = await findImage(images, DEFAULT_TENANT, ctx.params.id ?? '');
+    assertServable(image);
+    const available = image.variants?.items ?? [];
+    const file = ctx.params.file ?? '';
+    const variant = available.find((item) => item.key.endsWith(`/variants/${file}`));
+    if (variant === undefined) {
+      throw new HttpError(404, 'no_such_variant', `no variant ${file}`, {
+        available: available.map((item) => item.key.slice(item.key.lastIndexOf('/') + 1)),
+      });
+    }
+    const blob = await blobs.stat(variant.key);
+    if (blob === null) throw new Error(`variant blob ${variant.key} is missing`);
+    await sendBlob(ctx, blobs, blob);
+  });
+
+  router.delete('/:id', async (ctx) => {
+    const image = await findImage(images, DEFAULT_TENANT, ctx.params.id ?? '');
+    // Mark first: from now on nothing serves it, and late events cannot revive it.
+    await updateImage(images, image.id, (current) => (current === null || current.status === 'deleted' ? null : markDeleted(current)));
+    const subject = { tenant: image.tenant, imageId: image.id };
+    for await (const blob of blobs.list(blobKeys.derivedPrefix(subject))) await blobs.delete(blob.key);
+    await blobs.delete(blobKeys.original(subject));
+    await blobs.delete(blobKeys.quarantine(subject));
+    ctx.status = 204;
+  });
+
+  return router;
+}

@@ -1,0 +1,35 @@
+import { TOPICS } from '../lib/events/topics.ts';
+import { runConsumer } from '../lib/pipeline/consumer.ts';
+import { DEFAULT_RETRY_POLICY } from '../lib/pipeline/retry.ts';
+import type { Logger } from '../lib/logger.ts';
+import type { EventBus, Subscription } from '../lib/ports/event-bus.ts';
+import { updateImage, type ImagesCollection } from './images-collection.ts';
+import { projectEvent } from './project-event.ts';
+
+/** Every topic whose events the catalog records. */
+const RECORDED_TOPICS = [
+  TOPICS.imageUploaded,
+  TOPICS.imageScanned,
+  TOPICS.imageStripped,
+  TOPICS.imageCompressed,
+  TOPICS.imageVariantsBuilt,
+  TOPICS.imageFailed,
+] as const;
+
+/** Keeps the images collection in step with the event stream. */
+export function startProjector(bus: EventBus, images: ImagesCollection, log: Logger): Promise<Subscription> {
+  return runConsumer({
+    bus,
+    log,
+    group: 'progimage-catalog',
+    topics: RECORDED_TOPICS,
+    stage: null,
+    retry: DEFAULT_RETRY_POLICY,
+    handle: async (event) => {
+      await updateImage(images, event.imageId, (record) =>
+        record === null || record.tenant === event.tenant ? projectEvent(record, event) : null,
+      );
+      return [];
+    },
+  });
+}

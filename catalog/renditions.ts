@@ -1,0 +1,36 @@
+import { blobKeys } from '../lib/blob-keys.ts';
+import type { OutputFormat } from '../lib/events/payloads.ts';
+import { encodeAs, openImage, render } from '../lib/imaging/codec.ts';
+import { canAnimate, CONTENT_TYPES } from '../lib/imaging/formats.ts';
+import type { BlobInfo, BlobStore } from '../lib/ports/blob-store.ts';
+import type { ImageRecord } from './image-record.ts';
+import { SingleFlight } from './single-flight.ts';
+
+type Servable = ImageRecord & { readonly compression: NonNullable<ImageRecord['compression']> };
+
+/**
+ * The image's master in any output format: the master itself when the format
+ * matches, otherwise a conversion made on first request, stored under a
+ * deterministic key and served from the store afterwards. Concurrent first
+ * requests share one conversion.
+ */
+export class Renditions {
+  readonly #flights = new SingleFlight<BlobInfo>();
+
+  constructor(private readonly blobs: BlobStore) {}
+
+  async get(image: Servable, format: OutputFormat): Promise<BlobInfo> {
+    const { master } = image.compression;
+    const key = master.format === format ? master.key : blobKeys.rendition({ tenant: image.tenant, imageId: image.id }, format);
+    const stored = await this.blobs.stat(key);
+    if (stored !== null) return stored;
+    return this.#flights.run(key, async () => {
+      const source = openImage(await this.blobs.get(master.key), master.format, { stillOnly: !canAnimate(format) });
+      const converted = await render(encodeAs(source, format, 'delivery'), format);
+      return this.blobs.put(key, converted.data, { contentType: CONTENT_TYPES[format] });
+    });
+  }
+}
+
+export const isServable = (image: ImageRecord): image is Servable =>
+  (image.status === 'ready' || image.status === 'compressed') && image.compression !== undefined;

@@ -1,0 +1,101 @@
+import { readFile, rm } from 'node:fs/promises';
+import type { Context, Next } from 'koa';
+import { koaBody } from 'koa-body';
+import getRawBody from 'raw-body';
+import { HttpError } from '../lib/http/errors.ts';
+
+export interface UploadedFile {
+  readonly bytes: Buffer;
+  /** The client's name for it (multipart only): kept as metadata, never trusted for the type. */
+  readonly filename?: string;
+}
+
+const MAX_FILES_PER_REQUEST = 100;
+const MULTIPART_FIELD = 'file';
+
+/** formidable's errors carry the status it meant in `httpCode`. */
+function multipartError(error: Error & { httpCode?: number }, maxBytes: number): HttpError {
+  if (error.httpCode === 413) {
+    return new HttpError(413, 'payload_too_large', `an upload may be at most ${maxBytes} bytes`, { maxBytes });
+  }
+  return new HttpError(400, 'malformed_multipart', `the multipart body could not be read: ${error.message}`);
+}
+
+function tooLarge(maxBytes: number): HttpError {
+  return new HttpError(413, 'payload_too_large', `an upload may be at most ${maxBytes} bytes`, { maxBytes });
+}
+
+/**
+ * Rejects a declared Content-Length over the limit before reading a byte;
+ * without one (chunked), the readers below stop at the limit while streaming.
+ */
+export function rejectOversizedUploads(maxBytes: number) {
+  return async (ctx: Context, next: Next): Promise<void> => {
+    const declared = Number(ctx.get('content-length') || '0');
+    if (declared > maxBytes) {
+      ctx.set('Connection', 'close');
+      throw tooLarge(maxBytes);
+    }
+    await next();
+  };
+}
+
+/** Parses multipart bodies into temporary files (formidable), enforcing the limits as it streams. */
+export function multipartUploads(maxBytes: number) {
+  return koaBody({
+    multipart: true,
+    json: false,
+    urlencoded: false,
+    text: false,
+    formidable: {
+      maxFiles: MAX_FILES_PER_REQUEST,
+      maxFileSize: maxBytes,
+      maxTotalFileSize: maxBytes,
+      maxFields: 10,
+      allowEmptyFiles: false,
+    },
+    onError: (error) => {
+      throw multipartError(error, maxBytes);
+    },
+  });
+}
+
+async function takeMultipartFiles(ctx: Context): Promise<UploadedFile[]> {
+  const entry = ctx.request.files?.[MULTIPART_FIELD];
+  const parts = entry === undefined ? [] : Array.isArray(entry) ? entry : [entry];
+  const others = Object.keys(ctx.request.files ?? {}).filter((field) => field !== MULTIPART_FIELD);
+  try {
+    if (parts.length === 0) {
+      throw new HttpError(400, 'no_file', `a multipart upload carries its images in fields named "${MULTIPART_FIELD}"`, {
+        fields: others,
+      });
+    }
+    return await Promise.all(
+      parts.map(async (part) => ({
+        bytes: await readFile(part.filepath),
+        ...(part.originalFilename === null ? {} : { filename: part.originalFilename.slice(0, 255) }),
+      })),
+    );
+  } finally {
+    const all = Object.values(ctx.request.files ?? {}).flat();
+    await Promise.all(all.map((part) => rm(part.filepath, { force: true })));
+  }
+}
+
+async function readRawBody(ctx: Context, maxBytes: number): Promise<UploadedFile[]> {
+  try {
+    return [{ bytes: await getRawBody(ctx.req, { limit: maxBytes }) }];
+  } catch (error) {
+    if ((error as { type?: string }).type === 'entity.too.large') throw tooLarge(maxBytes);
+    throw new HttpError(400, 'unreadable_body', 'the request body could not be read');
+  }
+}
+
+/** The files of an upload: multipart field `file` (one or many), or a raw body with an image content type. */
+export async function readUploadedFiles(ctx: Context, maxBytes: number): Promise<UploadedFile[]> {
+  if (typeof ctx.is('multipart') === 'string') return takeMultipartFiles(ctx);
+  if (typeof ctx.is('image/*', 'application/octet-stream') === 'string') return readRawBody(ctx, maxBytes);
+  throw new HttpError(415, 'unsupported_media_type', 'upload an image as multipart/form-data (field "file") or as a raw body with an image content type', {
+    contentType: ctx.get('content-type') || null,
+  });
+}

@@ -1,0 +1,65 @@
+import Router from '@koa/router';
+import { DEFAULT_TENANT, type ImageId } from '../lib/ids.ts';
+import { HttpError } from '../lib/http/errors.ts';
+import { acceptUpload, identifyAll, type AcceptUploadDependencies, type Upload } from './accept-upload.ts';
+import { imageIdFor } from './image-ids.ts';
+import { multipartUploads, readUploadedFiles, rejectOversizedUploads } from './read-upload.ts';
+
+/** Where a client finds an image once it is accepted. */
+export const imageLinks = (id: ImageId) => ({
+  self: `/v1/images/${id}`,
+  /** Any supported extension works; WebP is a good default for browsers. */
+  webp: `/v1/images/${id}.webp`,
+});
+
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+
+function idempotencyKey(header: string): string | null {
+  if (header === '') return null;
+  if (!IDEMPOTENCY_KEY.test(header)) {
+    throw new HttpError(400, 'invalid_idempotency_key', 'Idempotency-Key must be 1-255 visible ASCII characters');
+  }
+  return header;
+}
+
+/**
+ * POST /v1/images: one image as a raw body, or one or many as multipart
+ * field "file". 202 once every image is stored and its event published.
+ */
+export function uploadRoutes(dependencies: AcceptUploadDependencies & { readonly maxBytes: number }): Router {
+  const router = new Router();
+  router.post(
+    '/v1/images',
+    rejectOversizedUploads(dependencies.maxBytes),
+    async (ctx, next) => {
+      if (typeof ctx.is('multipart') === 'string') await multipartUploads(dependencies.maxBytes)(ctx, next);
+      else await next();
+    },
+    async (ctx) => {
+      const key = idempotencyKey(ctx.get('idempotency-key'));
+      const files = await readUploadedFiles(ctx, dependencies.maxBytes);
+      const uploads: Upload[] = files.map((file, index) => ({
+        imageId: imageIdFor(DEFAULT_TENANT, key, index),
+        tenant: DEFAULT_TENANT,
+        ...file,
+      }));
+      const images = await identifyAll(uploads, dependencies.acceptedFormats);
+      const accepted = [];
+      for (const [index, upload] of uploads.entries()) {
+        const image = images[index];
+        if (image === undefined) throw new Error('every upload was identified');
+        const event = await acceptUpload(dependencies, upload, image);
+        accepted.push({ id: event.imageId, status: 'uploaded', links: imageLinks(event.imageId) });
+      }
+      ctx.status = 202;
+      const [only] = accepted;
+      if (accepted.length === 1 && only !== undefined) {
+        ctx.set('Location', only.links.self);
+        ctx.body = only;
+      } else {
+        ctx.body = { images: accepted };
+      }
+    },
+  );
+  return router;
+}

@@ -1,0 +1,269 @@
+import kafkajs, { Partitioners, logLevel } from 'kafkajs';
+import type { Admin, Consumer, EachMessagePayload, IHeaders, Kafka, Producer } from 'kafkajs';
+import type { KafkaConfig } from '../config/index.ts';
+import { DependencyUnavailableError } from '../errors.ts';
+import { ALL_TOPICS, type Topic } from '../events/topics.ts';
+import { createKafkaClient, type KafkaClientOptions } from '../kafka/client.ts';
+import { ensureTopics } from '../kafka/topics.ts';
+import type { BusMessage, DeliveredMessage, EventBus, MessageHandler, Subscription } from '../ports/event-bus.ts';
+
+// kafkajs is CommonJS and spreads its error classes into module.exports, which Node cannot name-import.
+const { KafkaJSError } = kafkajs;
+
+/** Each subscription's consumer: the broker drops a member it has not heard from for `sessionTimeout` ms. */
+const CONSUMER_SETTINGS = {
+  sessionTimeout: 30_000,
+  heartbeatInterval: 3_000,
+  /** How long an idle fetch waits for data (Kafka's own default); stop() waits for the fetch in flight. */
+  maxWaitTimeInMs: 500,
+  allowAutoTopicCreation: false,
+} as const;
+
+/**
+ * kafkajs commits resolved offsets at the end of every fetched batch; within a
+ * long batch it also commits once this long has passed since the last commit,
+ * so a crash repeats at most about this much finished work.
+ */
+const AUTO_COMMIT_INTERVAL_MS = 1_000;
+
+/** kafkajs errors that mean the cluster could not be reached or did not answer in time. */
+const UNREACHABLE = new Set([
+  'KafkaJSConnectionError',
+  'KafkaJSConnectionClosedError',
+  'KafkaJSRequestTimeoutError',
+  'KafkaJSNoBrokerAvailableError',
+  'KafkaJSBrokerNotFound',
+  'KafkaJSNumberOfRetriesExceeded',
+]);
+
+function isUnreachable(error: unknown): boolean {
+  for (let cause = error; cause instanceof Error; cause = cause.cause) {
+    if (UNREACHABLE.has(cause.name)) return true;
+  }
+  return false;
+}
+
+/** Connection failures become `DependencyUnavailableError`; anything else (a bug, a bad request) passes unchanged. */
+function toBusError(error: unknown, action: string): unknown {
+  if (!isUnreachable(error)) return error;
+  const reason = error instanceof Error ? error.message : String(error);
+  return new DependencyUnavailableError(`Kafka: could not ${action}: ${reason}`, error);
+}
+
+/**
+ * A handler's rejection, wrapped so that kafkajs treats it as its own retriable
+ * error: it does not log it, leaves the message's offset unresolved, and fetches
+ * the partition again from that message after a backoff. Left as the handler's
+ * own error, a TypeError or a non-retriable error would stop the consumer for good.
+ */
+class HandlerRejectedError extends KafkaJSError {
+  override readonly name = 'HandlerRejectedError';
+
+  constructor(message: DeliveredMessage, cause: unknown) {
+    const reason = cause instanceof Error ? cause.message : String(cause);
+    super(`handler rejected ${message.topic}[${message.partition}]@${message.offset}: ${reason}`, { retriable: true });
+    // kafkajs's constructor overwrites `cause` with its own (absent) metadata.
+    Object.defineProperty(this, 'cause', { value: cause });
+  }
+}
+
+/** Kafka headers may repeat or be binary; ProgImage's are single UTF-8 strings, the last one winning. */
+function decodeHeaders(headers: IHeaders | undefined): Record<string, string> {
+  const decoded: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers ?? {})) {
+    const last = Array.isArray(value) ? value.at(-1) : value;
+    if (last !== undefined) decoded[name] = last.toString();
+  }
+  return decoded;
+}
+
+class KafkaSubscription implements Subscription {
+  /** Set when the consumer stopped on its own and kafkajs will not restart it. */
+  failure: Error | undefined;
+  private stopping: Promise<void> | undefined;
+
+  constructor(
+    readonly group: string,
+    private readonly consumer: Consumer,
+    private readonly onStopped: (subscription: KafkaSubscription) => void,
+  ) {}
+
+  get isStopping(): boolean {
+    return this.stopping !== undefined;
+  }
+
+  /** kafkajs's disconnect waits for the batch in hand, commits what was handled and leaves the group. */
+  stop(): Promise<void> {
+    this.stopping ??= this.consumer.disconnect().finally(() => {
+      this.onStopped(this);
+    });
+    return this.stopping;
+  }
+}
+
+/**
+ * The event bus on Kafka. Publishing uses one idempotent producer and waits
+ * for all in-sync replicas; each subscription is one kafkajs consumer that
+ * hands over one message at a time, so one key's messages (one partition)
+ * arrive in order.
+ */
+export class KafkaEventBus implements EventBus {
+  private readonly subscriptions = new Set<KafkaSubscription>();
+  private closed = false;
+
+  constructor(
+    private readonly kafka: Kafka,
+    private readonly producer: Producer,
+    private readonly admin: Admin,
+    /** Fails fast (no retries, no logging) so that a readiness probe answers promptly. */
+    private readonly healthAdmin: Admin,
+  ) {}
+
+  async publish(topic: Topic, messages: readonly BusMessage[]): Promise<void> {
+    this.assertOpen();
+    if (messages.length === 0) return;
+    try {
+      await this.producer.send({
+        topic,
+        acks: -1,
+        messages: messages.map((message) => ({
+          key: message.key,
+          value: message.value,
+          headers: { ...message.headers },
+        })),
+      });
+    } catch (error) {
+      throw toBusError(error, `publish to ${topic}`);
+    }
+  }
+
+  async subscribe(group: string, topics: readonly Topic[], handler: MessageHandler): Promise<Subscription> {
+    this.assertOpen();
+    if (topics.length === 0) throw new Error(`Consumer group ${group} must subscribe to at least one topic`);
+    const consumer: Consumer = this.kafka.consumer({
+      groupId: group,
+      ...CONSUMER_SETTINGS,
+      // Never come back to life after stop() raced with a crash-and-restart.
+      retry: { restartOnFailure: () => Promise.resolve(!subscription.isStopping) },
+    });
+    const subscription = new KafkaSubscription(group, consumer, (stopped) => this.subscriptions.delete(stopped));
+
+    const joined = new Promise<void>((resolve, reject) => {
+      consumer.on(consumer.events.GROUP_JOIN, () => {
+        resolve();
+      });
+      consumer.on(consumer.events.CRASH, ({ payload }) => {
+        reject(payload.error);
+        if (!payload.restart && !subscription.isStopping) subscription.failure = payload.error;
+      });
+    });
+    joined.catch(() => undefined); // observed below; a crash after joining must not count as unhandled
+
+    const eachMessage = async (payload: EachMessagePayload): Promise<void> => {
+      const { topic, partition, message } = payload;
+      const delivered: DeliveredMessage = {
+        topic: asTopic(topic, topics),
+        partition,
+        offset: message.offset,
+        key: message.key?.toString() ?? '',
+        value: message.value ?? Buffer.alloc(0),
+        headers: decodeHeaders(message.headers),
+      };
+      if (subscription.isStopping) throw new HandlerRejectedError(delivered, new Error('the subscription is stopping'));
+      let heartbeatFailure: unknown;
+      const heartbeat = async (): Promise<void> => {
+        try {
+          await payload.heartbeat();
+        } catch (error) {
+          heartbeatFailure = error;
+          throw error;
+        }
+      };
+      try {
+        await handler(delivered, { heartbeat });
+      } catch (error) {
+        // A heartbeat's own failure (e.g. "the group is rebalancing") tells kafkajs to rejoin: pass it through.
+        throw error === heartbeatFailure ? error : new HandlerRejectedError(delivered, error);
+      }
+    };
+
+    try {
+      await consumer.connect();
+      await consumer.subscribe({ topics: [...topics], fromBeginning: true });
+      await consumer.run({ eachMessage, autoCommitInterval: AUTO_COMMIT_INTERVAL_MS });
+      await joined;
+    } catch (error) {
+      await subscription.stop().catch(() => undefined);
+      throw toBusError(error, `join consumer group ${group}`);
+    }
+    this.subscriptions.add(subscription);
+    return subscription;
+  }
+
+  async checkHealth(): Promise<void> {
+    this.assertOpen();
+    const failed = [...this.subscriptions].find((subscription) => subscription.failure !== undefined);
+    if (failed?.failure !== undefined) {
+      throw new DependencyUnavailableError(
+        `Kafka: consumer group ${failed.group} stopped: ${failed.failure.message}`,
+        failed.failure,
+      );
+    }
+    try {
+      await this.healthAdmin.connect();
+      await this.healthAdmin.describeCluster();
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new DependencyUnavailableError(`Kafka: cluster unreachable: ${reason}`, error);
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await Promise.allSettled([...this.subscriptions].map((subscription) => subscription.stop()));
+    await Promise.allSettled([this.producer.disconnect(), this.admin.disconnect(), this.healthAdmin.disconnect()]);
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new Error('The Kafka event bus is closed');
+  }
+}
+
+function asTopic(name: string, topics: readonly Topic[]): Topic {
+  const topic = topics.find((candidate) => candidate === name);
+  if (topic === undefined) throw new Error(`Kafka delivered a message of topic ${name}, which was not subscribed`);
+  return topic;
+}
+
+/**
+ * Connects to Kafka and creates the project's topics that are missing.
+ * `logLevel` is kafkajs's own logging (WARN unless told).
+ * @throws DependencyUnavailableError when no broker answers.
+ */
+export async function createKafkaEventBus(
+  config: KafkaConfig,
+  options: Pick<KafkaClientOptions, 'logLevel'> = {},
+): Promise<KafkaEventBus> {
+  const kafka = createKafkaClient(config, options);
+  const producer = kafka.producer({
+    idempotent: true,
+    allowAutoTopicCreation: false,
+    // Not capped: after giving up on a request the broker may still have written, kafkajs would reuse
+    // its sequence number for the next batch, which the broker then drops as a duplicate. kafkajs
+    // still fails a send once it cannot reconnect at all, or on a non-retriable error.
+    retry: { retries: Number.MAX_SAFE_INTEGER },
+    // Kafka's Java-compatible murmur2 partitioning, named to silence kafkajs's v2 migration warning.
+    createPartitioner: Partitioners.DefaultPartitioner,
+  });
+  const admin = kafka.admin();
+  const healthAdmin = createKafkaClient(config, { retries: 0, logLevel: logLevel.NOTHING }).admin();
+  try {
+    await Promise.all([producer.connect(), admin.connect()]);
+    await ensureTopics(admin, ALL_TOPICS, config);
+  } catch (error) {
+    await Promise.allSettled([producer.disconnect(), admin.disconnect()]);
+    throw toBusError(error, `connect to ${config.brokers.join(',')}`);
+  }
+  return new KafkaEventBus(kafka, producer, admin, healthAdmin);
+}

@@ -1,0 +1,239 @@
+import { createHash } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import { buffer } from 'node:stream/consumers';
+import { CopyDestinationOptions, CopySourceOptions, type BucketItem, type BucketItemStat, type Client } from 'minio';
+import type { S3Config } from '../config/index.ts';
+import { DependencyUnavailableError } from '../errors.ts';
+import {
+  BlobNotFoundError,
+  assertBlobKey,
+  assertBlobKeyPrefix,
+  type BlobInfo,
+  type BlobStore,
+  type PutOptions,
+} from '../ports/blob-store.ts';
+import { createS3Client } from '../s3/client.ts';
+
+/** User metadata under which `put` keeps the content's sha256 (sent as x-amz-meta-sha256). */
+const SHA256_METADATA = 'sha256';
+
+/** How many `stat`s `list` keeps in flight ahead of the consumer. */
+const LIST_STAT_CONCURRENCY = 8;
+
+/** Socket-level failures: the server did not answer. */
+const CONNECTION_ERROR_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+]);
+
+/** S3 answers that mean "not now" rather than "never". */
+const UNAVAILABLE_S3_CODES = new Set([
+  'InternalError',
+  'ServiceUnavailable',
+  'SlowDown',
+  'RequestTimeout',
+  'XMinioServerNotInitialized',
+  'XMinioReadQuorum',
+  'XMinioWriteQuorum',
+]);
+
+const NOT_FOUND_CODES = new Set(['NotFound', 'NoSuchKey']);
+
+const errorCode = (error: unknown): unknown =>
+  typeof error === 'object' && error !== null && 'code' in error ? error.code : undefined;
+
+const isNotFound = (error: unknown): boolean => NOT_FOUND_CODES.has(String(errorCode(error)));
+
+function isUnavailable(error: unknown): boolean {
+  const code = String(errorCode(error));
+  if (CONNECTION_ERROR_CODES.has(code) || UNAVAILABLE_S3_CODES.has(code)) return true;
+  // Node's happy-eyeballs connect reports an AggregateError of one failure per address.
+  return error instanceof AggregateError && error.errors.some(isUnavailable);
+}
+
+/** Connection problems become DependencyUnavailableError (retriable); everything else is passed on as it is. */
+function mapError(error: unknown, doing: string): unknown {
+  if (!isUnavailable(error)) return error;
+  const reason = error instanceof Error ? error.message || String(errorCode(error)) : String(error);
+  return new DependencyUnavailableError(`S3 did not answer while ${doing}: ${reason}`, error);
+}
+
+const sha256Of = (body: Buffer): string => createHash('sha256').update(body).digest('hex');
+
+/**
+ * The blob store on MinIO or any S3: one object per blob in one bucket, its
+ * content type as the object's Content-Type and its sha256 as user metadata.
+ * S3 makes every PUT atomic, so a reader never sees half a blob.
+ */
+export class MinioBlobStore implements BlobStore {
+  constructor(
+    private readonly client: Client,
+    private readonly bucket: string,
+  ) {}
+
+  async put(key: string, body: Buffer, options: PutOptions): Promise<BlobInfo> {
+    assertBlobKey(key);
+    const sha256 = sha256Of(body);
+    const uploaded = await this.call(`storing ${key}`, () =>
+      this.client.putObject(this.bucket, key, body, body.length, {
+        'Content-Type': options.contentType,
+        [`x-amz-meta-${SHA256_METADATA}`]: sha256,
+      }),
+    );
+    // S3 does not return the object's Last-Modified on PUT: read it back, unless a later put already replaced ours.
+    const stored = await this.statObject(key);
+    const lastModified = stored !== null && stored.etag === uploaded.etag ? stored.lastModified : new Date();
+    return { key, size: body.length, contentType: options.contentType, sha256, lastModified };
+  }
+
+  async get(key: string): Promise<Buffer> {
+    const stream = await this.getStream(key);
+    return await this.call(`reading ${key}`, () => buffer(stream));
+  }
+
+  async getStream(key: string): Promise<Readable> {
+    assertBlobKey(key);
+    try {
+      return await this.client.getObject(this.bucket, key);
+    } catch (error) {
+      if (isNotFound(error)) throw new BlobNotFoundError(key);
+      throw mapError(error, `reading ${key}`);
+    }
+  }
+
+  async stat(key: string): Promise<BlobInfo | null> {
+    assertBlobKey(key);
+    const stat = await this.statObject(key);
+    return stat === null ? null : await this.toBlobInfo(key, stat);
+  }
+
+  async move(from: string, to: string): Promise<void> {
+    assertBlobKey(from);
+    assertBlobKey(to);
+    if (from === to) {
+      if ((await this.statObject(from)) === null) throw new BlobNotFoundError(from);
+      return;
+    }
+    try {
+      await this.client.copyObject(
+        new CopySourceOptions({ Bucket: this.bucket, Object: from }),
+        new CopyDestinationOptions({ Bucket: this.bucket, Object: to }),
+      );
+    } catch (error) {
+      if (!isNotFound(error)) throw mapError(error, `copying ${from} to ${to}`);
+      // The source is gone: this move was already done, unless there is nothing at the target either.
+      if ((await this.statObject(to)) === null) throw new BlobNotFoundError(from);
+      return;
+    }
+    await this.delete(from);
+  }
+
+  async delete(key: string): Promise<void> {
+    assertBlobKey(key);
+    try {
+      await this.client.removeObject(this.bucket, key);
+    } catch (error) {
+      if (!isNotFound(error)) throw mapError(error, `deleting ${key}`);
+    }
+  }
+
+  /**
+   * S3 listings carry neither the content type nor the user metadata, so each
+   * listed object is stat-ed (a few at a time, in order): every field is exact.
+   * An object deleted between the listing and its stat is left out.
+   */
+  async *list(prefix: string): AsyncIterable<BlobInfo> {
+    assertBlobKeyPrefix(prefix);
+    const listing = this.client.listObjectsV2(this.bucket, prefix, true) as AsyncIterable<BucketItem>;
+    const ahead: Promise<BlobInfo | null>[] = [];
+    const next = async (): Promise<BlobInfo | null> => {
+      const info = ahead.shift();
+      return info === undefined ? null : await info;
+    };
+    try {
+      for await (const item of listing) {
+        if (item.name === undefined) continue; // a common prefix: not listed when recursive
+        const info = this.stat(item.name);
+        info.catch(() => undefined); // awaited in turn below; this only keeps a failure from being reported as unhandled
+        ahead.push(info);
+        if (ahead.length >= LIST_STAT_CONCURRENCY) {
+          const first = await next();
+          if (first !== null) yield first;
+        }
+      }
+    } catch (error) {
+      throw mapError(error, `listing ${prefix}`);
+    }
+    while (ahead.length > 0) {
+      const info = await next();
+      if (info !== null) yield info;
+    }
+  }
+
+  async checkHealth(): Promise<void> {
+    const exists = await this.call(`checking bucket ${this.bucket}`, () => this.client.bucketExists(this.bucket));
+    if (!exists) throw new DependencyUnavailableError(`bucket ${this.bucket} does not exist`);
+  }
+
+  /** Creates the bucket unless it exists; safe when several services start at once. */
+  async ensureBucket(region: string): Promise<void> {
+    const exists = await this.call(`checking bucket ${this.bucket}`, () => this.client.bucketExists(this.bucket));
+    if (exists) return;
+    try {
+      await this.client.makeBucket(this.bucket, region);
+    } catch (error) {
+      if (errorCode(error) !== 'BucketAlreadyOwnedByYou') throw mapError(error, `creating bucket ${this.bucket}`);
+    }
+  }
+
+  private async statObject(key: string): Promise<BucketItemStat | null> {
+    try {
+      return await this.client.statObject(this.bucket, key);
+    } catch (error) {
+      if (isNotFound(error)) return null;
+      throw mapError(error, `reading the metadata of ${key}`);
+    }
+  }
+
+  private async toBlobInfo(key: string, stat: BucketItemStat): Promise<BlobInfo | null> {
+    const metadata = stat.metaData as Readonly<Record<string, unknown>>;
+    const contentType = metadata['content-type'];
+    const sha256 = metadata[SHA256_METADATA];
+    const info = {
+      key,
+      size: stat.size,
+      contentType: typeof contentType === 'string' ? contentType : 'application/octet-stream',
+      lastModified: stat.lastModified,
+    };
+    if (typeof sha256 === 'string') return { ...info, sha256 };
+    // Only objects written by something else than `put` lack it: hash their content then.
+    try {
+      return { ...info, sha256: sha256Of(await this.get(key)) };
+    } catch (error) {
+      if (error instanceof BlobNotFoundError) return null;
+      throw error;
+    }
+  }
+
+  private async call<T>(doing: string, request: () => Promise<T>): Promise<T> {
+    try {
+      return await request();
+    } catch (error) {
+      throw mapError(error, doing);
+    }
+  }
+}
+
+/** The blob store on the configured S3 bucket, which is created if it does not exist yet. */
+export async function createMinioBlobStore(config: S3Config): Promise<MinioBlobStore> {
+  const store = new MinioBlobStore(createS3Client(config), config.bucket);
+  await store.ensureBucket(config.region);
+  return store;
+}

@@ -1,0 +1,69 @@
+import type { Context, Next } from 'koa';
+import { ProgImageError } from '../errors.ts';
+import type { Logger } from '../logger.ts';
+
+/**
+ * An error the client caused or should know about. It becomes the response:
+ * the status, and a JSON body `{ error: { code, message, ...details } }`.
+ * Outside HTTP (an upstream ingest request) it is a permanent failure.
+ */
+export class HttpError extends ProgImageError {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly details: Readonly<Record<string, unknown>> = {},
+    readonly headers: Readonly<Record<string, string>> = {},
+  ) {
+    super(message, { retriable: false });
+  }
+}
+
+/** Errors thrown by Koa and its body parsers carry `status` and `expose`. */
+interface KoaStyleError {
+  readonly status: number;
+  readonly expose?: boolean;
+  readonly message: string;
+}
+
+const isKoaStyleError = (error: unknown): error is KoaStyleError =>
+  error instanceof Error && typeof (error as Partial<KoaStyleError>).status === 'number';
+
+const CODES: Readonly<Record<number, string>> = {
+  400: 'bad_request',
+  404: 'not_found',
+  405: 'method_not_allowed',
+  408: 'request_timeout',
+  413: 'payload_too_large',
+  415: 'unsupported_media_type',
+  422: 'unprocessable_entity',
+  503: 'service_unavailable',
+};
+
+function toHttpError(error: unknown): HttpError | null {
+  if (error instanceof HttpError) return error;
+  if (isKoaStyleError(error) && error.status < 500) {
+    return new HttpError(error.status, CODES[error.status] ?? 'bad_request', error.expose === false ? 'bad request' : error.message);
+  }
+  return null;
+}
+
+/** The outermost middleware: every failure becomes a JSON error; a crash never leaks a stack trace. */
+export function errorResponses(log: Logger) {
+  return async (ctx: Context, next: Next): Promise<void> => {
+    try {
+      await next();
+      if (ctx.status === 404 && ctx.body === undefined) {
+        throw new HttpError(404, 'not_found', `no route for ${ctx.method} ${ctx.path}`);
+      }
+    } catch (error) {
+      const known = toHttpError(error);
+      if (known === null) log.error({ err: error, method: ctx.method, path: ctx.path }, 'request failed');
+      const response = known ?? new HttpError(500, 'internal_error', 'internal error; the request was logged');
+      ctx.status = response.status;
+      ctx.set(response.headers);
+      ctx.set('Cache-Control', 'no-store');
+      ctx.body = { error: { code: response.code, message: response.message, ...response.details } };
+    }
+  };
+}

@@ -1,0 +1,32 @@
+import type { Context } from 'koa';
+import type { BlobInfo, BlobStore } from '../ports/blob-store.ts';
+
+/** Derived content never changes under its URL: a new master means a new image id. */
+const IMMUTABLE = 'public, max-age=31536000, immutable';
+
+const etagOf = (blob: BlobInfo): string => `"${blob.sha256}"`;
+
+/** True when an If-None-Match header names this entity tag (or is "*"). */
+function matches(header: string, etag: string): boolean {
+  if (header.trim() === '*') return true;
+  return header.split(',').some((candidate) => candidate.trim().replace(/^W\//, '') === etag);
+}
+
+/**
+ * Sends a stored blob with a strong ETag (its sha256), long-lived caching,
+ * nosniff, and 304 Not Modified when the client already has it.
+ */
+export async function sendBlob(ctx: Context, blobs: BlobStore, blob: BlobInfo): Promise<void> {
+  const etag = etagOf(blob);
+  ctx.set('ETag', etag);
+  ctx.set('Cache-Control', IMMUTABLE);
+  ctx.set('X-Content-Type-Options', 'nosniff');
+  const ifNoneMatch = ctx.get('if-none-match');
+  if (ifNoneMatch !== '' && matches(ifNoneMatch, etag)) {
+    ctx.status = 304;
+    return;
+  }
+  ctx.type = blob.contentType;
+  ctx.length = blob.size;
+  ctx.body = ctx.method === 'HEAD' ? null : await blobs.getStream(blob.key);
+}

@@ -1,0 +1,99 @@
+import { TOPICS, type Topic } from '../events/topics.ts';
+import { createEvent, decodeEvent, encodeEvent, InvalidEventError, type ImageEvent } from '../events/envelope.ts';
+import { toDeadLetter } from '../events/dead-letter.ts';
+import type { PipelineStage } from '../events/payloads.ts';
+import { isRetriable } from '../errors.ts';
+import type { Logger } from '../logger.ts';
+import type { DeliveredMessage, DeliveryContext, EventBus, Subscription } from '../ports/event-bus.ts';
+import { backoffDelay, sleepWithHeartbeat, type RetryPolicy } from './retry.ts';
+
+export interface HandlerContext {
+  readonly log: Logger;
+  /** For work that may outlast the consumer session timeout; the runner also beats every few seconds. */
+  readonly heartbeat: () => Promise<void>;
+}
+
+/** Consumer logic: one validated event in, the events to publish out (possibly none). */
+export type EventHandler = (event: ImageEvent, context: HandlerContext) => Promise<readonly ImageEvent[]>;
+
+export interface ConsumerOptions {
+  readonly bus: EventBus;
+  readonly log: Logger;
+  /** The consumer group: one per service, so each service sees every event once or more. */
+  readonly group: string;
+  readonly topics: readonly Topic[];
+  readonly handle: EventHandler;
+  readonly retry: RetryPolicy;
+  /** The stage reported in image.failed when this consumer gives up on an image; null for the catalog. */
+  readonly stage: PipelineStage | null;
+}
+
+const HEARTBEAT_INTERVAL_MS = 3000;
+
+/** Runs `work` while beating the consumer's heart, so a slow image never triggers a rebalance. */
+async function withHeartbeat<T>(context: DeliveryContext, work: () => Promise<T>): Promise<T> {
+  const timer = setInterval(() => {
+    void context.heartbeat().catch(() => undefined);
+  }, HEARTBEAT_INTERVAL_MS);
+  try {
+    return await work();
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+async function publishAll(bus: EventBus, events: readonly ImageEvent[]): Promise<void> {
+  for (const event of events) {
+    await bus.publish(event.type, [{ key: event.imageId, value: encodeEvent(event) }]);
+  }
+}
+
+/**
+ * The one consuming loop every processor and the catalog share: validate,
+ * handle, publish the outputs, and only then let the offset be committed.
+ * Retriable failures are retried with backoff and jitter; what still fails,
+ * and any invalid event, goes to the dead-letter topic (and, for a pipeline
+ * stage, becomes image.failed) so that one bad message never stops a partition.
+ */
+export function runConsumer(options: ConsumerOptions): Promise<Subscription> {
+  const { bus, log, group, retry } = options;
+
+  const giveUp = async (message: DeliveredMessage, event: ImageEvent | null, reason: string, attempts: number, permanent: boolean) => {
+    log.warn({ topic: message.topic, key: message.key, offset: message.offset, reason, attempts }, 'giving up on message');
+    const deadLetter = toDeadLetter(message, group, reason, attempts);
+    await bus.publish(TOPICS.deadLetter, [{ key: message.key, value: Buffer.from(JSON.stringify(deadLetter)) }]);
+    if (event !== null && options.stage !== null) {
+      await publishAll(bus, [createEvent(TOPICS.imageFailed, event, { stage: options.stage, reason, permanent, attempts })]);
+    }
+  };
+
+  const handleMessage = async (message: DeliveredMessage, delivery: DeliveryContext): Promise<void> => {
+    let event: ImageEvent;
+    try {
+      event = decodeEvent(message.value);
+    } catch (error) {
+      const reason = error instanceof InvalidEventError ? error.message : String(error);
+      await giveUp(message, null, reason, 0, true);
+      return;
+    }
+    const context: HandlerContext = { log: log.child({ imageId: event.imageId, eventId: event.eventId }), heartbeat: () => delivery.heartbeat() };
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        const outputs = await withHeartbeat(delivery, () => options.handle(event, context));
+        await publishAll(bus, outputs);
+        return;
+      } catch (error) {
+        const reason = error instanceof Error ? error.message : String(error);
+        const retriable = isRetriable(error);
+        if (!retriable || attempt >= retry.attempts) {
+          await giveUp(message, event, reason, attempt, !retriable);
+          return;
+        }
+        context.log.info({ attempt, reason }, 'retrying after a transient failure');
+        await sleepWithHeartbeat(backoffDelay(retry, attempt), () => delivery.heartbeat());
+      }
+    }
+  };
+
+  return bus.subscribe(group, options.topics, handleMessage);
+}

@@ -1,0 +1,125 @@
+import type { Server } from 'node:http';
+import type Router from '@koa/router';
+import Koa from 'koa';
+import { createBlobStore, createEventBus } from '../adapters/index.ts';
+import { ConfigError, loadConfig, type Config } from '../config/index.ts';
+import { errorResponses } from '../http/errors.ts';
+import { healthRoutes, type ReadinessCheck } from '../http/health.ts';
+import { createMetricsRegistry, requestMetrics } from '../http/metrics.ts';
+import { createLogger, type Logger } from '../logger.ts';
+import type { BlobStore } from '../ports/blob-store.ts';
+import type { EventBus } from '../ports/event-bus.ts';
+
+/** What every service is given: the configuration and the shared ports. */
+export interface ServiceDependencies {
+  readonly config: Config;
+  readonly log: Logger;
+  readonly bus: EventBus;
+  readonly blobs: BlobStore;
+}
+
+/** A started service: its HTTP routes (if any), what its readiness depends on, and how to stop it. */
+export interface RunningService {
+  readonly name: string;
+  readonly routes?: Router;
+  readonly readiness?: Readonly<Record<string, ReadinessCheck>>;
+  stop(): Promise<void>;
+}
+
+export type ServiceFactory = (dependencies: ServiceDependencies) => Promise<RunningService>;
+
+export interface HostedServices {
+  readonly server: Server;
+  readonly dependencies: ServiceDependencies;
+  stop(): Promise<void>;
+}
+
+/** Serves the services' routes plus /healthz, /readyz and /metrics on one Koa app. */
+function createApp(services: readonly RunningService[], dependencies: ServiceDependencies, name: string): Koa {
+  const registry = createMetricsRegistry(name);
+  const checks: Record<string, ReadinessCheck> = {
+    'event-bus': () => dependencies.bus.checkHealth(),
+    'blob-store': () => dependencies.blobs.checkHealth(),
+  };
+  for (const service of services) Object.assign(checks, service.readiness);
+  const app = new Koa();
+  app.proxy = true;
+  app.use(errorResponses(dependencies.log));
+  app.use(requestMetrics(registry));
+  const health = healthRoutes(checks, registry);
+  app.use(health.routes());
+  for (const service of services) {
+    if (service.routes !== undefined) app.use(service.routes.routes()).use(service.routes.allowedMethods());
+  }
+  return app;
+}
+
+function listen(app: Koa, config: Config): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    const server = app.listen(config.http.port, config.http.host, () => {
+      resolve(server);
+    });
+    server.once('error', reject);
+    // Slow clients cannot hold a connection open forever.
+    server.headersTimeout = 20_000;
+    server.requestTimeout = 120_000;
+  });
+}
+
+/**
+ * Starts services in one process on shared adapters: one service per process
+ * in production (each folder's main.ts), all of them for `npm start`.
+ */
+export async function hostServices(
+  name: string,
+  factories: readonly ServiceFactory[],
+  config: Config,
+  log: Logger = createLogger(name, config.logLevel),
+): Promise<HostedServices> {
+  const bus = await createEventBus(config);
+  const blobs = await createBlobStore(config);
+  const dependencies: ServiceDependencies = { config, log, bus, blobs };
+  const services: RunningService[] = [];
+  for (const factory of factories) services.push(await factory(dependencies));
+  const server = await listen(createApp(services, dependencies, name), config);
+  log.info({ address: server.address(), services: services.map((service) => service.name) }, 'listening');
+  return {
+    server,
+    dependencies,
+    async stop() {
+      await new Promise<void>((resolve) => server.close(() => { resolve(); }));
+      for (const service of [...services].reverse()) await service.stop();
+      await bus.close();
+    },
+  };
+}
+
+/**
+ * The body of every main.ts: configuration from the environment (a bad one
+ * stops the process with its message), then the services, stopped cleanly on
+ * SIGTERM/SIGINT.
+ */
+export async function runMain(name: string, factories: readonly ServiceFactory[]): Promise<void> {
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    console.error(error.message);
+    process.exit(78); // EX_CONFIG
+  }
+  const log = createLogger(name, config.logLevel);
+  const hosted = await hostServices(name, factories, config, log);
+  const shutdown = (signal: string) => {
+    log.info({ signal }, 'stopping');
+    hosted.stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        log.error({ err: error }, 'unclean stop');
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', shutdown);
+  process.once('SIGINT', shutdown);
+}

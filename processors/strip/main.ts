@@ -1,0 +1,4 @@
+import { runMain } from '../../lib/service/host.ts';
+import { stripService } from './service.ts';
+
+await runMain('strip', [stripService]);

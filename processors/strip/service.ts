@@ -1,0 +1,7 @@
+import { TOPICS } from '../../lib/events/topics.ts';
+import { stageService } from '../../lib/pipeline/stage-service.ts';
+import { createStripStage } from './strip-stage.ts';
+
+export const stripService = stageService(({ blobs }) => ({
+  definition: { stage: 'strip', input: TOPICS.imageScanned, handle: createStripStage({ blobs }) },
+}));

@@ -1,0 +1,311 @@
+import { randomUUID } from 'node:crypto';
+import { appendFile, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import test, { type ExecutionContext } from 'ava';
+import { logLevel } from 'kafkajs';
+import { createInProcessEventBus } from '../../lib/adapters/in-process-event-bus.ts';
+import { createKafkaEventBus } from '../../lib/adapters/kafka-event-bus.ts';
+import type { KafkaConfig } from '../../lib/config/index.ts';
+import { DependencyUnavailableError } from '../../lib/errors.ts';
+import { TOPICS } from '../../lib/events/topics.ts';
+import type { DeliveredMessage, EventBus, MessageHandler, Subscription } from '../../lib/ports/event-bus.ts';
+import { waitUntil } from '../../lib/wait.ts';
+import { serverConfig } from '../support/servers.ts';
+
+/**
+ * The event bus contract, run against every adapter. Kafka topics keep the
+ * messages of earlier runs and other tests, so every test uses its own keys
+ * and consumer groups and looks only at the messages carrying its keys.
+ */
+
+interface Adapter {
+  readonly name: string;
+  /** A bus for one test, closed when the test ends. */
+  open(t: ExecutionContext): Promise<EventBus>;
+}
+
+/** The local stack's Kafka, asked for once: serverConfig() takes a cross-process lock on every call. */
+let kafkaConfig: Promise<KafkaConfig> | undefined;
+
+const adapters: readonly Adapter[] = [
+  {
+    name: 'kafka',
+    open: async (t) => {
+      kafkaConfig ??= serverConfig().then((config) => config.kafka);
+      const bus = await createKafkaEventBus(await kafkaConfig);
+      t.teardown(() => bus.close());
+      return bus;
+    },
+  },
+  {
+    name: 'in-process',
+    open: async (t) => {
+      const bus = await createInProcessEventBus(await temporaryDirectory(t));
+      t.teardown(() => bus.close());
+      return bus;
+    },
+  },
+];
+
+const TIMEOUT_MS = 30_000;
+const topic = TOPICS.imageUploaded;
+
+async function temporaryDirectory(t: ExecutionContext): Promise<string> {
+  const directory = await mkdtemp(join(tmpdir(), 'progimage-bus-'));
+  t.teardown(() => rm(directory, { recursive: true, force: true }));
+  return directory;
+}
+
+const uniqueGroup = (): string => `contract-${randomUUID()}`;
+const text = (message: DeliveredMessage): string => message.value.toString('utf8');
+const utf8 = (value: string): Buffer => Buffer.from(value, 'utf8');
+
+/**
+ * Subscribes `group` and records every message carrying one of `keys`, after
+ * `react` (the rest of the handler) resolves; a rejection of `react` is the handler's.
+ */
+async function record(
+  bus: EventBus,
+  group: string,
+  keys: readonly string[],
+  react: MessageHandler = () => Promise.resolve(),
+): Promise<{ received: DeliveredMessage[]; subscription: Subscription }> {
+  const received: DeliveredMessage[] = [];
+  const subscription = await bus.subscribe(group, [topic], async (message, context) => {
+    if (!keys.includes(message.key)) return;
+    await react(message, context);
+    received.push(message);
+  });
+  return { received, subscription };
+}
+
+async function until(condition: () => boolean, description: string): Promise<void> {
+  await waitUntil(() => condition(), { timeoutMs: TIMEOUT_MS, intervalMs: 20, description });
+}
+
+for (const adapter of adapters) {
+  const { name } = adapter;
+
+  test(`${name}: a published message reaches a subscriber with its key, value and headers intact`, async (t) => {
+    t.timeout(60_000);
+    const bus = await adapter.open(t);
+    const key = randomUUID();
+    const value = Buffer.concat([Buffer.from([0x00, 0xff, 0x0a]), utf8(`{"probe":"${key}"}`)]);
+    const headers = { 'content-type': 'application/json', 'event-id': randomUUID() };
+
+    const { received } = await record(bus, uniqueGroup(), [key]);
+    await bus.publish(topic, [{ key, value, headers }]);
+
+    await until(() => received.length === 1, 'the message');
+    const [message] = received;
+    t.is(message?.topic, topic);
+    t.is(message?.key, key);
+    t.deepEqual(message?.value, value);
+    t.deepEqual(message?.headers, headers);
+    t.regex(message?.offset ?? '', /^\d+$/);
+  });
+
+  test(`${name}: two consumer groups each receive every message`, async (t) => {
+    t.timeout(60_000);
+    const bus = await adapter.open(t);
+    const keys = [randomUUID(), randomUUID(), randomUUID()];
+
+    const first = await record(bus, uniqueGroup(), keys);
+    const second = await record(bus, uniqueGroup(), keys);
+    await bus.publish(topic, keys.map((key) => ({ key, value: utf8(key) })));
+
+    await until(() => first.received.length === 3 && second.received.length === 3, 'both groups to get 3 messages');
+    const keysOf = (received: readonly DeliveredMessage[]) => received.map((message) => message.key).sort();
+    t.deepEqual(keysOf(first.received), [...keys].sort());
+    t.deepEqual(keysOf(second.received), [...keys].sort());
+  });
+
+  test(`${name}: messages with the same key arrive in the order they were published`, async (t) => {
+    t.timeout(60_000);
+    const bus = await adapter.open(t);
+    const key = randomUUID();
+    const values = Array.from({ length: 10 }, (_, index) => `message ${index}`);
+
+    const { received } = await record(bus, uniqueGroup(), [key]);
+    for (const value of values.slice(0, 5)) await bus.publish(topic, [{ key, value: utf8(value) }]);
+    await bus.publish(topic, values.slice(5).map((value) => ({ key, value: utf8(value) })));
+
+    await until(() => received.length === values.length, `${values.length} messages`);
+    t.deepEqual(received.map(text), values);
+  });
+
+  test(`${name}: a rejected message is delivered again, and the messages after it only once it succeeds`, async (t) => {
+    t.timeout(60_000);
+    const bus = await adapter.open(t);
+    const key = randomUUID();
+    const deliveries: string[] = [];
+    let rejectedOnce = false;
+
+    // A TypeError, the kind of rejection kafkajs would otherwise treat as fatal for the consumer.
+    await record(bus, uniqueGroup(), [key], (message) => {
+      if (text(message) === 'second' && !rejectedOnce) {
+        rejectedOnce = true;
+        deliveries.push('second (rejected)');
+        return Promise.reject(new TypeError('not yet'));
+      }
+      deliveries.push(text(message));
+      return Promise.resolve();
+    });
+    await bus.publish(topic, ['first', 'second', 'third'].map((value) => ({ key, value: utf8(value) })));
+
+    await until(() => deliveries.includes('third'), 'the third message');
+    t.deepEqual(deliveries, ['first', 'second (rejected)', 'second', 'third']);
+  });
+
+  test(`${name}: a message handled before stop() is not delivered again to the same group`, async (t) => {
+    t.timeout(60_000);
+    const bus = await adapter.open(t);
+    const group = uniqueGroup();
+    const key = randomUUID();
+
+    const before = await record(bus, group, [key]);
+    await bus.publish(topic, [{ key, value: utf8('handled') }]);
+    await until(() => before.received.length === 1, 'the first message');
+    await before.subscription.stop();
+
+    await bus.publish(topic, [{ key, value: utf8('published after stop') }]);
+    const after = await record(bus, group, [key]);
+    await until(() => after.received.length > 0, 'the message published after stop');
+    t.deepEqual(after.received.map(text), ['published after stop']);
+  });
+
+  test(`${name}: a message still rejected when its subscription stops goes to the group's next subscription`, async (t) => {
+    t.timeout(60_000);
+    const bus = await adapter.open(t);
+    const group = uniqueGroup();
+    const key = randomUUID();
+    let attempts = 0;
+
+    const failing = await record(bus, group, [key], () => {
+      attempts += 1;
+      return Promise.reject(new Error('still failing'));
+    });
+    await bus.publish(topic, [{ key, value: utf8('stuck') }]);
+    await until(() => attempts > 0, 'an attempt at the message');
+    await failing.subscription.stop();
+
+    const next = await record(bus, group, [key]);
+    await until(() => next.received.length > 0, 'the message again');
+    t.deepEqual(next.received.map(text), ['stuck']);
+  });
+
+  test(`${name}: a handler can call heartbeat() during long work`, async (t) => {
+    t.timeout(60_000);
+    const bus = await adapter.open(t);
+    const key = randomUUID();
+
+    const { received } = await record(bus, uniqueGroup(), [key], async (_message, context) => {
+      await context.heartbeat();
+      await context.heartbeat();
+    });
+    await bus.publish(topic, [{ key, value: utf8('long work') }]);
+
+    await until(() => received.length === 1, 'the message');
+    t.deepEqual(received.map(text), ['long work']);
+  });
+
+  test(`${name}: a new consumer group starts with the messages published before it subscribed`, async (t) => {
+    t.timeout(60_000);
+    const bus = await adapter.open(t);
+    const key = randomUUID();
+
+    await bus.publish(topic, [{ key, value: utf8('published first') }]);
+    const { received } = await record(bus, uniqueGroup(), [key]);
+
+    await until(() => received.length === 1, 'the earlier message');
+    t.deepEqual(received.map(text), ['published first']);
+  });
+
+  test(`${name}: checkHealth resolves while the bus is open and rejects once it is closed`, async (t) => {
+    t.timeout(60_000);
+    const bus = await adapter.open(t);
+
+    await t.notThrowsAsync(bus.checkHealth());
+    await bus.close();
+    await t.throwsAsync(bus.checkHealth());
+  });
+}
+
+test('kafka: a cluster that cannot be reached is reported as DependencyUnavailableError', async (t) => {
+  t.timeout(60_000);
+  const unreachable = { brokers: ['127.0.0.1:1'], clientId: 'progimage-test', topicPartitions: 1, replicationFactor: 1 };
+
+  const error = await t.throwsAsync(createKafkaEventBus(unreachable, { logLevel: logLevel.NOTHING }));
+  t.true(error instanceof DependencyUnavailableError, String(error));
+});
+
+async function reopen(t: ExecutionContext, directory: string): Promise<EventBus> {
+  const bus = await createInProcessEventBus(directory);
+  t.teardown(() => bus.close());
+  return bus;
+}
+
+test('in-process: a published message is still delivered after re-creating the bus over the same directory', async (t) => {
+  const directory = await temporaryDirectory(t);
+  const key = randomUUID();
+  const before = await reopen(t, directory);
+  await before.publish(topic, [{ key, value: utf8('durable') }]);
+  await before.close();
+
+  const after = await reopen(t, directory);
+  const { received } = await record(after, uniqueGroup(), [key]);
+
+  await until(() => received.length === 1, 'the message published before the restart');
+  t.deepEqual(received.map(text), ['durable']);
+});
+
+test('in-process: after re-creating the bus, a group resumes after the last message it handled', async (t) => {
+  const directory = await temporaryDirectory(t);
+  const group = uniqueGroup();
+  const key = randomUUID();
+  const before = await reopen(t, directory);
+  let attempts = 0;
+  await record(before, group, [key], (message) => {
+    if (text(message) === 'handled') return Promise.resolve();
+    attempts += 1;
+    return Promise.reject(new Error('the process dies before handling this'));
+  });
+  await before.publish(topic, ['handled', 'not handled'].map((value) => ({ key, value: utf8(value) })));
+  await until(() => attempts > 0, 'an attempt at the second message');
+  await before.close();
+
+  const after = await reopen(t, directory);
+  const { received } = await record(after, group, [key]);
+
+  await until(() => received.length > 0, 'the unhandled message');
+  t.deepEqual(received.map(text), ['not handled']);
+});
+
+test('in-process: a last line cut short by a crash mid-append is dropped, and the log stays usable', async (t) => {
+  const directory = await temporaryDirectory(t);
+  const key = randomUUID();
+  const first = await reopen(t, directory);
+  await first.publish(topic, [{ key, value: utf8('whole') }]);
+  await first.close();
+  await appendFile(join(directory, 'bus', `${topic}.log`), '{"key":"cut sh');
+
+  const second = await reopen(t, directory);
+  await second.publish(topic, [{ key, value: utf8('published after the crash') }]);
+  await second.close();
+
+  const third = await reopen(t, directory);
+  const { received } = await record(third, uniqueGroup(), [key]);
+  await until(() => received.length === 2, 'both whole messages');
+  t.deepEqual(received.map(text), ['whole', 'published after the crash']);
+});
+
+test('in-process: a second subscription of one group to the same topic is refused', async (t) => {
+  const bus = await reopen(t, await temporaryDirectory(t));
+  const group = uniqueGroup();
+  await bus.subscribe(group, [topic], () => Promise.resolve());
+
+  await t.throwsAsync(bus.subscribe(group, [TOPICS.imageScanned, topic], () => Promise.resolve()), {
+    message: /already consumes image\.uploaded/,
+  });
+});

@@ -1,0 +1,56 @@
+import { z } from 'zod';
+import { waitUntil } from '../../lib/wait.ts';
+
+export interface Reply {
+  readonly status: number;
+  readonly headers: Headers;
+  readonly bytes: Buffer;
+}
+
+export const json = (reply: Reply): unknown => JSON.parse(reply.bytes.toString('utf8'));
+
+export async function request(url: string, init: RequestInit = {}): Promise<Reply> {
+  const response = await fetch(url, init);
+  return { status: response.status, headers: response.headers, bytes: Buffer.from(await response.arrayBuffer()) };
+}
+
+export const upload = (baseUrl: string, bytes: Buffer, contentType: string, headers: Record<string, string> = {}) =>
+  request(`${baseUrl}/v1/images`, { method: 'POST', body: bytes, headers: { 'Content-Type': contentType, ...headers } });
+
+const acceptedSchema = z.object({ id: z.string(), status: z.literal('uploaded') });
+
+/** Uploads an image that must be accepted; returns its id. */
+export async function uploadAccepted(baseUrl: string, bytes: Buffer, contentType = 'application/octet-stream'): Promise<string> {
+  const reply = await upload(baseUrl, bytes, contentType);
+  if (reply.status !== 202) throw new Error(`upload answered ${reply.status}: ${reply.bytes.toString('utf8')}`);
+  return acceptedSchema.parse(json(reply)).id;
+}
+
+export const errorSchema = z.object({ error: z.object({ code: z.string(), message: z.string() }).loose() });
+
+export const imageSchema = z
+  .object({
+    id: z.string(),
+    status: z.string(),
+    width: z.number().nullable(),
+    height: z.number().nullable(),
+    format: z.string().nullable(),
+    failure: z.object({ stage: z.string(), reason: z.string() }).nullable(),
+    stages: z.object({ scan: z.object({ verdict: z.string().nullable(), signatures: z.array(z.string()) }).loose() }).loose(),
+    variants: z.array(z.object({ name: z.string(), format: z.string(), width: z.number(), height: z.number(), url: z.string() })),
+  })
+  .loose();
+export type ImageJson = z.infer<typeof imageSchema>;
+
+const FINAL_STATUSES = new Set(['ready', 'failed', 'infected']);
+
+/** Polls the image until the pipeline is done with it (ready, failed or infected). */
+export async function waitForFinalStatus(baseUrl: string, id: string, timeoutMs = 240_000): Promise<ImageJson> {
+  return waitUntil(
+    async () => {
+      const image = imageSchema.parse(json(await request(`${baseUrl}/v1/images/${id}`)));
+      return FINAL_STATUSES.has(image.status) ? image : false;
+    },
+    { timeoutMs, intervalMs: 100, description: `image ${id} to finish processing` },
+  );
+}

@@ -1,0 +1,21 @@
+import type { AddressInfo } from 'node:net';
+import { loadConfig, type Config } from '../../lib/config/index.ts';
+import type { BlobStore } from '../../lib/ports/blob-store.ts';
+import { hostServices } from '../../lib/service/host.ts';
+import { ALL_SERVICES } from '../../services.ts';
+
+/** ProgImage running inside the test process, on a free port. */
+export interface RunningProgImage {
+  readonly baseUrl: string;
+  readonly config: Config;
+  /** The same blob store the services use, to check what is (and is not) stored. */
+  readonly blobs: BlobStore;
+  stop(): Promise<void>;
+}
+
+export async function startProgImage(env: Readonly<Record<string, string | undefined>>): Promise<RunningProgImage> {
+  const config = loadConfig({ PROGIMAGE_LOG_LEVEL: 'warn', ...env, PROGIMAGE_HTTP_HOST: '127.0.0.1', PROGIMAGE_HTTP_PORT: '0' });
+  const hosted = await hostServices('test', ALL_SERVICES, config);
+  const { port } = hosted.server.address() as AddressInfo;
+  return { baseUrl: `http://127.0.0.1:${port}`, config, blobs: hosted.dependencies.blobs, stop: () => hosted.stop() };
+}
