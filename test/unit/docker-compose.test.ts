@@ -1,5 +1,5 @@
 import test from 'ava';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
@@ -20,9 +20,7 @@ const SERVICE_COMMANDS: Readonly<Record<string, string>> = {
   strip: 'node --import tsx processors/strip/main.ts',
   compress: 'node --import tsx processors/compress/main.ts',
   variants: 'node --import tsx processors/variants/main.ts',
-  transform: 'node --import tsx processors/transform/main.ts',
   catalog: 'node --import tsx catalog/main.ts',
-  scheduler: 'node --import tsx scheduler/main.ts',
 };
 
 /** The servers of the stack, and the image each must come from. */
@@ -156,6 +154,13 @@ test('the image contains the folder of every service the compose file runs, and 
   const folders = new Set(['lib', ...entryPoints.map((entryPoint) => entryPoint.split('/')[0] ?? '')]);
 
   for (const folder of folders) t.true(copied.has(folder), `infra/Dockerfile copies ${folder}/`);
+});
+
+test("every service's entry point exists in the repository", (t) => {
+  for (const command of Object.values(SERVICE_COMMANDS)) {
+    const entryPoint = command.split(' ').at(-1) ?? '';
+    t.true(existsSync(fileURLToPath(new URL(`../../${entryPoint}`, import.meta.url))), entryPoint);
+  }
 });
 
 test("every ProgImage service's environment passes loadConfig", (t) => {
