@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { open, readFile, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
+import { syncDirectory, writeFileDurably } from '../durable-files.ts';
 import { DependencyUnavailableError, ProgImageError } from '../errors.ts';
 import type {
   CatalogStore,
@@ -85,14 +86,6 @@ function createSerializer(): <R>(task: () => Promise<R>) => Promise<R> {
   };
 }
 
-async function syncDirectory(directory: string): Promise<void> {
-  const handle = await open(directory, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
 
 /** The records of one collection file, replayed from its log. */
 async function replay(path: string): Promise<Map<string, StoredRecord>> {
@@ -136,13 +129,7 @@ async function rewrite(
   const text = [...records.values()].map((record) => `${JSON.stringify(record)}\n`).join('');
   let handle: FileHandle | undefined;
   try {
-    const output = await open(temporary, 'w');
-    try {
-      await output.writeFile(text);
-      await output.sync();
-    } finally {
-      await output.close();
-    }
+    await writeFileDurably(temporary, text);
     handle = await open(temporary, 'a');
     await rename(temporary, path);
     return { handle, size: Buffer.byteLength(text) };

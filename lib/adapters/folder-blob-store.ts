@@ -4,6 +4,7 @@ import { access, copyFile, link, mkdir, open, readFile, readdir, rename, rm, sta
 import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import { z } from 'zod';
+import { errorCode, syncDirectory, writeFileDurably } from '../durable-files.ts';
 import { DependencyUnavailableError } from '../errors.ts';
 import {
   BlobNotFoundError,
@@ -64,8 +65,6 @@ interface Location {
   temporary(): string;
 }
 
-const errorCode = (error: unknown): unknown =>
-  typeof error === 'object' && error !== null && 'code' in error ? error.code : undefined;
 
 const isMissing = (error: unknown): boolean => errorCode(error) === 'ENOENT';
 
@@ -76,29 +75,7 @@ function isInside(root: string, path: string): boolean {
   return fromRoot !== '' && fromRoot !== '..' && !fromRoot.startsWith(`..${sep}`) && !isAbsolute(fromRoot);
 }
 
-async function writeDurably(path: string, content: Buffer | string): Promise<void> {
-  const file = await open(path, 'wx');
-  try {
-    await file.writeFile(content);
-    await file.sync();
-  } finally {
-    await file.close();
-  }
-}
 
-/** Makes a rename in `dir` durable. Best effort: some systems cannot fsync a folder. */
-async function syncDirectory(dir: string): Promise<void> {
-  try {
-    const folder = await open(dir, 'r');
-    try {
-      await folder.sync();
-    } finally {
-      await folder.close();
-    }
-  } catch (error) {
-    if (!['EISDIR', 'EPERM', 'EINVAL', 'ENOTSUP'].includes(String(errorCode(error)))) throw error;
-  }
-}
 
 /** A second name for an immutable data file; a copy where the file system has no hard links. */
 async function linkOrCopy(source: string, target: string): Promise<void> {
@@ -135,7 +112,7 @@ export class FolderBlobStore implements BlobStore {
     await mkdir(at.dir, { recursive: true });
     const version = randomUUID();
     try {
-      await writeDurably(at.data(version), body);
+      await writeFileDurably(at.data(version), body, 'wx');
     } catch (error) {
       await rm(at.data(version), { force: true }); // e.g. a full disk: leave no partial file behind
       throw error;
@@ -249,7 +226,7 @@ export class FolderBlobStore implements BlobStore {
     };
     const pending = at.temporary();
     try {
-      await writeDurably(pending, JSON.stringify(metadata));
+      await writeFileDurably(pending, JSON.stringify(metadata), 'wx');
       await rename(pending, at.meta);
     } catch (error) {
       await Promise.all([rm(pending, { force: true }), rm(at.data(version), { force: true })]);

@@ -1,7 +1,8 @@
-import { mkdir, open, readFile, rename, writeFile, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
+import { syncDirectory, writeFileDurably } from '../durable-files.ts';
 import { ALL_TOPICS, type Topic } from '../events/topics.ts';
 import type {
   BusMessage,
@@ -137,7 +138,7 @@ class GroupOffsets {
     const snapshot = JSON.stringify(this.next);
     const written = this.writing.then(async () => {
       const temporary = `${this.path}.tmp`;
-      await writeFile(temporary, snapshot, { flush: true });
+      await writeFileDurably(temporary, snapshot);
       await rename(temporary, this.path);
     });
     this.writing = written.catch(() => undefined);
@@ -324,14 +325,6 @@ export class InProcessEventBus implements EventBus {
 
 const closedError = (): Error => new Error('The in-process event bus is closed');
 
-async function syncDirectory(path: string): Promise<void> {
-  const directory = await open(path, 'r');
-  try {
-    await directory.sync();
-  } finally {
-    await directory.close();
-  }
-}
 
 /** Opens (or creates) the bus under `<dataDir>/bus`, with every message published there before. */
 export async function createInProcessEventBus(dataDir: string): Promise<InProcessEventBus> {
