@@ -43,10 +43,11 @@ export function registerPipelineFlows(label: string, start: () => Promise<Runnin
   for (const fixture of ACCEPTED_FIXTURES) {
     test(`${label}: ${fixture} reaches ready and comes back in every format at its upright size`, async (t) => {
       t.timeout(300_000);
-      const { baseUrl } = await progimage();
+      const { baseUrl, config } = await progimage();
       const id = await uploadAccepted(baseUrl, await readFixture(fixture));
       const image = await waitForFinalStatus(baseUrl, id);
       t.is(image.status, 'ready', JSON.stringify(image.failure));
+      t.is(image.stages.scan.verdict, config.scan.enabled ? 'clean' : 'unscanned');
       const expected = await uprightSize(fixture);
       t.deepEqual({ width: image.width, height: image.height }, { width: expected.width, height: expected.height });
       for (const extension of OUTPUT_EXTENSIONS) {
