@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import type { Config } from '../config/index.ts';
+import type { Logger } from '../logger.ts';
 import type { BlobStore } from '../ports/blob-store.ts';
 import type { CatalogStore } from '../ports/catalog-store.ts';
 import type { EventBus } from '../ports/event-bus.ts';
@@ -18,8 +19,8 @@ import { createMongoCatalogStore } from './mongo-catalog-store.ts';
  * its production adapter, an unconfigured one the embedded adapter under
  * PROGIMAGE_DATA_DIR. This is the only place that knows both.
  */
-export const createEventBus = (config: Config): Promise<EventBus> =>
-  config.kafka === null ? createInProcessEventBus(config.dataDir) : createKafkaEventBus(config.kafka);
+export const createEventBus = (config: Config, logger: Logger): Promise<EventBus> =>
+  config.kafka === null ? createInProcessEventBus(config.dataDir) : createKafkaEventBus(config.kafka, { logger });
 
 export const createBlobStore = (config: Config): Promise<BlobStore> =>
   config.s3 === null ? createFolderBlobStore(join(config.dataDir, 'blobs')) : createMinioBlobStore(config.s3);

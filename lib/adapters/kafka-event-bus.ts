@@ -243,7 +243,7 @@ function asTopic(name: string, topics: readonly Topic[]): Topic {
  */
 export async function createKafkaEventBus(
   config: KafkaConfig,
-  options: Pick<KafkaClientOptions, 'logLevel'> = {},
+  options: Pick<KafkaClientOptions, 'logLevel' | 'logger'> = {},
 ): Promise<KafkaEventBus> {
   const kafka = createKafkaClient(config, options);
   const producer = kafka.producer({

@@ -76,7 +76,9 @@ export async function hostServices(
   config: Config,
   log: Logger = createLogger(name, config.logLevel),
 ): Promise<HostedServices> {
-  const bus = await createEventBus(config);
+  // Each process names itself to the brokers, so their logs and quotas tell services apart.
+  const busConfig = config.kafka === null ? config : { ...config, kafka: { ...config.kafka, clientId: `${config.kafka.clientId}-${name}` } };
+  const bus = await createEventBus(busConfig, log);
   const blobs = await createBlobStore(config);
   const dependencies: ServiceDependencies = { config, log, bus, blobs };
   const services: RunningService[] = [];
