@@ -1,0 +1,204 @@
+import type { AddressInfo } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { z } from 'zod';
+import { loadConfig } from '../lib/config/index.ts';
+import { hostServices } from '../lib/service/host.ts';
+import { ALL_SERVICES } from '../services.ts';
+import { runConcurrently } from './pool.ts';
+import type { ImageTimeline, StageTimes } from './stage-timeline.ts';
+
+/** Where the pipeline runs: the settings it is started with, and what to clean up after. */
+export interface PipelineSetup {
+  readonly name: string;
+  readonly env: Readonly<Record<string, string>>;
+  /** Delete the benchmark's images through the API afterwards (a shared, long-lived stack). */
+  readonly deleteImagesAfter: boolean;
+}
+
+export interface PipelineRunOptions {
+  readonly upload: Buffer;
+  readonly contentType: string;
+  readonly images: number;
+  /** Images between the start of their upload and their observed `ready`, at most. */
+  readonly inFlight: number;
+  readonly pollIntervalMs: number;
+  readonly imageTimeoutMs: number;
+  readonly progress: (line: string) => void;
+}
+
+export interface PipelineRun {
+  readonly setup: string;
+  readonly images: number;
+  readonly inFlight: number;
+  /** From the first upload's start to the last image observed `ready`. */
+  readonly seconds: number;
+  /** CPU seconds this process (every service and the client) used during the timed uploads (user + system). */
+  readonly cpuSeconds: number;
+  readonly timelines: readonly ImageTimeline[];
+  /** `name/format` of the variants the catalog lists for one image. */
+  readonly variants: readonly string[];
+  readonly statusPolls: number;
+  /** Kafka consumer groups another process also consumed in during the run (then the figures are not this process's alone). */
+  readonly sharedGroups?: readonly string[];
+}
+
+const stageAt = z.object({ at: z.string().nullable() }).loose();
+const imageViewSchema = z
+  .object({
+    id: z.string(),
+    status: z.string(),
+    updatedAt: z.string(),
+    failure: z.object({ stage: z.string(), reason: z.string() }).nullable(),
+    stages: z.object({ upload: stageAt, scan: stageAt, strip: stageAt, compress: stageAt, variants: stageAt }),
+    variants: z.array(z.object({ name: z.string(), format: z.string() }).loose()),
+  })
+  .loose();
+type ImageView = z.infer<typeof imageViewSchema>;
+
+const acceptedSchema = z.object({ id: z.string() }).loose();
+
+const FINAL_STATUSES = new Set(['ready', 'failed', 'infected']);
+
+/**
+ * When each stage finished, by the catalog; null while the catalog has not
+ * projected one of them yet (it may project image.variants-built, and so say
+ * `ready`, before a slower topic's image.uploaded).
+ */
+function stageTimesOf(view: ImageView): StageTimes | null {
+  const { upload, scan, strip, compress, variants } = view.stages;
+  if (upload.at === null || scan.at === null || strip.at === null || compress.at === null || variants.at === null) return null;
+  return {
+    uploaded: Date.parse(upload.at),
+    scanned: Date.parse(scan.at),
+    stripped: Date.parse(strip.at),
+    compressed: Date.parse(compress.at),
+    variantsBuilt: Date.parse(variants.at),
+  };
+}
+
+class BenchClient {
+  statusPolls = 0;
+
+  constructor(private readonly baseUrl: string) {}
+
+  async upload(bytes: Buffer, contentType: string): Promise<string> {
+    const response = await fetch(`${this.baseUrl}/v1/images`, { method: 'POST', body: bytes, headers: { 'Content-Type': contentType } });
+    const body = await response.text();
+    if (response.status !== 202) throw new Error(`upload answered ${response.status}: ${body}`);
+    return acceptedSchema.parse(JSON.parse(body)).id;
+  }
+
+  async view(id: string): Promise<ImageView> {
+    const response = await fetch(`${this.baseUrl}/v1/images/${id}`);
+    const body = await response.text();
+    if (response.status !== 200) throw new Error(`GET /v1/images/${id} answered ${response.status}: ${body}`);
+    return imageViewSchema.parse(JSON.parse(body));
+  }
+
+  /** Polls GET /v1/images/ID every `intervalMs` until the image is ready, failed or infected. */
+  async waitUntilFinal(id: string, intervalMs: number, timeoutMs: number): Promise<{ view: ImageView; observedAt: number }> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      this.statusPolls += 1;
+      const response = await fetch(`${this.baseUrl}/v1/images/${id}`);
+      const observedAt = Date.now();
+      const body = await response.text();
+      // 404 until the catalog has projected image.uploaded.
+      if (response.status !== 404) {
+        if (response.status !== 200) throw new Error(`GET /v1/images/${id} answered ${response.status}: ${body}`);
+        const view = imageViewSchema.parse(JSON.parse(body));
+        if (FINAL_STATUSES.has(view.status)) return { view, observedAt };
+      }
+      if (observedAt > deadline) throw new Error(`image ${id} was not done after ${timeoutMs / 1000} s`);
+      await sleep(intervalMs);
+    }
+  }
+
+  async delete(id: string): Promise<void> {
+    const response = await fetch(`${this.baseUrl}/v1/images/${id}`, { method: 'DELETE' });
+    await response.arrayBuffer();
+    if (response.status !== 204) throw new Error(`DELETE /v1/images/${id} answered ${response.status}`);
+  }
+}
+
+/** Uploads one image and follows it to `ready`; anything else is an error of the run, not a figure. */
+async function followOne(client: BenchClient, options: PipelineRunOptions): Promise<ImageTimeline> {
+  const uploadStarted = Date.now();
+  const id = await client.upload(options.upload, options.contentType);
+  const uploadAnswered = Date.now();
+  const { view, observedAt } = await client.waitUntilFinal(id, options.pollIntervalMs, options.imageTimeoutMs);
+  if (view.status !== 'ready') {
+    throw new Error(`image ${id} ended ${view.status}${view.failure === null ? '' : ` at ${view.failure.stage}: ${view.failure.reason}`}`);
+  }
+  return {
+    id,
+    uploadStarted,
+    uploadAnswered,
+    readyRecorded: Date.parse(view.updatedAt),
+    readyObserved: observedAt,
+    stages: stageTimesOf(view),
+    variants: view.variants.map((variant) => `${variant.name}/${variant.format}`),
+  };
+}
+
+/**
+ * Every service in this process (hostServices, as `npm start` does) on the
+ * setup's adapters; `images` uploads over HTTP, at most `inFlight` of them
+ * between upload and `ready` at a time. One image goes through first,
+ * untimed, so that start-up costs are not counted.
+ */
+export async function measurePipeline(setup: PipelineSetup, options: PipelineRunOptions): Promise<PipelineRun> {
+  const config = loadConfig({
+    ...setup.env,
+    PROGIMAGE_LOG_LEVEL: 'warn',
+    PROGIMAGE_HTTP_HOST: '127.0.0.1',
+    PROGIMAGE_HTTP_PORT: '0',
+  });
+  const hosted = await hostServices(`bench-${setup.name}`, ALL_SERVICES, config);
+  const { port } = hosted.server.address() as AddressInfo;
+  const client = new BenchClient(`http://127.0.0.1:${port}`);
+  const ids: string[] = [];
+  try {
+    const warmUp = await followOne(client, options);
+    ids.push(warmUp.id);
+    client.statusPolls = 0;
+
+    const started = Date.now();
+    const cpuBefore = process.cpuUsage();
+    let done = 0;
+    const step = Math.max(1, Math.round(options.images / 10));
+    const timelines = await runConcurrently(options.images, options.inFlight, async () => {
+      const timeline = await followOne(client, options);
+      ids.push(timeline.id);
+      done += 1;
+      if (done % step === 0 || done === options.images) {
+        options.progress(`${setup.name}: ${done}/${options.images} ready after ${((Date.now() - started) / 1000).toFixed(1)} s`);
+      }
+      return timeline;
+    });
+    const cpu = process.cpuUsage(cpuBefore);
+    // Stage times the catalog had not projected when it first said ready, read now that the run is over.
+    for (const [index, timeline] of timelines.entries()) {
+      if (timeline.stages === null) timelines[index] = { ...timeline, stages: stageTimesOf(await client.view(timeline.id)) };
+    }
+    const firstUpload = Math.min(...timelines.map((timeline) => timeline.uploadStarted));
+    const lastReady = Math.max(...timelines.map((timeline) => timeline.readyObserved));
+    return {
+      setup: setup.name,
+      images: options.images,
+      inFlight: options.inFlight,
+      seconds: (lastReady - firstUpload) / 1000,
+      cpuSeconds: (cpu.user + cpu.system) / 1e6,
+      timelines,
+      variants: warmUp.variants,
+      statusPolls: client.statusPolls,
+    };
+  } finally {
+    if (setup.deleteImagesAfter) {
+      await runConcurrently(ids.length, 4, (index) => client.delete(ids[index] ?? '')).catch((error: unknown) => {
+        options.progress(`${setup.name}: could not delete every benchmark image: ${String(error)}`);
+      });
+    }
+    await hosted.stop();
+  }
+}

@@ -1,0 +1,232 @@
+/**
+ * `npm run bench`: the pipeline's throughput from upload to `ready`, next to
+ * the limit — the same pixel work done by a bare sharp loop in the same run —
+ * as a ratio. A report: it exits 0 whether or not the target is met, and
+ * non-zero only when the run itself fails. See docs/BENCHMARKS.md.
+ */
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import { localStackEnvironment } from '../infra/local/settings.ts';
+import { startStack } from '../infra/local/stack-runner.ts';
+import { loadConfig } from '../lib/config/index.ts';
+import { imageFormatSchema, type ImageFormat } from '../lib/events/payloads.ts';
+import { CONTENT_TYPES } from '../lib/imaging/formats.ts';
+import { waitUntil } from '../lib/wait.ts';
+import { combineLimitRuns, measureLimit, type LimitRun } from './limit-run.ts';
+import { parseOptions, USAGE, UsageError, type BenchOptions, type SetupName } from './options.ts';
+import { measurePipeline, type PipelineRun, type PipelineSetup } from './pipeline-run.ts';
+import { busyServiceGroups, watchServiceGroups } from './stack-check.ts';
+import { overheads, stageLoads } from './stage-timeline.ts';
+import { fixed, formatTable, mean, quantile } from './stats.ts';
+
+const loadAtStart = loadavg()[0] ?? Number.NaN;
+
+const progress = (line: string): void => {
+  process.stderr.write(`… ${line}\n`);
+};
+
+const definedOnly = (env: Readonly<Record<string, string | undefined>>): Record<string, string> =>
+  Object.fromEntries(Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined));
+
+/** A setup that could not be measured, and why. */
+interface SkippedSetup {
+  readonly setup: SetupName;
+  readonly skipped: string;
+}
+
+const IDLE_WAIT_MS = 5 * 60_000;
+
+/**
+ * The servers named by PROGIMAGE_* in the environment, else the local stack
+ * (started if it is not running), once no other process consumes in the
+ * services' Kafka groups.
+ */
+async function serversSetup(): Promise<PipelineSetup | SkippedSetup> {
+  let env: Record<string, string>;
+  if (process.env.PROGIMAGE_KAFKA_BROKERS !== undefined) {
+    env = definedOnly(Object.fromEntries(Object.entries(process.env).filter(([name]) => name.startsWith('PROGIMAGE_'))));
+  } else {
+    await startStack(progress);
+    env = { ...definedOnly(localStackEnvironment()), PROGIMAGE_SCAN: 'on' };
+  }
+  const { kafka } = loadConfig(env);
+  if (kafka === null) throw new Error('the servers setup has no Kafka brokers');
+  const busy = await waitUntil(
+    async () => {
+      const groups = await busyServiceGroups(kafka);
+      if (groups.length > 0) progress(`servers: waiting for other consumers to leave: ${groups.join(', ')}`);
+      return groups.length === 0 ? [] : false;
+    },
+    { timeoutMs: IDLE_WAIT_MS, intervalMs: 10_000, description: 'the services\' Kafka groups to be idle' },
+  ).catch(async () => busyServiceGroups(kafka));
+  if (busy.length > 0) {
+    return {
+      setup: 'servers',
+      skipped: `another process kept consuming in ${busy.join(', ')} for ${IDLE_WAIT_MS / 60_000} minutes; ` +
+        'it would have taken some of the benchmark\'s images (and the benchmark some of its messages)',
+    };
+  }
+  return { name: 'servers', env, deleteImagesAfter: true };
+}
+
+async function runSetup(name: SetupName, options: BenchOptions, upload: Buffer, contentType: string): Promise<PipelineRun | SkippedSetup> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'progimage-bench-'));
+  try {
+    const setup =
+      name === 'embedded'
+        ? { name, env: { PROGIMAGE_DATA_DIR: dataDir }, deleteImagesAfter: false }
+        : await serversSetup();
+    if ('skipped' in setup) {
+      progress(`${name}: skipped: ${setup.skipped}`);
+      return setup;
+    }
+    const { kafka } = loadConfig(setup.env);
+    const watch = kafka === null ? null : watchServiceGroups(kafka);
+    progress(`${name}: ${options.images} uploads, ${options.inFlight} in flight`);
+    let shared: string[] = [];
+    let run: PipelineRun;
+    try {
+      run = await measurePipeline(setup, {
+        upload,
+        contentType,
+        images: options.images,
+        inFlight: options.inFlight,
+        pollIntervalMs: options.pollIntervalMs,
+        imageTimeoutMs: 10 * 60_000,
+        progress,
+      });
+    } finally {
+      shared = (await watch?.stop()) ?? [];
+    }
+    return shared.length === 0 ? run : { ...run, sharedGroups: shared };
+  } finally {
+    await rm(dataDir, { recursive: true, force: true });
+  }
+}
+
+async function limitPart(part: string, options: BenchOptions, format: ImageFormat, images: number): Promise<LimitRun> {
+  progress(`limit, ${part} the pipeline: ${images} images, ${options.limitConcurrency} at a time`);
+  const run = await measureLimit(options.fixture, format, images, options.limitConcurrency);
+  progress(`limit, ${part} the pipeline: ${fixed(run.images / run.seconds, 3)} images/s`);
+  return run;
+}
+
+function machine(): string[] {
+  const model = cpus()[0]?.model ?? 'unknown CPU';
+  return [
+    `date         ${new Date().toISOString()}`,
+    `machine      ${availableParallelism()} CPUs (${model}), node ${process.version}, ${process.platform}-${process.arch}`,
+    `imaging      sharp ${sharp.versions.sharp}, libvips ${sharp.versions.vips}, sharp.concurrency() = ${sharp.concurrency()}, ` +
+      `UV_THREADPOOL_SIZE = ${process.env.UV_THREADPOOL_SIZE ?? '4 (default)'}`,
+  ];
+}
+
+const sameVariants = (a: readonly string[], b: readonly string[]): boolean =>
+  [...a].sort().join(',') === [...b].sort().join(',');
+
+function report(
+  options: BenchOptions,
+  fixtureLine: string,
+  limitHalves: readonly LimitRun[],
+  outcomes: readonly (PipelineRun | SkippedSetup)[],
+): string {
+  const runs = outcomes.filter((outcome): outcome is PipelineRun => !('skipped' in outcome));
+  const limit = limitHalves.reduce(combineLimitRuns);
+  const limitRate = limit.images / limit.seconds;
+  const seconds = (ms: number) => fixed(ms / 1000, 1);
+  const rows = [
+    [`limit (bare sharp loop, ${limit.concurrency} at a time)`, String(limit.images), fixed(limit.seconds, 1), fixed(limitRate, 3),
+      seconds(quantile(limit.latenciesMs, 0.5)), seconds(quantile(limit.latenciesMs, 0.95)), fixed(limit.cpuSeconds / limit.seconds, 2), '1.00'],
+    ...runs.map((run) => {
+      const latencies = run.timelines.map((timeline) => timeline.readyObserved - timeline.uploadStarted);
+      return [`pipeline, ${run.setup} (${run.inFlight} in flight)`, String(run.images), fixed(run.seconds, 1), fixed(run.images / run.seconds, 3),
+        seconds(quantile(latencies, 0.5)), seconds(quantile(latencies, 0.95)), fixed(run.cpuSeconds / run.seconds, 2),
+        fixed(run.images / run.seconds / limitRate, 2)];
+    }),
+  ];
+  const lines = [
+    ...machine(),
+    fixtureLine,
+    '',
+    formatTable(['setup', 'images', 'seconds', 'images/s', 'p50 s', 'p95 s', 'CPUs used', 'ratio to limit'], rows),
+    '',
+    'latency: limit = one image\'s stage work; pipeline = upload start → ready seen by polling GET /v1/images/ID.',
+    `CPUs used: this process's CPU time / wall time (of ${availableParallelism()}); servers' own processes are not counted. ` +
+      `Load average (1 min) at start ${fixed(loadAtStart, 2)}, at end ${fixed(loadavg()[0] ?? Number.NaN, 2)}.`,
+    `limit, mean per image: strip ${fixed(mean(limit.stageTimesMs.map((t) => t.strip)), 0)} ms, ` +
+      `compress ${fixed(mean(limit.stageTimesMs.map((t) => t.compress)), 0)} ms, ` +
+      `variants ${fixed(mean(limit.stageTimesMs.map((t) => t.variants)), 0)} ms (wall, ${limit.concurrency} images at a time)`,
+  ];
+  const rates = limitHalves.map((half) => half.images / half.seconds);
+  const spread = (Math.max(...rates) - Math.min(...rates)) / Math.min(...rates);
+  lines.push(`limit before and after the pipeline: ${rates.map((rate) => `${fixed(rate, 3)} images/s`).join(', ')}` +
+    (spread > 0.15 ? ` — they differ by ${fixed(spread * 100, 0)}%: the machine's load changed during the run; treat the ratio with care` : ''));
+  for (const run of runs) {
+    const loads = stageLoads(run.timelines, run.seconds);
+    const extra = overheads(run.timelines);
+    lines.push(
+      '',
+      `pipeline, ${run.setup}: where the time goes (service time per image, from the catalog's stage timestamps)`,
+      formatTable(
+        ['stage', 'mean ms', 'p95 ms', 'max images/s', 'busy'],
+        loads.map((load) => [load.stage, fixed(load.meanServiceMs, 0), fixed(load.p95ServiceMs, 0), fixed(load.maxImagesPerSecond, 3), `${fixed(load.busy * 100, 0)}%`]),
+      ),
+      `upload request ${fixed(extra.uploadMs, 0)} ms, catalog projection ${fixed(extra.catalogMs, 0)} ms, ` +
+        `poll delay ${fixed(extra.pollMs, 0)} ms (means); ${run.statusPolls} status polls (${fixed(run.statusPolls / run.seconds, 0)}/s)`,
+    );
+    const unrecorded = run.timelines.filter((timeline) => timeline.stages === null).length;
+    if (unrecorded > 0) lines.push(`${unrecorded} of ${run.images} images lack a stage time in the catalog and are left out of this table`);
+    if (!sameVariants(run.variants, limit.variants)) {
+      lines.push(`WARNING: the pipeline made variants [${run.variants.join(', ')}] but the limit loop [${limit.variants.join(', ')}]: ` +
+        'bench/stage-work.ts is out of step with the processors, and the ratio compares different work');
+    }
+  }
+  lines.push('');
+  for (const outcome of outcomes) {
+    if ('skipped' in outcome) lines.push(`NOT MEASURED ${outcome.setup}: ${outcome.skipped}`);
+  }
+  for (const run of runs) {
+    const ratio = run.images / run.seconds / limitRate;
+    if (run.sharedGroups !== undefined) {
+      lines.push(`target ${run.setup}: NOT JUDGED: another process consumed in ${run.sharedGroups.join(', ')} during the run, ` +
+        'so part of the work was done outside this process; run again when the stack is idle');
+      continue;
+    }
+    lines.push(`target ${run.setup}: ratio ${fixed(ratio, 2)} ${ratio >= options.target ? '≥' : '<'} ${options.target} → ` +
+      (ratio >= options.target ? 'MET' : 'NOT MET'));
+  }
+  return lines.join('\n');
+}
+
+async function main(): Promise<void> {
+  const options = parseOptions(process.argv.slice(2), process.env);
+  if (options === 'help') {
+    console.log(USAGE);
+    return;
+  }
+  const upload = await readFile(options.fixture);
+  const metadata = await sharp(upload).metadata();
+  const format: ImageFormat = imageFormatSchema.parse(metadata.format);
+  const fixtureLine = `fixture      ${options.fixture} (${format}, ${metadata.width}x${metadata.height}, ${upload.length} bytes)`;
+
+  // The limit runs in two halves, before and after the pipeline, so that a change in the machine's
+  // background load during the run weighs on both sides; the halves are reported when they disagree.
+  const firstHalf = Math.ceil(options.images / 2);
+  const before = await limitPart('before', options, format, firstHalf);
+  const runs: (PipelineRun | SkippedSetup)[] = [];
+  for (const setup of options.setups) runs.push(await runSetup(setup, options, upload, CONTENT_TYPES[format]));
+  const limitHalves = options.images - firstHalf === 0
+    ? [before]
+    : [before, await limitPart('after', options, format, options.images - firstHalf)];
+
+  console.log(report(options, fixtureLine, limitHalves, runs));
+}
+
+try {
+  await main();
+} catch (error) {
+  console.error(error instanceof UsageError ? error.message : error);
+  process.exitCode = error instanceof UsageError ? 64 : 1;
+}

@@ -1,0 +1,90 @@
+import { mean, quantile } from './stats.ts';
+
+/** When each stage finished with an image: its output event's time, as the catalog recorded it (epoch ms). */
+export interface StageTimes {
+  readonly uploaded: number;
+  readonly scanned: number;
+  readonly stripped: number;
+  readonly compressed: number;
+  readonly variantsBuilt: number;
+}
+
+/**
+ * One image's way through the pipeline, in epoch milliseconds: the client's
+ * clock for the upload and the observation of `ready`, the catalog's record
+ * for the rest. All run on one machine, so the clocks agree.
+ */
+export interface ImageTimeline {
+  readonly id: string;
+  readonly uploadStarted: number;
+  readonly uploadAnswered: number;
+  /** The catalog's updatedAt in the first answer that said ready: when it projected the last event before that. */
+  readonly readyRecorded: number;
+  readonly readyObserved: number;
+  /** Null when the catalog never recorded one of the stages. */
+  readonly stages: StageTimes | null;
+  readonly variants: readonly string[];
+}
+
+export interface StageLoad {
+  readonly stage: string;
+  /** Mean time the stage spent per image, excluding time the image waited for the stage's previous image. */
+  readonly meanServiceMs: number;
+  readonly p95ServiceMs: number;
+  /** The most images per second this stage can pass, at that service time. */
+  readonly maxImagesPerSecond: number;
+  /** Fraction of the run the stage was handling an image. */
+  readonly busy: number;
+}
+
+type TimeField = keyof StageTimes;
+
+/** The processors: each one consumer handling one message at a time, so one server with a queue. */
+const SERIAL_STAGES: readonly { readonly stage: string; readonly arrives: TimeField; readonly leaves: TimeField }[] = [
+  { stage: 'scan', arrives: 'uploaded', leaves: 'scanned' },
+  { stage: 'strip', arrives: 'scanned', leaves: 'stripped' },
+  { stage: 'compress', arrives: 'stripped', leaves: 'compressed' },
+  { stage: 'variants', arrives: 'compressed', leaves: 'variantsBuilt' },
+];
+
+/**
+ * Each serial stage's service time, recovered from the catalog's timestamps:
+ * a single-server stage starts an image when both the image has arrived and
+ * the stage has finished the image before it, so
+ * service = leaves − max(arrives, previous image's leaves).
+ * It is wall time, so it includes waiting for a CPU the other stages hold,
+ * reading the input blob, writing the output and publishing.
+ */
+export function stageLoads(timelines: readonly ImageTimeline[], runSeconds: number): StageLoad[] {
+  const recorded = timelines.flatMap((timeline) => (timeline.stages === null ? [] : [timeline.stages]));
+  return SERIAL_STAGES.map(({ stage, arrives, leaves }) => {
+    const ordered = [...recorded].sort((a, b) => a[leaves] - b[leaves]);
+    let previousLeft = Number.NEGATIVE_INFINITY;
+    const services = ordered.map((timeline) => {
+      const service = timeline[leaves] - Math.max(timeline[arrives], previousLeft);
+      previousLeft = timeline[leaves];
+      return service;
+    });
+    const meanServiceMs = mean(services);
+    return {
+      stage,
+      meanServiceMs,
+      p95ServiceMs: quantile(services, 0.95),
+      maxImagesPerSecond: 1000 / meanServiceMs,
+      busy: services.reduce((sum, service) => sum + service, 0) / (runSeconds * 1000),
+    };
+  });
+}
+
+/** Mean time of the parts of an image's latency that are not a serial stage. */
+export function overheads(timelines: readonly ImageTimeline[]) {
+  const meanOf = (part: (timeline: ImageTimeline) => number) => mean(timelines.map(part));
+  return {
+    /** POST /v1/images: request, sniffing, storing the original, publishing image.uploaded. */
+    uploadMs: meanOf((timeline) => timeline.uploadAnswered - timeline.uploadStarted),
+    /** image.variants-built published → the catalog's record says ready. */
+    catalogMs: mean(timelines.flatMap((timeline) => (timeline.stages === null ? [] : [timeline.readyRecorded - timeline.stages.variantsBuilt]))),
+    /** The catalog's record says ready → the client's poll sees it. */
+    pollMs: meanOf((timeline) => timeline.readyObserved - timeline.readyRecorded),
+  };
+}

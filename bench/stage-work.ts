@@ -1,0 +1,64 @@
+import type { ImageFormat } from '../lib/events/payloads.ts';
+import { encodeAs, openImage, render } from '../lib/imaging/codec.ts';
+import { masterFormat, type OutputFormat } from '../lib/imaging/formats.ts';
+import { VARIANT_FORMATS, VARIANT_PRESETS } from '../lib/imaging/presets.ts';
+
+/** Wall time of each stage's pixel work for one image, in milliseconds. */
+export interface StageWorkTimes {
+  readonly strip: number;
+  readonly compress: number;
+  readonly variants: number;
+}
+
+export interface StageWorkResult {
+  readonly times: StageWorkTimes;
+  /** `name/format` of every variant made, to check that the pipeline made the same ones. */
+  readonly variants: readonly string[];
+}
+
+/** The formats variants-stage.ts makes for a master: WebP, AVIF and the master's own; no AVIF for animations. */
+function variantFormats(master: OutputFormat, animated: boolean): OutputFormat[] {
+  const formats = new Set<OutputFormat>([...VARIANT_FORMATS, master]);
+  if (animated) formats.delete('avif');
+  return [...formats];
+}
+
+/**
+ * The pixel work the strip, compress and variants processors do for one
+ * upload, with the same lib/imaging calls and presets, and nothing else: no
+ * bus, no blob store, no HTTP, no catalog. Keep it in step with
+ * processors/{strip,compress,variants}/*-stage.ts; the benchmark compares the
+ * variants it makes with the pipeline's and says so when they differ.
+ */
+export async function doStageWork(original: Buffer, format: ImageFormat): Promise<StageWorkResult> {
+  const started = performance.now();
+
+  // strip: orientation applied, sRGB, no metadata, encoded as the master.
+  const outputFormat = masterFormat(format);
+  const master = await render(encodeAs(openImage(original, format).rotate().toColourspace('srgb'), outputFormat, 'master'), outputFormat);
+  const stripped = performance.now();
+
+  // compress: the master re-encoded with the compact profile, kept only when smaller.
+  const compact = await render(encodeAs(openImage(master.data, outputFormat), outputFormat, 'compact'), outputFormat);
+  const kept = compact.data.length < master.data.length ? compact : master;
+  const compressed = performance.now();
+
+  // variants: every preset in every variant format, from the (compressed) master.
+  const source = openImage(kept.data, outputFormat);
+  const made: string[] = [];
+  for (const preset of VARIANT_PRESETS) {
+    const resized = source
+      .clone()
+      .resize({ width: preset.maxWidth, height: preset.maxHeight, fit: 'inside', withoutEnlargement: true });
+    for (const variantFormat of variantFormats(outputFormat, kept.pages > 1)) {
+      await render(encodeAs(resized.clone(), variantFormat, 'delivery'), variantFormat);
+      made.push(`${preset.name}/${variantFormat}`);
+    }
+  }
+  const done = performance.now();
+
+  return {
+    times: { strip: stripped - started, compress: compressed - stripped, variants: done - compressed },
+    variants: made,
+  };
+}
