@@ -17,7 +17,7 @@ import { variantsService } from '../../processors/variants/service.ts';
 import { imageSchema, json, request, uploadAccepted, type ImageJson } from '../support/api.ts';
 import { spawnChildService } from '../support/child-service.ts';
 import { readFixture } from '../support/fixtures.ts';
-import { serverConfig } from '../support/servers.ts';
+import { freshDatabase, serverConfig } from '../support/servers.ts';
 
 const BURST = 100;
 /** Start strip once this many images of the burst wait for it. */
@@ -53,21 +53,20 @@ async function lookUp(baseUrl: string, id: string): Promise<ImageJson | null> {
   return imageSchema.parse(json(reply));
 }
 
-const stagesSchema = z
-  .object({ strip: z.object({ state: z.string() }).loose(), compress: z.object({ state: z.string() }).loose() })
-  .loose();
+const stageState = z.object({ state: z.string() }).loose();
+const stagesSchema = z.object({ scan: stageState, strip: stageState, compress: stageState, variants: stageState }).loose();
 
 /**
  * Whether the catalog is done with an image: failed or infected, or ready with
  * every stage recorded. (It records the stages' events as they come, in any
  * order across topics, so it may call an image ready before it has projected
- * the strip and compress events.)
+ * its scan, strip or compress event.)
  */
 function isSettled(image: ImageJson | undefined): boolean {
   if (image === undefined || !FINAL.has(image.status)) return false;
   if (image.status !== 'ready') return true;
-  const { strip, compress } = stagesSchema.parse(image.stages);
-  return strip.state === 'done' && compress.state === 'done';
+  const { scan, strip, compress, variants } = stagesSchema.parse(image.stages);
+  return [scan, strip, compress, variants].every((stage) => stage.state === 'done');
 }
 
 /**
@@ -202,7 +201,7 @@ test('a strip processor killed mid-burst and started again: every image is ready
   t.timeout(900_000);
   const servers = await serverConfig();
   const stack = process.env.PROGIMAGE_KAFKA_BROKERS === undefined ? { ...process.env, ...localStackEnvironment() } : process.env;
-  const env = { ...stack, PROGIMAGE_SCAN: 'on', PROGIMAGE_LOG_LEVEL: 'warn' };
+  const env = { ...stack, PROGIMAGE_SCAN: 'on', PROGIMAGE_LOG_LEVEL: 'warn', PROGIMAGE_MONGODB_DATABASE: freshDatabase('restart') };
 
   // Everything but strip in this process; strip in a process of its own, which the test can kill.
   const config = loadConfig({ ...env, PROGIMAGE_HTTP_HOST: '127.0.0.1', PROGIMAGE_HTTP_PORT: '0' });
