@@ -4,16 +4,21 @@ import type { ImageRecord, ImageStatus } from './image-record.ts';
 
 type Fields = Omit<ImageRecord, 'id' | 'tenant' | 'status' | 'createdAt' | 'updatedAt'>;
 
-/** The status follows from what the stages reported; the worst news wins. */
+/**
+ * The status follows from what the stages reported; the worst news wins.
+ * Progress counts only along an unbroken chain of stages: the catalog reads
+ * several topics, so a later stage's event can be projected before an earlier
+ * one's, and an image is not ready until every stage before it is recorded.
+ */
 export function statusOf(record: Fields): ImageStatus {
   if (record.deletedAt !== undefined) return 'deleted';
   if (record.scan?.verdict === 'infected') return 'infected';
   if (record.failure !== undefined) return 'failed';
-  if (record.variants !== undefined) return 'ready';
-  if (record.compression !== undefined) return 'compressed';
-  if (record.master !== undefined) return 'stripped';
-  if (record.scan !== undefined) return record.scan.verdict;
-  return 'uploaded';
+  if (record.scan === undefined) return 'uploaded';
+  if (record.master === undefined) return record.scan.verdict;
+  if (record.compression === undefined) return 'stripped';
+  if (record.variants === undefined) return 'compressed';
+  return 'ready';
 }
 
 /** The fields an event sets, or null for an event the catalog does not record. */

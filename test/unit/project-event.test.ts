@@ -58,6 +58,14 @@ test('an infected verdict wins over everything and a failure over progress', (t)
   t.is(replay([uploaded, scanned, failed])?.status, 'failed');
 });
 
+test('a later stage projected before an earlier one does not advance the status', (t) => {
+  t.is(replay([uploaded, built])?.status, 'uploaded');
+  t.is(replay([uploaded, scanned, built])?.status, 'clean');
+  t.is(replay([uploaded, scanned, stripped, built])?.status, 'stripped');
+  t.is(replay([uploaded, scanned, compressed])?.status, 'clean');
+  t.is(replay([built, compressed, stripped, scanned])?.status, 'ready');
+});
+
 test('a deleted image takes no more events', (t) => {
   const record = replay([uploaded, scanned]);
   if (record === null) throw new Error('a record was made');
