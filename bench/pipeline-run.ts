@@ -13,6 +13,8 @@ export interface PipelineSetup {
   readonly env: Readonly<Record<string, string>>;
   /** Delete the benchmark's images through the API afterwards (a shared, long-lived stack). */
   readonly deleteImagesAfter: boolean;
+  /** Removes what the setup made for the run (data directory, Kafka namespace, database), after the services stop. */
+  remove(): Promise<void>;
 }
 
 export interface PipelineRunOptions {
@@ -38,8 +40,6 @@ export interface PipelineRun {
   /** `name/format` of the variants the catalog lists for one image. */
   readonly variants: readonly string[];
   readonly statusPolls: number;
-  /** Kafka consumer groups another process also consumed in during the run (then the figures are not this process's alone). */
-  readonly sharedGroups?: readonly string[];
 }
 
 const stageAt = z.object({ at: z.string().nullable() }).loose();

@@ -13,11 +13,10 @@ import { startStack } from '../infra/local/stack-runner.ts';
 import { loadConfig } from '../lib/config/index.ts';
 import { imageFormatSchema, type ImageFormat } from '../lib/events/payloads.ts';
 import { CONTENT_TYPES } from '../lib/imaging/formats.ts';
-import { waitUntil } from '../lib/wait.ts';
 import { combineLimitRuns, measureLimit, type LimitRun } from './limit-run.ts';
 import { parseOptions, USAGE, UsageError, type BenchOptions, type SetupName } from './options.ts';
 import { measurePipeline, type PipelineRun, type PipelineSetup } from './pipeline-run.ts';
-import { busyServiceGroups, watchServiceGroups } from './stack-check.ts';
+import { isolatedDeployment } from '../infra/local/deployment.ts';
 import { overheads, stageLoads } from './stage-timeline.ts';
 import { fixed, formatTable, mean, quantile } from './stats.ts';
 
@@ -30,20 +29,23 @@ const progress = (line: string): void => {
 const definedOnly = (env: Readonly<Record<string, string | undefined>>): Record<string, string> =>
   Object.fromEntries(Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined));
 
-/** A setup that could not be measured, and why. */
-interface SkippedSetup {
-  readonly setup: SetupName;
-  readonly skipped: string;
+/** `npm start`'s embedded adapters, under a data directory of their own. */
+async function embeddedSetup(): Promise<PipelineSetup> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'progimage-bench-'));
+  return {
+    name: 'embedded',
+    env: { PROGIMAGE_DATA_DIR: dataDir },
+    deleteImagesAfter: false,
+    remove: () => rm(dataDir, { recursive: true, force: true }),
+  };
 }
-
-const IDLE_WAIT_MS = 5 * 60_000;
 
 /**
  * The servers named by PROGIMAGE_* in the environment, else the local stack
- * (started if it is not running), once no other process consumes in the
- * services' Kafka groups.
+ * (started if it is not running), in a Kafka namespace and catalog database of
+ * the benchmark's own, so no other process on the same servers takes its events.
  */
-async function serversSetup(): Promise<PipelineSetup | SkippedSetup> {
+async function serversSetup(): Promise<PipelineSetup> {
   let env: Record<string, string>;
   if (process.env.PROGIMAGE_KAFKA_BROKERS !== undefined) {
     env = definedOnly(Object.fromEntries(Object.entries(process.env).filter(([name]) => name.startsWith('PROGIMAGE_'))));
@@ -51,58 +53,27 @@ async function serversSetup(): Promise<PipelineSetup | SkippedSetup> {
     await startStack(progress);
     env = { ...definedOnly(localStackEnvironment()), PROGIMAGE_SCAN: 'on' };
   }
-  const { kafka } = loadConfig(env);
-  if (kafka === null) throw new Error('the servers setup has no Kafka brokers');
-  const busy = await waitUntil(
-    async () => {
-      const groups = await busyServiceGroups(kafka);
-      if (groups.length > 0) progress(`servers: waiting for other consumers to leave: ${groups.join(', ')}`);
-      return groups.length === 0 ? [] : false;
-    },
-    { timeoutMs: IDLE_WAIT_MS, intervalMs: 10_000, description: 'the services\' Kafka groups to be idle' },
-  ).catch(async () => busyServiceGroups(kafka));
-  if (busy.length > 0) {
-    return {
-      setup: 'servers',
-      skipped: `another process kept consuming in ${busy.join(', ')} for ${IDLE_WAIT_MS / 60_000} minutes; ` +
-        'it would have taken some of the benchmark\'s images (and the benchmark some of its messages)',
-    };
-  }
-  return { name: 'servers', env, deleteImagesAfter: true };
+  const { kafka, mongo } = loadConfig(env);
+  if (kafka === null || mongo === null) throw new Error('the servers setup needs Kafka brokers and a MongoDB URL');
+  const deployment = isolatedDeployment('bench', { kafka, mongo });
+  return { name: 'servers', env: { ...env, ...deployment.env }, deleteImagesAfter: true, remove: () => deployment.remove() };
 }
 
-async function runSetup(name: SetupName, options: BenchOptions, upload: Buffer, contentType: string): Promise<PipelineRun | SkippedSetup> {
-  const dataDir = await mkdtemp(join(tmpdir(), 'progimage-bench-'));
+async function runSetup(name: SetupName, options: BenchOptions, upload: Buffer, contentType: string): Promise<PipelineRun> {
+  const setup = name === 'embedded' ? await embeddedSetup() : await serversSetup();
   try {
-    const setup =
-      name === 'embedded'
-        ? { name, env: { PROGIMAGE_DATA_DIR: dataDir }, deleteImagesAfter: false }
-        : await serversSetup();
-    if ('skipped' in setup) {
-      progress(`${name}: skipped: ${setup.skipped}`);
-      return setup;
-    }
-    const { kafka } = loadConfig(setup.env);
-    const watch = kafka === null ? null : watchServiceGroups(kafka);
     progress(`${name}: ${options.images} uploads, ${options.inFlight} in flight`);
-    let shared: string[] = [];
-    let run: PipelineRun;
-    try {
-      run = await measurePipeline(setup, {
-        upload,
-        contentType,
-        images: options.images,
-        inFlight: options.inFlight,
-        pollIntervalMs: options.pollIntervalMs,
-        imageTimeoutMs: 10 * 60_000,
-        progress,
-      });
-    } finally {
-      shared = (await watch?.stop()) ?? [];
-    }
-    return shared.length === 0 ? run : { ...run, sharedGroups: shared };
+    return await measurePipeline(setup, {
+      upload,
+      contentType,
+      images: options.images,
+      inFlight: options.inFlight,
+      pollIntervalMs: options.pollIntervalMs,
+      imageTimeoutMs: 10 * 60_000,
+      progress,
+    });
   } finally {
-    await rm(dataDir, { recursive: true, force: true });
+    await setup.remove();
   }
 }
 
@@ -130,9 +101,8 @@ function report(
   options: BenchOptions,
   fixtureLine: string,
   limitHalves: readonly LimitRun[],
-  outcomes: readonly (PipelineRun | SkippedSetup)[],
+  runs: readonly PipelineRun[],
 ): string {
-  const runs = outcomes.filter((outcome): outcome is PipelineRun => !('skipped' in outcome));
   const limit = limitHalves.reduce(combineLimitRuns);
   const limitRate = limit.images / limit.seconds;
   const seconds = (ms: number) => fixed(ms / 1000, 1);
@@ -184,16 +154,8 @@ function report(
     }
   }
   lines.push('');
-  for (const outcome of outcomes) {
-    if ('skipped' in outcome) lines.push(`NOT MEASURED ${outcome.setup}: ${outcome.skipped}`);
-  }
   for (const run of runs) {
     const ratio = run.images / run.seconds / limitRate;
-    if (run.sharedGroups !== undefined) {
-      lines.push(`target ${run.setup}: NOT JUDGED: another process consumed in ${run.sharedGroups.join(', ')} during the run, ` +
-        'so part of the work was done outside this process; run again when the stack is idle');
-      continue;
-    }
     lines.push(`target ${run.setup}: ratio ${fixed(ratio, 2)} ${ratio >= options.target ? '≥' : '<'} ${options.target} → ` +
       (ratio >= options.target ? 'MET' : 'NOT MET'));
   }
@@ -215,7 +177,7 @@ async function main(): Promise<void> {
   // background load during the run weighs on both sides; the halves are reported when they disagree.
   const firstHalf = Math.ceil(options.images / 2);
   const before = await limitPart('before', options, format, firstHalf);
-  const runs: (PipelineRun | SkippedSetup)[] = [];
+  const runs: PipelineRun[] = [];
   for (const setup of options.setups) runs.push(await runSetup(setup, options, upload, CONTENT_TYPES[format]));
   const limitHalves = options.images - firstHalf === 0
     ? [before]

@@ -4,6 +4,7 @@ import type { KafkaConfig } from '../config/index.ts';
 import { DependencyUnavailableError } from '../errors.ts';
 import { ALL_TOPICS, type Topic } from '../events/topics.ts';
 import { createKafkaClient, type KafkaClientOptions } from '../kafka/client.ts';
+import { namespaced } from '../kafka/names.ts';
 import { ensureTopics } from '../kafka/topics.ts';
 import type { BusMessage, DeliveredMessage, EventBus, MessageHandler, Subscription } from '../ports/event-bus.ts';
 
@@ -117,6 +118,7 @@ export class KafkaEventBus implements EventBus {
     private readonly admin: Admin,
     /** Fails fast (no retries, no logging) so that a readiness probe answers promptly. */
     private readonly healthAdmin: Admin,
+    private readonly namespace: KafkaConfig['namespace'],
   ) {}
 
   async publish(topic: Topic, messages: readonly BusMessage[]): Promise<void> {
@@ -124,7 +126,7 @@ export class KafkaEventBus implements EventBus {
     if (messages.length === 0) return;
     try {
       await this.producer.send({
-        topic,
+        topic: namespaced(topic, this.namespace),
         acks: -1,
         messages: messages.map((message) => ({
           key: message.key,
@@ -141,7 +143,7 @@ export class KafkaEventBus implements EventBus {
     this.assertOpen();
     if (topics.length === 0) throw new Error(`Consumer group ${group} must subscribe to at least one topic`);
     const consumer: Consumer = this.kafka.consumer({
-      groupId: group,
+      groupId: namespaced(group, this.namespace),
       ...CONSUMER_SETTINGS,
       // Never come back to life after stop() raced with a crash-and-restart.
       retry: { restartOnFailure: () => Promise.resolve(!subscription.isStopping) },
@@ -162,7 +164,7 @@ export class KafkaEventBus implements EventBus {
     const eachMessage = async (payload: EachMessagePayload): Promise<void> => {
       const { topic, partition, message } = payload;
       const delivered: DeliveredMessage = {
-        topic: asTopic(topic, topics),
+        topic: this.asTopic(topic, topics),
         partition,
         offset: message.offset,
         key: message.key?.toString() ?? '',
@@ -189,7 +191,7 @@ export class KafkaEventBus implements EventBus {
 
     try {
       await consumer.connect();
-      await consumer.subscribe({ topics: [...topics], fromBeginning: true });
+      await consumer.subscribe({ topics: topics.map((topic) => namespaced(topic, this.namespace)), fromBeginning: true });
       await consumer.run({ eachMessage, autoCommitInterval: AUTO_COMMIT_INTERVAL_MS });
       await joined;
     } catch (error) {
@@ -228,12 +230,13 @@ export class KafkaEventBus implements EventBus {
   private assertOpen(): void {
     if (this.closed) throw new Error('The Kafka event bus is closed');
   }
-}
 
-function asTopic(name: string, topics: readonly Topic[]): Topic {
-  const topic = topics.find((candidate) => candidate === name);
-  if (topic === undefined) throw new Error(`Kafka delivered a message of topic ${name}, which was not subscribed`);
-  return topic;
+  /** The project topic a message came from, given the cluster's name for it. */
+  private asTopic(name: string, topics: readonly Topic[]): Topic {
+    const topic = topics.find((candidate) => namespaced(candidate, this.namespace) === name);
+    if (topic === undefined) throw new Error(`Kafka delivered a message of topic ${name}, which was not subscribed`);
+    return topic;
+  }
 }
 
 /**
@@ -260,10 +263,14 @@ export async function createKafkaEventBus(
   const healthAdmin = createKafkaClient(config, { retries: 0, logLevel: logLevel.NOTHING }).admin();
   try {
     await Promise.all([producer.connect(), admin.connect()]);
-    await ensureTopics(admin, ALL_TOPICS, config);
+    await ensureTopics(
+      admin,
+      ALL_TOPICS.map((topic) => namespaced(topic, config.namespace)),
+      config,
+    );
   } catch (error) {
     await Promise.allSettled([producer.disconnect(), admin.disconnect()]);
     throw toBusError(error, `connect to ${config.brokers.join(',')}`);
   }
-  return new KafkaEventBus(kafka, producer, admin, healthAdmin);
+  return new KafkaEventBus(kafka, producer, admin, healthAdmin, config.namespace);
 }

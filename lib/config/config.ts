@@ -15,6 +15,8 @@ export type LogLevel = Environment['PROGIMAGE_LOG_LEVEL'];
 export interface KafkaConfig {
   readonly brokers: readonly string[];
   readonly clientId: string;
+  /** Prefixes every topic and consumer group, so deployments can share one cluster; null: none. */
+  readonly namespace: string | null;
   readonly topicPartitions: number;
   readonly replicationFactor: number;
 }
@@ -123,6 +125,7 @@ function toConfig(env: Environment): Config {
         : {
             brokers,
             clientId: env.PROGIMAGE_KAFKA_CLIENT_ID,
+            namespace: env.PROGIMAGE_KAFKA_NAMESPACE ?? null,
             topicPartitions: env.PROGIMAGE_KAFKA_TOPIC_PARTITIONS,
             replicationFactor: env.PROGIMAGE_KAFKA_REPLICATION_FACTOR,
           },

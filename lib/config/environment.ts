@@ -60,6 +60,10 @@ export const environmentSchema = z.object({
 
   PROGIMAGE_KAFKA_BROKERS: brokerList.optional(),
   PROGIMAGE_KAFKA_CLIENT_ID: z.string().regex(/^[A-Za-z0-9._-]+$/, 'expected letters, digits, ".", "_" or "-"').default('progimage'),
+  PROGIMAGE_KAFKA_NAMESPACE: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9_-]{0,39}$/, 'expected up to 40 lower-case letters, digits, "_" or "-", e.g. staging')
+    .optional(),
   PROGIMAGE_KAFKA_TOPIC_PARTITIONS: wholeNumber(1, 1000, 'a number of partitions').default(6),
   PROGIMAGE_KAFKA_REPLICATION_FACTOR: wholeNumber(1, 7, 'a replication factor').default(1),
 

@@ -9,9 +9,11 @@ import { createKafkaEventBus } from '../../lib/adapters/kafka-event-bus.ts';
 import type { KafkaConfig } from '../../lib/config/index.ts';
 import { DependencyUnavailableError } from '../../lib/errors.ts';
 import { TOPICS } from '../../lib/events/topics.ts';
+import { createKafkaClient } from '../../lib/kafka/client.ts';
 import type { DeliveredMessage, EventBus, MessageHandler, Subscription } from '../../lib/ports/event-bus.ts';
 import { waitUntil } from '../../lib/wait.ts';
 import { serverConfig } from '../support/servers.ts';
+import { isolatedDeployment } from '../../infra/local/deployment.ts';
 
 /**
  * The event bus contract, run against every adapter. Kafka topics keep the
@@ -234,10 +236,41 @@ for (const adapter of adapters) {
 
 test('kafka: a cluster that cannot be reached is reported as DependencyUnavailableError', async (t) => {
   t.timeout(60_000);
-  const unreachable = { brokers: ['127.0.0.1:1'], clientId: 'progimage-test', topicPartitions: 1, replicationFactor: 1 };
+  const unreachable = { brokers: ['127.0.0.1:1'], clientId: 'progimage-test', namespace: null, topicPartitions: 1, replicationFactor: 1 };
 
   const error = await t.throwsAsync(createKafkaEventBus(unreachable, { logLevel: logLevel.NOTHING }));
   t.true(error instanceof DependencyUnavailableError, String(error));
+});
+
+test('kafka: a namespace gives a deployment topics and consumer groups of its own on a shared cluster', async (t) => {
+  t.timeout(120_000);
+  const servers = await serverConfig();
+  const deployment = isolatedDeployment('contract', servers);
+  const namespacedBus = await createKafkaEventBus({ ...servers.kafka, namespace: deployment.namespace });
+  const plainBus = await createKafkaEventBus(servers.kafka);
+  t.teardown(async () => {
+    await Promise.all([namespacedBus.close(), plainBus.close()]);
+    await deployment.remove();
+  });
+  const key = randomUUID();
+  const group = uniqueGroup();
+  const inNamespace = await record(namespacedBus, group, [key]);
+  const plain = await record(plainBus, group, [key]);
+
+  // One key, so one partition: were the names shared, each side would see both messages, in this order.
+  await namespacedBus.publish(topic, [{ key, value: utf8('namespaced') }]);
+  await plainBus.publish(topic, [{ key, value: utf8('plain') }]);
+  await until(() => inNamespace.received.length > 0 && plain.received.length > 0, 'each side\'s message');
+
+  t.deepEqual(inNamespace.received.map(text), ['namespaced']);
+  t.is(inNamespace.received[0]?.topic, topic, 'the handler sees the project topic, not the cluster\'s name for it');
+  t.deepEqual(plain.received.map(text), ['plain']);
+  const admin = createKafkaClient(servers.kafka, { logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  t.teardown(() => admin.disconnect());
+  t.true((await admin.listTopics()).includes(`${deployment.namespace}.${topic}`));
+  const { groups } = await admin.describeGroups([`${deployment.namespace}.${group}`]);
+  t.is(groups[0]?.members.length, 1, 'the namespaced group has the namespaced bus as its member');
 });
 
 async function reopen(t: ExecutionContext, directory: string): Promise<EventBus> {

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { ClamdConfig, Config, KafkaConfig, MongoConfig, S3Config } from '../../lib/config/index.ts';
 import { loadConfig } from '../../lib/config/index.ts';
 import { localStackEnvironment } from '../../infra/local/settings.ts';
@@ -39,10 +38,3 @@ export async function serverConfig(): Promise<ServerConfig> {
   await startStack(() => undefined);
   return requireServers(loadConfig({ ...process.env, ...localStackEnvironment() }), 'the local stack');
 }
-
-/**
- * A database of its own for one test process. The local stack's FerretDB
- * reads by scanning a collection, so a catalog that grew over many runs
- * would slow every test down; a fresh one keeps each run like the first.
- */
-export const freshDatabase = (label: string): string => `${label}_${randomUUID().replaceAll('-', '').slice(0, 12)}`;

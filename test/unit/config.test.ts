@@ -53,6 +53,7 @@ test('a full server configuration parses into the nested Config', (t) => {
     PROGIMAGE_DATA_DIR: '/var/lib/progimage',
     PROGIMAGE_MAX_UPLOAD_BYTES: '1048576',
     PROGIMAGE_ACCEPTED_FORMATS: 'JPEG, png',
+    PROGIMAGE_KAFKA_NAMESPACE: 'staging',
     PROGIMAGE_KAFKA_CLIENT_ID: 'progimage-test',
     PROGIMAGE_KAFKA_TOPIC_PARTITIONS: '12',
     PROGIMAGE_KAFKA_REPLICATION_FACTOR: '3',
@@ -73,6 +74,7 @@ test('a full server configuration parses into the nested Config', (t) => {
     kafka: {
       brokers: ['kafka-1:9092', 'kafka-2:9092', 'kafka-3:9092'],
       clientId: 'progimage-test',
+      namespace: 'staging',
       topicPartitions: 12,
       replicationFactor: 3,
     },
@@ -94,6 +96,7 @@ test('server settings left out take their defaults', (t) => {
   t.deepEqual(config.kafka, {
     brokers: ['kafka-1:9092', 'kafka-2:9092', 'kafka-3:9092'],
     clientId: 'progimage',
+    namespace: null,
     topicPartitions: 6,
     replicationFactor: 1,
   });
