@@ -1,7 +1,7 @@
 import type { ImageFormat } from '../lib/events/payloads.ts';
 import { encodeAs, openImage, render } from '../lib/imaging/codec.ts';
-import { masterFormat, type OutputFormat } from '../lib/imaging/formats.ts';
-import { VARIANT_FORMATS, VARIANT_PRESETS } from '../lib/imaging/presets.ts';
+import { masterFormat } from '../lib/imaging/formats.ts';
+import { VARIANT_PRESETS, variantFormats } from '../lib/imaging/presets.ts';
 
 /** Wall time of each stage's pixel work for one image, in milliseconds. */
 export interface StageWorkTimes {
@@ -14,13 +14,6 @@ export interface StageWorkResult {
   readonly times: StageWorkTimes;
   /** `name/format` of every variant made, to check that the pipeline made the same ones. */
   readonly variants: readonly string[];
-}
-
-/** The formats variants-stage.ts makes for a master: WebP, AVIF and the master's own; no AVIF for animations. */
-function variantFormats(master: OutputFormat, animated: boolean): OutputFormat[] {
-  const formats = new Set<OutputFormat>([...VARIANT_FORMATS, master]);
-  if (animated) formats.delete('avif');
-  return [...formats];
 }
 
 /**

@@ -13,4 +13,15 @@ export const VARIANT_PRESETS: readonly VariantPreset[] = [
   { name: 'medium', maxWidth: 800, maxHeight: 800 },
 ];
 
-export const VARIANT_FORMATS: readonly OutputFormat[] = ['webp', 'avif'];
+const VARIANT_FORMATS: readonly OutputFormat[] = ['webp', 'avif'];
+
+/**
+ * The formats of one image's variants: WebP, AVIF and its own format.
+ * Animations stay animated, so they skip AVIF, which sharp writes as a still.
+ */
+export function variantFormats(master: OutputFormat, animated: boolean): OutputFormat[] {
+  const formats = new Set<OutputFormat>([...VARIANT_FORMATS, master]);
+  if (animated) formats.delete('avif');
+  return [...formats];
+}
+

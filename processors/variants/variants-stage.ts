@@ -3,22 +3,12 @@ import { createEvent, type EventOf, type ImageEvent } from '../../lib/events/env
 import type { Variant } from '../../lib/events/payloads.ts';
 import { TOPICS } from '../../lib/events/topics.ts';
 import { encodeAs, openImage, render } from '../../lib/imaging/codec.ts';
-import { CONTENT_TYPES, type OutputFormat } from '../../lib/imaging/formats.ts';
-import { VARIANT_FORMATS, VARIANT_PRESETS } from '../../lib/imaging/presets.ts';
+import { CONTENT_TYPES } from '../../lib/imaging/formats.ts';
+import { VARIANT_PRESETS, variantFormats } from '../../lib/imaging/presets.ts';
 import type { BlobStore } from '../../lib/ports/blob-store.ts';
 
 export interface VariantsStageDependencies {
   readonly blobs: BlobStore;
-}
-
-/**
- * The formats of one image's variants: WebP, AVIF and its own format.
- * Animations stay animated, so they skip AVIF, which sharp writes as a still.
- */
-function variantFormats(master: OutputFormat, animated: boolean): OutputFormat[] {
-  const formats = new Set<OutputFormat>([...VARIANT_FORMATS, master]);
-  if (animated) formats.delete('avif');
-  return [...formats];
 }
 
 /** image.compressed → image.variants-built: every preset in every variant format, from the master. */
