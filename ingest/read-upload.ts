@@ -13,16 +13,15 @@ export interface UploadedFile {
 const MAX_FILES_PER_REQUEST = 100;
 const MULTIPART_FIELD = 'file';
 
-/** formidable's errors carry the status it meant in `httpCode`. */
-function multipartError(error: Error & { httpCode?: number }, maxBytes: number): HttpError {
-  if (error.httpCode === 413) {
-    return new HttpError(413, 'payload_too_large', `an upload may be at most ${maxBytes} bytes`, { maxBytes });
-  }
-  return new HttpError(400, 'malformed_multipart', `the multipart body could not be read: ${error.message}`);
+/** The one answer to an upload over the limit, over HTTP or from an upstream's object. */
+export function tooLarge(maxBytes: number): HttpError {
+  return new HttpError(413, 'payload_too_large', `an upload may be at most ${maxBytes} bytes`, { maxBytes });
 }
 
-function tooLarge(maxBytes: number): HttpError {
-  return new HttpError(413, 'payload_too_large', `an upload may be at most ${maxBytes} bytes`, { maxBytes });
+/** formidable's errors carry the status it meant in `httpCode`. */
+function multipartError(error: Error & { httpCode?: number }, maxBytes: number): HttpError {
+  if (error.httpCode === 413) return tooLarge(maxBytes);
+  return new HttpError(400, 'malformed_multipart', `the multipart body could not be read: ${error.message}`);
 }
 
 /**

@@ -7,14 +7,14 @@ import { uploadRoutes } from './upload-routes.ts';
 
 /** The write side: POST /v1/images, and ingest.requested from upstream systems. */
 export const ingestService: ServiceFactory = async ({ config, bus, blobs, log }) => {
-  const acceptance = { bus, blobs, acceptedFormats: config.uploads.acceptedFormats };
+  const acceptance = { bus, blobs, acceptedFormats: config.uploads.acceptedFormats, maxBytes: config.uploads.maxBytes };
   const subscription = await startStage(
     { stage: 'ingest', input: TOPICS.ingestRequested, handle: createIngestRequestedStage(acceptance) },
     { bus, log: log.child({ stage: 'ingest' }), retry: DEFAULT_RETRY_POLICY },
   );
   return {
     name: 'ingest',
-    routes: uploadRoutes({ ...acceptance, maxBytes: config.uploads.maxBytes }),
+    routes: uploadRoutes(acceptance),
     stop: () => subscription.stop(),
   };
 };

@@ -1,9 +1,14 @@
+import { randomUUID } from 'node:crypto';
 import test from 'ava';
 import sharp from 'sharp';
 import { EICAR, readFixture } from './fixtures.ts';
 import { errorSchema, imageSchema, json, request, upload, uploadAccepted, waitForFinalStatus } from './api.ts';
 import { jpegWithEicarComment, OUTPUT_EXTENSIONS, pixelDifference, SHARP_FORMAT, uprightSize } from './images.ts';
 import type { RunningProgImage } from './progimage.ts';
+import { createEvent, encodeEvent } from '../../lib/events/envelope.ts';
+import { TOPICS } from '../../lib/events/topics.ts';
+import { DEFAULT_TENANT } from '../../lib/ids.ts';
+import type { EventBus } from '../../lib/ports/event-bus.ts';
 
 /** Every fixture kind the pipeline must take in and serve back. */
 const ACCEPTED_FIXTURES = [
@@ -203,6 +208,49 @@ export function registerPipelineFlows(label: string, start: () => Promise<Runnin
     t.is(errorSchema.parse(json(reply)).error.code, 'payload_too_large');
   });
 
+  test(`${label}: an object an upstream put under incoming/ and named in ingest.requested is taken in like an upload`, async (t) => {
+    t.timeout(300_000);
+    const { baseUrl, blobs, bus } = await progimage();
+    const jpeg = await readFixture('Landscape_6.jpg');
+    const id = randomUUID();
+    const key = `incoming/${id}/landscape.jpg`;
+    await blobs.put(key, jpeg, { contentType: 'image/jpeg' });
+    t.teardown(() => blobs.delete(key));
+    await requestIngest(bus, id, key, 'landscape.jpg');
+
+    const image = await waitForFinalStatus(baseUrl, id);
+    t.is(image.status, 'ready', JSON.stringify(image.failure));
+    const expected = await uprightSize('Landscape_6.jpg');
+    t.deepEqual({ width: image.width, height: image.height }, { width: expected.width, height: expected.height });
+    const served = await request(`${baseUrl}/v1/images/${id}.webp`);
+    t.is(served.status, 200);
+    t.is((await sharp(served.bytes).metadata()).width, expected.width);
+    t.is((await blobs.stat(`originals/default/${id}`))?.size, jpeg.length, 'the original is copied in, private');
+    t.not(await blobs.stat(key), null, "the upstream's object is left where it put it");
+  });
+
+  test(`${label}: an ingest request ProgImage cannot take in fails at the upload stage, saying why`, async (t) => {
+    t.timeout(300_000);
+    const { baseUrl, blobs, bus } = await progimage();
+    const notAnImage = `incoming/${randomUUID()}/notes.txt`;
+    await blobs.put(notAnImage, Buffer.from('not an image at all\n'), { contentType: 'text/plain' });
+    t.teardown(() => blobs.delete(notAnImage));
+    const cases = [
+      { key: `incoming/${randomUUID()}/missing.jpg`, reason: /no blob at/ },
+      { key: `elsewhere/${randomUUID()}.jpg`, reason: /incoming\// },
+      { key: notAnImage, reason: /not an image in an accepted format/ },
+    ];
+    for (const { key, reason } of cases) {
+      const id = randomUUID();
+      await requestIngest(bus, id, key);
+      const image = await waitForFinalStatus(baseUrl, id);
+      t.is(image.status, 'failed', key);
+      t.is(image.failure?.stage, 'ingest', key);
+      t.regex(image.failure?.reason ?? '', reason, key);
+      t.is(await blobs.stat(`originals/default/${id}`), null, `${key}: nothing stored`);
+    }
+  });
+
   test(`${label}: deleting an image removes it and every blob derived from it`, async (t) => {
     const { baseUrl, blobs } = await progimage();
     const id = await uploadAccepted(baseUrl, await readFixture('320x240.jpg'));
@@ -237,6 +285,16 @@ export function registerPipelineFlows(label: string, start: () => Promise<Runnin
     for (const id of ids) t.true(seen.has(id), id);
     t.is((await request(`${baseUrl}/v1/images?status=sideways`)).status, 400);
   });
+}
+
+/** What an upstream system publishes after putting an object in the bucket. */
+async function requestIngest(bus: EventBus, imageId: string, key: string, filename?: string): Promise<void> {
+  const event = createEvent(
+    TOPICS.ingestRequested,
+    { imageId, tenant: DEFAULT_TENANT },
+    { key, ...(filename === undefined ? {} : { filename }) },
+  );
+  await bus.publish(TOPICS.ingestRequested, [{ key: imageId, value: encodeEvent(event) }]);
 }
 
 /** Infection flows need a real scanner; both adapter sets get one (clamd of the local stack). */

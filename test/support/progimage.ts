@@ -1,6 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { loadConfig, type Config } from '../../lib/config/index.ts';
 import type { BlobStore } from '../../lib/ports/blob-store.ts';
+import type { EventBus } from '../../lib/ports/event-bus.ts';
 import { hostServices } from '../../lib/service/host.ts';
 import { ALL_SERVICES } from '../../services.ts';
 
@@ -10,6 +11,8 @@ export interface RunningProgImage {
   readonly config: Config;
   /** The same blob store the services use, to check what is (and is not) stored. */
   readonly blobs: BlobStore;
+  /** The services' event bus, to publish what an upstream system would. */
+  readonly bus: EventBus;
   stop(): Promise<void>;
 }
 
@@ -17,5 +20,5 @@ export async function startProgImage(env: Readonly<Record<string, string | undef
   const config = loadConfig({ PROGIMAGE_LOG_LEVEL: 'warn', ...env, PROGIMAGE_HTTP_HOST: '127.0.0.1', PROGIMAGE_HTTP_PORT: '0' });
   const hosted = await hostServices('test', ALL_SERVICES, config);
   const { port } = hosted.server.address() as AddressInfo;
-  return { baseUrl: `http://127.0.0.1:${port}`, config, blobs: hosted.dependencies.blobs, stop: () => hosted.stop() };
+  return { baseUrl: `http://127.0.0.1:${port}`, config, blobs: hosted.dependencies.blobs, bus: hosted.dependencies.bus, stop: () => hosted.stop() };
 }
