@@ -3,6 +3,7 @@ import { logLevel } from 'kafkajs';
 import { MongoClient } from 'mongodb';
 import type { KafkaConfig, MongoConfig } from '../../lib/config/index.ts';
 import { createKafkaClient } from '../../lib/kafka/client.ts';
+import { waitUntil } from '../../lib/wait.ts';
 
 const shortId = (): string => randomUUID().replaceAll('-', '').slice(0, 12);
 
@@ -32,14 +33,23 @@ export function isolatedDeployment(label: string, servers: { readonly kafka: Kaf
   };
 }
 
+/** How long removal waits for the deployment's consumers to leave their groups (a group with members cannot be deleted). */
+const GROUPS_EMPTY_TIMEOUT_MS = 60_000;
+
 async function removeNamespace(config: KafkaConfig, namespace: string): Promise<void> {
   const ours = (name: string) => name.startsWith(`${namespace}.`);
   const admin = createKafkaClient(config, { logLevel: logLevel.NOTHING }).admin();
   await admin.connect();
   try {
-    const { groups } = await admin.listGroups();
-    const groupIds = groups.map((group) => group.groupId).filter(ours);
-    if (groupIds.length > 0) await admin.deleteGroups(groupIds);
+    await waitUntil(
+      async () => {
+        const { groups } = await admin.listGroups();
+        const groupIds = groups.map((group) => group.groupId).filter(ours);
+        if (groupIds.length > 0) await admin.deleteGroups(groupIds);
+        return true;
+      },
+      { timeoutMs: GROUPS_EMPTY_TIMEOUT_MS, intervalMs: 500, description: `the consumer groups of ${namespace} to be empty and deleted` },
+    );
     const topics = (await admin.listTopics()).filter(ours);
     if (topics.length > 0) await admin.deleteTopics({ topics });
   } finally {

@@ -28,7 +28,7 @@ async function startOnServers() {
 registerPipelineFlows('servers', startOnServers);
 registerInfectionFlows('servers', startOnServers);
 
-// Registered after the flows' own hooks, which stop the hosts first.
+// The flows' own hooks stop the hosts, possibly at the same time: removal waits for them to leave their groups.
 test.after.always(async () => {
   if (deployment !== undefined) await (await deployment).remove();
 });
