@@ -1,0 +1,193 @@
+import type { LookupAddress } from 'node:dns';
+import { lookup as dnsLookup } from 'node:dns/promises';
+import http, { type ClientRequest, type IncomingMessage } from 'node:http';
+import https from 'node:https';
+import type { LookupFunction } from 'node:net';
+import ipaddr from 'ipaddr.js';
+import { HttpError } from '../http/errors.ts';
+import { judgeAddress } from './address-policy.ts';
+
+/** What a remote URL answered, after its redirects. The bytes are not sniffed here. */
+export interface RemoteObject {
+  readonly bytes: Buffer;
+  readonly finalUrl: string;
+  readonly contentType: string | null;
+}
+
+/** Every address a host name resolves to. */
+export type HostLookup = (hostname: string) => Promise<readonly LookupAddress[]>;
+
+export interface RemoteFetchOptions {
+  readonly maxBytes: number;
+  /** The deadline of the whole fetch: every lookup, redirect and byte of the body. */
+  readonly timeoutMs: number;
+  readonly maxRedirects: number;
+  /** Exact `host:port` entries (`images.internal:8080`, `[::1]:9000`) exempt from the address checks; none by default. */
+  readonly allowedHosts?: readonly string[];
+  readonly lookup?: HostLookup;
+}
+
+const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
+const DEFAULT_PORTS: Readonly<Record<string, string>> = { 'http:': '80', 'https:': '443' };
+
+const resolveAll: HostLookup = (hostname) => dnsLookup(hostname, { all: true });
+
+function parseTarget(text: string, base?: URL): URL {
+  let url: URL;
+  try {
+    url = new URL(text, base);
+  } catch {
+    throw new HttpError(400, 'url_invalid', `not a valid URL: ${text}`, { url: text });
+  }
+  if (!(url.protocol in DEFAULT_PORTS)) {
+    throw new HttpError(400, 'url_scheme_refused', `only http and https URLs can be fetched, not ${url.protocol}`, { url: url.href });
+  }
+  if (url.username !== '' || url.password !== '') {
+    throw new HttpError(400, 'url_credentials_refused', `a URL to fetch may not carry credentials (${url.hostname})`, { host: url.hostname });
+  }
+  return url;
+}
+
+/** The address checks apply to every host but the trusted ones, which are compared with their port always spelled out. */
+function isAllowedHost(url: URL, allowedHosts: readonly string[]): boolean {
+  return allowedHosts.includes(`${url.hostname}:${url.port || (DEFAULT_PORTS[url.protocol] ?? '')}`);
+}
+
+type Addresses = readonly [LookupAddress, ...LookupAddress[]];
+
+async function resolveHost(hostname: string, lookup: HostLookup): Promise<Addresses> {
+  if (ipaddr.isValid(hostname)) {
+    const address = ipaddr.parse(hostname);
+    return [{ address: address.toString(), family: address.kind() === 'ipv4' ? 4 : 6 }];
+  }
+  const unresolvable = new HttpError(400, 'host_unresolvable', `${hostname} could not be resolved`, { host: hostname });
+  const [first, ...others] = await lookup(hostname).catch(() => {
+    throw unresolvable;
+  });
+  if (first === undefined) throw unresolvable;
+  return [first, ...others];
+}
+
+/** The addresses a hop may connect to: all of them checked, unless the host is a trusted one. */
+async function permittedAddresses(url: URL, options: RemoteFetchOptions): Promise<Addresses> {
+  const hostname = url.hostname.replace(/^\[(.*)\]$/, '$1');
+  const addresses = await resolveHost(hostname, options.lookup ?? resolveAll);
+  if (isAllowedHost(url, options.allowedHosts ?? [])) return addresses;
+  for (const { address } of addresses) {
+    const verdict = judgeAddress(address);
+    if (!verdict.allowed) {
+      throw new HttpError(400, 'address_refused', `refusing to fetch from ${url.hostname}: ${address} is ${verdict.reason}`, {
+        host: url.hostname,
+        address,
+      });
+    }
+  }
+  return addresses;
+}
+
+/** Hands the socket the addresses that were checked, so that a second DNS answer (rebinding) never reaches it. */
+const pinnedLookup =
+  (addresses: Addresses): LookupFunction =>
+  (_hostname, options, callback) => {
+    if (options.all === true) callback(null, [...addresses]);
+    else callback(null, addresses[0].address, addresses[0].family);
+  };
+
+function send(url: URL, addresses: Addresses, signal: AbortSignal): Promise<{ request: ClientRequest; response: IncomingMessage }> {
+  const client = url.protocol === 'https:' ? https : http;
+  return new Promise((resolve, reject) => {
+    // No agent: a pooled keep-alive socket is keyed by host and port only, and would skip this hop's checked addresses.
+    const request = client.get(
+      url,
+      { agent: false, lookup: pinnedLookup(addresses), signal, headers: { 'user-agent': 'ProgImage', accept: 'image/*' } },
+      (response) => {
+        resolve({ request, response });
+      },
+    );
+    request.on('error', reject);
+  });
+}
+
+function tooLarge(maxBytes: number): HttpError {
+  return new HttpError(413, 'payload_too_large', `the remote image is larger than ${maxBytes} bytes`, { maxBytes });
+}
+
+async function readCapped(response: IncomingMessage, maxBytes: number): Promise<Buffer> {
+  if (Number(response.headers['content-length']) > maxBytes) throw tooLarge(maxBytes);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of response as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > maxBytes) throw tooLarge(maxBytes);
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks, size);
+}
+
+function nextHop(current: URL, location: string): URL {
+  const next = parseTarget(location, current);
+  if (current.protocol === 'https:' && next.protocol === 'http:') {
+    throw new HttpError(400, 'redirect_downgrade_refused', `${current.href} redirects from https to plain http (${next.href})`, {
+      url: current.href,
+      location: next.href,
+    });
+  }
+  return next;
+}
+
+async function followRedirects(url: string, options: RemoteFetchOptions, signal: AbortSignal): Promise<RemoteObject> {
+  let target = parseTarget(url);
+  for (let redirects = 0; ; redirects += 1) {
+    const { request, response } = await send(target, await permittedAddresses(target, options), signal);
+    try {
+      const status = response.statusCode ?? 0;
+      const { location } = response.headers;
+      if (REDIRECT_STATUSES.has(status) && location !== undefined) {
+        if (redirects === options.maxRedirects) {
+          throw new HttpError(400, 'too_many_redirects', `${url} redirects more than ${options.maxRedirects} times`, {
+            maxRedirects: options.maxRedirects,
+          });
+        }
+        target = nextHop(target, location);
+        continue;
+      }
+      if (status < 200 || status > 299) {
+        throw new HttpError(502, 'remote_error', `${target.href} answered ${status}`, { remoteStatus: status });
+      }
+      const bytes = await readCapped(response, options.maxBytes);
+      return { bytes, finalUrl: target.href, contentType: response.headers['content-type'] ?? null };
+    } finally {
+      // Whatever the outcome, nothing more is read from this hop.
+      request.destroy();
+    }
+  }
+}
+
+/**
+ * Fetches an image from a URL a client gave, which must not be able to reach
+ * anything but the public internet (SSRF): only http(s), no credentials, and
+ * every address of every hop checked by the address policy and connected to
+ * as checked. The size cap and the deadline cover the whole fetch.
+ */
+export async function fetchRemote(url: string, options: RemoteFetchOptions): Promise<RemoteObject> {
+  const deadline = AbortSignal.timeout(options.timeoutMs);
+  const timeout = new HttpError(504, 'remote_timeout', `${url} was not fetched within ${options.timeoutMs} ms`, { timeoutMs: options.timeoutMs });
+  // A DNS lookup cannot be aborted: the race ends the fetch at the deadline all the same.
+  const timedOut = new Promise<never>((_resolve, reject) => {
+    deadline.addEventListener(
+      'abort',
+      () => {
+        reject(timeout);
+      },
+      { once: true },
+    );
+  });
+  try {
+    return await Promise.race([followRedirects(url, options, deadline), timedOut]);
+  } catch (error) {
+    if (error instanceof HttpError) throw error;
+    if (deadline.aborted) throw timeout;
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new HttpError(502, 'remote_unreachable', `${url} could not be fetched: ${reason}`);
+  }
+}
