@@ -11,10 +11,15 @@ import { imageView } from './image-view.ts';
 import { updateImage, type ImagesCollection } from './images-collection.ts';
 import { markDeleted } from './project-event.ts';
 import { isServable, Renditions } from './renditions.ts';
+import type { Transformations } from './transformations.ts';
+import { canonicalise, isPlainConversion } from '../lib/transform/canonical.ts';
+import { parseOptions } from '../lib/transform/options.ts';
+import type { TransformResources } from '../lib/transform/steps/step.ts';
 
 export interface ImageRoutesDependencies {
   readonly images: ImagesCollection;
   readonly blobs: BlobStore;
+  readonly transformations: Transformations;
 }
 
 const notFound = (): HttpError => new HttpError(404, 'not_found', 'no such image');
@@ -58,8 +63,21 @@ const listQuery = z.object({
 });
 
 /** The read API of stored images. */
-export function imageRoutes({ images, blobs }: ImageRoutesDependencies): Router {
+export function imageRoutes({ images, blobs, transformations }: ImageRoutesDependencies): Router {
   const renditions = new Renditions(blobs);
+  /** Mask and overlay sources: another servable image of the same tenant, by id. */
+  const resourcesFor = (tenant: Tenant): TransformResources => ({
+    async loadImage(id) {
+      try {
+        const source = await findImage(images, tenant, id);
+        assertServable(source);
+        return await blobs.get(source.compression.master.key);
+      } catch (error) {
+        if (!(error instanceof HttpError)) throw error;
+        throw new HttpError(400, 'invalid_transform', `image ${id} cannot be used as a mask or overlay: ${error.message}`, { image: id });
+      }
+    },
+  });
   const router = new Router({ prefix: '/v1/images' });
 
   router.get('/', async (ctx) => {
@@ -85,8 +103,14 @@ export function imageRoutes({ images, blobs }: ImageRoutesDependencies): Router 
       return;
     }
     const format = requestedFormat(name.slice(dot + 1));
+    // Options are checked before the image's state: a bad request is a 400 whatever the image.
+    const transform = Object.keys(ctx.query).length === 0 ? null : canonicalise(parseOptions(ctx.query), format);
     assertServable(image);
-    await sendBlob(ctx, blobs, await renditions.get(image, format));
+    const blob =
+      transform === null || isPlainConversion(transform)
+        ? await renditions.get(image, format)
+        : await transformations.get(image, transform, resourcesFor(image.tenant));
+    await sendBlob(ctx, blobs, blob);
   });
 
   router.get('/:id/variants/:file', async (ctx) => {

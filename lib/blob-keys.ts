@@ -27,6 +27,9 @@ export const blobKeys = {
     `${derived(subject)}/variants/${name}.${EXTENSIONS[format]}`,
   /** The master converted to another format on request. */
   rendition: (subject: Subject, format: OutputFormat): string => `${derived(subject)}/formats/master.${EXTENSIONS[format]}`,
+  /** A transformation of the master, named by the hash of its canonical form. */
+  transformed: (subject: Subject, hash: string, format: OutputFormat): string =>
+    `${derived(subject)}/transforms/${hash}.${EXTENSIONS[format]}`,
   /** Everything derived from one image, for deletion. */
   derivedPrefix: (subject: Subject): string => `${derived(subject)}/`,
 } as const;

@@ -46,6 +46,8 @@ export interface Config {
   readonly logLevel: LogLevel;
   readonly dataDir: string;
   readonly uploads: { readonly maxBytes: number; readonly acceptedFormats: readonly ImageFormat[] };
+  /** The deadline of one transformation, from its start to its encoded bytes. */
+  readonly transforms: { readonly timeoutMs: number };
   readonly kafka: KafkaConfig | null;
   readonly s3: S3Config | null;
   readonly mongo: MongoConfig | null;
@@ -119,6 +121,7 @@ function toConfig(env: Environment): Config {
     logLevel: env.PROGIMAGE_LOG_LEVEL,
     dataDir: env.PROGIMAGE_DATA_DIR,
     uploads: { maxBytes: env.PROGIMAGE_MAX_UPLOAD_BYTES, acceptedFormats: env.PROGIMAGE_ACCEPTED_FORMATS },
+    transforms: { timeoutMs: env.PROGIMAGE_TRANSFORM_TIMEOUT_MS },
     kafka:
       brokers === undefined
         ? null

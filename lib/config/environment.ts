@@ -52,6 +52,7 @@ export const environmentSchema = z.object({
   PROGIMAGE_LOG_LEVEL: logLevel.default('info'),
   PROGIMAGE_DATA_DIR: z.string().min(1).default('./data'),
   PROGIMAGE_MAX_UPLOAD_BYTES: wholeNumber(1, 2 ** 40, 'a number of bytes').default(50 * 1024 * 1024),
+  PROGIMAGE_TRANSFORM_TIMEOUT_MS: wholeNumber(100, 600_000, 'a number of milliseconds').default(30_000),
   PROGIMAGE_ACCEPTED_FORMATS: z
     .string()
     .transform((value) => value.split(',').map((format) => format.trim().toLowerCase()).filter((format) => format !== ''))

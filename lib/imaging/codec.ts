@@ -70,21 +70,42 @@ const PROFILES: Readonly<Record<EncodingProfile, FormatOptions>> = {
   },
 };
 
-export function encodeAs(image: Sharp, format: OutputFormat, profile: EncodingProfile): Sharp {
+/** Settings a request may change on top of a profile (the transform language's output options). */
+export interface EncodingOverrides {
+  readonly quality?: number;
+  readonly lossless?: boolean;
+  readonly progressive?: boolean;
+  readonly effort?: number;
+  /** Keep what metadata the image still has (an ICC profile); stripped by default. */
+  readonly keepMetadata?: boolean;
+}
+
+/** The quality a profile encodes `format` at, when the format has one. */
+export function profileQuality(profile: EncodingProfile, format: OutputFormat): number | undefined {
+  const options = PROFILES[profile][format];
+  return 'quality' in options ? options.quality : undefined;
+}
+
+export function encodeAs(image: Sharp, format: OutputFormat, profile: EncodingProfile, overrides: EncodingOverrides = {}): Sharp {
   const options = PROFILES[profile];
+  const { quality, lossless, progressive, effort } = overrides;
+  const set = <T extends object>(base: T, extra: Record<string, unknown>): T =>
+    ({ ...base, ...Object.fromEntries(Object.entries(extra).filter(([, value]) => value !== undefined)) });
+  const output = overrides.keepMetadata === true ? image.keepMetadata() : image;
   switch (format) {
     case 'jpeg':
-      return image.jpeg(options.jpeg);
+      return output.jpeg(set(options.jpeg, { quality, progressive }));
     case 'png':
-      return image.png(options.png);
+      // A PNG quality means a palette of as few colours as reach it.
+      return output.png(set(options.png, { progressive, effort, ...(quality === undefined ? {} : { palette: true, quality }) }));
     case 'webp':
-      return image.webp(options.webp);
+      return output.webp(set(options.webp, { quality, lossless, effort }));
     case 'avif':
-      return image.avif(options.avif);
+      return output.avif(set(options.avif, { quality, lossless, effort }));
     case 'gif':
-      return image.gif(options.gif);
+      return output.gif(set(options.gif, { progressive, effort }));
     case 'tiff':
-      return image.tiff(options.tiff);
+      return output.tiff(set(options.tiff, { quality }));
   }
 }
 

@@ -6,6 +6,7 @@ import { ConfigError, loadConfig, type Config } from '../config/index.ts';
 import { errorResponses } from '../http/errors.ts';
 import { healthRoutes, type ReadinessCheck } from '../http/health.ts';
 import { createMetricsRegistry, requestMetrics } from '../http/metrics.ts';
+import type { Registry } from 'prom-client';
 import { createLogger, type Logger } from '../logger.ts';
 import type { BlobStore } from '../ports/blob-store.ts';
 import type { EventBus } from '../ports/event-bus.ts';
@@ -16,6 +17,8 @@ export interface ServiceDependencies {
   readonly log: Logger;
   readonly bus: EventBus;
   readonly blobs: BlobStore;
+  /** The process's metrics, served at /metrics. */
+  readonly metrics: Registry;
 }
 
 /** A started service: its HTTP routes (if any), what its readiness depends on, and how to stop it. */
@@ -35,8 +38,8 @@ export interface HostedServices {
 }
 
 /** Serves the services' routes plus /healthz, /readyz and /metrics on one Koa app. */
-function createApp(services: readonly RunningService[], dependencies: ServiceDependencies, name: string): Koa {
-  const registry = createMetricsRegistry(name);
+function createApp(services: readonly RunningService[], dependencies: ServiceDependencies): Koa {
+  const registry = dependencies.metrics;
   const checks: Record<string, ReadinessCheck> = {
     'event-bus': () => dependencies.bus.checkHealth(),
     'blob-store': () => dependencies.blobs.checkHealth(),
@@ -80,10 +83,10 @@ export async function hostServices(
   const busConfig = config.kafka === null ? config : { ...config, kafka: { ...config.kafka, clientId: `${config.kafka.clientId}-${name}` } };
   const bus = await createEventBus(busConfig, log);
   const blobs = await createBlobStore(config);
-  const dependencies: ServiceDependencies = { config, log, bus, blobs };
+  const dependencies: ServiceDependencies = { config, log, bus, blobs, metrics: createMetricsRegistry(name) };
   const services: RunningService[] = [];
   for (const factory of factories) services.push(await factory(dependencies));
-  const server = await listen(createApp(services, dependencies, name), config);
+  const server = await listen(createApp(services, dependencies), config);
   log.info({ address: server.address(), services: services.map((service) => service.name) }, 'listening');
   return {
     server,

@@ -1,0 +1,68 @@
+import { Counter, Histogram, type Registry } from 'prom-client';
+import { blobKeys } from '../lib/blob-keys.ts';
+import type { OutputFormat } from '../lib/events/payloads.ts';
+import { CONTENT_TYPES } from '../lib/imaging/formats.ts';
+import type { BlobInfo, BlobStore } from '../lib/ports/blob-store.ts';
+import { transformHash, type CanonicalTransform } from '../lib/transform/canonical.ts';
+import { runTransform } from '../lib/transform/run-transform.ts';
+import type { TransformResources } from '../lib/transform/steps/step.ts';
+import type { ImageRecord } from './image-record.ts';
+import { SingleFlight } from './single-flight.ts';
+
+type Servable = ImageRecord & { readonly compression: NonNullable<ImageRecord['compression']> };
+
+export interface TransformationsOptions {
+  readonly blobs: BlobStore;
+  readonly metrics: Registry;
+  readonly timeoutMs: number;
+}
+
+/**
+ * Transformations of stored images: made on first request from the master,
+ * stored under a key derived from the image and the canonical form, served
+ * from the store afterwards. Concurrent identical first requests share one
+ * transformation.
+ */
+export class Transformations {
+  readonly #flights = new SingleFlight<BlobInfo>();
+  readonly #made: Counter<'format'>;
+  readonly #duration: Histogram<'format'>;
+
+  constructor(private readonly options: TransformationsOptions) {
+    this.#made = new Counter({
+      name: 'progimage_transforms_total',
+      help: 'Transformations of stored images made (cache misses), by output format',
+      labelNames: ['format'] as const,
+      registers: [options.metrics],
+    });
+    this.#duration = new Histogram({
+      name: 'progimage_transform_duration_seconds',
+      help: 'Time to make one transformation of a stored image, by output format',
+      labelNames: ['format'] as const,
+      buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers: [options.metrics],
+    });
+  }
+
+  /** `resources` reads the other stored images the transformation names (mask, overlay), for the same tenant. */
+  async get(image: Servable, transform: CanonicalTransform, resources: TransformResources): Promise<BlobInfo> {
+    const { blobs } = this.options;
+    const { master } = image.compression;
+    // An image's master never changes once made, so the image's identity is its tenant and id.
+    const hash = transformHash(`${image.tenant}/${image.id}`, transform);
+    const key = blobKeys.transformed({ tenant: image.tenant, imageId: image.id }, hash, transform.format);
+    const stored = await blobs.stat(key);
+    if (stored !== null) return stored;
+    return this.#flights.run(key, async () => {
+      const format: OutputFormat = transform.format;
+      const stopTimer = this.#duration.startTimer({ format });
+      const made = await runTransform({ bytes: await blobs.get(master.key), format: master.format }, transform, {
+        resources,
+        deadline: Date.now() + this.options.timeoutMs,
+      });
+      stopTimer();
+      this.#made.inc({ format });
+      return blobs.put(key, made.data, { contentType: CONTENT_TYPES[format] });
+    });
+  }
+}

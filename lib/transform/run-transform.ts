@@ -1,0 +1,138 @@
+import sharp, { type Sharp } from 'sharp';
+import type { ImageFormat } from '../events/payloads.ts';
+import { HttpError } from '../http/errors.ts';
+import { encodeAs, openImage, profileQuality, type EncodedImage } from '../imaging/codec.ts';
+import { canAnimate } from '../imaging/formats.ts';
+import type { CanonicalTransform } from './canonical.ts';
+import { assertOutputBounds, plannedSize, type Size } from './planned-size.ts';
+import { filterSteps, flattenSteps } from './steps/filters.ts';
+import { geometrySteps } from './steps/geometry.ts';
+import { maskSteps } from './steps/mask.ts';
+import { overlaySteps } from './steps/overlay.ts';
+import type { Step, StepName, TransformResources } from './steps/step.ts';
+
+export interface TransformSource {
+  readonly bytes: Buffer;
+  readonly format: ImageFormat;
+}
+
+export interface RunTransformOptions {
+  readonly resources: TransformResources;
+  /** Epoch milliseconds by which the work must be done. */
+  readonly deadline: number;
+}
+
+/** The lowest quality a maximum output size may push a lossy encoder to. */
+const MIN_QUALITY = 10;
+const LOSSY = new Set(['jpeg', 'webp', 'avif', 'tiff']);
+
+/** The steps of a transformation, in the language's fixed order. */
+export const stepsOf = (t: CanonicalTransform): Step[] => [
+  ...geometrySteps(t),
+  ...filterSteps(t),
+  ...maskSteps(t),
+  ...overlaySteps(t),
+  ...flattenSteps(t),
+];
+
+function failure(error: unknown): HttpError {
+  if (error instanceof HttpError) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  if (/timeout/i.test(message)) {
+    return new HttpError(503, 'transform_timeout', 'the transformation did not finish within its deadline', {}, { 'Retry-After': '5' });
+  }
+  return new HttpError(422, 'unprocessable_image', `the image could not be transformed: ${message}`);
+}
+
+function checkDeadline(deadline: number): number {
+  const left = deadline - Date.now();
+  if (left <= 0) throw failure(new Error('timeout'));
+  return left;
+}
+
+/** Renders the pipeline so far to pixels and starts a new one from them. */
+async function materialise(image: Sharp, deadline: number): Promise<{ image: Sharp; size: Size }> {
+  const { data, info } = await image
+    .timeout({ seconds: Math.ceil(checkDeadline(deadline) / 1000) })
+    .raw()
+    .toBuffer({ resolveWithObject: true });
+  return {
+    image: sharp(data, { raw: { width: info.width, height: info.height, channels: info.channels } }),
+    size: { width: info.width, height: info.height },
+  };
+}
+
+async function encode(image: Sharp, t: CanonicalTransform, deadline: number, quality?: number): Promise<EncodedImage> {
+  const overrides = {
+    ...(quality === undefined ? {} : { quality }),
+    ...(t.lossless === undefined ? {} : { lossless: t.lossless }),
+    ...(t.progressive === undefined ? {} : { progressive: t.progressive }),
+    ...(t.effort === undefined ? {} : { effort: t.effort }),
+    keepMetadata: t.metadata === 'keep',
+  };
+  const { data, info } = await encodeAs(image, t.format, 'delivery', overrides)
+    .timeout({ seconds: Math.ceil(checkDeadline(deadline) / 1000) })
+    .toBuffer({ resolveWithObject: true });
+  return { data, format: t.format, width: info.width, height: info.pageHeight ?? info.height, pages: info.pages ?? 1 };
+}
+
+/**
+ * Encodes within `max_bytes`: lossy formats step their quality down (a
+ * binary search, a handful of encodes) until the output fits; when even the
+ * lowest quality does not, or the format is lossless, 422.
+ */
+async function encodeWithin(image: Sharp, t: CanonicalTransform, deadline: number): Promise<EncodedImage> {
+  const first = await encode(image.clone(), t, deadline, t.quality);
+  const max = t.max_bytes;
+  if (max === undefined || first.data.length <= max) return first;
+  const tooLarge = () =>
+    new HttpError(422, 'output_too_large', `the output cannot be made ${max} bytes or smaller in ${t.format}`, { maxBytes: max, smallest: first.data.length });
+  if (!LOSSY.has(t.format) || t.lossless === true) throw tooLarge();
+  let best: EncodedImage | null = null;
+  let low = MIN_QUALITY;
+  let high = (t.quality ?? profileQuality('delivery', t.format) ?? 80) - 1;
+  while (low <= high) {
+    const quality = Math.floor((low + high) / 2);
+    const attempt = await encode(image.clone(), t, deadline, quality);
+    if (attempt.data.length <= max) {
+      best = attempt;
+      low = quality + 1;
+    } else {
+      high = quality - 1;
+    }
+  }
+  if (best === null) throw tooLarge();
+  return best;
+}
+
+/**
+ * Applies a canonical transformation to an image: its steps in the fixed
+ * order, as few sharp pipelines as sharp's own operation order allows, the
+ * deadline checked between pipelines and enforced inside each; then encoded.
+ * Animations stay animated when the output format can animate and the only
+ * operation is a resize; otherwise the first frame is used.
+ */
+export async function runTransform(source: TransformSource, t: CanonicalTransform, options: RunTransformOptions): Promise<EncodedImage> {
+  const steps = stepsOf(t);
+  const animate = canAnimate(source.format) && canAnimate(t.format) && steps.every((step) => step.name === 'resize');
+  try {
+    let image = openImage(source.bytes, source.format, { stillOnly: !animate });
+    const meta = await image.metadata();
+    let size: Size = { width: meta.width, height: meta.pageHeight ?? meta.height };
+    assertOutputBounds(plannedSize(size, t));
+    let inPipeline: StepName[] = [];
+    for (const step of steps) {
+      const joinable = inPipeline.every((name) => step.joins.includes(name));
+      if (inPipeline.length > 0 && (step.needsSize === true || !joinable)) {
+        ({ image, size } = await materialise(image, options.deadline));
+        inPipeline = [];
+      }
+      image = await step.apply(image, { transform: t, resources: options.resources, ...size });
+      inPipeline.push(step.name);
+    }
+    if (t.max_bytes !== undefined && inPipeline.length > 0) ({ image } = await materialise(image, options.deadline));
+    return await encodeWithin(image, t, options.deadline);
+  } catch (error) {
+    throw failure(error);
+  }
+}

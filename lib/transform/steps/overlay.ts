@@ -1,0 +1,48 @@
+import sharp from 'sharp';
+import type { CanonicalTransform } from '../canonical.ts';
+import type { Gravity } from '../options.ts';
+import type { Step, StepContext } from './step.ts';
+
+/** Where a gravity puts the overlay's top-left corner; the offsets move it inwards from that edge. */
+function placement(gravity: Gravity, base: { width: number; height: number }, overlay: { width: number; height: number }, x: number, y: number) {
+  const horizontal = gravity.includes('west') ? 'start' : gravity.includes('east') ? 'end' : 'middle';
+  const vertical = gravity.startsWith('north') ? 'start' : gravity.startsWith('south') ? 'end' : 'middle';
+  const along = (where: string, space: number, offset: number) =>
+    where === 'start' ? offset : where === 'end' ? space - offset : Math.round(space / 2) + offset;
+  const left = along(horizontal, base.width - overlay.width, x);
+  const top = along(vertical, base.height - overlay.height, y);
+  // sharp refuses an overlay that reaches outside the image: keep it inside.
+  return {
+    left: Math.max(0, Math.min(left, base.width - overlay.width)),
+    top: Math.max(0, Math.min(top, base.height - overlay.height)),
+  };
+}
+
+/** The overlay image, no larger than the base, with its opacity applied to its alpha. */
+async function overlayInput({ transform, resources, width, height }: StepContext) {
+  if (transform.overlay === undefined) throw new Error('overlay step without an overlay');
+  const opacity = transform.overlay_opacity ?? 1;
+  const { data, info } = await sharp(await resources.loadImage(transform.overlay))
+    .resize(width, height, { fit: 'inside', withoutEnlargement: true })
+    .ensureAlpha()
+    .linear([1, 1, 1, opacity], [0, 0, 0, 0])
+    .png()
+    .toBuffer({ resolveWithObject: true });
+  return { data, width: info.width, height: info.height };
+}
+
+/** A stored image drawn over this one (a watermark): at a gravity with offsets, or tiled. */
+const overlay: Step = {
+  name: 'overlay',
+  joins: [],
+  needsSize: true,
+  apply: async (image, context) => {
+    const input = await overlayInput(context);
+    const { transform } = context;
+    if (transform.overlay_tile === true) return image.composite([{ input: input.data, tile: true }]);
+    const at = placement(transform.overlay_gravity ?? 'southeast', context, input, transform.overlay_x ?? 0, transform.overlay_y ?? 0);
+    return image.composite([{ input: input.data, ...at }]);
+  },
+};
+
+export const overlaySteps = (transform: CanonicalTransform): Step[] => (transform.overlay === undefined ? [] : [overlay]);
