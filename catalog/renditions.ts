@@ -4,7 +4,7 @@ import { encodeAs, openImage, render } from '../lib/imaging/codec.ts';
 import { canAnimate, CONTENT_TYPES } from '../lib/imaging/formats.ts';
 import type { BlobInfo, BlobStore } from '../lib/ports/blob-store.ts';
 import type { ImageRecord } from './image-record.ts';
-import { SingleFlight } from './single-flight.ts';
+import { StoredOnce } from './stored-once.ts';
 
 type Servable = ImageRecord & { readonly compression: NonNullable<ImageRecord['compression']> };
 
@@ -15,19 +15,19 @@ type Servable = ImageRecord & { readonly compression: NonNullable<ImageRecord['c
  * requests share one conversion.
  */
 export class Renditions {
-  readonly #flights = new SingleFlight<BlobInfo>();
+  readonly #stored: StoredOnce;
 
-  constructor(private readonly blobs: BlobStore) {}
+  constructor(private readonly blobs: BlobStore) {
+    this.#stored = new StoredOnce(blobs);
+  }
 
   async get(image: Servable, format: OutputFormat): Promise<BlobInfo> {
     const { master } = image.compression;
     const key = master.format === format ? master.key : blobKeys.rendition({ tenant: image.tenant, imageId: image.id }, format);
-    const stored = await this.blobs.stat(key);
-    if (stored !== null) return stored;
-    return this.#flights.run(key, async () => {
+    return this.#stored.get(key, async () => {
       const source = openImage(await this.blobs.get(master.key), master.format, { stillOnly: !canAnimate(format) });
       const converted = await render(encodeAs(source, format, 'delivery'), format);
-      return this.blobs.put(key, converted.data, { contentType: CONTENT_TYPES[format] });
+      return { data: converted.data, contentType: CONTENT_TYPES[format] };
     });
   }
 }

@@ -7,7 +7,7 @@ import { transformHash, type CanonicalTransform } from '../lib/transform/canonic
 import { runTransform } from '../lib/transform/run-transform.ts';
 import type { TransformResources } from '../lib/transform/steps/step.ts';
 import type { ImageRecord } from './image-record.ts';
-import { SingleFlight } from './single-flight.ts';
+import { StoredOnce } from './stored-once.ts';
 
 type Servable = ImageRecord & { readonly compression: NonNullable<ImageRecord['compression']> };
 
@@ -24,11 +24,12 @@ export interface TransformationsOptions {
  * transformation.
  */
 export class Transformations {
-  readonly #flights = new SingleFlight<BlobInfo>();
+  readonly #stored: StoredOnce;
   readonly #made: Counter<'format'>;
   readonly #duration: Histogram<'format'>;
 
   constructor(private readonly options: TransformationsOptions) {
+    this.#stored = new StoredOnce(options.blobs);
     this.#made = new Counter({
       name: 'progimage_transforms_total',
       help: 'Transformations of stored images made (cache misses), by output format',
@@ -51,18 +52,16 @@ export class Transformations {
     // An image's master never changes once made, so the image's identity is its tenant and id.
     const hash = transformHash(`${image.tenant}/${image.id}`, transform);
     const key = blobKeys.transformed({ tenant: image.tenant, imageId: image.id }, hash, transform.format);
-    const stored = await blobs.stat(key);
-    if (stored !== null) return stored;
-    return this.#flights.run(key, async () => {
+    return this.#stored.get(key, async () => {
       const format: OutputFormat = transform.format;
       const stopTimer = this.#duration.startTimer({ format });
-      const made = await runTransform({ bytes: await blobs.get(master.key), format: master.format }, transform, {
+      const made = await runTransform({ bytes: await blobs.get(master.key), format: master.format, upright: true }, transform, {
         resources,
         deadline: Date.now() + this.options.timeoutMs,
       });
       stopTimer();
       this.#made.inc({ format });
-      return blobs.put(key, made.data, { contentType: CONTENT_TYPES[format] });
+      return { data: made.data, contentType: CONTENT_TYPES[format] };
     });
   }
 }

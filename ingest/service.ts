@@ -1,20 +1,28 @@
+import Router from '@koa/router';
+import { createScanner } from '../lib/adapters/index.ts';
 import { TOPICS } from '../lib/events/topics.ts';
 import { DEFAULT_RETRY_POLICY } from '../lib/pipeline/retry.ts';
 import { startStage } from '../lib/pipeline/stage.ts';
 import type { ServiceFactory } from '../lib/service/host.ts';
 import { createIngestRequestedStage } from './ingest-requested-stage.ts';
+import { transformRoutes } from './transform-routes.ts';
 import { uploadRoutes } from './upload-routes.ts';
 
-/** The write side: POST /v1/images, and ingest.requested from upstream systems. */
+/** The write side: POST /v1/images, POST /v1/transform, and ingest.requested from upstream systems. */
 export const ingestService: ServiceFactory = async ({ config, bus, blobs, log }) => {
-  const acceptance = { bus, blobs, acceptedFormats: config.uploads.acceptedFormats, maxBytes: config.uploads.maxBytes };
+  const limits = { acceptedFormats: config.uploads.acceptedFormats, maxBytes: config.uploads.maxBytes, fetch: config.fetch };
+  const acceptance = { bus, blobs, ...limits };
+  const scanner = createScanner(config);
   const subscription = await startStage(
     { stage: 'ingest', input: TOPICS.ingestRequested, handle: createIngestRequestedStage(acceptance) },
     { bus, log: log.child({ stage: 'ingest' }), retry: DEFAULT_RETRY_POLICY },
   );
+  const routes = new Router();
+  routes.use(uploadRoutes(acceptance).routes(), transformRoutes({ ...limits, scanner, timeoutMs: config.transforms.timeoutMs }).routes());
   return {
     name: 'ingest',
-    routes: uploadRoutes(acceptance),
+    routes,
+    ...(scanner.enabled ? { readiness: { scanner: () => scanner.checkHealth() } } : {}),
     stop: () => subscription.stop(),
   };
 };

@@ -1,9 +1,13 @@
 import Router from '@koa/router';
+import type { Context } from 'koa';
+import { z } from 'zod';
 import { DEFAULT_TENANT, type ImageId } from '../lib/ids.ts';
 import { HttpError } from '../lib/http/errors.ts';
 import { acceptUpload, identifyAll, type AcceptUploadDependencies, type Upload } from './accept-upload.ts';
 import { imageIdFor } from './image-ids.ts';
-import { multipartUploads, readUploadedFiles, rejectOversizedUploads } from './read-upload.ts';
+import { readJsonBody } from './json-request.ts';
+import { multipartUploads, readUploadedFiles, rejectOversizedUploads, type UploadedFile } from './read-upload.ts';
+import { fetchImages, type RemoteImageLimits } from './remote-images.ts';
 
 /** Where a client finds an image once it is accepted. */
 export const imageLinks = (id: ImageId) => ({
@@ -13,6 +17,7 @@ export const imageLinks = (id: ImageId) => ({
 });
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+const MAX_URLS_PER_REQUEST = 100;
 
 function idempotencyKey(header: string): string | null {
   if (header === '') return null;
@@ -22,11 +27,27 @@ function idempotencyKey(header: string): string | null {
   return header;
 }
 
+/** The JSON form of an upload: images to fetch from URLs. */
+const urlUploadSchema = z.union([
+  z.object({ url: z.string() }).strict(),
+  z.object({ urls: z.array(z.string()).min(1).max(MAX_URLS_PER_REQUEST) }).strict(),
+]);
+
+/** The files of an upload request: its body's, or those fetched from the URLs its JSON names. */
+async function uploadedFiles(ctx: Context, dependencies: UploadRoutesDependencies): Promise<UploadedFile[]> {
+  if (typeof ctx.is('json') !== 'string') return readUploadedFiles(ctx, dependencies.maxBytes);
+  const body = await readJsonBody(ctx, urlUploadSchema);
+  return fetchImages('url' in body ? [body.url] : body.urls, dependencies);
+}
+
+export type UploadRoutesDependencies = AcceptUploadDependencies & RemoteImageLimits;
+
 /**
- * POST /v1/images: one image as a raw body, or one or many as multipart
- * field "file". 202 once every image is stored and its event published.
+ * POST /v1/images: one image as a raw body, one or many as multipart field
+ * "file", or JSON naming URLs to fetch ({url} or {urls}). 202 once every
+ * image is stored and its event published; a bad one stores nothing.
  */
-export function uploadRoutes(dependencies: AcceptUploadDependencies & { readonly maxBytes: number }): Router {
+export function uploadRoutes(dependencies: UploadRoutesDependencies): Router {
   const router = new Router();
   router.post(
     '/v1/images',
@@ -37,7 +58,7 @@ export function uploadRoutes(dependencies: AcceptUploadDependencies & { readonly
     },
     async (ctx) => {
       const key = idempotencyKey(ctx.get('idempotency-key'));
-      const files = await readUploadedFiles(ctx, dependencies.maxBytes);
+      const files = await uploadedFiles(ctx, dependencies);
       const uploads: Upload[] = files.map((file, index) => ({
         imageId: imageIdFor(DEFAULT_TENANT, key, index),
         tenant: DEFAULT_TENANT,

@@ -46,6 +46,8 @@ export interface Config {
   readonly logLevel: LogLevel;
   readonly dataDir: string;
   readonly uploads: { readonly maxBytes: number; readonly acceptedFormats: readonly ImageFormat[] };
+  /** Fetching images from URLs: a deadline per fetch, redirects followed, and host:port entries exempt from the address checks. */
+  readonly fetch: { readonly timeoutMs: number; readonly maxRedirects: number; readonly allowedHosts: readonly string[] };
   /** The deadline of one transformation, from its start to its encoded bytes. */
   readonly transforms: { readonly timeoutMs: number };
   readonly kafka: KafkaConfig | null;
@@ -121,6 +123,11 @@ function toConfig(env: Environment): Config {
     logLevel: env.PROGIMAGE_LOG_LEVEL,
     dataDir: env.PROGIMAGE_DATA_DIR,
     uploads: { maxBytes: env.PROGIMAGE_MAX_UPLOAD_BYTES, acceptedFormats: env.PROGIMAGE_ACCEPTED_FORMATS },
+    fetch: {
+      timeoutMs: env.PROGIMAGE_FETCH_TIMEOUT_MS,
+      maxRedirects: env.PROGIMAGE_FETCH_MAX_REDIRECTS,
+      allowedHosts: env.PROGIMAGE_FETCH_ALLOW_HOSTS,
+    },
     transforms: { timeoutMs: env.PROGIMAGE_TRANSFORM_TIMEOUT_MS },
     kafka:
       brokers === undefined

@@ -18,14 +18,17 @@ const milliseconds = (min: number, max: number) => wholeNumber(min, max, 'a numb
 
 const hostPort = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):([1-9]\d{0,3}|[1-5]\d{4}|6[0-4]\d{3}|65[0-4]\d{2}|655[0-2]\d|6553[0-5])$/;
 
-const brokerList = z
-  .string()
-  .transform((value) => value.split(',').map((broker) => broker.trim()).filter((broker) => broker !== ''))
-  .pipe(
-    z
-      .array(z.string().regex(hostPort, 'expected host:port'))
-      .min(1, 'expected a comma-separated list of host:port, e.g. kafka:9092'),
-  );
+const hostPortList = (minimum: number, example: string) =>
+  z
+    .string()
+    .transform((value) => value.split(',').map((entry) => entry.trim()).filter((entry) => entry !== ''))
+    .pipe(
+      z
+        .array(z.string().regex(hostPort, 'expected host:port'))
+        .min(minimum, `expected a comma-separated list of host:port, e.g. ${example}`),
+    );
+
+const brokerList = hostPortList(1, 'kafka:9092');
 
 const httpUrl = z.url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' });
 
@@ -52,6 +55,9 @@ export const environmentSchema = z.object({
   PROGIMAGE_LOG_LEVEL: logLevel.default('info'),
   PROGIMAGE_DATA_DIR: z.string().min(1).default('./data'),
   PROGIMAGE_MAX_UPLOAD_BYTES: wholeNumber(1, 2 ** 40, 'a number of bytes').default(50 * 1024 * 1024),
+  PROGIMAGE_FETCH_TIMEOUT_MS: milliseconds(100, 300_000).default(15_000),
+  PROGIMAGE_FETCH_MAX_REDIRECTS: wholeNumber(0, 20, 'a number of redirects').default(5),
+  PROGIMAGE_FETCH_ALLOW_HOSTS: hostPortList(0, 'images.internal:8080').default([]),
   PROGIMAGE_TRANSFORM_TIMEOUT_MS: wholeNumber(100, 600_000, 'a number of milliseconds').default(30_000),
   PROGIMAGE_ACCEPTED_FORMATS: z
     .string()

@@ -15,11 +15,17 @@ import { IMAGE_LIMITS } from './limits.ts';
 /**
  * Opens image bytes for processing: animations keep every frame (unless the
  * output cannot animate: then only the first), limits apply, and any decoder
- * warning (a truncated file) is an error rather than grey pixels.
+ * warning (a truncated file) is an error rather than grey pixels. `autoOrient`
+ * turns an image that is not a master yet upright by its EXIF orientation.
  */
-export function openImage(bytes: Buffer, format: ImageFormat, options: { readonly stillOnly?: boolean } = {}): Sharp {
+export function openImage(
+  bytes: Buffer,
+  format: ImageFormat,
+  options: { readonly stillOnly?: boolean; readonly autoOrient?: boolean } = {},
+): Sharp {
   return sharp(bytes, {
     animated: canAnimate(format) && options.stillOnly !== true,
+    autoOrient: options.autoOrient === true,
     limitInputPixels: IMAGE_LIMITS.maxInputPixels,
     failOn: 'warning',
   });

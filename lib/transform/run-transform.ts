@@ -14,6 +14,8 @@ import type { Step, StepName, TransformResources } from './steps/step.ts';
 export interface TransformSource {
   readonly bytes: Buffer;
   readonly format: ImageFormat;
+  /** A master is upright already; request data is turned upright by its EXIF orientation first. */
+  readonly upright: boolean;
 }
 
 export interface RunTransformOptions {
@@ -56,10 +58,16 @@ async function materialise(image: Sharp, deadline: number): Promise<{ image: Sha
     .timeout({ seconds: Math.ceil(checkDeadline(deadline) / 1000) })
     .raw()
     .toBuffer({ resolveWithObject: true });
-  return {
-    image: sharp(data, { raw: { width: info.width, height: info.height, channels: info.channels } }),
-    size: { width: info.width, height: info.height },
-  };
+  const size = { width: info.width, height: info.height };
+  if (info.hasAlpha && (info.channels === 1 || info.channels === 3)) {
+    // sharp's raw output of a grey image is its first band alone, without the alpha: PNG keeps it.
+    const png = await image
+      .timeout({ seconds: Math.ceil(checkDeadline(deadline) / 1000) })
+      .png({ compressionLevel: 0 })
+      .toBuffer();
+    return { image: sharp(png), size };
+  }
+  return { image: sharp(data, { raw: { width: info.width, height: info.height, channels: info.channels } }), size };
 }
 
 async function encode(image: Sharp, t: CanonicalTransform, deadline: number, quality?: number): Promise<EncodedImage> {
@@ -116,9 +124,10 @@ export async function runTransform(source: TransformSource, t: CanonicalTransfor
   const steps = stepsOf(t);
   const animate = canAnimate(source.format) && canAnimate(t.format) && steps.every((step) => step.name === 'resize');
   try {
-    let image = openImage(source.bytes, source.format, { stillOnly: !animate });
+    let image = openImage(source.bytes, source.format, { stillOnly: !animate, autoOrient: !source.upright });
     const meta = await image.metadata();
-    let size: Size = { width: meta.width, height: meta.pageHeight ?? meta.height };
+    const oriented = source.upright ? meta : meta.autoOrient;
+    let size: Size = { width: oriented.width, height: meta.pageHeight ?? oriented.height };
     assertOutputBounds(plannedSize(size, t));
     let inPipeline: StepName[] = [];
     for (const step of steps) {
@@ -130,7 +139,8 @@ export async function runTransform(source: TransformSource, t: CanonicalTransfor
       image = await step.apply(image, { transform: t, resources: options.resources, ...size });
       inPipeline.push(step.name);
     }
-    if (t.max_bytes !== undefined && inPipeline.length > 0) ({ image } = await materialise(image, options.deadline));
+    // Rendered once for the encodes max_bytes may take; not an animation, whose frames raw pixels would lose.
+    if (t.max_bytes !== undefined && inPipeline.length > 0 && !animate) ({ image } = await materialise(image, options.deadline));
     return await encodeWithin(image, t, options.deadline);
   } catch (error) {
     throw failure(error);

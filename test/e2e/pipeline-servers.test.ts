@@ -1,6 +1,7 @@
 import test from 'ava';
 import { registerInfectionFlows, registerPipelineFlows } from '../support/pipeline-flows.ts';
 import { startProgImage } from '../support/progimage.ts';
+import { registerTransformFlows } from '../support/transform-flows.ts';
 import { serverConfig } from '../support/servers.ts';
 import { isolatedDeployment, type IsolatedDeployment } from '../../infra/local/deployment.ts';
 import { localStackEnvironment } from '../../infra/local/settings.ts';
@@ -14,7 +15,7 @@ let deployment: Promise<IsolatedDeployment> | undefined;
 const ourDeployment = () => (deployment ??= serverConfig().then((servers) => isolatedDeployment('e2e', servers)));
 
 /** The whole pipeline on the real servers: Kafka, MinIO, FerretDB (MongoDB protocol) and clamd. */
-async function startOnServers() {
+async function startOnServers(extra: Readonly<Record<string, string>> = {}) {
   const { env: isolation } = await ourDeployment();
   const env = process.env.PROGIMAGE_KAFKA_BROKERS === undefined ? { ...process.env, ...localStackEnvironment() } : process.env;
   return startProgImage({
@@ -22,11 +23,13 @@ async function startOnServers() {
     ...isolation,
     PROGIMAGE_SCAN: 'on',
     PROGIMAGE_MAX_UPLOAD_BYTES: String(30 * 1024 * 1024),
+    ...extra,
   });
 }
 
 registerPipelineFlows('servers', startOnServers);
 registerInfectionFlows('servers', startOnServers);
+registerTransformFlows('servers', startOnServers);
 
 // The flows' own hooks stop the hosts, possibly at the same time: removal waits for them to leave their groups.
 test.after.always(async () => {

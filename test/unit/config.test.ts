@@ -27,6 +27,7 @@ test('with an empty environment every server is embedded, HTTP listens on 8080 a
     http: { host: '0.0.0.0', port: 8080 },
     logLevel: 'info',
     dataDir: './data',
+    fetch: { timeoutMs: 15_000, maxRedirects: 5, allowedHosts: [] },
     transforms: { timeoutMs: 30_000 },
     uploads: {
       maxBytes: 50 * 1024 * 1024,
@@ -55,6 +56,9 @@ test('a full server configuration parses into the nested Config', (t) => {
     PROGIMAGE_MAX_UPLOAD_BYTES: '1048576',
     PROGIMAGE_ACCEPTED_FORMATS: 'JPEG, png',
     PROGIMAGE_TRANSFORM_TIMEOUT_MS: '12000',
+    PROGIMAGE_FETCH_TIMEOUT_MS: '2000',
+    PROGIMAGE_FETCH_MAX_REDIRECTS: '2',
+    PROGIMAGE_FETCH_ALLOW_HOSTS: 'images.internal:8080, [::1]:9000',
     PROGIMAGE_KAFKA_NAMESPACE: 'staging',
     PROGIMAGE_KAFKA_CLIENT_ID: 'progimage-test',
     PROGIMAGE_KAFKA_TOPIC_PARTITIONS: '12',
@@ -73,6 +77,7 @@ test('a full server configuration parses into the nested Config', (t) => {
     logLevel: 'debug',
     dataDir: '/var/lib/progimage',
     uploads: { maxBytes: 1_048_576, acceptedFormats: ['jpeg', 'png'] },
+    fetch: { timeoutMs: 2000, maxRedirects: 2, allowedHosts: ['images.internal:8080', '[::1]:9000'] },
     transforms: { timeoutMs: 12_000 },
     kafka: {
       brokers: ['kafka-1:9092', 'kafka-2:9092', 'kafka-3:9092'],

@@ -1,0 +1,50 @@
+import type { Config } from '../lib/config/index.ts';
+import { HttpError } from '../lib/http/errors.ts';
+import { fetchRemote } from '../lib/remote/fetch-remote.ts';
+import type { UploadedFile } from './read-upload.ts';
+
+export interface RemoteImageLimits {
+  /** The upload size limit applies to fetched images too. */
+  readonly maxBytes: number;
+  readonly fetch: Config['fetch'];
+}
+
+/** Fetches at a time, for a request naming many URLs. */
+const FETCH_CONCURRENCY = 4;
+
+/** The last path segment of a URL, as the image's file name. */
+function filenameOf(url: string): string | undefined {
+  const segment = decodeURIComponent(new URL(url).pathname.split('/').at(-1) ?? '');
+  return segment === '' ? undefined : segment.slice(0, 255);
+}
+
+/**
+ * Fetches images named by URL with the address checks of lib/remote, under
+ * the upload size limit; any failure fails the request, naming the URL.
+ */
+export async function fetchImages(urls: readonly string[], limits: RemoteImageLimits): Promise<UploadedFile[]> {
+  const files: UploadedFile[] = [];
+  let next = 0;
+  const worker = async () => {
+    for (let index = next++; index < urls.length; index = next++) {
+      const url = urls[index] ?? '';
+      try {
+        const fetched = await fetchRemote(url, {
+          maxBytes: limits.maxBytes,
+          timeoutMs: limits.fetch.timeoutMs,
+          maxRedirects: limits.fetch.maxRedirects,
+          allowedHosts: limits.fetch.allowedHosts,
+        });
+        const filename = filenameOf(fetched.finalUrl);
+        files[index] = { bytes: fetched.bytes, ...(filename === undefined ? {} : { filename }) };
+      } catch (error) {
+        if (error instanceof HttpError && urls.length > 1) {
+          throw new HttpError(error.status, error.code, `url ${index + 1}: ${error.message}`, { ...error.details, url });
+        }
+        throw error;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(FETCH_CONCURRENCY, urls.length) }, worker));
+  return files;
+}

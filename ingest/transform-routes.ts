@@ -1,0 +1,96 @@
+import Router from '@koa/router';
+import type { Context } from 'koa';
+import { z } from 'zod';
+import { HttpError } from '../lib/http/errors.ts';
+import { CONTENT_TYPES, masterFormat } from '../lib/imaging/formats.ts';
+import type { ImageFormat } from '../lib/events/payloads.ts';
+import type { Scanner } from '../lib/ports/scanner.ts';
+import { canonicalise } from '../lib/transform/canonical.ts';
+import { parseOptions } from '../lib/transform/options.ts';
+import { runTransform } from '../lib/transform/run-transform.ts';
+import type { TransformResources } from '../lib/transform/steps/step.ts';
+import { identifyImage } from './identify-image.ts';
+import { readJsonBody } from './json-request.ts';
+import { multipartUploads, readUploadedFiles, rejectOversizedUploads, type UploadedFile } from './read-upload.ts';
+import { fetchImages, type RemoteImageLimits } from './remote-images.ts';
+
+export interface TransformRoutesDependencies extends RemoteImageLimits {
+  readonly acceptedFormats: readonly ImageFormat[];
+  readonly scanner: Scanner;
+  readonly timeoutMs: number;
+}
+
+/** The JSON form: the URL of the image, and the options beside it. */
+const remoteTransformSchema = z.object({ url: z.string() }).catchall(z.unknown());
+
+/** Images sent in a request are not stored, so there is nothing to take a mask or overlay from. */
+const NO_STORED_IMAGES: TransformResources = {
+  loadImage: () =>
+    Promise.reject(
+      new HttpError(400, 'invalid_transform', 'masks and overlays of stored images apply to stored images only: GET /v1/images/ID.EXT?...'),
+    ),
+};
+
+/** The one image of the request and the options its JSON carries (query options come on top). */
+async function requestImage(ctx: Context, dependencies: TransformRoutesDependencies) {
+  if (typeof ctx.is('json') === 'string') {
+    const { url, ...options } = await readJsonBody(ctx, remoteTransformSchema);
+    const [file] = await fetchImages([url], dependencies);
+    return { file, options };
+  }
+  const files: UploadedFile[] = await readUploadedFiles(ctx, dependencies.maxBytes);
+  if (files.length !== 1) throw new HttpError(400, 'one_image', `a transform takes exactly one image, got ${files.length}`);
+  return { file: files[0], options: {} };
+}
+
+function mergeOptions(query: Readonly<Record<string, unknown>>, body: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  const repeated = Object.keys(body).find((name) => name in query);
+  if (repeated !== undefined) throw new HttpError(400, 'invalid_transform', `${repeated}: given in both the query and the body`, { option: repeated });
+  return { ...query, ...body };
+}
+
+/** Virus-scans request data before anything decodes it, as uploads are. */
+async function assertClean(scanner: Scanner, bytes: Buffer): Promise<void> {
+  if (!scanner.enabled) return;
+  const result = await scanner.scan(bytes).catch((error: unknown) => {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new HttpError(503, 'scan_unavailable', `the image could not be scanned: ${reason}`, {}, { 'Retry-After': '5' });
+  });
+  if (result.verdict === 'infected') {
+    throw new HttpError(422, 'infected', 'the image was found infected', { signatures: result.signatures });
+  }
+}
+
+/**
+ * POST /v1/transform: the image as a raw body or multipart field "file"
+ * (options in the query), or JSON {url, ...options}; answers with the
+ * transformed image, which is not stored.
+ */
+export function transformRoutes(dependencies: TransformRoutesDependencies): Router {
+  const router = new Router();
+  router.post(
+    '/v1/transform',
+    rejectOversizedUploads(dependencies.maxBytes),
+    async (ctx, next) => {
+      if (typeof ctx.is('multipart') === 'string') await multipartUploads(dependencies.maxBytes)(ctx, next);
+      else await next();
+    },
+    async (ctx) => {
+      const { file, options: bodyOptions } = await requestImage(ctx, dependencies);
+      if (file === undefined) throw new Error('a request image was read');
+      const image = await identifyImage(file.bytes, dependencies.acceptedFormats);
+      const options = parseOptions(mergeOptions(ctx.query, bodyOptions));
+      const transform = canonicalise(options, options.format ?? masterFormat(image.format));
+      await assertClean(dependencies.scanner, file.bytes);
+      const result = await runTransform({ bytes: file.bytes, format: image.format, upright: false }, transform, {
+        resources: NO_STORED_IMAGES,
+        deadline: Date.now() + dependencies.timeoutMs,
+      });
+      ctx.type = CONTENT_TYPES[result.format];
+      ctx.set('Cache-Control', 'no-store');
+      ctx.set('X-Content-Type-Options', 'nosniff');
+      ctx.body = result.data;
+    },
+  );
+  return router;
+}
