@@ -1,5 +1,5 @@
 import type { CanonicalTransform } from '../canonical.ts';
-import { toRgba, type Step } from './step.ts';
+import { toRgba, withColourBackground, type Step } from './step.ts';
 
 const TRANSPARENT = '#00000000';
 
@@ -33,8 +33,8 @@ const resize: Step = {
   name: 'resize',
   // sharp extracts before resizing when extract() was called first.
   joins: ['crop'],
-  apply: (image, { transform }) =>
-    image.resize({
+  apply: async (image, { transform }) =>
+    (await withColourBackground(image, transform)).resize({
       ...(transform.width === undefined ? {} : { width: transform.width }),
       ...(transform.height === undefined ? {} : { height: transform.height }),
       fit: transform.fit ?? 'cover',
@@ -47,7 +47,8 @@ const resize: Step = {
 const rotate: Step = {
   name: 'rotate',
   joins: [],
-  apply: (image, { transform }) => image.rotate(transform.rotate ?? 0, { background: toRgba(transform.background ?? TRANSPARENT) }),
+  apply: async (image, { transform }) =>
+    (await withColourBackground(image, transform)).rotate(transform.rotate ?? 0, { background: toRgba(transform.background ?? TRANSPARENT) }),
 };
 
 const mirror: Step = {
@@ -60,8 +61,10 @@ const extend: Step = {
   name: 'extend',
   // sharp mirrors before it extends.
   joins: ['mirror'],
-  apply: (image, { transform }) =>
-    transform.extend === undefined ? image : image.extend({ ...transform.extend, background: toRgba(transform.background ?? TRANSPARENT) }),
+  apply: async (image, { transform }) =>
+    transform.extend === undefined
+      ? image
+      : (await withColourBackground(image, transform)).extend({ ...transform.extend, background: toRgba(transform.background ?? TRANSPARENT) }),
 };
 
 /** The geometry steps a transformation asks for, in the fixed order. */

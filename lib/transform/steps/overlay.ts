@@ -22,9 +22,14 @@ function placement(gravity: Gravity, base: { width: number; height: number }, ov
 async function overlayInput({ transform, resources, width, height }: StepContext) {
   if (transform.overlay === undefined) throw new Error('overlay step without an overlay');
   const opacity = transform.overlay_opacity ?? 1;
-  const { data, info } = await sharp(await resources.loadImage(transform.overlay))
+  const rgba = await sharp(await resources.loadImage(transform.overlay))
     .resize(width, height, { fit: 'inside', withoutEnlargement: true })
+    .toColourspace('srgb')
     .ensureAlpha()
+    .raw()
+    .toBuffer({ resolveWithObject: true });
+  // sharp applies linear() before ensureAlpha() in one pipeline: an image without alpha needs a second one.
+  const { data, info } = await sharp(rgba.data, { raw: { width: rgba.info.width, height: rgba.info.height, channels: rgba.info.channels } })
     .linear([1, 1, 1, opacity], [0, 0, 0, 0])
     .png()
     .toBuffer({ resolveWithObject: true });

@@ -36,3 +36,15 @@ export function toRgba(hex: string): { r: number; g: number; b: number; alpha: n
   const channel = (index: number) => Number.parseInt(hex.slice(1 + index * 2, 3 + index * 2), 16);
   return { r: channel(0), g: channel(1), b: channel(2), alpha: channel(3) / 255 };
 }
+
+/**
+ * sharp paints a background colour onto a grey image as that colour's grey
+ * (and flattens onto its red channel alone): a grey image that gets a
+ * background colour is processed in sRGB. Only a grey one: a CMYK image
+ * converted that way would skip its ICC profile.
+ */
+export async function withColourBackground(image: Sharp, transform: CanonicalTransform): Promise<Sharp> {
+  if (transform.background === undefined) return image;
+  const { channels } = await image.metadata();
+  return channels <= 2 ? image.pipelineColourspace('srgb') : image;
+}
