@@ -4,6 +4,7 @@ import type { ServiceFactory } from './lib/service/host.ts';
 import { compressService } from './processors/compress/service.ts';
 import { scanService } from './processors/scan/service.ts';
 import { stripService } from './processors/strip/service.ts';
+import { transformService } from './processors/transform/service.ts';
 import { variantsService } from './processors/variants/service.ts';
 
 /** Every ProgImage service, for running them all in one process. */
@@ -14,4 +15,5 @@ export const ALL_SERVICES: readonly ServiceFactory[] = [
   stripService,
   compressService,
   variantsService,
+  transformService,
 ];

@@ -6,11 +6,12 @@ import { sendBlob } from '../lib/http/send-blob.ts';
 import { DEFAULT_TENANT, imageIdSchema, type Tenant } from '../lib/ids.ts';
 import { formatForExtension, SUPPORTED_EXTENSIONS } from '../lib/imaging/formats.ts';
 import type { BlobStore } from '../lib/ports/blob-store.ts';
-import { imageStatusSchema, type ImageRecord } from './image-record.ts';
+import { imageStatusSchema } from './image-record.ts';
 import { imageView } from './image-view.ts';
 import { updateImage, type ImagesCollection } from './images-collection.ts';
 import { markDeleted } from './project-event.ts';
-import { isServable, Renditions } from './renditions.ts';
+import { assertServable, findImage } from './image-access.ts';
+import { Renditions } from './renditions.ts';
 import type { Transformations } from './transformations.ts';
 import { canonicalise, isPlainConversion } from '../lib/transform/canonical.ts';
 import { parseOptions } from '../lib/transform/options.ts';
@@ -20,32 +21,6 @@ export interface ImageRoutesDependencies {
   readonly images: ImagesCollection;
   readonly blobs: BlobStore;
   readonly transformations: Transformations;
-}
-
-const notFound = (): HttpError => new HttpError(404, 'not_found', 'no such image');
-
-/** The image of this tenant with this id; any other (unknown, malformed, another tenant's, deleted) is a 404. */
-async function findImage(images: ImagesCollection, tenant: Tenant, id: string): Promise<ImageRecord> {
-  if (!imageIdSchema.safeParse(id).success) throw notFound();
-  const found = await images.get(id);
-  if (found?.document.tenant !== tenant || found.document.status === 'deleted') throw notFound();
-  return found.document;
-}
-
-/** Refuses to serve pixels of an image that is infected, failed or not finished. */
-function assertServable(image: ImageRecord): asserts image is Parameters<Renditions['get']>[0] {
-  if (image.status === 'infected') {
-    throw new HttpError(410, 'infected', 'the image was found infected and is never served', { status: image.status });
-  }
-  if (image.status === 'failed') {
-    throw new HttpError(422, 'processing_failed', `processing failed at ${image.failure?.stage ?? 'a stage'}: ${image.failure?.reason ?? ''}`, {
-      status: image.status,
-      stage: image.failure?.stage,
-    });
-  }
-  if (!isServable(image)) {
-    throw new HttpError(409, 'not_ready', `the image is not ready yet (status: ${image.status})`, { status: image.status }, { 'Retry-After': '1' });
-  }
 }
 
 function requestedFormat(extension: string) {

@@ -42,6 +42,8 @@ function fieldsOf(event: ImageEvent): Partial<Fields> | null {
     case TOPICS.imageFailed:
       return { failure: { ...event.payload, at } };
     case TOPICS.ingestRequested:
+    case TOPICS.transformRequested:
+    case TOPICS.transformCompleted:
       return null;
   }
 }

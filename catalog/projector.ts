@@ -3,6 +3,7 @@ import { runConsumer } from '../lib/pipeline/consumer.ts';
 import { DEFAULT_RETRY_POLICY } from '../lib/pipeline/retry.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { EventBus, Subscription } from '../lib/ports/event-bus.ts';
+import { recordItem, type BatchCollections } from './batches-collection.ts';
 import { updateImage, type ImagesCollection } from './images-collection.ts';
 import { projectEvent } from './project-event.ts';
 
@@ -14,18 +15,22 @@ const RECORDED_TOPICS = [
   TOPICS.imageCompressed,
   TOPICS.imageVariantsBuilt,
   TOPICS.imageFailed,
+  TOPICS.transformCompleted,
 ] as const;
 
-/** Keeps the images collection in step with the event stream. */
-export function startProjector(bus: EventBus, images: ImagesCollection, log: Logger): Promise<Subscription> {
+/** Keeps the images and batch items collections in step with the event stream. */
+export function startProjector(bus: EventBus, images: ImagesCollection, batches: BatchCollections, log: Logger): Promise<Subscription> {
   return runConsumer({
     bus,
     log,
     group: 'progimage-catalog',
     topics: RECORDED_TOPICS,
-    stage: null,
     retry: DEFAULT_RETRY_POLICY,
     handle: async (event) => {
+      if (event.type === TOPICS.transformCompleted) {
+        await recordItem(batches.items, event);
+        return [];
+      }
       await updateImage(images, event.imageId, (record) =>
         record === null || record.tenant === event.tenant ? projectEvent(record, event) : null,
       );

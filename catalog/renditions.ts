@@ -3,10 +3,8 @@ import type { OutputFormat } from '../lib/events/payloads.ts';
 import { encodeAs, openImage, render } from '../lib/imaging/codec.ts';
 import { canAnimate, CONTENT_TYPES } from '../lib/imaging/formats.ts';
 import type { BlobInfo, BlobStore } from '../lib/ports/blob-store.ts';
-import type { ImageRecord } from './image-record.ts';
+import type { Servable } from './image-access.ts';
 import { StoredOnce } from './stored-once.ts';
-
-type Servable = ImageRecord & { readonly compression: NonNullable<ImageRecord['compression']> };
 
 /**
  * The image's master in any output format: the master itself when the format
@@ -31,6 +29,3 @@ export class Renditions {
     });
   }
 }
-
-export const isServable = (image: ImageRecord): image is Servable =>
-  (image.status === 'ready' || image.status === 'compressed') && image.compression !== undefined;

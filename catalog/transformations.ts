@@ -6,10 +6,8 @@ import type { BlobInfo, BlobStore } from '../lib/ports/blob-store.ts';
 import { transformHash, type CanonicalTransform } from '../lib/transform/canonical.ts';
 import { runTransform } from '../lib/transform/run-transform.ts';
 import type { TransformResources } from '../lib/transform/steps/step.ts';
-import type { ImageRecord } from './image-record.ts';
+import type { Servable } from './image-access.ts';
 import { StoredOnce } from './stored-once.ts';
-
-type Servable = ImageRecord & { readonly compression: NonNullable<ImageRecord['compression']> };
 
 export interface TransformationsOptions {
   readonly blobs: BlobStore;

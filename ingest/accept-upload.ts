@@ -7,7 +7,7 @@ import { HttpError } from '../lib/http/errors.ts';
 import type { ImageId, Tenant } from '../lib/ids.ts';
 import type { BlobStore } from '../lib/ports/blob-store.ts';
 import type { EventBus } from '../lib/ports/event-bus.ts';
-import { identifyImage } from './identify-image.ts';
+import { identifyImage } from '../lib/imaging/identify-image.ts';
 
 export interface AcceptUploadDependencies {
   readonly blobs: BlobStore;

@@ -3,7 +3,7 @@ import type { TOPICS } from '../lib/events/topics.ts';
 import { HttpError } from '../lib/http/errors.ts';
 import { BlobNotFoundError } from '../lib/ports/blob-store.ts';
 import { acceptUpload, type AcceptUploadDependencies } from './accept-upload.ts';
-import { identifyImage } from './identify-image.ts';
+import { identifyImage } from '../lib/imaging/identify-image.ts';
 import { tooLarge } from './read-upload.ts';
 
 /** Upstream systems may only hand over objects they put under this prefix. */

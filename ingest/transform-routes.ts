@@ -5,14 +5,15 @@ import { HttpError } from '../lib/http/errors.ts';
 import { CONTENT_TYPES, masterFormat } from '../lib/imaging/formats.ts';
 import type { ImageFormat } from '../lib/events/payloads.ts';
 import type { Scanner } from '../lib/ports/scanner.ts';
+import { assertNotInfected } from '../lib/scanning.ts';
 import { canonicalise } from '../lib/transform/canonical.ts';
 import { parseOptions } from '../lib/transform/options.ts';
 import { runTransform } from '../lib/transform/run-transform.ts';
 import type { TransformResources } from '../lib/transform/steps/step.ts';
-import { identifyImage } from './identify-image.ts';
-import { readJsonBody } from './json-request.ts';
+import { identifyImage } from '../lib/imaging/identify-image.ts';
+import { readJsonBody } from '../lib/http/json-body.ts';
 import { multipartUploads, readUploadedFiles, rejectOversizedUploads, type UploadedFile } from './read-upload.ts';
-import { fetchImages, type RemoteImageLimits } from './remote-images.ts';
+import { fetchImages, type RemoteImageLimits } from '../lib/remote/fetch-images.ts';
 
 export interface TransformRoutesDependencies extends RemoteImageLimits {
   readonly acceptedFormats: readonly ImageFormat[];
@@ -49,16 +50,13 @@ function mergeOptions(query: Readonly<Record<string, unknown>>, body: Readonly<R
   return { ...query, ...body };
 }
 
-/** Virus-scans request data before anything decodes it, as uploads are. */
+/** Virus-scans request data before anything decodes it, as uploads are; a scanner that cannot answer is a 503. */
 async function assertClean(scanner: Scanner, bytes: Buffer): Promise<void> {
-  if (!scanner.enabled) return;
-  const result = await scanner.scan(bytes).catch((error: unknown) => {
+  await assertNotInfected(scanner, bytes).catch((error: unknown) => {
+    if (error instanceof HttpError) throw error;
     const reason = error instanceof Error ? error.message : String(error);
     throw new HttpError(503, 'scan_unavailable', `the image could not be scanned: ${reason}`, {}, { 'Retry-After': '5' });
   });
-  if (result.verdict === 'infected') {
-    throw new HttpError(422, 'infected', 'the image was found infected', { signatures: result.signatures });
-  }
 }
 
 /**

@@ -2,12 +2,12 @@ import Router from '@koa/router';
 import type { Context } from 'koa';
 import { z } from 'zod';
 import { DEFAULT_TENANT, type ImageId } from '../lib/ids.ts';
-import { HttpError } from '../lib/http/errors.ts';
+import { idempotencyKey } from '../lib/http/idempotency-key.ts';
 import { acceptUpload, identifyAll, type AcceptUploadDependencies, type Upload } from './accept-upload.ts';
 import { imageIdFor } from './image-ids.ts';
-import { readJsonBody } from './json-request.ts';
+import { readJsonBody } from '../lib/http/json-body.ts';
 import { multipartUploads, readUploadedFiles, rejectOversizedUploads, type UploadedFile } from './read-upload.ts';
-import { fetchImages, type RemoteImageLimits } from './remote-images.ts';
+import { fetchImages, type RemoteImageLimits } from '../lib/remote/fetch-images.ts';
 
 /** Where a client finds an image once it is accepted. */
 export const imageLinks = (id: ImageId) => ({
@@ -16,16 +16,8 @@ export const imageLinks = (id: ImageId) => ({
   webp: `/v1/images/${id}.webp`,
 });
 
-const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
-const MAX_URLS_PER_REQUEST = 100;
 
-function idempotencyKey(header: string): string | null {
-  if (header === '') return null;
-  if (!IDEMPOTENCY_KEY.test(header)) {
-    throw new HttpError(400, 'invalid_idempotency_key', 'Idempotency-Key must be 1-255 visible ASCII characters');
-  }
-  return header;
-}
+const MAX_URLS_PER_REQUEST = 100;
 
 /** The JSON form of an upload: images to fetch from URLs. */
 const urlUploadSchema = z.union([
@@ -57,7 +49,7 @@ export function uploadRoutes(dependencies: UploadRoutesDependencies): Router {
       else await next();
     },
     async (ctx) => {
-      const key = idempotencyKey(ctx.get('idempotency-key'));
+      const key = idempotencyKey(ctx);
       const files = await uploadedFiles(ctx, dependencies);
       const uploads: Upload[] = files.map((file, index) => ({
         imageId: imageIdFor(DEFAULT_TENANT, key, index),

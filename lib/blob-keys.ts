@@ -30,6 +30,9 @@ export const blobKeys = {
   /** A transformation of the master, named by the hash of its canonical form. */
   transformed: (subject: Subject, hash: string, format: OutputFormat): string =>
     `${derived(subject)}/transforms/${hash}.${EXTENSIONS[format]}`,
+  /** An output of a batch kept for its item (the item's source is not a stored image, or stays as it is). */
+  batchOutput: ({ tenant, batchId, index, transform }: { tenant: Tenant; batchId: ImageId; index: number; transform: number }, format: OutputFormat): string =>
+    `batches/${tenant}/${batchId}/${index}/${transform}.${EXTENSIONS[format]}`,
   /** Everything derived from one image, for deletion. */
   derivedPrefix: (subject: Subject): string => `${derived(subject)}/`,
 } as const;

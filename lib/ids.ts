@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
 
 /**
@@ -12,3 +13,16 @@ export type Tenant = z.infer<typeof tenantSchema>;
 
 /** Until tenants and API keys exist, every image belongs to this tenant. */
 export const DEFAULT_TENANT: Tenant = 'default';
+
+/**
+ * An id derived from its parts (an RFC 9562 version-8 UUID over their
+ * sha256): the same parts always give the same id, so a retried request
+ * (same Idempotency-Key) names the same images, batches and items.
+ */
+export function derivedId(...parts: readonly string[]): ImageId {
+  const hash = createHash('sha256').update(parts.join('\n')).digest();
+  hash[6] = ((hash[6] ?? 0) & 0x0f) | 0x80;
+  hash[8] = ((hash[8] ?? 0) & 0x3f) | 0x80;
+  const hex = hash.subarray(0, 16).toString('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}

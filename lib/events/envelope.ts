@@ -9,6 +9,8 @@ import {
   imageUploadedSchema,
   imageVariantsBuiltSchema,
   ingestRequestedSchema,
+  transformCompletedSchema,
+  transformRequestedSchema,
 } from './payloads.ts';
 import { TOPICS } from './topics.ts';
 
@@ -35,6 +37,8 @@ export const EVENT_SCHEMAS = {
   [TOPICS.imageCompressed]: envelope(TOPICS.imageCompressed, imageCompressedSchema),
   [TOPICS.imageVariantsBuilt]: envelope(TOPICS.imageVariantsBuilt, imageVariantsBuiltSchema),
   [TOPICS.imageFailed]: envelope(TOPICS.imageFailed, imageFailedSchema),
+  [TOPICS.transformRequested]: envelope(TOPICS.transformRequested, transformRequestedSchema),
+  [TOPICS.transformCompleted]: envelope(TOPICS.transformCompleted, transformCompletedSchema),
 } as const;
 
 export type EventType = keyof typeof EVENT_SCHEMAS;
@@ -50,6 +54,8 @@ export const imageEventSchema = z.discriminatedUnion('type', [
   EVENT_SCHEMAS[TOPICS.imageCompressed],
   EVENT_SCHEMAS[TOPICS.imageVariantsBuilt],
   EVENT_SCHEMAS[TOPICS.imageFailed],
+  EVENT_SCHEMAS[TOPICS.transformRequested],
+  EVENT_SCHEMAS[TOPICS.transformCompleted],
 ]);
 
 /** Builds a new event with a fresh id and the current time. */

@@ -76,6 +76,42 @@ export type Variant = z.infer<typeof variantSchema>;
 
 export const imageVariantsBuiltSchema = z.object({ variants: z.array(variantSchema) });
 
+/** Where a batch item's image comes from: a stored image's master (resolved by the catalog), or a URL. */
+const batchSourceSchema = z.union([
+  z.object({ image: z.object({ id: imageIdSchema, key: blobKey, format: outputFormatSchema }) }).strict(),
+  z.object({ url: z.string().max(4096) }).strict(),
+]);
+
+/** One item of a batch: one source, every transformation of the batch. The envelope's imageId is the item's id. */
+export const transformRequestedSchema = z.object({
+  batchId: imageIdSchema,
+  index: z.number().int().nonnegative(),
+  source: batchSourceSchema,
+  /** The transformations as the client gave them (options by name); the processor parses them again. */
+  transforms: z.array(z.record(z.string(), z.unknown())).min(1),
+  store: z.boolean(),
+});
+
+export const transformResultSchema = z.object({
+  /** Which of the batch's transformations. */
+  transform: z.number().int().nonnegative(),
+  format: outputFormatSchema,
+  width: dimension,
+  height: dimension,
+  bytes: byteCount,
+  /** Where the output is kept, when the batch stores its outputs. */
+  key: blobKey.optional(),
+});
+export type TransformResult = z.infer<typeof transformResultSchema>;
+
+/** One item done: its outputs, or why it failed (one failed item never fails its batch). */
+export const transformCompletedSchema = z.object({
+  batchId: imageIdSchema,
+  index: z.number().int().nonnegative(),
+  results: z.array(transformResultSchema),
+  failure: z.object({ code: z.string(), reason: z.string() }).optional(),
+});
+
 /** A stage gave up on an image: the catalog shows it as failed there. */
 export const imageFailedSchema = z.object({
   stage: pipelineStageSchema,

@@ -11,6 +11,8 @@ export const TOPICS = {
   imageCompressed: 'image.compressed',
   imageVariantsBuilt: 'image.variants-built',
   imageFailed: 'image.failed',
+  transformRequested: 'transform.requested',
+  transformCompleted: 'transform.completed',
   deadLetter: 'progimage.dead-letter',
 } as const;
 

@@ -1,9 +1,9 @@
 import { fileTypeFromBuffer } from 'file-type';
 import { imageSize } from 'image-size';
-import type { ImageFormat } from '../lib/events/payloads.ts';
-import { HttpError } from '../lib/http/errors.ts';
-import { CONTENT_TYPES } from '../lib/imaging/formats.ts';
-import { IMAGE_LIMITS } from '../lib/imaging/limits.ts';
+import type { ImageFormat } from '../events/payloads.ts';
+import { HttpError } from '../http/errors.ts';
+import { CONTENT_TYPES } from './formats.ts';
+import { IMAGE_LIMITS } from './limits.ts';
 
 export interface IdentifiedImage {
   readonly format: ImageFormat;

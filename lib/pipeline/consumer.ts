@@ -1,7 +1,6 @@
 import { TOPICS, type Topic } from '../events/topics.ts';
-import { createEvent, decodeEvent, encodeEvent, InvalidEventError, type ImageEvent } from '../events/envelope.ts';
+import { decodeEvent, encodeEvent, InvalidEventError, type ImageEvent } from '../events/envelope.ts';
 import { toDeadLetter } from '../events/dead-letter.ts';
-import type { PipelineStage } from '../events/payloads.ts';
 import { isRetriable } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { DeliveredMessage, DeliveryContext, EventBus, Subscription } from '../ports/event-bus.ts';
@@ -24,9 +23,18 @@ export interface ConsumerOptions {
   readonly topics: readonly Topic[];
   readonly handle: EventHandler;
   readonly retry: RetryPolicy;
-  /** The stage reported in image.failed when this consumer gives up on an image; null for the catalog. */
-  readonly stage: PipelineStage | null;
+  /** The events that report a message this consumer gave up on (image.failed for a pipeline stage); none by default. */
+  readonly reportGivenUp?: GivenUpReporter;
 }
+
+export interface GivenUp {
+  readonly reason: string;
+  /** Whether the input itself is at fault, rather than a server that kept failing. */
+  readonly permanent: boolean;
+  readonly attempts: number;
+}
+
+export type GivenUpReporter = (event: ImageEvent, givenUp: GivenUp) => readonly ImageEvent[];
 
 const HEARTBEAT_INTERVAL_MS = 3000;
 
@@ -62,8 +70,8 @@ export function runConsumer(options: ConsumerOptions): Promise<Subscription> {
     log.warn({ topic: message.topic, key: message.key, offset: message.offset, reason, attempts }, 'giving up on message');
     const deadLetter = toDeadLetter(message, group, reason, attempts);
     await bus.publish(TOPICS.deadLetter, [{ key: message.key, value: Buffer.from(JSON.stringify(deadLetter)) }]);
-    if (event !== null && options.stage !== null) {
-      await publishAll(bus, [createEvent(TOPICS.imageFailed, event, { stage: options.stage, reason, permanent, attempts })]);
+    if (event !== null && options.reportGivenUp !== undefined) {
+      await publishAll(bus, options.reportGivenUp(event, { reason, permanent, attempts }));
     }
   };
 

@@ -1,16 +1,29 @@
-import { InvalidEventError, type EventOf, type EventType, type ImageEvent } from '../events/envelope.ts';
+import { createEvent, InvalidEventError, type EventOf, type EventType, type ImageEvent } from '../events/envelope.ts';
+import { TOPICS } from '../events/topics.ts';
 import type { PipelineStage } from '../events/payloads.ts';
 import type { Logger } from '../logger.ts';
 import type { EventBus, Subscription } from '../ports/event-bus.ts';
-import { runConsumer, type HandlerContext } from './consumer.ts';
+import { runConsumer, type GivenUpReporter, type HandlerContext } from './consumer.ts';
 import type { RetryPolicy } from './retry.ts';
 
 /** A pipeline stage: pure stage logic from one input event type to the events it publishes. */
 export interface StageDefinition<T extends EventType> {
-  readonly stage: PipelineStage;
+  /** Names the consumer group; a pipeline stage's is also named in its image.failed events. */
+  readonly stage: PipelineStage | 'transform';
   readonly input: T;
   readonly handle: (event: EventOf<T>, context: HandlerContext) => Promise<readonly ImageEvent[]>;
+  /** What to publish about a message given up on; by default image.failed at a pipeline stage. */
+  readonly reportGivenUp?: GivenUpReporter;
 }
+
+/** Reports a message given up on as image.failed at a pipeline stage (the transform stage reports its own way). */
+export function imageFailedAt(stage: PipelineStage): GivenUpReporter {
+  return (event, givenUp) => [createEvent(TOPICS.imageFailed, event, { stage, ...givenUp })];
+}
+
+/** `{ name: value }`, or nothing when the value is undefined (optional properties are exact). */
+const optional = <K extends string, V>(name: K, value: V | undefined) =>
+  (value === undefined ? {} : { [name]: value }) as Partial<Record<K, V>>;
 
 const isEventOf = <T extends EventType>(type: T, event: ImageEvent): event is EventOf<T> => event.type === type;
 
@@ -23,7 +36,7 @@ export function startStage<T extends EventType>(
     ...dependencies,
     group: `progimage-${definition.stage}`,
     topics: [definition.input],
-    stage: definition.stage,
+    ...optional('reportGivenUp', definition.reportGivenUp ?? (definition.stage === 'transform' ? undefined : imageFailedAt(definition.stage))),
     handle: (event, context) => {
       if (!isEventOf(definition.input, event)) {
         throw new InvalidEventError(`expected a ${definition.input} event on its topic, got ${event.type}`);

@@ -1,7 +1,12 @@
-import type { Config } from '../lib/config/index.ts';
-import { HttpError } from '../lib/http/errors.ts';
-import { fetchRemote } from '../lib/remote/fetch-remote.ts';
-import type { UploadedFile } from './read-upload.ts';
+import type { Config } from '../config/index.ts';
+import { HttpError } from '../http/errors.ts';
+import { fetchRemote } from './fetch-remote.ts';
+
+/** An image fetched from a URL, named by the URL's last path segment. */
+export interface FetchedImage {
+  readonly bytes: Buffer;
+  readonly filename?: string;
+}
 
 export interface RemoteImageLimits {
   /** The upload size limit applies to fetched images too. */
@@ -22,8 +27,8 @@ function filenameOf(url: string): string | undefined {
  * Fetches images named by URL with the address checks of lib/remote, under
  * the upload size limit; any failure fails the request, naming the URL.
  */
-export async function fetchImages(urls: readonly string[], limits: RemoteImageLimits): Promise<UploadedFile[]> {
-  const files: UploadedFile[] = [];
+export async function fetchImages(urls: readonly string[], limits: RemoteImageLimits): Promise<FetchedImage[]> {
+  const files: FetchedImage[] = [];
   let next = 0;
   const worker = async () => {
     for (let index = next++; index < urls.length; index = next++) {

@@ -15,7 +15,7 @@ const startEmbedded = (extra: Readonly<Record<string, string>> = {}) =>
   });
 
 registerPipelineFlows('embedded', () => startEmbedded());
-registerTransformFlows('embedded', startEmbedded);
+registerTransformFlows('embedded', startEmbedded, { largeBatch: true });
 
 // The embedded adapters with clamd reachable: scanning is "auto", so clamd is used.
 registerInfectionFlows('embedded', async () => {

@@ -29,7 +29,7 @@ async function startOnServers(extra: Readonly<Record<string, string>> = {}) {
 
 registerPipelineFlows('servers', startOnServers);
 registerInfectionFlows('servers', startOnServers);
-registerTransformFlows('servers', startOnServers);
+registerTransformFlows('servers', startOnServers, { largeBatch: false });
 
 // The flows' own hooks stop the hosts, possibly at the same time: removal waits for them to leave their groups.
 test.after.always(async () => {

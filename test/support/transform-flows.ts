@@ -1,4 +1,5 @@
 import { createServer } from 'node:net';
+import type { ReadableStream } from 'node:stream/web';
 import type { AddressInfo } from 'node:net';
 import test from 'ava';
 import sharp from 'sharp';
@@ -31,8 +32,53 @@ async function pixel(bytes: Buffer, x: number, y: number): Promise<number[]> {
   return [...data.subarray(at, at + info.channels)];
 }
 
-/** Transformations over HTTP: stored images over GET, request data and URLs over POST. */
-export function registerTransformFlows(label: string, start: StartProgImage): void {
+const batchSchema = z
+  .object({
+    id: z.string(),
+    status: z.string(),
+    counts: z.object({ total: z.number(), done: z.number(), failed: z.number(), pending: z.number() }),
+  })
+  .loose();
+const batchItemSchema = z.object({
+  index: z.number(),
+  status: z.string(),
+  failure: z.object({ code: z.string(), reason: z.string() }).nullable(),
+  results: z.array(z.object({ transform: z.number(), format: z.string(), width: z.number(), height: z.number(), url: z.string().nullable() })),
+});
+const batchPageSchema = batchSchema.extend({ items: z.array(batchItemSchema), next: z.string().nullable() });
+
+const postJson = (url: string, body: unknown, headers: Record<string, string> = {}) =>
+  request(url, { method: 'POST', body: JSON.stringify(body), headers: { 'Content-Type': 'application/json', ...headers } });
+
+/** Reads a batch's Server-Sent Events until `completed`; returns every event's name and data. */
+async function followBatch(baseUrl: string, id: string): Promise<{ event: string; data: z.infer<typeof batchSchema> }[]> {
+  const response = await fetch(`${baseUrl}/v1/batches/${id}/events`, { signal: AbortSignal.timeout(240_000) });
+  if (response.body === null) throw new Error('an event stream has a body');
+  const decoder = new TextDecoder();
+  let text = '';
+  const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+  while (!text.includes('event: completed')) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    text += decoder.decode(value, { stream: true });
+  }
+  await reader.cancel();
+  return text
+    .split('\n\n')
+    .filter((block) => block.startsWith('event: '))
+    .map((block) => {
+      const [eventLine = '', dataLine = ''] = block.split('\n');
+      return { event: eventLine.slice('event: '.length), data: batchSchema.parse(JSON.parse(dataLine.slice('data: '.length))) };
+    });
+}
+
+export interface TransformFlowOptions {
+  /** Also accept a 10,000-item batch (its items fail at once: unknown ids); slow on a catalog store that scans. */
+  readonly largeBatch: boolean;
+}
+
+/** Transformations over HTTP: stored images over GET, request data and URLs over POST, and batches. */
+export function registerTransformFlows(label: string, start: StartProgImage, flowOptions: TransformFlowOptions): void {
   let fixtures: FixtureServer | undefined;
   let running: Promise<RunningProgImage> | undefined;
   const progimage = () =>
@@ -190,4 +236,83 @@ export function registerTransformFlows(label: string, start: StartProgImage): vo
     }
     t.is(connections, 0);
   });
+
+  test(`${label}: a batch over stored images completes with its counts, progress events and stored outputs`, async (t) => {
+    t.timeout(300_000);
+    const { baseUrl } = await progimage();
+    const id = await storedImage();
+    const unknown = '00000000-0000-4000-8000-000000000000';
+    const accepted = await postJson(`${baseUrl}/v1/batches`, {
+      images: [id, unknown, id],
+      transforms: [{ w: 100, format: 'webp' }, { w: 50, grayscale: true }],
+    });
+    t.is(accepted.status, 202, accepted.bytes.toString('utf8', 0, 300));
+    const batch = batchSchema.parse(json(accepted));
+    t.is(batch.counts.total, 3);
+    const events = await followBatch(baseUrl, batch.id);
+    const last = events.at(-1);
+    t.is(last?.event, 'completed');
+    t.deepEqual(last?.data.counts, { total: 3, done: 2, failed: 1, pending: 0 });
+    const page = batchPageSchema.parse(json(await request(`${baseUrl}/v1/batches/${batch.id}`)));
+    t.deepEqual(page.items.map((item) => [item.index, item.status]), [[0, 'done'], [1, 'failed'], [2, 'done']]);
+    t.is(page.items[1]?.failure?.code, 'not_found', 'one failed item, and the batch still completes');
+    const [webp, gray] = page.items[0]?.results ?? [];
+    t.deepEqual([webp?.format, webp?.width, webp?.height], ['webp', 100, 75]);
+    t.deepEqual([gray?.format, gray?.width], ['jpeg', 50]);
+    const output = await request(`${baseUrl}${webp?.url ?? ''}`);
+    t.is(output.status, 200);
+    t.deepEqual(await sharp(output.bytes).metadata().then((meta) => [meta.format, meta.width]), ['webp', 100]);
+    const same = await request(`${baseUrl}/v1/images/${id}.webp?w=100`);
+    t.is(same.headers.get('etag'), output.headers.get('etag'), 'a stored image\'s outputs are where GET puts that transformation');
+  });
+
+  test(`${label}: a batch over URLs fetches each through the fetcher; an item that fails does not fail the batch`, async (t) => {
+    t.timeout(300_000);
+    const { baseUrl } = await progimage();
+    const server = await fixtureServer();
+    const accepted = await postJson(`${baseUrl}/v1/batches`, {
+      urls: [server.url('4.webp'), server.url('no-such-file.jpg'), server.url('Landscape_6.jpg'), 'http://127.0.0.1:1/x.jpg'],
+      transforms: [{ w: 64, h: 64, fit: 'cover', format: 'png' }],
+    });
+    t.is(accepted.status, 202);
+    const batch = batchSchema.parse(json(accepted));
+    t.deepEqual((await followBatch(baseUrl, batch.id)).at(-1)?.data.counts, { total: 4, done: 2, failed: 2, pending: 0 });
+    const page = batchPageSchema.parse(json(await request(`${baseUrl}/v1/batches/${batch.id}`)));
+    t.deepEqual(page.items.map((item) => item.failure?.code ?? item.status), ['done', 'remote_error', 'done', 'address_refused']);
+    const landscape = await request(`${baseUrl}${page.items[2]?.results[0]?.url ?? ''}`);
+    t.deepEqual(await sharp(landscape.bytes).metadata().then((meta) => [meta.format, meta.width, meta.height]), ['png', 64, 64]);
+  });
+
+  test(`${label}: a batch retried with its Idempotency-Key is the same batch; a bad transformation is a 400 naming it`, async (t) => {
+    const { baseUrl } = await progimage();
+    const body = { images: ['00000000-0000-4000-8000-000000000001'], transforms: [{ w: 10, format: 'png' }] };
+    const key = { 'Idempotency-Key': `batch-${label}-${String(Date.now())}` };
+    const first = batchSchema.parse(json(await postJson(`${baseUrl}/v1/batches`, body, key)));
+    const again = batchSchema.parse(json(await postJson(`${baseUrl}/v1/batches`, body, key)));
+    t.is(again.id, first.id);
+    const other = await postJson(`${baseUrl}/v1/batches`, { ...body, store: false }, key);
+    t.is(other.status, 422);
+    t.is(errorSchema.parse(json(other)).error.code, 'idempotency_key_reused');
+    const bad = await postJson(`${baseUrl}/v1/batches`, { images: body.images, transforms: [{ w: 10 }, { rotate: 'sideways' }] });
+    t.is(bad.status, 400);
+    const error = errorSchema.parse(json(bad)).error;
+    t.is(error.code, 'invalid_transform');
+    t.is(error.transform, 1);
+    t.is(error.option, 'rotate');
+    t.is((await postJson(`${baseUrl}/v1/batches`, { images: [], transforms: [{ w: 1 }] })).status, 400);
+    t.is((await request(`${baseUrl}/v1/batches/00000000-0000-4000-8000-00000000abcd`)).status, 404);
+  });
+
+  if (flowOptions.largeBatch) {
+    test(`${label}: a batch of 10,000 items is accepted and completes`, async (t) => {
+      t.timeout(300_000);
+      const { baseUrl } = await progimage();
+      const images = Array.from({ length: 10_000 }, (_, index) => `00000000-0000-4000-8000-${String(index).padStart(12, '0')}`);
+      const accepted = await postJson(`${baseUrl}/v1/batches`, { images, transforms: [{ w: 10 }] });
+      t.is(accepted.status, 202, accepted.bytes.toString('utf8', 0, 300));
+      const batch = batchSchema.parse(json(accepted));
+      t.is(batch.counts.total, 10_000);
+      t.deepEqual((await followBatch(baseUrl, batch.id)).at(-1)?.data.counts, { total: 10_000, done: 0, failed: 10_000, pending: 0 });
+    });
+  }
 }

@@ -10,6 +10,7 @@ import { createEvent, decodeEvent, encodeEvent, type EventOf, type ImageEvent } 
 import { TOPICS, type Topic } from '../../lib/events/topics.ts';
 import { UnprocessableImageError } from '../../lib/imaging/errors.ts';
 import { runConsumer, type EventHandler } from '../../lib/pipeline/consumer.ts';
+import { imageFailedAt } from '../../lib/pipeline/stage.ts';
 import type { EventBus } from '../../lib/ports/event-bus.ts';
 import { waitUntil } from '../../lib/wait.ts';
 
@@ -44,7 +45,7 @@ async function harness(watched: readonly Topic[]) {
 }
 
 function start(bus: EventBus, handle: EventHandler) {
-  return runConsumer({ bus, log: quiet, group: 'stage-under-test', topics: [TOPICS.imageUploaded], handle, retry: fastRetry, stage: 'scan' });
+  return runConsumer({ bus, log: quiet, group: 'stage-under-test', topics: [TOPICS.imageUploaded], handle, retry: fastRetry, reportGivenUp: imageFailedAt('scan') });
 }
 
 const deadLetters = (seen: readonly { topic: Topic; value: Buffer }[]): DeadLetter[] =>

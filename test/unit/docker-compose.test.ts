@@ -20,6 +20,7 @@ const SERVICE_COMMANDS: Readonly<Record<string, string>> = {
   strip: 'node --import tsx processors/strip/main.ts',
   compress: 'node --import tsx processors/compress/main.ts',
   variants: 'node --import tsx processors/variants/main.ts',
+  transform: 'node --import tsx processors/transform/main.ts',
   catalog: 'node --import tsx catalog/main.ts',
 };
 

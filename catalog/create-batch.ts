@@ -1,0 +1,145 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import { createEvent, encodeEvent, type ImageEvent } from '../lib/events/envelope.ts';
+import type { PayloadOf } from '../lib/events/envelope.ts';
+import { TOPICS } from '../lib/events/topics.ts';
+import { HttpError } from '../lib/http/errors.ts';
+import { derivedId, type Tenant } from '../lib/ids.ts';
+import type { EventBus } from '../lib/ports/event-bus.ts';
+import { canonicalise } from '../lib/transform/canonical.ts';
+import { stableJson } from '../lib/transform/canonical.ts';
+import { parseOptions } from '../lib/transform/options.ts';
+import type { BatchRecord } from './batch-record.ts';
+import type { BatchCollections } from './batches-collection.ts';
+import { assertServable, findImage } from './image-access.ts';
+import type { ImagesCollection } from './images-collection.ts';
+
+export const MAX_BATCH_ITEMS = 10_000;
+const MAX_TRANSFORMS = 10;
+/** Items published (and their sources looked up) at a time: a batch is never held as events all at once. */
+const CHUNK = 500;
+const LOOKUPS_AT_ONCE = 16;
+
+export const batchRequestSchema = z
+  .object({
+    images: z.array(z.string().max(64)).min(1).max(MAX_BATCH_ITEMS).optional(),
+    urls: z.array(z.string().max(4096)).min(1).max(MAX_BATCH_ITEMS).optional(),
+    transforms: z.array(z.record(z.string(), z.unknown())).min(1).max(MAX_TRANSFORMS),
+    store: z.boolean().default(true),
+  })
+  .strict()
+  .refine((body) => (body.images === undefined) !== (body.urls === undefined), 'expected exactly one of images and urls');
+export type BatchRequest = z.infer<typeof batchRequestSchema>;
+
+export interface CreateBatchDependencies {
+  readonly bus: EventBus;
+  readonly images: ImagesCollection;
+  readonly batches: BatchCollections;
+}
+
+/** Every transformation is checked before anything is accepted: a bad one is a 400 naming it. */
+function checkTransforms(transforms: BatchRequest['transforms']): void {
+  for (const [index, raw] of transforms.entries()) {
+    try {
+      const options = parseOptions(raw);
+      if (options.mask !== undefined && 'image' in options.mask) throw new HttpError(400, 'invalid_transform', 'mask: other images cannot be used in batches', { option: 'mask' });
+      if (options.overlay !== undefined) throw new HttpError(400, 'invalid_transform', 'overlay: other images cannot be used in batches', { option: 'overlay' });
+      if (options.format !== undefined) canonicalise(options, options.format);
+    } catch (error) {
+      if (error instanceof HttpError) throw new HttpError(error.status, error.code, `transforms[${index}]: ${error.message}`, { ...error.details, transform: index });
+      throw error;
+    }
+  }
+}
+
+type Source = PayloadOf<typeof TOPICS.transformRequested>['source'];
+
+/** A stored image as an item's source (its master), or why it cannot be one. */
+async function imageSource(images: ImagesCollection, tenant: Tenant, id: string): Promise<Source | { code: string; reason: string }> {
+  try {
+    const image = await findImage(images, tenant, id);
+    assertServable(image);
+    const { master } = image.compression;
+    return { image: { id: image.id, key: master.key, format: master.format } };
+  } catch (error) {
+    if (error instanceof HttpError) return { code: error.code, reason: `image ${id}: ${error.message}` };
+    throw error;
+  }
+}
+
+async function mapLimit<T, R>(items: readonly T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = [];
+  let next = 0;
+  const worker = async () => {
+    for (let index = next++; index < items.length; index = next++) results[index] = await work(items[index] as T);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
+
+/** The events of items [from, to): transform.requested, or transform.completed as failed for an unusable source. */
+async function itemEvents(dependencies: CreateBatchDependencies, batch: BatchRecord, request: BatchRequest, from: number, to: number): Promise<ImageEvent[]> {
+  const indexes = Array.from({ length: to - from }, (_, offset) => from + offset);
+  return mapLimit(indexes, LOOKUPS_AT_ONCE, async (index): Promise<ImageEvent> => {
+    const subject = { imageId: derivedId(batch.id, String(index)), tenant: batch.tenant };
+    const url = request.urls?.[index];
+    const source = url !== undefined ? { url } : await imageSource(dependencies.images, batch.tenant, request.images?.[index] ?? '');
+    if ('code' in source) {
+      return createEvent(TOPICS.transformCompleted, subject, { batchId: batch.id, index, results: [], failure: source });
+    }
+    return createEvent(TOPICS.transformRequested, subject, { batchId: batch.id, index, source, transforms: batch.transforms, store: batch.store });
+  });
+}
+
+/** Publishes the items not published yet, a chunk at a time, noting progress on the batch so a retry resumes. */
+async function publishItems(dependencies: CreateBatchDependencies, batch: BatchRecord, request: BatchRequest): Promise<void> {
+  for (let from = batch.published; from < batch.total; from += CHUNK) {
+    const to = Math.min(from + CHUNK, batch.total);
+    const events = await itemEvents(dependencies, batch, request, from, to);
+    for (const type of [TOPICS.transformRequested, TOPICS.transformCompleted] as const) {
+      const ofType = events.filter((event) => event.type === type);
+      await dependencies.bus.publish(type, ofType.map((event) => ({ key: event.imageId, value: encodeEvent(event) })));
+    }
+    const current = await dependencies.batches.batches.get(batch.id);
+    if (current !== null && current.document.published < to) {
+      await dependencies.batches.batches.save({ ...current.document, published: to }, current.version);
+    }
+  }
+}
+
+/**
+ * Accepts a batch: records it, then publishes one transform.requested per
+ * item. With an Idempotency-Key the batch id is derived from it: a retry of
+ * the same request returns the same batch (resuming publication if the first
+ * attempt was interrupted); another request under that key is refused.
+ */
+export async function createBatch(
+  dependencies: CreateBatchDependencies,
+  tenant: Tenant,
+  idempotencyKey: string | null,
+  request: BatchRequest,
+): Promise<BatchRecord> {
+  checkTransforms(request.transforms);
+  const requestHash = createHash('sha256').update(stableJson(request)).digest('hex');
+  const id = idempotencyKey === null ? randomUUID() : derivedId(tenant, 'batch', idempotencyKey);
+  const { batches } = dependencies.batches;
+  let batch = (await batches.get(id))?.document ?? null;
+  if (batch === null) {
+    const fresh: BatchRecord = {
+      id,
+      tenant,
+      createdAt: new Date().toISOString(),
+      total: request.images?.length ?? request.urls?.length ?? 0,
+      published: 0,
+      store: request.store,
+      transforms: request.transforms,
+      requestHash,
+    };
+    batch = (await batches.save(fresh, null)) === null ? ((await batches.get(id))?.document ?? fresh) : fresh;
+  }
+  if (batch.tenant !== tenant || batch.requestHash !== requestHash) {
+    throw new HttpError(422, 'idempotency_key_reused', 'this Idempotency-Key was used before for a different batch');
+  }
+  await publishItems(dependencies, batch, request);
+  return { ...batch, published: batch.total };
+}
