@@ -1,7 +1,8 @@
 import type { ImageFormat } from '../lib/events/payloads.ts';
 import { encodeAs, openImage, render } from '../lib/imaging/codec.ts';
 import { masterFormat } from '../lib/imaging/formats.ts';
-import { VARIANT_PRESETS, variantFormats } from '../lib/imaging/presets.ts';
+import { DEFAULT_PRESETS, parsePresets } from '../lib/transform/presets.ts';
+import { makeVariants } from '../lib/transform/variants.ts';
 
 /** Wall time of each stage's pixel work for one image, in milliseconds. */
 export interface StageWorkTimes {
@@ -23,6 +24,9 @@ export interface StageWorkResult {
  * processors/{strip,compress,variants}/*-stage.ts; the benchmark compares the
  * variants it makes with the pipeline's and says so when they differ.
  */
+/** As generous as the service's default deadline. */
+const VARIANT_TIMEOUT_MS = 30_000;
+
 export async function doStageWork(original: Buffer, format: ImageFormat): Promise<StageWorkResult> {
   const started = performance.now();
 
@@ -37,16 +41,10 @@ export async function doStageWork(original: Buffer, format: ImageFormat): Promis
   const compressed = performance.now();
 
   // variants: every preset in every variant format, from the (compressed) master.
-  const source = openImage(kept.data, outputFormat);
   const made: string[] = [];
-  for (const preset of VARIANT_PRESETS) {
-    const resized = source
-      .clone()
-      .resize({ width: preset.maxWidth, height: preset.maxHeight, fit: 'inside', withoutEnlargement: true });
-    for (const variantFormat of variantFormats(outputFormat, kept.pages > 1)) {
-      await render(encodeAs(resized.clone(), variantFormat, 'delivery'), variantFormat);
-      made.push(`${preset.name}/${variantFormat}`);
-    }
+  const source = { bytes: kept.data, format: outputFormat, pages: kept.pages, upright: true };
+  for await (const variant of makeVariants(source, parsePresets(DEFAULT_PRESETS), VARIANT_TIMEOUT_MS)) {
+    made.push(`${variant.name}/${variant.image.format}`);
   }
   const done = performance.now();
 

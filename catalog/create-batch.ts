@@ -9,6 +9,7 @@ import type { EventBus } from '../lib/ports/event-bus.ts';
 import { canonicalise } from '../lib/transform/canonical.ts';
 import { stableJson } from '../lib/transform/canonical.ts';
 import { parseOptions } from '../lib/transform/options.ts';
+import { expandPreset, type Presets } from '../lib/transform/presets.ts';
 import type { BatchRecord } from './batch-record.ts';
 import type { BatchCollections } from './batches-collection.ts';
 import { assertServable, findImage } from './image-access.ts';
@@ -35,21 +36,29 @@ export interface CreateBatchDependencies {
   readonly bus: EventBus;
   readonly images: ImagesCollection;
   readonly batches: BatchCollections;
+  readonly presets: Presets;
+  readonly presetsOnly: boolean;
 }
 
-/** Every transformation is checked before anything is accepted: a bad one is a 400 naming it. */
-function checkTransforms(transforms: BatchRequest['transforms']): void {
-  for (const [index, raw] of transforms.entries()) {
+/**
+ * Every transformation is checked before anything is accepted (a bad one is a
+ * 400 naming it), with presets replaced by their options: the items carry
+ * what to do, whatever the presets become later.
+ */
+function expandTransforms(request: BatchRequest, dependencies: CreateBatchDependencies): BatchRequest['transforms'] {
+  return request.transforms.map((raw, index) => {
     try {
-      const options = parseOptions(raw);
+      const expanded = expandPreset(raw, dependencies.presets, dependencies.presetsOnly && request.store);
+      const options = parseOptions(expanded);
       if (options.mask !== undefined && 'image' in options.mask) throw new HttpError(400, 'invalid_transform', 'mask: other images cannot be used in batches', { option: 'mask' });
       if (options.overlay !== undefined) throw new HttpError(400, 'invalid_transform', 'overlay: other images cannot be used in batches', { option: 'overlay' });
       if (options.format !== undefined) canonicalise(options, options.format);
+      return expanded;
     } catch (error) {
       if (error instanceof HttpError) throw new HttpError(error.status, error.code, `transforms[${index}]: ${error.message}`, { ...error.details, transform: index });
       throw error;
     }
-  }
+  });
 }
 
 type Source = PayloadOf<typeof TOPICS.transformRequested>['source'];
@@ -119,7 +128,7 @@ export async function createBatch(
   idempotencyKey: string | null,
   request: BatchRequest,
 ): Promise<BatchRecord> {
-  checkTransforms(request.transforms);
+  const transforms = expandTransforms(request, dependencies);
   const requestHash = createHash('sha256').update(stableJson(request)).digest('hex');
   const id = idempotencyKey === null ? randomUUID() : derivedId(tenant, 'batch', idempotencyKey);
   const { batches } = dependencies.batches;
@@ -132,7 +141,7 @@ export async function createBatch(
       total: request.images?.length ?? request.urls?.length ?? 0,
       published: 0,
       store: request.store,
-      transforms: request.transforms,
+      transforms,
       requestHash,
     };
     batch = (await batches.save(fresh, null)) === null ? ((await batches.get(id))?.document ?? fresh) : fresh;

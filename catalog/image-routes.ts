@@ -15,12 +15,16 @@ import { Renditions } from './renditions.ts';
 import type { Transformations } from './transformations.ts';
 import { canonicalise, isPlainConversion } from '../lib/transform/canonical.ts';
 import { parseOptions } from '../lib/transform/options.ts';
+import { expandPreset, type Presets } from '../lib/transform/presets.ts';
 import type { TransformResources } from '../lib/transform/steps/step.ts';
 
 export interface ImageRoutesDependencies {
   readonly images: ImagesCollection;
   readonly blobs: BlobStore;
   readonly transformations: Transformations;
+  readonly presets: Presets;
+  /** Stored derived images may only be presets (caps how many each image can have). */
+  readonly presetsOnly: boolean;
 }
 
 function requestedFormat(extension: string) {
@@ -38,7 +42,7 @@ const listQuery = z.object({
 });
 
 /** The read API of stored images. */
-export function imageRoutes({ images, blobs, transformations }: ImageRoutesDependencies): Router {
+export function imageRoutes({ images, blobs, transformations, presets, presetsOnly }: ImageRoutesDependencies): Router {
   const renditions = new Renditions(blobs);
   /** Mask and overlay sources: another servable image of the same tenant, by id. */
   const resourcesFor = (tenant: Tenant): TransformResources => ({
@@ -79,7 +83,8 @@ export function imageRoutes({ images, blobs, transformations }: ImageRoutesDepen
     }
     const format = requestedFormat(name.slice(dot + 1));
     // Options are checked before the image's state: a bad request is a 400 whatever the image.
-    const transform = Object.keys(ctx.query).length === 0 ? null : canonicalise(parseOptions(ctx.query), format);
+    const requested = expandPreset(ctx.query, presets, presetsOnly);
+    const transform = Object.keys(requested).length === 0 ? null : canonicalise(parseOptions(requested), format);
     assertServable(image);
     const blob =
       transform === null || isPlainConversion(transform)
@@ -94,13 +99,23 @@ export function imageRoutes({ images, blobs, transformations }: ImageRoutesDepen
     const available = image.variants?.items ?? [];
     const file = ctx.params.file ?? '';
     const variant = available.find((item) => item.key.endsWith(`/variants/${file}`));
-    if (variant === undefined) {
+    if (variant !== undefined) {
+      const blob = await blobs.stat(variant.key);
+      if (blob === null) throw new Error(`variant blob ${variant.key} is missing`);
+      await sendBlob(ctx, blobs, blob);
+      return;
+    }
+    // A preset in a format it was not built in (or added since): made on request like any transformation.
+    const [name = '', extension = ''] = file.split('.', 2);
+    const preset = presets.get(name);
+    const format = formatForExtension(extension);
+    if (preset === undefined || format === null) {
       throw new HttpError(404, 'no_such_variant', `no variant ${file}`, {
         available: available.map((item) => item.key.slice(item.key.lastIndexOf('/') + 1)),
+        presets: [...presets.keys()],
       });
     }
-    const blob = await blobs.stat(variant.key);
-    if (blob === null) throw new Error(`variant blob ${variant.key} is missing`);
+    const blob = await transformations.get(image, canonicalise(parseOptions(preset), format), resourcesFor(image.tenant));
     await sendBlob(ctx, blobs, blob);
   });
 

@@ -16,7 +16,11 @@ export const catalogService: ServiceFactory = async ({ config, bus, blobs, log, 
   const projector = await startProjector(bus, images, batches, log.child({ stage: 'catalog' }));
   const transformations = new Transformations({ blobs, metrics, timeoutMs: config.transforms.timeoutMs });
   const routes = new Router();
-  routes.use(imageRoutes({ images, blobs, transformations }).routes(), batchRoutes({ bus, images, batches, blobs }).routes());
+  const { presets, presetsOnly } = config.transforms;
+  routes.use(
+    imageRoutes({ images, blobs, transformations, presets, presetsOnly }).routes(),
+    batchRoutes({ bus, images, batches, blobs, presets, presetsOnly }).routes(),
+  );
   return {
     name: 'catalog',
     routes,

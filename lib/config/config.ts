@@ -8,6 +8,7 @@ import {
   environmentSchema,
   type Environment,
 } from './environment.ts';
+import { DEFAULT_PRESETS, parsePresets, type Presets } from '../transform/presets.ts';
 
 export type LogLevel = Environment['PROGIMAGE_LOG_LEVEL'];
 
@@ -48,8 +49,12 @@ export interface Config {
   readonly uploads: { readonly maxBytes: number; readonly acceptedFormats: readonly ImageFormat[] };
   /** Fetching images from URLs: a deadline per fetch, redirects followed, and host:port entries exempt from the address checks. */
   readonly fetch: { readonly timeoutMs: number; readonly maxRedirects: number; readonly allowedHosts: readonly string[] };
-  /** The deadline of one transformation, from its start to its encoded bytes. */
-  readonly transforms: { readonly timeoutMs: number };
+  /**
+   * The deadline of one transformation, from its start to its encoded bytes;
+   * the presets every image is made in (processors/variants) and that GET
+   * may name; and whether stored derived images may only be presets.
+   */
+  readonly transforms: { readonly timeoutMs: number; readonly presets: Presets; readonly presetsOnly: boolean };
   readonly kafka: KafkaConfig | null;
   readonly s3: S3Config | null;
   readonly mongo: MongoConfig | null;
@@ -128,7 +133,11 @@ function toConfig(env: Environment): Config {
       maxRedirects: env.PROGIMAGE_FETCH_MAX_REDIRECTS,
       allowedHosts: env.PROGIMAGE_FETCH_ALLOW_HOSTS,
     },
-    transforms: { timeoutMs: env.PROGIMAGE_TRANSFORM_TIMEOUT_MS },
+    transforms: {
+      timeoutMs: env.PROGIMAGE_TRANSFORM_TIMEOUT_MS,
+      presets: env.PROGIMAGE_PRESETS ?? parsePresets(DEFAULT_PRESETS),
+      presetsOnly: env.PROGIMAGE_PRESETS_ONLY === 'true',
+    },
     kafka:
       brokers === undefined
         ? null

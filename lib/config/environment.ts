@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parsePresets } from '../transform/presets.ts';
 import { imageFormatSchema } from '../events/payloads.ts';
 
 /** Every environment variable ProgImage reads. The prefix keeps them apart from other programs' settings. */
@@ -58,6 +59,19 @@ export const environmentSchema = z.object({
   PROGIMAGE_FETCH_TIMEOUT_MS: milliseconds(100, 300_000).default(15_000),
   PROGIMAGE_FETCH_MAX_REDIRECTS: wholeNumber(0, 20, 'a number of redirects').default(5),
   PROGIMAGE_FETCH_ALLOW_HOSTS: hostPortList(0, 'images.internal:8080').default([]),
+  /** A JSON object of preset name → transform options, e.g. {"avatar":{"w":128,"h":128,"mask":"circle"}}. */
+  PROGIMAGE_PRESETS: z
+    .string()
+    .transform((text, ctx) => {
+      try {
+        return parsePresets(JSON.parse(text));
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', message: error instanceof Error ? error.message : String(error) });
+        return z.NEVER;
+      }
+    })
+    .optional(),
+  PROGIMAGE_PRESETS_ONLY: z.enum(['true', 'false'], { error: 'expected true or false' }).default('false'),
   PROGIMAGE_TRANSFORM_TIMEOUT_MS: wholeNumber(100, 600_000, 'a number of milliseconds').default(30_000),
   PROGIMAGE_ACCEPTED_FORMATS: z
     .string()

@@ -127,6 +127,21 @@ export function registerTransformFlows(label: string, start: StartProgImage, flo
     t.is(revalidated.status, 304);
   });
 
+  test(`${label}: a preset is served as a variant in any format, and by name as an option`, async (t) => {
+    const { baseUrl } = await progimage();
+    const id = await storedImage();
+    const built = await request(`${baseUrl}/v1/images/${id}/variants/thumbnail.webp`);
+    t.is(built.status, 200);
+    const onDemand = await request(`${baseUrl}/v1/images/${id}/variants/thumbnail.png`);
+    t.is(onDemand.status, 200, 'a format the pipeline did not build is made on request');
+    t.deepEqual(await sharp(onDemand.bytes).metadata().then((meta) => [meta.format, meta.width, meta.height]), ['png', 200, 150]);
+    const byName = await request(`${baseUrl}/v1/images/${id}.png?preset=thumbnail`);
+    t.is(byName.headers.get('etag'), onDemand.headers.get('etag'), 'one transformation, one stored object');
+    const unknown = await request(`${baseUrl}/v1/images/${id}/variants/banner.webp`);
+    t.is(unknown.status, 404);
+    t.deepEqual((json(unknown) as { error: { presets: string[] } }).error.presets, ['thumbnail', 'medium']);
+  });
+
   test.serial(`${label}: 20 concurrent identical requests for a new transformation make it once`, async (t) => {
     t.timeout(300_000);
     const { baseUrl } = await progimage();

@@ -1,5 +1,6 @@
 import test, { type ExecutionContext } from 'ava';
 import { ConfigError, loadConfig, type Config } from '../../lib/config/index.ts';
+import { DEFAULT_PRESETS, parsePresets } from '../../lib/transform/presets.ts';
 
 type Environment = Record<string, string>;
 
@@ -28,7 +29,7 @@ test('with an empty environment every server is embedded, HTTP listens on 8080 a
     logLevel: 'info',
     dataDir: './data',
     fetch: { timeoutMs: 15_000, maxRedirects: 5, allowedHosts: [] },
-    transforms: { timeoutMs: 30_000 },
+    transforms: { timeoutMs: 30_000, presets: parsePresets(DEFAULT_PRESETS), presetsOnly: false },
     uploads: {
       maxBytes: 50 * 1024 * 1024,
       acceptedFormats: ['jpeg', 'png', 'webp', 'gif', 'avif', 'heif', 'tiff', 'svg'],
@@ -56,6 +57,8 @@ test('a full server configuration parses into the nested Config', (t) => {
     PROGIMAGE_MAX_UPLOAD_BYTES: '1048576',
     PROGIMAGE_ACCEPTED_FORMATS: 'JPEG, png',
     PROGIMAGE_TRANSFORM_TIMEOUT_MS: '12000',
+    PROGIMAGE_PRESETS: '{"avatar":{"w":64,"h":64,"mask":"circle"}}',
+    PROGIMAGE_PRESETS_ONLY: 'true',
     PROGIMAGE_FETCH_TIMEOUT_MS: '2000',
     PROGIMAGE_FETCH_MAX_REDIRECTS: '2',
     PROGIMAGE_FETCH_ALLOW_HOSTS: 'images.internal:8080, [::1]:9000',
@@ -78,7 +81,7 @@ test('a full server configuration parses into the nested Config', (t) => {
     dataDir: '/var/lib/progimage',
     uploads: { maxBytes: 1_048_576, acceptedFormats: ['jpeg', 'png'] },
     fetch: { timeoutMs: 2000, maxRedirects: 2, allowedHosts: ['images.internal:8080', '[::1]:9000'] },
-    transforms: { timeoutMs: 12_000 },
+    transforms: { timeoutMs: 12_000, presets: new Map([['avatar', { w: 64, h: 64, mask: 'circle' }]]), presetsOnly: true },
     kafka: {
       brokers: ['kafka-1:9092', 'kafka-2:9092', 'kafka-3:9092'],
       clientId: 'progimage-test',
@@ -238,4 +241,13 @@ test('an accepted format that ProgImage does not know is refused, naming the kno
 test('HTTP port 0 asks for any free port; server ports still start at 1', (t) => {
   t.is(loadConfig({ PROGIMAGE_HTTP_PORT: '0' }).http.port, 0);
   t.regex(problemsOf(t, { PROGIMAGE_CLAMD_PORT: '0' })[0] ?? '', /^PROGIMAGE_CLAMD_PORT: expected a TCP port number from 1 to 65535/);
+});
+
+test('presets are a JSON object of name → transform options; a bad one names the preset and the problem', (t) => {
+  const problem = (value: string) => problemsOf(t, { PROGIMAGE_PRESETS: value })[0] ?? '';
+  t.regex(problem('{"avatar":{"w":0}}'), /^PROGIMAGE_PRESETS: preset "avatar": width: expected a width/);
+  t.regex(problem('{"Big Thumb":{"w":10}}'), /preset "Big Thumb": a name is 1-32 characters/);
+  t.regex(problem('{"webp-thumb":{"w":10,"format":"webp"}}'), /preset "webp-thumb": format: a preset is made in every format/);
+  t.regex(problem('[1,2]'), /expected a JSON object of preset name/);
+  t.regex(problem('{not json'), /PROGIMAGE_PRESETS: /);
 });

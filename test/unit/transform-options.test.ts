@@ -3,6 +3,7 @@ import { HttpError } from '../../lib/http/errors.ts';
 import { canonicalise, stableJson, transformHash } from '../../lib/transform/canonical.ts';
 import { parseOptions } from '../../lib/transform/options.ts';
 import { assertOutputBounds, plannedSize } from '../../lib/transform/planned-size.ts';
+import { expandPreset, parsePresets } from '../../lib/transform/presets.ts';
 
 const canonical = (query: Record<string, unknown>, format: Parameters<typeof canonicalise>[1] = 'webp') =>
   stableJson(canonicalise(parseOptions(query), format));
@@ -79,4 +80,16 @@ test('the planned output size bounds what a transformation can make, before any 
   const huge = plan({ w: '16000', h: '16000', enlarge: '1', fit: 'fill' });
   const error = t.throws(() => { assertOutputBounds(huge); }, { instanceOf: HttpError });
   t.is(error.code, 'output_too_large');
+});
+
+test('a preset stands for its options; the request may add to them, unless only presets are allowed', (t) => {
+  const presets = parsePresets({ avatar: { w: 64, h: 64, mask: 'circle' } });
+  t.deepEqual(expandPreset({ preset: 'avatar' }, presets, false), { w: 64, h: 64, mask: 'circle' });
+  t.deepEqual(expandPreset({ preset: 'avatar', w: '32' }, presets, false), { w: '32', h: 64, mask: 'circle' });
+  t.deepEqual(expandPreset({ w: '32' }, presets, false), { w: '32' });
+  t.deepEqual(expandPreset({}, presets, true), {}, 'a plain conversion is always allowed');
+  t.deepEqual(expandPreset({ preset: 'avatar', format: 'png' }, presets, true), { w: 64, h: 64, mask: 'circle', format: 'png' });
+  t.like(t.throws(() => expandPreset({ preset: 'banner' }, presets, false), { instanceOf: HttpError }), { status: 400, code: 'invalid_transform' });
+  t.like(t.throws(() => expandPreset({ w: '32' }, presets, true), { instanceOf: HttpError }), { status: 403, code: 'presets_only' });
+  t.like(t.throws(() => expandPreset({ preset: 'avatar', blur: '2' }, presets, true), { instanceOf: HttpError }), { status: 403, code: 'presets_only' });
 });
