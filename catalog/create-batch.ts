@@ -4,6 +4,7 @@ import { createEvent, encodeEvent, type ImageEvent } from '../lib/events/envelop
 import type { PayloadOf } from '../lib/events/envelope.ts';
 import { TOPICS } from '../lib/events/topics.ts';
 import { HttpError } from '../lib/http/errors.ts';
+import { runConcurrently } from '../lib/concurrency.ts';
 import { derivedId, type Tenant } from '../lib/ids.ts';
 import type { EventBus } from '../lib/ports/event-bus.ts';
 import { canonicalise } from '../lib/transform/canonical.ts';
@@ -76,20 +77,10 @@ async function imageSource(images: ImagesCollection, tenant: Tenant, id: string)
   }
 }
 
-async function mapLimit<T, R>(items: readonly T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = [];
-  let next = 0;
-  const worker = async () => {
-    for (let index = next++; index < items.length; index = next++) results[index] = await work(items[index] as T);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
-}
-
 /** The events of items [from, to): transform.requested, or transform.completed as failed for an unusable source. */
 async function itemEvents(dependencies: CreateBatchDependencies, batch: BatchRecord, request: BatchRequest, from: number, to: number): Promise<ImageEvent[]> {
-  const indexes = Array.from({ length: to - from }, (_, offset) => from + offset);
-  return mapLimit(indexes, LOOKUPS_AT_ONCE, async (index): Promise<ImageEvent> => {
+  return runConcurrently(to - from, LOOKUPS_AT_ONCE, async (offset): Promise<ImageEvent> => {
+    const index = from + offset;
     const subject = { imageId: derivedId(batch.id, String(index)), tenant: batch.tenant };
     const url = request.urls?.[index];
     const source = url !== undefined ? { url } : await imageSource(dependencies.images, batch.tenant, request.images?.[index] ?? '');

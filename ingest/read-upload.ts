@@ -1,5 +1,5 @@
 import { readFile, rm } from 'node:fs/promises';
-import type { Context, Next } from 'koa';
+import type { Context, Middleware, Next } from 'koa';
 import { koaBody } from 'koa-body';
 import getRawBody from 'raw-body';
 import { HttpError } from '../lib/http/errors.ts';
@@ -28,7 +28,7 @@ function multipartError(error: Error & { httpCode?: number }, maxBytes: number):
  * Rejects a declared Content-Length over the limit before reading a byte;
  * without one (chunked), the readers below stop at the limit while streaming.
  */
-export function rejectOversizedUploads(maxBytes: number) {
+function rejectOversizedUploads(maxBytes: number) {
   return async (ctx: Context, next: Next): Promise<void> => {
     const declared = Number(ctx.get('content-length') || '0');
     if (declared > maxBytes) {
@@ -40,7 +40,7 @@ export function rejectOversizedUploads(maxBytes: number) {
 }
 
 /** Parses multipart bodies into temporary files (formidable), enforcing the limits as it streams. */
-export function multipartUploads(maxBytes: number) {
+function multipartUploads(maxBytes: number) {
   return koaBody({
     multipart: true,
     json: false,
@@ -97,4 +97,19 @@ export async function readUploadedFiles(ctx: Context, maxBytes: number): Promise
   throw new HttpError(415, 'unsupported_media_type', 'upload an image as multipart/form-data (field "file") or as a raw body with an image content type', {
     contentType: ctx.get('content-type') || null,
   });
+}
+
+/**
+ * The middleware of a route that takes uploads, before its handler: the size
+ * limit from Content-Length, then multipart parsing when the body is multipart.
+ */
+export function uploadBody(maxBytes: number): Middleware[] {
+  const multipart = multipartUploads(maxBytes);
+  return [
+    rejectOversizedUploads(maxBytes),
+    async (ctx, next) => {
+      if (typeof ctx.is('multipart') === 'string') await multipart(ctx, next);
+      else await next();
+    },
+  ];
 }

@@ -12,7 +12,7 @@ import { runTransform } from '../lib/transform/run-transform.ts';
 import type { TransformResources } from '../lib/transform/steps/step.ts';
 import { identifyImage } from '../lib/imaging/identify-image.ts';
 import { readJsonBody } from '../lib/http/json-body.ts';
-import { multipartUploads, readUploadedFiles, rejectOversizedUploads, type UploadedFile } from './read-upload.ts';
+import { readUploadedFiles, uploadBody, type UploadedFile } from './read-upload.ts';
 import { fetchImages, type RemoteImageLimits } from '../lib/remote/fetch-images.ts';
 
 export interface TransformRoutesDependencies extends RemoteImageLimits {
@@ -68,11 +68,7 @@ export function transformRoutes(dependencies: TransformRoutesDependencies): Rout
   const router = new Router();
   router.post(
     '/v1/transform',
-    rejectOversizedUploads(dependencies.maxBytes),
-    async (ctx, next) => {
-      if (typeof ctx.is('multipart') === 'string') await multipartUploads(dependencies.maxBytes)(ctx, next);
-      else await next();
-    },
+    ...uploadBody(dependencies.maxBytes),
     async (ctx) => {
       const { file, options: bodyOptions } = await requestImage(ctx, dependencies);
       if (file === undefined) throw new Error('a request image was read');

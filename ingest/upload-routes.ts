@@ -6,7 +6,7 @@ import { idempotencyKey } from '../lib/http/idempotency-key.ts';
 import { acceptUpload, identifyAll, type AcceptUploadDependencies, type Upload } from './accept-upload.ts';
 import { imageIdFor } from './image-ids.ts';
 import { readJsonBody } from '../lib/http/json-body.ts';
-import { multipartUploads, readUploadedFiles, rejectOversizedUploads, type UploadedFile } from './read-upload.ts';
+import { readUploadedFiles, uploadBody, type UploadedFile } from './read-upload.ts';
 import { fetchImages, type RemoteImageLimits } from '../lib/remote/fetch-images.ts';
 
 /** Where a client finds an image once it is accepted. */
@@ -43,11 +43,7 @@ export function uploadRoutes(dependencies: UploadRoutesDependencies): Router {
   const router = new Router();
   router.post(
     '/v1/images',
-    rejectOversizedUploads(dependencies.maxBytes),
-    async (ctx, next) => {
-      if (typeof ctx.is('multipart') === 'string') await multipartUploads(dependencies.maxBytes)(ctx, next);
-      else await next();
-    },
+    ...uploadBody(dependencies.maxBytes),
     async (ctx) => {
       const key = idempotencyKey(ctx);
       const files = await uploadedFiles(ctx, dependencies);

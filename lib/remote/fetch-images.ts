@@ -1,5 +1,6 @@
 import type { Config } from '../config/index.ts';
 import { HttpError } from '../http/errors.ts';
+import { runConcurrently } from '../concurrency.ts';
 import { fetchRemote } from './fetch-remote.ts';
 
 /** An image fetched from a URL, named by the URL's last path segment. */
@@ -19,7 +20,13 @@ const FETCH_CONCURRENCY = 4;
 
 /** The last path segment of a URL, as the image's file name. */
 function filenameOf(url: string): string | undefined {
-  const segment = decodeURIComponent(new URL(url).pathname.split('/').at(-1) ?? '');
+  const raw = new URL(url).pathname.split('/').at(-1) ?? '';
+  let segment: string;
+  try {
+    segment = decodeURIComponent(raw);
+  } catch {
+    segment = raw; // a malformed %-escape names the file as written
+  }
   return segment === '' ? undefined : segment.slice(0, 255);
 }
 
@@ -28,28 +35,22 @@ function filenameOf(url: string): string | undefined {
  * the upload size limit; any failure fails the request, naming the URL.
  */
 export async function fetchImages(urls: readonly string[], limits: RemoteImageLimits): Promise<FetchedImage[]> {
-  const files: FetchedImage[] = [];
-  let next = 0;
-  const worker = async () => {
-    for (let index = next++; index < urls.length; index = next++) {
-      const url = urls[index] ?? '';
-      try {
-        const fetched = await fetchRemote(url, {
-          maxBytes: limits.maxBytes,
-          timeoutMs: limits.fetch.timeoutMs,
-          maxRedirects: limits.fetch.maxRedirects,
-          allowedHosts: limits.fetch.allowedHosts,
-        });
-        const filename = filenameOf(fetched.finalUrl);
-        files[index] = { bytes: fetched.bytes, ...(filename === undefined ? {} : { filename }) };
-      } catch (error) {
-        if (error instanceof HttpError && urls.length > 1) {
-          throw new HttpError(error.status, error.code, `url ${index + 1}: ${error.message}`, { ...error.details, url });
-        }
-        throw error;
+  return runConcurrently(urls.length, FETCH_CONCURRENCY, async (index) => {
+    const url = urls[index] ?? '';
+    try {
+      const fetched = await fetchRemote(url, {
+        maxBytes: limits.maxBytes,
+        timeoutMs: limits.fetch.timeoutMs,
+        maxRedirects: limits.fetch.maxRedirects,
+        allowedHosts: limits.fetch.allowedHosts,
+      });
+      const filename = filenameOf(fetched.finalUrl);
+      return { bytes: fetched.bytes, ...(filename === undefined ? {} : { filename }) };
+    } catch (error) {
+      if (error instanceof HttpError && urls.length > 1) {
+        throw new HttpError(error.status, error.code, `url ${index + 1}: ${error.message}`, { ...error.details, url });
       }
+      throw error;
     }
-  };
-  await Promise.all(Array.from({ length: Math.min(FETCH_CONCURRENCY, urls.length) }, worker));
-  return files;
+  });
 }

@@ -11,6 +11,7 @@ import { loadConfig, type KafkaConfig } from '../../lib/config/index.ts';
 import { TOPICS } from '../../lib/events/topics.ts';
 import { createKafkaClient } from '../../lib/kafka/client.ts';
 import { namespaced } from '../../lib/kafka/names.ts';
+import { runConcurrently } from '../../lib/concurrency.ts';
 import { hostServices } from '../../lib/service/host.ts';
 import { waitUntil } from '../../lib/wait.ts';
 import { compressService } from '../../processors/compress/service.ts';
@@ -35,17 +36,6 @@ const FINAL = new Set(['ready', 'failed', 'infected']);
 /** thumbnail and medium, each in WebP, AVIF and the JPEG master's own format. */
 const EXPECTED_VARIANTS = ['medium.avif', 'medium.jpeg', 'medium.webp', 'thumbnail.avif', 'thumbnail.jpeg', 'thumbnail.webp'];
 const EXPECTED_VARIANT_BLOBS = ['medium.avif', 'medium.jpg', 'medium.webp', 'thumbnail.avif', 'thumbnail.jpg', 'thumbnail.webp'];
-
-/** Runs `work` on every item, at most `limit` at a time, keeping the order. */
-async function mapLimit<T, R>(items: readonly T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = [];
-  let next = 0;
-  const worker = async () => {
-    for (let index = next++; index < items.length; index = next++) results[index] = await work(items[index] as T);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
-}
 
 /** The catalog's view of an image; null while the catalog has not recorded it yet. */
 async function lookUp(baseUrl: string, id: string): Promise<ImageJson | null> {
@@ -219,7 +209,7 @@ test('a strip processor killed mid-burst and started again: every image is ready
   // The burst: the same small JPEG a hundred times, each upload its own image.
   const jpeg = await readFixture('320x240.jpg');
   const burstStarted = Date.now();
-  const ids = await mapLimit(Array.from({ length: BURST }), 8, () => uploadAccepted(baseUrl, jpeg, 'image/jpeg'));
+  const ids = await runConcurrently(BURST, 8, () => uploadAccepted(baseUrl, jpeg, 'image/jpeg'));
   t.is(new Set(ids).size, BURST, 'every upload got an id of its own');
   t.log(`${BURST} uploads accepted in ${seconds(Date.now() - burstStarted)}`);
 
