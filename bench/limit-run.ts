@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import type { ImageFormat } from '../lib/events/payloads.ts';
-import { runConcurrently } from './pool.ts';
+import { runConcurrently } from '../lib/concurrency.ts';
 import { doStageWork, type StageWorkTimes } from './stage-work.ts';
 
 export interface LimitRun {

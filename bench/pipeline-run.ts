@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { loadConfig } from '../lib/config/index.ts';
 import { hostServices } from '../lib/service/host.ts';
 import { ALL_SERVICES } from '../services.ts';
-import { runConcurrently } from './pool.ts';
+import { runConcurrently } from '../lib/concurrency.ts';
 import type { ImageTimeline, StageTimes } from './stage-timeline.ts';
 
 /** Where the pipeline runs: the settings it is started with, and what to clean up after. */
