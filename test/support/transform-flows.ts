@@ -57,10 +57,14 @@ async function followBatch(baseUrl: string, id: string): Promise<{ event: string
   const decoder = new TextDecoder();
   let text = '';
   const reader = (response.body as ReadableStream<Uint8Array>).getReader();
-  while (!text.includes('event: completed')) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    text += decoder.decode(value, { stream: true });
+  try {
+    while (!text.includes('event: completed')) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      text += decoder.decode(value, { stream: true });
+    }
+  } catch (error) {
+    throw new Error(`batch ${id}: no completed event (${String(error)}); the stream so far:\n${text.slice(-2000)}`, { cause: error });
   }
   await reader.cancel();
   return text
