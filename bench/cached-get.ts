@@ -1,0 +1,372 @@
+/**
+ * `npm run bench:cached`: a cached derived image (GET /v1/images/ID.webp?w=400
+ * after it was made once) at 64 connections, next to a bare node:http server
+ * sending the same bytes from memory with the same headers, both driven by the
+ * same load generator, as a ratio. A report: it exits 0 whether or not the
+ * target is met, and non-zero only when the run itself fails. See
+ * docs/BENCHMARKS.md.
+ */
+import { readFile } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { parseArgs } from 'node:util';
+import sharp from 'sharp';
+import { z } from 'zod';
+import { BenchChild, type BreakdownPiece, type ChildSettings, type WindowResult } from './child-process.ts';
+import { KeepAliveConnection, prepareRequest, runLoad, type HttpResponse } from './http-load.ts';
+import {
+  configName,
+  loadAverage,
+  machineLines,
+  megabytes,
+  orderOfRound,
+  parseShared,
+  progress,
+  settingsLine,
+  SETTINGS_USAGE,
+  SHARED_OPTIONS,
+  UsageError,
+  wholeNumber,
+  type SharedOptions,
+} from './side-options.ts';
+import { fixed, formatTable, quantile } from './stats.ts';
+
+const HOST = '127.0.0.1';
+const READY_TIMEOUT_MS = 10 * 60_000;
+/** Requests one at a time on one connection, for the unloaded latency of each side. */
+const SEQUENTIAL_REQUESTS = 1000;
+/** Calls of each piece of the GET, one at a time, in the service's process. */
+const BREAKDOWN_ITERATIONS = 2000;
+/** Headers Node's http server writes itself; everything else the service sent, the bare server sends too. */
+const SERVER_WRITTEN = new Set(['date', 'connection', 'keep-alive', 'content-length', 'transfer-encoding']);
+
+const USAGE = `Usage: npm run bench:cached -- [options]
+
+  --connections N        keep-alive connections, each with one request in flight (default 64)
+  --duration S           seconds per side and per round (default 6)
+  --warm-up S            seconds of untimed load on each side first (default 3)
+  --query Q              the derived image asked for: GET /v1/images/ID.<format>?Q (default w=400)
+  --format F             its format, by extension (default webp)
+${SETTINGS_USAGE}
+
+The target ratio (service req/s / bare server req/s) defaults to 0.7.`;
+
+interface Options extends SharedOptions {
+  readonly connections: number;
+  readonly durationMs: number;
+  readonly warmUpMs: number;
+  readonly query: string;
+  readonly format: string;
+}
+
+function parseOptions(argv: readonly string[]): Options | 'help' {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: [...argv],
+      options: {
+        ...SHARED_OPTIONS,
+        connections: { type: 'string' },
+        duration: { type: 'string' },
+        'warm-up': { type: 'string' },
+        query: { type: 'string' },
+        format: { type: 'string' },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (error) {
+    throw new UsageError((error as Error).message, USAGE);
+  }
+  if (values.help === true) return 'help';
+  const format = values.format ?? 'webp';
+  if (!/^[a-z0-9]+$/.test(format)) throw new UsageError(`--format: expected an extension such as webp, got "${format}"`, USAGE);
+  return {
+    ...parseShared(values, 0.7, USAGE, 4),
+    connections: wholeNumber('connections', values.connections, 64, 1, USAGE),
+    durationMs: wholeNumber('duration', values.duration, 6, 1, USAGE) * 1000,
+    warmUpMs: wholeNumber('warm-up', values['warm-up'], 3, 0, USAGE) * 1000,
+    query: values.query ?? 'w=400',
+    format,
+  };
+}
+
+type Side = 'bare' | 'service';
+
+interface Totals {
+  requests: number;
+  seconds: number;
+  latenciesMs: number[];
+  cpuSeconds: number;
+  eventLoopBusySeconds: number;
+  peakRssBytes: number;
+  clientCpuSeconds: number;
+  rates: number[];
+}
+
+interface ConfigRun {
+  readonly settings: ChildSettings;
+  readonly lines: readonly string[];
+  readonly totals: Readonly<Record<Side, Totals>>;
+  /** Transformations the service made from the first GET to the end (1: every measured GET was a hit). */
+  readonly transformsMade: number | null;
+  /** GET /healthz on the service at the same connections: the framework's floor (Koa, router, metrics, error middleware). */
+  readonly floor: { readonly rate: number; readonly p50Ms: number; readonly cpuUsPerRequest: number };
+  /** One request at a time on one connection. */
+  readonly sequential: Readonly<Record<Side, { readonly meanMs: number; readonly p50Ms: number }>>;
+  readonly breakdown: readonly BreakdownPiece[];
+}
+
+const emptyTotals = (): Totals => ({
+  requests: 0, seconds: 0, latenciesMs: [], cpuSeconds: 0, eventLoopBusySeconds: 0, peakRssBytes: 0, clientCpuSeconds: 0, rates: [],
+});
+
+const idSchema = z.object({ id: z.string() }).loose();
+const statusSchema = z.object({ status: z.string() }).loose();
+
+/** Uploads the fixture and waits until the pipeline has made it `ready`. */
+async function uploadReady(base: string, fixture: Buffer): Promise<string> {
+  const uploaded = await fetch(`${base}/v1/images`, { method: 'POST', body: fixture, headers: { 'Content-Type': 'image/jpeg' } });
+  const text = await uploaded.text();
+  if (uploaded.status !== 202) throw new Error(`upload answered ${uploaded.status}: ${text}`);
+  const { id } = idSchema.parse(JSON.parse(text));
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  for (;;) {
+    const response = await fetch(`${base}/v1/images/${id}`);
+    const body = await response.text();
+    if (response.status === 200) {
+      const { status } = statusSchema.parse(JSON.parse(body));
+      if (status === 'ready') return id;
+      if (status === 'failed' || status === 'infected') throw new Error(`image ${id} ended ${status}: ${body}`);
+    } else if (response.status !== 404) {
+      throw new Error(`GET /v1/images/${id} answered ${response.status}: ${body}`);
+    }
+    if (Date.now() > deadline) throw new Error(`image ${id} was not ready after ${READY_TIMEOUT_MS / 1000} s`);
+    await sleep(100);
+  }
+}
+
+/** progimage_transforms_total summed over formats, from /metrics. */
+async function transformsMade(base: string): Promise<number | null> {
+  const text = await (await fetch(`${base}/metrics`)).text();
+  const values = [...text.matchAll(/^progimage_transforms_total\{[^}]*\} (\d+)/gm)].map((match) => Number(match[1]));
+  return values.length === 0 ? null : values.reduce((sum, value) => sum + value, 0);
+}
+
+async function getOnce(port: number, request: Buffer): Promise<HttpResponse> {
+  const connection = await KeepAliveConnection.open(HOST, port);
+  try {
+    return await connection.send(request, true);
+  } finally {
+    connection.close();
+  }
+}
+
+const headBytes = (response: HttpResponse): number => Buffer.byteLength(response.head, 'latin1') + 4;
+
+async function runConfig(options: Options, settings: ChildSettings, fixture: Buffer): Promise<ConfigRun> {
+  const name = configName(settings);
+  progress(`${name}: starting the service; uploading the fixture and waiting until it is ready`);
+  const service = await BenchChild.start('service', settings);
+  let bare: BenchChild | null = null;
+  try {
+    const servicePort = service.port;
+    if (servicePort === null) throw new Error('the service child has no port');
+    const base = `http://${HOST}:${servicePort}`;
+    const id = await uploadReady(base, fixture);
+    const path = `/v1/images/${id}.${options.format}?${options.query}`;
+    const serviceRequest = prepareRequest('GET', path, HOST, servicePort);
+    const made = await getOnce(servicePort, serviceRequest); // the miss: the transformation is made and stored
+    const cached = await getOnce(servicePort, serviceRequest); // from the store
+    if (made.status !== 200 || cached.status !== 200 || made.body === null || cached.body === null) {
+      throw new Error(`GET ${path} answered ${made.status}, then ${cached.status}`);
+    }
+    if (made.headers.etag !== cached.headers.etag || !made.body.equals(cached.body)) {
+      throw new Error(`GET ${path} answered different content twice: ETag ${made.headers.etag ?? '-'}, then ${cached.headers.etag ?? '-'}`);
+    }
+    const transformsBefore = await transformsMade(base);
+
+    const replayed = Object.fromEntries(Object.entries(cached.headers).filter(([header]) => !SERVER_WRITTEN.has(header)));
+    bare = await BenchChild.start('bare-http', settings);
+    const barePort = await bare.serve(cached.body, replayed);
+    const bareRequest = prepareRequest('GET', path, HOST, barePort);
+    const bareFirst = await getOnce(barePort, bareRequest);
+    if (!bareFirst.body?.equals(cached.body)) throw new Error('the bare server does not send the same bytes');
+
+    const sides = {
+      service: { child: service, port: servicePort, request: serviceRequest },
+      bare: { child: bare, port: barePort, request: bareRequest },
+    };
+    const load = (side: Side, durationMs: number) =>
+      runLoad({
+        host: HOST,
+        port: sides[side].port,
+        request: sides[side].request,
+        connections: options.connections,
+        stop: { durationMs },
+        expect: { status: 200, bodyLength: cached.body?.length ?? 0 },
+      });
+    progress(`${name}: warm-up, ${options.warmUpMs / 1000} s on each side`);
+    await load('bare', options.warmUpMs);
+    await load('service', options.warmUpMs);
+
+    const totals = { bare: emptyTotals(), service: emptyTotals() };
+    const profiles: string[] = [];
+    for (let round = 0; round < options.rounds; round += 1) {
+      for (const side of orderOfRound<Side>(round, ['bare', 'service'])) {
+        const { child } = sides[side];
+        await child.windowStart();
+        const result = await load(side, options.durationMs);
+        const window: WindowResult = await child.windowEnd();
+        if (window.profile !== undefined) profiles.push(`${side}: ${window.profile}`);
+        const sum = totals[side];
+        sum.requests += result.requests;
+        sum.seconds += result.seconds;
+        for (const latency of result.latenciesMs) sum.latenciesMs.push(latency); // too many for push(...spread)
+        sum.cpuSeconds += window.cpuSeconds;
+        sum.eventLoopBusySeconds += window.eventLoopUtilization * window.seconds;
+        sum.peakRssBytes = Math.max(sum.peakRssBytes, window.peakRssBytes);
+        sum.clientCpuSeconds += result.clientCpuSeconds;
+        sum.rates.push(result.requests / result.seconds);
+        progress(`${name}, round ${round + 1}/${options.rounds}: ${side} ${fixed(result.requests / result.seconds, 0)} req/s ` +
+          `(load average ${loadAverage()})`);
+      }
+    }
+    const transformsAfter = await transformsMade(base);
+
+    progress(`${name}: the framework's floor (GET /healthz), one request at a time, and the GET's pieces`);
+    await service.windowStart();
+    const floorRun = await runLoad({
+      host: HOST,
+      port: servicePort,
+      request: prepareRequest('GET', '/healthz', HOST, servicePort),
+      connections: options.connections,
+      stop: { durationMs: options.durationMs },
+      expect: { status: 200 },
+    });
+    const floorWindow = await service.windowEnd();
+    const sequential = async (side: Side) => {
+      const run = await runLoad({
+        host: HOST,
+        port: sides[side].port,
+        request: sides[side].request,
+        connections: 1,
+        stop: { requests: SEQUENTIAL_REQUESTS },
+        expect: { status: 200, bodyLength: cached.body?.length ?? 0 },
+      });
+      return { meanMs: (run.seconds * 1000) / run.requests, p50Ms: quantile(run.latenciesMs, 0.5) };
+    };
+    const sequentialBare = await sequential('bare');
+    const sequentialService = await sequential('service');
+    const breakdown = await service.breakdown({ imageId: id, extension: options.format, query: options.query, iterations: BREAKDOWN_ITERATIONS });
+
+    const meta = await sharp(cached.body).metadata();
+    return {
+      settings,
+      totals,
+      floor: {
+        rate: floorRun.requests / floorRun.seconds,
+        p50Ms: quantile(floorRun.latenciesMs, 0.5),
+        cpuUsPerRequest: (floorWindow.cpuSeconds / floorRun.requests) * 1e6,
+      },
+      sequential: { bare: sequentialBare, service: sequentialService },
+      breakdown,
+      transformsMade: transformsAfter === null || transformsBefore === null ? null : transformsAfter - transformsBefore,
+      lines: [
+        `settings     ${settingsLine([service, bare])}`,
+        `request      GET ${path}: ${meta.format} ${meta.width}x${meta.height}, ${cached.body.length} bytes; ` +
+          `response head ${headBytes(cached)} bytes from the service, ${headBytes(bareFirst)} from the bare server`,
+        ...profiles.map((profile) => `profile      ${profile}`),
+      ],
+    };
+  } finally {
+    await Promise.all([service.stop(), bare?.stop()]);
+  }
+}
+
+function report(options: Options, runs: readonly ConfigRun[], started: { at: Date; load: string }, fixtureLine: string): string {
+  const lines = [...machineLines(started.at), fixtureLine];
+  const rows: string[][] = [];
+  const targets: string[] = [];
+  for (const run of runs) {
+    lines.push(...run.lines);
+    const bareRate = run.totals.bare.requests / run.totals.bare.seconds;
+    for (const side of ['bare', 'service'] as const) {
+      const totals = run.totals[side];
+      const rate = totals.requests / totals.seconds;
+      rows.push([
+        `${configName(run.settings)}: ${side === 'bare' ? 'bare node:http, from memory' : 'service, cached GET'}`,
+        String(totals.requests),
+        fixed(totals.seconds, 1),
+        fixed(rate, 0),
+        fixed(quantile(totals.latenciesMs, 0.5), 1),
+        fixed(quantile(totals.latenciesMs, 0.95), 1),
+        fixed(quantile(totals.latenciesMs, 0.99), 1),
+        megabytes(totals.peakRssBytes),
+        fixed(totals.cpuSeconds / totals.seconds, 2),
+        fixed(totals.eventLoopBusySeconds / totals.seconds, 2),
+        fixed(totals.clientCpuSeconds / totals.seconds, 2),
+        fixed((totals.cpuSeconds / totals.requests) * 1e6, 0),
+        fixed(rate / bareRate, 2),
+        fixed(run.totals.bare.cpuSeconds / run.totals.bare.requests / (totals.cpuSeconds / totals.requests), 2),
+        totals.rates.map((value) => fixed(value, 0)).join(' / '),
+      ]);
+    }
+    const service = run.totals.service;
+    const ratio = service.requests / service.seconds / bareRate;
+    lines.push(`transformations made by the service during the measured load: ` +
+      `${run.transformsMade === null ? 'unknown' : String(run.transformsMade)}${run.transformsMade === 0 ? ' (every GET was a hit)' : ''}`);
+    lines.push(
+      `framework floor: GET /healthz on the service at ${options.connections} connections, once after the rounds: ` +
+        `${fixed(run.floor.rate, 0)} req/s, p50 ${fixed(run.floor.p50Ms, 1)} ms, ${fixed(run.floor.cpuUsPerRequest, 0)} µs of CPU per request ` +
+        `(CPU ratio to the bare server ${fixed(run.totals.bare.cpuSeconds / run.totals.bare.requests / (run.floor.cpuUsPerRequest / 1e6), 2)})`,
+      `one request at a time (${SEQUENTIAL_REQUESTS} on one connection): service mean ${fixed(run.sequential.service.meanMs, 3)} ms ` +
+        `(p50 ${fixed(run.sequential.service.p50Ms, 3)}), bare mean ${fixed(run.sequential.bare.meanMs, 3)} ms (p50 ${fixed(run.sequential.bare.p50Ms, 3)})`,
+      `pieces of the service's GET, each alone, one call at a time (${BREAKDOWN_ITERATIONS} calls, in the service's process):`,
+      formatTable(['piece', 'wall µs', 'CPU µs'], run.breakdown.map((piece) => [piece.name, fixed(piece.wallUs, 0), fixed(piece.cpuUs, 0)])),
+    );
+    targets.push(`target ${configName(run.settings)}: ratio ${fixed(ratio, 2)} ${ratio >= options.target ? '≥' : '<'} ${options.target} → ` +
+      (ratio >= options.target ? 'MET' : 'NOT MET'));
+  }
+  lines.push(
+    '',
+    formatTable(
+      ['setup', 'requests', 'seconds', 'req/s', 'p50 ms', 'p95 ms', 'p99 ms', 'peak RSS MB', 'CPUs used', 'event loop', 'client CPUs', 'CPU µs/req',
+        'ratio', 'CPU ratio', 'req/s by round'],
+      rows,
+    ),
+    '',
+    `${options.connections} keep-alive connections, one request in flight on each; ${options.durationMs / 1000} s per side per round ` +
+      `after ${options.warmUpMs / 1000} s of warm-up; the load generator is this process (raw sockets), the same for both sides.`,
+    'latency: request written → last response byte. peak RSS: of the server process while it was measured (sampled every 50 ms).',
+    'CPUs used: the server process\'s CPU time / wall time; event loop: its main thread\'s utilisation; client CPUs: the load generator\'s.',
+    'ratio: req/s over the bare server\'s; CPU ratio: the bare server\'s CPU time per request over the side\'s, which a change in the ' +
+      'machine\'s load moves less than the rates.',
+    `Load average (1 min) at start ${started.load}, at end ${loadAverage()}.`,
+    '',
+    ...targets,
+  );
+  return lines.join('\n');
+}
+
+async function main(): Promise<void> {
+  const options = parseOptions(process.argv.slice(2));
+  if (options === 'help') {
+    console.log(USAGE);
+    return;
+  }
+  const started = { at: new Date(), load: loadAverage() };
+  const fixture = await readFile(options.fixture);
+  const metadata = await sharp(fixture).metadata();
+  const fixtureLine = `fixture      ${options.fixture} (${metadata.format}, ${metadata.width}x${metadata.height}, ${fixture.length} bytes), ` +
+    'uploaded once and processed to ready by the pipeline first';
+  const runs: ConfigRun[] = [];
+  for (const settings of options.configs) runs.push(await runConfig(options, settings, fixture));
+  console.log(report(options, runs, started, fixtureLine));
+}
+
+try {
+  await main();
+} catch (error) {
+  console.error(error instanceof UsageError ? error.message : error);
+  process.exitCode = error instanceof UsageError ? 64 : 1;
+}

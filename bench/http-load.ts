@@ -1,0 +1,232 @@
+import { connect, type Socket } from 'node:net';
+
+/**
+ * A small HTTP/1.1 load generator: keep-alive connections, each with one
+ * request in flight at a time, the request sent as prepared bytes. Written on
+ * raw sockets (as autocannon is) so that the client costs little next to the
+ * server it measures: node:http's client takes about as much CPU per request
+ * as a bare node:http server, and on a 2-CPU machine that would cap both
+ * sides of a comparison at the client's rate. Responses must carry a
+ * Content-Length (ProgImage's and the bare servers' do); anything else fails
+ * the run rather than skewing it.
+ */
+
+export interface HttpResponse {
+  readonly status: number;
+  /** The status line and header lines, without the blank line that ends them. */
+  readonly head: string;
+  /** Lower-case header names. */
+  readonly headers: Readonly<Record<string, string>>;
+  readonly bodyLength: number;
+  /** Kept only when asked for (the first response of a run). */
+  readonly body: Buffer | null;
+}
+
+const HEAD_END = Buffer.from('\r\n\r\n');
+
+function parseHead(head: string): { status: number; headers: Record<string, string> } {
+  const [statusLine = '', ...lines] = head.split('\r\n');
+  const match = /^HTTP\/1\.[01] (\d{3})/.exec(statusLine);
+  if (match?.[1] === undefined) throw new Error(`not an HTTP/1.1 response: ${JSON.stringify(statusLine)}`);
+  const headers: Record<string, string> = {};
+  for (const line of lines) {
+    const colon = line.indexOf(':');
+    if (colon > 0) headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
+  }
+  return { status: Number(match[1]), headers };
+}
+
+interface Pending {
+  readonly keepBody: boolean;
+  resolve(response: HttpResponse): void;
+  reject(error: Error): void;
+}
+
+/** One keep-alive connection with at most one request in flight. */
+export class KeepAliveConnection {
+  readonly #socket: Socket;
+  #buffered: Buffer = Buffer.alloc(0);
+  #pending: Pending | null = null;
+  #head: { status: number; head: string; headers: Record<string, string>; length: number } | null = null;
+  #bodyChunks: Buffer[] = [];
+  #bodyReceived = 0;
+  #closed: Error | null = null;
+
+  private constructor(socket: Socket) {
+    this.#socket = socket;
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => {
+      this.#receive(chunk);
+    });
+    socket.on('error', (error) => {
+      this.#fail(error);
+    });
+    socket.on('close', () => {
+      this.#fail(new Error('the server closed the connection'));
+    });
+  }
+
+  static open(host: string, port: number): Promise<KeepAliveConnection> {
+    return new Promise((resolve, reject) => {
+      const socket = connect({ host, port });
+      socket.once('connect', () => {
+        socket.off('error', reject);
+        resolve(new KeepAliveConnection(socket));
+      });
+      socket.once('error', reject);
+    });
+  }
+
+  send(request: Buffer, keepBody: boolean): Promise<HttpResponse> {
+    if (this.#closed !== null) return Promise.reject(this.#closed);
+    if (this.#pending !== null) return Promise.reject(new Error('a request is already in flight on this connection'));
+    return new Promise((resolve, reject) => {
+      this.#pending = { keepBody, resolve, reject };
+      this.#socket.write(request);
+    });
+  }
+
+  /** Ends the connection gracefully (FIN, not a reset), as a client that is done does. */
+  close(): void {
+    this.#closed ??= new Error('closed by the client');
+    this.#socket.end();
+    setTimeout(() => this.#socket.destroy(), 1000).unref();
+  }
+
+  #fail(error: Error): void {
+    this.#closed ??= error;
+    const pending = this.#pending;
+    this.#pending = null;
+    pending?.reject(error);
+  }
+
+  #receive(chunk: Buffer): void {
+    if (this.#pending === null) {
+      this.#fail(new Error('data arrived with no request in flight'));
+      this.#socket.destroy();
+      return;
+    }
+    let data = chunk;
+    if (this.#head === null) {
+      data = this.#buffered.length === 0 ? chunk : Buffer.concat([this.#buffered, chunk]);
+      const end = data.indexOf(HEAD_END);
+      if (end === -1) {
+        this.#buffered = data;
+        return;
+      }
+      const head = data.subarray(0, end).toString('latin1');
+      this.#buffered = Buffer.alloc(0);
+      try {
+        const { status, headers } = parseHead(head);
+        if (headers['transfer-encoding'] !== undefined || headers['content-length'] === undefined) {
+          throw new Error(`the response has no Content-Length (Transfer-Encoding: ${headers['transfer-encoding'] ?? 'none'})`);
+        }
+        this.#head = { status, head, headers, length: Number(headers['content-length']) };
+      } catch (error) {
+        this.#fail(error as Error);
+        this.#socket.destroy();
+        return;
+      }
+      data = data.subarray(end + HEAD_END.length);
+    }
+    const head = this.#head;
+    this.#bodyReceived += data.length;
+    if (this.#pending.keepBody) this.#bodyChunks.push(data);
+    if (this.#bodyReceived < head.length) return;
+    if (this.#bodyReceived > head.length) {
+      this.#fail(new Error(`${this.#bodyReceived - head.length} bytes arrived after the response (no pipelining here)`));
+      this.#socket.destroy();
+      return;
+    }
+    const pending = this.#pending;
+    const body = pending.keepBody ? Buffer.concat(this.#bodyChunks) : null;
+    this.#head = null;
+    this.#bodyChunks = [];
+    this.#bodyReceived = 0;
+    this.#pending = null;
+    pending.resolve({ status: head.status, head: head.head, headers: head.headers, bodyLength: head.length, body });
+  }
+}
+
+/** A GET (or a POST with `body`) as bytes, ready to be written on a keep-alive connection. */
+export function prepareRequest(
+  method: 'GET' | 'POST',
+  path: string,
+  host: string,
+  port: number,
+  body?: { readonly bytes: Buffer; readonly contentType: string },
+): Buffer {
+  const lines = [`${method} ${path} HTTP/1.1`, `Host: ${host}:${port}`, 'Accept: */*'];
+  if (body !== undefined) lines.push(`Content-Type: ${body.contentType}`, `Content-Length: ${body.bytes.length}`);
+  const head = Buffer.from(`${lines.join('\r\n')}\r\n\r\n`, 'latin1');
+  return body === undefined ? head : Buffer.concat([head, body.bytes]);
+}
+
+export interface LoadOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly request: Buffer;
+  /** Connections, each with one request in flight: the number of requests in flight. */
+  readonly connections: number;
+  /** Stop: after this many requests in all, or once this many milliseconds have passed (requests in flight finish). */
+  readonly stop: { readonly requests: number } | { readonly durationMs: number };
+  /** Every response must have this status and body length (the run fails otherwise). */
+  readonly expect: { readonly status: number; readonly bodyLength?: number };
+}
+
+export interface LoadResult {
+  readonly requests: number;
+  /** From the first request sent to the last response received. */
+  readonly seconds: number;
+  /** Per request, from writing it to its response's last byte. */
+  readonly latenciesMs: readonly number[];
+  /** This process's (the client's) CPU seconds during the run. */
+  readonly clientCpuSeconds: number;
+  readonly first: HttpResponse;
+}
+
+/** Runs requests on `connections` keep-alive connections until `stop`; resolves when all are answered. */
+export async function runLoad(options: LoadOptions): Promise<LoadResult> {
+  const connections = await Promise.all(
+    Array.from({ length: options.connections }, () => KeepAliveConnection.open(options.host, options.port)),
+  );
+  const latenciesMs: number[] = [];
+  const seen: { first: HttpResponse | null } = { first: null };
+  let started = 0;
+  const { stop } = options;
+  const begin = performance.now();
+  const cpuBefore = process.cpuUsage();
+  const deadline = 'durationMs' in stop ? begin + stop.durationMs : Number.POSITIVE_INFINITY;
+  const more = (): boolean => ('requests' in stop ? started < stop.requests : performance.now() < deadline);
+  let last = begin;
+  const worker = async (connection: KeepAliveConnection): Promise<void> => {
+    while (more()) {
+      started += 1;
+      const sent = performance.now();
+      const response = await connection.send(options.request, seen.first === null);
+      last = performance.now();
+      latenciesMs.push(last - sent);
+      seen.first ??= response;
+      const { status, bodyLength } = options.expect;
+      if (response.status !== status || (bodyLength !== undefined && response.bodyLength !== bodyLength)) {
+        const body = response.body === null ? '' : `: ${response.body.subarray(0, 300).toString('utf8')}`;
+        throw new Error(`expected ${status} with ${bodyLength ?? 'any'} bytes, got ${response.status} with ${response.bodyLength}${body}`);
+      }
+    }
+  };
+  try {
+    await Promise.all(connections.map(worker));
+  } finally {
+    for (const connection of connections) connection.close();
+  }
+  const cpu = process.cpuUsage(cpuBefore);
+  const { first } = seen;
+  if (first === null) throw new Error('no request was made');
+  return {
+    requests: latenciesMs.length,
+    seconds: (last - begin) / 1000,
+    latenciesMs,
+    clientCpuSeconds: (cpu.user + cpu.system) / 1e6,
+    first,
+  };
+}

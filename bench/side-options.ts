@@ -1,0 +1,126 @@
+import { availableParallelism, cpus, loadavg } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import sharp from 'sharp';
+import type { Allocator, BenchChild, ChildSettings } from './child-process.ts';
+import { fixed } from './stats.ts';
+
+/**
+ * Options and report lines shared by the benchmarks that compare a service
+ * process with a bare process (bench/transform-throughput.ts, bench/cached-get.ts).
+ */
+
+export const DEFAULT_FIXTURE = fileURLToPath(new URL('../../shared/fixtures/images/2569067123_aca715a2ee_o.jpg', import.meta.url));
+
+export const SETTINGS_USAGE = `  --malloc LIST          glibc, jemalloc or glibc,jemalloc: the allocator of both sides' processes, one
+                         comparison per entry (jemalloc is LD_PRELOAD of /usr/lib/x86_64-linux-gnu/libjemalloc.so.2) (default glibc)
+  --sharp-concurrency N  sharp.concurrency(N) in both processes (default: sharp's own, 1 on glibc, the CPUs with jemalloc)
+  --sharp-cache on|off   libvips' operation cache (default on, sharp's default)
+  --threadpool N         UV_THREADPOOL_SIZE of both processes (default: inherited; libuv's default is 4)
+  --rounds N             rounds; each measures both sides, in alternating order (default 6 for
+                         bench:transform, 4 for bench:cached)
+  --target R             the ratio the service should reach
+  --profile DIR          write a V8 CPU profile of each measured window of each process to DIR
+                         (summarise with npx tsx bench/profile-summary.ts FILE; profiling slows the sides)
+  --fixture PATH         the image (default the 2725x2225 JPEG fixture)`;
+
+/** A bad option: the message names it and what it accepts. */
+export class UsageError extends Error {
+  constructor(message: string, usage: string) {
+    super(`${message}\n\n${usage}`);
+    this.name = 'UsageError';
+  }
+}
+
+export interface SharedOptions {
+  readonly configs: readonly ChildSettings[];
+  readonly rounds: number;
+  readonly target: number;
+  readonly fixture: string;
+}
+
+export type OptionValues = Readonly<Record<string, string | boolean | undefined>>;
+
+/** The parseArgs declarations of the shared options. */
+export const SHARED_OPTIONS = {
+  malloc: { type: 'string' },
+  'sharp-concurrency': { type: 'string' },
+  'sharp-cache': { type: 'string' },
+  threadpool: { type: 'string' },
+  rounds: { type: 'string' },
+  target: { type: 'string' },
+  profile: { type: 'string' },
+  fixture: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+export function wholeNumber(name: string, value: string | boolean | undefined, fallback: number, min: number, usage: string): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'string' || !/^\d+$/.test(value) || Number(value) < min) {
+    throw new UsageError(`--${name}: expected a whole number of at least ${min}, got "${String(value)}"`, usage);
+  }
+  return Number(value);
+}
+
+function stringOption(values: OptionValues, name: string): string | undefined {
+  const value = values[name];
+  return typeof value === 'string' ? value : undefined;
+}
+
+export function parseShared(values: OptionValues, defaultTarget: number, usage: string, defaultRounds: number): SharedOptions {
+  const allocators = (stringOption(values, 'malloc') ?? 'glibc').split(',').map((name) => name.trim()).filter((name) => name !== '');
+  if (allocators.length === 0 || allocators.some((name) => name !== 'glibc' && name !== 'jemalloc')) {
+    throw new UsageError(`--malloc: expected glibc, jemalloc or glibc,jemalloc, got "${stringOption(values, 'malloc') ?? ''}"`, usage);
+  }
+  const cache = stringOption(values, 'sharp-cache') ?? 'on';
+  if (cache !== 'on' && cache !== 'off') throw new UsageError(`--sharp-cache: expected on or off, got "${cache}"`, usage);
+  const targetText = stringOption(values, 'target');
+  const target = targetText === undefined ? defaultTarget : Number(targetText);
+  if (targetText !== undefined && (!/^\d*\.?\d+$/.test(targetText) || target <= 0)) {
+    throw new UsageError(`--target: expected a positive ratio, got "${targetText}"`, usage);
+  }
+  const concurrency = values['sharp-concurrency'];
+  const threadpool = values.threadpool;
+  const base = {
+    sharpConcurrency: concurrency === undefined ? null : wholeNumber('sharp-concurrency', concurrency, 0, 1, usage),
+    sharpCache: cache === 'on',
+    threadpool: threadpool === undefined ? null : wholeNumber('threadpool', threadpool, 0, 1, usage),
+    cpuProfileDir: stringOption(values, 'profile') ?? null,
+  };
+  return {
+    configs: [...new Set(allocators as Allocator[])].map((allocator) => ({ ...base, allocator })),
+    rounds: wholeNumber('rounds', values.rounds, defaultRounds, 1, usage),
+    target,
+    fixture: stringOption(values, 'fixture') ?? DEFAULT_FIXTURE,
+  };
+}
+
+export const progress = (line: string): void => {
+  process.stderr.write(`… ${line}\n`);
+};
+
+export const megabytes = (bytes: number): string => fixed(bytes / (1024 * 1024), 0);
+
+export const loadAverage = (): string => fixed(loadavg()[0] ?? Number.NaN, 2);
+
+export function machineLines(startedAt: Date): string[] {
+  const model = cpus()[0]?.model ?? 'unknown CPU';
+  return [
+    `date         ${startedAt.toISOString()} to ${new Date().toISOString()}`,
+    `machine      ${availableParallelism()} CPUs (${model}), node ${process.version}, ${process.platform}-${process.arch}`,
+    `imaging      sharp ${sharp.versions.sharp}, libvips ${sharp.versions.vips}`,
+  ];
+}
+
+/** What each process of a comparison actually ran with. */
+export function settingsLine(children: readonly BenchChild[]): string {
+  return children
+    .map(({ role, info }) =>
+      `${role}: ${info.allocator}, sharp.concurrency() = ${info.sharpConcurrency}, sharp cache ${info.sharpCache}, UV_THREADPOOL_SIZE = ${info.uvThreadpoolSize}`)
+    .join('\n             ');
+}
+
+/** Each round measures the sides in the other order than the last, so that a drift in the machine's load weighs on both. */
+export const orderOfRound = <T>(round: number, sides: readonly [T, T]): readonly [T, T] =>
+  round % 2 === 0 ? sides : [sides[1], sides[0]];
+
+export const configName = (settings: ChildSettings): string => settings.allocator;
