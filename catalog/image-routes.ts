@@ -11,7 +11,7 @@ import { imageView } from './image-view.ts';
 import { updateImage, type ImagesCollection } from './images-collection.ts';
 import { markDeleted } from './project-event.ts';
 import { assertServable, findImage } from './image-access.ts';
-import { Renditions } from './renditions.ts';
+import type { Renditions } from './renditions.ts';
 import type { Transformations } from './transformations.ts';
 import { canonicalise, isPlainConversion } from '../lib/transform/canonical.ts';
 import { parseOptions } from '../lib/transform/options.ts';
@@ -21,6 +21,7 @@ import type { TransformResources } from '../lib/transform/steps/step.ts';
 export interface ImageRoutesDependencies {
   readonly images: ImagesCollection;
   readonly blobs: BlobStore;
+  readonly renditions: Renditions;
   readonly transformations: Transformations;
   readonly presets: Presets;
   /** Stored derived images may only be presets (caps how many each image can have). */
@@ -42,8 +43,7 @@ const listQuery = z.object({
 });
 
 /** The read API of stored images. */
-export function imageRoutes({ images, blobs, transformations, presets, presetsOnly }: ImageRoutesDependencies): Router {
-  const renditions = new Renditions(blobs);
+export function imageRoutes({ images, blobs, renditions, transformations, presets, presetsOnly }: ImageRoutesDependencies): Router {
   /** Mask and overlay sources: another servable image of the same tenant, by id. */
   const resourcesFor = (tenant: Tenant): TransformResources => ({
     async loadImage(id) {
@@ -90,7 +90,7 @@ export function imageRoutes({ images, blobs, transformations, presets, presetsOn
       transform === null || isPlainConversion(transform)
         ? await renditions.get(image, format)
         : await transformations.get(image, transform, resourcesFor(image.tenant));
-    await sendBlob(ctx, blobs, blob);
+    await sendBlob(ctx, blobs, blob.info, blob.data);
   });
 
   router.get('/:id/variants/:file', async (ctx) => {
@@ -116,7 +116,7 @@ export function imageRoutes({ images, blobs, transformations, presets, presetsOn
       });
     }
     const blob = await transformations.get(image, canonicalise(parseOptions(preset), format), resourcesFor(image.tenant));
-    await sendBlob(ctx, blobs, blob);
+    await sendBlob(ctx, blobs, blob.info, blob.data);
   });
 
   router.delete('/:id', async (ctx) => {

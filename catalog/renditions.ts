@@ -2,9 +2,9 @@ import { blobKeys } from '../lib/blob-keys.ts';
 import type { OutputFormat } from '../lib/events/payloads.ts';
 import { encodeAs, openImage, render } from '../lib/imaging/codec.ts';
 import { canAnimate, CONTENT_TYPES } from '../lib/imaging/formats.ts';
-import type { BlobInfo, BlobStore } from '../lib/ports/blob-store.ts';
+import type { BlobStore } from '../lib/ports/blob-store.ts';
 import type { Servable } from './image-access.ts';
-import { StoredOnce } from './stored-once.ts';
+import type { ServableBlob, StoredOnce } from './stored-once.ts';
 
 /**
  * The image's master in any output format: the master itself when the format
@@ -13,16 +13,15 @@ import { StoredOnce } from './stored-once.ts';
  * requests share one conversion.
  */
 export class Renditions {
-  readonly #stored: StoredOnce;
+  constructor(
+    private readonly blobs: BlobStore,
+    private readonly stored: StoredOnce,
+  ) {}
 
-  constructor(private readonly blobs: BlobStore) {
-    this.#stored = new StoredOnce(blobs);
-  }
-
-  async get(image: Servable, format: OutputFormat): Promise<BlobInfo> {
+  async get(image: Servable, format: OutputFormat): Promise<ServableBlob> {
     const { master } = image.compression;
     const key = master.format === format ? master.key : blobKeys.rendition({ tenant: image.tenant, imageId: image.id }, format);
-    return this.#stored.get(key, async () => {
+    return this.stored.get(key, async () => {
       const source = openImage(await this.blobs.get(master.key), master.format, { stillOnly: !canAnimate(format) });
       const converted = await render(encodeAs(source, format, 'delivery'), format);
       return { data: converted.data, contentType: CONTENT_TYPES[format] };

@@ -2,11 +2,17 @@ import Router from '@koa/router';
 import { createCatalogStore } from '../lib/adapters/index.ts';
 import type { ServiceFactory } from '../lib/service/host.ts';
 import { batchRoutes } from './batch-routes.ts';
+import { BlobCache } from './blob-cache.ts';
 import { openBatchCollections } from './batches-collection.ts';
 import { imageRoutes } from './image-routes.ts';
 import { openImagesCollection } from './images-collection.ts';
 import { startProjector } from './projector.ts';
+import { Renditions } from './renditions.ts';
+import { StoredOnce } from './stored-once.ts';
 import { Transformations } from './transformations.ts';
+
+const BLOB_CACHE_BYTES = 64 * 1024 * 1024;
+const CACHED_BLOB_MAX_BYTES = 512 * 1024;
 
 /** The read side: the MongoDB projection of every event, the API that serves images from it, and batches. */
 export const catalogService: ServiceFactory = async ({ config, bus, blobs, log, metrics }) => {
@@ -14,11 +20,14 @@ export const catalogService: ServiceFactory = async ({ config, bus, blobs, log, 
   const images = await openImagesCollection(store);
   const batches = await openBatchCollections(store);
   const projector = await startProjector(bus, images, batches, log.child({ stage: 'catalog' }));
-  const transformations = new Transformations({ blobs, metrics, timeoutMs: config.transforms.timeoutMs });
+  // Small derived images served lately, in memory: a cached GET then costs no blob store round trip.
+  const stored = new StoredOnce(blobs, new BlobCache(BLOB_CACHE_BYTES, CACHED_BLOB_MAX_BYTES));
+  const transformations = new Transformations({ blobs, stored, metrics, timeoutMs: config.transforms.timeoutMs });
+  const renditions = new Renditions(blobs, stored);
   const routes = new Router();
   const { presets, presetsOnly } = config.transforms;
   routes.use(
-    imageRoutes({ images, blobs, transformations, presets, presetsOnly }).routes(),
+    imageRoutes({ images, blobs, renditions, transformations, presets, presetsOnly }).routes(),
     batchRoutes({ bus, images, batches, blobs, presets, presetsOnly }).routes(),
   );
   return {

@@ -2,15 +2,16 @@ import { Counter, Histogram, type Registry } from 'prom-client';
 import { blobKeys } from '../lib/blob-keys.ts';
 import type { OutputFormat } from '../lib/events/payloads.ts';
 import { CONTENT_TYPES } from '../lib/imaging/formats.ts';
-import type { BlobInfo, BlobStore } from '../lib/ports/blob-store.ts';
+import type { BlobStore } from '../lib/ports/blob-store.ts';
 import { transformHash, type CanonicalTransform } from '../lib/transform/canonical.ts';
 import { runTransform } from '../lib/transform/run-transform.ts';
 import type { TransformResources } from '../lib/transform/steps/step.ts';
 import type { Servable } from './image-access.ts';
-import { StoredOnce } from './stored-once.ts';
+import type { ServableBlob, StoredOnce } from './stored-once.ts';
 
 export interface TransformationsOptions {
   readonly blobs: BlobStore;
+  readonly stored: StoredOnce;
   readonly metrics: Registry;
   readonly timeoutMs: number;
 }
@@ -22,12 +23,10 @@ export interface TransformationsOptions {
  * transformation.
  */
 export class Transformations {
-  readonly #stored: StoredOnce;
   readonly #made: Counter<'format'>;
   readonly #duration: Histogram<'format'>;
 
   constructor(private readonly options: TransformationsOptions) {
-    this.#stored = new StoredOnce(options.blobs);
     this.#made = new Counter({
       name: 'progimage_transforms_total',
       help: 'Transformations of stored images made (cache misses), by output format',
@@ -44,13 +43,13 @@ export class Transformations {
   }
 
   /** `resources` reads the other stored images the transformation names (mask, overlay), for the same tenant. */
-  async get(image: Servable, transform: CanonicalTransform, resources: TransformResources): Promise<BlobInfo> {
+  async get(image: Servable, transform: CanonicalTransform, resources: TransformResources): Promise<ServableBlob> {
     const { blobs } = this.options;
     const { master } = image.compression;
     // An image's master never changes once made, so the image's identity is its tenant and id.
     const hash = transformHash(`${image.tenant}/${image.id}`, transform);
     const key = blobKeys.transformed({ tenant: image.tenant, imageId: image.id }, hash, transform.format);
-    return this.#stored.get(key, async () => {
+    return this.options.stored.get(key, async () => {
       const format: OutputFormat = transform.format;
       const stopTimer = this.#duration.startTimer({ format });
       const made = await runTransform({ bytes: await blobs.get(master.key), format: master.format, upright: true }, transform, {

@@ -47,6 +47,15 @@ function createApp(services: readonly RunningService[], dependencies: ServiceDep
   for (const service of services) Object.assign(checks, service.readiness);
   const app = new Koa();
   app.proxy = true;
+  // Errors after the response has started (Koa's default prints a stack). A client that hangs up
+  // mid-stream, as proxies and load balancers do at once, is not the service's failure.
+  app.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'ERR_STREAM_PREMATURE_CLOSE' || error.code === 'ECONNRESET' || error.code === 'EPIPE') {
+      dependencies.log.debug({ err: error }, 'client closed the connection before the response ended');
+    } else {
+      dependencies.log.error({ err: error }, 'response failed');
+    }
+  });
   app.use(errorResponses(dependencies.log));
   app.use(requestMetrics(registry));
   const health = healthRoutes(checks, registry);

@@ -1,0 +1,29 @@
+import test from 'ava';
+import { BlobCache } from '../../catalog/blob-cache.ts';
+
+const blob = (key: string, size: number) => ({
+  info: { key, size, contentType: 'image/webp', sha256: key, lastModified: new Date(0) },
+  data: Buffer.alloc(size),
+});
+
+test('the least recently used blobs leave first once the cache is full', (t) => {
+  const cache = new BlobCache(300, 200);
+  cache.set('a', blob('a', 100));
+  cache.set('b', blob('b', 100));
+  cache.set('c', blob('c', 100));
+  t.truthy(cache.get('a'), 'reading a makes b the least recently used');
+  cache.set('d', blob('d', 100));
+  t.is(cache.get('b'), undefined);
+  t.deepEqual(['a', 'c', 'd'].map((key) => cache.get(key)?.info.key), ['a', 'c', 'd']);
+});
+
+test('a blob over the per-blob limit is never cached; replacing a key does not count it twice', (t) => {
+  const cache = new BlobCache(300, 200);
+  cache.set('big', blob('big', 201));
+  t.is(cache.get('big'), undefined);
+  cache.set('a', blob('a', 150));
+  cache.set('a', blob('a', 150));
+  cache.set('b', blob('b', 150));
+  t.truthy(cache.get('a'));
+  t.truthy(cache.get('b'));
+});
