@@ -23,7 +23,7 @@ const MAX_URLS_PER_REQUEST = 100;
 const urlUploadSchema = z.union([
   z.object({ url: z.string() }).strict(),
   z.object({ urls: z.array(z.string()).min(1).max(MAX_URLS_PER_REQUEST) }).strict(),
-]);
+], { error: `expected {"url": "…"} or {"urls": ["…", …]} with 1-${MAX_URLS_PER_REQUEST} URLs` });
 
 /** The files of an upload request: its body's, or those fetched from the URLs its JSON names. */
 async function uploadedFiles(ctx: Context, dependencies: UploadRoutesDependencies): Promise<UploadedFile[]> {
