@@ -113,6 +113,35 @@ async function encodeWithin(image: Sharp, t: CanonicalTransform, deadline: numbe
   return best;
 }
 
+interface Prepared {
+  readonly image: Sharp;
+  readonly animate: boolean;
+  /** Steps applied in `image`'s pipeline that have not been rendered yet. */
+  readonly pending: number;
+}
+
+/** Opens the image, checks the output bounds, and applies every step: what is left is encoding. */
+async function prepare(source: TransformSource, t: CanonicalTransform, options: RunTransformOptions): Promise<Prepared> {
+  const steps = stepsOf(t);
+  const animate = canAnimate(source.format) && canAnimate(t.format) && steps.every((step) => step.name === 'resize');
+  let image = openImage(source.bytes, source.format, { stillOnly: !animate, autoOrient: !source.upright });
+  const meta = await image.metadata();
+  const oriented = source.upright ? meta : meta.autoOrient;
+  let size: Size = { width: oriented.width, height: meta.pageHeight ?? oriented.height };
+  assertOutputBounds(plannedSize(size, t));
+  let inPipeline: StepName[] = [];
+  for (const step of steps) {
+    const joinable = inPipeline.every((name) => step.joins.includes(name));
+    if (inPipeline.length > 0 && (step.needsSize === true || !joinable)) {
+      ({ image, size } = await materialise(image, options.deadline));
+      inPipeline = [];
+    }
+    image = await step.apply(image, { transform: t, resources: options.resources, ...size });
+    inPipeline.push(step.name);
+  }
+  return { image, animate, pending: inPipeline.length };
+}
+
 /**
  * Applies a canonical transformation to an image: its steps in the fixed
  * order, as few sharp pipelines as sharp's own operation order allows, the
@@ -121,27 +150,41 @@ async function encodeWithin(image: Sharp, t: CanonicalTransform, deadline: numbe
  * operation is a resize; otherwise the first frame is used.
  */
 export async function runTransform(source: TransformSource, t: CanonicalTransform, options: RunTransformOptions): Promise<EncodedImage> {
-  const steps = stepsOf(t);
-  const animate = canAnimate(source.format) && canAnimate(t.format) && steps.every((step) => step.name === 'resize');
   try {
-    let image = openImage(source.bytes, source.format, { stillOnly: !animate, autoOrient: !source.upright });
-    const meta = await image.metadata();
-    const oriented = source.upright ? meta : meta.autoOrient;
-    let size: Size = { width: oriented.width, height: meta.pageHeight ?? oriented.height };
-    assertOutputBounds(plannedSize(size, t));
-    let inPipeline: StepName[] = [];
-    for (const step of steps) {
-      const joinable = inPipeline.every((name) => step.joins.includes(name));
-      if (inPipeline.length > 0 && (step.needsSize === true || !joinable)) {
-        ({ image, size } = await materialise(image, options.deadline));
-        inPipeline = [];
-      }
-      image = await step.apply(image, { transform: t, resources: options.resources, ...size });
-      inPipeline.push(step.name);
-    }
+    const prepared = await prepare(source, t, options);
     // Rendered once for the encodes max_bytes may take; not an animation, whose frames raw pixels would lose.
-    if (t.max_bytes !== undefined && inPipeline.length > 0 && !animate) ({ image } = await materialise(image, options.deadline));
+    const renderFirst = t.max_bytes !== undefined && prepared.pending > 0 && !prepared.animate;
+    const image = renderFirst ? (await materialise(prepared.image, options.deadline)).image : prepared.image;
     return await encodeWithin(image, t, options.deadline);
+  } catch (error) {
+    throw failure(error);
+  }
+}
+
+/**
+ * One transformation in several outputs: `transforms` are the canonical forms
+ * of the same options for different formats, so their steps are the same. A
+ * still image is decoded and transformed once and its pixels encoded in each
+ * format (what the variants stage does for every preset); an animation takes
+ * the steps again per format, since raw pixels would lose its frames.
+ */
+export async function runTransformInFormats(
+  source: TransformSource,
+  transforms: readonly CanonicalTransform[],
+  options: RunTransformOptions,
+): Promise<EncodedImage[]> {
+  const [first] = transforms;
+  if (first === undefined) return [];
+  if (transforms.length === 1 || (canAnimate(source.format) && transforms.some((t) => canAnimate(t.format)))) {
+    const outputs: EncodedImage[] = [];
+    for (const t of transforms) outputs.push(await runTransform(source, t, options));
+    return outputs;
+  }
+  try {
+    const { image } = await materialise((await prepare(source, first, options)).image, options.deadline);
+    const outputs: EncodedImage[] = [];
+    for (const t of transforms) outputs.push(await encodeWithin(image, t, options.deadline));
+    return outputs;
   } catch (error) {
     throw failure(error);
   }

@@ -3,7 +3,7 @@ import type { EncodedImage } from '../imaging/codec.ts';
 import { canonicalise } from './canonical.ts';
 import { parseOptions } from './options.ts';
 import { variantFormats, type Presets } from './presets.ts';
-import { runTransform, type TransformSource } from './run-transform.ts';
+import { runTransformInFormats, type TransformSource } from './run-transform.ts';
 import type { TransformResources } from './steps/step.ts';
 
 export interface MadeVariant {
@@ -17,9 +17,9 @@ const NO_OTHER_IMAGES: TransformResources = {
 };
 
 /**
- * Every preset in every variant format, from a master (one at a time, so a
- * slow image holds one output in memory): what processors/variants stores,
- * and the benchmark's limit loop repeats.
+ * Every preset in every variant format, from a master (a preset's steps run
+ * once for all its formats): what processors/variants stores, and the
+ * benchmark's limit loop repeats.
  */
 export async function* makeVariants(
   master: TransformSource & { readonly format: OutputFormat; readonly pages: number },
@@ -27,10 +27,9 @@ export async function* makeVariants(
   timeoutMs: number,
 ): AsyncGenerator<MadeVariant> {
   for (const [name, options] of presets) {
-    for (const format of variantFormats(master.format, master.pages > 1)) {
-      const transform = canonicalise(parseOptions(options), format);
-      const image = await runTransform(master, transform, { resources: NO_OTHER_IMAGES, deadline: Date.now() + timeoutMs });
-      yield { name, image };
-    }
+    const parsed = parseOptions(options);
+    const transforms = variantFormats(master.format, master.pages > 1).map((format) => canonicalise(parsed, format));
+    const images = await runTransformInFormats(master, transforms, { resources: NO_OTHER_IMAGES, deadline: Date.now() + timeoutMs });
+    for (const image of images) yield { name, image };
   }
 }
