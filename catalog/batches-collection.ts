@@ -18,11 +18,10 @@ export async function openBatchCollections(store: CatalogStore): Promise<BatchCo
 /** Records an item's outcome; the first outcome recorded stands (a redelivered event changes nothing). */
 export async function recordItem(items: BatchCollections['items'], event: EventOf<typeof TOPICS.transformCompleted>): Promise<void> {
   const { batchId, index, results, failure } = event.payload;
-  const id = batchItemId(batchId, index);
-  if ((await items.get(id)) !== null) return;
+  // An insert: it does nothing (resolves null) when the item is recorded already.
   await items.save(
     {
-      id,
+      id: batchItemId(batchId, index),
       batchId,
       tenant: event.tenant,
       index,

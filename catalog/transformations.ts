@@ -1,9 +1,8 @@
 import { Counter, Histogram, type Registry } from 'prom-client';
-import { blobKeys } from '../lib/blob-keys.ts';
 import type { OutputFormat } from '../lib/events/payloads.ts';
 import { CONTENT_TYPES } from '../lib/imaging/formats.ts';
 import type { BlobStore } from '../lib/ports/blob-store.ts';
-import { transformHash, type CanonicalTransform } from '../lib/transform/canonical.ts';
+import { storedTransformKey, type CanonicalTransform } from '../lib/transform/canonical.ts';
 import { runTransform } from '../lib/transform/run-transform.ts';
 import type { TransformResources } from '../lib/transform/steps/step.ts';
 import type { Servable } from './image-access.ts';
@@ -46,9 +45,7 @@ export class Transformations {
   async get(image: Servable, transform: CanonicalTransform, resources: TransformResources): Promise<ServableBlob> {
     const { blobs } = this.options;
     const { master } = image.compression;
-    // An image's master never changes once made, so the image's identity is its tenant and id.
-    const hash = transformHash(`${image.tenant}/${image.id}`, transform);
-    const key = blobKeys.transformed({ tenant: image.tenant, imageId: image.id }, hash, transform.format);
+    const key = storedTransformKey({ tenant: image.tenant, imageId: image.id }, transform);
     return this.options.stored.get(key, async () => {
       const format: OutputFormat = transform.format;
       const stopTimer = this.#duration.startTimer({ format });

@@ -9,7 +9,7 @@ import { assertNotInfected } from '../lib/scanning.ts';
 import { canonicalise } from '../lib/transform/canonical.ts';
 import { parseOptions } from '../lib/transform/options.ts';
 import { runTransform } from '../lib/transform/run-transform.ts';
-import type { TransformResources } from '../lib/transform/steps/step.ts';
+import { noOtherImages } from '../lib/transform/steps/step.ts';
 import { identifyImage } from '../lib/imaging/identify-image.ts';
 import { readJsonBody } from '../lib/http/json-body.ts';
 import { readUploadedFiles, uploadBody, type UploadedFile } from './read-upload.ts';
@@ -25,12 +25,7 @@ export interface TransformRoutesDependencies extends RemoteImageLimits {
 const remoteTransformSchema = z.object({ url: z.string() }).catchall(z.unknown());
 
 /** Images sent in a request are not stored, so there is nothing to take a mask or overlay from. */
-const NO_STORED_IMAGES: TransformResources = {
-  loadImage: () =>
-    Promise.reject(
-      new HttpError(400, 'invalid_transform', 'masks and overlays of stored images apply to stored images only: GET /v1/images/ID.EXT?...'),
-    ),
-};
+const NO_STORED_IMAGES = noOtherImages('masks and overlays of stored images apply to stored images only: GET /v1/images/ID.EXT?...');
 
 /** The one image of the request and the options its JSON carries (query options come on top). */
 async function requestImage(ctx: Context, dependencies: TransformRoutesDependencies) {

@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto';
+import { blobKeys } from '../blob-keys.ts';
+import type { ImageId, Tenant } from '../ids.ts';
 import type { OutputFormat } from '../events/payloads.ts';
 import { TransformOptionError } from './errors.ts';
 import { profileQuality } from '../imaging/codec.ts';
@@ -115,6 +117,15 @@ export function stableJson(value: unknown): string {
 /** The cache key of a transformation of one source: a hash of the source's identity and the canonical form. */
 export function transformHash(sourceIdentity: string, transform: CanonicalTransform): string {
   return createHash('sha256').update(sourceIdentity).update('\n').update(stableJson(transform)).digest('hex').slice(0, 32);
+}
+
+/**
+ * Where a stored image's transformation is kept: GET /v1/images/ID.EXT?…
+ * and batches put the same work under the same key. An image's master never
+ * changes once made, so the image's identity is its tenant and id.
+ */
+export function storedTransformKey(subject: { readonly tenant: Tenant; readonly imageId: ImageId }, transform: CanonicalTransform): string {
+  return blobKeys.transformed(subject, transformHash(`${subject.tenant}/${subject.imageId}`, transform), transform.format);
 }
 
 /** Whether the transformation does anything beyond encoding in its format with the default settings. */

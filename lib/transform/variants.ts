@@ -4,17 +4,14 @@ import { canonicalise } from './canonical.ts';
 import { parseOptions } from './options.ts';
 import { variantFormats, type Presets } from './presets.ts';
 import { runTransformInFormats, type TransformSource } from './run-transform.ts';
-import type { TransformResources } from './steps/step.ts';
+import { noOtherImages } from './steps/step.ts';
+
+const PRESET_RESOURCES = noOtherImages('presets cannot use other stored images as masks or overlays');
 
 export interface MadeVariant {
   readonly name: string;
   readonly image: EncodedImage;
 }
-
-/** Presets work on the image alone: a mask or overlay of another image has no place in them. */
-const NO_OTHER_IMAGES: TransformResources = {
-  loadImage: () => Promise.reject(new Error('presets cannot use other images')),
-};
 
 /**
  * Every preset in every variant format, from a master (a preset's steps run
@@ -29,7 +26,7 @@ export async function* makeVariants(
   for (const [name, options] of presets) {
     const parsed = parseOptions(options);
     const transforms = variantFormats(master.format, master.pages > 1).map((format) => canonicalise(parsed, format));
-    const images = await runTransformInFormats(master, transforms, { resources: NO_OTHER_IMAGES, deadline: Date.now() + timeoutMs });
+    const images = await runTransformInFormats(master, transforms, { resources: PRESET_RESOURCES, deadline: Date.now() + timeoutMs });
     for (const image of images) yield { name, image };
   }
 }

@@ -11,10 +11,10 @@ import type { BlobStore } from '../../lib/ports/blob-store.ts';
 import type { Scanner } from '../../lib/ports/scanner.ts';
 import { fetchImages, type RemoteImageLimits } from '../../lib/remote/fetch-images.ts';
 import { assertNotInfected } from '../../lib/scanning.ts';
-import { canonicalise, transformHash } from '../../lib/transform/canonical.ts';
+import { canonicalise, storedTransformKey } from '../../lib/transform/canonical.ts';
 import { parseOptions } from '../../lib/transform/options.ts';
 import { runTransform, type TransformSource } from '../../lib/transform/run-transform.ts';
-import type { TransformResources } from '../../lib/transform/steps/step.ts';
+import { noOtherImages } from '../../lib/transform/steps/step.ts';
 
 export interface TransformStageDependencies extends RemoteImageLimits {
   readonly blobs: BlobStore;
@@ -26,9 +26,7 @@ export interface TransformStageDependencies extends RemoteImageLimits {
 type Requested = EventOf<typeof TOPICS.transformRequested>;
 
 /** Batch items work on one image each: masks and overlays of other stored images are for GET requests. */
-const NO_OTHER_IMAGES: TransformResources = {
-  loadImage: () => Promise.reject(new HttpError(400, 'invalid_transform', 'masks and overlays of other images are not available in batches')),
-};
+const NO_OTHER_IMAGES = noOtherImages('masks and overlays of other images are not available in batches');
 
 /** The item's image: a stored master (it passed its scan), or a URL's bytes, identified and scanned here first. */
 async function sourceOf(event: Requested, dependencies: TransformStageDependencies): Promise<TransformSource> {
@@ -65,7 +63,7 @@ export function createTransformStage(dependencies: TransformStageDependencies) {
         const key = !store
           ? undefined
           : 'image' in source
-            ? blobKeys.transformed({ tenant: event.tenant, imageId: source.image.id }, transformHash(`${event.tenant}/${source.image.id}`, transform), made.format)
+            ? storedTransformKey({ tenant: event.tenant, imageId: source.image.id }, transform)
             : blobKeys.batchOutput({ tenant: event.tenant, batchId, index, transform: number }, made.format);
         if (key !== undefined) await dependencies.blobs.put(key, made.data, { contentType: CONTENT_TYPES[made.format] });
         results.push({ transform: number, format: made.format, width: made.width, height: made.height, bytes: made.data.length, ...(key === undefined ? {} : { key }) });

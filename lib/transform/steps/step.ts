@@ -1,4 +1,5 @@
 import type { Sharp } from 'sharp';
+import { HttpError } from '../../http/errors.ts';
 import type { ImageId } from '../../ids.ts';
 import type { CanonicalTransform } from '../canonical.ts';
 
@@ -8,6 +9,11 @@ export type StepName = 'trim' | 'crop' | 'resize' | 'rotate' | 'mirror' | 'exten
 export interface TransformResources {
   loadImage(id: ImageId): Promise<Buffer>;
 }
+
+/** Resources where no other stored image can be read (request data, batches, presets): a mask or overlay of one is a 400 saying why. */
+export const noOtherImages = (reason: string): TransformResources => ({
+  loadImage: () => Promise.reject(new HttpError(400, 'invalid_transform', reason)),
+});
 
 export interface StepContext {
   readonly transform: CanonicalTransform;
