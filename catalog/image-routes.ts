@@ -1,8 +1,11 @@
 import Router from '@koa/router';
+import type { Context } from 'koa';
 import { z } from 'zod';
 import { blobKeys } from '../lib/blob-keys.ts';
 import { HttpError } from '../lib/http/errors.ts';
-import { sendBlob } from '../lib/http/send-blob.ts';
+import type { ResponseCache } from '../lib/http/response-cache.ts';
+import { etagOf, sendBlob } from '../lib/http/send-blob.ts';
+import { matchedRoute } from '../lib/http/metrics.ts';
 import { DEFAULT_TENANT, imageIdSchema, type Tenant } from '../lib/ids.ts';
 import { formatForExtension, SUPPORTED_EXTENSIONS } from '../lib/imaging/formats.ts';
 import type { BlobStore } from '../lib/ports/blob-store.ts';
@@ -10,8 +13,9 @@ import { imageStatusSchema } from './image-record.ts';
 import { imageView } from './image-view.ts';
 import { updateImage, type ImagesCollection } from './images-collection.ts';
 import { markDeleted } from './project-event.ts';
-import { assertServable, findImage } from './image-access.ts';
+import { assertServable, findImage, type Servable } from './image-access.ts';
 import type { Renditions } from './renditions.ts';
+import type { ServableBlob } from './stored-once.ts';
 import type { Transformations } from './transformations.ts';
 import { canonicalise, isPlainConversion } from '../lib/transform/canonical.ts';
 import { parseOptions } from '../lib/transform/options.ts';
@@ -26,6 +30,8 @@ export interface ImageRoutesDependencies {
   readonly presets: Presets;
   /** Stored derived images may only be presets (caps how many each image can have). */
   readonly presetsOnly: boolean;
+  /** Where responses with their bytes in memory are kept, to be answered again before the framework. */
+  readonly responses: ResponseCache;
 }
 
 function requestedFormat(extension: string) {
@@ -43,7 +49,7 @@ const listQuery = z.object({
 });
 
 /** The read API of stored images. */
-export function imageRoutes({ images, blobs, renditions, transformations, presets, presetsOnly }: ImageRoutesDependencies): Router {
+export function imageRoutes({ images, blobs, renditions, transformations, presets, presetsOnly, responses }: ImageRoutesDependencies): Router {
   /** Mask and overlay sources: another servable image of the same tenant, by id. */
   const resourcesFor = (tenant: Tenant): TransformResources => ({
     async loadImage(id) {
@@ -57,6 +63,13 @@ export function imageRoutes({ images, blobs, renditions, transformations, preset
       }
     },
   });
+  /** Sends an image's rendition; one whose bytes are in memory is kept for the next identical request. */
+  const sendRendition = async (ctx: Context, image: Servable, blob: ServableBlob): Promise<void> => {
+    await sendBlob(ctx, blobs, blob.info, blob.data);
+    if (blob.data === undefined) return;
+    const { data, info } = blob;
+    responses.remember(ctx.url, { body: data, etag: etagOf(info), contentType: info.contentType, route: matchedRoute(ctx), tags: [image.id] });
+  };
   const router = new Router({ prefix: '/v1/images' });
 
   router.get('/', async (ctx) => {
@@ -90,7 +103,7 @@ export function imageRoutes({ images, blobs, renditions, transformations, preset
       transform === null || isPlainConversion(transform)
         ? await renditions.get(image, format)
         : await transformations.get(image, transform, resourcesFor(image.tenant));
-    await sendBlob(ctx, blobs, blob.info, blob.data);
+    await sendRendition(ctx, image, blob);
   });
 
   router.get('/:id/variants/:file', async (ctx) => {
@@ -116,13 +129,14 @@ export function imageRoutes({ images, blobs, renditions, transformations, preset
       });
     }
     const blob = await transformations.get(image, canonicalise(parseOptions(preset), format), resourcesFor(image.tenant));
-    await sendBlob(ctx, blobs, blob.info, blob.data);
+    await sendRendition(ctx, image, blob);
   });
 
   router.delete('/:id', async (ctx) => {
     const image = await findImage(images, DEFAULT_TENANT, ctx.params.id ?? '');
     // Mark first: from now on nothing serves it, and late events cannot revive it.
     await updateImage(images, image.id, (current) => (current === null || current.status === 'deleted' ? null : markDeleted(current)));
+    responses.forget(image.id);
     const subject = { tenant: image.tenant, imageId: image.id };
     for await (const blob of blobs.list(blobKeys.derivedPrefix(subject))) await blobs.delete(blob.key);
     await blobs.delete(blobKeys.original(subject));

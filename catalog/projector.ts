@@ -18,8 +18,17 @@ const RECORDED_TOPICS = [
   TOPICS.transformCompleted,
 ] as const;
 
-/** Keeps the images and batch items collections in step with the event stream. */
-export function startProjector(bus: EventBus, images: ImagesCollection, batches: BatchCollections, log: Logger): Promise<Subscription> {
+/**
+ * Keeps the images and batch items collections in step with the event stream.
+ * `imageChanged` hears of every image an event changed (to drop what was kept of it).
+ */
+export function startProjector(
+  bus: EventBus,
+  images: ImagesCollection,
+  batches: BatchCollections,
+  log: Logger,
+  imageChanged: (imageId: string) => void,
+): Promise<Subscription> {
   return runConsumer({
     bus,
     log,
@@ -34,6 +43,7 @@ export function startProjector(bus: EventBus, images: ImagesCollection, batches:
       await updateImage(images, event.imageId, (record) =>
         record === null || record.tenant === event.tenant ? projectEvent(record, event) : null,
       );
+      imageChanged(event.imageId);
       return [];
     },
   });

@@ -43,7 +43,8 @@ export interface ClamdConfig {
 
 /** The whole configuration of a ProgImage service. A `null` server means its embedded adapter is used. */
 export interface Config {
-  readonly http: { readonly host: string; readonly port: number };
+  /** `responseCacheMs`: how long a hot derived image's response is answered without re-checking its image (0: never). */
+  readonly http: { readonly host: string; readonly port: number; readonly responseCacheMs: number };
   readonly logLevel: LogLevel;
   readonly dataDir: string;
   readonly uploads: { readonly maxBytes: number; readonly acceptedFormats: readonly ImageFormat[] };
@@ -124,7 +125,7 @@ function toConfig(env: Environment): Config {
     PROGIMAGE_CLAMD_HOST: clamdHost,
   } = env;
   return {
-    http: { host: env.PROGIMAGE_HTTP_HOST, port: env.PROGIMAGE_HTTP_PORT },
+    http: { host: env.PROGIMAGE_HTTP_HOST, port: env.PROGIMAGE_HTTP_PORT, responseCacheMs: env.PROGIMAGE_RESPONSE_CACHE_MS },
     logLevel: env.PROGIMAGE_LOG_LEVEL,
     dataDir: env.PROGIMAGE_DATA_DIR,
     uploads: { maxBytes: env.PROGIMAGE_MAX_UPLOAD_BYTES, acceptedFormats: env.PROGIMAGE_ACCEPTED_FORMATS },

@@ -72,6 +72,7 @@ export const environmentSchema = z.object({
     })
     .optional(),
   PROGIMAGE_PRESETS_ONLY: z.enum(['true', 'false'], { error: 'expected true or false' }).default('false'),
+  PROGIMAGE_RESPONSE_CACHE_MS: wholeNumber(0, 60_000, 'a number of milliseconds').default(1000),
   PROGIMAGE_TRANSFORM_TIMEOUT_MS: wholeNumber(100, 600_000, 'a number of milliseconds').default(30_000),
   PROGIMAGE_ACCEPTED_FORMATS: z
     .string()

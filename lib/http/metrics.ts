@@ -9,22 +9,33 @@ export function createMetricsRegistry(service: string): Registry {
   return registry;
 }
 
-/** Records every request's duration by method, matched route and status. */
-export function requestMetrics(registry: Registry) {
-  const duration = new Histogram({
+export type RequestDurations = Histogram<'method' | 'route' | 'status'>;
+
+/** Every request's duration by method, matched route and status. */
+export function requestDurations(registry: Registry): RequestDurations {
+  return new Histogram({
     name: 'progimage_http_request_duration_seconds',
     help: 'HTTP request duration by method, route and status',
     labelNames: ['method', 'route', 'status'] as const,
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [registry],
   });
+}
+
+/** The route pattern the router matched (e.g. /v1/images/:name), the label requests are counted under. */
+export function matchedRoute(ctx: Context): string {
+  const route = (ctx as Context & { _matchedRoute?: string | RegExp })._matchedRoute;
+  return route === undefined ? 'unmatched' : String(route);
+}
+
+/** Records the duration of every request the Koa app handles. */
+export function requestMetrics(duration: RequestDurations) {
   return async (ctx: Context, next: Next): Promise<void> => {
     const end = duration.startTimer({ method: ctx.method });
     try {
       await next();
     } finally {
-      const route = (ctx as Context & { _matchedRoute?: string })._matchedRoute ?? 'unmatched';
-      end({ route, status: String(ctx.status) });
+      end({ route: matchedRoute(ctx), status: String(ctx.status) });
     }
   };
 }

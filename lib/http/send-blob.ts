@@ -4,10 +4,15 @@ import type { BlobInfo, BlobStore } from '../ports/blob-store.ts';
 /** Derived content never changes under its URL: a new master means a new image id. */
 const IMMUTABLE = 'public, max-age=31536000, immutable';
 
-const etagOf = (blob: BlobInfo): string => `"${blob.sha256}"`;
+export const etagOf = (blob: BlobInfo): string => `"${blob.sha256}"`;
+
+/** The headers of every served blob, whatever its status: strong ETag, long-lived caching, nosniff. */
+export function blobHeaders(etag: string): Record<string, string> {
+  return { ETag: etag, 'Cache-Control': IMMUTABLE, 'X-Content-Type-Options': 'nosniff' };
+}
 
 /** True when an If-None-Match header names this entity tag (or is "*"). */
-function matches(header: string, etag: string): boolean {
+export function etagMatches(header: string, etag: string): boolean {
   if (header.trim() === '*') return true;
   return header.split(',').some((candidate) => candidate.trim().replace(/^W\//, '') === etag);
 }
@@ -19,11 +24,9 @@ function matches(header: string, etag: string): boolean {
  */
 export async function sendBlob(ctx: Context, blobs: BlobStore, blob: BlobInfo, data?: Buffer): Promise<void> {
   const etag = etagOf(blob);
-  ctx.set('ETag', etag);
-  ctx.set('Cache-Control', IMMUTABLE);
-  ctx.set('X-Content-Type-Options', 'nosniff');
+  ctx.set(blobHeaders(etag));
   const ifNoneMatch = ctx.get('if-none-match');
-  if (ifNoneMatch !== '' && matches(ifNoneMatch, etag)) {
+  if (ifNoneMatch !== '' && etagMatches(ifNoneMatch, etag)) {
     ctx.status = 304;
     return;
   }

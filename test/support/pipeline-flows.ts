@@ -256,9 +256,11 @@ export function registerPipelineFlows(label: string, start: () => Promise<Runnin
     const id = await uploadAccepted(baseUrl, await readFixture('320x240.jpg'));
     await waitForFinalStatus(baseUrl, id);
     t.is((await request(`${baseUrl}/v1/images/${id}.png`)).status, 200);
+    t.is((await request(`${baseUrl}/v1/images/${id}.png`)).status, 200, 'served again, now from the response cache');
     t.is((await request(`${baseUrl}/v1/images/${id}`, { method: 'DELETE' })).status, 204);
     t.is((await request(`${baseUrl}/v1/images/${id}`)).status, 404);
     t.is((await request(`${baseUrl}/v1/images/${id}.jpg`)).status, 404);
+    t.is((await request(`${baseUrl}/v1/images/${id}.png`)).status, 404, 'the cached response is forgotten with its image');
     const left = [];
     for await (const blob of blobs.list(`derived/default/${id}/`)) left.push(blob.key);
     t.deepEqual(left, []);

@@ -25,7 +25,7 @@ const servers: Environment = {
 
 test('with an empty environment every server is embedded, HTTP listens on 8080 and uploads are unscanned', (t) => {
   t.deepEqual(loadConfig({}), {
-    http: { host: '0.0.0.0', port: 8080 },
+    http: { host: '0.0.0.0', port: 8080, responseCacheMs: 1000 },
     logLevel: 'info',
     dataDir: './data',
     fetch: { timeoutMs: 15_000, maxRedirects: 5, allowedHosts: [] },
@@ -57,6 +57,7 @@ test('a full server configuration parses into the nested Config', (t) => {
     PROGIMAGE_MAX_UPLOAD_BYTES: '1048576',
     PROGIMAGE_ACCEPTED_FORMATS: 'JPEG, png',
     PROGIMAGE_TRANSFORM_TIMEOUT_MS: '12000',
+    PROGIMAGE_RESPONSE_CACHE_MS: '0',
     PROGIMAGE_PRESETS: '{"avatar":{"w":64,"h":64,"mask":"circle"}}',
     PROGIMAGE_PRESETS_ONLY: 'true',
     PROGIMAGE_FETCH_TIMEOUT_MS: '2000',
@@ -76,7 +77,7 @@ test('a full server configuration parses into the nested Config', (t) => {
 
   t.true(config.s3?.endpoint instanceof URL);
   t.deepEqual(comparable(config), {
-    http: { host: '127.0.0.1', port: 9000 },
+    http: { host: '127.0.0.1', port: 9000, responseCacheMs: 0 },
     logLevel: 'debug',
     dataDir: '/var/lib/progimage',
     uploads: { maxBytes: 1_048_576, acceptedFormats: ['jpeg', 'png'] },
