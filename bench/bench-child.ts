@@ -300,6 +300,7 @@ if (role === 'service') {
   const config = loadConfig({
     PROGIMAGE_DATA_DIR: dataDir,
     PROGIMAGE_SCAN: 'off',
+    PROGIMAGE_BOOTSTRAP_API_KEY: process.env.BENCH_API_KEY,
     PROGIMAGE_LOG_LEVEL: 'warn',
     PROGIMAGE_HTTP_HOST: '127.0.0.1',
     PROGIMAGE_HTTP_PORT: '0',

@@ -11,7 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
 import { z } from 'zod';
-import { BenchChild, type BreakdownPiece, type ChildSettings, type WindowResult } from './child-process.ts';
+import { BENCH_API_KEY, BenchChild, type BreakdownPiece, type ChildSettings, type WindowResult } from './child-process.ts';
 import { KeepAliveConnection, prepareRequest, runLoad, type HttpResponse } from './http-load.ts';
 import {
   configName,
@@ -31,6 +31,7 @@ import {
 import { fixed, formatTable, quantile } from './stats.ts';
 
 const HOST = '127.0.0.1';
+const AUTHORIZATION = { Authorization: `Bearer ${BENCH_API_KEY}` };
 const READY_TIMEOUT_MS = 10 * 60_000;
 /** Requests one at a time on one connection, for the unloaded latency of each side. */
 const SEQUENTIAL_REQUESTS = 1000;
@@ -125,13 +126,13 @@ const statusSchema = z.object({ status: z.string() }).loose();
 
 /** Uploads the fixture and waits until the pipeline has made it `ready`. */
 async function uploadReady(base: string, fixture: Buffer): Promise<string> {
-  const uploaded = await fetch(`${base}/v1/images`, { method: 'POST', body: fixture, headers: { 'Content-Type': 'image/jpeg' } });
+  const uploaded = await fetch(`${base}/v1/images`, { method: 'POST', body: fixture, headers: { 'Content-Type': 'image/jpeg', ...AUTHORIZATION } });
   const text = await uploaded.text();
   if (uploaded.status !== 202) throw new Error(`upload answered ${uploaded.status}: ${text}`);
   const { id } = idSchema.parse(JSON.parse(text));
   const deadline = Date.now() + READY_TIMEOUT_MS;
   for (;;) {
-    const response = await fetch(`${base}/v1/images/${id}`);
+    const response = await fetch(`${base}/v1/images/${id}`, { headers: AUTHORIZATION });
     const body = await response.text();
     if (response.status === 200) {
       const { status } = statusSchema.parse(JSON.parse(body));
@@ -174,7 +175,7 @@ async function runConfig(options: Options, settings: ChildSettings, fixture: Buf
     const base = `http://${HOST}:${servicePort}`;
     const id = await uploadReady(base, fixture);
     const path = `/v1/images/${id}.${options.format}?${options.query}`;
-    const serviceRequest = prepareRequest('GET', path, HOST, servicePort);
+    const serviceRequest = prepareRequest('GET', path, HOST, servicePort, { apiKey: BENCH_API_KEY });
     const made = await getOnce(servicePort, serviceRequest); // the miss: the transformation is made and stored
     const cached = await getOnce(servicePort, serviceRequest); // from the store
     if (made.status !== 200 || cached.status !== 200 || made.body === null || cached.body === null) {
@@ -188,7 +189,7 @@ async function runConfig(options: Options, settings: ChildSettings, fixture: Buf
     const replayed = Object.fromEntries(Object.entries(cached.headers).filter(([header]) => !SERVER_WRITTEN.has(header)));
     bare = await BenchChild.start('bare-http', settings);
     const barePort = await bare.serve(cached.body, replayed);
-    const bareRequest = prepareRequest('GET', path, HOST, barePort);
+    const bareRequest = prepareRequest('GET', path, HOST, barePort, { apiKey: BENCH_API_KEY });
     const bareFirst = await getOnce(barePort, bareRequest);
     if (!bareFirst.body?.equals(cached.body)) throw new Error('the bare server does not send the same bytes');
 

@@ -2,9 +2,13 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import { newApiKey } from '../lib/auth/keys.ts';
 
 /** Debian's libjemalloc2 (`apt-get install libjemalloc2`). */
 export const JEMALLOC_PATH = '/usr/lib/x86_64-linux-gnu/libjemalloc.so.2';
+
+/** The key the service child's default tenant accepts, made for this run. */
+export const BENCH_API_KEY = newApiKey();
 
 export type Allocator = 'glibc' | 'jemalloc';
 
@@ -91,6 +95,7 @@ function childEnvironment(settings: ChildSettings): NodeJS.ProcessEnv {
   if (settings.sharpConcurrency === null) delete env.BENCH_SHARP_CONCURRENCY;
   else env.BENCH_SHARP_CONCURRENCY = String(settings.sharpConcurrency);
   env.BENCH_SHARP_CACHE = settings.sharpCache ? 'on' : 'off';
+  env.BENCH_API_KEY = BENCH_API_KEY;
   if (settings.cpuProfileDir === null) delete env.BENCH_PROFILE_DIR;
   else env.BENCH_PROFILE_DIR = settings.cpuProfileDir;
   return env;

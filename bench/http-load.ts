@@ -148,15 +148,16 @@ export class KeepAliveConnection {
   }
 }
 
-/** A GET (or a POST with `body`) as bytes, ready to be written on a keep-alive connection. */
+/** A GET (or a POST with `body`) as bytes, ready to be written on a keep-alive connection; with `apiKey`, authenticated. */
 export function prepareRequest(
   method: 'GET' | 'POST',
   path: string,
   host: string,
   port: number,
-  body?: { readonly bytes: Buffer; readonly contentType: string },
+  { body, apiKey }: { readonly body?: { readonly bytes: Buffer; readonly contentType: string }; readonly apiKey?: string } = {},
 ): Buffer {
   const lines = [`${method} ${path} HTTP/1.1`, `Host: ${host}:${port}`, 'Accept: */*'];
+  if (apiKey !== undefined) lines.push(`Authorization: Bearer ${apiKey}`);
   if (body !== undefined) lines.push(`Content-Type: ${body.contentType}`, `Content-Length: ${body.bytes.length}`);
   const head = Buffer.from(`${lines.join('\r\n')}\r\n\r\n`, 'latin1');
   return body === undefined ? head : Buffer.concat([head, body.bytes]);

@@ -1,3 +1,4 @@
+import { newApiKey } from '../lib/auth/keys.ts';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
@@ -79,17 +80,26 @@ function stageTimesOf(view: ImageView): StageTimes | null {
 class BenchClient {
   statusPolls = 0;
 
-  constructor(private readonly baseUrl: string) {}
+  constructor(
+    private readonly baseUrl: string,
+    private readonly apiKey: string,
+  ) {}
+
+  #fetch(path: string, init: RequestInit = {}): Promise<Response> {
+    const headers = new Headers(init.headers);
+    headers.set('Authorization', `Bearer ${this.apiKey}`);
+    return fetch(`${this.baseUrl}${path}`, { ...init, headers });
+  }
 
   async upload(bytes: Buffer, contentType: string): Promise<string> {
-    const response = await fetch(`${this.baseUrl}/v1/images`, { method: 'POST', body: bytes, headers: { 'Content-Type': contentType } });
+    const response = await this.#fetch('/v1/images', { method: 'POST', body: bytes, headers: { 'Content-Type': contentType } });
     const body = await response.text();
     if (response.status !== 202) throw new Error(`upload answered ${response.status}: ${body}`);
     return acceptedSchema.parse(JSON.parse(body)).id;
   }
 
   async view(id: string): Promise<ImageView> {
-    const response = await fetch(`${this.baseUrl}/v1/images/${id}`);
+    const response = await this.#fetch(`/v1/images/${id}`);
     const body = await response.text();
     if (response.status !== 200) throw new Error(`GET /v1/images/${id} answered ${response.status}: ${body}`);
     return imageViewSchema.parse(JSON.parse(body));
@@ -100,7 +110,7 @@ class BenchClient {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       this.statusPolls += 1;
-      const response = await fetch(`${this.baseUrl}/v1/images/${id}`);
+      const response = await this.#fetch(`/v1/images/${id}`);
       const observedAt = Date.now();
       const body = await response.text();
       // 404 until the catalog has projected image.uploaded.
@@ -115,7 +125,7 @@ class BenchClient {
   }
 
   async delete(id: string): Promise<void> {
-    const response = await fetch(`${this.baseUrl}/v1/images/${id}`, { method: 'DELETE' });
+    const response = await this.#fetch(`/v1/images/${id}`, { method: 'DELETE' });
     await response.arrayBuffer();
     if (response.status !== 204) throw new Error(`DELETE /v1/images/${id} answered ${response.status}`);
   }
@@ -148,15 +158,17 @@ async function followOne(client: BenchClient, options: PipelineRunOptions): Prom
  * untimed, so that start-up costs are not counted.
  */
 export async function measurePipeline(setup: PipelineSetup, options: PipelineRunOptions): Promise<PipelineRun> {
+  const apiKey = newApiKey();
   const config = loadConfig({
     ...setup.env,
+    PROGIMAGE_BOOTSTRAP_API_KEY: apiKey,
     PROGIMAGE_LOG_LEVEL: 'warn',
     PROGIMAGE_HTTP_HOST: '127.0.0.1',
     PROGIMAGE_HTTP_PORT: '0',
   });
   const hosted = await hostServices(`bench-${setup.name}`, ALL_SERVICES, config);
   const { port } = hosted.server.address() as AddressInfo;
-  const client = new BenchClient(`http://127.0.0.1:${port}`);
+  const client = new BenchClient(`http://127.0.0.1:${port}`, apiKey);
   const ids: string[] = [];
   try {
     const warmUp = await followOne(client, options);

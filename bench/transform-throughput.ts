@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
-import { BenchChild, type ChildSettings, type WindowResult } from './child-process.ts';
+import { BENCH_API_KEY, BenchChild, type ChildSettings, type WindowResult } from './child-process.ts';
 import { prepareRequest, runLoad } from './http-load.ts';
 import {
   configName,
@@ -124,7 +124,7 @@ async function runConfig(options: Options, settings: ChildSettings, fixture: Buf
   try {
     const port = service.port;
     if (port === null) throw new Error('the service child has no port');
-    const request = prepareRequest('POST', PATH, HOST, port, { bytes: fixture, contentType: 'image/jpeg' });
+    const request = prepareRequest('POST', PATH, HOST, port, { body: { bytes: fixture, contentType: 'image/jpeg' }, apiKey: BENCH_API_KEY });
     const load = (inFlight: number, requests: number) =>
       runLoad({ host: HOST, port, request, connections: inFlight, stop: { requests }, expect: { status: 200 } });
     const loop = (inFlight: number, count: number) =>

@@ -7,7 +7,8 @@ import { HttpError } from '../lib/http/errors.ts';
 import { idempotencyKey } from '../lib/http/idempotency-key.ts';
 import { readJsonBody } from '../lib/http/json-body.ts';
 import { sendBlob } from '../lib/http/send-blob.ts';
-import { DEFAULT_TENANT, imageIdSchema, type Tenant } from '../lib/ids.ts';
+import { imageIdSchema, type Tenant } from '../lib/ids.ts';
+import { tenantOf } from '../lib/auth/admission.ts';
 import type { BlobStore } from '../lib/ports/blob-store.ts';
 import type { BatchRecord } from './batch-record.ts';
 import { batchItemId } from './batch-record.ts';
@@ -93,14 +94,14 @@ export function batchRoutes(dependencies: BatchRoutesDependencies): Router {
     if (typeof ctx.is('json') !== 'string') throw new HttpError(415, 'unsupported_media_type', 'a batch is a JSON body');
     const key = idempotencyKey(ctx);
     const request = await readJsonBody(ctx, batchRequestSchema, MAX_BATCH_BODY_BYTES);
-    const batch = await createBatch(dependencies, DEFAULT_TENANT, key, request);
+    const batch = await createBatch(dependencies, tenantOf(ctx), key, request);
     ctx.status = 202;
     ctx.set('Location', `/v1/batches/${batch.id}`);
     ctx.body = batchView(batch, await countsOf(batches, batch));
   });
 
   router.get('/:id', async (ctx) => {
-    const batch = await findBatch(batches, DEFAULT_TENANT, ctx.params.id ?? '');
+    const batch = await findBatch(batches, tenantOf(ctx), ctx.params.id ?? '');
     const parsed = itemsQuery.safeParse(ctx.query);
     if (!parsed.success) throw new HttpError(400, 'invalid_query', parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; '));
     const { cursor, limit } = parsed.data;
@@ -114,11 +115,11 @@ export function batchRoutes(dependencies: BatchRoutesDependencies): Router {
   });
 
   router.get('/:id/events', async (ctx) => {
-    streamProgress(ctx, batches, await findBatch(batches, DEFAULT_TENANT, ctx.params.id ?? ''));
+    streamProgress(ctx, batches, await findBatch(batches, tenantOf(ctx), ctx.params.id ?? ''));
   });
 
   router.get('/:id/items/:index/:file', async (ctx) => {
-    const batch = await findBatch(batches, DEFAULT_TENANT, ctx.params.id ?? '');
+    const batch = await findBatch(batches, tenantOf(ctx), ctx.params.id ?? '');
     const index = Number(ctx.params.index);
     const item = Number.isInteger(index) && index >= 0 ? await batches.items.get(batchItemId(batch.id, index)) : null;
     const result = item?.document.results.find((candidate) => outputFile(candidate) === ctx.params.file);

@@ -3,10 +3,11 @@ import type { Context } from 'koa';
 import { z } from 'zod';
 import { blobKeys } from '../lib/blob-keys.ts';
 import { HttpError } from '../lib/http/errors.ts';
-import type { ResponseCache } from '../lib/http/response-cache.ts';
+import { responseKey, type ResponseCache } from '../lib/http/response-cache.ts';
 import { etagOf, sendBlob } from '../lib/http/send-blob.ts';
 import { matchedRoute } from '../lib/http/metrics.ts';
-import { DEFAULT_TENANT, imageIdSchema, type Tenant } from '../lib/ids.ts';
+import { imageIdSchema, type Tenant } from '../lib/ids.ts';
+import { tenantOf } from '../lib/auth/admission.ts';
 import { formatForExtension, SUPPORTED_EXTENSIONS } from '../lib/imaging/formats.ts';
 import type { BlobStore } from '../lib/ports/blob-store.ts';
 import { imageStatusSchema } from './image-record.ts';
@@ -68,7 +69,7 @@ export function imageRoutes({ images, blobs, renditions, transformations, preset
     await sendBlob(ctx, blobs, blob.info, blob.data);
     if (blob.data === undefined) return;
     const { data, info } = blob;
-    responses.remember(ctx.url, { body: data, etag: etagOf(info), contentType: info.contentType, route: matchedRoute(ctx), tags: [image.id] });
+    responses.remember(responseKey(image.tenant, ctx.url), { body: data, etag: etagOf(info), contentType: info.contentType, route: matchedRoute(ctx), tags: [image.id] });
   };
   const router = new Router({ prefix: '/v1/images' });
 
@@ -78,7 +79,7 @@ export function imageRoutes({ images, blobs, renditions, transformations, preset
       throw new HttpError(400, 'invalid_query', parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; '));
     }
     const { status, cursor, limit } = parsed.data;
-    const where = { tenant: DEFAULT_TENANT, ...(status === undefined ? {} : { status }) };
+    const where = { tenant: tenantOf(ctx), ...(status === undefined ? {} : { status }) };
     const page = await images.find({ where, limit: limit + 1, ...(cursor === undefined ? {} : { after: cursor }) });
     const shown = page.slice(0, limit).filter((image) => image.status !== 'deleted' || status === 'deleted');
     ctx.body = { images: shown.map(imageView), next: page.length > limit ? (page[limit - 1]?.id ?? null) : null };
@@ -88,7 +89,7 @@ export function imageRoutes({ images, blobs, renditions, transformations, preset
   router.get('/:name', async (ctx) => {
     const name = ctx.params.name ?? '';
     const dot = name.indexOf('.');
-    const image = await findImage(images, DEFAULT_TENANT, dot === -1 ? name : name.slice(0, dot));
+    const image = await findImage(images, tenantOf(ctx), dot === -1 ? name : name.slice(0, dot));
     if (dot === -1) {
       ctx.set('Cache-Control', 'no-cache');
       ctx.body = imageView(image);
@@ -107,7 +108,7 @@ export function imageRoutes({ images, blobs, renditions, transformations, preset
   });
 
   router.get('/:id/variants/:file', async (ctx) => {
-    const image = await findImage(images, DEFAULT_TENANT, ctx.params.id ?? '');
+    const image = await findImage(images, tenantOf(ctx), ctx.params.id ?? '');
     assertServable(image);
     const available = image.variants?.items ?? [];
     const file = ctx.params.file ?? '';
@@ -133,7 +134,7 @@ export function imageRoutes({ images, blobs, renditions, transformations, preset
   });
 
   router.delete('/:id', async (ctx) => {
-    const image = await findImage(images, DEFAULT_TENANT, ctx.params.id ?? '');
+    const image = await findImage(images, tenantOf(ctx), ctx.params.id ?? '');
     // Mark first: from now on nothing serves it, and late events cannot revive it.
     await updateImage(images, image.id, (current) => (current === null || current.status === 'deleted' ? null : markDeleted(current)));
     responses.forget(image.id);

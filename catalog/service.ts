@@ -1,5 +1,4 @@
 import Router from '@koa/router';
-import { createCatalogStore } from '../lib/adapters/index.ts';
 import type { ServiceFactory } from '../lib/service/host.ts';
 import { batchRoutes } from './batch-routes.ts';
 import { BlobCache } from './blob-cache.ts';
@@ -18,8 +17,8 @@ const CACHED_BLOB_MAX_BYTES = 512 * 1024;
 const CACHED_RESPONSES = 10_000;
 
 /** The read side: the MongoDB projection of every event, the API that serves images from it, and batches. */
-export const catalogService: ServiceFactory = async ({ config, bus, blobs, log, metrics }) => {
-  const store = await createCatalogStore(config);
+export const catalogService: ServiceFactory = async ({ config, bus, blobs, log, metrics, catalogStore }) => {
+  const store = await catalogStore();
   const images = await openImagesCollection(store);
   const batches = await openBatchCollections(store);
   const responses = new ResponseCache(CACHED_RESPONSES, config.http.responseCacheMs);
@@ -39,11 +38,10 @@ export const catalogService: ServiceFactory = async ({ config, bus, blobs, log, 
   return {
     name: 'catalog',
     routes,
-    fastPath: (request, response) => responses.serve(request, response),
+    fastPath: (request, response, admitted) => responses.serve(request, response, admitted),
     readiness: { 'catalog-store': () => store.checkHealth() },
     async stop() {
       await projector.stop();
-      await store.close();
     },
   };
 };

@@ -1,7 +1,8 @@
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import { z } from 'zod';
-import { DEFAULT_TENANT, type ImageId } from '../lib/ids.ts';
+import type { ImageId } from '../lib/ids.ts';
+import { tenantOf } from '../lib/auth/admission.ts';
 import { idempotencyKey } from '../lib/http/idempotency-key.ts';
 import { acceptUpload, identifyAll, type AcceptUploadDependencies, type Upload } from './accept-upload.ts';
 import { imageIdFor } from './image-ids.ts';
@@ -46,10 +47,11 @@ export function uploadRoutes(dependencies: UploadRoutesDependencies): Router {
     ...uploadBody(dependencies.maxBytes),
     async (ctx) => {
       const key = idempotencyKey(ctx);
+      const tenant = tenantOf(ctx);
       const files = await uploadedFiles(ctx, dependencies);
       const uploads: Upload[] = files.map((file, index) => ({
-        imageId: imageIdFor(DEFAULT_TENANT, key, index),
-        tenant: DEFAULT_TENANT,
+        imageId: imageIdFor(tenant, key, index),
+        tenant,
         ...file,
       }));
       const images = await identifyAll(uploads, dependencies.acceptedFormats);

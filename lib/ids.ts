@@ -11,7 +11,7 @@ export type ImageId = z.infer<typeof imageIdSchema>;
 export const tenantSchema = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'expected a tenant name: a-z, 0-9, "-"');
 export type Tenant = z.infer<typeof tenantSchema>;
 
-/** Until tenants and API keys exist, every image belongs to this tenant. */
+/** The tenant a new installation starts with (see lib/auth/default-tenant.ts). */
 export const DEFAULT_TENANT: Tenant = 'default';
 
 /**

@@ -56,6 +56,11 @@ export interface Config {
    * may name; and whether stored derived images may only be presets.
    */
   readonly transforms: { readonly timeoutMs: number; readonly presets: Presets; readonly presetsOnly: boolean };
+  /**
+   * Who may call the API: a key the default tenant gets at start (else a new one is printed once,
+   * when the store has no tenant), how long keys and tenants are remembered, and whether /metrics is open.
+   */
+  readonly auth: { readonly bootstrapApiKey: string | null; readonly cacheMs: number; readonly publicMetrics: boolean };
   readonly kafka: KafkaConfig | null;
   readonly s3: S3Config | null;
   readonly mongo: MongoConfig | null;
@@ -138,6 +143,11 @@ function toConfig(env: Environment): Config {
       timeoutMs: env.PROGIMAGE_TRANSFORM_TIMEOUT_MS,
       presets: env.PROGIMAGE_PRESETS ?? parsePresets(DEFAULT_PRESETS),
       presetsOnly: env.PROGIMAGE_PRESETS_ONLY === 'true',
+    },
+    auth: {
+      bootstrapApiKey: env.PROGIMAGE_BOOTSTRAP_API_KEY ?? null,
+      cacheMs: env.PROGIMAGE_AUTH_CACHE_MS,
+      publicMetrics: env.PROGIMAGE_PUBLIC_METRICS === 'true',
     },
     kafka:
       brokers === undefined

@@ -72,6 +72,10 @@ export const environmentSchema = z.object({
     })
     .optional(),
   PROGIMAGE_PRESETS_ONLY: z.enum(['true', 'false'], { error: 'expected true or false' }).default('false'),
+  /** A key the default tenant accepts (for scripted installs and tests); e.g. made with `npm run admin -- new-key`. */
+  PROGIMAGE_BOOTSTRAP_API_KEY: z.string().regex(/^pik_[A-Za-z0-9_-]{32,}$/, 'expected "pik_" and at least 32 letters, digits, "-" or "_"').optional(),
+  PROGIMAGE_AUTH_CACHE_MS: wholeNumber(0, 300_000, 'a number of milliseconds').default(5000),
+  PROGIMAGE_PUBLIC_METRICS: z.enum(['true', 'false'], { error: 'expected true or false' }).default('true'),
   PROGIMAGE_RESPONSE_CACHE_MS: wholeNumber(0, 60_000, 'a number of milliseconds').default(1000),
   PROGIMAGE_TRANSFORM_TIMEOUT_MS: wholeNumber(100, 600_000, 'a number of milliseconds').default(30_000),
   PROGIMAGE_ACCEPTED_FORMATS: z
@@ -114,7 +118,7 @@ export type SettingName = keyof z.input<typeof environmentSchema>;
 export const SETTING_NAMES = Object.keys(environmentSchema.shape) as SettingName[];
 
 /** Settings whose values never appear in an error message or a log line. */
-export const SECRET_SETTINGS: ReadonlySet<string> = new Set<SettingName>(['PROGIMAGE_S3_SECRET_KEY']);
+export const SECRET_SETTINGS: ReadonlySet<string> = new Set<SettingName>(['PROGIMAGE_S3_SECRET_KEY', 'PROGIMAGE_BOOTSTRAP_API_KEY']);
 
 /** Settings that may carry credentials inside a URL (mongodb://user:password@host). */
 export const URL_SETTINGS_WITH_CREDENTIALS: ReadonlySet<string> = new Set<SettingName>(['PROGIMAGE_MONGODB_URL']);

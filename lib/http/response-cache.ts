@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Admitted } from '../auth/gatekeeper.ts';
 import { blobHeaders, etagMatches } from './send-blob.ts';
 
 /** A blob response the full request path produced, kept to be sent again as it was. */
@@ -16,6 +17,9 @@ interface Entry {
   readonly response: CachedResponse;
   readonly freshUntil: number;
 }
+
+/** Responses are kept per tenant: the same URL of another tenant is another image (or none). */
+export const responseKey = (tenant: string, url: string): string => `${tenant} ${url}`;
 
 /** How a request the cache answered ended, for the request metrics. */
 export interface ServedFromCache {
@@ -80,13 +84,13 @@ export class ResponseCache {
   }
 
   /**
-   * Answers a GET or HEAD whose URL has a fresh entry, the way the full path
+   * Answers a GET or HEAD whose tenant and URL (without signature) have a fresh entry, the way the full path
    * would have (200, or 304 for a matching If-None-Match); returns null,
    * having written nothing, for every other request.
    */
-  serve(request: IncomingMessage, response: ServerResponse): ServedFromCache | null {
+  serve(request: IncomingMessage, response: ServerResponse, { tenant, url }: Admitted): ServedFromCache | null {
     if (request.method !== 'GET' && request.method !== 'HEAD') return null;
-    const cached = this.lookup(request.url ?? '');
+    const cached = this.lookup(responseKey(tenant.id, url));
     if (cached === undefined) return null;
     const headers = blobHeaders(cached.etag);
     const ifNoneMatch = request.headers['if-none-match'];

@@ -1,7 +1,13 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type Router from '@koa/router';
 import Koa from 'koa';
-import { createBlobStore, createEventBus } from '../adapters/index.ts';
+import { createBlobStore, createCatalogStore, createEventBus } from '../adapters/index.ts';
+import { admission } from '../auth/admission.ts';
+import type { Admitted } from '../auth/gatekeeper.ts';
+import { ensureDefaultTenant } from '../auth/default-tenant.ts';
+import { Gatekeeper } from '../auth/gatekeeper.ts';
+import { openTenantCollections } from '../auth/tenants.ts';
+import type { CatalogStore } from '../ports/catalog-store.ts';
 import { ConfigError, loadConfig, type Config } from '../config/index.ts';
 import { errorResponses } from '../http/errors.ts';
 import { healthRoutes, type ReadinessCheck } from '../http/health.ts';
@@ -20,10 +26,12 @@ export interface ServiceDependencies {
   readonly blobs: BlobStore;
   /** The process's metrics, served at /metrics. */
   readonly metrics: Registry;
+  /** The catalog store, opened on first use and shared by the process (the embedded one allows one opener). */
+  readonly catalogStore: () => Promise<CatalogStore>;
 }
 
 /** Answers a request before the Koa app sees it, or returns null having written nothing. */
-export type FastPath = (request: IncomingMessage, response: ServerResponse) => ServedFromCache | null;
+export type FastPath = (request: IncomingMessage, response: ServerResponse, admitted: Admitted) => ServedFromCache | null;
 
 /** A started service: its HTTP routes (if any), what its readiness depends on, and how to stop it. */
 export interface RunningService {
@@ -44,7 +52,12 @@ export interface HostedServices {
 }
 
 /** Serves the services' routes plus /healthz, /readyz and /metrics on one Koa app. */
-function createApp(services: readonly RunningService[], dependencies: ServiceDependencies, durations: RequestDurations): Koa {
+function createApp(
+  services: readonly RunningService[],
+  dependencies: ServiceDependencies,
+  durations: RequestDurations,
+  gatekeeper: Gatekeeper | null,
+): Koa {
   const registry = dependencies.metrics;
   const checks: Record<string, ReadinessCheck> = {
     'event-bus': () => dependencies.bus.checkHealth(),
@@ -64,6 +77,10 @@ function createApp(services: readonly RunningService[], dependencies: ServiceDep
   });
   app.use(errorResponses(dependencies.log));
   app.use(requestMetrics(durations));
+  if (gatekeeper !== null) {
+    const openPaths = new Set(['/healthz', '/readyz', ...(dependencies.config.auth.publicMetrics ? ['/metrics'] : [])]);
+    app.use(admission(gatekeeper, openPaths));
+  }
   const health = healthRoutes(checks, registry);
   app.use(health.routes());
   for (const service of services) {
@@ -72,17 +89,20 @@ function createApp(services: readonly RunningService[], dependencies: ServiceDep
   return app;
 }
 
-/** The services' fast paths first, then the Koa app. */
-function requestHandler(services: readonly RunningService[], app: Koa, durations: RequestDurations) {
+/** The services' fast paths first, for a request the gatekeeper can admit from memory; then the Koa app. */
+function requestHandler(services: readonly RunningService[], app: Koa, durations: RequestDurations, gatekeeper: Gatekeeper | null) {
   const fastPaths = services.flatMap((service) => (service.fastPath === undefined ? [] : [service.fastPath]));
   const callback = app.callback();
   return (request: IncomingMessage, response: ServerResponse): void => {
     const started = performance.now();
-    for (const fastPath of fastPaths) {
-      const served = fastPath(request, response);
-      if (served !== null) {
+    const { method = '', url = '', headers } = request;
+    const admitted = fastPaths.length === 0 ? undefined : gatekeeper?.admitFromMemory({ method, url, authorization: headers.authorization });
+    if (admitted !== undefined) {
+      for (const fastPath of fastPaths) {
+        const served = fastPath(request, response, admitted);
+        if (served === null) continue;
         const seconds = (performance.now() - started) / 1000;
-        durations.observe({ method: request.method ?? '', route: served.route, status: String(served.status) }, seconds);
+        durations.observe({ method, route: served.route, status: String(served.status) }, seconds);
         return;
       }
     }
@@ -103,6 +123,13 @@ function listen(handler: (request: IncomingMessage, response: ServerResponse) =>
   });
 }
 
+/** Who may call the API: tenants and keys from the catalog store, which starts with a default tenant. */
+async function openGatekeeper({ config, log, catalogStore }: ServiceDependencies): Promise<Gatekeeper> {
+  const collections = await openTenantCollections(await catalogStore());
+  await ensureDefaultTenant(collections, config.auth.bootstrapApiKey, log);
+  return new Gatekeeper(collections, config.auth.cacheMs);
+}
+
 /**
  * Starts services in one process on shared adapters: one service per process
  * in production (each folder's main.ts), all of them for `npm start`.
@@ -117,12 +144,15 @@ export async function hostServices(
   const busConfig = config.kafka === null ? config : { ...config, kafka: { ...config.kafka, clientId: `${config.kafka.clientId}-${name}` } };
   const bus = await createEventBus(busConfig, log);
   const blobs = await createBlobStore(config);
-  const dependencies: ServiceDependencies = { config, log, bus, blobs, metrics: createMetricsRegistry(name) };
+  let catalog: Promise<CatalogStore> | undefined;
+  const catalogStore = (): Promise<CatalogStore> => (catalog ??= createCatalogStore(config));
+  const dependencies: ServiceDependencies = { config, log, bus, blobs, metrics: createMetricsRegistry(name), catalogStore };
   const services: RunningService[] = [];
   for (const factory of factories) services.push(await factory(dependencies));
+  const gatekeeper = services.some((service) => service.routes !== undefined) || !config.auth.publicMetrics ? await openGatekeeper(dependencies) : null;
   const durations = requestDurations(dependencies.metrics);
-  const app = createApp(services, dependencies, durations);
-  const server = await listen(requestHandler(services, app, durations), config);
+  const app = createApp(services, dependencies, durations, gatekeeper);
+  const server = await listen(requestHandler(services, app, durations, gatekeeper), config);
   log.info({ address: server.address(), services: services.map((service) => service.name) }, 'listening');
   return {
     server,
@@ -130,6 +160,7 @@ export async function hostServices(
     async stop() {
       await new Promise<void>((resolve) => server.close(() => { resolve(); }));
       for (const service of [...services].reverse()) await service.stop();
+      if (catalog !== undefined) await (await catalog).close();
       await bus.close();
     },
   };

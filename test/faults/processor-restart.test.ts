@@ -17,7 +17,7 @@ import { waitUntil } from '../../lib/wait.ts';
 import { compressService } from '../../processors/compress/service.ts';
 import { scanService } from '../../processors/scan/service.ts';
 import { variantsService } from '../../processors/variants/service.ts';
-import { imageSchema, json, request, uploadAccepted, type ImageJson } from '../support/api.ts';
+import { imageSchema, json, request, TEST_AUTH_ENV, uploadAccepted, type ImageJson } from '../support/api.ts';
 import { spawnChildService } from '../support/child-service.ts';
 import { readFixture } from '../support/fixtures.ts';
 import { serverConfig } from '../support/servers.ts';
@@ -196,7 +196,7 @@ test('a strip processor killed mid-burst and started again: every image is ready
   const deployment = isolatedDeployment('restart', servers);
   t.teardown(() => deployment.remove());
   const stack = process.env.PROGIMAGE_KAFKA_BROKERS === undefined ? { ...process.env, ...localStackEnvironment() } : process.env;
-  const env = { ...stack, ...deployment.env, PROGIMAGE_SCAN: 'on', PROGIMAGE_LOG_LEVEL: 'warn' };
+  const env = { ...stack, ...deployment.env, ...TEST_AUTH_ENV, PROGIMAGE_SCAN: 'on', PROGIMAGE_LOG_LEVEL: 'warn' };
 
   // Everything but strip in this process; strip in a process of its own, which the test can kill.
   const config = loadConfig({ ...env, PROGIMAGE_HTTP_HOST: '127.0.0.1', PROGIMAGE_HTTP_PORT: '0' });

@@ -12,7 +12,7 @@ import { compressService } from '../../processors/compress/service.ts';
 import { scanService } from '../../processors/scan/service.ts';
 import { stripService } from '../../processors/strip/service.ts';
 import { variantsService } from '../../processors/variants/service.ts';
-import { json, request, uploadAccepted, waitForFinalStatus } from '../support/api.ts';
+import { json, request, TEST_AUTH_ENV, uploadAccepted, waitForFinalStatus } from '../support/api.ts';
 import { spawnChildService } from '../support/child-service.ts';
 import { startFixtureServer } from '../support/fixture-server.ts';
 import { readFixture } from '../support/fixtures.ts';
@@ -65,7 +65,7 @@ test('batches over stored images and URLs complete with correct counts while pro
   const fixtures = await startFixtureServer();
   t.teardown(() => fixtures.close());
   const stack = process.env.PROGIMAGE_KAFKA_BROKERS === undefined ? { ...process.env, ...localStackEnvironment() } : process.env;
-  const env = { ...stack, ...deployment.env, PROGIMAGE_SCAN: 'on', PROGIMAGE_LOG_LEVEL: 'warn', PROGIMAGE_FETCH_ALLOW_HOSTS: fixtures.host };
+  const env = { ...stack, ...deployment.env, ...TEST_AUTH_ENV, PROGIMAGE_SCAN: 'on', PROGIMAGE_LOG_LEVEL: 'warn', PROGIMAGE_FETCH_ALLOW_HOSTS: fixtures.host };
 
   // Everything but the transform processor in this process; it runs in a process of its own, which the test kills.
   const config = loadConfig({ ...env, PROGIMAGE_HTTP_HOST: '127.0.0.1', PROGIMAGE_HTTP_PORT: '0' });

@@ -9,7 +9,19 @@ export interface Reply {
 
 export const json = (reply: Reply): unknown => JSON.parse(reply.bytes.toString('utf8'));
 
+/** The key every test deployment's default tenant accepts (PROGIMAGE_BOOTSTRAP_API_KEY). */
+export const TEST_API_KEY = 'pik_the-default-tenant-key-of-every-test-deployment';
+export const TEST_AUTH_ENV = { PROGIMAGE_BOOTSTRAP_API_KEY: TEST_API_KEY } as const;
+
+/** A request with TEST_API_KEY, unless `init` sends an Authorization header of its own. */
 export async function request(url: string, init: RequestInit = {}): Promise<Reply> {
+  const headers = new Headers(init.headers);
+  if (!headers.has('authorization')) headers.set('authorization', `Bearer ${TEST_API_KEY}`);
+  return anonymousRequest(url, { ...init, headers });
+}
+
+/** A request with no credentials but those `init` carries. */
+export async function anonymousRequest(url: string, init: RequestInit = {}): Promise<Reply> {
   const response = await fetch(url, init);
   return { status: response.status, headers: response.headers, bytes: Buffer.from(await response.arrayBuffer()) };
 }

@@ -4,6 +4,7 @@ import type { BlobStore } from '../../lib/ports/blob-store.ts';
 import type { EventBus } from '../../lib/ports/event-bus.ts';
 import { hostServices } from '../../lib/service/host.ts';
 import { ALL_SERVICES } from '../../services.ts';
+import { TEST_AUTH_ENV } from './api.ts';
 
 /** ProgImage running inside the test process, on a free port. */
 export interface RunningProgImage {
@@ -17,7 +18,7 @@ export interface RunningProgImage {
 }
 
 export async function startProgImage(env: Readonly<Record<string, string | undefined>>): Promise<RunningProgImage> {
-  const config = loadConfig({ PROGIMAGE_LOG_LEVEL: 'warn', ...env, PROGIMAGE_HTTP_HOST: '127.0.0.1', PROGIMAGE_HTTP_PORT: '0' });
+  const config = loadConfig({ PROGIMAGE_LOG_LEVEL: 'warn', ...TEST_AUTH_ENV, ...env, PROGIMAGE_HTTP_HOST: '127.0.0.1', PROGIMAGE_HTTP_PORT: '0' });
   const hosted = await hostServices('test', ALL_SERVICES, config);
   const { port } = hosted.server.address() as AddressInfo;
   return { baseUrl: `http://127.0.0.1:${port}`, config, blobs: hosted.dependencies.blobs, bus: hosted.dependencies.bus, stop: () => hosted.stop() };

@@ -30,6 +30,7 @@ test('with an empty environment every server is embedded, HTTP listens on 8080 a
     dataDir: './data',
     fetch: { timeoutMs: 15_000, maxRedirects: 5, allowedHosts: [] },
     transforms: { timeoutMs: 30_000, presets: parsePresets(DEFAULT_PRESETS), presetsOnly: false },
+    auth: { bootstrapApiKey: null, cacheMs: 5000, publicMetrics: true },
     uploads: {
       maxBytes: 50 * 1024 * 1024,
       acceptedFormats: ['jpeg', 'png', 'webp', 'gif', 'avif', 'heif', 'tiff', 'svg'],
@@ -58,6 +59,9 @@ test('a full server configuration parses into the nested Config', (t) => {
     PROGIMAGE_ACCEPTED_FORMATS: 'JPEG, png',
     PROGIMAGE_TRANSFORM_TIMEOUT_MS: '12000',
     PROGIMAGE_RESPONSE_CACHE_MS: '0',
+    PROGIMAGE_BOOTSTRAP_API_KEY: 'pik_0123456789abcdef0123456789abcdef',
+    PROGIMAGE_AUTH_CACHE_MS: '250',
+    PROGIMAGE_PUBLIC_METRICS: 'false',
     PROGIMAGE_PRESETS: '{"avatar":{"w":64,"h":64,"mask":"circle"}}',
     PROGIMAGE_PRESETS_ONLY: 'true',
     PROGIMAGE_FETCH_TIMEOUT_MS: '2000',
@@ -83,6 +87,7 @@ test('a full server configuration parses into the nested Config', (t) => {
     uploads: { maxBytes: 1_048_576, acceptedFormats: ['jpeg', 'png'] },
     fetch: { timeoutMs: 2000, maxRedirects: 2, allowedHosts: ['images.internal:8080', '[::1]:9000'] },
     transforms: { timeoutMs: 12_000, presets: new Map([['avatar', { w: 64, h: 64, mask: 'circle' }]]), presetsOnly: true },
+    auth: { bootstrapApiKey: 'pik_0123456789abcdef0123456789abcdef', cacheMs: 250, publicMetrics: false },
     kafka: {
       brokers: ['kafka-1:9092', 'kafka-2:9092', 'kafka-3:9092'],
       clientId: 'progimage-test',

@@ -1,7 +1,8 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import test from 'ava';
-import { ResponseCache, type CachedResponse } from '../../lib/http/response-cache.ts';
+import type { TenantRecord } from '../../lib/auth/tenants.ts';
+import { ResponseCache, responseKey, type CachedResponse } from '../../lib/http/response-cache.ts';
 
 const response = (body: string, tags: readonly string[] = ['image-1']): CachedResponse => ({
   body: Buffer.from(body),
@@ -14,7 +15,7 @@ const response = (body: string, tags: readonly string[] = ['image-1']): CachedRe
 /** A server answering from `cache` first, and "full path" (status 299) otherwise, as the host does with Koa. */
 async function serving(cache: ResponseCache): Promise<{ url: string; server: Server }> {
   const server = createServer((request, reply) => {
-    if (cache.serve(request, reply) !== null) return;
+    if (cache.serve(request, reply, { tenant: { id: 'acme' } as TenantRecord, url: request.url ?? '' }) !== null) return;
     reply.writeHead(299).end('full path');
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -23,7 +24,8 @@ async function serving(cache: ResponseCache): Promise<{ url: string; server: Ser
 
 test('a fresh entry is answered as the full path sent it: 200 with its bytes and headers, 304 for its ETag, HEAD without a body', async (t) => {
   const cache = new ResponseCache(10, 60_000);
-  cache.remember('/v1/images/a.webp?w=400', response('pixels'));
+  cache.remember(responseKey('acme', '/v1/images/a.webp?w=400'), response('pixels'));
+  cache.remember(responseKey('other', '/v1/images/b.webp'), response('other tenant'));
   const { url, server } = await serving(cache);
   t.teardown(() => server.close());
 
@@ -45,9 +47,9 @@ test('a fresh entry is answered as the full path sent it: 200 with its bytes and
   t.is(head.headers.get('content-length'), '6');
   t.is(await head.text(), '');
 
-  for (const other of [fetch(`${url}/v1/images/a.webp?w=401`), fetch(`${url}/v1/images/a.webp?w=400`, { method: 'DELETE' })]) {
+  for (const other of [fetch(`${url}/v1/images/a.webp?w=401`), fetch(`${url}/v1/images/b.webp`), fetch(`${url}/v1/images/a.webp?w=400`, { method: 'DELETE' })]) {
     const missed = await other;
-    t.is(missed.status, 299, 'another URL, or another method, takes the full path');
+    t.is(missed.status, 299, "another URL, another tenant's, or another method, takes the full path");
     await missed.text();
   }
 });

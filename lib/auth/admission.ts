@@ -1,0 +1,36 @@
+import type { Context, Middleware } from 'koa';
+import type { Tenant } from '../ids.ts';
+import type { Gatekeeper } from './gatekeeper.ts';
+import type { TenantRecord } from './tenants.ts';
+
+interface AdmittedState {
+  tenant?: TenantRecord;
+}
+
+/**
+ * Lets in only requests with a valid API key or signed URL, and tells the
+ * routes behind it which tenant they act for. A signed URL's parameters are
+ * taken off the URL: the routes see the request as its signer wrote it.
+ */
+export function admission(gatekeeper: Gatekeeper, openPaths: ReadonlySet<string>): Middleware {
+  return async (ctx, next) => {
+    if (openPaths.has(ctx.path)) {
+      await next();
+      return;
+    }
+    const authorization = ctx.get('authorization');
+    const admitted = await gatekeeper.admit({ method: ctx.method, authorization: authorization === '' ? undefined : authorization, url: ctx.url });
+    (ctx.state as AdmittedState).tenant = admitted.tenant;
+    if (admitted.url !== ctx.url) ctx.url = admitted.url;
+    await next();
+  };
+}
+
+/** The tenant the request was admitted for (every API route is behind `admission`). */
+export function tenantRecordOf(ctx: Context): TenantRecord {
+  const { tenant } = ctx.state as AdmittedState;
+  if (tenant === undefined) throw new Error(`${ctx.method} ${ctx.path} is served without admission`);
+  return tenant;
+}
+
+export const tenantOf = (ctx: Context): Tenant => tenantRecordOf(ctx).id;

@@ -1,0 +1,57 @@
+import { SIGNATURE_PARAMETERS } from './signatures.ts';
+
+/** What a request presents to prove which tenant it acts for. */
+export type Credentials =
+  | { readonly kind: 'none' }
+  | { readonly kind: 'key'; readonly key: string }
+  | { readonly kind: 'malformed'; readonly reason: string }
+  | {
+      readonly kind: 'signature';
+      readonly tenant: string;
+      readonly expires: string;
+      readonly signature: string;
+      readonly path: string;
+      /** Every query parameter, the signature's own included (it is left out of what is verified). */
+      readonly parameters: readonly [string, string][];
+    };
+
+export interface PresentedRequest {
+  readonly method: string;
+  readonly authorization: string | undefined;
+  /** The path and query, as received. */
+  readonly url: string;
+}
+
+const BEARER = /^Bearer\s+(\S+)\s*$/i;
+
+/**
+ * The credentials of a request, and its URL without the signature's
+ * parameters (what the routes see, and what responses are cached under).
+ * An Authorization header wins over a signature in the query.
+ */
+export function presentedCredentials({ authorization, url }: PresentedRequest): { credentials: Credentials; url: string } {
+  if (authorization !== undefined) {
+    const bearer = BEARER.exec(authorization);
+    return {
+      credentials: bearer?.[1] === undefined ? { kind: 'malformed', reason: 'expected "Authorization: Bearer <API key>"' } : { kind: 'key', key: bearer[1] },
+      url,
+    };
+  }
+  const queryStart = url.indexOf('?');
+  if (queryStart === -1 || !url.includes(`${SIGNATURE_PARAMETERS.signature}=`, queryStart)) return { credentials: { kind: 'none' }, url };
+  const parsed = new URL(url, 'http://request.invalid');
+  const parameters = [...parsed.searchParams];
+  const value = (name: string): string => parsed.searchParams.get(name) ?? '';
+  for (const name of Object.values(SIGNATURE_PARAMETERS)) parsed.searchParams.delete(name);
+  return {
+    credentials: {
+      kind: 'signature',
+      tenant: value(SIGNATURE_PARAMETERS.tenant),
+      expires: value(SIGNATURE_PARAMETERS.expires),
+      signature: value(SIGNATURE_PARAMETERS.signature),
+      path: parsed.pathname,
+      parameters,
+    },
+    url: `${parsed.pathname}${parsed.search}`,
+  };
+}

@@ -1,0 +1,150 @@
+import type { Tenant } from '../ids.ts';
+import { HttpError } from '../http/errors.ts';
+import { presentedCredentials, type Credentials, type PresentedRequest } from './credentials.ts';
+import { apiKeyHash } from './keys.ts';
+import { RateLimiter } from './rate-limiter.ts';
+import { signatureMatches } from './signatures.ts';
+import { activeSecrets, type TenantCollections, type TenantRecord } from './tenants.ts';
+
+/** A request let in: the tenant it acts for, and its URL without any signature parameters. */
+export interface Admitted {
+  readonly tenant: TenantRecord;
+  readonly url: string;
+}
+
+interface Remembered<T> {
+  readonly value: T;
+  readonly until: number;
+}
+
+/** Past this many remembered keys or tenants the memory starts over (unknown keys sent in a flood are remembered too). */
+const MAX_REMEMBERED = 10_000;
+/** Only GET and HEAD of image bytes (a name with an extension under /v1/images/) can be signed. */
+const IMAGE_BYTES_PATH = /^\/v1\/images\/[^?]*\.[a-z0-9]+(\?|$)/;
+
+const unauthenticated = (message: string): HttpError =>
+  new HttpError(401, 'unauthenticated', message, {}, { 'WWW-Authenticate': 'Bearer realm="progimage"' });
+const signatureInvalid = (): HttpError => new HttpError(403, 'signature_invalid', 'the URL signature does not match this URL');
+
+/**
+ * Decides who a request acts for: an API key (Authorization: Bearer) or a
+ * signed URL, then the tenant's rules (signed GETs only, request rate).
+ * Keys and tenants are remembered for `cacheMs`, so a revoked key stops
+ * working within that time, and a hot path can be decided without I/O.
+ */
+export class Gatekeeper {
+  readonly #keys = new Map<string, Remembered<Tenant | null>>();
+  readonly #tenants = new Map<Tenant, Remembered<TenantRecord | null>>();
+  readonly #limiter: RateLimiter;
+
+  constructor(
+    private readonly collections: TenantCollections,
+    private readonly cacheMs: number,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.#limiter = new RateLimiter();
+  }
+
+  /** Lets the request in, or throws the HttpError that says why not (401, 403, 429). */
+  async admit(request: PresentedRequest): Promise<Admitted> {
+    const { credentials, url } = presentedCredentials(request);
+    const tenant = await this.#tenantOf(credentials, request);
+    this.#checkRules(tenant, credentials, request);
+    return { tenant, url };
+  }
+
+  /**
+   * The same decision from memory alone, for a request answered before the
+   * framework: undefined when it cannot be made without I/O, or is not a
+   * plain yes (then `admit` makes it, and gives the reason).
+   */
+  admitFromMemory(request: PresentedRequest): Admitted | undefined {
+    const { credentials, url } = presentedCredentials(request);
+    let tenant: TenantRecord | null | undefined;
+    if (credentials.kind === 'key') {
+      const owner = this.#recalled(this.#keys, apiKeyHash(credentials.key));
+      tenant = owner === undefined || owner === null ? undefined : this.#recalled(this.#tenants, owner);
+    } else if (credentials.kind === 'signature') {
+      tenant = this.#recalled(this.#tenants, credentials.tenant);
+      if (tenant !== undefined && tenant !== null && !this.#signatureValid(tenant, credentials, request.method)) return undefined;
+    }
+    if (tenant === undefined || tenant === null) return undefined;
+    try {
+      this.#checkRules(tenant, credentials, request);
+    } catch {
+      return undefined;
+    }
+    return { tenant, url };
+  }
+
+  async #tenantOf(credentials: Credentials, request: PresentedRequest): Promise<TenantRecord> {
+    switch (credentials.kind) {
+      case 'none':
+        throw unauthenticated('an API key is required: send "Authorization: Bearer <API key>", or use a signed URL');
+      case 'malformed':
+        throw unauthenticated(credentials.reason);
+      case 'key': {
+        const owner = await this.#keyOwner(apiKeyHash(credentials.key));
+        const tenant = owner === null ? null : await this.#tenant(owner);
+        if (tenant === null) throw unauthenticated('the API key is not valid (unknown or revoked)');
+        return tenant;
+      }
+      case 'signature': {
+        if (!/^\d{1,12}$/.test(credentials.expires) || credentials.tenant === '') throw signatureInvalid();
+        if (Number(credentials.expires) * 1000 <= this.now()) {
+          throw new HttpError(403, 'signature_expired', 'the signed URL has expired', { expires: Number(credentials.expires) });
+        }
+        const tenant = /^[a-z0-9-]{1,63}$/.test(credentials.tenant) ? await this.#tenant(credentials.tenant) : null;
+        if (tenant === null || !this.#signatureValid(tenant, credentials, request.method)) throw signatureInvalid();
+        return tenant;
+      }
+    }
+  }
+
+  #signatureValid(tenant: TenantRecord, credentials: Extract<Credentials, { kind: 'signature' }>, method: string): boolean {
+    if (method !== 'GET' && method !== 'HEAD') return false;
+    if (!/^\d{1,12}$/.test(credentials.expires) || Number(credentials.expires) * 1000 <= this.now()) return false;
+    return signatureMatches(activeSecrets(tenant, this.now()), credentials.path, credentials.parameters, credentials.signature);
+  }
+
+  #checkRules(tenant: TenantRecord, credentials: Credentials, request: PresentedRequest): void {
+    if (tenant.signedGetsOnly && credentials.kind === 'key' && (request.method === 'GET' || request.method === 'HEAD') && IMAGE_BYTES_PATH.test(request.url)) {
+      throw new HttpError(403, 'signature_required', `tenant ${tenant.id} serves image bytes through signed URLs only`);
+    }
+    if (tenant.requestsPerSecond !== null) {
+      const waitSeconds = this.#limiter.take(tenant.id, tenant.requestsPerSecond);
+      if (waitSeconds > 0) {
+        throw new HttpError(429, 'rate_limited', `more than ${tenant.requestsPerSecond} requests a second`, { requestsPerSecond: tenant.requestsPerSecond }, {
+          'Retry-After': String(Math.ceil(waitSeconds)),
+        });
+      }
+    }
+  }
+
+  async #keyOwner(hash: string): Promise<Tenant | null> {
+    const remembered = this.#recalled(this.#keys, hash);
+    if (remembered !== undefined) return remembered;
+    const found = await this.collections.apiKeys.get(hash);
+    const owner = found?.document.revokedAt === null ? found.document.tenant : null;
+    this.#remember(this.#keys, hash, owner);
+    return owner;
+  }
+
+  async #tenant(id: Tenant): Promise<TenantRecord | null> {
+    const remembered = this.#recalled(this.#tenants, id);
+    if (remembered !== undefined) return remembered;
+    const tenant = (await this.collections.tenants.get(id))?.document ?? null;
+    this.#remember(this.#tenants, id, tenant);
+    return tenant;
+  }
+
+  #recalled<T>(memory: Map<string, Remembered<T>>, key: string): T | undefined {
+    const entry = memory.get(key);
+    return entry === undefined || entry.until <= this.now() ? undefined : entry.value;
+  }
+
+  #remember<T>(memory: Map<string, Remembered<T>>, key: string, value: T): void {
+    if (memory.size >= MAX_REMEMBERED) memory.clear();
+    memory.set(key, { value, until: this.now() + this.cacheMs });
+  }
+}
