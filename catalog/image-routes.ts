@@ -8,11 +8,13 @@ import { etagOf, sendBlob } from '../lib/http/send-blob.ts';
 import { matchedRoute } from '../lib/http/metrics.ts';
 import { imageIdSchema, type Tenant } from '../lib/ids.ts';
 import { tenantOf } from '../lib/auth/admission.ts';
+import { addStoredBytes, type UsageCollection } from '../lib/auth/stored-bytes.ts';
 import { formatForExtension, SUPPORTED_EXTENSIONS } from '../lib/imaging/formats.ts';
 import type { BlobStore } from '../lib/ports/blob-store.ts';
 import { imageStatusSchema } from './image-record.ts';
 import { imageView } from './image-view.ts';
-import { updateImage, type ImagesCollection } from './images-collection.ts';
+import type { ImagesCollection } from './images-collection.ts';
+import { updateDocument } from '../lib/update-document.ts';
 import { markDeleted } from './project-event.ts';
 import { assertServable, findImage, type Servable } from './image-access.ts';
 import type { Renditions } from './renditions.ts';
@@ -25,6 +27,8 @@ import type { TransformResources } from '../lib/transform/steps/step.ts';
 
 export interface ImageRoutesDependencies {
   readonly images: ImagesCollection;
+  /** Each tenant's stored bytes, given back when an image is deleted. */
+  readonly usage: UsageCollection;
   readonly blobs: BlobStore;
   readonly renditions: Renditions;
   readonly transformations: Transformations;
@@ -50,7 +54,7 @@ const listQuery = z.object({
 });
 
 /** The read API of stored images. */
-export function imageRoutes({ images, blobs, renditions, transformations, presets, presetsOnly, responses }: ImageRoutesDependencies): Router {
+export function imageRoutes({ images, usage, blobs, renditions, transformations, presets, presetsOnly, responses }: ImageRoutesDependencies): Router {
   /** Mask and overlay sources: another servable image of the same tenant, by id. */
   const resourcesFor = (tenant: Tenant): TransformResources => ({
     async loadImage(id) {
@@ -136,8 +140,13 @@ export function imageRoutes({ images, blobs, renditions, transformations, preset
   router.delete('/:id', async (ctx) => {
     const image = await findImage(images, tenantOf(ctx), ctx.params.id ?? '');
     // Mark first: from now on nothing serves it, and late events cannot revive it.
-    await updateImage(images, image.id, (current) => (current === null || current.status === 'deleted' ? null : markDeleted(current)));
+    const saved = { marked: false };
+    await updateDocument(images, image.id, (current) => {
+      saved.marked = current !== null && current.status !== 'deleted';
+      return current !== null && saved.marked ? markDeleted(current) : null;
+    });
     responses.forget(image.id);
+    if (saved.marked && image.original !== undefined) await addStoredBytes(usage, image.tenant, -image.original.bytes);
     const subject = { tenant: image.tenant, imageId: image.id };
     for await (const blob of blobs.list(blobKeys.derivedPrefix(subject))) await blobs.delete(blob.key);
     await blobs.delete(blobKeys.original(subject));

@@ -1,10 +1,12 @@
+import { addStoredBytes, type UsageCollection } from '../lib/auth/stored-bytes.ts';
 import { TOPICS } from '../lib/events/topics.ts';
 import { runConsumer } from '../lib/pipeline/consumer.ts';
 import { DEFAULT_RETRY_POLICY } from '../lib/pipeline/retry.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { EventBus, Subscription } from '../lib/ports/event-bus.ts';
 import { recordItem, type BatchCollections } from './batches-collection.ts';
-import { updateImage, type ImagesCollection } from './images-collection.ts';
+import type { ImagesCollection } from './images-collection.ts';
+import { updateDocument } from '../lib/update-document.ts';
 import { projectEvent } from './project-event.ts';
 
 /** Every topic whose events the catalog records. */
@@ -18,17 +20,18 @@ const RECORDED_TOPICS = [
   TOPICS.transformCompleted,
 ] as const;
 
-/**
- * Keeps the images and batch items collections in step with the event stream.
- * `imageChanged` hears of every image an event changed (to drop what was kept of it).
- */
-export function startProjector(
-  bus: EventBus,
-  images: ImagesCollection,
-  batches: BatchCollections,
-  log: Logger,
-  imageChanged: (imageId: string) => void,
-): Promise<Subscription> {
+export interface ProjectorDependencies {
+  readonly bus: EventBus;
+  readonly images: ImagesCollection;
+  readonly batches: BatchCollections;
+  readonly usage: UsageCollection;
+  readonly log: Logger;
+  /** Hears of every image an event changed (to drop what was kept of it). */
+  readonly imageChanged: (imageId: string) => void;
+}
+
+/** Keeps the images, batch items and tenants' stored bytes in step with the event stream. */
+export function startProjector({ bus, images, batches, usage, log, imageChanged }: ProjectorDependencies): Promise<Subscription> {
   return runConsumer({
     bus,
     log,
@@ -40,9 +43,14 @@ export function startProjector(
         await recordItem(batches.items, event);
         return [];
       }
-      await updateImage(images, event.imageId, (record) =>
-        record === null || record.tenant === event.tenant ? projectEvent(record, event) : null,
-      );
+      const saved = { firstOriginal: false };
+      await updateDocument(images, event.imageId, (record) => {
+        const next = record === null || record.tenant === event.tenant ? projectEvent(record, event) : null;
+        saved.firstOriginal = record?.original === undefined && next?.original !== undefined;
+        return next;
+      });
+      // Counted once: when the original is first recorded (a redelivered upload finds it there).
+      if (saved.firstOriginal && event.type === TOPICS.imageUploaded) await addStoredBytes(usage, event.tenant, event.payload.bytes);
       imageChanged(event.imageId);
       return [];
     },

@@ -4,10 +4,12 @@ import { batchRoutes } from './batch-routes.ts';
 import { BlobCache } from './blob-cache.ts';
 import { openBatchCollections } from './batches-collection.ts';
 import { imageRoutes } from './image-routes.ts';
+import { signedUrlRoutes } from './signed-url-routes.ts';
 import { openImagesCollection } from './images-collection.ts';
 import { startProjector } from './projector.ts';
 import { Renditions } from './renditions.ts';
 import { ResponseCache } from '../lib/http/response-cache.ts';
+import { openUsageCollection } from '../lib/auth/stored-bytes.ts';
 import { StoredOnce } from './stored-once.ts';
 import { Transformations } from './transformations.ts';
 
@@ -22,8 +24,16 @@ export const catalogService: ServiceFactory = async ({ config, bus, blobs, log, 
   const images = await openImagesCollection(store);
   const batches = await openBatchCollections(store);
   const responses = new ResponseCache(CACHED_RESPONSES, config.http.responseCacheMs);
-  const projector = await startProjector(bus, images, batches, log.child({ stage: 'catalog' }), (id) => {
-    responses.forget(id);
+  const usage = await openUsageCollection(store);
+  const projector = await startProjector({
+    bus,
+    images,
+    batches,
+    usage,
+    log: log.child({ stage: 'catalog' }),
+    imageChanged: (id) => {
+      responses.forget(id);
+    },
   });
   // Small derived images served lately, in memory: a cached GET then costs no blob store round trip.
   const stored = new StoredOnce(blobs, new BlobCache(BLOB_CACHE_BYTES, CACHED_BLOB_MAX_BYTES));
@@ -32,8 +42,9 @@ export const catalogService: ServiceFactory = async ({ config, bus, blobs, log, 
   const routes = new Router();
   const { presets, presetsOnly } = config.transforms;
   routes.use(
-    imageRoutes({ images, blobs, renditions, transformations, presets, presetsOnly, responses }).routes(),
+    imageRoutes({ images, usage, blobs, renditions, transformations, presets, presetsOnly, responses }).routes(),
     batchRoutes({ bus, images, batches, blobs, presets, presetsOnly }).routes(),
+    signedUrlRoutes().routes(),
   );
   return {
     name: 'catalog',

@@ -1,5 +1,6 @@
 import Router from '@koa/router';
 import { createScanner } from '../lib/adapters/index.ts';
+import { openUsageCollection } from '../lib/auth/stored-bytes.ts';
 import { TOPICS } from '../lib/events/topics.ts';
 import { DEFAULT_RETRY_POLICY } from '../lib/pipeline/retry.ts';
 import { startStage } from '../lib/pipeline/stage.ts';
@@ -9,7 +10,7 @@ import { transformRoutes } from './transform-routes.ts';
 import { uploadRoutes } from './upload-routes.ts';
 
 /** The write side: POST /v1/images, POST /v1/transform, and ingest.requested from upstream systems. */
-export const ingestService: ServiceFactory = async ({ config, bus, blobs, log }) => {
+export const ingestService: ServiceFactory = async ({ config, bus, blobs, log, catalogStore }) => {
   const limits = { acceptedFormats: config.uploads.acceptedFormats, maxBytes: config.uploads.maxBytes, fetch: config.fetch };
   const acceptance = { bus, blobs, ...limits };
   const scanner = createScanner(config);
@@ -18,7 +19,8 @@ export const ingestService: ServiceFactory = async ({ config, bus, blobs, log })
     { bus, log: log.child({ stage: 'ingest' }), retry: DEFAULT_RETRY_POLICY },
   );
   const routes = new Router();
-  routes.use(uploadRoutes(acceptance).routes(), transformRoutes({ ...limits, scanner, timeoutMs: config.transforms.timeoutMs }).routes());
+  const usage = await openUsageCollection(await catalogStore());
+  routes.use(uploadRoutes({ ...acceptance, usage }).routes(), transformRoutes({ ...limits, scanner, timeoutMs: config.transforms.timeoutMs }).routes());
   return {
     name: 'ingest',
     routes,

@@ -2,7 +2,8 @@ import Router from '@koa/router';
 import type { Context } from 'koa';
 import { z } from 'zod';
 import type { ImageId } from '../lib/ids.ts';
-import { tenantOf } from '../lib/auth/admission.ts';
+import { tenantRecordOf } from '../lib/auth/admission.ts';
+import { assertWithinQuota, type UsageCollection } from '../lib/auth/stored-bytes.ts';
 import { idempotencyKey } from '../lib/http/idempotency-key.ts';
 import { acceptUpload, identifyAll, type AcceptUploadDependencies, type Upload } from './accept-upload.ts';
 import { imageIdFor } from './image-ids.ts';
@@ -33,7 +34,11 @@ async function uploadedFiles(ctx: Context, dependencies: UploadRoutesDependencie
   return fetchImages('url' in body ? [body.url] : body.urls, dependencies);
 }
 
-export type UploadRoutesDependencies = AcceptUploadDependencies & RemoteImageLimits;
+export type UploadRoutesDependencies = AcceptUploadDependencies &
+  RemoteImageLimits & {
+    /** Each tenant's stored bytes, checked against its quota before anything is stored. */
+    readonly usage: UsageCollection;
+  };
 
 /**
  * POST /v1/images: one image as a raw body, one or many as multipart field
@@ -47,11 +52,12 @@ export function uploadRoutes(dependencies: UploadRoutesDependencies): Router {
     ...uploadBody(dependencies.maxBytes),
     async (ctx) => {
       const key = idempotencyKey(ctx);
-      const tenant = tenantOf(ctx);
+      const tenant = tenantRecordOf(ctx);
       const files = await uploadedFiles(ctx, dependencies);
+      await assertWithinQuota(dependencies.usage, tenant, files.reduce((sum, file) => sum + file.bytes.length, 0));
       const uploads: Upload[] = files.map((file, index) => ({
-        imageId: imageIdFor(tenant, key, index),
-        tenant,
+        imageId: imageIdFor(tenant.id, key, index),
+        tenant: tenant.id,
         ...file,
       }));
       const images = await identifyAll(uploads, dependencies.acceptedFormats);

@@ -42,16 +42,14 @@ export function presentedCredentials({ authorization, url }: PresentedRequest): 
   const parsed = new URL(url, 'http://request.invalid');
   const parameters = [...parsed.searchParams];
   const value = (name: string): string => parsed.searchParams.get(name) ?? '';
-  for (const name of Object.values(SIGNATURE_PARAMETERS)) parsed.searchParams.delete(name);
-  return {
-    credentials: {
-      kind: 'signature',
-      tenant: value(SIGNATURE_PARAMETERS.tenant),
-      expires: value(SIGNATURE_PARAMETERS.expires),
-      signature: value(SIGNATURE_PARAMETERS.signature),
-      path: parsed.pathname,
-      parameters,
-    },
-    url: `${parsed.pathname}${parsed.search}`,
+  const credentials: Credentials = {
+    kind: 'signature',
+    tenant: value(SIGNATURE_PARAMETERS.tenant),
+    expires: value(SIGNATURE_PARAMETERS.expires),
+    signature: value(SIGNATURE_PARAMETERS.signature),
+    path: parsed.pathname,
+    parameters,
   };
+  for (const name of Object.values(SIGNATURE_PARAMETERS)) parsed.searchParams.delete(name);
+  return { credentials, url: `${parsed.pathname}${parsed.search}` };
 }
