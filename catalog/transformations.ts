@@ -4,6 +4,7 @@ import { CONTENT_TYPES } from '../lib/imaging/formats.ts';
 import type { BlobStore } from '../lib/ports/blob-store.ts';
 import { storedTransformKey, type CanonicalTransform } from '../lib/transform/canonical.ts';
 import { runTransform } from '../lib/transform/run-transform.ts';
+import type { TransformSlots } from '../lib/transform/transform-slots.ts';
 import type { TransformResources } from '../lib/transform/steps/step.ts';
 import type { Servable } from './image-access.ts';
 import type { ServableBlob, StoredOnce } from './stored-once.ts';
@@ -13,6 +14,7 @@ export interface TransformationsOptions {
   readonly stored: StoredOnce;
   readonly metrics: Registry;
   readonly timeoutMs: number;
+  readonly slots: TransformSlots;
 }
 
 /**
@@ -49,10 +51,12 @@ export class Transformations {
     return this.options.stored.get(key, async () => {
       const format: OutputFormat = transform.format;
       const stopTimer = this.#duration.startTimer({ format });
-      const made = await runTransform({ bytes: await blobs.get(master.key), format: master.format, upright: true }, transform, {
-        resources,
-        deadline: Date.now() + this.options.timeoutMs,
-      });
+      const made = await this.options.slots.run(async () =>
+        runTransform({ bytes: await blobs.get(master.key), format: master.format, upright: true }, transform, {
+          resources,
+          deadline: Date.now() + this.options.timeoutMs,
+        }),
+      );
       stopTimer();
       this.#made.inc({ format });
       return { data: made.data, contentType: CONTENT_TYPES[format] };

@@ -8,6 +8,7 @@ import type { ImageId, Tenant } from '../lib/ids.ts';
 import type { BlobStore } from '../lib/ports/blob-store.ts';
 import type { EventBus } from '../lib/ports/event-bus.ts';
 import { identifyImage } from '../lib/imaging/identify-image.ts';
+import type { Claims } from '../lib/imaging/claimed-format.ts';
 
 export interface AcceptUploadDependencies {
   readonly blobs: BlobStore;
@@ -20,6 +21,8 @@ export interface Upload {
   readonly tenant: Tenant;
   readonly bytes: Buffer;
   readonly filename?: string;
+  /** What the client said the file is, checked against the content (never used in its place). */
+  readonly claims?: Claims;
 }
 
 /** Checks every file of a request before any is stored, so a bad one stores nothing. */
@@ -27,7 +30,7 @@ export async function identifyAll(uploads: readonly Upload[], acceptedFormats: r
   return Promise.all(
     uploads.map(async (upload, index) => {
       try {
-        return await identifyImage(upload.bytes, acceptedFormats);
+        return await identifyImage(upload.bytes, acceptedFormats, upload.claims);
       } catch (error) {
         if (error instanceof HttpError && uploads.length > 1) {
           throw new HttpError(error.status, error.code, `file ${index + 1}: ${error.message}`, {

@@ -1,3 +1,4 @@
+import type { Claims } from '../lib/imaging/claimed-format.ts';
 import { readFile, rm } from 'node:fs/promises';
 import type { Context, Middleware, Next } from 'koa';
 import { koaBody } from 'koa-body';
@@ -6,8 +7,10 @@ import { HttpError } from '../lib/http/errors.ts';
 
 export interface UploadedFile {
   readonly bytes: Buffer;
-  /** The client's name for it (multipart only): kept as metadata, never trusted for the type. */
+  /** The client's name for it (multipart only): kept as metadata. */
   readonly filename?: string;
+  /** What the client said it is (declared type, file name): checked against the content, never used in its place. */
+  readonly claims?: Claims;
 }
 
 const MAX_FILES_PER_REQUEST = 100;
@@ -73,6 +76,7 @@ async function takeMultipartFiles(ctx: Context): Promise<UploadedFile[]> {
       parts.map(async (part) => ({
         bytes: await readFile(part.filepath),
         ...(part.originalFilename === null ? {} : { filename: part.originalFilename.slice(0, 255) }),
+        claims: { ...(part.originalFilename === null ? {} : { filename: part.originalFilename }), ...(part.mimetype === null ? {} : { contentType: part.mimetype }) },
       })),
     );
   } finally {
@@ -83,7 +87,7 @@ async function takeMultipartFiles(ctx: Context): Promise<UploadedFile[]> {
 
 async function readRawBody(ctx: Context, maxBytes: number): Promise<UploadedFile[]> {
   try {
-    return [{ bytes: await getRawBody(ctx.req, { limit: maxBytes }) }];
+    return [{ bytes: await getRawBody(ctx.req, { limit: maxBytes }), claims: { contentType: ctx.get('content-type') } }];
   } catch (error) {
     if ((error as { type?: string }).type === 'entity.too.large') throw tooLarge(maxBytes);
     throw new HttpError(400, 'unreadable_body', 'the request body could not be read');

@@ -10,7 +10,7 @@ import { transformRoutes } from './transform-routes.ts';
 import { uploadRoutes } from './upload-routes.ts';
 
 /** The write side: POST /v1/images, POST /v1/transform, and ingest.requested from upstream systems. */
-export const ingestService: ServiceFactory = async ({ config, bus, blobs, log, catalogStore }) => {
+export const ingestService: ServiceFactory = async ({ config, bus, blobs, log, catalogStore, transformSlots }) => {
   const limits = { acceptedFormats: config.uploads.acceptedFormats, maxBytes: config.uploads.maxBytes, fetch: config.fetch };
   const acceptance = { bus, blobs, ...limits };
   const scanner = createScanner(config);
@@ -20,7 +20,7 @@ export const ingestService: ServiceFactory = async ({ config, bus, blobs, log, c
   );
   const routes = new Router();
   const usage = await openUsageCollection(await catalogStore());
-  routes.use(uploadRoutes({ ...acceptance, usage }).routes(), transformRoutes({ ...limits, scanner, timeoutMs: config.transforms.timeoutMs }).routes());
+  routes.use(uploadRoutes({ ...acceptance, usage }).routes(), transformRoutes({ ...limits, scanner, timeoutMs: config.transforms.timeoutMs, slots: transformSlots }).routes());
   return {
     name: 'ingest',
     routes,

@@ -1,3 +1,4 @@
+import type { TransformSlots } from '../lib/transform/transform-slots.ts';
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import { z } from 'zod';
@@ -19,6 +20,7 @@ export interface TransformRoutesDependencies extends RemoteImageLimits {
   readonly acceptedFormats: readonly ImageFormat[];
   readonly scanner: Scanner;
   readonly timeoutMs: number;
+  readonly slots: TransformSlots;
 }
 
 /** The JSON form: the URL of the image, and the options beside it. */
@@ -28,7 +30,10 @@ const remoteTransformSchema = z.object({ url: z.string() }).catchall(z.unknown()
 const NO_STORED_IMAGES = noOtherImages('masks and overlays of stored images apply to stored images only: GET /v1/images/ID.EXT?...');
 
 /** The one image of the request and the options its JSON carries (query options come on top). */
-async function requestImage(ctx: Context, dependencies: TransformRoutesDependencies) {
+async function requestImage(
+  ctx: Context,
+  dependencies: TransformRoutesDependencies,
+): Promise<{ file: UploadedFile | undefined; options: Record<string, unknown> }> {
   if (typeof ctx.is('json') === 'string') {
     const { url, ...options } = await readJsonBody(ctx, remoteTransformSchema);
     const [file] = await fetchImages([url], dependencies);
@@ -67,14 +72,16 @@ export function transformRoutes(dependencies: TransformRoutesDependencies): Rout
     async (ctx) => {
       const { file, options: bodyOptions } = await requestImage(ctx, dependencies);
       if (file === undefined) throw new Error('a request image was read');
-      const image = await identifyImage(file.bytes, dependencies.acceptedFormats);
+      const image = await identifyImage(file.bytes, dependencies.acceptedFormats, file.claims);
       const options = parseOptions(mergeOptions(ctx.query, bodyOptions));
       const transform = canonicalise(options, options.format ?? masterFormat(image.format));
       await assertClean(dependencies.scanner, file.bytes);
-      const result = await runTransform({ bytes: file.bytes, format: image.format, upright: false }, transform, {
-        resources: NO_STORED_IMAGES,
-        deadline: Date.now() + dependencies.timeoutMs,
-      });
+      const result = await dependencies.slots.run(() =>
+        runTransform({ bytes: file.bytes, format: image.format, upright: false }, transform, {
+          resources: NO_STORED_IMAGES,
+          deadline: Date.now() + dependencies.timeoutMs,
+        }),
+      );
       ctx.type = CONTENT_TYPES[result.format];
       ctx.set('Cache-Control', 'no-store');
       ctx.set('X-Content-Type-Options', 'nosniff');

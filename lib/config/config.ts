@@ -61,6 +61,18 @@ export interface Config {
    * when the store has no tenant), how long keys and tenants are remembered, and whether /metrics is open.
    */
   readonly auth: { readonly bootstrapApiKey: string | null; readonly cacheMs: number; readonly publicMetrics: boolean };
+  /**
+   * Bounds on the work one request can cause: pixels (all frames) and frames of an input, how long a client
+   * may take to send its headers and its whole request, and transformations running and waiting per process.
+   */
+  readonly limits: {
+    readonly maxInputPixels: number;
+    readonly maxFrames: number;
+    readonly headersTimeoutMs: number;
+    readonly requestTimeoutMs: number;
+    readonly concurrentTransforms: number;
+    readonly queuedTransforms: number;
+  };
   readonly kafka: KafkaConfig | null;
   readonly s3: S3Config | null;
   readonly mongo: MongoConfig | null;
@@ -143,6 +155,14 @@ function toConfig(env: Environment): Config {
       timeoutMs: env.PROGIMAGE_TRANSFORM_TIMEOUT_MS,
       presets: env.PROGIMAGE_PRESETS ?? parsePresets(DEFAULT_PRESETS),
       presetsOnly: env.PROGIMAGE_PRESETS_ONLY === 'true',
+    },
+    limits: {
+      maxInputPixels: env.PROGIMAGE_MAX_INPUT_PIXELS,
+      maxFrames: env.PROGIMAGE_MAX_FRAMES,
+      headersTimeoutMs: env.PROGIMAGE_HEADERS_TIMEOUT_MS,
+      requestTimeoutMs: env.PROGIMAGE_REQUEST_TIMEOUT_MS,
+      concurrentTransforms: env.PROGIMAGE_MAX_CONCURRENT_TRANSFORMS,
+      queuedTransforms: env.PROGIMAGE_TRANSFORM_QUEUE_LENGTH,
     },
     auth: {
       bootstrapApiKey: env.PROGIMAGE_BOOTSTRAP_API_KEY ?? null,

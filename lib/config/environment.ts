@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import { parsePresets } from '../transform/presets.ts';
 import { imageFormatSchema } from '../events/payloads.ts';
@@ -76,6 +77,12 @@ export const environmentSchema = z.object({
   PROGIMAGE_BOOTSTRAP_API_KEY: z.string().regex(/^pik_[A-Za-z0-9_-]{32,}$/, 'expected "pik_" and at least 32 letters, digits, "-" or "_"').optional(),
   PROGIMAGE_AUTH_CACHE_MS: wholeNumber(0, 300_000, 'a number of milliseconds').default(5000),
   PROGIMAGE_PUBLIC_METRICS: z.enum(['true', 'false'], { error: 'expected true or false' }).default('true'),
+  PROGIMAGE_MAX_INPUT_PIXELS: wholeNumber(10_000, 268_402_689, 'a number of pixels').default(100_000_000),
+  PROGIMAGE_MAX_FRAMES: wholeNumber(1, 10_000, 'a number of frames').default(500),
+  PROGIMAGE_HEADERS_TIMEOUT_MS: wholeNumber(1000, 300_000, 'a number of milliseconds').default(20_000),
+  PROGIMAGE_REQUEST_TIMEOUT_MS: wholeNumber(1000, 3_600_000, 'a number of milliseconds').default(120_000),
+  PROGIMAGE_MAX_CONCURRENT_TRANSFORMS: wholeNumber(1, 256, 'a number of transformations').default(availableParallelism()),
+  PROGIMAGE_TRANSFORM_QUEUE_LENGTH: wholeNumber(0, 100_000, 'a number of transformations').default(64),
   PROGIMAGE_RESPONSE_CACHE_MS: wholeNumber(0, 60_000, 'a number of milliseconds').default(1000),
   PROGIMAGE_TRANSFORM_TIMEOUT_MS: wholeNumber(100, 600_000, 'a number of milliseconds').default(30_000),
   PROGIMAGE_ACCEPTED_FORMATS: z

@@ -1,5 +1,6 @@
 import type { Context, Next } from 'koa';
-import { collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import type { TransformSlots } from '../transform/transform-slots.ts';
 
 /** One registry per process, with Node's default metrics, served at /metrics. */
 export function createMetricsRegistry(service: string): Registry {
@@ -38,4 +39,18 @@ export function requestMetrics(duration: RequestDurations) {
       end({ route: matchedRoute(ctx), status: String(ctx.status) });
     }
   };
+}
+
+/** Transformations running and waiting for a turn, read when /metrics is scraped. */
+export function countTransformSlots(slots: TransformSlots, registry: Registry): void {
+  new Gauge({
+    name: 'progimage_transforms_in_flight',
+    help: 'Transformations made on request that are running (state="running") or waiting for a turn (state="waiting")',
+    labelNames: ['state'] as const,
+    registers: [registry],
+    collect() {
+      this.set({ state: 'running' }, slots.running);
+      this.set({ state: 'waiting' }, slots.waiting);
+    },
+  });
 }

@@ -10,7 +10,7 @@ import sharp, {
 import type { ImageFormat } from '../events/payloads.ts';
 import { UnprocessableImageError } from './errors.ts';
 import { canAnimate, type OutputFormat } from './formats.ts';
-import { IMAGE_LIMITS } from './limits.ts';
+import { imageLimits } from './limits.ts';
 
 /**
  * Opens image bytes for processing: animations keep every frame (unless the
@@ -26,7 +26,7 @@ export function openImage(
   return sharp(bytes, {
     animated: canAnimate(format) && options.stillOnly !== true,
     autoOrient: options.autoOrient === true,
-    limitInputPixels: IMAGE_LIMITS.maxInputPixels,
+    limitInputPixels: imageLimits().maxInputPixels,
     failOn: 'warning',
   });
 }

@@ -3,7 +3,10 @@ import { imageSize } from 'image-size';
 import type { ImageFormat } from '../events/payloads.ts';
 import { HttpError } from '../http/errors.ts';
 import { CONTENT_TYPES } from './formats.ts';
-import { IMAGE_LIMITS } from './limits.ts';
+import { contradictedClaim, type Claims } from './claimed-format.ts';
+import { foreignTrailer, inspectContainer } from './container.ts';
+import { imageLimits } from './limits.ts';
+import { unsafeSvgContent } from './svg-safety.ts';
 
 export interface IdentifiedImage {
   readonly format: ImageFormat;
@@ -43,12 +46,42 @@ function headerDimensions(bytes: Buffer): { width: number; height: number } {
   throw new HttpError(422, 'unreadable_image', 'the image header is corrupt or incomplete: its dimensions cannot be read');
 }
 
+/** Refuses what the file's structure shows to be dangerous: SVG reaching outside, other files riding along, too many frames or pixels. */
+function assertSafeStructure(bytes: Buffer, format: ImageFormat, width: number, height: number): void {
+  if (format === 'svg') {
+    const reason = unsafeSvgContent(bytes.toString('utf8'));
+    if (reason !== null) throw new HttpError(422, 'unsafe_svg', `the SVG is refused: it contains ${reason}`, { reason });
+    return;
+  }
+  const { end, frames } = inspectContainer(bytes, format);
+  const trailing = end === null ? 0 : foreignTrailer(bytes, format, end);
+  if (trailing > 0) {
+    throw new HttpError(415, 'trailing_data', `the file goes on for ${trailing} bytes after its image ends: a file that is also another kind of file is refused`, {
+      trailingBytes: trailing,
+    });
+  }
+  const { maxFrames, maxInputPixels } = imageLimits();
+  if (frames > maxFrames) {
+    throw new HttpError(422, 'too_many_frames', `the animation has ${frames} frames: at most ${maxFrames}`, { frames, maxFrames });
+  }
+  if (width * height * frames > maxInputPixels) {
+    const frameNote = frames > 1 ? ` in ${frames} frames` : '';
+    throw new HttpError(422, 'too_many_pixels', `the image is ${width}x${height}${frameNote}: more than ${maxInputPixels} pixels`, {
+      width,
+      height,
+      frames,
+      maxPixels: maxInputPixels,
+    });
+  }
+}
+
 /**
- * What an upload really is, from its bytes (never its name or declared type),
- * and whether ProgImage takes it: an accepted format, readable dimensions,
- * and no more pixels than the limit (a pixel bomb is refused from its header).
+ * What an upload really is, from its bytes, and whether ProgImage takes it:
+ * an accepted format that the client's claims (declared type, file name) do
+ * not contradict, readable dimensions, a safe structure, and no more pixels
+ * than the limit (a pixel bomb is refused from its header).
  */
-export async function identifyImage(bytes: Buffer, accepted: readonly ImageFormat[]): Promise<IdentifiedImage> {
+export async function identifyImage(bytes: Buffer, accepted: readonly ImageFormat[], claims: Claims = {}): Promise<IdentifiedImage> {
   const format = await sniffFormat(bytes);
   if (format === null || !accepted.includes(format)) {
     throw new HttpError(415, 'unsupported_media_type', 'the content is not an image in an accepted format', {
@@ -56,13 +89,11 @@ export async function identifyImage(bytes: Buffer, accepted: readonly ImageForma
       ...(format === null ? {} : { detected: CONTENT_TYPES[format] }),
     });
   }
-  const { width, height } = headerDimensions(bytes);
-  if (width * height > IMAGE_LIMITS.maxInputPixels) {
-    throw new HttpError(422, 'too_many_pixels', `the image is ${width}x${height}: more than ${IMAGE_LIMITS.maxInputPixels} pixels`, {
-      width,
-      height,
-      maxPixels: IMAGE_LIMITS.maxInputPixels,
-    });
+  const contradiction = contradictedClaim(claims, format);
+  if (contradiction !== null) {
+    throw new HttpError(415, 'type_mismatch', `the content is ${CONTENT_TYPES[format]} but it was ${contradiction}`, { detected: CONTENT_TYPES[format] });
   }
+  const { width, height } = headerDimensions(bytes);
+  assertSafeStructure(bytes, format, width, height);
   return { format, contentType: CONTENT_TYPES[format], width, height };
 }

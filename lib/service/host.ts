@@ -1,4 +1,7 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { setImageLimits } from '../imaging/limits.ts';
+import { TransformSlots } from '../transform/transform-slots.ts';
 import type Router from '@koa/router';
 import Koa from 'koa';
 import { createBlobStore, createCatalogStore, createEventBus } from '../adapters/index.ts';
@@ -11,7 +14,7 @@ import type { CatalogStore } from '../ports/catalog-store.ts';
 import { ConfigError, loadConfig, type Config } from '../config/index.ts';
 import { errorResponses } from '../http/errors.ts';
 import { healthRoutes, type ReadinessCheck } from '../http/health.ts';
-import { createMetricsRegistry, requestDurations, requestMetrics, type RequestDurations } from '../http/metrics.ts';
+import { countTransformSlots, createMetricsRegistry, requestDurations, requestMetrics, type RequestDurations } from '../http/metrics.ts';
 import type { ServedFromCache } from '../http/response-cache.ts';
 import type { Registry } from 'prom-client';
 import { createLogger, type Logger } from '../logger.ts';
@@ -28,6 +31,8 @@ export interface ServiceDependencies {
   readonly metrics: Registry;
   /** The catalog store, opened on first use and shared by the process (the embedded one allows one opener). */
   readonly catalogStore: () => Promise<CatalogStore>;
+  /** Transformations made on request in this process, bounded. */
+  readonly transformSlots: TransformSlots;
 }
 
 /** Answers a request before the Koa app sees it, or returns null having written nothing. */
@@ -110,16 +115,32 @@ function requestHandler(services: readonly RunningService[], app: Koa, durations
   };
 }
 
+/** A request Node's parser refused before any route saw it, answered in JSON like every other error. */
+function refuseMalformedRequest(error: NodeJS.ErrnoException, socket: Duplex): void {
+  if (!socket.writable) return;
+  const [status, code, message] =
+    error.code === 'HPE_HEADER_OVERFLOW'
+      ? [431, 'headers_too_large', 'the request headers are too large']
+      : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? [408, 'request_timeout', 'the request was not received in time']
+        : [400, 'malformed_request', 'the request is not valid HTTP/1.1'];
+  const body = JSON.stringify({ error: { code, message } });
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
+}
+
 function listen(handler: (request: IncomingMessage, response: ServerResponse) => void, config: Config): Promise<Server> {
+  const { headersTimeoutMs, requestTimeoutMs } = config.limits;
   return new Promise((resolve, reject) => {
-    const server = createServer(handler);
+    // Slow clients cannot hold a connection open: the timeouts are checked every second, not every 30 s.
+    const server = createServer({ headersTimeout: headersTimeoutMs, requestTimeout: requestTimeoutMs, connectionsCheckingInterval: 1000 }, handler);
+    server.on('clientError', refuseMalformedRequest);
     server.listen(config.http.port, config.http.host, () => {
       resolve(server);
     });
     server.once('error', reject);
-    // Slow clients cannot hold a connection open forever.
-    server.headersTimeout = 20_000;
-    server.requestTimeout = 120_000;
   });
 }
 
@@ -146,7 +167,11 @@ export async function hostServices(
   const blobs = await createBlobStore(config);
   let catalog: Promise<CatalogStore> | undefined;
   const catalogStore = (): Promise<CatalogStore> => (catalog ??= createCatalogStore(config));
-  const dependencies: ServiceDependencies = { config, log, bus, blobs, metrics: createMetricsRegistry(name), catalogStore };
+  setImageLimits({ maxInputPixels: config.limits.maxInputPixels, maxFrames: config.limits.maxFrames });
+  const metrics = createMetricsRegistry(name);
+  const transformSlots = new TransformSlots(config.limits.concurrentTransforms, config.limits.queuedTransforms);
+  countTransformSlots(transformSlots, metrics);
+  const dependencies: ServiceDependencies = { config, log, bus, blobs, metrics, catalogStore, transformSlots };
   const services: RunningService[] = [];
   for (const factory of factories) services.push(await factory(dependencies));
   const gatekeeper = services.some((service) => service.routes !== undefined) || !config.auth.publicMetrics ? await openGatekeeper(dependencies) : null;

@@ -1,5 +1,5 @@
 import { HttpError } from '../http/errors.ts';
-import { IMAGE_LIMITS } from '../imaging/limits.ts';
+import { imageLimits } from '../imaging/limits.ts';
 import type { CanonicalTransform } from './canonical.ts';
 import { MAX_OUTPUT_SIDE } from './options.ts';
 
@@ -49,12 +49,12 @@ export function plannedSize(source: Size, t: CanonicalTransform): Size {
 
 /** Refuses a transformation whose output would exceed the bounds: no side over MAX_OUTPUT_SIDE, no more pixels than an input may have. */
 export function assertOutputBounds(size: Size): void {
-  if (size.width > MAX_OUTPUT_SIDE || size.height > MAX_OUTPUT_SIDE || size.width * size.height > IMAGE_LIMITS.maxInputPixels) {
-    throw new HttpError(400, 'output_too_large', `the output would be ${size.width}x${size.height}: at most ${MAX_OUTPUT_SIDE} pixels a side and ${IMAGE_LIMITS.maxInputPixels} in all`, {
+  if (size.width > MAX_OUTPUT_SIDE || size.height > MAX_OUTPUT_SIDE || size.width * size.height > imageLimits().maxInputPixels) {
+    throw new HttpError(400, 'output_too_large', `the output would be ${size.width}x${size.height}: at most ${MAX_OUTPUT_SIDE} pixels a side and ${imageLimits().maxInputPixels} in all`, {
       width: size.width,
       height: size.height,
       maxSide: MAX_OUTPUT_SIDE,
-      maxPixels: IMAGE_LIMITS.maxInputPixels,
+      maxPixels: imageLimits().maxInputPixels,
     });
   }
 }

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import test, { type ExecutionContext } from 'ava';
 import { ConfigError, loadConfig, type Config } from '../../lib/config/index.ts';
 import { DEFAULT_PRESETS, parsePresets } from '../../lib/transform/presets.ts';
@@ -31,6 +32,14 @@ test('with an empty environment every server is embedded, HTTP listens on 8080 a
     fetch: { timeoutMs: 15_000, maxRedirects: 5, allowedHosts: [] },
     transforms: { timeoutMs: 30_000, presets: parsePresets(DEFAULT_PRESETS), presetsOnly: false },
     auth: { bootstrapApiKey: null, cacheMs: 5000, publicMetrics: true },
+    limits: {
+      maxInputPixels: 100_000_000,
+      maxFrames: 500,
+      headersTimeoutMs: 20_000,
+      requestTimeoutMs: 120_000,
+      concurrentTransforms: availableParallelism(),
+      queuedTransforms: 64,
+    },
     uploads: {
       maxBytes: 50 * 1024 * 1024,
       acceptedFormats: ['jpeg', 'png', 'webp', 'gif', 'avif', 'heif', 'tiff', 'svg'],
@@ -61,6 +70,12 @@ test('a full server configuration parses into the nested Config', (t) => {
     PROGIMAGE_RESPONSE_CACHE_MS: '0',
     PROGIMAGE_BOOTSTRAP_API_KEY: 'pik_0123456789abcdef0123456789abcdef',
     PROGIMAGE_AUTH_CACHE_MS: '250',
+    PROGIMAGE_MAX_INPUT_PIXELS: '50000000',
+    PROGIMAGE_MAX_FRAMES: '100',
+    PROGIMAGE_HEADERS_TIMEOUT_MS: '5000',
+    PROGIMAGE_REQUEST_TIMEOUT_MS: '60000',
+    PROGIMAGE_MAX_CONCURRENT_TRANSFORMS: '3',
+    PROGIMAGE_TRANSFORM_QUEUE_LENGTH: '10',
     PROGIMAGE_PUBLIC_METRICS: 'false',
     PROGIMAGE_PRESETS: '{"avatar":{"w":64,"h":64,"mask":"circle"}}',
     PROGIMAGE_PRESETS_ONLY: 'true',
@@ -88,6 +103,7 @@ test('a full server configuration parses into the nested Config', (t) => {
     fetch: { timeoutMs: 2000, maxRedirects: 2, allowedHosts: ['images.internal:8080', '[::1]:9000'] },
     transforms: { timeoutMs: 12_000, presets: new Map([['avatar', { w: 64, h: 64, mask: 'circle' }]]), presetsOnly: true },
     auth: { bootstrapApiKey: 'pik_0123456789abcdef0123456789abcdef', cacheMs: 250, publicMetrics: false },
+    limits: { maxInputPixels: 50_000_000, maxFrames: 100, headersTimeoutMs: 5000, requestTimeoutMs: 60_000, concurrentTransforms: 3, queuedTransforms: 10 },
     kafka: {
       brokers: ['kafka-1:9092', 'kafka-2:9092', 'kafka-3:9092'],
       clientId: 'progimage-test',
