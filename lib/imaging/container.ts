@@ -2,13 +2,16 @@ import type { ImageFormat } from '../events/payloads.ts';
 
 /** What the file's structure says, read without decoding a pixel. */
 export interface ContainerFacts {
-  /** Where the image ends (the offset after its last byte), or null when this format is not walked. */
+  /** Where the image ends (the offset after its last byte), or null when it was not found. */
   readonly end: number | null;
+  /** The file stops before its structure says the image ends. */
+  readonly truncated: boolean;
   /** Frames of an animation (1 for a still image). */
   readonly frames: number;
 }
 
-const UNKNOWN: ContainerFacts = { end: null, frames: 1 };
+const UNKNOWN: ContainerFacts = { end: null, truncated: false, frames: 1 };
+const TRUNCATED: ContainerFacts = { end: null, truncated: true, frames: 1 };
 
 /** JPEG: the segments up to the first scan, then the entropy-coded data up to the marker after it, until EOI. */
 function jpeg(bytes: Buffer): ContainerFacts {
@@ -20,12 +23,12 @@ function jpeg(bytes: Buffer): ContainerFacts {
       at += 1; // fill byte
       continue;
     }
-    if (marker === 0xd9) return { end: at + 2, frames: 1 };
+    if (marker === 0xd9) return { end: at + 2, truncated: false, frames: 1 };
     if ((marker >= 0xd0 && marker <= 0xd7) || marker === 0x01) {
       at += 2;
       continue;
     }
-    if (at + 3 >= bytes.length) return UNKNOWN;
+    if (at + 3 >= bytes.length) return TRUNCATED;
     at += 2 + bytes.readUInt16BE(at + 2);
     if (marker !== 0xda) continue;
     // Entropy-coded data: a 0xFF in it is followed by 0x00 (stuffing) or a restart marker; anything else is the next marker.
@@ -35,7 +38,7 @@ function jpeg(bytes: Buffer): ContainerFacts {
       at += 1;
     }
   }
-  return UNKNOWN;
+  return TRUNCATED;
 }
 
 /** PNG: chunk after chunk until IEND; an APNG's acTL says how many frames. */
@@ -47,9 +50,9 @@ function png(bytes: Buffer): ContainerFacts {
     const type = bytes.toString('latin1', at + 4, at + 8);
     if (type === 'acTL' && at + 12 <= bytes.length) frames = bytes.readUInt32BE(at + 8);
     at += 12 + length;
-    if (type === 'IEND') return { end: at, frames };
+    if (type === 'IEND') return { end: at, truncated: at > bytes.length, frames };
   }
-  return { end: null, frames };
+  return { end: null, truncated: true, frames };
 }
 
 /** Skips GIF data sub-blocks (a length byte, that many bytes, until a zero length). */
@@ -67,17 +70,17 @@ function gif(bytes: Buffer): ContainerFacts {
   let frames = 0;
   while (at < bytes.length) {
     const block = bytes[at];
-    if (block === 0x3b) return { end: at + 1, frames: Math.max(frames, 1) };
+    if (block === 0x3b) return { end: at + 1, truncated: false, frames: Math.max(frames, 1) };
     if (block === 0x21) {
       at = skipSubBlocks(bytes, at + 2);
     } else if (block === 0x2c) {
       frames += 1;
       at = skipSubBlocks(bytes, at + 10 + colourTableBytes(bytes[at + 9] ?? 0) + 1);
     } else {
-      break;
+      return { end: null, truncated: false, frames: Math.max(frames, 1) };
     }
   }
-  return { end: null, frames: Math.max(frames, 1) };
+  return { end: null, truncated: true, frames: Math.max(frames, 1) };
 }
 
 /** WebP: the RIFF header says how long the file is; an animation has one ANMF chunk per frame. */
@@ -92,14 +95,15 @@ function webp(bytes: Buffer): ContainerFacts {
     if (type === 'ANMF') frames += 1;
     at += 8 + size + (size % 2);
   }
-  return { end: riffEnd + (riffEnd % 2), frames: Math.max(frames, 1) };
+  return { end: riffEnd + (riffEnd % 2), truncated: riffEnd > bytes.length, frames: Math.max(frames, 1) };
 }
 
 const WALKERS: Partial<Record<ImageFormat, (bytes: Buffer) => ContainerFacts>> = { jpeg, png, gif, webp };
 
 /**
  * Walks the structure of a JPEG, PNG, GIF or WebP file: where the image
- * ends, and how many frames it has. Other formats are not walked.
+ * ends (or that the file stops first), and how many frames it has. Other
+ * formats are not walked.
  */
 export function inspectContainer(bytes: Buffer, format: ImageFormat): ContainerFacts {
   const walk = WALKERS[format];
@@ -107,7 +111,7 @@ export function inspectContainer(bytes: Buffer, format: ImageFormat): ContainerF
   try {
     return walk(bytes);
   } catch (error) {
-    if (error instanceof RangeError) return UNKNOWN; // a length field pointing past the end: truncated, left to the decoder
+    if (error instanceof RangeError) return TRUNCATED; // a length field pointing past the end
     throw error;
   }
 }

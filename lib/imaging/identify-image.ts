@@ -53,7 +53,8 @@ function assertSafeStructure(bytes: Buffer, format: ImageFormat, width: number, 
     if (reason !== null) throw new HttpError(422, 'unsafe_svg', `the SVG is refused: it contains ${reason}`, { reason });
     return;
   }
-  const { end, frames } = inspectContainer(bytes, format);
+  const { end, truncated, frames } = inspectContainer(bytes, format);
+  if (truncated) throw new HttpError(422, 'truncated_image', 'the file ends before its image does: it is incomplete');
   const trailing = end === null ? 0 : foreignTrailer(bytes, format, end);
   if (trailing > 0) {
     throw new HttpError(415, 'trailing_data', `the file goes on for ${trailing} bytes after its image ends: a file that is also another kind of file is refused`, {

@@ -29,11 +29,13 @@ export async function anonymousRequest(url: string, init: RequestInit = {}): Pro
 export const upload = (baseUrl: string, bytes: Buffer, contentType: string, headers: Record<string, string> = {}) =>
   request(`${baseUrl}/v1/images`, { method: 'POST', body: bytes, headers: { 'Content-Type': contentType, ...headers } });
 
+const bearer = (key: string): Record<string, string> => ({ authorization: `Bearer ${key}` });
+
 const acceptedSchema = z.object({ id: z.string(), status: z.literal('uploaded') });
 
 /** Uploads an image that must be accepted; returns its id. */
-export async function uploadAccepted(baseUrl: string, bytes: Buffer, contentType = 'application/octet-stream'): Promise<string> {
-  const reply = await upload(baseUrl, bytes, contentType);
+export async function uploadAccepted(baseUrl: string, bytes: Buffer, contentType = 'application/octet-stream', key = TEST_API_KEY): Promise<string> {
+  const reply = await upload(baseUrl, bytes, contentType, bearer(key));
   if (reply.status !== 202) throw new Error(`upload answered ${reply.status}: ${reply.bytes.toString('utf8')}`);
   return acceptedSchema.parse(json(reply)).id;
 }
@@ -57,10 +59,10 @@ export type ImageJson = z.infer<typeof imageSchema>;
 const FINAL_STATUSES = new Set(['ready', 'failed', 'infected']);
 
 /** Polls the image until the pipeline is done with it (ready, failed or infected). */
-export async function waitForFinalStatus(baseUrl: string, id: string, timeoutMs = 240_000): Promise<ImageJson> {
+export async function waitForFinalStatus(baseUrl: string, id: string, key = TEST_API_KEY, timeoutMs = 240_000): Promise<ImageJson> {
   return waitUntil(
     async () => {
-      const image = imageSchema.parse(json(await request(`${baseUrl}/v1/images/${id}`)));
+      const image = imageSchema.parse(json(await request(`${baseUrl}/v1/images/${id}`, { headers: bearer(key) })));
       return FINAL_STATUSES.has(image.status) ? image : false;
     },
     { timeoutMs, intervalMs: 100, description: `image ${id} to finish processing` },
