@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ImageNotUsableError, TimeoutError } from './errors.ts';
+import { ImageNotUsableError, NotFoundError, TimeoutError } from './errors.ts';
 import type { TransformInput, OutputFormat } from './transform-options.ts';
 import { formatExtension, transformQuery } from './transform-query.ts';
 import type { RequestOptions, Transport } from './transport.ts';
@@ -103,7 +103,8 @@ export class Images {
   /**
    * Polls until the pipeline is done with the image and resolves with it
    * ready; rejects with ImageNotUsableError when it failed or is infected,
-   * with TimeoutError when `timeout` passes first.
+   * with TimeoutError when `timeout` passes first. The catalog learns of an
+   * upload moments after its 202, so until then "not found" means "not yet".
    */
   async waitUntilReady(id: string, options: WaitOptions = {}): Promise<Image> {
     const timeout = options.timeout ?? DEFAULT_WAIT_MS;
@@ -111,9 +112,12 @@ export class Images {
     const signal = options.signal === undefined ? deadline : AbortSignal.any([options.signal, deadline]);
     try {
       for (let pause = FIRST_POLL_MS; ; pause = Math.min(pause * 2, MAX_POLL_MS)) {
-        const image = await this.get(id, { signal, timeout });
-        if (image.status === 'ready') return image;
-        if (UNUSABLE.has(image.status)) {
+        const image = await this.get(id, { signal, timeout }).catch((error: unknown) => {
+          if (error instanceof NotFoundError) return null;
+          throw error;
+        });
+        if (image?.status === 'ready') return image;
+        if (image !== null && UNUSABLE.has(image.status)) {
           throw new ImageNotUsableError(id, image.status, `image ${id} is ${image.status}${image.failure === null ? '' : `: ${image.failure.reason}`}`);
         }
         await sleep(pause, undefined, { signal });
