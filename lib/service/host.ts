@@ -68,14 +68,17 @@ function routersOf(services: readonly RunningService[], dependencies: ServiceDep
   return [healthRoutes(checks, dependencies.metrics), ...services.flatMap((service) => (service.routes === undefined ? [] : [service.routes]))];
 }
 
+const CLIENT_HANG_UPS: ReadonlySet<string> = new Set(['ERR_STREAM_PREMATURE_CLOSE', 'ECONNRESET', 'EPIPE', 'HPE_INVALID_EOF_STATE']);
+
 /** Serves the routers on one Koa app, behind the error, metrics and admission middleware. */
 function createApp(routers: readonly Router[], dependencies: ServiceDependencies, durations: RequestDurations, gatekeeper: Gatekeeper | null): Koa {
   const app = new Koa();
   app.proxy = true;
   // Errors after the response has started (Koa's default prints a stack). A client that hangs up
-  // mid-stream, as proxies and load balancers do at once, is not the service's failure.
+  // mid-stream, as proxies and load balancers do at once, is not the service's failure; nor is one
+  // that hangs up in the middle of sending its body (HPE_INVALID_EOF_STATE), as an aborted upload does.
   app.on('error', (error: NodeJS.ErrnoException) => {
-    if (error.code === 'ERR_STREAM_PREMATURE_CLOSE' || error.code === 'ECONNRESET' || error.code === 'EPIPE') {
+    if (error.code !== undefined && CLIENT_HANG_UPS.has(error.code)) {
       dependencies.log.debug({ err: error }, 'client closed the connection before the response ended');
     } else {
       dependencies.log.error({ err: error }, 'response failed');

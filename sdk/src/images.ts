@@ -52,7 +52,7 @@ const DEFAULT_CONCURRENCY = 4;
 const DEFAULT_WAIT_MS = 120_000;
 const FIRST_POLL_MS = 100;
 const MAX_POLL_MS = 2000;
-const UNUSABLE: ReadonlySet<ImageStatus> = new Set(['failed', 'infected', 'deleted']);
+const UNUSABLE: ReadonlySet<ImageStatus> = new Set(['failed', 'infected']);
 
 /** pi.images: stored images. */
 export class Images {
