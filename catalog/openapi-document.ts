@@ -25,7 +25,18 @@ const failure = (description: string, codes: readonly string[]) => ({
   description: `${description} (codes: ${codes.join(', ')})`,
   content: json(ref('Error')),
 });
-const always = { default: failure('any other failure, e.g. a crash', ['internal_error', 'method_not_allowed', 'not_found']) };
+const SIGNATURE_REFUSED = ['signature_invalid', 'signature_expired', 'signature_required'];
+const presetsOnly = { '403': failure('only presets may be stored, or a signed URL is refused', ['presets_only', ...SIGNATURE_REFUSED]) };
+
+/** What any API operation may answer: refusals of its credentials, its tenant's rate, and any other failure. */
+const always = {
+  '401': failure('no API key, or one that is not valid', ['unauthenticated']),
+  '403': failure('a signed URL that does not match, has expired, or is required', SIGNATURE_REFUSED),
+  '429': failure("over the tenant's request rate; Retry-After says when to try again", ['rate_limited']),
+  default: failure('any other failure, e.g. a crash', ['internal_error', 'method_not_allowed', 'not_found']),
+};
+/** Health and metrics answer without credentials. */
+const open = { security: [] };
 
 const URL_REFUSED = ['address_refused', 'url_scheme_refused', 'url_invalid', 'url_credentials_refused', 'too_many_redirects', 'redirect_downgrade_refused', 'host_unresolvable'];
 
@@ -197,8 +208,11 @@ export const openApiDocument = {
   info: {
     title: 'ProgImage',
     version: '1',
-    description: 'Image storage and processing: upload, virus-scan, strip, compress, transform and serve images. Every error is JSON {"error": {code, message, …details}}.',
+    description:
+      'Image storage and processing: upload, virus-scan, strip, compress, transform and serve images. Every error is JSON {"error": {code, message, …details}}. ' +
+      'Every API request carries an API key (Authorization: Bearer KEY), or is a signed URL (query parameters tenant, expires and signature).',
   },
+  security: [{ apiKey: [] }],
   paths: {
     '/v1/images': {
       post: {
@@ -260,10 +274,10 @@ export const openApiDocument = {
           '200': imageAnswer('The image'),
           '304': notModified,
           '400': failure('a bad extension or transformation', ['unsupported_extension', 'invalid_transform', 'output_too_large']),
-          '403': failure('only presets may be stored', ['presets_only']),
           ...servedImageFailures,
           '503': failure('past the transformation deadline', ['transform_timeout']),
           ...always,
+          ...presetsOnly,
         },
       },
     },
@@ -309,11 +323,11 @@ export const openApiDocument = {
         responses: {
           '202': { description: 'Accepted; follow it at links.events', content: json(ref('Batch')) },
           '400': failure('a bad request or transformation', ['invalid_json', 'invalid_body', 'invalid_transform', 'invalid_idempotency_key']),
-          '403': failure('only presets may be stored', ['presets_only']),
           '413': failure('the body is too large', ['payload_too_large']),
           '415': failure('not JSON', ['unsupported_media_type']),
           '422': failure('the Idempotency-Key was used for another batch', ['idempotency_key_reused']),
           ...always,
+          ...presetsOnly,
         },
       },
     },
@@ -350,13 +364,14 @@ export const openApiDocument = {
       },
     },
     '/v1/openapi.json': {
-      get: { operationId: 'openApi', summary: 'This document', responses: { '200': { description: 'OpenAPI 3.1', content: json({ type: 'object' }) } } },
+      get: { operationId: 'openApi', summary: 'This document', responses: { '200': { description: 'OpenAPI 3.1', content: json({ type: 'object' }) }, ...always } },
     },
     '/healthz': {
-      get: { operationId: 'health', summary: 'The process is alive (every service)', responses: { '200': { description: 'Alive', content: json(ref('Health')) } } },
+      get: { ...open, operationId: 'health', summary: 'The process is alive (every service)', responses: { '200': { description: 'Alive', content: json(ref('Health')) } } },
     },
     '/readyz': {
       get: {
+        ...open,
         operationId: 'readiness',
         summary: 'Every dependency answers (every service)',
         responses: {
@@ -366,8 +381,12 @@ export const openApiDocument = {
       },
     },
     '/metrics': {
-      get: { operationId: 'metrics', summary: 'Prometheus metrics (every service)', responses: { '200': { description: 'Text format', content: { 'text/plain': { schema: { type: 'string' } } } } } },
+      get: {
+        operationId: 'metrics',
+        summary: 'Prometheus metrics (every service); without credentials when PROGIMAGE_PUBLIC_METRICS allows',
+        responses: { '200': { description: 'Text format', content: { 'text/plain': { schema: { type: 'string' } } } }, ...always },
+      },
     },
   },
-  components: { schemas },
+  components: { schemas, securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: "A tenant's API key" } } },
 } as const;

@@ -6,6 +6,7 @@ import test from 'ava';
 import sharp from 'sharp';
 import { z } from 'zod';
 import { ProgImage } from '../../sdk/src/index.ts';
+import { TEST_API_KEY } from '../support/api.ts';
 import { fixturePath } from '../support/fixtures.ts';
 import { startOnServers, type ProgImageOnServers } from '../support/on-servers.ts';
 import { runCommand } from '../support/run-command.ts';
@@ -25,7 +26,7 @@ async function progimage(args: readonly string[], env: NodeJS.ProcessEnv = {}) {
   const { progimage: service } = await servers();
   const result = await runCommand(process.execPath, ['--import', 'tsx', CLI, ...args], {
     cwd: REPO_ROOT,
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, PROGIMAGE_URL: service.baseUrl, ...env },
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, PROGIMAGE_URL: service.baseUrl, PROGIMAGE_API_KEY: TEST_API_KEY, ...env },
   });
   return { ...result, text: result.stdout.toString('utf8') };
 }
@@ -106,6 +107,8 @@ test.serial('exit codes: 2 for usage and configuration, 3 when the server refuse
   t.is(noServer.code, 2);
   t.regex(noServer.stderr, /PROGIMAGE_URL/);
 
+  const refused = await progimage(['get', '00000000-0000-4000-8000-000000000000', '--api-key', 'pik_not-a-key']);
+  t.is(refused.code, 3);
   const missing = await progimage(['get', '00000000-0000-4000-8000-000000000000', '--json']);
   t.is(missing.code, 3);
   t.like(JSON.parse(missing.text), { error: { status: 404, code: 'not_found' } });

@@ -11,6 +11,7 @@ import { waitUntil } from '../../lib/wait.ts';
 import { imageIdFor } from '../../ingest/image-ids.ts';
 import {
   ApiError,
+  AuthenticationError,
   BadRequestError,
   GoneError,
   ImageNotUsableError,
@@ -21,6 +22,7 @@ import {
   type BatchEvent,
   type UploadProgress,
 } from '../../sdk/src/index.ts';
+import { TEST_API_KEY } from '../support/api.ts';
 import { startFlakyProxy } from '../support/flaky-proxy.ts';
 import { fixturePath, readFixture } from '../support/fixtures.ts';
 import { jpegWithEicarComment } from '../support/images.ts';
@@ -30,7 +32,7 @@ import { startOnServers, type ProgImageOnServers } from '../support/on-servers.t
 
 let running: ProgImageOnServers | undefined;
 const servers = async () => (running ??= await startOnServers('sdk'));
-const client = async () => new ProgImage({ baseUrl: (await servers()).progimage.baseUrl, apiKey: 'test-key' });
+const client = async () => new ProgImage({ baseUrl: (await servers()).progimage.baseUrl, apiKey: TEST_API_KEY });
 
 test.after.always(async () => {
   await running?.stop();
@@ -94,6 +96,9 @@ test.serial('transform of bytes, a file and a URL answers the transformed image 
 
 test.serial('API errors become typed errors with status, code, message and details', async (t) => {
   const pi = await client();
+  const stranger = new ProgImage({ baseUrl: (await servers()).progimage.baseUrl, apiKey: 'pik_not-a-key' });
+  t.like(await t.throwsAsync(stranger.images.get(randomUUID()), { instanceOf: AuthenticationError }), { status: 401, code: 'unauthenticated' });
+
   const missing = await t.throwsAsync(pi.images.get(randomUUID()), { instanceOf: NotFoundError });
   t.like(missing, { status: 404, code: 'not_found' });
 
@@ -115,7 +120,7 @@ test.serial('API errors become typed errors with status, code, message and detai
 test.serial('an idempotent call is retried after a 503 as Retry-After says; a stream upload, which cannot be sent twice, is not', async (t) => {
   const proxy = await startFlakyProxy((await servers()).progimage.baseUrl);
   t.teardown(() => proxy.close());
-  const pi = new ProgImage({ baseUrl: proxy.baseUrl });
+  const pi = new ProgImage({ baseUrl: proxy.baseUrl, apiKey: TEST_API_KEY });
   const bytes = await readFixture('320x240.jpg');
 
   proxy.failNext(1, 1);
@@ -149,7 +154,7 @@ test.serial('aborting an upload midway leaves nothing stored', async (t) => {
   const { progimage } = await servers();
   const proxy = await startFlakyProxy(progimage.baseUrl);
   t.teardown(() => proxy.close());
-  const pi = new ProgImage({ baseUrl: proxy.baseUrl });
+  const pi = new ProgImage({ baseUrl: proxy.baseUrl, apiKey: TEST_API_KEY });
   const bytes = await readFixture('Landscape_3.jpg');
   const half = bytes.subarray(0, bytes.length / 2);
   let pushed = false;

@@ -3,6 +3,7 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 import { openApiDocument } from '../../catalog/openapi-document.ts';
 import { waitUntil } from '../../lib/wait.ts';
+import { TEST_API_KEY } from '../support/api.ts';
 import { readFixture } from '../support/fixtures.ts';
 import { startOnServers, type ProgImageOnServers } from '../support/on-servers.ts';
 
@@ -88,10 +89,14 @@ test.serial('real answers of every service validate against the document', async
   const base = progimage.baseUrl;
   const jpeg = await readFixture('320x240.jpg');
   const png = await readFixture('with-alpha.png');
+  const authorization = { Authorization: `Bearer ${TEST_API_KEY}` };
+  const get = (path: string) => fetch(`${base}${path}`, { headers: authorization });
   const post = (path: string, body: NonNullable<RequestInit['body']>, type: string, headers: Record<string, string> = {}) =>
-    fetch(`${base}${path}`, { method: 'POST', body, headers: { 'Content-Type': type, ...headers } });
+    fetch(`${base}${path}`, { method: 'POST', body, headers: { ...authorization, 'Content-Type': type, ...headers } });
 
-  for (const path of ['/healthz', '/readyz', '/metrics', '/v1/openapi.json']) await conforms(t, 'get', path, await fetch(`${base}${path}`));
+  for (const path of ['/healthz', '/readyz', '/metrics']) await conforms(t, 'get', path, await fetch(`${base}${path}`));
+  await conforms(t, 'get', '/v1/openapi.json', await get('/v1/openapi.json'));
+  await conforms(t, 'get', '/v1/images', await get(`/v1/images`));
 
   const uploaded = await post('/v1/images', jpeg, 'image/jpeg', { 'Idempotency-Key': `openapi-${Date.now()}` });
   const id = await idOf(uploaded);
@@ -99,25 +104,25 @@ test.serial('real answers of every service validate against the document', async
   const form = new FormData();
   form.append('file', new Blob([jpeg]), 'a.jpg');
   form.append('file', new Blob([png]), 'b.png');
-  await conforms(t, 'post', '/v1/images', await fetch(`${base}/v1/images`, { method: 'POST', body: form }));
+  await conforms(t, 'post', '/v1/images', await fetch(`${base}/v1/images`, { method: 'POST', body: form, headers: authorization }));
   await conforms(t, 'post', '/v1/images', await post('/v1/images', JSON.stringify({ url: fixtures.url('with-alpha.png') }), 'application/json'));
   await conforms(t, 'post', '/v1/images', await post('/v1/images', 'not an image', 'text/plain'));
   await conforms(t, 'post', '/v1/images', await post('/v1/images', JSON.stringify({ link: 'x' }), 'application/json'));
 
-  await waitUntil(async () => ((await (await fetch(`${base}/v1/images/${id}`)).json()) as { status?: string }).status === 'ready' || false, {
+  await waitUntil(async () => ((await (await get(`/v1/images/${id}`)).json()) as { status?: string }).status === 'ready' || false, {
     timeoutMs: 120_000,
     intervalMs: 100,
     description: `image ${id} to be ready`,
   });
-  await conforms(t, 'get', '/v1/images/{id}', await fetch(`${base}/v1/images/${id}`));
-  await conforms(t, 'get', '/v1/images/{id}', await fetch(`${base}/v1/images/00000000-0000-4000-8000-000000000000`));
-  await conforms(t, 'get', '/v1/images', await fetch(`${base}/v1/images?limit=2`));
-  await conforms(t, 'get', '/v1/images', await fetch(`${base}/v1/images?limit=1000`));
-  await conforms(t, 'get', '/v1/images/{id}.{extension}', await fetch(`${base}/v1/images/${id}.webp?w=40`));
-  await conforms(t, 'get', '/v1/images/{id}.{extension}', await fetch(`${base}/v1/images/${id}.webp?w=0`));
-  await conforms(t, 'get', '/v1/images/{id}.{extension}', await fetch(`${base}/v1/images/${id}.bmp`));
-  await conforms(t, 'get', '/v1/images/{id}/variants/{file}', await fetch(`${base}/v1/images/${id}/variants/thumbnail.webp`));
-  await conforms(t, 'get', '/v1/images/{id}/variants/{file}', await fetch(`${base}/v1/images/${id}/variants/nothing.webp`));
+  await conforms(t, 'get', '/v1/images/{id}', await get(`/v1/images/${id}`));
+  await conforms(t, 'get', '/v1/images/{id}', await get(`/v1/images/00000000-0000-4000-8000-000000000000`));
+  await conforms(t, 'get', '/v1/images', await get(`/v1/images?limit=2`));
+  await conforms(t, 'get', '/v1/images', await get(`/v1/images?limit=1000`));
+  await conforms(t, 'get', '/v1/images/{id}.{extension}', await get(`/v1/images/${id}.webp?w=40`));
+  await conforms(t, 'get', '/v1/images/{id}.{extension}', await get(`/v1/images/${id}.webp?w=0`));
+  await conforms(t, 'get', '/v1/images/{id}.{extension}', await get(`/v1/images/${id}.bmp`));
+  await conforms(t, 'get', '/v1/images/{id}/variants/{file}', await get(`/v1/images/${id}/variants/thumbnail.webp`));
+  await conforms(t, 'get', '/v1/images/{id}/variants/{file}', await get(`/v1/images/${id}/variants/nothing.webp`));
 
   await conforms(t, 'post', '/v1/transform', await post('/v1/transform?w=20&format=png', jpeg, 'image/jpeg'));
   await conforms(t, 'post', '/v1/transform', await post('/v1/transform?spin=3', jpeg, 'image/jpeg'));
@@ -126,11 +131,11 @@ test.serial('real answers of every service validate against the document', async
   const batchId = await idOf(batch);
   await conforms(t, 'post', '/v1/batches', batch);
   await conforms(t, 'post', '/v1/batches', await post('/v1/batches', JSON.stringify({ transforms: [] }), 'application/json'));
-  await conforms(t, 'get', '/v1/batches/{id}/events', await fetch(`${base}/v1/batches/${batchId}/events`));
-  await conforms(t, 'get', '/v1/batches/{id}', await fetch(`${base}/v1/batches/${batchId}`));
-  await conforms(t, 'get', '/v1/batches/{id}/items/{index}/{file}', await fetch(`${base}/v1/batches/${batchId}/items/0/0.webp`));
-  await conforms(t, 'get', '/v1/batches/{id}/items/{index}/{file}', await fetch(`${base}/v1/batches/${batchId}/items/9/0.webp`));
+  await conforms(t, 'get', '/v1/batches/{id}/events', await get(`/v1/batches/${batchId}/events`));
+  await conforms(t, 'get', '/v1/batches/{id}', await get(`/v1/batches/${batchId}`));
+  await conforms(t, 'get', '/v1/batches/{id}/items/{index}/{file}', await get(`/v1/batches/${batchId}/items/0/0.webp`));
+  await conforms(t, 'get', '/v1/batches/{id}/items/{index}/{file}', await get(`/v1/batches/${batchId}/items/9/0.webp`));
 
-  await conforms(t, 'delete', '/v1/images/{id}', await fetch(`${base}/v1/images/${id}`, { method: 'DELETE' }));
-  await conforms(t, 'delete', '/v1/images/{id}', await fetch(`${base}/v1/images/${id}`, { method: 'DELETE' }));
+  await conforms(t, 'delete', '/v1/images/{id}', await fetch(`${base}/v1/images/${id}`, { method: 'DELETE', headers: authorization }));
+  await conforms(t, 'delete', '/v1/images/{id}', await fetch(`${base}/v1/images/${id}`, { method: 'DELETE', headers: authorization }));
 });

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import test from 'ava';
+import { TEST_API_KEY } from '../support/api.ts';
 import { fixturePath } from '../support/fixtures.ts';
 import { startOnServers, type ProgImageOnServers } from '../support/on-servers.ts';
 import { runCommand, type CommandResult } from '../support/run-command.ts';
@@ -24,7 +25,7 @@ const CONSUMER = `
 import { ProgImage, NotFoundError } from '@progimage/client';
 import { readFile } from 'node:fs/promises';
 
-const pi = new ProgImage({ baseUrl: process.env.PROGIMAGE_URL });
+const pi = new ProgImage({ baseUrl: process.env.PROGIMAGE_URL, apiKey: process.env.PROGIMAGE_API_KEY });
 const { id } = await pi.images.upload(process.argv[2]);
 const image = await pi.images.waitUntilReady(id);
 let missing = '';
@@ -61,7 +62,7 @@ test('the packed tarball installs into an empty project; there the library, its 
   t.is(typed.code, 0, succeeded(typed));
 
   running = await startOnServers('sdk-package');
-  const service = { ...env, PROGIMAGE_URL: running.progimage.baseUrl };
+  const service = { ...env, PROGIMAGE_URL: running.progimage.baseUrl, PROGIMAGE_API_KEY: TEST_API_KEY };
   await writeFile(join(project, 'consumer.mjs'), CONSUMER);
   const used = await runCommand(process.execPath, ['consumer.mjs', fixturePath('320x240.jpg')], { cwd: project, env: service });
   t.is(used.code, 0, succeeded(used));
