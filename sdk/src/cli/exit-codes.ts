@@ -7,11 +7,11 @@ export const EXIT = {
   failure: 1,
   /** Unknown command or flag, a missing argument, no server URL. */
   usage: 2,
-  /** The server refused the request (a 4xx: not found, invalid transform, unsupported image …). */
+  /** The server refused the request (a 4xx but 429: not found, invalid transform, unsupported image, a bad API key …). */
   refused: 3,
   /** A bulk command finished, but some of its items failed. */
   partial: 4,
-  /** The server could not be reached, failed (5xx), or did not answer in time. */
+  /** The server could not be reached, failed (5xx), rate-limited the call (429), or did not answer in time. */
   unavailable: 5,
 } as const;
 

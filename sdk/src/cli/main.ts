@@ -37,7 +37,7 @@ Options:
 Progress goes to stderr, and only on a terminal.
 Exit status: 0 done; 1 unexpected failure; 2 usage or configuration;
 3 the server refused the request (4xx); 4 some items of a bulk command failed;
-5 the server was unreachable, failed (5xx) or too slow.
+5 the server was unreachable, failed (5xx), rate-limited (429) or too slow.
 `;
 
 async function run(argv: readonly string[]): Promise<number> {
