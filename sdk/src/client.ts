@@ -30,12 +30,11 @@ export class ProgImage {
    * URL the server fetches) and answers with the result; nothing is kept.
    */
   transform(input: ImageInput, transform: TransformInput, options: BodyOptions & RequestOptions = {}): Promise<TransformedImage> {
-    const { filename: _filename, contentType: _contentType, ...request } = options;
     const body = inputBody(input, options, (url) => ({ url, ...canonicalNames(transform) }));
     // Nothing is stored, so a repeat is harmless whenever the body can be sent again.
     return this.transport.request(
       { method: 'POST', path: '/v1/transform', query: body.remote ? new URLSearchParams() : transformQuery(transform), headers: body.headers, body: body.body, retriable: body.replayable },
-      request,
+      options,
       async (response) => ({ contentType: response.headers.get('content-type') ?? 'application/octet-stream', data: Buffer.from(await response.arrayBuffer()) }),
     );
   }

@@ -64,12 +64,9 @@ export class Images {
    * pipeline; retried when the input can be sent again.
    */
   upload(input: ImageInput, options: UploadOptions = {}): Promise<UploadedImage> {
-    const { idempotencyKey = randomUUID(), filename: _filename, contentType: _contentType, ...request } = options;
     const body = inputBody(input, options, (url) => ({ url }));
-    return this.transport.json<UploadedImage>(
-      { method: 'POST', path: '/v1/images', headers: { ...body.headers, 'Idempotency-Key': idempotencyKey }, body: body.body, retriable: body.replayable },
-      request,
-    );
+    const headers = { ...body.headers, 'Idempotency-Key': options.idempotencyKey ?? randomUUID() };
+    return this.transport.json<UploadedImage>({ method: 'POST', path: '/v1/images', headers, body: body.body, retriable: body.replayable }, options);
   }
 
   /** Uploads every input, `concurrency` at a time; one failure does not stop the others. Outcomes are in input order. */
