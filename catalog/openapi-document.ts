@@ -27,6 +27,7 @@ const failure = (description: string, codes: readonly string[]) => ({
 });
 const SIGNATURE_REFUSED = ['signature_invalid', 'signature_expired', 'signature_required'];
 const presetsOnly = { '403': failure('only presets may be stored, or a signed URL is refused', ['presets_only', ...SIGNATURE_REFUSED]) };
+const overQuota = { '403': failure("storing it would pass the tenant's storage quota, or a signed URL is refused", ['storage_quota_exceeded', ...SIGNATURE_REFUSED]) };
 
 /** What any API operation may answer: refusals of its credentials, its tenant's rate, and any other failure. */
 const always = {
@@ -234,6 +235,7 @@ export const openApiDocument = {
           '502': failure('the URL answered an error', ['remote_error', 'remote_unreachable']),
           '504': failure('the URL did not answer in time', ['remote_timeout']),
           ...always,
+          ...overQuota,
         },
       },
       get: {
@@ -361,6 +363,21 @@ export const openApiDocument = {
         summary: "An item's output: TRANSFORM.EXT",
         parameters: [idParameter('id', 'The batch id'), { name: 'index', in: 'path', required: true, schema: { type: 'integer', minimum: 0 } }, idParameter('file', 'TRANSFORM.EXT')],
         responses: { '200': imageAnswer('The output'), '304': notModified, '404': failure('no such output', ['not_found']), ...always },
+      },
+    },
+    '/v1/signed-urls': {
+      post: {
+        operationId: 'signUrl',
+        summary: "A URL of image bytes anyone may GET until it expires, signed with the tenant's current secret",
+        requestBody: {
+          required: true,
+          content: json(object({ path: { type: 'string', description: 'e.g. /v1/images/ID.webp?w=400' }, expiresIn: { type: 'integer', minimum: 1, maximum: 31_536_000, default: 3600 } }, { required: ['path'], additionalProperties: false })),
+        },
+        responses: {
+          '201': { description: 'The signed URL (a path and query)', content: json(object({ url: { type: 'string' }, expiresAt: { type: 'string', format: 'date-time' } })) },
+          '400': failure('not the path of image bytes, or a bad expiry', ['invalid_json', 'invalid_body', 'unreadable_body']),
+          ...always,
+        },
       },
     },
     '/v1/openapi.json': {

@@ -136,6 +136,12 @@ test.serial('real answers of every service validate against the document', async
   await conforms(t, 'get', '/v1/batches/{id}/items/{index}/{file}', await get(`/v1/batches/${batchId}/items/0/0.webp`));
   await conforms(t, 'get', '/v1/batches/{id}/items/{index}/{file}', await get(`/v1/batches/${batchId}/items/9/0.webp`));
 
+  const signing = await post('/v1/signed-urls', JSON.stringify({ path: `/v1/images/${id}.png?w=16`, expiresIn: 60 }), 'application/json');
+  const { url: signed } = (await signing.clone().json()) as { url: string };
+  await conforms(t, 'post', '/v1/signed-urls', signing);
+  await conforms(t, 'post', '/v1/signed-urls', await post('/v1/signed-urls', JSON.stringify({ path: '/etc/passwd' }), 'application/json'));
+  await conforms(t, 'get', '/v1/images/{id}.{extension}', await fetch(`${base}${signed}`));
+
   await conforms(t, 'delete', '/v1/images/{id}', await fetch(`${base}/v1/images/${id}`, { method: 'DELETE', headers: authorization }));
   await conforms(t, 'delete', '/v1/images/{id}', await fetch(`${base}/v1/images/${id}`, { method: 'DELETE', headers: authorization }));
 });
