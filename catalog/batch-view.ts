@@ -1,12 +1,8 @@
 import { EXTENSIONS } from '../lib/imaging/formats.ts';
+import type { Batch, BatchCounts, BatchItem } from '../sdk/src/types.ts';
 import type { BatchItemRecord, BatchRecord } from './batch-record.ts';
 
-export interface BatchCounts {
-  readonly total: number;
-  readonly done: number;
-  readonly failed: number;
-  readonly pending: number;
-}
+export type { BatchCounts } from '../sdk/src/types.ts';
 
 export const batchStatus = (batch: BatchRecord, counts: BatchCounts): 'accepting' | 'running' | 'completed' =>
   batch.published < batch.total ? 'accepting' : counts.pending === 0 ? 'completed' : 'running';
@@ -14,7 +10,7 @@ export const batchStatus = (batch: BatchRecord, counts: BatchCounts): 'accepting
 /** The name an item's output is served under: `<transform>.<ext>`. */
 export const outputFile = (result: BatchItemRecord['results'][number]): string => `${result.transform}.${EXTENSIONS[result.format]}`;
 
-export function batchItemView(batchId: string, item: BatchItemRecord) {
+export function batchItemView(batchId: string, item: BatchItemRecord): BatchItem {
   return {
     index: item.index,
     status: item.status,
@@ -31,8 +27,8 @@ export function batchItemView(batchId: string, item: BatchItemRecord) {
   };
 }
 
-/** The public JSON of a batch: its counts, and where to follow it. */
-export function batchView(batch: BatchRecord, counts: BatchCounts) {
+/** The public JSON of a batch (the client package's `Batch`): its counts, and where to follow it. */
+export function batchView(batch: BatchRecord, counts: BatchCounts): Batch {
   return {
     id: batch.id,
     status: batchStatus(batch, counts),

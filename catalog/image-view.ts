@@ -1,10 +1,14 @@
+import type { Image } from '../sdk/src/types.ts';
 import type { ImageRecord } from './image-record.ts';
 
 const stageState = (done: boolean, failed: boolean): 'done' | 'failed' | 'pending' =>
   done ? 'done' : failed ? 'failed' : 'pending';
 
-/** The public JSON of an image: what it is, where each stage stands, and where to get it. Keys stay private. */
-export function imageView(image: ImageRecord) {
+/**
+ * The public JSON of an image: what it is, where each stage stands, and where to get it. Keys stay private.
+ * Its shape is the client package's `Image`, so the two cannot drift apart.
+ */
+export function imageView(image: ImageRecord): Image {
   const failedAt = image.failure?.stage;
   const master = image.compression?.master ?? image.master;
   const base = `/v1/images/${image.id}`;

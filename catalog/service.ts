@@ -6,6 +6,7 @@ import { openBatchCollections } from './batches-collection.ts';
 import { imageRoutes } from './image-routes.ts';
 import { signedUrlRoutes } from './signed-url-routes.ts';
 import { openImagesCollection } from './images-collection.ts';
+import { openApiRoutes } from './openapi-routes.ts';
 import { startProjector } from './projector.ts';
 import { Renditions } from './renditions.ts';
 import { ResponseCache } from '../lib/http/response-cache.ts';
@@ -45,6 +46,7 @@ export const catalogService: ServiceFactory = async ({ config, bus, blobs, log, 
     imageRoutes({ images, usage, blobs, renditions, transformations, presets, presetsOnly, responses }).routes(),
     batchRoutes({ bus, images, batches, blobs, presets, presetsOnly }).routes(),
     signedUrlRoutes().routes(),
+    openApiRoutes().routes(),
   );
   return {
     name: 'catalog',

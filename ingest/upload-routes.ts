@@ -4,6 +4,7 @@ import { z } from 'zod';
 import type { ImageId } from '../lib/ids.ts';
 import { tenantRecordOf } from '../lib/auth/admission.ts';
 import { assertWithinQuota, type UsageCollection } from '../lib/auth/stored-bytes.ts';
+import type { UploadedImage } from '../sdk/src/types.ts';
 import { idempotencyKey } from '../lib/http/idempotency-key.ts';
 import { acceptUpload, identifyAll, type AcceptUploadDependencies, type Upload } from './accept-upload.ts';
 import { imageIdFor } from './image-ids.ts';
@@ -61,7 +62,7 @@ export function uploadRoutes(dependencies: UploadRoutesDependencies): Router {
         ...file,
       }));
       const images = await identifyAll(uploads, dependencies.acceptedFormats);
-      const accepted = [];
+      const accepted: UploadedImage[] = [];
       for (const [index, upload] of uploads.entries()) {
         const image = images[index];
         if (image === undefined) throw new Error('every upload was identified');

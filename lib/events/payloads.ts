@@ -1,12 +1,13 @@
 import { z } from 'zod';
 import { imageIdSchema } from '../ids.ts';
+import { OUTPUT_FORMATS } from '../../sdk/src/transform-options.ts';
 
 /** Image formats ProgImage accepts and produces, by their canonical short name. */
 export const imageFormatSchema = z.enum(['jpeg', 'png', 'webp', 'gif', 'avif', 'heif', 'tiff', 'svg']);
 export type ImageFormat = z.infer<typeof imageFormatSchema>;
 
-/** Formats ProgImage writes. SVG and HEIF are read, never written (SVG rasterises, HEIF becomes AVIF). */
-export const outputFormatSchema = z.enum(['jpeg', 'png', 'webp', 'avif', 'gif', 'tiff']);
+/** Formats ProgImage writes (the client package names them). SVG and HEIF are read, never written (SVG rasterises, HEIF becomes AVIF). */
+export const outputFormatSchema = z.enum(OUTPUT_FORMATS);
 export type OutputFormat = z.infer<typeof outputFormatSchema>;
 
 const blobKey = z.string().min(1).max(1024);

@@ -53,28 +53,32 @@ export type ServiceFactory = (dependencies: ServiceDependencies) => Promise<Runn
 export interface HostedServices {
   readonly server: Server;
   readonly dependencies: ServiceDependencies;
+  /** Every router the app serves: the health routes, then each service's. */
+  readonly routers: readonly Router[];
   stop(): Promise<void>;
 }
 
-/** Serves the services' routes plus /healthz, /readyz and /metrics on one Koa app. */
-function createApp(
-  services: readonly RunningService[],
-  dependencies: ServiceDependencies,
-  durations: RequestDurations,
-  gatekeeper: Gatekeeper | null,
-): Koa {
-  const registry = dependencies.metrics;
+/** /healthz, /readyz and /metrics, then the services' routes. */
+function routersOf(services: readonly RunningService[], dependencies: ServiceDependencies): Router[] {
   const checks: Record<string, ReadinessCheck> = {
     'event-bus': () => dependencies.bus.checkHealth(),
     'blob-store': () => dependencies.blobs.checkHealth(),
   };
   for (const service of services) Object.assign(checks, service.readiness);
+  return [healthRoutes(checks, dependencies.metrics), ...services.flatMap((service) => (service.routes === undefined ? [] : [service.routes]))];
+}
+
+const CLIENT_HANG_UPS: ReadonlySet<string> = new Set(['ERR_STREAM_PREMATURE_CLOSE', 'ECONNRESET', 'EPIPE', 'HPE_INVALID_EOF_STATE']);
+
+/** Serves the routers on one Koa app, behind the error, metrics and admission middleware. */
+function createApp(routers: readonly Router[], dependencies: ServiceDependencies, durations: RequestDurations, gatekeeper: Gatekeeper | null): Koa {
   const app = new Koa();
   app.proxy = true;
   // Errors after the response has started (Koa's default prints a stack). A client that hangs up
-  // mid-stream, as proxies and load balancers do at once, is not the service's failure.
+  // mid-stream, as proxies and load balancers do at once, is not the service's failure; nor is one
+  // that hangs up in the middle of sending its body (HPE_INVALID_EOF_STATE), as an aborted upload does.
   app.on('error', (error: NodeJS.ErrnoException) => {
-    if (error.code === 'ERR_STREAM_PREMATURE_CLOSE' || error.code === 'ECONNRESET' || error.code === 'EPIPE') {
+    if (error.code !== undefined && CLIENT_HANG_UPS.has(error.code)) {
       dependencies.log.debug({ err: error }, 'client closed the connection before the response ended');
     } else {
       dependencies.log.error({ err: error }, 'response failed');
@@ -86,11 +90,7 @@ function createApp(
     const openPaths = new Set(['/healthz', '/readyz', ...(dependencies.config.auth.publicMetrics ? ['/metrics'] : [])]);
     app.use(admission(gatekeeper, openPaths));
   }
-  const health = healthRoutes(checks, registry);
-  app.use(health.routes());
-  for (const service of services) {
-    if (service.routes !== undefined) app.use(service.routes.routes()).use(service.routes.allowedMethods());
-  }
+  for (const router of routers) app.use(router.routes()).use(router.allowedMethods());
   return app;
 }
 
@@ -176,12 +176,14 @@ export async function hostServices(
   for (const factory of factories) services.push(await factory(dependencies));
   const gatekeeper = services.some((service) => service.routes !== undefined) || !config.auth.publicMetrics ? await openGatekeeper(dependencies) : null;
   const durations = requestDurations(dependencies.metrics);
-  const app = createApp(services, dependencies, durations, gatekeeper);
+  const routers = routersOf(services, dependencies);
+  const app = createApp(routers, dependencies, durations, gatekeeper);
   const server = await listen(requestHandler(services, app, durations, gatekeeper), config);
   log.info({ address: server.address(), services: services.map((service) => service.name) }, 'listening');
   return {
     server,
     dependencies,
+    routers,
     async stop() {
       await new Promise<void>((resolve) => server.close(() => { resolve(); }));
       for (const service of [...services].reverse()) await service.stop();

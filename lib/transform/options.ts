@@ -2,21 +2,31 @@ import { z } from 'zod';
 import { imageIdSchema } from '../ids.ts';
 import { outputFormatSchema } from '../events/payloads.ts';
 import { TransformOptionError } from './errors.ts';
+import {
+  CROP_STRATEGIES,
+  FITS,
+  GRAVITIES,
+  MASK_SHAPES,
+  METADATA_MODES,
+  OPTION_ALIASES,
+  type CropGravity,
+  type MaskShape,
+  type TransformOptionName,
+} from '../../sdk/src/transform-options.ts';
 
 /**
  * The transform language: every option a transformation takes, by its
  * canonical name, with its type and range. One flat set of options, each at
  * most once, applied in a fixed order (see plan.ts), so that a URL query and
  * a JSON body spell the same thing and two spellings share one cache key.
+ * The names, aliases and enumerations are the client package's
+ * (sdk/src/transform-options.ts): the client types requests with them.
  */
 
 /** Output bounds: no side over 16384 pixels, no more pixels than an input may have. */
 export const MAX_OUTPUT_SIDE = 16_384;
 
-const GRAVITIES = ['centre', 'north', 'northeast', 'east', 'southeast', 'south', 'southwest', 'west', 'northwest'] as const;
-const STRATEGIES = ['attention', 'entropy'] as const;
-export type Gravity = (typeof GRAVITIES)[number];
-export type CropGravity = Gravity | (typeof STRATEGIES)[number];
+export type { CropGravity, Gravity } from '../../sdk/src/transform-options.ts';
 
 /** Spellings accepted for gravities; the canonical name is on the right. */
 const GRAVITY_ALIASES: Readonly<Record<string, CropGravity>> = {
@@ -25,11 +35,7 @@ const GRAVITY_ALIASES: Readonly<Record<string, CropGravity>> = {
   top: 'north', bottom: 'south', left: 'west', right: 'east',
 };
 
-/** Query aliases: imgproxy/thumbor-style short names for the canonical ones. */
-export const OPTION_ALIASES: Readonly<Record<string, string>> = {
-  w: 'width', h: 'height', q: 'quality', g: 'gravity', r: 'rotate', bg: 'background', greyscale: 'grayscale',
-  normalize: 'normalise', interlace: 'progressive', pad: 'extend', maxbytes: 'max_bytes', 'max-bytes': 'max_bytes',
-};
+const ALIASES: Readonly<Record<string, TransformOptionName>> = OPTION_ALIASES;
 
 /** Query strings carry text; JSON carries numbers and booleans. Both go through the same schema. */
 const bool = z.preprocess((value) => {
@@ -108,7 +114,8 @@ const sides = z.union([
 
 const maskShape = z.string().transform((value, ctx) => {
   const text = value.trim().toLowerCase();
-  if (text === 'circle' || text === 'ellipse' || text === 'rounded') return { shape: text } as const;
+  const shape = MASK_SHAPES.find((name): name is MaskShape => name === text);
+  if (shape !== undefined) return { shape } as const;
   const id = imageIdSchema.safeParse(text);
   if (id.success) return { image: id.data } as const;
   ctx.addIssue({ code: 'custom', message: 'expected circle, ellipse, rounded, or the id of a stored image whose alpha is the mask' });
@@ -125,10 +132,10 @@ export const optionsSchema = z
   .object({
     width: integer(1, MAX_OUTPUT_SIDE, 'a width in pixels'),
     height: integer(1, MAX_OUTPUT_SIDE, 'a height in pixels'),
-    fit: z.enum(['cover', 'contain', 'fill', 'inside', 'outside'], { error: 'expected cover, contain, fill, inside or outside' }),
+    fit: z.enum(FITS, { error: `expected one of ${FITS.join(', ')}` }),
     enlarge: bool,
     dpr: number(1, 4),
-    gravity: gravityOf([...GRAVITIES, ...STRATEGIES]),
+    gravity: gravityOf([...GRAVITIES, ...CROP_STRATEGIES]),
     crop: cropRect,
     trim: z.union([bool, integer(1, 255, 'a threshold')]),
     rotate: number(-360, 360, 'an angle in degrees'),
@@ -162,9 +169,9 @@ export const optionsSchema = z
     lossless: bool,
     progressive: bool,
     effort: integer(0, 10, 'an effort'),
-    metadata: z.enum(['strip', 'keep'], { error: 'expected strip or keep' }),
+    metadata: z.enum(METADATA_MODES, { error: `expected one of ${METADATA_MODES.join(', ')}` }),
     max_bytes: integer(1024, 50 * 1024 * 1024, 'a number of bytes'),
-  })
+  } satisfies Record<TransformOptionName, z.ZodType>)
   .partial()
   .strict();
 
@@ -205,7 +212,7 @@ function checkCombinations(options: TransformOptions): void {
 export function parseOptions(input: Readonly<Record<string, unknown>>): TransformOptions {
   const named: Record<string, unknown> = {};
   for (const [given, value] of Object.entries(input)) {
-    const name = OPTION_ALIASES[given.toLowerCase()] ?? given.toLowerCase();
+    const name = ALIASES[given.toLowerCase()] ?? given.toLowerCase();
     if (Array.isArray(value)) throw new TransformOptionError(given, 'was given more than once', value);
     if (name in named) throw new TransformOptionError(given, `repeats ${name}`, value);
     named[name] = value;

@@ -1,4 +1,5 @@
 import type { AddressInfo } from 'node:net';
+import type Router from '@koa/router';
 import { loadConfig, type Config } from '../../lib/config/index.ts';
 import type { BlobStore } from '../../lib/ports/blob-store.ts';
 import type { EventBus } from '../../lib/ports/event-bus.ts';
@@ -14,6 +15,8 @@ export interface RunningProgImage {
   readonly blobs: BlobStore;
   /** The services' event bus, to publish what an upstream system would. */
   readonly bus: EventBus;
+  /** The routers the services registered, to compare with the API's documentation. */
+  readonly routers: readonly Router[];
   stop(): Promise<void>;
 }
 
@@ -21,5 +24,5 @@ export async function startProgImage(env: Readonly<Record<string, string | undef
   const config = loadConfig({ PROGIMAGE_LOG_LEVEL: 'warn', ...TEST_AUTH_ENV, ...env, PROGIMAGE_HTTP_HOST: '127.0.0.1', PROGIMAGE_HTTP_PORT: '0' });
   const hosted = await hostServices('test', ALL_SERVICES, config);
   const { port } = hosted.server.address() as AddressInfo;
-  return { baseUrl: `http://127.0.0.1:${port}`, config, blobs: hosted.dependencies.blobs, bus: hosted.dependencies.bus, stop: () => hosted.stop() };
+  return { baseUrl: `http://127.0.0.1:${port}`, config, blobs: hosted.dependencies.blobs, bus: hosted.dependencies.bus, routers: hosted.routers, stop: () => hosted.stop() };
 }

@@ -1,0 +1,409 @@
+import { OPTION_ALIASES, OUTPUT_FORMATS, TRANSFORM_OPTION_NAMES } from '../sdk/src/transform-options.ts';
+import { imageStatusSchema } from './image-record.ts';
+
+/**
+ * The OpenAPI 3.1 document of the whole HTTP API (every service's routes, ingest's too),
+ * served at GET /v1/openapi.json. test/sdk/openapi.test.ts checks that every
+ * registered route is in it and that real answers validate against it.
+ */
+
+type Schema = Readonly<Record<string, unknown>>;
+
+const ref = (name: string): Schema => ({ $ref: `#/components/schemas/${name}` });
+const json = (schema: Schema) => ({ 'application/json': { schema } });
+const binary: Schema = { type: 'string', contentMediaType: 'application/octet-stream' };
+const nullable = (type: string): Schema => ({ type: [type, 'null'] });
+const object = (properties: Readonly<Record<string, Schema>>, extra: Schema = {}): Schema => ({
+  type: 'object',
+  required: Object.keys(properties),
+  properties,
+  ...extra,
+});
+
+/** An error answer: `{"error": {code, message, …details}}`, its codes listed. */
+const failure = (description: string, codes: readonly string[]) => ({
+  description: `${description} (codes: ${codes.join(', ')})`,
+  content: json(ref('Error')),
+});
+const SIGNATURE_REFUSED = ['signature_invalid', 'signature_expired', 'signature_required'];
+const presetsOnly = { '403': failure('only presets may be stored, or a signed URL is refused', ['presets_only', ...SIGNATURE_REFUSED]) };
+const overQuota = { '403': failure("storing it would pass the tenant's storage quota, or a signed URL is refused", ['storage_quota_exceeded', ...SIGNATURE_REFUSED]) };
+
+/** What any API operation may answer: refusals of its credentials, its tenant's rate, and any other failure. */
+const always = {
+  '401': failure('no API key, or one that is not valid', ['unauthenticated']),
+  '403': failure('a signed URL that does not match, has expired, or is required', SIGNATURE_REFUSED),
+  '429': failure("over the tenant's request rate; Retry-After says when to try again", ['rate_limited']),
+  default: failure('any other failure: a crash, a request HTTP cannot parse or too slow to arrive', ['internal_error', 'method_not_allowed', 'not_found', 'malformed_request', 'request_timeout', 'headers_too_large']),
+};
+/** Health and metrics answer without credentials. */
+const open = { security: [] };
+
+const URL_REFUSED = ['address_refused', 'url_scheme_refused', 'url_invalid', 'url_credentials_refused', 'too_many_redirects', 'redirect_downgrade_refused', 'host_unresolvable'];
+
+const idParameter = (name: string, description: string) => ({ name, in: 'path', required: true, description, schema: { type: 'string' } });
+const idempotencyKey = {
+  name: 'Idempotency-Key',
+  in: 'header',
+  required: false,
+  description: 'A retry with the same key answers as the first request did and stores nothing twice; 1-255 visible ASCII characters',
+  schema: { type: 'string', minLength: 1, maxLength: 255 },
+};
+
+/** The transform language in a query: every option under its canonical name (aliases are accepted too). */
+const aliasesOf = (name: string) => Object.entries(OPTION_ALIASES).filter(([, canonical]) => canonical === name).map(([alias]) => alias);
+const transformParameters = TRANSFORM_OPTION_NAMES.map((name) => {
+  const aliases = aliasesOf(name);
+  return {
+    name,
+    in: 'query',
+    required: false,
+    description: `Transform option ${name} (see README "Transform")${aliases.length === 0 ? '' : `; also spelt ${aliases.join(', ')}`}`,
+    schema: { type: 'string' },
+  };
+});
+const presetParameter = { name: 'preset', in: 'query', required: false, description: "A configured preset's options (the request's own options on top)", schema: { type: 'string' } };
+
+const imageAnswer = (description: string) => ({
+  description,
+  headers: { ETag: { schema: { type: 'string' } }, 'Cache-Control': { schema: { type: 'string' } } },
+  content: { 'image/*': { schema: binary } },
+});
+const notModified = { description: 'If-None-Match named the current ETag' };
+const servedImageFailures = {
+  '404': failure('no such image', ['not_found']),
+  '409': failure('still in the pipeline; Retry-After says when to ask again', ['not_ready']),
+  '410': failure('quarantined: the scan found something', ['infected']),
+  '422': failure('a stage gave up on it', ['processing_failed']),
+};
+
+/** What an upload or a transformation takes: the image as the body, as multipart, or the JSON of URLs. */
+const imageBodies = (jsonSchema: Schema) => ({
+  required: true,
+  content: {
+    'multipart/form-data': {
+      schema: object({ file: { oneOf: [binary, { type: 'array', items: binary }] } }),
+    },
+    'application/octet-stream': { schema: binary },
+    'image/*': { schema: binary },
+    'application/json': { schema: jsonSchema },
+  },
+});
+
+const stage = (extra: Readonly<Record<string, Schema>> = {}) =>
+  object({ state: { enum: ['done', 'failed', 'pending'] }, at: nullable('string'), ...extra });
+
+const schemas: Readonly<Record<string, Schema>> = {
+  Error: object({
+    error: object({ code: { type: 'string' }, message: { type: 'string' } }, { additionalProperties: true, description: 'plus details, e.g. option, supported, maxBytes' }),
+  }),
+  UploadedImage: object({
+    id: { type: 'string', format: 'uuid' },
+    status: { const: 'uploaded' },
+    links: object({ self: { type: 'string' }, webp: { type: 'string' } }),
+  }),
+  UploadedImages: object({ images: { type: 'array', items: ref('UploadedImage') } }),
+  Image: object({
+    id: { type: 'string', format: 'uuid' },
+    status: { enum: imageStatusSchema.options },
+    createdAt: { type: 'string', format: 'date-time' },
+    updatedAt: { type: 'string', format: 'date-time' },
+    format: nullable('string'),
+    width: nullable('integer'),
+    height: nullable('integer'),
+    bytes: nullable('integer'),
+    pages: nullable('integer'),
+    original: {
+      oneOf: [
+        { type: 'null' },
+        object({
+          format: { type: 'string' },
+          contentType: { type: 'string' },
+          bytes: { type: 'integer' },
+          sha256: { type: 'string' },
+          width: { type: 'integer' },
+          height: { type: 'integer' },
+          filename: nullable('string'),
+        }),
+      ],
+    },
+    stages: object({
+      upload: stage(),
+      scan: stage({
+        verdict: { enum: ['clean', 'infected', 'unscanned', null] },
+        signatures: { type: 'array', items: { type: 'string' } },
+        engine: nullable('string'),
+        signatureVersion: nullable('string'),
+      }),
+      strip: stage(),
+      compress: stage({ bytesBefore: nullable('integer'), bytesAfter: nullable('integer'), kept: nullable('boolean') }),
+      variants: stage(),
+    }),
+    failure: { oneOf: [{ type: 'null' }, object({ stage: { type: 'string' }, reason: { type: 'string' }, at: { type: 'string', format: 'date-time' } })] },
+    variants: {
+      type: 'array',
+      items: object({
+        name: { type: 'string' },
+        format: { enum: OUTPUT_FORMATS },
+        width: { type: 'integer' },
+        height: { type: 'integer' },
+        bytes: { type: 'integer' },
+        url: { type: 'string' },
+      }),
+    },
+    links: { type: 'object', required: ['self'], properties: { self: { type: 'string' }, image: { type: 'string' } } },
+  }),
+  ImagePage: object({ images: { type: 'array', items: ref('Image') }, next: nullable('string') }),
+  TransformOptions: {
+    type: 'object',
+    description: 'The transform language as JSON: canonical names or aliases, values as numbers, booleans or text',
+    propertyNames: { enum: [...TRANSFORM_OPTION_NAMES, ...Object.keys(OPTION_ALIASES), 'preset'] },
+  },
+  BatchRequest: {
+    type: 'object',
+    required: ['transforms'],
+    properties: {
+      images: { type: 'array', items: { type: 'string' }, minItems: 1, maxItems: 10_000 },
+      urls: { type: 'array', items: { type: 'string', maxLength: 4096 }, minItems: 1, maxItems: 10_000 },
+      transforms: { type: 'array', items: ref('TransformOptions'), minItems: 1, maxItems: 10 },
+      store: { type: 'boolean', default: true },
+    },
+    oneOf: [{ required: ['images'] }, { required: ['urls'] }],
+    additionalProperties: false,
+  },
+  Batch: object({
+    id: { type: 'string', format: 'uuid' },
+    status: { enum: ['accepting', 'running', 'completed'] },
+    createdAt: { type: 'string', format: 'date-time' },
+    store: { type: 'boolean' },
+    transforms: { type: 'array', items: { type: 'object' } },
+    counts: object({ total: { type: 'integer' }, done: { type: 'integer' }, failed: { type: 'integer' }, pending: { type: 'integer' } }),
+    links: object({ self: { type: 'string' }, events: { type: 'string' } }),
+  }),
+  BatchItem: object({
+    index: { type: 'integer' },
+    status: { enum: ['done', 'failed'] },
+    completedAt: { type: 'string', format: 'date-time' },
+    failure: { oneOf: [{ type: 'null' }, object({ code: { type: 'string' }, reason: { type: 'string' } })] },
+    results: {
+      type: 'array',
+      items: object({
+        transform: { type: 'integer' },
+        format: { enum: OUTPUT_FORMATS },
+        width: { type: 'integer' },
+        height: { type: 'integer' },
+        bytes: { type: 'integer' },
+        url: nullable('string'),
+      }),
+    },
+  }),
+  BatchPage: {
+    allOf: [ref('Batch'), object({ items: { type: 'array', items: ref('BatchItem') }, next: nullable('string') })],
+  },
+  Health: object({ status: { const: 'ok' } }),
+  Readiness: object({ status: { enum: ['ready', 'not ready'] }, checks: { type: 'object', additionalProperties: { type: 'string' } } }),
+};
+
+export const openApiDocument = {
+  openapi: '3.1.0',
+  info: {
+    title: 'ProgImage',
+    version: '1',
+    description:
+      'Image storage and processing: upload, virus-scan, strip, compress, transform and serve images. Every error is JSON {"error": {code, message, …details}}. ' +
+      'Every API request carries an API key (Authorization: Bearer KEY), or is a signed URL (query parameters tenant, expires and signature).',
+  },
+  security: [{ apiKey: [] }],
+  paths: {
+    '/v1/images': {
+      post: {
+        operationId: 'uploadImages',
+        summary: 'Store one image (raw body), many (multipart field "file"), or images at URLs (JSON {url} or {urls})',
+        parameters: [idempotencyKey],
+        requestBody: imageBodies({
+          oneOf: [
+            object({ url: { type: 'string' } }, { additionalProperties: false }),
+            object({ urls: { type: 'array', items: { type: 'string' }, minItems: 1, maxItems: 100 } }, { additionalProperties: false }),
+          ],
+        }),
+        responses: {
+          '202': { description: 'Stored, and in the pipeline', content: json({ oneOf: [ref('UploadedImage'), ref('UploadedImages')] }) },
+          '400': failure('a malformed request or a URL that will not be fetched', ['invalid_idempotency_key', 'malformed_multipart', 'no_file', 'unreadable_body', 'invalid_json', 'invalid_body', ...URL_REFUSED]),
+          '413': failure('over the upload limit', ['payload_too_large']),
+          '415': failure('not an image in an accepted format, data after its end, or a declared type the content contradicts', ['unsupported_media_type', 'trailing_data', 'type_mismatch']),
+          '422': failure('an image that cannot be accepted', ['unreadable_image', 'too_many_pixels', 'too_many_frames', 'unsafe_svg', 'idempotency_key_reused']),
+          '502': failure('the URL answered an error', ['remote_error', 'remote_unreachable']),
+          '504': failure('the URL did not answer in time', ['remote_timeout']),
+          ...always,
+          ...overQuota,
+        },
+      },
+      get: {
+        operationId: 'listImages',
+        summary: 'Stored images, a page at a time',
+        parameters: [
+          { name: 'status', in: 'query', required: false, schema: { enum: imageStatusSchema.options } },
+          { name: 'cursor', in: 'query', required: false, description: 'The next of the previous page', schema: { type: 'string' } },
+          { name: 'limit', in: 'query', required: false, schema: { type: 'integer', minimum: 1, maximum: 100, default: 50 } },
+        ],
+        responses: { '200': { description: 'One page', content: json(ref('ImagePage')) }, '400': failure('a bad query', ['invalid_query']), ...always },
+      },
+    },
+    '/v1/images/{id}': {
+      parameters: [idParameter('id', 'The image id')],
+      get: {
+        operationId: 'getImage',
+        summary: "An image's metadata and the state of every stage",
+        responses: { '200': { description: 'The image', content: json(ref('Image')) }, '404': failure('no such image', ['not_found']), ...always },
+      },
+      delete: {
+        operationId: 'deleteImage',
+        summary: 'Deletes the image and everything made from it',
+        responses: { '204': { description: 'Deleted' }, '404': failure('no such image', ['not_found']), ...always },
+      },
+    },
+    '/v1/images/{id}.{extension}': {
+      get: {
+        operationId: 'getImageAs',
+        summary: 'The image in a format, transformed by the query (made on the first request, stored, served from the store after)',
+        parameters: [
+          idParameter('id', 'The image id'),
+          { name: 'extension', in: 'path', required: true, schema: { enum: ['jpg', 'jpeg', 'png', 'webp', 'avif', 'gif', 'tif', 'tiff'] } },
+          presetParameter,
+          ...transformParameters.filter((parameter) => parameter.name !== 'format'),
+        ],
+        responses: {
+          '200': imageAnswer('The image'),
+          '304': notModified,
+          '400': failure('a bad extension or transformation', ['unsupported_extension', 'invalid_transform', 'output_too_large']),
+          ...servedImageFailures,
+          '503': failure('past the transformation deadline, or too many transformations waiting (Retry-After)', ['transform_timeout', 'overloaded']),
+          ...always,
+          ...presetsOnly,
+        },
+      },
+    },
+    '/v1/images/{id}/variants/{file}': {
+      get: {
+        operationId: 'getVariant',
+        summary: 'A preset of the image, e.g. thumbnail.webp',
+        parameters: [idParameter('id', 'The image id'), idParameter('file', 'NAME.EXT: a preset and a format')],
+        responses: {
+          '200': imageAnswer('The variant'),
+          '304': notModified,
+          ...servedImageFailures,
+          '404': failure('no such image or variant', ['not_found', 'no_such_variant']),
+          ...always,
+        },
+      },
+    },
+    '/v1/transform': {
+      post: {
+        operationId: 'transform',
+        summary: 'Transforms the image in the body (options in the query) or at a URL (JSON {url, ...options}); nothing is stored',
+        parameters: transformParameters,
+        requestBody: imageBodies({ allOf: [object({ url: { type: 'string' } }), ref('TransformOptions')] }),
+        responses: {
+          '200': { description: 'The transformed image', content: { 'image/*': { schema: binary } } },
+          '400': failure('a bad transformation or request', ['invalid_transform', 'output_too_large', 'one_image', 'malformed_multipart', 'no_file', 'invalid_json', 'invalid_body', ...URL_REFUSED]),
+          '413': failure('over the upload limit', ['payload_too_large']),
+          '415': failure('not an image in an accepted format, data after its end, or a declared type the content contradicts', ['unsupported_media_type', 'trailing_data', 'type_mismatch']),
+          '422': failure('an image that cannot be transformed', ['unreadable_image', 'too_many_pixels', 'too_many_frames', 'unsafe_svg', 'infected', 'output_too_large', 'unprocessable_image']),
+          '502': failure('the URL answered an error', ['remote_error', 'remote_unreachable']),
+          '503': failure('past the deadline, too many transformations waiting, or the scanner is not answering (Retry-After)', ['transform_timeout', 'overloaded', 'scan_unavailable']),
+          '504': failure('the URL did not answer in time', ['remote_timeout']),
+          ...always,
+        },
+      },
+    },
+    '/v1/batches': {
+      post: {
+        operationId: 'createBatch',
+        summary: 'Transforms stored images or URLs in bulk',
+        parameters: [idempotencyKey],
+        requestBody: { required: true, content: json(ref('BatchRequest')) },
+        responses: {
+          '202': { description: 'Accepted; follow it at links.events', content: json(ref('Batch')) },
+          '400': failure('a bad request or transformation', ['invalid_json', 'invalid_body', 'invalid_transform', 'invalid_idempotency_key']),
+          '413': failure('the body is too large', ['payload_too_large']),
+          '415': failure('not JSON', ['unsupported_media_type']),
+          '422': failure('the Idempotency-Key was used for another batch', ['idempotency_key_reused']),
+          ...always,
+          ...presetsOnly,
+        },
+      },
+    },
+    '/v1/batches/{id}': {
+      get: {
+        operationId: 'getBatch',
+        summary: "A batch's counts and a page of its items",
+        parameters: [
+          idParameter('id', 'The batch id'),
+          { name: 'cursor', in: 'query', required: false, schema: { type: 'string' } },
+          { name: 'limit', in: 'query', required: false, schema: { type: 'integer', minimum: 1, maximum: 500, default: 100 } },
+        ],
+        responses: { '200': { description: 'The batch', content: json(ref('BatchPage')) }, '400': failure('a bad query', ['invalid_query']), '404': failure('no such batch', ['not_found']), ...always },
+      },
+    },
+    '/v1/batches/{id}/events': {
+      get: {
+        operationId: 'watchBatch',
+        summary: 'Server-Sent Events: progress (data: a Batch) whenever the counts change, then completed',
+        parameters: [idParameter('id', 'The batch id')],
+        responses: {
+          '200': { description: 'The event stream', content: { 'text/event-stream': { schema: { type: 'string' } } } },
+          '404': failure('no such batch', ['not_found']),
+          ...always,
+        },
+      },
+    },
+    '/v1/batches/{id}/items/{index}/{file}': {
+      get: {
+        operationId: 'getBatchOutput',
+        summary: "An item's output: TRANSFORM.EXT",
+        parameters: [idParameter('id', 'The batch id'), { name: 'index', in: 'path', required: true, schema: { type: 'integer', minimum: 0 } }, idParameter('file', 'TRANSFORM.EXT')],
+        responses: { '200': imageAnswer('The output'), '304': notModified, '404': failure('no such output', ['not_found']), ...always },
+      },
+    },
+    '/v1/signed-urls': {
+      post: {
+        operationId: 'signUrl',
+        summary: "A URL of image bytes anyone may GET until it expires, signed with the tenant's current secret",
+        requestBody: {
+          required: true,
+          content: json(object({ path: { type: 'string', description: 'e.g. /v1/images/ID.webp?w=400' }, expiresIn: { type: 'integer', minimum: 1, maximum: 31_536_000, default: 3600 } }, { required: ['path'], additionalProperties: false })),
+        },
+        responses: {
+          '201': { description: 'The signed URL (a path and query)', content: json(object({ url: { type: 'string' }, expiresAt: { type: 'string', format: 'date-time' } })) },
+          '400': failure('not the path of image bytes, or a bad expiry', ['invalid_json', 'invalid_body', 'unreadable_body']),
+          ...always,
+        },
+      },
+    },
+    '/v1/openapi.json': {
+      get: { operationId: 'openApi', summary: 'This document', responses: { '200': { description: 'OpenAPI 3.1', content: json({ type: 'object' }) }, ...always } },
+    },
+    '/healthz': {
+      get: { ...open, operationId: 'health', summary: 'The process is alive (every service)', responses: { '200': { description: 'Alive', content: json(ref('Health')) } } },
+    },
+    '/readyz': {
+      get: {
+        ...open,
+        operationId: 'readiness',
+        summary: 'Every dependency answers (every service)',
+        responses: {
+          '200': { description: 'Ready', content: json(ref('Readiness')) },
+          '503': { description: 'A dependency does not answer; checks names it', content: json(ref('Readiness')) },
+        },
+      },
+    },
+    '/metrics': {
+      get: {
+        operationId: 'metrics',
+        summary: 'Prometheus metrics (every service); without credentials when PROGIMAGE_PUBLIC_METRICS allows',
+        responses: { '200': { description: 'Text format', content: { 'text/plain': { schema: { type: 'string' } } } }, ...always },
+      },
+    },
+  },
+  components: { schemas, securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: "A tenant's API key" } } },
+} as const;

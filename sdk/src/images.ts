@@ -1,0 +1,164 @@
+import { randomUUID } from 'node:crypto';
+import { Readable } from 'node:stream';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ImageNotUsableError, NotFoundError, TimeoutError } from './errors.ts';
+import type { TransformInput, OutputFormat } from './transform-options.ts';
+import { formatExtension, transformQuery } from './transform-query.ts';
+import type { RequestOptions, Transport } from './transport.ts';
+import type { Image, ImagePage, ImageStatus, UploadedImage } from './types.ts';
+import { inputBody, type BodyOptions, type ImageInput } from './upload-body.ts';
+
+export interface UploadOptions extends BodyOptions, RequestOptions {
+  /** A retry with the same key stores nothing twice; one is made for every upload that does not name its own. */
+  readonly idempotencyKey?: string;
+}
+
+export type UploadOutcome =
+  | { readonly input: ImageInput; readonly ok: true; readonly image: UploadedImage }
+  | { readonly input: ImageInput; readonly ok: false; readonly error: unknown };
+
+export interface UploadProgress {
+  readonly total: number;
+  /** Uploads finished so far, failed ones included. */
+  readonly finished: number;
+  readonly failed: number;
+  /** The upload that just finished. */
+  readonly outcome: UploadOutcome;
+}
+
+export interface UploadManyOptions extends RequestOptions {
+  /** Uploads in flight at once (4). */
+  readonly concurrency?: number;
+  readonly onProgress?: (progress: UploadProgress) => void;
+}
+
+export interface WaitOptions {
+  /** Milliseconds to wait at most (120 s). */
+  readonly timeout?: number;
+  readonly signal?: AbortSignal;
+}
+
+export interface ListOptions extends RequestOptions {
+  readonly status?: ImageStatus;
+  /** Images per page, 1-100 (50). */
+  readonly limit?: number;
+}
+
+/** An image in a format, transformed or not: `preset` names a configured preset. */
+export type ImageUrlOptions = TransformInput & { readonly format: OutputFormat | 'jpg' | 'tif'; readonly preset?: string };
+
+const DEFAULT_CONCURRENCY = 4;
+const DEFAULT_WAIT_MS = 120_000;
+const FIRST_POLL_MS = 100;
+const MAX_POLL_MS = 2000;
+const UNUSABLE: ReadonlySet<ImageStatus> = new Set(['failed', 'infected']);
+
+/** pi.images: stored images. */
+export class Images {
+  constructor(private readonly transport: Transport) {}
+
+  /**
+   * Stores one image: bytes, a stream or a file (streamed), or the URL of
+   * one (the server fetches it). Resolves once it is stored and in the
+   * pipeline; retried when the input can be sent again.
+   */
+  upload(input: ImageInput, options: UploadOptions = {}): Promise<UploadedImage> {
+    const body = inputBody(input, options, (url) => ({ url }));
+    const headers = { ...body.headers, 'Idempotency-Key': options.idempotencyKey ?? randomUUID() };
+    return this.transport.json<UploadedImage>({ method: 'POST', path: '/v1/images', headers, body: body.body, retriable: body.replayable }, options);
+  }
+
+  /** Uploads every input, `concurrency` at a time; one failure does not stop the others. Outcomes are in input order. */
+  async uploadMany(inputs: readonly ImageInput[], options: UploadManyOptions = {}): Promise<UploadOutcome[]> {
+    const { concurrency = DEFAULT_CONCURRENCY, onProgress, ...request } = options;
+    const outcomes: UploadOutcome[] = [];
+    let next = 0;
+    let finished = 0;
+    let failed = 0;
+    const worker = async () => {
+      for (let index = next++, input = inputs[index]; input !== undefined; index = next++, input = inputs[index]) {
+        const outcome: UploadOutcome = await this.upload(input, request).then(
+          (image) => ({ input, ok: true, image }) as const,
+          (error: unknown) => ({ input, ok: false, error }) as const,
+        );
+        outcomes[index] = outcome;
+        finished += 1;
+        if (!outcome.ok) failed += 1;
+        onProgress?.({ total: inputs.length, finished, failed, outcome });
+      }
+    };
+    await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, inputs.length)) }, worker));
+    return outcomes;
+  }
+
+  /** An image's metadata and the state of every stage. */
+  get(id: string, options?: RequestOptions): Promise<Image> {
+    return this.transport.json<Image>({ method: 'GET', path: `/v1/images/${encodeURIComponent(id)}`, retriable: true }, options);
+  }
+
+  /**
+   * Polls until the pipeline is done with the image and resolves with it
+   * ready; rejects with ImageNotUsableError when it failed or is infected,
+   * with TimeoutError when `timeout` passes first. The catalog learns of an
+   * upload moments after its 202, so until then "not found" means "not yet".
+   */
+  async waitUntilReady(id: string, options: WaitOptions = {}): Promise<Image> {
+    const timeout = options.timeout ?? DEFAULT_WAIT_MS;
+    const deadline = AbortSignal.timeout(timeout);
+    const signal = options.signal === undefined ? deadline : AbortSignal.any([options.signal, deadline]);
+    try {
+      for (let pause = FIRST_POLL_MS; ; pause = Math.min(pause * 2, MAX_POLL_MS)) {
+        const image = await this.get(id, { signal, timeout }).catch((error: unknown) => {
+          if (error instanceof NotFoundError) return null;
+          throw error;
+        });
+        if (image?.status === 'ready') return image;
+        if (image !== null && UNUSABLE.has(image.status)) {
+          throw new ImageNotUsableError(id, image.status, `image ${id} is ${image.status}${image.failure === null ? '' : `: ${image.failure.reason}`}`);
+        }
+        await sleep(pause, undefined, { signal });
+      }
+    } catch (error) {
+      if (deadline.aborted) throw new TimeoutError(`image ${id} was not ready within ${timeout} ms`, { cause: error });
+      throw error;
+    }
+  }
+
+  /** Deletes the image and everything made from it. */
+  async delete(id: string, options?: RequestOptions): Promise<void> {
+    await this.transport.send({ method: 'DELETE', path: `/v1/images/${encodeURIComponent(id)}`, retriable: true }, options);
+  }
+
+  /** Every image, a page at a time: `for await (const page of pi.images.list()) …`. */
+  async *list(options: ListOptions = {}): AsyncGenerator<Image[], void, undefined> {
+    const { status, limit, ...request } = options;
+    let cursor: string | null = null;
+    do {
+      const query = new URLSearchParams();
+      if (status !== undefined) query.set('status', status);
+      if (limit !== undefined) query.set('limit', String(limit));
+      if (cursor !== null) query.set('cursor', cursor);
+      const page: ImagePage = await this.transport.json<ImagePage>({ method: 'GET', path: '/v1/images', query, retriable: true }, request);
+      yield [...page.images];
+      cursor = page.next;
+    } while (cursor !== null);
+  }
+
+  /** The URL of the image in a format, transformed: options in the server's canonical names and order. */
+  url(id: string, options: ImageUrlOptions): string {
+    const { format, ...transform } = options;
+    return this.transport.url(`/v1/images/${encodeURIComponent(id)}.${formatExtension(format)}`, transformQuery(transform));
+  }
+
+  /** The image in a format, transformed, as a stream. */
+  async download(id: string, options: ImageUrlOptions, request?: RequestOptions): Promise<Readable> {
+    const { format, ...transform } = options;
+    const response = await this.transport.send(
+      { method: 'GET', path: `/v1/images/${encodeURIComponent(id)}.${formatExtension(format)}`, query: transformQuery(transform), retriable: true },
+      request,
+    );
+    if (response.body === null) throw new TypeError('the image answer has no body');
+    return Readable.fromWeb(response.body as WebReadableStream<Uint8Array>);
+  }
+}

@@ -1,0 +1,30 @@
+export { ProgImage, type TransformedImage } from './client.ts';
+export type { ClientOptions, RequestOptions } from './transport.ts';
+export type { Images, UploadOptions, UploadManyOptions, UploadOutcome, UploadProgress, WaitOptions, ListOptions, ImageUrlOptions } from './images.ts';
+export type { Batches, CreateBatchOptions, GetBatchOptions } from './batches.ts';
+export type { ImageInput, BodyOptions } from './upload-body.ts';
+export type * from './types.ts';
+export * from './errors.ts';
+export {
+  GRAVITIES,
+  CROP_STRATEGIES,
+  FITS,
+  OUTPUT_FORMATS,
+  MASK_SHAPES,
+  METADATA_MODES,
+  OPTION_ALIASES,
+  TRANSFORM_OPTION_NAMES,
+  type TransformOptions,
+  type TransformInput,
+  type TransformOptionName,
+  type OptionAlias,
+  type Gravity,
+  type CropGravity,
+  type Fit,
+  type OutputFormat,
+  type MaskShape,
+  type MetadataMode,
+  type Colour,
+  type CropRect,
+  type Sides,
+} from './transform-options.ts';

@@ -1,0 +1,116 @@
+import type { OutputFormat, TransformInput } from './transform-options.ts';
+
+export type ImageStatus = 'uploaded' | 'unscanned' | 'clean' | 'infected' | 'stripped' | 'compressed' | 'ready' | 'failed' | 'deleted';
+export type StageState = 'done' | 'failed' | 'pending';
+
+/** The answer to an upload: the image is stored and the pipeline has it. */
+export interface UploadedImage {
+  readonly id: string;
+  readonly status: 'uploaded';
+  readonly links: { readonly self: string; readonly webp: string };
+}
+
+interface Stage {
+  readonly state: StageState;
+  readonly at: string | null;
+}
+
+/** An image's metadata and where each stage of the pipeline stands (GET /v1/images/ID). */
+export interface Image {
+  readonly id: string;
+  readonly status: ImageStatus;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+  readonly format: string | null;
+  readonly width: number | null;
+  readonly height: number | null;
+  readonly bytes: number | null;
+  readonly pages: number | null;
+  readonly original: {
+    readonly format: string;
+    readonly contentType: string;
+    readonly bytes: number;
+    readonly sha256: string;
+    readonly width: number;
+    readonly height: number;
+    readonly filename: string | null;
+  } | null;
+  readonly stages: {
+    readonly upload: Stage;
+    readonly scan: Stage & {
+      readonly verdict: 'clean' | 'infected' | 'unscanned' | null;
+      readonly signatures: readonly string[];
+      readonly engine: string | null;
+      readonly signatureVersion: string | null;
+    };
+    readonly strip: Stage;
+    readonly compress: Stage & { readonly bytesBefore: number | null; readonly bytesAfter: number | null; readonly kept: boolean | null };
+    readonly variants: Stage;
+  };
+  readonly failure: { readonly stage: string; readonly reason: string; readonly at: string } | null;
+  readonly variants: readonly {
+    readonly name: string;
+    readonly format: OutputFormat;
+    readonly width: number;
+    readonly height: number;
+    readonly bytes: number;
+    readonly url: string;
+  }[];
+  readonly links: { readonly self: string; readonly image?: string };
+}
+
+export interface ImagePage {
+  readonly images: readonly Image[];
+  readonly next: string | null;
+}
+
+export interface BatchCounts {
+  readonly total: number;
+  readonly done: number;
+  readonly failed: number;
+  readonly pending: number;
+}
+
+export interface Batch {
+  readonly id: string;
+  readonly status: 'accepting' | 'running' | 'completed';
+  readonly createdAt: string;
+  readonly store: boolean;
+  readonly transforms: readonly Readonly<Record<string, unknown>>[];
+  readonly counts: BatchCounts;
+  readonly links: { readonly self: string; readonly events: string };
+}
+
+export interface BatchItem {
+  readonly index: number;
+  readonly status: 'done' | 'failed';
+  readonly completedAt: string;
+  readonly failure: { readonly code: string; readonly reason: string } | null;
+  readonly results: readonly {
+    readonly transform: number;
+    readonly format: OutputFormat;
+    readonly width: number;
+    readonly height: number;
+    readonly bytes: number;
+    readonly url: string | null;
+  }[];
+}
+
+/** A batch with one page of its items (GET /v1/batches/ID). */
+export interface BatchPage extends Batch {
+  readonly items: readonly BatchItem[];
+  readonly next: string | null;
+}
+
+/** What POST /v1/batches takes: stored image ids or URLs, and 1-10 transformations. */
+export type BatchRequest = ({ readonly images: readonly string[]; readonly urls?: never } | { readonly urls: readonly string[]; readonly images?: never }) & {
+  readonly transforms: readonly TransformInput[];
+  /** Keep the outputs (the default), or only report their sizes. */
+  readonly store?: boolean;
+};
+
+/** One event of a batch's progress stream: `completed` is the last. */
+export interface BatchEvent {
+  readonly type: 'progress' | 'completed';
+  readonly batch: Batch;
+}

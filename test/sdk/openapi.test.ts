@@ -1,0 +1,147 @@
+import test, { type ExecutionContext } from 'ava';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import addFormatsModule from 'ajv-formats';
+import { openApiDocument } from '../../catalog/openapi-document.ts';
+import { waitUntil } from '../../lib/wait.ts';
+import { TEST_API_KEY } from '../support/api.ts';
+import { readFixture } from '../support/fixtures.ts';
+import { startOnServers, type ProgImageOnServers } from '../support/on-servers.ts';
+
+/** The OpenAPI document names every route the services register, and the services answer as it says. */
+
+interface Operation {
+  readonly responses: Readonly<Record<string, { readonly content?: Readonly<Record<string, unknown>> }>>;
+}
+const paths = openApiDocument.paths as unknown as Readonly<Record<string, Readonly<Record<string, Operation>>>>;
+const DOCUMENT_ID = 'https://progimage.invalid/openapi.json';
+
+// ajv-formats is CommonJS: its default export is the module object under ESM.
+const addFormats = addFormatsModule as unknown as (ajv: Ajv2020) => Ajv2020;
+const ajv = addFormats(new Ajv2020({ strict: false, allErrors: true }));
+ajv.addSchema({ ...openApiDocument, $id: DOCUMENT_ID });
+
+const pointer = (...parts: string[]) => parts.map((part) => part.replaceAll('~', '~0').replaceAll('/', '~1')).join('/');
+
+/** The route's path in the document's spelling, parameters unnamed: /v1/images/:id → /v1/images/{}. */
+const generic = (path: string) => path.replace(/:[A-Za-z0-9_]+/g, '{}').replace(/\{[^}]+\}/g, '{}');
+
+let running: ProgImageOnServers | undefined;
+const servers = async () => (running ??= await startOnServers('openapi'));
+test.after.always(async () => {
+  await running?.stop();
+});
+
+test.serial('every route the services register is in the document, and every documented path is served', async (t) => {
+  const { progimage } = await servers();
+  const registered = progimage.routers.flatMap((router) =>
+    router.stack.flatMap((layer) => layer.methods.filter((method) => method !== 'HEAD').map((method) => ({ method: method.toLowerCase(), path: String(layer.path), regexp: layer.regexp }))),
+  );
+  t.true(registered.length >= 14, 'the walk found the routes');
+  const documented = Object.entries(paths).flatMap(([path, item]) => Object.keys(item).filter((key) => key !== 'parameters').map((method) => ({ method, path })));
+  for (const route of registered) {
+    t.true(
+      documented.some((entry) => entry.method === route.method && generic(entry.path) === generic(route.path)),
+      `${route.method.toUpperCase()} ${route.path} is documented`,
+    );
+  }
+  for (const entry of documented) {
+    const example = entry.path.replace(/\{[^}]+\}/g, 'x');
+    t.true(registered.some((route) => route.method === entry.method && route.regexp.test(example)), `${entry.method.toUpperCase()} ${entry.path} is served`);
+  }
+});
+
+/** Checks a real answer against the document: its status is documented for the operation, its type and JSON body match. */
+async function conforms(t: ExecutionContext, method: string, path: string, response: Response): Promise<void> {
+  const operation = paths[path]?.[method];
+  if (operation === undefined) {
+    t.fail(`${method} ${path} is not documented`);
+    return;
+  }
+  const status = String(response.status);
+  const documented = operation.responses[status] ?? operation.responses.default;
+  if (documented === undefined) {
+    t.fail(`${method} ${path} answered ${status}, which is not documented`);
+    return;
+  }
+  const type = (response.headers.get('content-type') ?? '').split(';')[0] ?? '';
+  const contentTypes = Object.keys(documented.content ?? {});
+  if (contentTypes.length === 0) {
+    t.is((await response.arrayBuffer()).byteLength, 0, `${method} ${path} ${status} has no body`);
+    return;
+  }
+  const mediaType = contentTypes.find((candidate) => candidate === type || (candidate.endsWith('/*') && type.startsWith(candidate.slice(0, -1))));
+  t.truthy(mediaType, `${method} ${path} ${status}: ${type} is one of ${contentTypes.join(', ')}`);
+  if (mediaType !== 'application/json') {
+    await response.arrayBuffer();
+    return;
+  }
+  const body: unknown = await response.json();
+  const responseStatus = operation.responses[status] === undefined ? 'default' : status;
+  const validate = ajv.getSchema(`${DOCUMENT_ID}#/${pointer('paths', path, method, 'responses', responseStatus, 'content', mediaType, 'schema')}`);
+  if (validate === undefined) throw new Error(`no schema for ${method} ${path} ${status}`);
+  t.true(validate(body), `${method} ${path} ${status}: ${ajv.errorsText(validate.errors)}\n${JSON.stringify(body).slice(0, 400)}`);
+}
+
+const idOf = async (response: Response) => ((await response.clone().json()) as { id: string }).id;
+
+test.serial('real answers of every service validate against the document', async (t) => {
+  const { progimage, fixtures } = await servers();
+  const base = progimage.baseUrl;
+  const jpeg = await readFixture('320x240.jpg');
+  const png = await readFixture('with-alpha.png');
+  const authorization = { Authorization: `Bearer ${TEST_API_KEY}` };
+  const get = (path: string) => fetch(`${base}${path}`, { headers: authorization });
+  const post = (path: string, body: NonNullable<RequestInit['body']>, type: string, headers: Record<string, string> = {}) =>
+    fetch(`${base}${path}`, { method: 'POST', body, headers: { ...authorization, 'Content-Type': type, ...headers } });
+
+  for (const path of ['/healthz', '/readyz', '/metrics']) await conforms(t, 'get', path, await fetch(`${base}${path}`));
+  await conforms(t, 'get', '/v1/openapi.json', await get('/v1/openapi.json'));
+  await conforms(t, 'get', '/v1/images', await get(`/v1/images`));
+
+  const uploaded = await post('/v1/images', jpeg, 'image/jpeg', { 'Idempotency-Key': `openapi-${Date.now()}` });
+  const id = await idOf(uploaded);
+  await conforms(t, 'post', '/v1/images', uploaded);
+  const form = new FormData();
+  form.append('file', new Blob([jpeg]), 'a.jpg');
+  form.append('file', new Blob([png]), 'b.png');
+  await conforms(t, 'post', '/v1/images', await fetch(`${base}/v1/images`, { method: 'POST', body: form, headers: authorization }));
+  await conforms(t, 'post', '/v1/images', await post('/v1/images', JSON.stringify({ url: fixtures.url('with-alpha.png') }), 'application/json'));
+  await conforms(t, 'post', '/v1/images', await post('/v1/images', 'not an image', 'text/plain'));
+  await conforms(t, 'post', '/v1/images', await post('/v1/images', JSON.stringify({ link: 'x' }), 'application/json'));
+
+  await waitUntil(async () => ((await (await get(`/v1/images/${id}`)).json()) as { status?: string }).status === 'ready' || false, {
+    timeoutMs: 120_000,
+    intervalMs: 100,
+    description: `image ${id} to be ready`,
+  });
+  await conforms(t, 'get', '/v1/images/{id}', await get(`/v1/images/${id}`));
+  await conforms(t, 'get', '/v1/images/{id}', await get(`/v1/images/00000000-0000-4000-8000-000000000000`));
+  await conforms(t, 'get', '/v1/images', await get(`/v1/images?limit=2`));
+  await conforms(t, 'get', '/v1/images', await get(`/v1/images?limit=1000`));
+  await conforms(t, 'get', '/v1/images/{id}.{extension}', await get(`/v1/images/${id}.webp?w=40`));
+  await conforms(t, 'get', '/v1/images/{id}.{extension}', await get(`/v1/images/${id}.webp?w=0`));
+  await conforms(t, 'get', '/v1/images/{id}.{extension}', await get(`/v1/images/${id}.bmp`));
+  await conforms(t, 'get', '/v1/images/{id}/variants/{file}', await get(`/v1/images/${id}/variants/thumbnail.webp`));
+  await conforms(t, 'get', '/v1/images/{id}/variants/{file}', await get(`/v1/images/${id}/variants/nothing.webp`));
+
+  await conforms(t, 'post', '/v1/transform', await post('/v1/transform?w=20&format=png', jpeg, 'image/jpeg'));
+  await conforms(t, 'post', '/v1/transform', await post('/v1/transform?spin=3', jpeg, 'image/jpeg'));
+
+  const batch = await post('/v1/batches', JSON.stringify({ images: [id], transforms: [{ w: 30, format: 'webp' }] }), 'application/json');
+  const batchId = await idOf(batch);
+  await conforms(t, 'post', '/v1/batches', batch);
+  await conforms(t, 'post', '/v1/batches', await post('/v1/batches', JSON.stringify({ transforms: [] }), 'application/json'));
+  await conforms(t, 'get', '/v1/batches/{id}/events', await get(`/v1/batches/${batchId}/events`));
+  await conforms(t, 'get', '/v1/batches/{id}', await get(`/v1/batches/${batchId}`));
+  await conforms(t, 'get', '/v1/batches/{id}/items/{index}/{file}', await get(`/v1/batches/${batchId}/items/0/0.webp`));
+  await conforms(t, 'get', '/v1/batches/{id}/items/{index}/{file}', await get(`/v1/batches/${batchId}/items/9/0.webp`));
+
+  const signing = await post('/v1/signed-urls', JSON.stringify({ path: `/v1/images/${id}.png?w=16`, expiresIn: 60 }), 'application/json');
+  const { url: signed } = (await signing.clone().json()) as { url: string };
+  await conforms(t, 'post', '/v1/signed-urls', signing);
+  await conforms(t, 'post', '/v1/signed-urls', await post('/v1/signed-urls', JSON.stringify({ path: '/etc/passwd' }), 'application/json'));
+  await conforms(t, 'get', '/v1/images/{id}.{extension}', await fetch(`${base}${signed}`));
+
+  await conforms(t, 'delete', '/v1/images/{id}', await fetch(`${base}/v1/images/${id}`, { method: 'DELETE', headers: authorization }));
+  await conforms(t, 'delete', '/v1/images/{id}', await fetch(`${base}/v1/images/${id}`, { method: 'DELETE', headers: authorization }));
+});
