@@ -18,7 +18,6 @@ test('10,000 hits are counted per image and rendition with a few dozen writes, a
   const dataDir = await mkdtemp(join(tmpdir(), 'progimage-stats-'));
   const progimage = await startProgImage({
     PROGIMAGE_DATA_DIR: dataDir,
-    PROGIMAGE_SCHEDULE_SIGNATURES: 'off',
     PROGIMAGE_STATS_FLUSH_HITS: String(FLUSH_AFTER_HITS),
     PROGIMAGE_STATS_FLUSH_MS: '3600000',
   });

@@ -16,7 +16,7 @@ const ADMIN_TOKEN = `test-admin-${randomUUID()}`;
 /** ProgImage on the embedded adapters in a data directory of its own: the admin API does not depend on the servers. */
 async function embedded(t: ExecutionContext, env: Record<string, string> = {}) {
   const dataDir = await mkdtemp(join(tmpdir(), 'progimage-admin-'));
-  const progimage = await startProgImage({ PROGIMAGE_DATA_DIR: dataDir, PROGIMAGE_SCHEDULE_SIGNATURES: 'off', ...env });
+  const progimage = await startProgImage({ PROGIMAGE_DATA_DIR: dataDir, ...env });
   t.teardown(async () => {
     await progimage.stop();
     await rm(dataDir, { recursive: true, force: true });

@@ -19,12 +19,14 @@ export interface RunningProgImage {
 
 /**
  * Test deployments share one bucket (each has its own catalog database), so the orphans job, which
- * takes every blob its catalog does not know for an orphan, stays off unless a test turns it on.
+ * takes every blob its catalog does not know for an orphan, stays off unless a test turns it on; so
+ * does the signatures job, which would run freshclam and reload the shared clamd.
  */
 export async function startProgImage(env: Readonly<Record<string, string | undefined>>): Promise<RunningProgImage> {
   const config = loadConfig({
     PROGIMAGE_LOG_LEVEL: 'warn',
     PROGIMAGE_SCHEDULE_ORPHANS: 'off',
+    PROGIMAGE_SCHEDULE_SIGNATURES: 'off',
     ...TEST_AUTH_ENV,
     ...env,
     PROGIMAGE_HTTP_HOST: '127.0.0.1',
