@@ -54,6 +54,7 @@ export const imageRecordSchema = z.object({
       width: z.number().int(),
       height: z.number().int(),
       filename: z.string().optional(),
+      expiresAt: at.optional(),
       at,
     })
     .optional(),
@@ -65,5 +66,7 @@ export const imageRecordSchema = z.object({
   variants: z.object({ items: z.array(variantSchema), at }).optional(),
   failure: imageFailedSchema.extend({ at }).optional(),
   deletedAt: at.optional(),
+  /** The image whose blobs this one is served from (an equal original, deduplicated); top-level so it can be queried. */
+  blobsOf: imageIdSchema.optional(),
 });
 export type ImageRecord = z.infer<typeof imageRecordSchema>;

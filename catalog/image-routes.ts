@@ -1,22 +1,21 @@
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import { z } from 'zod';
-import { blobKeys } from '../lib/blob-keys.ts';
 import { HttpError } from '../lib/http/errors.ts';
 import { responseKey, type ResponseCache } from '../lib/http/response-cache.ts';
 import { etagOf, sendBlob } from '../lib/http/send-blob.ts';
 import { matchedRoute } from '../lib/http/metrics.ts';
 import { imageIdSchema, type Tenant } from '../lib/ids.ts';
 import { tenantOf } from '../lib/auth/admission.ts';
-import { addStoredBytes, type UsageCollection } from '../lib/auth/stored-bytes.ts';
+import type { UsageCollection } from '../lib/auth/stored-bytes.ts';
 import { formatForExtension, SUPPORTED_EXTENSIONS } from '../lib/imaging/formats.ts';
 import type { BlobStore } from '../lib/ports/blob-store.ts';
 import { imageStatusSchema } from './image-record.ts';
 import { imageView } from './image-view.ts';
 import type { ImagesCollection } from './images-collection.ts';
-import { updateDocument } from '../lib/update-document.ts';
-import { markDeleted } from './project-event.ts';
+import { deleteImage } from './delete-image.ts';
 import { assertServable, findImage, type Servable } from './image-access.ts';
+import type { HitCounter } from './hit-counter.ts';
 import type { Renditions } from './renditions.ts';
 import type { ServableBlob } from './stored-once.ts';
 import type { Transformations } from './transformations.ts';
@@ -37,6 +36,7 @@ export interface ImageRoutesDependencies {
   readonly presetsOnly: boolean;
   /** Where responses with their bytes in memory are kept, to be answered again before the framework. */
   readonly responses: ResponseCache;
+  readonly hits: HitCounter;
 }
 
 function requestedFormat(extension: string) {
@@ -54,7 +54,7 @@ const listQuery = z.object({
 });
 
 /** The read API of stored images. */
-export function imageRoutes({ images, usage, blobs, renditions, transformations, presets, presetsOnly, responses }: ImageRoutesDependencies): Router {
+export function imageRoutes({ images, usage, blobs, renditions, transformations, presets, presetsOnly, responses, hits }: ImageRoutesDependencies): Router {
   /** Mask and overlay sources: another servable image of the same tenant, by id. */
   const resourcesFor = (tenant: Tenant): TransformResources => ({
     async loadImage(id) {
@@ -69,11 +69,22 @@ export function imageRoutes({ images, usage, blobs, renditions, transformations,
     },
   });
   /** Sends an image's rendition; one whose bytes are in memory is kept for the next identical request. */
-  const sendRendition = async (ctx: Context, image: Servable, blob: ServableBlob): Promise<void> => {
+  const sendRendition = async (ctx: Context, image: Servable, blob: ServableBlob, rendition: string): Promise<void> => {
     await sendBlob(ctx, blobs, blob.info, blob.data);
+    const hit = (): void => {
+      hits.record(image, rendition);
+    };
+    hit();
     if (blob.data === undefined) return;
     const { data, info } = blob;
-    responses.remember(responseKey(image.tenant, ctx.url), { body: data, etag: etagOf(info), contentType: info.contentType, route: matchedRoute(ctx), tags: [image.id] });
+    responses.remember(responseKey(image.tenant, ctx.url), {
+      body: data,
+      etag: etagOf(info),
+      contentType: info.contentType,
+      route: matchedRoute(ctx),
+      tags: [image.id],
+      served: hit,
+    });
   };
   const router = new Router({ prefix: '/v1/images' });
 
@@ -108,7 +119,7 @@ export function imageRoutes({ images, usage, blobs, renditions, transformations,
       transform === null || isPlainConversion(transform)
         ? await renditions.get(image, format)
         : await transformations.get(image, transform, resourcesFor(image.tenant));
-    await sendRendition(ctx, image, blob);
+    await sendRendition(ctx, image, blob, transform === null ? format : 'transformed');
   });
 
   router.get('/:id/variants/:file', async (ctx) => {
@@ -121,6 +132,7 @@ export function imageRoutes({ images, usage, blobs, renditions, transformations,
       const blob = await blobs.stat(variant.key);
       if (blob === null) throw new Error(`variant blob ${variant.key} is missing`);
       await sendBlob(ctx, blobs, blob);
+      hits.record(image, `variants/${file}`);
       return;
     }
     // A preset in a format it was not built in (or added since): made on request like any transformation.
@@ -134,23 +146,12 @@ export function imageRoutes({ images, usage, blobs, renditions, transformations,
       });
     }
     const blob = await transformations.get(image, canonicalise(parseOptions(preset), format), resourcesFor(image.tenant));
-    await sendRendition(ctx, image, blob);
+    await sendRendition(ctx, image, blob, `variants/${file}`);
   });
 
   router.delete('/:id', async (ctx) => {
     const image = await findImage(images, tenantOf(ctx), ctx.params.id ?? '');
-    // Mark first: from now on nothing serves it, and late events cannot revive it.
-    const saved = { marked: false };
-    await updateDocument(images, image.id, (current) => {
-      saved.marked = current !== null && current.status !== 'deleted';
-      return current !== null && saved.marked ? markDeleted(current) : null;
-    });
-    responses.forget(image.id);
-    if (saved.marked && image.original !== undefined) await addStoredBytes(usage, image.tenant, -image.original.bytes);
-    const subject = { tenant: image.tenant, imageId: image.id };
-    for await (const blob of blobs.list(blobKeys.derivedPrefix(subject))) await blobs.delete(blob.key);
-    await blobs.delete(blobKeys.original(subject));
-    await blobs.delete(blobKeys.quarantine(subject));
+    await deleteImage({ images, blobs, usage, forget: (id) => { responses.forget(id); } }, { tenant: image.tenant, imageId: image.id });
     ctx.status = 204;
   });
 

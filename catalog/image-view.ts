@@ -33,6 +33,7 @@ export function imageView(image: ImageRecord): Image {
           height: image.original.height,
           filename: image.original.filename ?? null,
         },
+    expiresAt: image.original?.expiresAt ?? null,
     stages: {
       upload: { state: stageState(image.original !== undefined, failedAt === 'ingest'), at: image.original?.at ?? null },
       scan: {

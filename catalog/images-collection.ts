@@ -4,4 +4,4 @@ import { imageRecordSchema, type ImageRecord } from './image-record.ts';
 export type ImagesCollection = DocumentCollection<ImageRecord>;
 
 export const openImagesCollection = (store: CatalogStore): Promise<ImagesCollection> =>
-  store.collection({ name: 'images', schema: imageRecordSchema, indexes: [['tenant', 'status']] });
+  store.collection({ name: 'images', schema: imageRecordSchema, indexes: [['tenant', 'status'], ['blobsOf']] });

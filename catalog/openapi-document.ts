@@ -39,6 +39,18 @@ const always = {
 /** Health and metrics answer without credentials. */
 const open = { security: [] };
 
+const adminToken = {
+  name: 'X-ProgImage-Admin-Token',
+  in: 'header',
+  required: true,
+  description: 'PROGIMAGE_ADMIN_TOKEN, on top of an API key',
+  schema: { type: 'string' },
+};
+const adminRefused = {
+  ...always,
+  '403': failure('the admin API is off, the admin token is missing or wrong, or a signed URL is refused', ['admin_disabled', 'admin_token_required', ...SIGNATURE_REFUSED]),
+};
+
 const URL_REFUSED = ['address_refused', 'url_scheme_refused', 'url_invalid', 'url_credentials_refused', 'too_many_redirects', 'redirect_downgrade_refused', 'host_unresolvable'];
 
 const idParameter = (name: string, description: string) => ({ name, in: 'path', required: true, description, schema: { type: 'string' } });
@@ -127,6 +139,7 @@ const schemas: Readonly<Record<string, Schema>> = {
         }),
       ],
     },
+    expiresAt: { type: ['string', 'null'], format: 'date-time', description: 'When an upload with a time to live is deleted' },
     stages: object({
       upload: stage(),
       scan: stage({
@@ -201,7 +214,29 @@ const schemas: Readonly<Record<string, Schema>> = {
     allOf: [ref('Batch'), object({ items: { type: 'array', items: ref('BatchItem') }, next: nullable('string') })],
   },
   Health: object({ status: { const: 'ok' } }),
-  Readiness: object({ status: { enum: ['ready', 'not ready'] }, checks: { type: 'object', additionalProperties: { type: 'string' } } }),
+  ImageStats: object({
+    id: { type: 'string', format: 'uuid' },
+    hits: { type: 'integer', minimum: 0 },
+    byRendition: { type: 'object', additionalProperties: { type: 'integer', minimum: 0 }, description: 'e.g. {"webp": 12, "variants/thumbnail.webp": 3, "transformed": 1}' },
+    links: object({ image: { type: 'string' } }),
+  }),
+  JobRun: object(
+    {
+      id: { type: 'string' },
+      job: { type: 'string' },
+      seq: { type: 'integer', minimum: 1 },
+      trigger: { enum: ['schedule', 'manual'] },
+      slot: { type: 'string', format: 'date-time' },
+      holder: { type: 'string' },
+      startedAt: { type: 'string', format: 'date-time' },
+      expiresAt: { type: 'string', format: 'date-time', description: 'The lease, renewed while the run lasts' },
+      outcome: { enum: ['running', 'succeeded', 'failed'] },
+      counts: { type: 'object', additionalProperties: { type: 'number' } },
+      links: object({ self: { type: 'string' } }),
+    },
+    { properties: { finishedAt: { type: 'string', format: 'date-time' }, error: { type: 'string' } } },
+  ),
+  Readiness: object({ status: { enum: ['ready', 'degraded', 'not ready'] }, checks: { type: 'object', additionalProperties: { type: 'string' } } }),
 };
 
 export const openApiDocument = {
@@ -219,7 +254,11 @@ export const openApiDocument = {
       post: {
         operationId: 'uploadImages',
         summary: 'Store one image (raw body), many (multipart field "file"), or images at URLs (JSON {url} or {urls})',
-        parameters: [idempotencyKey],
+        parameters: [
+          idempotencyKey,
+          { name: 'ttl', in: 'query', required: false, description: 'Seconds until the image is deleted (or the header X-ProgImage-TTL; not both)', schema: { type: 'integer', minimum: 1 } },
+          { name: 'X-ProgImage-TTL', in: 'header', required: false, description: 'Seconds until the image is deleted', schema: { type: 'integer', minimum: 1 } },
+        ],
         requestBody: imageBodies({
           oneOf: [
             object({ url: { type: 'string' } }, { additionalProperties: false }),
@@ -228,10 +267,10 @@ export const openApiDocument = {
         }),
         responses: {
           '202': { description: 'Stored, and in the pipeline', content: json({ oneOf: [ref('UploadedImage'), ref('UploadedImages')] }) },
-          '400': failure('a malformed request or a URL that will not be fetched', ['invalid_idempotency_key', 'malformed_multipart', 'no_file', 'unreadable_body', 'invalid_json', 'invalid_body', ...URL_REFUSED]),
+          '400': failure('a malformed request or a URL that will not be fetched', ['invalid_idempotency_key', 'invalid_ttl', 'malformed_multipart', 'no_file', 'unreadable_body', 'invalid_json', 'invalid_body', ...URL_REFUSED]),
           '413': failure('over the upload limit', ['payload_too_large']),
           '415': failure('not an image in an accepted format, data after its end, or a declared type the content contradicts', ['unsupported_media_type', 'trailing_data', 'type_mismatch']),
-          '422': failure('an image that cannot be accepted', ['unreadable_image', 'too_many_pixels', 'too_many_frames', 'unsafe_svg', 'idempotency_key_reused']),
+          '422': failure('an image that cannot be accepted', ['unreadable_image', 'truncated_image', 'too_many_pixels', 'too_many_frames', 'unsafe_svg', 'idempotency_key_reused']),
           '502': failure('the URL answered an error', ['remote_error', 'remote_unreachable']),
           '504': failure('the URL did not answer in time', ['remote_timeout']),
           ...always,
@@ -378,6 +417,77 @@ export const openApiDocument = {
           '400': failure('not the path of image bytes, or a bad expiry', ['invalid_json', 'invalid_body', 'unreadable_body']),
           ...always,
         },
+      },
+    },
+    '/v1/images/{id}/stats': {
+      get: {
+        operationId: 'getImageStats',
+        summary: "The image's hits, in all and by what was served (this process's unflushed hits included)",
+        parameters: [idParameter('id', 'The image id')],
+        responses: { '200': { description: 'Its statistics', content: json(ref('ImageStats')) }, '404': failure('no such image', ['not_found']), ...always },
+      },
+    },
+    '/v1/stats/top': {
+      get: {
+        operationId: 'topImages',
+        summary: "The tenant's most requested images, most first, as of the last flush",
+        parameters: [{ name: 'limit', in: 'query', required: false, schema: { type: 'integer', minimum: 1, maximum: 1000, default: 10 } }],
+        responses: {
+          '200': { description: 'The top', content: json(object({ images: { type: 'array', items: ref('ImageStats') } })) },
+          '400': failure('a bad limit', ['invalid_query']),
+          ...always,
+        },
+      },
+    },
+    '/v1/admin/jobs': {
+      get: {
+        operationId: 'listJobs',
+        summary: "The scheduler's jobs, their schedules, next and last runs (needs X-ProgImage-Admin-Token too)",
+        parameters: [adminToken],
+        responses: {
+          '200': {
+            description: 'The jobs',
+            content: json(object({
+              jobs: {
+                type: 'array',
+                items: object({ name: { type: 'string' }, description: { type: 'string' }, schedule: nullable('string'), nextRun: nullable('string'), lastRun: { oneOf: [{ type: 'null' }, ref('JobRun')] } }),
+              },
+            })),
+          },
+          ...adminRefused,
+        },
+      },
+    },
+    '/v1/admin/jobs/{name}/runs': {
+      parameters: [idParameter('name', 'The job'), adminToken],
+      get: {
+        operationId: 'listJobRuns',
+        summary: "A job's latest runs, newest first",
+        parameters: [{ name: 'limit', in: 'query', required: false, schema: { type: 'integer', minimum: 1, maximum: 500, default: 20 } }],
+        responses: {
+          '200': { description: 'The runs', content: json(object({ runs: { type: 'array', items: ref('JobRun') } })) },
+          '400': failure('a bad limit', ['bad_request']),
+          '404': failure('no such job', ['not_found']),
+          ...adminRefused,
+        },
+      },
+      post: {
+        operationId: 'runJob',
+        summary: 'Runs the job now (under its lease: never beside another run of it)',
+        responses: {
+          '202': { description: 'Started; Location names the run', content: json(ref('JobRun')) },
+          '404': failure('no such job', ['not_found']),
+          '409': failure('a run of it is under way', ['job_running']),
+          ...adminRefused,
+        },
+      },
+    },
+    '/v1/admin/jobs/{name}/runs/{seq}': {
+      get: {
+        operationId: 'getJobRun',
+        summary: 'One run: its start, end, counts and error',
+        parameters: [idParameter('name', 'The job'), { name: 'seq', in: 'path', required: true, schema: { type: 'integer', minimum: 1 } }, adminToken],
+        responses: { '200': { description: 'The run', content: json(ref('JobRun')) }, '404': failure('no such job or run', ['not_found']), ...adminRefused },
       },
     },
     '/v1/openapi.json': {

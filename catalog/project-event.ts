@@ -1,4 +1,4 @@
-import type { ImageEvent } from '../lib/events/envelope.ts';
+import type { EventOf, ImageEvent } from '../lib/events/envelope.ts';
 import { TOPICS } from '../lib/events/topics.ts';
 import type { ImageRecord, ImageStatus } from './image-record.ts';
 
@@ -42,6 +42,10 @@ function fieldsOf(event: ImageEvent): Partial<Fields> | null {
     case TOPICS.imageFailed:
       return { failure: { ...event.payload, at } };
     case TOPICS.ingestRequested:
+    case TOPICS.imageRescanRequested:
+    case TOPICS.imageRescanned:
+    case TOPICS.imageExpired:
+    case TOPICS.imageDeduplicated:
     case TOPICS.transformRequested:
     case TOPICS.transformCompleted:
       return null;
@@ -55,6 +59,8 @@ function fieldsOf(event: ImageEvent): Partial<Fields> | null {
  * arrive in any order across topics; the status is recomputed each time.
  */
 export function projectEvent(record: ImageRecord | null, event: ImageEvent): ImageRecord | null {
+  if (event.type === TOPICS.imageRescanned) return projectRescan(record, event);
+  if (event.type === TOPICS.imageDeduplicated) return projectDeduplication(record, event);
   const fields = fieldsOf(event);
   if (fields === null || record?.deletedAt !== undefined) return null;
   const fresh = Object.fromEntries(
@@ -67,6 +73,41 @@ export function projectEvent(record: ImageRecord | null, event: ImageEvent): Ima
     ...merged,
     status: statusOf(merged),
     createdAt: base.createdAt < event.time ? base.createdAt : event.time,
+    updatedAt: new Date().toISOString(),
+  };
+}
+
+/**
+ * A re-scan's verdict replaces an older verdict (a replayed or late re-scan
+ * changes nothing). An infected image stays infected: its original is in
+ * quarantine, and only an operator may bring it back.
+ */
+function projectRescan(record: ImageRecord | null, event: EventOf<typeof TOPICS.imageRescanned>): ImageRecord | null {
+  const scan = record?.scan;
+  if (record === null || scan === undefined || record.deletedAt !== undefined) return null;
+  if (scan.verdict === 'infected' || scan.at >= event.time) return null;
+  const { original, ...verdict } = event.payload;
+  const merged = { ...record, scan: { ...verdict, at: event.time } };
+  return { ...merged, status: statusOf(merged), updatedAt: new Date().toISOString() };
+}
+
+/**
+ * Repoints a ready image at the blobs of an image with the same original, so
+ * that its own become surplus. Only a ready, clean image whose original has
+ * that sha256 is repointed; a repeat changes nothing.
+ */
+function projectDeduplication(record: ImageRecord | null, event: EventOf<typeof TOPICS.imageDeduplicated>): ImageRecord | null {
+  const { canonicalId, sha256, originalKey, master, compressedMaster, variants } = event.payload;
+  if (record?.status !== 'ready' || record.original?.sha256 !== sha256 || record.blobsOf === canonicalId) return null;
+  const { original, compression, variants: built } = record;
+  if (record.master === undefined || compression === undefined || built === undefined || record.id === canonicalId) return null;
+  return {
+    ...record,
+    original: { ...original, key: originalKey },
+    master: { ...master, at: record.master.at },
+    compression: { ...compression, master: compressedMaster },
+    variants: { ...built, items: variants },
+    blobsOf: canonicalId,
     updatedAt: new Date().toISOString(),
   };
 }

@@ -3,16 +3,22 @@ import { TOPICS } from '../lib/events/topics.ts';
 import { runConsumer } from '../lib/pipeline/consumer.ts';
 import { DEFAULT_RETRY_POLICY } from '../lib/pipeline/retry.ts';
 import type { Logger } from '../lib/logger.ts';
+import type { Registry } from 'prom-client';
+import type { BlobStore } from '../lib/ports/blob-store.ts';
 import type { EventBus, Subscription } from '../lib/ports/event-bus.ts';
 import { recordItem, type BatchCollections } from './batches-collection.ts';
 import type { ImagesCollection } from './images-collection.ts';
 import { updateDocument } from '../lib/update-document.ts';
+import { deleteImage } from './delete-image.ts';
 import { projectEvent } from './project-event.ts';
 
 /** Every topic whose events the catalog records. */
 const RECORDED_TOPICS = [
   TOPICS.imageUploaded,
   TOPICS.imageScanned,
+  TOPICS.imageRescanned,
+  TOPICS.imageExpired,
+  TOPICS.imageDeduplicated,
   TOPICS.imageStripped,
   TOPICS.imageCompressed,
   TOPICS.imageVariantsBuilt,
@@ -22,25 +28,36 @@ const RECORDED_TOPICS = [
 
 export interface ProjectorDependencies {
   readonly bus: EventBus;
+  readonly blobs: BlobStore;
   readonly images: ImagesCollection;
   readonly batches: BatchCollections;
   readonly usage: UsageCollection;
   readonly log: Logger;
+  readonly metrics: Registry;
   /** Hears of every image an event changed (to drop what was kept of it). */
   readonly imageChanged: (imageId: string) => void;
 }
 
 /** Keeps the images, batch items and tenants' stored bytes in step with the event stream. */
-export function startProjector({ bus, images, batches, usage, log, imageChanged }: ProjectorDependencies): Promise<Subscription> {
+export function startProjector({ bus, blobs, images, batches, usage, log, metrics, imageChanged }: ProjectorDependencies): Promise<Subscription> {
   return runConsumer({
     bus,
     log,
     group: 'progimage-catalog',
     topics: RECORDED_TOPICS,
     retry: DEFAULT_RETRY_POLICY,
+    metrics,
     handle: async (event) => {
       if (event.type === TOPICS.transformCompleted) {
         await recordItem(batches.items, event);
+        return [];
+      }
+      if (event.type === TOPICS.imageExpired) {
+        const current = (await images.get(event.imageId))?.document;
+        // Only the expiry the scheduler saw: an image is never deleted for another image's (or an older) deadline.
+        if (current?.tenant === event.tenant && current.original?.expiresAt === event.payload.expiresAt) {
+          await deleteImage({ images, blobs, usage, forget: imageChanged }, event);
+        }
         return [];
       }
       const saved = { firstOriginal: false };

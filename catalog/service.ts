@@ -3,12 +3,15 @@ import type { ServiceFactory } from '../lib/service/host.ts';
 import { batchRoutes } from './batch-routes.ts';
 import { BlobCache } from './blob-cache.ts';
 import { openBatchCollections } from './batches-collection.ts';
+import { HitCounter } from './hit-counter.ts';
 import { imageRoutes } from './image-routes.ts';
 import { signedUrlRoutes } from './signed-url-routes.ts';
 import { openImagesCollection } from './images-collection.ts';
 import { openApiRoutes } from './openapi-routes.ts';
 import { startProjector } from './projector.ts';
 import { Renditions } from './renditions.ts';
+import { openImageStats } from './image-stats.ts';
+import { statsRoutes } from './stats-routes.ts';
 import { ResponseCache } from '../lib/http/response-cache.ts';
 import { openUsageCollection } from '../lib/auth/stored-bytes.ts';
 import { StoredOnce } from './stored-once.ts';
@@ -26,12 +29,16 @@ export const catalogService: ServiceFactory = async ({ config, bus, blobs, log, 
   const batches = await openBatchCollections(store);
   const responses = new ResponseCache(CACHED_RESPONSES, config.http.responseCacheMs);
   const usage = await openUsageCollection(store);
+  const stats = await openImageStats(store);
+  const hits = new HitCounter({ stats, ...config.stats, log, metrics });
   const projector = await startProjector({
     bus,
+    blobs,
     images,
     batches,
     usage,
     log: log.child({ stage: 'catalog' }),
+    metrics,
     imageChanged: (id) => {
       responses.forget(id);
     },
@@ -43,7 +50,8 @@ export const catalogService: ServiceFactory = async ({ config, bus, blobs, log, 
   const routes = new Router();
   const { presets, presetsOnly } = config.transforms;
   routes.use(
-    imageRoutes({ images, usage, blobs, renditions, transformations, presets, presetsOnly, responses }).routes(),
+    imageRoutes({ images, usage, blobs, renditions, transformations, presets, presetsOnly, responses, hits }).routes(),
+    statsRoutes({ images, stats, hits }).routes(),
     batchRoutes({ bus, images, batches, blobs, presets, presetsOnly }).routes(),
     signedUrlRoutes().routes(),
     openApiRoutes().routes(),
@@ -55,6 +63,7 @@ export const catalogService: ServiceFactory = async ({ config, bus, blobs, log, 
     readiness: { 'catalog-store': () => store.checkHealth() },
     async stop() {
       await projector.stop();
+      await hits.stop();
     },
   };
 };

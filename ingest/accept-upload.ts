@@ -23,6 +23,7 @@ export interface Upload {
   readonly filename?: string;
   /** What the client said the file is, checked against the content (never used in its place). */
   readonly claims?: Claims;
+  readonly expiresAt?: string;
 }
 
 /** Checks every file of a request before any is stored, so a bad one stores nothing. */
@@ -73,6 +74,7 @@ export async function acceptUpload(
     width: image.width,
     height: image.height,
     ...(upload.filename === undefined ? {} : { filename: upload.filename }),
+    ...(upload.expiresAt === undefined ? {} : { expiresAt: upload.expiresAt }),
   });
   await bus.publish(TOPICS.imageUploaded, [{ key: event.imageId, value: encodeEvent(event) }]);
   return event;

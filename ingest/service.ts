@@ -10,17 +10,17 @@ import { transformRoutes } from './transform-routes.ts';
 import { uploadRoutes } from './upload-routes.ts';
 
 /** The write side: POST /v1/images, POST /v1/transform, and ingest.requested from upstream systems. */
-export const ingestService: ServiceFactory = async ({ config, bus, blobs, log, catalogStore, transformSlots }) => {
+export const ingestService: ServiceFactory = async ({ config, bus, blobs, log, metrics, catalogStore, transformSlots }) => {
   const limits = { acceptedFormats: config.uploads.acceptedFormats, maxBytes: config.uploads.maxBytes, fetch: config.fetch };
   const acceptance = { bus, blobs, ...limits };
   const scanner = createScanner(config);
   const subscription = await startStage(
     { stage: 'ingest', input: TOPICS.ingestRequested, handle: createIngestRequestedStage(acceptance) },
-    { bus, log: log.child({ stage: 'ingest' }), retry: DEFAULT_RETRY_POLICY },
+    { bus, log: log.child({ stage: 'ingest' }), retry: DEFAULT_RETRY_POLICY, metrics },
   );
   const routes = new Router();
   const usage = await openUsageCollection(await catalogStore());
-  routes.use(uploadRoutes({ ...acceptance, usage }).routes(), transformRoutes({ ...limits, scanner, timeoutMs: config.transforms.timeoutMs, slots: transformSlots }).routes());
+  routes.use(uploadRoutes({ ...acceptance, usage, defaultTtlSeconds: config.uploads.defaultTtlSeconds }).routes(), transformRoutes({ ...limits, scanner, timeoutMs: config.transforms.timeoutMs, slots: transformSlots }).routes());
   return {
     name: 'ingest',
     routes,

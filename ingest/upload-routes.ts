@@ -8,6 +8,7 @@ import type { UploadedImage } from '../sdk/src/types.ts';
 import { idempotencyKey } from '../lib/http/idempotency-key.ts';
 import { acceptUpload, identifyAll, type AcceptUploadDependencies, type Upload } from './accept-upload.ts';
 import { imageIdFor } from './image-ids.ts';
+import { expiresAtOf } from './time-to-live.ts';
 import { readJsonBody } from '../lib/http/json-body.ts';
 import { readUploadedFiles, uploadBody, type UploadedFile } from './read-upload.ts';
 import { fetchImages, type RemoteImageLimits } from '../lib/remote/fetch-images.ts';
@@ -39,6 +40,8 @@ export type UploadRoutesDependencies = AcceptUploadDependencies &
   RemoteImageLimits & {
     /** Each tenant's stored bytes, checked against its quota before anything is stored. */
     readonly usage: UsageCollection;
+    /** How long an upload that names no ttl lives (null: until deleted). */
+    readonly defaultTtlSeconds: number | null;
   };
 
 /**
@@ -54,12 +57,14 @@ export function uploadRoutes(dependencies: UploadRoutesDependencies): Router {
     async (ctx) => {
       const key = idempotencyKey(ctx);
       const tenant = tenantRecordOf(ctx);
+      const expiresAt = expiresAtOf(ctx, dependencies.defaultTtlSeconds);
       const files = await uploadedFiles(ctx, dependencies);
       await assertWithinQuota(dependencies.usage, tenant, files.reduce((sum, file) => sum + file.bytes.length, 0));
       const uploads: Upload[] = files.map((file, index) => ({
         imageId: imageIdFor(tenant.id, key, index),
         tenant: tenant.id,
         ...file,
+        ...(expiresAt === undefined ? {} : { expiresAt }),
       }));
       const images = await identifyAll(uploads, dependencies.acceptedFormats);
       const accepted: UploadedImage[] = [];

@@ -41,13 +41,42 @@ export interface ClamdConfig {
   readonly timeoutMs: number;
 }
 
+export interface SchedulerConfig {
+  /** Cron expressions by job name; a job without one runs on demand only. */
+  readonly schedules: {
+    readonly signatures: string | null;
+    readonly rescan: string | null;
+    readonly expiry: string | null;
+    readonly orphans: string | null;
+    readonly duplicates: string | null;
+  };
+  readonly leaseMs: number;
+  /** null: the admin API (/v1/admin) is off. */
+  readonly adminToken: string | null;
+  /** freshclam's private mirror (null: the official mirrors), its deadline, and the directory clamd loads. */
+  readonly freshclam: { readonly mirror: URL | null; readonly timeoutMs: number; readonly databaseDir: string };
+  readonly rescanPerSecond: number;
+  readonly orphanGraceSeconds: number;
+}
+
+/** Hit statistics are written every `flushEveryMs` or once `flushAfterHits` are pending, whichever comes first. */
+export interface StatsConfig {
+  readonly flushEveryMs: number;
+  readonly flushAfterHits: number;
+}
+
 /** The whole configuration of a ProgImage service. A `null` server means its embedded adapter is used. */
 export interface Config {
   /** `responseCacheMs`: how long a hot derived image's response is answered without re-checking its image (0: never). */
   readonly http: { readonly host: string; readonly port: number; readonly responseCacheMs: number };
   readonly logLevel: LogLevel;
   readonly dataDir: string;
-  readonly uploads: { readonly maxBytes: number; readonly acceptedFormats: readonly ImageFormat[] };
+  /** `defaultTtlSeconds`: how long an upload that names no ttl lives (null: until deleted). */
+  readonly uploads: {
+    readonly maxBytes: number;
+    readonly acceptedFormats: readonly ImageFormat[];
+    readonly defaultTtlSeconds: number | null;
+  };
   /** Fetching images from URLs: a deadline per fetch, redirects followed, and host:port entries exempt from the address checks. */
   readonly fetch: { readonly timeoutMs: number; readonly maxRedirects: number; readonly allowedHosts: readonly string[] };
   /**
@@ -78,6 +107,8 @@ export interface Config {
   readonly mongo: MongoConfig | null;
   /** `enabled` is true exactly when uploads are scanned by `clamd`; otherwise they are marked unscanned. */
   readonly scan: { readonly enabled: boolean; readonly clamd: ClamdConfig | null };
+  readonly scheduler: SchedulerConfig;
+  readonly stats: StatsConfig;
 }
 
 /** A configuration that cannot be used. `problems` has one line per offending variable. */
@@ -145,7 +176,11 @@ function toConfig(env: Environment): Config {
     http: { host: env.PROGIMAGE_HTTP_HOST, port: env.PROGIMAGE_HTTP_PORT, responseCacheMs: env.PROGIMAGE_RESPONSE_CACHE_MS },
     logLevel: env.PROGIMAGE_LOG_LEVEL,
     dataDir: env.PROGIMAGE_DATA_DIR,
-    uploads: { maxBytes: env.PROGIMAGE_MAX_UPLOAD_BYTES, acceptedFormats: env.PROGIMAGE_ACCEPTED_FORMATS },
+    uploads: {
+      maxBytes: env.PROGIMAGE_MAX_UPLOAD_BYTES,
+      acceptedFormats: env.PROGIMAGE_ACCEPTED_FORMATS,
+      defaultTtlSeconds: env.PROGIMAGE_DEFAULT_TTL_SECONDS ?? null,
+    },
     fetch: {
       timeoutMs: env.PROGIMAGE_FETCH_TIMEOUT_MS,
       maxRedirects: env.PROGIMAGE_FETCH_MAX_REDIRECTS,
@@ -197,6 +232,25 @@ function toConfig(env: Environment): Config {
           ? null
           : { host: clamdHost, port: env.PROGIMAGE_CLAMD_PORT, timeoutMs: env.PROGIMAGE_CLAMD_TIMEOUT_MS },
     },
+    scheduler: {
+      schedules: {
+        signatures: env.PROGIMAGE_SCHEDULE_SIGNATURES,
+        rescan: env.PROGIMAGE_SCHEDULE_RESCAN,
+        expiry: env.PROGIMAGE_SCHEDULE_EXPIRY,
+        orphans: env.PROGIMAGE_SCHEDULE_ORPHANS,
+        duplicates: env.PROGIMAGE_SCHEDULE_DUPLICATES,
+      },
+      leaseMs: env.PROGIMAGE_JOB_LEASE_MS,
+      adminToken: env.PROGIMAGE_ADMIN_TOKEN ?? null,
+      freshclam: {
+        mirror: env.PROGIMAGE_FRESHCLAM_MIRROR === undefined ? null : new URL(env.PROGIMAGE_FRESHCLAM_MIRROR),
+        timeoutMs: env.PROGIMAGE_FRESHCLAM_TIMEOUT_MS,
+        databaseDir: env.PROGIMAGE_CLAMAV_DATABASE_DIR,
+      },
+      rescanPerSecond: env.PROGIMAGE_RESCAN_PER_SECOND,
+      orphanGraceSeconds: env.PROGIMAGE_ORPHAN_GRACE_SECONDS,
+    },
+    stats: { flushEveryMs: env.PROGIMAGE_STATS_FLUSH_MS, flushAfterHits: env.PROGIMAGE_STATS_FLUSH_HITS },
   };
 }
 

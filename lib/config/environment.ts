@@ -1,4 +1,5 @@
 import { availableParallelism } from 'node:os';
+import { validate as isCronExpression } from 'node-cron';
 import { z } from 'zod';
 import { parsePresets } from '../transform/presets.ts';
 import { imageFormatSchema } from '../events/payloads.ts';
@@ -43,6 +44,16 @@ const bucketName = z
   .string()
   .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'expected 3-63 lowercase letters, digits, dots or hyphens');
 
+
+/** A cron expression (five or six fields), or "off" for a job that runs on demand only. */
+const schedule = z
+  .string()
+  .trim()
+  .refine((value) => value === 'off' || isCronExpression(value), 'expected a cron expression such as "0 */3 * * *", or off')
+  .transform((value) => (value === 'off' ? null : value));
+
+/** The longest time to live an upload may ask for: ten years. */
+export const MAX_TTL_SECONDS = 10 * 365 * 24 * 3600;
 
 const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
 
@@ -117,6 +128,26 @@ export const environmentSchema = z.object({
   PROGIMAGE_CLAMD_HOST: z.string().trim().min(1).optional(),
   PROGIMAGE_CLAMD_PORT: port.default(3310),
   PROGIMAGE_CLAMD_TIMEOUT_MS: milliseconds(100, 600_000).default(60_000),
+
+  PROGIMAGE_SCHEDULE_SIGNATURES: schedule.default('0 */3 * * *'),
+  PROGIMAGE_SCHEDULE_RESCAN: schedule.default('30 2 * * *'),
+  /** How long a job's lease lasts without being renewed: a scheduler that died is replaced after this long. */
+  PROGIMAGE_JOB_LEASE_MS: milliseconds(1000, 3_600_000).default(60_000),
+  /** The bearer token of /v1/admin; unset, the admin API is off. */
+  PROGIMAGE_ADMIN_TOKEN: z.string().min(16, 'expected at least 16 characters').optional(),
+  PROGIMAGE_FRESHCLAM_MIRROR: httpUrl.optional(),
+  PROGIMAGE_FRESHCLAM_TIMEOUT_MS: milliseconds(1000, 3_600_000).default(600_000),
+  PROGIMAGE_CLAMAV_DATABASE_DIR: z.string().min(1).default('/var/lib/clamav'),
+  PROGIMAGE_SCHEDULE_EXPIRY: schedule.default('*/10 * * * *'),
+  PROGIMAGE_SCHEDULE_ORPHANS: schedule.default('45 3 * * *'),
+  PROGIMAGE_SCHEDULE_DUPLICATES: schedule.default('15 4 * * *'),
+  /** Seconds an upload lives when it names no ttl; unset: until deleted. */
+  PROGIMAGE_DEFAULT_TTL_SECONDS: wholeNumber(1, MAX_TTL_SECONDS, 'a number of seconds').optional(),
+  /** How old a blob without a catalog entry must be before the orphans job deletes it (an upload in flight is younger). */
+  PROGIMAGE_ORPHAN_GRACE_SECONDS: wholeNumber(1, 365 * 24 * 3600, 'a number of seconds').default(24 * 3600),
+  PROGIMAGE_STATS_FLUSH_MS: milliseconds(100, 3_600_000).default(10_000),
+  PROGIMAGE_STATS_FLUSH_HITS: wholeNumber(1, 10_000_000, 'a number of hits').default(1000),
+  PROGIMAGE_RESCAN_PER_SECOND: wholeNumber(1, 10_000, 'a number of requests per second').default(20),
 });
 
 export type Environment = z.output<typeof environmentSchema>;
@@ -125,7 +156,7 @@ export type SettingName = keyof z.input<typeof environmentSchema>;
 export const SETTING_NAMES = Object.keys(environmentSchema.shape) as SettingName[];
 
 /** Settings whose values never appear in an error message or a log line. */
-export const SECRET_SETTINGS: ReadonlySet<string> = new Set<SettingName>(['PROGIMAGE_S3_SECRET_KEY', 'PROGIMAGE_BOOTSTRAP_API_KEY']);
+export const SECRET_SETTINGS: ReadonlySet<string> = new Set<SettingName>(['PROGIMAGE_S3_SECRET_KEY', 'PROGIMAGE_BOOTSTRAP_API_KEY', 'PROGIMAGE_ADMIN_TOKEN']);
 
 /** Settings that may carry credentials inside a URL (mongodb://user:password@host). */
 export const URL_SETTINGS_WITH_CREDENTIALS: ReadonlySet<string> = new Set<SettingName>(['PROGIMAGE_MONGODB_URL']);

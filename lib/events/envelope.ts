@@ -3,7 +3,11 @@ import { z } from 'zod';
 import { imageIdSchema, tenantSchema, type ImageId, type Tenant } from '../ids.ts';
 import {
   imageCompressedSchema,
+  imageDeduplicatedSchema,
+  imageExpiredSchema,
   imageFailedSchema,
+  imageRescanRequestedSchema,
+  imageRescannedSchema,
   imageScannedSchema,
   imageStrippedSchema,
   imageUploadedSchema,
@@ -37,6 +41,10 @@ export const EVENT_SCHEMAS = {
   [TOPICS.imageCompressed]: envelope(TOPICS.imageCompressed, imageCompressedSchema),
   [TOPICS.imageVariantsBuilt]: envelope(TOPICS.imageVariantsBuilt, imageVariantsBuiltSchema),
   [TOPICS.imageFailed]: envelope(TOPICS.imageFailed, imageFailedSchema),
+  [TOPICS.imageRescanRequested]: envelope(TOPICS.imageRescanRequested, imageRescanRequestedSchema),
+  [TOPICS.imageRescanned]: envelope(TOPICS.imageRescanned, imageRescannedSchema),
+  [TOPICS.imageExpired]: envelope(TOPICS.imageExpired, imageExpiredSchema),
+  [TOPICS.imageDeduplicated]: envelope(TOPICS.imageDeduplicated, imageDeduplicatedSchema),
   [TOPICS.transformRequested]: envelope(TOPICS.transformRequested, transformRequestedSchema),
   [TOPICS.transformCompleted]: envelope(TOPICS.transformCompleted, transformCompletedSchema),
 } as const;
@@ -54,6 +62,10 @@ export const imageEventSchema = z.discriminatedUnion('type', [
   EVENT_SCHEMAS[TOPICS.imageCompressed],
   EVENT_SCHEMAS[TOPICS.imageVariantsBuilt],
   EVENT_SCHEMAS[TOPICS.imageFailed],
+  EVENT_SCHEMAS[TOPICS.imageRescanRequested],
+  EVENT_SCHEMAS[TOPICS.imageRescanned],
+  EVENT_SCHEMAS[TOPICS.imageExpired],
+  EVENT_SCHEMAS[TOPICS.imageDeduplicated],
   EVENT_SCHEMAS[TOPICS.transformRequested],
   EVENT_SCHEMAS[TOPICS.transformCompleted],
 ]);

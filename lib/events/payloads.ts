@@ -34,6 +34,8 @@ export const imageUploadedSchema = z.object({
   width: dimension,
   height: dimension,
   filename: z.string().max(255).optional(),
+  /** When the image and everything derived from it are deleted; absent: never. */
+  expiresAt: z.iso.datetime().optional(),
 });
 
 export const scanVerdictSchema = z.enum(['clean', 'infected', 'unscanned']);
@@ -51,7 +53,16 @@ export const imageScannedSchema = z.object({
   quarantineKey: blobKey.optional(),
 });
 
-const renditionSchema = z.object({
+/** The scheduler asks for a clean image's original to be scanned again with newer signatures. */
+export const imageRescanRequestedSchema = z.object({ original: z.object({ key: blobKey, format: imageFormatSchema }) });
+
+/** The scheduler found the image past its expiresAt: the catalog deletes it with its blobs. */
+export const imageExpiredSchema = z.object({ expiresAt: z.iso.datetime() });
+
+/** A new verdict on an original scanned before; it replaces the earlier one. */
+export const imageRescannedSchema = imageScannedSchema;
+
+export const renditionSchema = z.object({
   key: blobKey,
   format: outputFormatSchema,
   width: dimension,
@@ -120,6 +131,19 @@ export const imageFailedSchema = z.object({
   /** Whether the input itself is at fault (bad image) rather than the system (server down). */
   permanent: z.boolean(),
   attempts: z.number().int().positive(),
+});
+
+/**
+ * The image's original has the same sha256 as `canonicalId`'s (same tenant):
+ * from now on it is served from that image's blobs, and its own are surplus.
+ */
+export const imageDeduplicatedSchema = z.object({
+  canonicalId: imageIdSchema,
+  sha256,
+  originalKey: blobKey,
+  master: renditionSchema,
+  compressedMaster: renditionSchema,
+  variants: z.array(variantSchema),
 });
 
 export { imageIdSchema };

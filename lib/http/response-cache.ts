@@ -11,6 +11,8 @@ export interface CachedResponse {
   readonly route: string;
   /** Names under which it can be forgotten at once, e.g. the image it shows. */
   readonly tags: readonly string[];
+  /** Hears of every time the cache answers with it (hit statistics). */
+  readonly served?: () => void;
 }
 
 interface Entry {
@@ -94,6 +96,7 @@ export class ResponseCache {
     if (cached === undefined) return null;
     const headers = blobHeaders(cached.etag);
     const ifNoneMatch = request.headers['if-none-match'];
+    cached.served?.();
     if (ifNoneMatch !== undefined && etagMatches(ifNoneMatch, cached.etag)) {
       response.writeHead(304, headers);
       response.end();

@@ -26,8 +26,8 @@ const FORMAT_BY_MIME: Readonly<Record<string, ImageFormat>> = {
   'image/tiff': 'tiff',
 };
 
-/** SVG is text: after an optional BOM, XML declaration, comments and doctype, the root must be <svg>. */
-const SVG_START = /^\uFEFF?\s*(<\?xml[^>]*>\s*)?(<!--[\s\S]*?-->\s*)*(<!DOCTYPE[^>]*>\s*)?(<!--[\s\S]*?-->\s*)*<svg[\s>]/i;
+/** SVG is text: after an optional BOM, XML declaration, comments and doctype (with its internal subset), the root must be <svg>. */
+const SVG_START = /^\uFEFF?\s*(<\?xml[^>]*>\s*)?(<!--[\s\S]*?-->\s*)*(<!DOCTYPE[^[>]*(\[[\s\S]*?\])?\s*>\s*)?(<!--[\s\S]*?-->\s*)*<svg[\s>]/i;
 
 async function sniffFormat(bytes: Buffer): Promise<ImageFormat | null> {
   const detected = await fileTypeFromBuffer(bytes);

@@ -4,6 +4,8 @@ import { toDeadLetter } from '../events/dead-letter.ts';
 import { isRetriable } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { DeliveredMessage, DeliveryContext, EventBus, Subscription } from '../ports/event-bus.ts';
+import { Histogram, type Registry } from 'prom-client';
+import { sharedMetric } from '../metrics.ts';
 import { backoffDelay, sleepWithHeartbeat, type RetryPolicy } from './retry.ts';
 
 export interface HandlerContext {
@@ -25,6 +27,28 @@ export interface ConsumerOptions {
   readonly retry: RetryPolicy;
   /** The events that report a message this consumer gave up on (image.failed for a pipeline stage); none by default. */
   readonly reportGivenUp?: GivenUpReporter;
+  /** Where the handling durations and the consumer lag are recorded. */
+  readonly metrics: Registry;
+}
+
+/** How long handling took, retries included, and how old events were when they were consumed. */
+function consumerMetrics(registry: Registry) {
+  return {
+    duration: sharedMetric(registry, 'progimage_stage_duration_seconds', (registers) => new Histogram({
+      name: 'progimage_stage_duration_seconds',
+      help: 'Time to handle one event, retries included, by consumer group and outcome (handled, given_up)',
+      labelNames: ['group', 'outcome'] as const,
+      buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
+      registers,
+    })),
+    lag: sharedMetric(registry, 'progimage_consumer_lag_seconds', (registers) => new Histogram({
+      name: 'progimage_consumer_lag_seconds',
+      help: 'Age of an event (now minus its time) when its consumer group takes it up',
+      labelNames: ['group'] as const,
+      buckets: [0.01, 0.05, 0.1, 0.5, 1, 5, 15, 60, 300, 900, 3600],
+      registers,
+    })),
+  };
 }
 
 export interface GivenUp {
@@ -65,6 +89,7 @@ async function publishAll(bus: EventBus, events: readonly ImageEvent[]): Promise
  */
 export function runConsumer(options: ConsumerOptions): Promise<Subscription> {
   const { bus, log, group, retry } = options;
+  const metrics = consumerMetrics(options.metrics);
 
   const giveUp = async (message: DeliveredMessage, event: ImageEvent | null, reason: string, attempts: number, permanent: boolean) => {
     log.warn({ topic: message.topic, key: message.key, offset: message.offset, reason, attempts }, 'giving up on message');
@@ -85,16 +110,20 @@ export function runConsumer(options: ConsumerOptions): Promise<Subscription> {
       return;
     }
     const context: HandlerContext = { log: log.child({ imageId: event.imageId, eventId: event.eventId }), heartbeat: () => delivery.heartbeat() };
+    metrics.lag.observe({ group }, Math.max(0, Date.now() - Date.parse(event.time)) / 1000);
+    const endTimer = metrics.duration.startTimer({ group });
     for (let attempt = 1; ; attempt += 1) {
       try {
         const outputs = await withHeartbeat(delivery, () => options.handle(event, context));
         await publishAll(bus, outputs);
+        endTimer({ outcome: 'handled' });
         return;
       } catch (error) {
         const reason = error instanceof Error ? error.message : String(error);
         const retriable = isRetriable(error);
         if (!retriable || attempt >= retry.attempts) {
           await giveUp(message, event, reason, attempt, !retriable);
+          endTimer({ outcome: 'given_up' });
           return;
         }
         context.log.info({ attempt, reason }, 'retrying after a transient failure');

@@ -16,7 +16,7 @@ export function stageService<T extends EventType>(
   return async (dependencies): Promise<RunningService> => {
     const { definition, readiness } = setup(dependencies);
     const log = dependencies.log.child({ stage: definition.stage });
-    const subscription = await startStage(definition, { bus: dependencies.bus, log, retry: DEFAULT_RETRY_POLICY });
+    const subscription = await startStage(definition, { bus: dependencies.bus, log, retry: DEFAULT_RETRY_POLICY, metrics: dependencies.metrics });
     return {
       name: definition.stage,
       ...(readiness === undefined ? {} : { readiness }),

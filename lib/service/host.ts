@@ -18,6 +18,7 @@ import { countTransformSlots, createMetricsRegistry, requestDurations, requestMe
 import type { ServedFromCache } from '../http/response-cache.ts';
 import type { Registry } from 'prom-client';
 import { createLogger, type Logger } from '../logger.ts';
+import { meteredBlobStore } from '../metered-blob-store.ts';
 import type { BlobStore } from '../ports/blob-store.ts';
 import type { EventBus } from '../ports/event-bus.ts';
 
@@ -164,11 +165,11 @@ export async function hostServices(
   // Each process names itself to the brokers, so their logs and quotas tell services apart.
   const busConfig = config.kafka === null ? config : { ...config, kafka: { ...config.kafka, clientId: `${config.kafka.clientId}-${name}` } };
   const bus = await createEventBus(busConfig, log);
-  const blobs = await createBlobStore(config);
+  const metrics = createMetricsRegistry(name);
+  const blobs = meteredBlobStore(await createBlobStore(config), metrics);
   let catalog: Promise<CatalogStore> | undefined;
   const catalogStore = (): Promise<CatalogStore> => (catalog ??= createCatalogStore(config));
   setImageLimits({ maxInputPixels: config.limits.maxInputPixels, maxFrames: config.limits.maxFrames });
-  const metrics = createMetricsRegistry(name);
   const transformSlots = new TransformSlots(config.limits.concurrentTransforms, config.limits.queuedTransforms);
   countTransformSlots(transformSlots, metrics);
   const dependencies: ServiceDependencies = { config, log, bus, blobs, metrics, catalogStore, transformSlots };

@@ -1,12 +1,13 @@
 import { createScanner } from '../../lib/adapters/index.ts';
 import { TOPICS } from '../../lib/events/topics.ts';
 import { stageService } from '../../lib/pipeline/stage-service.ts';
+import { scanVerdictCounter } from '../../lib/scan-original.ts';
 import { createScanStage } from './scan-stage.ts';
 
-export const scanService = stageService(({ config, blobs }) => {
+export const scanService = stageService(({ config, blobs, metrics }) => {
   const scanner = createScanner(config);
   return {
-    definition: { stage: 'scan', input: TOPICS.imageUploaded, handle: createScanStage({ blobs, scanner }) },
+    definition: { stage: 'scan', input: TOPICS.imageUploaded, handle: createScanStage({ blobs, scanner, verdicts: scanVerdictCounter(metrics) }) },
     ...(scanner.enabled ? { readiness: { scanner: () => scanner.checkHealth() } } : {}),
   };
 });

@@ -35,6 +35,8 @@ export interface Image {
     readonly height: number;
     readonly filename: string | null;
   } | null;
+  /** When the image is deleted (an upload with a time to live), or null: kept until deleted. */
+  readonly expiresAt: string | null;
   readonly stages: {
     readonly upload: Stage;
     readonly scan: Stage & {

@@ -20,8 +20,21 @@ export interface RunningProgImage {
   stop(): Promise<void>;
 }
 
+/**
+ * Test deployments share one bucket (each has its own catalog database), so the orphans job, which
+ * takes every blob its catalog does not know for an orphan, stays off unless a test turns it on; so
+ * does the signatures job, which would run freshclam and reload the shared clamd.
+ */
 export async function startProgImage(env: Readonly<Record<string, string | undefined>>): Promise<RunningProgImage> {
-  const config = loadConfig({ PROGIMAGE_LOG_LEVEL: 'warn', ...TEST_AUTH_ENV, ...env, PROGIMAGE_HTTP_HOST: '127.0.0.1', PROGIMAGE_HTTP_PORT: '0' });
+  const config = loadConfig({
+    PROGIMAGE_LOG_LEVEL: 'warn',
+    PROGIMAGE_SCHEDULE_ORPHANS: 'off',
+    PROGIMAGE_SCHEDULE_SIGNATURES: 'off',
+    ...TEST_AUTH_ENV,
+    ...env,
+    PROGIMAGE_HTTP_HOST: '127.0.0.1',
+    PROGIMAGE_HTTP_PORT: '0',
+  });
   const hosted = await hostServices('test', ALL_SERVICES, config);
   const { port } = hosted.server.address() as AddressInfo;
   return { baseUrl: `http://127.0.0.1:${port}`, config, blobs: hosted.dependencies.blobs, bus: hosted.dependencies.bus, routers: hosted.routers, stop: () => hosted.stop() };

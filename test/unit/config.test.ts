@@ -10,9 +10,14 @@ function problemsOf(t: ExecutionContext, env: Environment): readonly string[] {
   return t.throws(() => loadConfig(env), { instanceOf: ConfigError }).problems;
 }
 
-/** The S3 endpoint as text, so that two configurations compare by value (URL objects have no enumerable fields). */
+/** The URLs as text, so that two configurations compare by value (URL objects have no enumerable fields). */
 function comparable(config: Config) {
-  return { ...config, s3: config.s3 && { ...config.s3, endpoint: config.s3.endpoint.href } };
+  const { scheduler } = config;
+  return {
+    ...config,
+    s3: config.s3 && { ...config.s3, endpoint: config.s3.endpoint.href },
+    scheduler: { ...scheduler, freshclam: { ...scheduler.freshclam, mirror: scheduler.freshclam.mirror?.href ?? null } },
+  };
 }
 
 const servers: Environment = {
@@ -43,11 +48,27 @@ test('with an empty environment every server is embedded, HTTP listens on 8080 a
     uploads: {
       maxBytes: 50 * 1024 * 1024,
       acceptedFormats: ['jpeg', 'png', 'webp', 'gif', 'avif', 'heif', 'tiff', 'svg'],
+      defaultTtlSeconds: null,
     },
     kafka: null,
     s3: null,
     mongo: null,
     scan: { enabled: false, clamd: null },
+    scheduler: {
+      schedules: {
+        signatures: '0 */3 * * *',
+        rescan: '30 2 * * *',
+        expiry: '*/10 * * * *',
+        orphans: '45 3 * * *',
+        duplicates: '15 4 * * *',
+      },
+      leaseMs: 60_000,
+      adminToken: null,
+      freshclam: { mirror: null, timeoutMs: 600_000, databaseDir: '/var/lib/clamav' },
+      rescanPerSecond: 20,
+      orphanGraceSeconds: 86_400,
+    },
+    stats: { flushEveryMs: 10_000, flushAfterHits: 1000 },
   });
 });
 
@@ -92,6 +113,21 @@ test('a full server configuration parses into the nested Config', (t) => {
     PROGIMAGE_SCAN: 'off',
     PROGIMAGE_CLAMD_PORT: '3311',
     PROGIMAGE_CLAMD_TIMEOUT_MS: '5000',
+    PROGIMAGE_SCHEDULE_SIGNATURES: '15 */6 * * *',
+    PROGIMAGE_SCHEDULE_RESCAN: 'off',
+    PROGIMAGE_SCHEDULE_EXPIRY: '*/5 * * * *',
+    PROGIMAGE_SCHEDULE_ORPHANS: 'off',
+    PROGIMAGE_SCHEDULE_DUPLICATES: '0 5 * * 0',
+    PROGIMAGE_DEFAULT_TTL_SECONDS: '86400',
+    PROGIMAGE_ORPHAN_GRACE_SECONDS: '3600',
+    PROGIMAGE_STATS_FLUSH_MS: '5000',
+    PROGIMAGE_STATS_FLUSH_HITS: '200',
+    PROGIMAGE_JOB_LEASE_MS: '30000',
+    PROGIMAGE_ADMIN_TOKEN: 'an-admin-token-of-some-length',
+    PROGIMAGE_FRESHCLAM_MIRROR: 'https://clamav-mirror.internal/',
+    PROGIMAGE_FRESHCLAM_TIMEOUT_MS: '120000',
+    PROGIMAGE_CLAMAV_DATABASE_DIR: '/srv/clamav',
+    PROGIMAGE_RESCAN_PER_SECOND: '5',
   });
 
   t.true(config.s3?.endpoint instanceof URL);
@@ -99,7 +135,7 @@ test('a full server configuration parses into the nested Config', (t) => {
     http: { host: '127.0.0.1', port: 9000, responseCacheMs: 0 },
     logLevel: 'debug',
     dataDir: '/var/lib/progimage',
-    uploads: { maxBytes: 1_048_576, acceptedFormats: ['jpeg', 'png'] },
+    uploads: { maxBytes: 1_048_576, acceptedFormats: ['jpeg', 'png'], defaultTtlSeconds: 86_400 },
     fetch: { timeoutMs: 2000, maxRedirects: 2, allowedHosts: ['images.internal:8080', '[::1]:9000'] },
     transforms: { timeoutMs: 12_000, presets: new Map([['avatar', { w: 64, h: 64, mask: 'circle' }]]), presetsOnly: true },
     auth: { bootstrapApiKey: 'pik_0123456789abcdef0123456789abcdef', cacheMs: 250, publicMetrics: false },
@@ -120,7 +156,23 @@ test('a full server configuration parses into the nested Config', (t) => {
     },
     mongo: { url: 'mongodb://mongodb:27017', database: 'progimage_test' },
     scan: { enabled: false, clamd: { host: 'clamav', port: 3311, timeoutMs: 5000 } },
+    scheduler: {
+      schedules: { signatures: '15 */6 * * *', rescan: null, expiry: '*/5 * * * *', orphans: null, duplicates: '0 5 * * 0' },
+      leaseMs: 30_000,
+      adminToken: 'an-admin-token-of-some-length',
+      freshclam: { mirror: 'https://clamav-mirror.internal/', timeoutMs: 120_000, databaseDir: '/srv/clamav' },
+      rescanPerSecond: 5,
+      orphanGraceSeconds: 3600,
+    },
+    stats: { flushEveryMs: 5000, flushAfterHits: 200 },
   });
+});
+
+test('a job schedule is a cron expression or off; anything else is refused, naming the variable', (t) => {
+  t.deepEqual(problemsOf(t, { PROGIMAGE_SCHEDULE_RESCAN: 'every night' }), [
+    'PROGIMAGE_SCHEDULE_RESCAN: expected a cron expression such as "0 */3 * * *", or off (got "every night")',
+  ]);
+  t.is(loadConfig({ PROGIMAGE_SCHEDULE_RESCAN: '0 4 * * 1' }).scheduler.schedules.rescan, '0 4 * * 1');
 });
 
 test('server settings left out take their defaults', (t) => {

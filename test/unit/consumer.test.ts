@@ -2,6 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
+import { Registry } from 'prom-client';
 import { pino } from 'pino';
 import { createInProcessEventBus } from '../../lib/adapters/in-process-event-bus.ts';
 import { DependencyUnavailableError } from '../../lib/errors.ts';
@@ -45,7 +46,16 @@ async function harness(watched: readonly Topic[]) {
 }
 
 function start(bus: EventBus, handle: EventHandler) {
-  return runConsumer({ bus, log: quiet, group: 'stage-under-test', topics: [TOPICS.imageUploaded], handle, retry: fastRetry, reportGivenUp: imageFailedAt('scan') });
+  return runConsumer({
+    bus,
+    log: quiet,
+    group: 'stage-under-test',
+    topics: [TOPICS.imageUploaded],
+    handle,
+    retry: fastRetry,
+    reportGivenUp: imageFailedAt('scan'),
+    metrics: new Registry(),
+  });
 }
 
 const deadLetters = (seen: readonly { topic: Topic; value: Buffer }[]): DeadLetter[] =>

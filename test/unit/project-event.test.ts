@@ -79,3 +79,22 @@ test('the first sighting of an image sets createdAt to its earliest event', (t) 
   const early = { ...uploaded, time: '2029-01-01T00:00:00.000Z' };
   t.is(replay([late, early])?.createdAt, '2029-01-01T00:00:00.000Z');
 });
+
+test("a re-scan's verdict replaces the first one; an older or replayed re-scan changes nothing, and infected stays infected", (t) => {
+  const later = (seconds: number) => new Date(Date.parse(scanned.time) + seconds * 1000).toISOString();
+  const rescan = (verdict: 'clean' | 'infected', seconds: number) => ({
+    ...createEvent(TOPICS.imageRescanned, subject, { ...scanned.payload, verdict, signatures: verdict === 'infected' ? ['New.Sig'] : [] }),
+    time: later(seconds),
+  });
+  const ready = replay([uploaded, scanned, stripped, compressed, built]);
+  const infected = replay([rescan('infected', 10)], ready);
+  t.is(infected?.status, 'infected');
+  t.deepEqual(infected?.scan?.signatures, ['New.Sig']);
+  t.is(replay([rescan('clean', 20)], infected)?.status, 'infected', 'a quarantined image is not released by a later re-scan');
+  const rescannedClean = replay([rescan('clean', 10)], ready);
+  t.is(rescannedClean?.status, 'ready');
+  t.is(rescannedClean?.scan?.at, later(10));
+  if (rescannedClean === null) throw new Error('a record was made');
+  t.is(projectEvent(rescannedClean, rescan('infected', 5)), null, 'a re-scan older than the verdict in force');
+  t.is(projectEvent(null, rescan('infected', 5)), null, 'no re-scan of an image never scanned');
+});

@@ -7,7 +7,8 @@ import { HOST, localInfraDir, PORTS, runDir } from '../settings.ts';
 import { findExecutable, MissingToolError, requireTool, run } from '../tools.ts';
 
 const workDir = join(runDir, 'clamd');
-const databaseDir = join(workDir, 'db');
+/** Where clamd loads its signatures from: tests add to it as a freshclam update would. */
+export const clamdDatabaseDir = join(workDir, 'db');
 const configFile = join(workDir, 'clamd.conf');
 const logFile = join(runDir, 'clamd.log');
 const freshclamLog = join(runDir, 'freshclam.log');
@@ -26,7 +27,7 @@ function clamdConf(): string {
     'Foreground yes',
     `TCPSocket ${PORTS.clamd}`,
     `TCPAddr ${HOST}`,
-    `DatabaseDirectory ${databaseDir}`,
+    `DatabaseDirectory ${clamdDatabaseDir}`,
     'LogTime yes',
     'MaxThreads 4',
     'ReadTimeout 60',
@@ -46,11 +47,11 @@ function clamdConf(): string {
 }
 
 function freshclamConf(): string {
-  return `${[`DatabaseDirectory ${databaseDir}`, 'DatabaseOwner root', 'DatabaseMirror database.clamav.net', 'ConnectTimeout 10', 'ReceiveTimeout 30', 'MaxAttempts 1'].join('\n')}\n`;
+  return `${[`DatabaseDirectory ${clamdDatabaseDir}`, 'DatabaseOwner root', 'DatabaseMirror database.clamav.net', 'ConnectTimeout 10', 'ReceiveTimeout 30', 'MaxAttempts 1'].join('\n')}\n`;
 }
 
 const hasOfficialSignatures = (): boolean =>
-  readdirSync(databaseDir).some((file) => /^(daily|main)\.c[vl]d$/.test(file));
+  readdirSync(clamdDatabaseDir).some((file) => /^(daily|main)\.c[vl]d$/.test(file));
 
 /** freshclam fetches the official signatures where a mirror is reachable; offline that is a warning. */
 async function refreshSignatures(): Promise<void> {
@@ -99,9 +100,9 @@ export const clamdServer: LocalServer = {
   },
 
   async prepare() {
-    mkdirSync(databaseDir, { recursive: true });
+    mkdirSync(clamdDatabaseDir, { recursive: true });
     for (const file of readdirSync(signaturesDir).filter((name) => /\.(hdb|ndb)$/.test(name))) {
-      copyFileSync(join(signaturesDir, file), join(databaseDir, file));
+      copyFileSync(join(signaturesDir, file), join(clamdDatabaseDir, file));
     }
     writeFileSync(configFile, clamdConf());
     await refreshSignatures();

@@ -1,0 +1,54 @@
+import { z } from 'zod';
+import { imageFormatSchema, renditionSchema, variantSchema } from '../lib/events/payloads.ts';
+import { imageIdSchema, tenantSchema } from '../lib/ids.ts';
+import type { CatalogStore, DocumentCollection } from '../lib/ports/catalog-store.ts';
+
+/**
+ * The fields of the catalog's image documents that the jobs read. The
+ * scheduler only reads them: the catalog changes them when it projects the
+ * events the jobs publish.
+ */
+const catalogImageSchema = z.object({
+  id: imageIdSchema,
+  tenant: tenantSchema,
+  status: z.string(),
+  createdAt: z.iso.datetime(),
+  original: z
+    .object({ key: z.string(), format: imageFormatSchema, sha256: z.string(), expiresAt: z.iso.datetime().optional() })
+    .optional(),
+  scan: z.object({ verdict: z.string(), signatureVersion: z.string().optional(), at: z.iso.datetime() }).optional(),
+  master: renditionSchema.optional(),
+  compression: z.object({ master: renditionSchema }).optional(),
+  variants: z.object({ items: z.array(variantSchema) }).optional(),
+  blobsOf: imageIdSchema.optional(),
+});
+export type CatalogImage = z.infer<typeof catalogImageSchema>;
+export type CatalogImages = DocumentCollection<CatalogImage>;
+
+export const openCatalogImages = (store: CatalogStore): Promise<CatalogImages> =>
+  store.collection({ name: 'images', schema: catalogImageSchema });
+
+/** Every image status but `deleted`. */
+export const LIVE_STATUSES = ['uploaded', 'unscanned', 'clean', 'infected', 'stripped', 'compressed', 'ready', 'failed'] as const;
+
+const PAGE_SIZE = 500;
+
+/** Whether the blobs stored under this image id are in use: its own live image, or live images deduplicated onto it. */
+export async function blobsInUse(images: CatalogImages, imageId: string): Promise<boolean> {
+  if (((await images.get(imageId))?.document.status ?? 'deleted') !== 'deleted') return true;
+  const sharing = await images.find({ where: { blobsOf: imageId }, limit: 1000 });
+  return sharing.some((image) => image.status !== 'deleted');
+}
+
+/** The images with these statuses, a page at a time (the store filters on equality only). */
+export async function* imagesWithStatus(images: CatalogImages, statuses: readonly string[]): AsyncGenerator<CatalogImage> {
+  for (const status of statuses) {
+    let after: string | undefined;
+    for (;;) {
+      const page = await images.find({ where: { status }, limit: PAGE_SIZE, ...(after === undefined ? {} : { after }) });
+      yield* page;
+      if (page.length < PAGE_SIZE) break;
+      after = page.at(-1)?.id;
+    }
+  }
+}

@@ -1,0 +1,28 @@
+import { createHash } from 'node:crypto';
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parseClamdVersion } from '../lib/adapters/clamd-scanner.ts';
+import { clamdCommand } from '../lib/clamd/command.ts';
+import type { ClamdConfig } from '../lib/config/index.ts';
+
+/** clamd's signature database files (https://docs.clamav.net/manual/Signatures.html), not freshclam's own state. */
+const SIGNATURE_FILE = /\.(c[vl]d|cud|[hm][ds][bu]|nd[bu]|ld[bu]|cdb|pdb|gdb|wdb|ftm|cbc|idb|crb|sfp|fp|ign2?|yara?)$/;
+
+/** A digest of the signature files' names and contents, as "local:<sha256 prefix>". */
+async function databaseDigest(databaseDir: string): Promise<string> {
+  const files = (await readdir(databaseDir)).filter((name) => SIGNATURE_FILE.test(name)).sort();
+  const hash = createHash('sha256');
+  for (const name of files) hash.update(name).update('\0').update(await readFile(join(databaseDir, name))).update('\0');
+  return `local:${hash.digest('hex').slice(0, 16)}`;
+}
+
+/**
+ * The version of the signatures clamd has loaded: the official database
+ * version from VERSION ("ClamAV 1.4.6/27543/…" → "27543"); clamd without the
+ * official databases reports none, and then a digest of the database
+ * directory stands for it, so that signatures added there still count as new.
+ */
+export async function loadedSignatureVersion(clamd: ClamdConfig, databaseDir: string): Promise<string> {
+  const { signatureVersion } = parseClamdVersion(await clamdCommand(clamd, 'VERSION'));
+  return signatureVersion ?? databaseDigest(databaseDir);
+}
