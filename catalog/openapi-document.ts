@@ -34,7 +34,7 @@ const always = {
   '401': failure('no API key, or one that is not valid', ['unauthenticated']),
   '403': failure('a signed URL that does not match, has expired, or is required', SIGNATURE_REFUSED),
   '429': failure("over the tenant's request rate; Retry-After says when to try again", ['rate_limited']),
-  default: failure('any other failure: a crash, a request HTTP cannot parse or too slow to arrive', ['internal_error', 'method_not_allowed', 'not_found', 'malformed_request', 'request_timeout', 'headers_too_large']),
+  default: failure('any other failure: a crash, a server it depends on not answering (503, Retry-After), a request HTTP cannot parse or too slow to arrive', ['internal_error', 'dependency_unavailable', 'method_not_allowed', 'not_found', 'malformed_request', 'request_timeout', 'headers_too_large']),
 };
 /** Health and metrics answer without credentials. */
 const open = { security: [] };

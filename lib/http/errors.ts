@@ -1,5 +1,5 @@
 import type { Context, Next } from 'koa';
-import { ProgImageError } from '../errors.ts';
+import { DependencyUnavailableError, ProgImageError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 
 /**
@@ -42,6 +42,10 @@ const CODES: Readonly<Record<number, string>> = {
 
 function toHttpError(error: unknown): HttpError | null {
   if (error instanceof HttpError) return error;
+  if (error instanceof DependencyUnavailableError) {
+    // Which server, and why, is for the operator (logged), not the client.
+    return new HttpError(503, 'dependency_unavailable', 'a server ProgImage depends on did not answer: try again shortly', {}, { 'Retry-After': '5' });
+  }
   if (isKoaStyleError(error) && error.status < 500) {
     return new HttpError(error.status, CODES[error.status] ?? 'bad_request', error.expose === false ? 'bad request' : error.message);
   }
@@ -59,6 +63,7 @@ export function errorResponses(log: Logger) {
     } catch (error) {
       const known = toHttpError(error);
       if (known === null) log.error({ err: error, method: ctx.method, path: ctx.path }, 'request failed');
+      else if (error instanceof DependencyUnavailableError) log.warn({ err: error, method: ctx.method, path: ctx.path }, 'request refused: a dependency is unavailable');
       const response = known ?? new HttpError(500, 'internal_error', 'internal error; the request was logged');
       ctx.status = response.status;
       ctx.set(response.headers);

@@ -1,7 +1,7 @@
 import { TOPICS, type Topic } from '../events/topics.ts';
 import { decodeEvent, encodeEvent, InvalidEventError, type ImageEvent } from '../events/envelope.ts';
 import { toDeadLetter } from '../events/dead-letter.ts';
-import { isRetriable } from '../errors.ts';
+import { DependencyUnavailableError, isRetriable } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { DeliveredMessage, DeliveryContext, EventBus, Subscription } from '../ports/event-bus.ts';
 import { Histogram, type Registry } from 'prom-client';
@@ -83,7 +83,8 @@ async function publishAll(bus: EventBus, events: readonly ImageEvent[]): Promise
 /**
  * The one consuming loop every processor and the catalog share: validate,
  * handle, publish the outputs, and only then let the offset be committed.
- * Retriable failures are retried with backoff and jitter; what still fails,
+ * Retriable failures are retried with backoff and jitter, an unavailable
+ * server (DependencyUnavailableError) for as long as it is down; what still fails,
  * and any invalid event, goes to the dead-letter topic (and, for a pipeline
  * stage, becomes image.failed) so that one bad message never stops a partition.
  */
@@ -121,12 +122,16 @@ export function runConsumer(options: ConsumerOptions): Promise<Subscription> {
       } catch (error) {
         const reason = error instanceof Error ? error.message : String(error);
         const retriable = isRetriable(error);
-        if (!retriable || attempt >= retry.attempts) {
+        // A server that does not answer (clamd, S3, the catalog store) is waited for, however long:
+        // giving up would fail every image that arrives while it is down.
+        const waitsForServer = error instanceof DependencyUnavailableError;
+        if (!retriable || (!waitsForServer && attempt >= retry.attempts)) {
           await giveUp(message, event, reason, attempt, !retriable);
           endTimer({ outcome: 'given_up' });
           return;
         }
-        context.log.info({ attempt, reason }, 'retrying after a transient failure');
+        if (waitsForServer && attempt >= retry.attempts) context.log.warn({ attempt, reason }, 'waiting for a server that does not answer');
+        else context.log.info({ attempt, reason }, 'retrying after a transient failure');
         await sleepWithHeartbeat(backoffDelay(retry, attempt), () => delivery.heartbeat());
       }
     }

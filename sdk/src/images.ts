@@ -33,6 +33,17 @@ export interface UploadManyOptions extends RequestOptions {
   readonly onProgress?: (progress: UploadProgress) => void;
 }
 
+export interface SignedUrlOptions extends RequestOptions {
+  /** Seconds the URL works for (3600; at most a year). */
+  readonly expiresIn?: number;
+}
+
+export interface SignedUrl {
+  /** Absolute: the base URL, the path, the options, and the tenant, expiry and signature parameters. */
+  readonly url: string;
+  readonly expiresAt: Date;
+}
+
 export interface WaitOptions {
   /** Milliseconds to wait at most (120 s). */
   readonly timeout?: number;
@@ -149,6 +160,23 @@ export class Images {
   url(id: string, options: ImageUrlOptions): string {
     const { format, ...transform } = options;
     return this.transport.url(`/v1/images/${encodeURIComponent(id)}.${formatExtension(format)}`, transformQuery(transform));
+  }
+
+  /**
+   * A URL anyone may GET until it expires (an `<img src>` in a browser), for
+   * the same image, format and options as `url()`: signed by the server with
+   * the tenant's secret, which never leaves it.
+   */
+  async signedUrl(id: string, options: ImageUrlOptions, signing: SignedUrlOptions = {}): Promise<SignedUrl> {
+    const { expiresIn = 3600, ...request } = signing;
+    const { format, ...transform } = options;
+    const query = transformQuery(transform).toString();
+    const path = `/v1/images/${encodeURIComponent(id)}.${formatExtension(format)}${query === '' ? '' : `?${query}`}`;
+    const signed = await this.transport.json<{ url: string; expiresAt: string }>(
+      { method: 'POST', path: '/v1/signed-urls', headers: { 'Content-Type': 'application/json' }, body: () => JSON.stringify({ path, expiresIn }), retriable: true },
+      request,
+    );
+    return { url: `${this.transport.baseUrl}${signed.url}`, expiresAt: new Date(signed.expiresAt) };
   }
 
   /** The image in a format, transformed, as a stream. */

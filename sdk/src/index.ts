@@ -1,6 +1,6 @@
 export { ProgImage, type TransformedImage } from './client.ts';
 export type { ClientOptions, RequestOptions } from './transport.ts';
-export type { Images, UploadOptions, UploadManyOptions, UploadOutcome, UploadProgress, WaitOptions, ListOptions, ImageUrlOptions } from './images.ts';
+export type { Images, UploadOptions, UploadManyOptions, UploadOutcome, UploadProgress, WaitOptions, ListOptions, ImageUrlOptions, SignedUrl, SignedUrlOptions } from './images.ts';
 export type { Batches, CreateBatchOptions, GetBatchOptions } from './batches.ts';
 export type { ImageInput, BodyOptions } from './upload-body.ts';
 export type * from './types.ts';

@@ -75,7 +75,16 @@ test.serial('get, list (page by page), url, download and delete', async (t) => {
   const url = pi.images.url(id, { format: 'webp', h: 100, fit: 'cover', w: 120, flip: false, gravity: 'attention' });
   t.is(url, `${(await servers()).progimage.baseUrl}/v1/images/${id}.webp?width=120&height=100&fit=cover&gravity=attention`);
   const stream = await pi.images.download(id, { format: 'webp', w: 120, h: 100, fit: 'cover', gravity: 'attention' });
-  t.like(await sharp(await buffer(stream)).metadata(), { format: 'webp', width: 120, height: 100 });
+  const downloaded = await buffer(stream);
+  t.like(await sharp(downloaded).metadata(), { format: 'webp', width: 120, height: 100 });
+
+  // A signed URL: the same bytes, to anyone, with no key, until it expires.
+  const signed = await pi.images.signedUrl(id, { format: 'webp', w: 120, h: 100, fit: 'cover', gravity: 'attention' }, { expiresIn: 600 });
+  t.true(signed.expiresAt.getTime() > Date.now() + 590_000);
+  const anonymous = await fetch(signed.url);
+  t.is(anonymous.status, 200);
+  t.deepEqual(Buffer.from(await anonymous.arrayBuffer()), downloaded);
+  t.is((await fetch(signed.url.replace('width=120', 'width=121'))).status, 403, 'the options are signed');
 
   await pi.images.delete(id);
   await t.throwsAsync(pi.images.get(id), { instanceOf: NotFoundError });

@@ -100,19 +100,37 @@ test('a transient failure is retried and, once the handler succeeds, only its ou
   t.deepEqual(failures(seen), []);
 });
 
-test('a failure that outlasts the retries is dead-lettered and published as image.failed at the stage', async (t) => {
+test('a server that does not answer is waited for past the retries, and nothing is given up on', async (t) => {
+  const { bus, seen } = await harness([TOPICS.deadLetter, TOPICS.imageScanned, TOPICS.imageFailed]);
+  t.teardown(() => bus.close());
+  const outage = fastRetry.attempts * 4;
+  let calls = 0;
+  await start(bus, () => {
+    calls += 1;
+    if (calls <= outage) throw new DependencyUnavailableError('clamd did not answer');
+    return Promise.resolve([scanned]);
+  });
+  await bus.publish(TOPICS.imageUploaded, [{ key: subject.imageId, value: encodeEvent(uploaded) }]);
+
+  await waitUntil(() => seen.some(({ topic }) => topic === TOPICS.imageScanned), { timeoutMs: 10_000, description: 'the output' });
+  t.is(calls, outage + 1);
+  t.deepEqual(deadLetters(seen), []);
+  t.deepEqual(failures(seen), []);
+});
+
+test('any other failure that outlasts the retries is dead-lettered and published as image.failed at the stage', async (t) => {
   const { bus, seen } = await harness([TOPICS.deadLetter, TOPICS.imageFailed]);
   t.teardown(() => bus.close());
   let calls = 0;
   await start(bus, () => {
     calls += 1;
-    throw new DependencyUnavailableError('clamd did not answer');
+    throw new Error('the codec crashed');
   });
   await bus.publish(TOPICS.imageUploaded, [{ key: subject.imageId, value: encodeEvent(uploaded) }]);
 
   const [failed] = await waitUntil(() => (failures(seen).length > 0 ? failures(seen) : false), { timeoutMs: 5000, description: 'image.failed' });
   t.is(calls, fastRetry.attempts);
-  t.like(failed?.payload, { stage: 'scan', reason: 'clamd did not answer', permanent: false, attempts: 3 });
+  t.like(failed?.payload, { stage: 'scan', reason: 'the codec crashed', permanent: false, attempts: 3 });
   t.is(failed?.imageId, subject.imageId);
   t.is(deadLetters(seen)[0]?.attempts, 3);
 });
