@@ -1,6 +1,7 @@
 import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { setImageLimits } from '../imaging/limits.ts';
+import { allowOnlyTrustedDecoders } from '../imaging/trusted-decoders.ts';
 import { TransformSlots } from '../transform/transform-slots.ts';
 import type Router from '@koa/router';
 import Koa from 'koa';
@@ -170,6 +171,7 @@ export async function hostServices(
   let catalog: Promise<CatalogStore> | undefined;
   const catalogStore = (): Promise<CatalogStore> => (catalog ??= createCatalogStore(config));
   setImageLimits({ maxInputPixels: config.limits.maxInputPixels, maxFrames: config.limits.maxFrames });
+  allowOnlyTrustedDecoders(config.uploads.acceptedFormats);
   const transformSlots = new TransformSlots(config.limits.concurrentTransforms, config.limits.queuedTransforms);
   countTransformSlots(transformSlots, metrics);
   const dependencies: ServiceDependencies = { config, log, bus, blobs, metrics, catalogStore, transformSlots };
