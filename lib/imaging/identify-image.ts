@@ -31,7 +31,8 @@ const SVG_START = /^\uFEFF?\s*(<\?xml[^>]*>\s*)?(<!--[\s\S]*?-->\s*)*(<!DOCTYPE[
 
 async function sniffFormat(bytes: Buffer): Promise<ImageFormat | null> {
   const detected = await fileTypeFromBuffer(bytes);
-  if (detected !== undefined) return FORMAT_BY_MIME[detected.mime] ?? null;
+  // An SVG with an XML prolog and a DTD is sniffed as XML: it is still judged as SVG (and refused if unsafe).
+  if (detected !== undefined && detected.mime !== 'application/xml') return FORMAT_BY_MIME[detected.mime] ?? null;
   return SVG_START.test(bytes.subarray(0, 4096).toString('utf8')) ? 'svg' : null;
 }
 
