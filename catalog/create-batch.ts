@@ -10,7 +10,8 @@ import type { EventBus } from '../lib/ports/event-bus.ts';
 import { canonicalise } from '../lib/transform/canonical.ts';
 import { stableJson } from '../lib/transform/canonical.ts';
 import { parseOptions } from '../lib/transform/options.ts';
-import { expandPreset, type Presets } from '../lib/transform/presets.ts';
+import { expandPreset } from '../lib/transform/presets.ts';
+import type { TransformSettings } from '../lib/config/index.ts';
 import type { BatchRecord } from './batch-record.ts';
 import type { BatchCollections } from './batches-collection.ts';
 import { assertServable, findImage } from './image-access.ts';
@@ -37,8 +38,7 @@ export interface CreateBatchDependencies {
   readonly bus: EventBus;
   readonly images: ImagesCollection;
   readonly batches: BatchCollections;
-  readonly presets: Presets;
-  readonly presetsOnly: boolean;
+  readonly transforms: () => TransformSettings;
 }
 
 /**
@@ -47,9 +47,10 @@ export interface CreateBatchDependencies {
  * what to do, whatever the presets become later.
  */
 function expandTransforms(request: BatchRequest, dependencies: CreateBatchDependencies): BatchRequest['transforms'] {
+  const { presets, presetsOnly } = dependencies.transforms();
   return request.transforms.map((raw, index) => {
     try {
-      const expanded = expandPreset(raw, dependencies.presets, dependencies.presetsOnly && request.store);
+      const expanded = expandPreset(raw, presets, presetsOnly && request.store);
       const options = parseOptions(expanded);
       if (options.mask !== undefined && 'image' in options.mask) throw new HttpError(400, 'invalid_transform', 'mask: other images cannot be used in batches', { option: 'mask' });
       if (options.overlay !== undefined) throw new HttpError(400, 'invalid_transform', 'overlay: other images cannot be used in batches', { option: 'overlay' });

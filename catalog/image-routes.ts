@@ -21,7 +21,8 @@ import type { ServableBlob } from './stored-once.ts';
 import type { Transformations } from './transformations.ts';
 import { canonicalise, isPlainConversion } from '../lib/transform/canonical.ts';
 import { parseOptions } from '../lib/transform/options.ts';
-import { expandPreset, type Presets } from '../lib/transform/presets.ts';
+import { expandPreset } from '../lib/transform/presets.ts';
+import type { TransformSettings } from '../lib/config/index.ts';
 import type { TransformResources } from '../lib/transform/steps/step.ts';
 
 export interface ImageRoutesDependencies {
@@ -31,9 +32,8 @@ export interface ImageRoutesDependencies {
   readonly blobs: BlobStore;
   readonly renditions: Renditions;
   readonly transformations: Transformations;
-  readonly presets: Presets;
-  /** Stored derived images may only be presets (caps how many each image can have). */
-  readonly presetsOnly: boolean;
+  /** The presets in force, and whether stored derived images may only be presets (caps how many each image can have). */
+  readonly transforms: () => TransformSettings;
   /** Where responses with their bytes in memory are kept, to be answered again before the framework. */
   readonly responses: ResponseCache;
   readonly hits: HitCounter;
@@ -54,7 +54,7 @@ const listQuery = z.object({
 });
 
 /** The read API of stored images. */
-export function imageRoutes({ images, usage, blobs, renditions, transformations, presets, presetsOnly, responses, hits }: ImageRoutesDependencies): Router {
+export function imageRoutes({ images, usage, blobs, renditions, transformations, transforms, responses, hits }: ImageRoutesDependencies): Router {
   /** Mask and overlay sources: another servable image of the same tenant, by id. */
   const resourcesFor = (tenant: Tenant): TransformResources => ({
     async loadImage(id) {
@@ -112,6 +112,7 @@ export function imageRoutes({ images, usage, blobs, renditions, transformations,
     }
     const format = requestedFormat(name.slice(dot + 1));
     // Options are checked before the image's state: a bad request is a 400 whatever the image.
+    const { presets, presetsOnly } = transforms();
     const requested = expandPreset(ctx.query, presets, presetsOnly);
     const transform = Object.keys(requested).length === 0 ? null : canonicalise(parseOptions(requested), format);
     assertServable(image);
@@ -137,6 +138,7 @@ export function imageRoutes({ images, usage, blobs, renditions, transformations,
     }
     // A preset in a format it was not built in (or added since): made on request like any transformation.
     const [name = '', extension = ''] = file.split('.', 2);
+    const { presets } = transforms();
     const preset = presets.get(name);
     const format = formatForExtension(extension);
     if (preset === undefined || format === null) {

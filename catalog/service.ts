@@ -23,7 +23,7 @@ const CACHED_BLOB_MAX_BYTES = 512 * 1024;
 const CACHED_RESPONSES = 10_000;
 
 /** The read side: the MongoDB projection of every event, the API that serves images from it, and batches. */
-export const catalogService: ServiceFactory = async ({ config, bus, blobs, log, metrics, catalogStore, transformSlots }) => {
+export const catalogService: ServiceFactory = async ({ config, live, bus, blobs, log, metrics, catalogStore, transformSlots }) => {
   const store = await catalogStore();
   const images = await openImagesCollection(store);
   const batches = await openBatchCollections(store);
@@ -45,14 +45,14 @@ export const catalogService: ServiceFactory = async ({ config, bus, blobs, log, 
   });
   // Small derived images served lately, in memory: a cached GET then costs no blob store round trip.
   const stored = new StoredOnce(blobs, new BlobCache(BLOB_CACHE_BYTES, CACHED_BLOB_MAX_BYTES));
-  const transformations = new Transformations({ blobs, stored, metrics, timeoutMs: config.transforms.timeoutMs, slots: transformSlots });
+  const transformations = new Transformations({ blobs, stored, metrics, timeoutMs: () => live.current().transforms.timeoutMs, slots: transformSlots });
   const renditions = new Renditions(blobs, stored);
   const routes = new Router();
-  const { presets, presetsOnly } = config.transforms;
+  const transforms = () => live.current().transforms;
   routes.use(
-    imageRoutes({ images, usage, blobs, renditions, transformations, presets, presetsOnly, responses, hits }).routes(),
+    imageRoutes({ images, usage, blobs, renditions, transformations, transforms, responses, hits }).routes(),
     statsRoutes({ images, stats, hits }).routes(),
-    batchRoutes({ bus, images, batches, blobs, presets, presetsOnly }).routes(),
+    batchRoutes({ bus, images, batches, blobs, transforms }).routes(),
     signedUrlRoutes().routes(),
     openApiRoutes().routes(),
   );

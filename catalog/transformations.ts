@@ -13,7 +13,7 @@ export interface TransformationsOptions {
   readonly blobs: BlobStore;
   readonly stored: StoredOnce;
   readonly metrics: Registry;
-  readonly timeoutMs: number;
+  readonly timeoutMs: () => number;
   readonly slots: TransformSlots;
 }
 
@@ -54,7 +54,7 @@ export class Transformations {
       const made = await this.options.slots.run(async () =>
         runTransform({ bytes: await blobs.get(master.key), format: master.format, upright: true }, transform, {
           resources,
-          deadline: Date.now() + this.options.timeoutMs,
+          deadline: Date.now() + this.options.timeoutMs(),
         }),
       );
       stopTimer();

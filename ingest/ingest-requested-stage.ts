@@ -17,16 +17,17 @@ export const INCOMING_PREFIX = 'incoming/';
  * object, too large, not an accepted image) fails for good: image.failed at
  * stage ingest, so the catalog shows why.
  */
-export function createIngestRequestedStage(dependencies: AcceptUploadDependencies & { readonly maxBytes: number }) {
+export function createIngestRequestedStage(dependencies: AcceptUploadDependencies & { readonly maxBytes: () => number }) {
   return async (event: EventOf<typeof TOPICS.ingestRequested>): Promise<readonly ImageEvent[]> => {
     if (!event.payload.key.startsWith(INCOMING_PREFIX)) {
       throw new HttpError(400, 'key_outside_incoming', `ingest requests name objects under ${INCOMING_PREFIX}`);
     }
     const object = await dependencies.blobs.stat(event.payload.key);
     if (object === null) throw new BlobNotFoundError(event.payload.key);
-    if (object.size > dependencies.maxBytes) throw tooLarge(dependencies.maxBytes);
+    const maxBytes = dependencies.maxBytes();
+    if (object.size > maxBytes) throw tooLarge(maxBytes);
     const bytes = await dependencies.blobs.get(event.payload.key);
-    if (bytes.length > dependencies.maxBytes) throw tooLarge(dependencies.maxBytes);
+    if (bytes.length > maxBytes) throw tooLarge(maxBytes);
     const image = await identifyImage(bytes, dependencies.acceptedFormats);
     await acceptUpload(
       dependencies,

@@ -31,8 +31,9 @@ function multipartError(error: Error & { httpCode?: number }, maxBytes: number):
  * Rejects a declared Content-Length over the limit before reading a byte;
  * without one (chunked), the readers below stop at the limit while streaming.
  */
-function rejectOversizedUploads(maxBytes: number) {
+function rejectOversizedUploads(limit: () => number) {
   return async (ctx: Context, next: Next): Promise<void> => {
+    const maxBytes = limit();
     const declared = Number(ctx.get('content-length') || '0');
     if (declared > maxBytes) {
       ctx.set('Connection', 'close');
@@ -105,14 +106,13 @@ export async function readUploadedFiles(ctx: Context, maxBytes: number): Promise
 
 /**
  * The middleware of a route that takes uploads, before its handler: the size
- * limit from Content-Length, then multipart parsing when the body is multipart.
+ * limit in force from Content-Length, then multipart parsing when the body is multipart.
  */
-export function uploadBody(maxBytes: number): Middleware[] {
-  const multipart = multipartUploads(maxBytes);
+export function uploadBody(maxBytes: () => number): Middleware[] {
   return [
     rejectOversizedUploads(maxBytes),
     async (ctx, next) => {
-      if (typeof ctx.is('multipart') === 'string') await multipart(ctx, next);
+      if (typeof ctx.is('multipart') === 'string') await multipartUploads(maxBytes())(ctx, next);
       else await next();
     },
   ];

@@ -10,21 +10,21 @@ import { transformRoutes } from './transform-routes.ts';
 import { uploadRoutes } from './upload-routes.ts';
 
 /** The write side: POST /v1/images, POST /v1/transform, and ingest.requested from upstream systems. */
-export const ingestService: ServiceFactory = async ({ config, bus, blobs, log, metrics, catalogStore, transformSlots }) => {
-  const limits = { acceptedFormats: config.uploads.acceptedFormats, maxBytes: config.uploads.maxBytes, fetch: config.fetch };
+export const ingestService: ServiceFactory = async ({ config, live, bus, blobs, log, metrics, catalogStore, transformSlots }) => {
+  const limits = { acceptedFormats: config.uploads.acceptedFormats, maxBytes: () => live.current().uploads.maxBytes, fetch: config.fetch };
   const acceptance = { bus, blobs, ...limits };
-  const scanner = createScanner(config);
+  const scanner = createScanner(live);
   const subscription = await startStage(
     { stage: 'ingest', input: TOPICS.ingestRequested, handle: createIngestRequestedStage(acceptance) },
     { bus, log: log.child({ stage: 'ingest' }), retry: DEFAULT_RETRY_POLICY, metrics },
   );
   const routes = new Router();
   const usage = await openUsageCollection(await catalogStore());
-  routes.use(uploadRoutes({ ...acceptance, usage, defaultTtlSeconds: config.uploads.defaultTtlSeconds }).routes(), transformRoutes({ ...limits, scanner, timeoutMs: config.transforms.timeoutMs, slots: transformSlots }).routes());
+  routes.use(uploadRoutes({ ...acceptance, usage, defaultTtlSeconds: config.uploads.defaultTtlSeconds }).routes(), transformRoutes({ ...limits, scanner, timeoutMs: () => live.current().transforms.timeoutMs, slots: transformSlots }).routes());
   return {
     name: 'ingest',
     routes,
-    ...(scanner.enabled ? { readiness: { scanner: () => scanner.checkHealth() } } : {}),
+    ...(config.scan.clamd === null ? {} : { readiness: { scanner: () => scanner.checkHealth() } }),
     stop: () => subscription.stop(),
   };
 };

@@ -19,7 +19,7 @@ import { fetchImages, type RemoteImageLimits } from '../lib/remote/fetch-images.
 export interface TransformRoutesDependencies extends RemoteImageLimits {
   readonly acceptedFormats: readonly ImageFormat[];
   readonly scanner: Scanner;
-  readonly timeoutMs: number;
+  readonly timeoutMs: () => number;
   readonly slots: TransformSlots;
 }
 
@@ -39,7 +39,7 @@ async function requestImage(
     const [file] = await fetchImages([url], dependencies);
     return { file, options };
   }
-  const files: UploadedFile[] = await readUploadedFiles(ctx, dependencies.maxBytes);
+  const files: UploadedFile[] = await readUploadedFiles(ctx, dependencies.maxBytes());
   if (files.length !== 1) throw new HttpError(400, 'one_image', `a transform takes exactly one image, got ${files.length}`);
   return { file: files[0], options: {} };
 }
@@ -79,7 +79,7 @@ export function transformRoutes(dependencies: TransformRoutesDependencies): Rout
       const result = await dependencies.slots.run(() =>
         runTransform({ bytes: file.bytes, format: image.format, upright: false }, transform, {
           resources: NO_STORED_IMAGES,
-          deadline: Date.now() + dependencies.timeoutMs,
+          deadline: Date.now() + dependencies.timeoutMs(),
         }),
       );
       ctx.type = CONTENT_TYPES[result.format];

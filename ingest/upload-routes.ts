@@ -31,7 +31,7 @@ const urlUploadSchema = z.union([
 
 /** The files of an upload request: its body's, or those fetched from the URLs its JSON names. */
 async function uploadedFiles(ctx: Context, dependencies: UploadRoutesDependencies): Promise<UploadedFile[]> {
-  if (typeof ctx.is('json') !== 'string') return readUploadedFiles(ctx, dependencies.maxBytes);
+  if (typeof ctx.is('json') !== 'string') return readUploadedFiles(ctx, dependencies.maxBytes());
   const body = await readJsonBody(ctx, urlUploadSchema);
   return fetchImages('url' in body ? [body.url] : body.urls, dependencies);
 }

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
-import type { Config } from '../config/index.ts';
+import { isDeepStrictEqual } from 'node:util';
+import type { Config, LiveConfig } from '../config/index.ts';
 import type { Logger } from '../logger.ts';
 import type { BlobStore } from '../ports/blob-store.ts';
 import type { CatalogStore } from '../ports/catalog-store.ts';
@@ -28,5 +29,20 @@ export const createBlobStore = (config: Config): Promise<BlobStore> =>
 export const createCatalogStore = (config: Config): Promise<CatalogStore> =>
   config.mongo === null ? createEmbeddedCatalogStore(config.dataDir) : createMongoCatalogStore(config.mongo);
 
-export const createScanner = (config: Config): Scanner =>
-  config.scan.enabled && config.scan.clamd !== null ? createClamdScanner(config.scan.clamd) : createDisabledScanner();
+const scannerFor = ({ enabled, clamd }: Config['scan']): Scanner =>
+  enabled && clamd !== null ? createClamdScanner(clamd) : createDisabledScanner();
+
+/** The scanner of the configuration in force: switched on or off, or given another deadline, as the live settings change. */
+export function createScanner(live: LiveConfig): Scanner {
+  let scanner = scannerFor(live.current().scan);
+  live.onChange((config, previous) => {
+    if (!isDeepStrictEqual(config.scan, previous.scan)) scanner = scannerFor(config.scan);
+  });
+  return {
+    get enabled() {
+      return scanner.enabled;
+    },
+    scan: (body) => scanner.scan(body),
+    checkHealth: () => scanner.checkHealth(),
+  };
+}

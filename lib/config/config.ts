@@ -12,6 +12,8 @@ import { DEFAULT_PRESETS, parsePresets, type Presets } from '../transform/preset
 
 export type LogLevel = Environment['PROGIMAGE_LOG_LEVEL'];
 
+export type TransformSettings = Config['transforms'];
+
 
 export interface KafkaConfig {
   readonly brokers: readonly string[];
@@ -71,6 +73,8 @@ export interface Config {
   readonly http: { readonly host: string; readonly port: number; readonly responseCacheMs: number };
   readonly logLevel: LogLevel;
   readonly dataDir: string;
+  /** The file of live settings watched while the services run; null: none. */
+  readonly configFile: string | null;
   /** `defaultTtlSeconds`: how long an upload that names no ttl lives (null: until deleted). */
   readonly uploads: {
     readonly maxBytes: number;
@@ -176,6 +180,7 @@ function toConfig(env: Environment): Config {
     http: { host: env.PROGIMAGE_HTTP_HOST, port: env.PROGIMAGE_HTTP_PORT, responseCacheMs: env.PROGIMAGE_RESPONSE_CACHE_MS },
     logLevel: env.PROGIMAGE_LOG_LEVEL,
     dataDir: env.PROGIMAGE_DATA_DIR,
+    configFile: env.PROGIMAGE_CONFIG_FILE ?? null,
     uploads: {
       maxBytes: env.PROGIMAGE_MAX_UPLOAD_BYTES,
       acceptedFormats: env.PROGIMAGE_ACCEPTED_FORMATS,

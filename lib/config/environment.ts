@@ -67,6 +67,8 @@ export const environmentSchema = z.object({
   PROGIMAGE_HTTP_PORT: wholeNumber(0, 65535, 'a TCP port number').default(8080),
   PROGIMAGE_LOG_LEVEL: logLevel.default('info'),
   PROGIMAGE_DATA_DIR: z.string().min(1).default('./data'),
+  /** A JSON file of live settings, watched while the process runs (lib/config/live-config.ts). */
+  PROGIMAGE_CONFIG_FILE: z.string().min(1).optional(),
   PROGIMAGE_MAX_UPLOAD_BYTES: wholeNumber(1, 2 ** 40, 'a number of bytes').default(50 * 1024 * 1024),
   PROGIMAGE_FETCH_TIMEOUT_MS: milliseconds(100, 300_000).default(15_000),
   PROGIMAGE_FETCH_MAX_REDIRECTS: wholeNumber(0, 20, 'a number of redirects').default(5),
@@ -154,6 +156,18 @@ export type Environment = z.output<typeof environmentSchema>;
 export type SettingName = keyof z.input<typeof environmentSchema>;
 
 export const SETTING_NAMES = Object.keys(environmentSchema.shape) as SettingName[];
+
+/** Settings the configuration file may change while the services run; every other one needs a restart. */
+export const LIVE_SETTINGS: ReadonlySet<string> = new Set<SettingName>([
+  'PROGIMAGE_SCAN',
+  'PROGIMAGE_CLAMD_TIMEOUT_MS',
+  'PROGIMAGE_MAX_UPLOAD_BYTES',
+  'PROGIMAGE_MAX_INPUT_PIXELS',
+  'PROGIMAGE_MAX_FRAMES',
+  'PROGIMAGE_TRANSFORM_TIMEOUT_MS',
+  'PROGIMAGE_PRESETS',
+  'PROGIMAGE_PRESETS_ONLY',
+]);
 
 /** Settings whose values never appear in an error message or a log line. */
 export const SECRET_SETTINGS: ReadonlySet<string> = new Set<SettingName>(['PROGIMAGE_S3_SECRET_KEY', 'PROGIMAGE_BOOTSTRAP_API_KEY', 'PROGIMAGE_ADMIN_TOKEN']);

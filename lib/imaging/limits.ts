@@ -2,8 +2,9 @@
  * Decoding limits. A pixel bomb (a few KB declaring 280 megapixels) is refused
  * from its header, long before libvips allocates anything for it.
  *
- * One set per process, set from the configuration when the services start
- * (setImageLimits): they bound every decode wherever it happens, and passing
+ * One set per process, set from the configuration when the services start and
+ * whenever the live configuration changes them (setImageLimits): they bound
+ * every decode wherever it happens, and passing
  * them through every call that may decode would add nothing but noise.
  */
 export interface ImageLimits {

@@ -10,8 +10,8 @@ export interface FetchedImage {
 }
 
 export interface RemoteImageLimits {
-  /** The upload size limit applies to fetched images too. */
-  readonly maxBytes: number;
+  /** The upload size limit in force, which applies to fetched images too. */
+  readonly maxBytes: () => number;
   readonly fetch: Config['fetch'];
 }
 
@@ -39,7 +39,7 @@ export async function fetchImages(urls: readonly string[], limits: RemoteImageLi
     const url = urls[index] ?? '';
     try {
       const fetched = await fetchRemote(url, {
-        maxBytes: limits.maxBytes,
+        maxBytes: limits.maxBytes(),
         timeoutMs: limits.fetch.timeoutMs,
         maxRedirects: limits.fetch.maxRedirects,
         allowedHosts: limits.fetch.allowedHosts,

@@ -12,7 +12,7 @@ import { ensureDefaultTenant } from '../auth/default-tenant.ts';
 import { Gatekeeper } from '../auth/gatekeeper.ts';
 import { openTenantCollections } from '../auth/tenants.ts';
 import type { CatalogStore } from '../ports/catalog-store.ts';
-import { ConfigError, loadConfig, type Config } from '../config/index.ts';
+import { ConfigError, LiveConfig, type Config } from '../config/index.ts';
 import { errorResponses } from '../http/errors.ts';
 import { healthRoutes, type ReadinessCheck } from '../http/health.ts';
 import { countTransformSlots, createMetricsRegistry, requestDurations, requestMetrics, type RequestDurations } from '../http/metrics.ts';
@@ -25,7 +25,9 @@ import type { EventBus } from '../ports/event-bus.ts';
 
 /** What every service is given: the configuration and the shared ports. */
 export interface ServiceDependencies {
+  /** The configuration at start; the live settings (PROGIMAGE_CONFIG_FILE) are read from `live` when used. */
   readonly config: Config;
+  readonly live: LiveConfig;
   readonly log: Logger;
   readonly bus: EventBus;
   readonly blobs: BlobStore;
@@ -155,14 +157,18 @@ async function openGatekeeper({ config, log, catalogStore }: ServiceDependencies
 
 /**
  * Starts services in one process on shared adapters: one service per process
- * in production (each folder's main.ts), all of them for `npm start`.
+ * in production (each folder's main.ts), all of them for `npm start`. With a
+ * LiveConfig, its file is watched while they run.
  */
 export async function hostServices(
   name: string,
   factories: readonly ServiceFactory[],
-  config: Config,
-  log: Logger = createLogger(name, config.logLevel),
+  settings: Config | LiveConfig,
+  logger?: Logger,
 ): Promise<HostedServices> {
+  const live = settings instanceof LiveConfig ? settings : LiveConfig.fixed(settings);
+  const config = live.current();
+  const log = logger ?? createLogger(name, config.logLevel);
   // Each process names itself to the brokers, so their logs and quotas tell services apart.
   const busConfig = config.kafka === null ? config : { ...config, kafka: { ...config.kafka, clientId: `${config.kafka.clientId}-${name}` } };
   const bus = await createEventBus(busConfig, log);
@@ -170,11 +176,15 @@ export async function hostServices(
   const blobs = meteredBlobStore(await createBlobStore(config), metrics);
   let catalog: Promise<CatalogStore> | undefined;
   const catalogStore = (): Promise<CatalogStore> => (catalog ??= createCatalogStore(config));
-  setImageLimits({ maxInputPixels: config.limits.maxInputPixels, maxFrames: config.limits.maxFrames });
+  const applyImageLimits = ({ limits }: Config): void => {
+    setImageLimits({ maxInputPixels: limits.maxInputPixels, maxFrames: limits.maxFrames });
+  };
+  applyImageLimits(config);
+  live.onChange(applyImageLimits);
   allowOnlyTrustedDecoders(config.uploads.acceptedFormats);
   const transformSlots = new TransformSlots(config.limits.concurrentTransforms, config.limits.queuedTransforms);
   countTransformSlots(transformSlots, metrics);
-  const dependencies: ServiceDependencies = { config, log, bus, blobs, metrics, catalogStore, transformSlots };
+  const dependencies: ServiceDependencies = { config, live, log, bus, blobs, metrics, catalogStore, transformSlots };
   const services: RunningService[] = [];
   for (const factory of factories) services.push(await factory(dependencies));
   const gatekeeper = services.some((service) => service.routes !== undefined) || !config.auth.publicMetrics ? await openGatekeeper(dependencies) : null;
@@ -182,12 +192,14 @@ export async function hostServices(
   const routers = routersOf(services, dependencies);
   const app = createApp(routers, dependencies, durations, gatekeeper);
   const server = await listen(requestHandler(services, app, durations, gatekeeper), config);
+  live.watch(log);
   log.info({ address: server.address(), services: services.map((service) => service.name) }, 'listening');
   return {
     server,
     dependencies,
     routers,
     async stop() {
+      live.stop();
       await new Promise<void>((resolve) => server.close(() => { resolve(); }));
       for (const service of [...services].reverse()) await service.stop();
       if (catalog !== undefined) await (await catalog).close();
@@ -197,21 +209,21 @@ export async function hostServices(
 }
 
 /**
- * The body of every main.ts: configuration from the environment (a bad one
- * stops the process with its message), then the services, stopped cleanly on
- * SIGTERM/SIGINT.
+ * The body of every main.ts: configuration from the environment and its
+ * configuration file (a bad one stops the process with its message), then the
+ * services, stopped cleanly on SIGTERM/SIGINT.
  */
 export async function runMain(name: string, factories: readonly ServiceFactory[]): Promise<void> {
-  let config: Config;
+  let live: LiveConfig;
   try {
-    config = loadConfig();
+    live = LiveConfig.open();
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     console.error(error.message);
     process.exit(78); // EX_CONFIG
   }
-  const log = createLogger(name, config.logLevel);
-  const hosted = await hostServices(name, factories, config, log);
+  const log = createLogger(name, live.current().logLevel);
+  const hosted = await hostServices(name, factories, live, log);
   const shutdown = (signal: string) => {
     log.info({ signal }, 'stopping');
     hosted.stop().then(

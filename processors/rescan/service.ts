@@ -5,8 +5,8 @@ import { scanVerdictCounter } from '../../lib/scan-original.ts';
 import { createRescanStage } from './rescan-stage.ts';
 
 /** A re-scan that keeps failing goes to the dead-letter topic only: the image keeps its earlier verdict. */
-export const rescanService = stageService(({ config, blobs, metrics }) => {
-  const scanner = createScanner(config);
+export const rescanService = stageService(({ config, live, blobs, metrics }) => {
+  const scanner = createScanner(live);
   return {
     definition: {
       stage: 'rescan',
@@ -14,6 +14,6 @@ export const rescanService = stageService(({ config, blobs, metrics }) => {
       handle: createRescanStage({ blobs, scanner, verdicts: scanVerdictCounter(metrics) }),
       reportGivenUp: () => [],
     },
-    ...(scanner.enabled ? { readiness: { scanner: () => scanner.checkHealth() } } : {}),
+    ...(config.scan.clamd === null ? {} : { readiness: { scanner: () => scanner.checkHealth() } }),
   };
 });

@@ -4,10 +4,10 @@ import { stageService } from '../../lib/pipeline/stage-service.ts';
 import { scanVerdictCounter } from '../../lib/scan-original.ts';
 import { createScanStage } from './scan-stage.ts';
 
-export const scanService = stageService(({ config, blobs, metrics }) => {
-  const scanner = createScanner(config);
+export const scanService = stageService(({ config, live, blobs, metrics }) => {
+  const scanner = createScanner(live);
   return {
     definition: { stage: 'scan', input: TOPICS.imageUploaded, handle: createScanStage({ blobs, scanner, verdicts: scanVerdictCounter(metrics) }) },
-    ...(scanner.enabled ? { readiness: { scanner: () => scanner.checkHealth() } } : {}),
+    ...(config.scan.clamd === null ? {} : { readiness: { scanner: () => scanner.checkHealth() } }),
   };
 });

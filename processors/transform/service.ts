@@ -3,18 +3,18 @@ import { TOPICS } from '../../lib/events/topics.ts';
 import { stageService } from '../../lib/pipeline/stage-service.ts';
 import { createTransformStage, reportGivenUpItem } from './transform-stage.ts';
 
-export const transformService = stageService(({ config, blobs }) => {
-  const scanner = createScanner(config);
+export const transformService = stageService(({ config, live, blobs }) => {
+  const scanner = createScanner(live);
   const handle = createTransformStage({
     blobs,
     scanner,
     acceptedFormats: config.uploads.acceptedFormats,
-    maxBytes: config.uploads.maxBytes,
+    maxBytes: () => live.current().uploads.maxBytes,
     fetch: config.fetch,
-    timeoutMs: config.transforms.timeoutMs,
+    timeoutMs: () => live.current().transforms.timeoutMs,
   });
   return {
     definition: { stage: 'transform', input: TOPICS.transformRequested, handle, reportGivenUp: reportGivenUpItem },
-    ...(scanner.enabled ? { readiness: { scanner: () => scanner.checkHealth() } } : {}),
+    ...(config.scan.clamd === null ? {} : { readiness: { scanner: () => scanner.checkHealth() } }),
   };
 });

@@ -20,7 +20,7 @@ export interface TransformStageDependencies extends RemoteImageLimits {
   readonly blobs: BlobStore;
   readonly scanner: Scanner;
   readonly acceptedFormats: readonly ImageFormat[];
-  readonly timeoutMs: number;
+  readonly timeoutMs: () => number;
 }
 
 type Requested = EventOf<typeof TOPICS.transformRequested>;
@@ -59,7 +59,7 @@ export function createTransformStage(dependencies: TransformStageDependencies) {
       for (const [number, raw] of transforms.entries()) {
         const options = parseOptions(raw);
         const transform = canonicalise(options, options.format ?? masterFormat(input.format));
-        const made = await runTransform(input, transform, { resources: NO_OTHER_IMAGES, deadline: Date.now() + dependencies.timeoutMs });
+        const made = await runTransform(input, transform, { resources: NO_OTHER_IMAGES, deadline: Date.now() + dependencies.timeoutMs() });
         const key = !store
           ? undefined
           : 'image' in source

@@ -2,10 +2,10 @@ import { TOPICS } from '../../lib/events/topics.ts';
 import { stageService } from '../../lib/pipeline/stage-service.ts';
 import { createVariantsStage } from './variants-stage.ts';
 
-export const variantsService = stageService(({ blobs, config }) => ({
+export const variantsService = stageService(({ blobs, live }) => ({
   definition: {
     stage: 'variants',
     input: TOPICS.imageCompressed,
-    handle: createVariantsStage({ blobs, presets: config.transforms.presets, timeoutMs: config.transforms.timeoutMs }),
+    handle: createVariantsStage({ blobs, transforms: () => live.current().transforms }),
   },
 }));

@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import type Router from '@koa/router';
-import { loadConfig, type Config } from '../../lib/config/index.ts';
+import { LiveConfig, type Config } from '../../lib/config/index.ts';
 import type { BlobStore } from '../../lib/ports/blob-store.ts';
 import type { EventBus } from '../../lib/ports/event-bus.ts';
 import { hostServices } from '../../lib/service/host.ts';
@@ -26,7 +26,7 @@ export interface RunningProgImage {
  * does the signatures job, which would run freshclam and reload the shared clamd.
  */
 export async function startProgImage(env: Readonly<Record<string, string | undefined>>): Promise<RunningProgImage> {
-  const config = loadConfig({
+  const live = LiveConfig.open({
     PROGIMAGE_LOG_LEVEL: 'warn',
     PROGIMAGE_SCHEDULE_ORPHANS: 'off',
     PROGIMAGE_SCHEDULE_SIGNATURES: 'off',
@@ -35,7 +35,7 @@ export async function startProgImage(env: Readonly<Record<string, string | undef
     PROGIMAGE_HTTP_HOST: '127.0.0.1',
     PROGIMAGE_HTTP_PORT: '0',
   });
-  const hosted = await hostServices('test', ALL_SERVICES, config);
+  const hosted = await hostServices('test', ALL_SERVICES, live);
   const { port } = hosted.server.address() as AddressInfo;
-  return { baseUrl: `http://127.0.0.1:${port}`, config, blobs: hosted.dependencies.blobs, bus: hosted.dependencies.bus, routers: hosted.routers, stop: () => hosted.stop() };
+  return { baseUrl: `http://127.0.0.1:${port}`, config: live.current(), blobs: hosted.dependencies.blobs, bus: hosted.dependencies.bus, routers: hosted.routers, stop: () => hosted.stop() };
 }

@@ -34,6 +34,7 @@ test('with an empty environment every server is embedded, HTTP listens on 8080 a
     http: { host: '0.0.0.0', port: 8080, responseCacheMs: 1000 },
     logLevel: 'info',
     dataDir: './data',
+    configFile: null,
     fetch: { timeoutMs: 15_000, maxRedirects: 5, allowedHosts: [] },
     transforms: { timeoutMs: 30_000, presets: parsePresets(DEFAULT_PRESETS), presetsOnly: false },
     auth: { bootstrapApiKey: null, cacheMs: 5000, publicMetrics: true },
@@ -128,6 +129,7 @@ test('a full server configuration parses into the nested Config', (t) => {
     PROGIMAGE_FRESHCLAM_TIMEOUT_MS: '120000',
     PROGIMAGE_CLAMAV_DATABASE_DIR: '/srv/clamav',
     PROGIMAGE_RESCAN_PER_SECOND: '5',
+    PROGIMAGE_CONFIG_FILE: '/etc/progimage/live.json',
   });
 
   t.true(config.s3?.endpoint instanceof URL);
@@ -135,6 +137,7 @@ test('a full server configuration parses into the nested Config', (t) => {
     http: { host: '127.0.0.1', port: 9000, responseCacheMs: 0 },
     logLevel: 'debug',
     dataDir: '/var/lib/progimage',
+    configFile: '/etc/progimage/live.json',
     uploads: { maxBytes: 1_048_576, acceptedFormats: ['jpeg', 'png'], defaultTtlSeconds: 86_400 },
     fetch: { timeoutMs: 2000, maxRedirects: 2, allowedHosts: ['images.internal:8080', '[::1]:9000'] },
     transforms: { timeoutMs: 12_000, presets: new Map([['avatar', { w: 64, h: 64, mask: 'circle' }]]), presetsOnly: true },
