@@ -55,11 +55,14 @@ async function catalogIds(baseUrl: string): Promise<string[]> {
  * fixture (the pipeline is deterministic, so a fault that mangled one shows).
  */
 async function assertIntact(t: ExecutionContext, baseUrl: string, expected: ReadonlyMap<string, 'ready' | 'infected'>, fixture: Buffer) {
+  const final = new Map<string, ImageJson>();
+  for (const id of expected.keys()) final.set(id, await waitForFinalStatus(baseUrl, id));
   const listed = await catalogIds(baseUrl);
   const masters = new Set<string>();
   for (const [id, status] of expected) {
     t.is(listed.filter((one) => one === id).length, 1, `${id}: one catalog document`);
-    const image = await waitForFinalStatus(baseUrl, id);
+    const image = final.get(id);
+    if (image === undefined) throw new Error(`${id} was waited for`);
     t.is(image.status, status, `${id}: ${JSON.stringify(image.failure)}`);
     const served = await request(`${baseUrl}/v1/images/${id}.jpg`);
     if (status === 'infected') {
