@@ -1,18 +1,6 @@
 import type { ImageFormat } from '../events/payloads.ts';
+import { FORMAT_BY_CONTENT_TYPE } from './formats.ts';
 
-const FORMAT_BY_CONTENT_TYPE: Readonly<Record<string, ImageFormat>> = {
-  'image/jpeg': 'jpeg',
-  'image/jpg': 'jpeg',
-  'image/pjpeg': 'jpeg',
-  'image/png': 'png',
-  'image/webp': 'webp',
-  'image/gif': 'gif',
-  'image/avif': 'avif',
-  'image/heic': 'heif',
-  'image/heif': 'heif',
-  'image/tiff': 'tiff',
-  'image/svg+xml': 'svg',
-};
 
 const FORMAT_BY_EXTENSION: Readonly<Record<string, ImageFormat>> = {
   jpg: 'jpeg',

@@ -50,3 +50,18 @@ export function masterFormat(source: ImageFormat): OutputFormat {
 
 /** Formats whose files can hold an animation that must survive processing. */
 export const canAnimate = (format: ImageFormat): boolean => format === 'gif' || format === 'webp';
+
+/** Image formats by the content types that name them, standard and common spellings. */
+export const FORMAT_BY_CONTENT_TYPE: Readonly<Record<string, ImageFormat>> = {
+  'image/jpeg': 'jpeg',
+  'image/jpg': 'jpeg',
+  'image/pjpeg': 'jpeg',
+  'image/png': 'png',
+  'image/webp': 'webp',
+  'image/gif': 'gif',
+  'image/avif': 'avif',
+  'image/heic': 'heif',
+  'image/heif': 'heif',
+  'image/tiff': 'tiff',
+  'image/svg+xml': 'svg',
+};

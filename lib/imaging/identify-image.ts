@@ -2,7 +2,7 @@ import { fileTypeFromBuffer } from 'file-type';
 import { imageSize } from 'image-size';
 import type { ImageFormat } from '../events/payloads.ts';
 import { HttpError } from '../http/errors.ts';
-import { CONTENT_TYPES } from './formats.ts';
+import { CONTENT_TYPES, FORMAT_BY_CONTENT_TYPE } from './formats.ts';
 import { contradictedClaim, type Claims } from './claimed-format.ts';
 import { foreignTrailer, inspectContainer } from './container.ts';
 import { imageLimits } from './limits.ts';
@@ -15,16 +15,6 @@ export interface IdentifiedImage {
   readonly height: number;
 }
 
-const FORMAT_BY_MIME: Readonly<Record<string, ImageFormat>> = {
-  'image/jpeg': 'jpeg',
-  'image/png': 'png',
-  'image/webp': 'webp',
-  'image/gif': 'gif',
-  'image/avif': 'avif',
-  'image/heic': 'heif',
-  'image/heif': 'heif',
-  'image/tiff': 'tiff',
-};
 
 /** SVG is text: after an optional BOM, XML declaration, comments and doctype (with its internal subset), the root must be <svg>. */
 const SVG_START = /^\uFEFF?\s*(<\?xml[^>]*>\s*)?(<!--[\s\S]*?-->\s*)*(<!DOCTYPE[^[>]*(\[[\s\S]*?\])?\s*>\s*)?(<!--[\s\S]*?-->\s*)*<svg[\s>]/i;
@@ -32,7 +22,7 @@ const SVG_START = /^\uFEFF?\s*(<\?xml[^>]*>\s*)?(<!--[\s\S]*?-->\s*)*(<!DOCTYPE[
 async function sniffFormat(bytes: Buffer): Promise<ImageFormat | null> {
   const detected = await fileTypeFromBuffer(bytes);
   // An SVG with an XML prolog and a DTD is sniffed as XML: it is still judged as SVG (and refused if unsafe).
-  if (detected !== undefined && detected.mime !== 'application/xml') return FORMAT_BY_MIME[detected.mime] ?? null;
+  if (detected !== undefined && detected.mime !== 'application/xml') return FORMAT_BY_CONTENT_TYPE[detected.mime] ?? null;
   return SVG_START.test(bytes.subarray(0, 4096).toString('utf8')) ? 'svg' : null;
 }
 

@@ -1,8 +1,6 @@
-import { isolatedDeployment } from '../../infra/local/deployment.ts';
-import { localStackEnvironment } from '../../infra/local/settings.ts';
 import { startFixtureServer, type FixtureServer } from './fixture-server.ts';
-import { startProgImage, type RunningProgImage } from './progimage.ts';
-import { serverConfig } from './servers.ts';
+import type { RunningProgImage } from './progimage.ts';
+import { startSecured } from './secured.ts';
 
 /** Every service on the real servers (Kafka, MinIO, FerretDB, clamd) in a deployment of its own, and a fixture server it may fetch from. */
 export interface ProgImageOnServers {
@@ -12,23 +10,14 @@ export interface ProgImageOnServers {
 }
 
 export async function startOnServers(label: string, extra: Readonly<Record<string, string>> = {}): Promise<ProgImageOnServers> {
-  const deployment = isolatedDeployment(label, await serverConfig());
-  const stack = process.env.PROGIMAGE_KAFKA_BROKERS === undefined ? { ...process.env, ...localStackEnvironment() } : process.env;
   const fixtures = await startFixtureServer();
-  const progimage = await startProgImage({
-    ...stack,
-    ...deployment.env,
-    PROGIMAGE_SCAN: 'on',
-    PROGIMAGE_FETCH_ALLOW_HOSTS: fixtures.host,
-    ...extra,
-  });
+  const secured = await startSecured(label, { PROGIMAGE_FETCH_ALLOW_HOSTS: fixtures.host, ...extra });
   return {
-    progimage,
+    progimage: secured.running,
     fixtures,
     async stop() {
-      await progimage.stop();
+      await secured.stop();
       await fixtures.close();
-      await deployment.remove();
     },
   };
 }
