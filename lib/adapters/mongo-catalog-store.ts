@@ -211,6 +211,9 @@ class MongoDocumentCollection<T extends Identified> implements DocumentCollectio
   }
 }
 
+/** The longest one catalog operation may take before it counts as the server not answering. */
+const OPERATION_TIMEOUT_MS = 30_000;
+
 /**
  * Connects to MongoDB (or FerretDB) and resolves once a server answered.
  * Driver options (timeouts, TLS, auth) come from the connection string.
@@ -218,7 +221,8 @@ class MongoDocumentCollection<T extends Identified> implements DocumentCollectio
  */
 export async function createMongoCatalogStore(config: MongoConfig): Promise<CatalogStore> {
   // Without ignoreUndefined the driver stores `field: undefined` as null, which a schema reading it back rejects.
-  const client = new MongoClient(config.url, { ignoreUndefined: true });
+  // timeoutMS: a deadline on every operation; past it, the server counts as not answering.
+  const client = new MongoClient(config.url, { ignoreUndefined: true, timeoutMS: OPERATION_TIMEOUT_MS });
   try {
     await client.connect();
   } catch (error) {
