@@ -67,6 +67,28 @@ function mapError(error: unknown, doing: string): unknown {
 
 const sha256Of = (body: Buffer): string => createHash('sha256').update(body).digest('hex');
 
+/** The longest one S3 call may take (a 50 MiB blob included) before the server counts as not answering. */
+const CALL_TIMEOUT_MS = 60_000;
+
+/**
+ * `work`, or a DependencyUnavailableError once the deadline passes: the
+ * client has no timeout of its own, and a server that accepts connections but
+ * never answers would otherwise hold the caller forever.
+ */
+async function withinDeadline<T>(work: Promise<T>, doing: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      reject(new DependencyUnavailableError(`S3 did not answer within ${CALL_TIMEOUT_MS / 1000} s while ${doing}`));
+    }, CALL_TIMEOUT_MS);
+  });
+  try {
+    return await Promise.race([work, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /**
  * The blob store on MinIO or any S3: one object per blob in one bucket, its
  * content type as the object's Content-Type and its sha256 as user metadata.
@@ -101,7 +123,7 @@ export class MinioBlobStore implements BlobStore {
   async getStream(key: string): Promise<Readable> {
     assertBlobKey(key);
     try {
-      return await this.client.getObject(this.bucket, key);
+      return await withinDeadline(this.client.getObject(this.bucket, key), `reading ${key}`);
     } catch (error) {
       if (isNotFound(error)) throw new BlobNotFoundError(key);
       throw mapError(error, `reading ${key}`);
@@ -122,9 +144,9 @@ export class MinioBlobStore implements BlobStore {
       return;
     }
     try {
-      await this.client.copyObject(
-        new CopySourceOptions({ Bucket: this.bucket, Object: from }),
-        new CopyDestinationOptions({ Bucket: this.bucket, Object: to }),
+      await withinDeadline(
+        this.client.copyObject(new CopySourceOptions({ Bucket: this.bucket, Object: from }), new CopyDestinationOptions({ Bucket: this.bucket, Object: to })),
+        `copying ${from} to ${to}`,
       );
     } catch (error) {
       if (!isNotFound(error)) throw mapError(error, `copying ${from} to ${to}`);
@@ -138,7 +160,7 @@ export class MinioBlobStore implements BlobStore {
   async delete(key: string): Promise<void> {
     assertBlobKey(key);
     try {
-      await this.client.removeObject(this.bucket, key);
+      await withinDeadline(this.client.removeObject(this.bucket, key), `deleting ${key}`);
     } catch (error) {
       if (!isNotFound(error)) throw mapError(error, `deleting ${key}`);
     }
@@ -195,7 +217,7 @@ export class MinioBlobStore implements BlobStore {
 
   private async statObject(key: string): Promise<BucketItemStat | null> {
     try {
-      return await this.client.statObject(this.bucket, key);
+      return await withinDeadline(this.client.statObject(this.bucket, key), `reading the metadata of ${key}`);
     } catch (error) {
       if (isNotFound(error)) return null;
       throw mapError(error, `reading the metadata of ${key}`);
@@ -224,7 +246,7 @@ export class MinioBlobStore implements BlobStore {
 
   private async call<T>(doing: string, request: () => Promise<T>): Promise<T> {
     try {
-      return await request();
+      return await withinDeadline(request(), doing);
     } catch (error) {
       throw mapError(error, doing);
     }
