@@ -169,7 +169,11 @@ test('a tenant that requires signatures gets 403 for image bytes fetched with on
   const { running, env } = await progimage();
   const tenant = await newTenant('signed-only', '--signed-gets-only', 'true');
   const id = await uploadAs(running.baseUrl, tenant.key);
-  const meta = await request(`${running.baseUrl}/v1/images/${id}`, { headers: bearer(tenant.key) });
+  // The catalog learns of an upload moments after its 202.
+  const meta = await waitUntil(async () => {
+    const reply = await request(`${running.baseUrl}/v1/images/${id}`, { headers: bearer(tenant.key) });
+    return reply.status === 404 ? false : reply;
+  }, { timeoutMs: 60_000, intervalMs: 100, description: 'the catalog to know the upload' });
   t.is(meta.status, 200);
   const bytes = await request(`${running.baseUrl}/v1/images/${id}.webp`, { headers: bearer(tenant.key) });
   t.is(bytes.status, 403);
@@ -204,8 +208,12 @@ test('a tenant at its storage quota is refused with 403 and nothing stored; dele
   const fixture = await readFixture('320x240.jpg');
   const tenant = await newTenant('quota', '--stored-bytes', String(Math.floor(fixture.length * 1.5)));
   const first = await uploadAs(running.baseUrl, tenant.key);
-  const imageOf = async (id: string) => json(await request(`${running.baseUrl}/v1/images/${id}`, { headers: bearer(tenant.key) })) as { status: string };
-  await waitUntil(async () => (await imageOf(first)).status !== 'uploaded', { timeoutMs: 120_000, intervalMs: 100, description: 'the upload to be recorded' });
+  // Scanned or further: the catalog recorded the upload, and its bytes, well before.
+  const pastUpload = async (id: string) => {
+    const reply = await request(`${running.baseUrl}/v1/images/${id}`, { headers: bearer(tenant.key) });
+    return reply.status === 200 && (json(reply) as { status: string }).status !== 'uploaded';
+  };
+  await waitUntil(() => pastUpload(first), { timeoutMs: 120_000, intervalMs: 100, description: 'the upload to be recorded' });
   const refused = await request(`${running.baseUrl}/v1/images`, { method: 'POST', body: fixture, headers: uploadHeaders(tenant.key) });
   t.is(refused.status, 403);
   t.is(errorCode(refused), 'storage_quota_exceeded');
