@@ -211,9 +211,6 @@ class MongoDocumentCollection<T extends Identified> implements DocumentCollectio
   }
 }
 
-/** The longest one catalog operation may take before it counts as the server not answering. */
-const OPERATION_TIMEOUT_MS = 30_000;
-
 /**
  * Connects to MongoDB (or FerretDB) and resolves once a server answered.
  * Driver options (timeouts, TLS, auth) come from the connection string.
@@ -221,8 +218,10 @@ const OPERATION_TIMEOUT_MS = 30_000;
  */
 export async function createMongoCatalogStore(config: MongoConfig): Promise<CatalogStore> {
   // Without ignoreUndefined the driver stores `field: undefined` as null, which a schema reading it back rejects.
-  // timeoutMS: a deadline on every operation; past it, the server counts as not answering.
-  const client = new MongoClient(config.url, { ignoreUndefined: true, timeoutMS: OPERATION_TIMEOUT_MS });
+  // socketTimeoutMS: a server that stops answering mid-operation fails it (by default the driver waits forever,
+  // and its timeoutMS is ignored since driver 7); connectTimeoutMS bounds the handshake of the retry that follows.
+  // Finding no server at all fails after serverSelectionTimeoutMS (30 s).
+  const client = new MongoClient(config.url, { ignoreUndefined: true, socketTimeoutMS: config.timeoutMs, connectTimeoutMS: config.timeoutMs });
   try {
     await client.connect();
   } catch (error) {

@@ -35,6 +35,8 @@ export interface S3Config {
 export interface MongoConfig {
   readonly url: string;
   readonly database: string;
+  /** How long an operation waits on a server that stopped answering; past it the server counts as unavailable. */
+  readonly timeoutMs: number;
 }
 
 export interface ClamdConfig {
@@ -229,7 +231,7 @@ function toConfig(env: Environment): Config {
             bucket: env.PROGIMAGE_S3_BUCKET,
             region: env.PROGIMAGE_S3_REGION,
           },
-    mongo: mongoUrl === undefined ? null : { url: mongoUrl, database: env.PROGIMAGE_MONGODB_DATABASE },
+    mongo: mongoUrl === undefined ? null : { url: mongoUrl, database: env.PROGIMAGE_MONGODB_DATABASE, timeoutMs: env.PROGIMAGE_MONGODB_TIMEOUT_MS },
     scan: {
       enabled: env.PROGIMAGE_SCAN !== 'off' && clamdHost !== undefined,
       clamd:

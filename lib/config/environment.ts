@@ -124,6 +124,8 @@ export const environmentSchema = z.object({
     .string()
     .regex(/^[A-Za-z0-9_-]{1,63}$/, 'expected 1-63 letters, digits, "_" or "-"')
     .default('progimage'),
+  /** How long one catalog operation may wait on a server that stopped answering before it counts as unavailable. */
+  PROGIMAGE_MONGODB_TIMEOUT_MS: milliseconds(100, 600_000).default(30_000),
 
   /** auto: scan when PROGIMAGE_CLAMD_HOST is set, else mark uploads unscanned; on: clamd is required. */
   PROGIMAGE_SCAN: z.enum(['auto', 'on', 'off']).default('auto'),

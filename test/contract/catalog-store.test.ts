@@ -11,6 +11,7 @@ import type { MongoConfig } from '../../lib/config/index.ts';
 import { ProgImageError } from '../../lib/errors.ts';
 import type { CatalogStore, CollectionSpec, DocumentCollection } from '../../lib/ports/catalog-store.ts';
 import { serverConfig } from '../support/servers.ts';
+import { startStallProxy } from '../support/stall-proxy.ts';
 
 const imageSchema = z.object({
   id: z.string(),
@@ -265,9 +266,24 @@ for (const adapter of [mongodb, embedded]) {
 
 test('mongodb: an unreachable server is a DependencyUnavailableError, which is retriable', async (t) => {
   const error = await t.throwsAsync(
-    createMongoCatalogStore({ url: 'mongodb://127.0.0.1:9/?serverSelectionTimeoutMS=300', database: 'nowhere' }),
+    createMongoCatalogStore({ url: 'mongodb://127.0.0.1:9/?serverSelectionTimeoutMS=300', database: 'nowhere', timeoutMs: 1000 }),
     { instanceOf: ProgImageError, name: 'DependencyUnavailableError' },
   );
+  t.true(error.retriable);
+});
+
+test('mongodb: a server that stops answering mid-operation fails it with a DependencyUnavailableError, not a wait forever', async (t) => {
+  t.timeout(30_000, 'the operation waited on the stalled server');
+  const config = await freshMongo(t);
+  const target = new URL(config.url);
+  const proxy = await startStallProxy(target.hostname, Number(target.port));
+  t.teardown(() => proxy.close());
+  const url = `mongodb://${proxy.host}:${proxy.port}/?serverSelectionTimeoutMS=2000`;
+  const store = await opened(t, () => createMongoCatalogStore({ ...config, url, timeoutMs: 1000 }));
+  const collection = await store.collection(images);
+  await collection.save(image('img-1'), null);
+  proxy.stall();
+  const error = await t.throwsAsync(collection.get('img-1'), { instanceOf: ProgImageError, name: 'DependencyUnavailableError' });
   t.true(error.retriable);
 });
 

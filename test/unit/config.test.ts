@@ -157,7 +157,7 @@ test('a full server configuration parses into the nested Config', (t) => {
       bucket: 'images.example',
       region: 'eu-west-1',
     },
-    mongo: { url: 'mongodb://mongodb:27017', database: 'progimage_test' },
+    mongo: { url: 'mongodb://mongodb:27017', database: 'progimage_test', timeoutMs: 30_000 },
     scan: { enabled: false, clamd: { host: 'clamav', port: 3311, timeoutMs: 5000 } },
     scheduler: {
       schedules: { signatures: '15 */6 * * *', rescan: null, expiry: '*/5 * * * *', orphans: null, duplicates: '0 5 * * 0' },
@@ -190,7 +190,7 @@ test('server settings left out take their defaults', (t) => {
   });
   t.is(config.s3?.bucket, 'progimage');
   t.is(config.s3?.region, 'us-east-1');
-  t.deepEqual(config.mongo, { url: 'mongodb://mongodb:27017', database: 'progimage' });
+  t.deepEqual(config.mongo, { url: 'mongodb://mongodb:27017', database: 'progimage', timeoutMs: 30_000 });
   t.deepEqual(config.scan, { enabled: true, clamd: { host: 'clamav', port: 3310, timeoutMs: 60_000 } });
 });
 
