@@ -18,14 +18,16 @@ import {
   type TenantCollections,
   type TenantSettings,
 } from './lib/auth/tenants.ts';
+import { MAX_TTL_SECONDS } from './lib/config/environment.ts';
 import { ConfigError, loadConfig } from './lib/config/index.ts';
 import { tenantSchema } from './lib/ids.ts';
 
 const USAGE = `Usage: npm run admin -- <command>
 
-  tenant create NAME [--requests-per-second N] [--stored-bytes N] [--signed-gets-only true|false]
+  tenant create NAME [--requests-per-second N] [--stored-bytes N] [--signed-gets-only true|false] [--default-ttl S]
                                  a tenant with its first API key (printed once)
-  tenant set NAME [--requests-per-second N|none] [--stored-bytes N|none] [--signed-gets-only true|false]
+  tenant set NAME [--requests-per-second N|none] [--stored-bytes N|none] [--signed-gets-only true|false] [--default-ttl S|none]
+                                 --default-ttl: seconds its uploads that name no ttl live (none: PROGIMAGE_DEFAULT_TTL_SECONDS)
   tenant show NAME               its settings (secrets hidden) and its keys' hashes
   key create TENANT [--label L]  another API key (printed once)
   key revoke KEY|SHA256          the key stops working within PROGIMAGE_AUTH_CACHE_MS
@@ -41,6 +43,7 @@ const OPTIONS = {
   'requests-per-second': { type: 'string' },
   'stored-bytes': { type: 'string' },
   'signed-gets-only': { type: 'string' },
+  'default-ttl': { type: 'string' },
   label: { type: 'string' },
   'grace-seconds': { type: 'string' },
   'expires-in': { type: 'string' },
@@ -56,12 +59,13 @@ function positiveNumber(name: string, value: string): number {
 }
 
 /** A limit from its flag: absent keeps `current`, "none" lifts it. */
-function limit(values: Values, name: 'requests-per-second' | 'stored-bytes', current: number | null): number | null {
+function limit(values: Values, name: 'requests-per-second' | 'stored-bytes' | 'default-ttl', current: number | null): number | null {
   const value = values[name];
   if (value === undefined) return current;
   if (value === 'none') return null;
   const number = positiveNumber(name, value);
-  if (name === 'stored-bytes' && !Number.isInteger(number)) throw new UsageError('--stored-bytes: expected a whole number of bytes');
+  if (name !== 'requests-per-second' && !Number.isInteger(number)) throw new UsageError(`--${name}: expected a whole number`);
+  if (name === 'default-ttl' && number > MAX_TTL_SECONDS) throw new UsageError(`--default-ttl: at most ${MAX_TTL_SECONDS} seconds`);
   return number;
 }
 
@@ -74,6 +78,7 @@ function settings(values: Values, current: TenantSettings): TenantSettings {
     requestsPerSecond: limit(values, 'requests-per-second', current.requestsPerSecond),
     storedBytesQuota: limit(values, 'stored-bytes', current.storedBytesQuota),
     signedGetsOnly: signed === undefined ? current.signedGetsOnly : signed === 'true',
+    defaultTtlSeconds: limit(values, 'default-ttl', current.defaultTtlSeconds),
   };
 }
 

@@ -40,7 +40,7 @@ export type UploadRoutesDependencies = AcceptUploadDependencies &
   RemoteImageLimits & {
     /** Each tenant's stored bytes, checked against its quota before anything is stored. */
     readonly usage: UsageCollection;
-    /** How long an upload that names no ttl lives (null: until deleted). */
+    /** How long an upload that names no ttl lives when its tenant sets no default (null: until deleted). */
     readonly defaultTtlSeconds: number | null;
   };
 
@@ -57,7 +57,7 @@ export function uploadRoutes(dependencies: UploadRoutesDependencies): Router {
     async (ctx) => {
       const key = idempotencyKey(ctx);
       const tenant = tenantRecordOf(ctx);
-      const expiresAt = expiresAtOf(ctx, dependencies.defaultTtlSeconds);
+      const expiresAt = expiresAtOf(ctx, tenant.defaultTtlSeconds ?? dependencies.defaultTtlSeconds);
       const files = await uploadedFiles(ctx, dependencies);
       await assertWithinQuota(dependencies.usage, tenant, files.reduce((sum, file) => sum + file.bytes.length, 0));
       const uploads: Upload[] = files.map((file, index) => ({

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MAX_TTL_SECONDS } from '../config/environment.ts';
 import { tenantSchema, type Tenant } from '../ids.ts';
 import type { CatalogStore, DocumentCollection } from '../ports/catalog-store.ts';
 import { apiKeyHash, newApiKey, newSigningSecret } from './keys.ts';
@@ -19,6 +20,8 @@ export const tenantRecordSchema = z.object({
   storedBytesQuota: z.number().int().positive().nullable(),
   /** Image bytes are only served through signed URLs, even to a request with an API key. */
   signedGetsOnly: z.boolean(),
+  /** How long the tenant's uploads that name no ttl live; null: the service's PROGIMAGE_DEFAULT_TTL_SECONDS. Absent from tenants stored before it existed. */
+  defaultTtlSeconds: z.number().int().min(1).max(MAX_TTL_SECONDS).nullable().default(null),
   signingSecrets: z.array(signingSecretSchema).min(1),
 });
 export type TenantRecord = z.infer<typeof tenantRecordSchema>;
@@ -49,9 +52,10 @@ export interface TenantSettings {
   readonly requestsPerSecond: number | null;
   readonly storedBytesQuota: number | null;
   readonly signedGetsOnly: boolean;
+  readonly defaultTtlSeconds: number | null;
 }
 
-export const UNLIMITED: TenantSettings = { requestsPerSecond: null, storedBytesQuota: null, signedGetsOnly: false };
+export const UNLIMITED: TenantSettings = { requestsPerSecond: null, storedBytesQuota: null, signedGetsOnly: false, defaultTtlSeconds: null };
 
 /** Stores a new API key for `tenant`; returns the key, the only time it exists outside the client. */
 export async function createApiKey(collections: TenantCollections, tenant: Tenant, label: string, key = newApiKey()): Promise<string> {
