@@ -57,8 +57,11 @@ export interface SchedulerConfig {
   readonly leaseMs: number;
   /** null: the admin API (/v1/admin) is off. */
   readonly adminToken: string | null;
-  /** freshclam's private mirror (null: the official mirrors), its deadline, and the directory clamd loads. */
-  readonly freshclam: { readonly mirror: URL | null; readonly timeoutMs: number; readonly databaseDir: string };
+  /**
+   * Whether the signatures job runs freshclam (else another process updates the signatures), its private
+   * mirror (null: the official mirrors), its deadline, and the directory clamd loads.
+   */
+  readonly freshclam: { readonly enabled: boolean; readonly mirror: URL | null; readonly timeoutMs: number; readonly databaseDir: string };
   readonly rescanPerSecond: number;
   readonly orphanGraceSeconds: number;
 }
@@ -250,6 +253,7 @@ function toConfig(env: Environment): Config {
       leaseMs: env.PROGIMAGE_JOB_LEASE_MS,
       adminToken: env.PROGIMAGE_ADMIN_TOKEN ?? null,
       freshclam: {
+        enabled: env.PROGIMAGE_FRESHCLAM === 'on',
         mirror: env.PROGIMAGE_FRESHCLAM_MIRROR === undefined ? null : new URL(env.PROGIMAGE_FRESHCLAM_MIRROR),
         timeoutMs: env.PROGIMAGE_FRESHCLAM_TIMEOUT_MS,
         databaseDir: env.PROGIMAGE_CLAMAV_DATABASE_DIR,

@@ -139,6 +139,11 @@ export const environmentSchema = z.object({
   PROGIMAGE_JOB_LEASE_MS: milliseconds(1000, 3_600_000).default(60_000),
   /** The bearer token of /v1/admin; unset, the admin API is off. */
   PROGIMAGE_ADMIN_TOKEN: z.string().min(16, 'expected at least 16 characters').optional(),
+  /**
+   * on: the signatures job runs freshclam into PROGIMAGE_CLAMAV_DATABASE_DIR; off: something else updates
+   * the signatures (the clamav/clamav image's own freshclam in docker-compose) and the job only reloads clamd.
+   */
+  PROGIMAGE_FRESHCLAM: z.enum(['on', 'off']).default('on'),
   PROGIMAGE_FRESHCLAM_MIRROR: httpUrl.optional(),
   PROGIMAGE_FRESHCLAM_TIMEOUT_MS: milliseconds(1000, 3_600_000).default(600_000),
   PROGIMAGE_CLAMAV_DATABASE_DIR: z.string().min(1).default('/var/lib/clamav'),

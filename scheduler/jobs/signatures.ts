@@ -13,24 +13,31 @@ export interface SignaturesJobDependencies {
   readonly schedule: string | null;
 }
 
+/** freshclam's outcome, or null when freshclam is run by something else (PROGIMAGE_FRESHCLAM=off). */
+async function updateSignatures(freshclam: SchedulerConfig['freshclam']): Promise<SignatureState['freshclam']> {
+  if (!freshclam.enabled) return null;
+  const at = new Date().toISOString();
+  return runFreshclam(freshclam).then(
+    () => ({ ok: true, at }),
+    (error: unknown) => ({ ok: false, at, error: error instanceof Error ? error.message : String(error) }),
+  );
+}
+
 /**
- * freshclam, then clamd RELOAD and its signature version, recorded for the
- * re-scan job and /readyz. A failed freshclam (offline, mirror down) still
- * reloads — signatures may have been dropped into the directory by hand — and
- * fails the run after recording the failure.
+ * freshclam (unless another process updates the signatures), then clamd
+ * RELOAD and its signature version, recorded for the re-scan job and /readyz.
+ * A failed freshclam (offline, mirror down) still reloads — signatures may
+ * have been dropped into the directory by hand — and fails the run after
+ * recording the failure.
  */
 export function signaturesJob({ states, clamd, freshclam, schedule }: SignaturesJobDependencies): Job {
   return {
     name: 'signatures',
-    description: 'freshclam, then clamd RELOAD; records the signature version',
+    description: freshclam.enabled ? 'freshclam, then clamd RELOAD; records the signature version' : 'clamd RELOAD (freshclam runs elsewhere); records the signature version',
     schedule,
     async run({ count }) {
-      const at = new Date().toISOString();
-      const freshclamError = await runFreshclam(freshclam).then(
-        () => undefined,
-        (error: unknown) => (error instanceof Error ? error.message : String(error)),
-      );
-      count('freshclamFailed', freshclamError === undefined ? 0 : 1);
+      const update = await updateSignatures(freshclam);
+      if (update !== null) count('freshclamFailed', update.ok ? 0 : 1);
       if (clamd !== null) {
         const reply = await clamdCommand(clamd, 'RELOAD');
         if (reply !== 'RELOADING') throw new Error(`clamd answered RELOAD with ${JSON.stringify(reply)}`);
@@ -46,13 +53,13 @@ export function signaturesJob({ states, clamd, freshclam, schedule }: Signatures
           version,
           versionSince: previous === null || changed ? since : previous.document.versionSince,
           checkedAt: new Date().toISOString(),
-          freshclam: { ok: freshclamError === undefined, at, ...(freshclamError === undefined ? {} : { error: freshclamError }) },
+          freshclam: update,
         };
         if ((await states.save(state, previous?.version ?? null)) === null) {
           throw new Error('the signature state changed while the job ran');
         }
       }
-      if (freshclamError !== undefined) throw new Error(freshclamError);
+      if (update?.ok === false) throw new Error(update.error);
     },
   };
 }

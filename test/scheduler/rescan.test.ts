@@ -91,3 +91,21 @@ test('a signature that arrives after an image was found clean makes the re-scan 
   // Nothing changed since: a second re-scan asks for nothing.
   t.is((await runJob(baseUrl, 'rescan')).counts.requested ?? 0, 0);
 });
+
+// Serial: the other test adds a signature to the same database directory, which changes its version.
+test.serial('with PROGIMAGE_FRESHCLAM=off the signatures job leaves updates to another process: it only reloads clamd and records the version', async (t) => {
+  t.timeout(120_000);
+  const { progimage } = await startJobsHost(t, 'no-freshclam', {
+    PROGIMAGE_FRESHCLAM: 'off',
+    // Were freshclam run, it would fail on this mirror and fail the job.
+    PROGIMAGE_FRESHCLAM_MIRROR: `http://127.0.0.1:${await freePort()}`,
+    PROGIMAGE_CLAMAV_DATABASE_DIR: clamdDatabaseDir,
+  });
+  const signatures = await runJob(progimage.baseUrl, 'signatures');
+  t.is(signatures.outcome, 'succeeded', signatures.error);
+  t.deepEqual(signatures.counts, { versionChanged: 1 }, 'a first run records the version clamd loaded');
+  const readiness = await request(`${progimage.baseUrl}/readyz`);
+  t.is(readiness.status, 200);
+  t.like(json(readiness), { status: 'ready', checks: { signatures: 'ok' } });
+  t.deepEqual((await runJob(progimage.baseUrl, 'signatures')).counts, { versionChanged: 0 });
+});

@@ -21,6 +21,8 @@ const SERVICE_COMMANDS: Readonly<Record<string, string>> = {
   compress: 'node --import tsx processors/compress/main.ts',
   variants: 'node --import tsx processors/variants/main.ts',
   transform: 'node --import tsx processors/transform/main.ts',
+  rescan: 'node --import tsx processors/rescan/main.ts',
+  scheduler: 'node --import tsx scheduler/main.ts',
   catalog: 'node --import tsx catalog/main.ts',
 };
 
