@@ -223,6 +223,13 @@ test('a service starts only once every service it depends on exists and reports 
   }
 });
 
+test('the services that serve the API (API keys and tenants are in the catalog store) and the scheduler wait for MongoDB', (t) => {
+  for (const name of ['ingest', 'catalog', 'scheduler']) {
+    const dependencies = new Map(dependenciesOf(services.get(name) ?? {}));
+    t.is(dependencies.get('mongodb'), 'service_healthy', name);
+  }
+});
+
 test('every ProgImage service checks /healthz on the port it listens on, and restarts unless stopped', (t) => {
   for (const [name, service] of progImageServices) {
     const { port } = loadConfig(environmentOf(name, service)).http;
