@@ -45,7 +45,7 @@ export const schedulerService: ServiceFactory = async ({ config, bus, blobs, log
   return {
     name: 'scheduler',
     routes,
-    readiness: { signatures: () => signatureHealth(states) },
+    readiness: { signatures: () => signatureHealth(states, config.scheduler.signaturesMaxAgeHours * 3_600_000) },
     async stop() {
       for (const task of tasks.values()) await task.destroy();
       await runner.stop();

@@ -16,13 +16,21 @@ async function databaseDigest(databaseDir: string): Promise<string> {
   return `local:${hash.digest('hex').slice(0, 16)}`;
 }
 
+/** The signatures clamd has loaded: their version, and when they were built (null when clamd does not say). */
+export interface LoadedSignatures {
+  readonly version: string;
+  readonly builtAt: string | null;
+}
+
 /**
- * The version of the signatures clamd has loaded: the official database
- * version from VERSION ("ClamAV 1.4.6/27543/…" → "27543"); clamd without the
- * official databases reports none, and then a digest of the database
- * directory stands for it, so that signatures added there still count as new.
+ * The signatures clamd has loaded: the official database version from VERSION
+ * ("ClamAV 1.4.6/27543/…" → "27543") and its build date; clamd without the
+ * official databases reports neither, and then a digest of the database
+ * directory stands for the version, so that signatures added there still count as new.
  */
-export async function loadedSignatureVersion(clamd: ClamdConfig, databaseDir: string): Promise<string> {
-  const { signatureVersion } = parseClamdVersion(await clamdCommand(clamd, 'VERSION'));
-  return signatureVersion ?? databaseDigest(databaseDir);
+export async function loadedSignatures(clamd: ClamdConfig, databaseDir: string): Promise<LoadedSignatures> {
+  const { signatureVersion, signaturesBuiltAt } = parseClamdVersion(await clamdCommand(clamd, 'VERSION'));
+  return signatureVersion === undefined
+    ? { version: await databaseDigest(databaseDir), builtAt: null }
+    : { version: signatureVersion, builtAt: signaturesBuiltAt ?? null };
 }

@@ -17,6 +17,8 @@ interface EngineVersion {
   readonly engine: string;
   /** The daily database version, absent when clamd runs without the official databases. */
   readonly signatureVersion?: string;
+  /** When that database was built (ISO 8601; clamd prints UTC in the official images), with signatureVersion. */
+  readonly signaturesBuiltAt?: string;
 }
 
 /** How long a VERSION answer is reused: freshclam updates a few times a day at most. */
@@ -39,12 +41,15 @@ const INCOMPLETE_SCAN = /^Heuristics\.(?:Limits\.Exceeded|Encrypted)(?:\.|$)/;
  * or "ClamAV 1.4.6" (sometimes ".../0/...") when it runs without the official databases.
  */
 export function parseClamdVersion(reply: string): EngineVersion {
-  const [engine = '', database] = reply.trim().split('/');
+  const [engine = '', database, built = ''] = reply.trim().split('/');
   if (!engine.startsWith('ClamAV ')) {
     throw new DependencyUnavailableError(`clamd answered VERSION with ${JSON.stringify(reply)}`);
   }
-  const known = database !== undefined && database !== '' && database !== '0';
-  return known ? { engine, signatureVersion: database } : { engine };
+  if (database === undefined || database === '' || database === '0') return { engine };
+  const builtAt = Date.parse(`${built} UTC`);
+  return Number.isNaN(builtAt)
+    ? { engine, signatureVersion: database }
+    : { engine, signatureVersion: database, signaturesBuiltAt: new Date(builtAt).toISOString() };
 }
 
 /**

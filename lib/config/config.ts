@@ -55,6 +55,8 @@ export interface SchedulerConfig {
     readonly duplicates: string | null;
   };
   readonly leaseMs: number;
+  /** Official signatures older than this are shown as degraded by readiness. */
+  readonly signaturesMaxAgeHours: number;
   /** null: the admin API (/v1/admin) is off. */
   readonly adminToken: string | null;
   /**
@@ -251,6 +253,7 @@ function toConfig(env: Environment): Config {
         duplicates: env.PROGIMAGE_SCHEDULE_DUPLICATES,
       },
       leaseMs: env.PROGIMAGE_JOB_LEASE_MS,
+      signaturesMaxAgeHours: env.PROGIMAGE_SIGNATURES_MAX_AGE_HOURS,
       adminToken: env.PROGIMAGE_ADMIN_TOKEN ?? null,
       freshclam: {
         enabled: env.PROGIMAGE_FRESHCLAM === 'on',

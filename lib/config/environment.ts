@@ -145,6 +145,8 @@ export const environmentSchema = z.object({
    */
   PROGIMAGE_FRESHCLAM: z.enum(['on', 'off']).default('on'),
   PROGIMAGE_FRESHCLAM_MIRROR: httpUrl.optional(),
+  /** Official signatures built longer ago than this show as degraded in the scheduler's /readyz: updates have stopped. */
+  PROGIMAGE_SIGNATURES_MAX_AGE_HOURS: wholeNumber(1, 24 * 365, 'a number of hours').default(48),
   PROGIMAGE_FRESHCLAM_TIMEOUT_MS: milliseconds(1000, 3_600_000).default(600_000),
   PROGIMAGE_CLAMAV_DATABASE_DIR: z.string().min(1).default('/var/lib/clamav'),
   PROGIMAGE_SCHEDULE_EXPIRY: schedule.default('*/10 * * * *'),

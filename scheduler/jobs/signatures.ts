@@ -3,7 +3,7 @@ import type { ClamdConfig, SchedulerConfig } from '../../lib/config/index.ts';
 import { runFreshclam } from '../freshclam.ts';
 import type { Job } from '../job.ts';
 import type { SignatureState, SignatureStateCollection } from '../signature-state.ts';
-import { loadedSignatureVersion } from '../signature-version.ts';
+import { loadedSignatures } from '../signature-version.ts';
 
 export interface SignaturesJobDependencies {
   readonly states: SignatureStateCollection;
@@ -41,7 +41,7 @@ export function signaturesJob({ states, clamd, freshclam, schedule }: Signatures
       if (clamd !== null) {
         const reply = await clamdCommand(clamd, 'RELOAD');
         if (reply !== 'RELOADING') throw new Error(`clamd answered RELOAD with ${JSON.stringify(reply)}`);
-        const version = await loadedSignatureVersion(clamd, freshclam.databaseDir);
+        const { version, builtAt } = await loadedSignatures(clamd, freshclam.databaseDir);
         const previous = await states.get('clamd');
         const changed = previous?.document.version !== version;
         count('versionChanged', changed ? 1 : 0);
@@ -52,6 +52,7 @@ export function signaturesJob({ states, clamd, freshclam, schedule }: Signatures
           id: 'clamd',
           version,
           versionSince: previous === null || changed ? since : previous.document.versionSince,
+          builtAt,
           checkedAt: new Date().toISOString(),
           freshclam: update,
         };

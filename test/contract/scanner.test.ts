@@ -223,7 +223,9 @@ test('clamd VERSION replies: engine and database version, or no database version
   t.deepEqual(parseClamdVersion('ClamAV 1.4.6/27543/Tue Feb 11 09:30:00 2025\n'), {
     engine: 'ClamAV 1.4.6',
     signatureVersion: '27543',
+    signaturesBuiltAt: '2025-02-11T09:30:00.000Z',
   });
+  t.deepEqual(parseClamdVersion('ClamAV 1.4.6/27543/not a date'), { engine: 'ClamAV 1.4.6', signatureVersion: '27543' });
   t.deepEqual(parseClamdVersion('ClamAV 1.4.6\n'), { engine: 'ClamAV 1.4.6' });
   t.deepEqual(parseClamdVersion('ClamAV 1.0.7/0/Thu Jan  1 00:00:00 1970'), { engine: 'ClamAV 1.0.7' });
   t.throws(() => parseClamdVersion('UNKNOWN COMMAND'), { instanceOf: DependencyUnavailableError });

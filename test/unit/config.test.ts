@@ -64,6 +64,7 @@ test('with an empty environment every server is embedded, HTTP listens on 8080 a
         duplicates: '15 4 * * *',
       },
       leaseMs: 60_000,
+      signaturesMaxAgeHours: 48,
       adminToken: null,
       freshclam: { enabled: true, mirror: null, timeoutMs: 600_000, databaseDir: '/var/lib/clamav' },
       rescanPerSecond: 20,
@@ -126,6 +127,7 @@ test('a full server configuration parses into the nested Config', (t) => {
     PROGIMAGE_JOB_LEASE_MS: '30000',
     PROGIMAGE_ADMIN_TOKEN: 'an-admin-token-of-some-length',
     PROGIMAGE_FRESHCLAM: 'off',
+    PROGIMAGE_SIGNATURES_MAX_AGE_HOURS: '24',
     PROGIMAGE_FRESHCLAM_MIRROR: 'https://clamav-mirror.internal/',
     PROGIMAGE_FRESHCLAM_TIMEOUT_MS: '120000',
     PROGIMAGE_CLAMAV_DATABASE_DIR: '/srv/clamav',
@@ -163,6 +165,7 @@ test('a full server configuration parses into the nested Config', (t) => {
     scheduler: {
       schedules: { signatures: '15 */6 * * *', rescan: null, expiry: '*/5 * * * *', orphans: null, duplicates: '0 5 * * 0' },
       leaseMs: 30_000,
+      signaturesMaxAgeHours: 24,
       adminToken: 'an-admin-token-of-some-length',
       freshclam: { enabled: false, mirror: 'https://clamav-mirror.internal/', timeoutMs: 120_000, databaseDir: '/srv/clamav' },
       rescanPerSecond: 5,
