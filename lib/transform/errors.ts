@@ -1,8 +1,14 @@
 import { HttpError } from '../http/errors.ts';
+import type { OptionProblem } from '../../sdk/src/option-problems.ts';
 
 /** A transform option that is unknown, out of range or not allowed with the others: 400, naming it. */
 export class TransformOptionError extends HttpError {
   constructor(option: string, problem: string, given: unknown) {
     super(400, 'invalid_transform', `${option}: ${problem}`, { option, ...(given === undefined ? {} : { given }) });
   }
+}
+
+/** Throws the refusal of the problem, when the options have one. */
+export function refuseProblem(problem: OptionProblem | undefined): void {
+  if (problem !== undefined) throw new TransformOptionError(problem.option, problem.problem, problem.given);
 }

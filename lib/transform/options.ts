@@ -1,18 +1,30 @@
 import { z } from 'zod';
 import { imageIdSchema } from '../ids.ts';
 import { outputFormatSchema } from '../events/payloads.ts';
-import { TransformOptionError } from './errors.ts';
+import { refuseProblem, TransformOptionError } from './errors.ts';
 import {
   CROP_STRATEGIES,
   FITS,
   GRAVITIES,
-  MASK_SHAPES,
   METADATA_MODES,
   OPTION_ALIASES,
   type CropGravity,
-  type MaskShape,
   type TransformOptionName,
 } from '../../sdk/src/transform-options.ts';
+import {
+  allSides,
+  colourValue,
+  cropRectValue,
+  formatName,
+  gravityValue,
+  maskValue,
+  NAMED_COLOURS,
+  readBoolean,
+  readInteger,
+  readNumber,
+  sidesValue,
+} from '../../sdk/src/option-values.ts';
+import { combinationProblem } from '../../sdk/src/option-problems.ts';
 
 /**
  * The transform language: every option a transformation takes, by its
@@ -20,7 +32,9 @@ import {
  * most once, applied in a fixed order (see plan.ts), so that a URL query and
  * a JSON body spell the same thing and two spellings share one cache key.
  * The names, aliases and enumerations are the client package's
- * (sdk/src/transform-options.ts): the client types requests with them.
+ * (sdk/src/transform-options.ts): the client types requests with them. So
+ * are the spellings of values (sdk/src/option-values.ts): this schema reads
+ * with them, then checks ranges.
  */
 
 /** Output bounds: no side over 16384 pixels, no more pixels than an input may have. */
@@ -28,102 +42,62 @@ export const MAX_OUTPUT_SIDE = 16_384;
 
 export type { CropGravity, Gravity } from '../../sdk/src/transform-options.ts';
 
-/** Spellings accepted for gravities; the canonical name is on the right. */
-const GRAVITY_ALIASES: Readonly<Record<string, CropGravity>> = {
-  center: 'centre', c: 'centre', n: 'north', ne: 'northeast', e: 'east', se: 'southeast', s: 'south',
-  sw: 'southwest', w: 'west', nw: 'northwest', smart: 'attention',
-  top: 'north', bottom: 'south', left: 'west', right: 'east',
-};
-
 const ALIASES: Readonly<Record<string, TransformOptionName>> = OPTION_ALIASES;
 
 /** Query strings carry text; JSON carries numbers and booleans. Both go through the same schema. */
-const bool = z.preprocess((value) => {
-  if (value === '' || value === 'true' || value === '1' || value === 'yes') return true;
-  if (value === 'false' || value === '0' || value === 'no') return false;
-  return value;
-}, z.boolean({ error: 'expected true or false' }));
+const bool = z.preprocess((value) => readBoolean(value) ?? value, z.boolean({ error: 'expected true or false' }));
 
 const number = (min: number, max: number, what = 'a number') =>
   z.preprocess(
-    (value) => (typeof value === 'string' && value.trim() !== '' ? Number(value) : value),
+    (value) => readNumber(value) ?? value,
     z.number({ error: `expected ${what} from ${min} to ${max}` }).min(min, `expected ${what} from ${min} to ${max}`).max(max, `expected ${what} from ${min} to ${max}`),
   );
 const integer = (min: number, max: number, what = 'a whole number') =>
   z.preprocess(
-    (value) => (typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value) : value),
+    (value) => readInteger(value) ?? value,
     z.number({ error: `expected ${what} from ${min} to ${max}` }).int(`expected ${what} from ${min} to ${max}`).min(min, `expected ${what} from ${min} to ${max}`).max(max, `expected ${what} from ${min} to ${max}`),
   );
 
-/** Colours as hex (#rgb, #rgba, #rrggbb, #rrggbbaa, the # optional) or a few names; canonical: #rrggbbaa. */
-const NAMED_COLOURS: Readonly<Record<string, string>> = {
-  transparent: '#00000000', white: '#ffffffff', black: '#000000ff', red: '#ff0000ff', green: '#008000ff', blue: '#0000ffff',
-};
-const colour = z.string().transform((value, ctx) => {
-  const text = value.trim().toLowerCase();
-  const named = NAMED_COLOURS[text];
-  if (named !== undefined) return named;
-  const hex = text.replace(/^#/, '');
-  if (!/^[0-9a-f]+$/.test(hex) || ![3, 4, 6, 8].includes(hex.length)) {
-    ctx.addIssue({ code: 'custom', message: 'expected a colour: #rgb, #rgba, #rrggbb, #rrggbbaa or one of ' + Object.keys(NAMED_COLOURS).join(', ') });
-    return z.NEVER;
-  }
-  const full = hex.length <= 4 ? hex.replace(/./g, (digit) => digit + digit) : hex;
-  return `#${full.length === 6 ? `${full}ff` : full}`;
-});
-
-const gravityOf = <T extends CropGravity>(allowed: readonly T[]) =>
-  z.string().transform((value, ctx) => {
-    const text = value.trim().toLowerCase();
-    const canonical = allowed.find((name) => name === (GRAVITY_ALIASES[text] ?? text));
-    if (canonical === undefined) {
-      ctx.addIssue({ code: 'custom', message: `expected one of ${allowed.join(', ')}` });
+/** Text in the form `valueOf` reads it into, else an issue with `message`. */
+const readText = <T>(valueOf: (text: string) => T | undefined, message: string) =>
+  z.string().transform((text, ctx) => {
+    const value = valueOf(text);
+    if (value === undefined) {
+      ctx.addIssue({ code: 'custom', message });
       return z.NEVER;
     }
-    return canonical;
+    return value;
   });
+
+/** Colours as #rrggbbaa. */
+const colour = readText(colourValue, 'expected a colour: #rgb, #rgba, #rrggbb, #rrggbbaa or one of ' + Object.keys(NAMED_COLOURS).join(', '));
+
+const gravityOf = <T extends CropGravity>(allowed: readonly T[]) =>
+  readText((text) => gravityValue(text, allowed), `expected one of ${allowed.join(', ')}`);
 
 /** x,y,width,height in source pixels. */
 const cropRect = z.union([
-  z.string().transform((value, ctx) => {
-    const parts = value.split(',').map((part) => Number(part.trim()));
-    if (parts.length !== 4 || parts.some((part) => !Number.isInteger(part) || part < 0)) {
-      ctx.addIssue({ code: 'custom', message: 'expected x,y,width,height: four whole numbers, width and height above 0' });
-      return z.NEVER;
-    }
-    const [left = 0, top = 0, width = 0, height = 0] = parts;
-    return { left, top, width, height };
-  }),
+  readText(cropRectValue, 'expected x,y,width,height: four whole numbers, width and height above 0'),
   z.object({ left: z.number().int().min(0), top: z.number().int().min(0), width: z.number().int(), height: z.number().int() }).strict(),
 ]).refine((rect) => rect.width >= 1 && rect.height >= 1 && rect.width <= 100_000 && rect.height <= 100_000, 'expected a width and height from 1');
 
 /** One number for every side, or top,right,bottom,left (CSS order). */
 const sides = z.union([
-  z.string().transform((value, ctx) => {
-    const parts = value.split(',').map((part) => Number(part.trim()));
-    if (![1, 4].includes(parts.length) || parts.some((part) => !Number.isInteger(part))) {
-      ctx.addIssue({ code: 'custom', message: 'expected one whole number, or four: top,right,bottom,left' });
-      return z.NEVER;
-    }
-    const [top = 0, right = top, bottom = top, left = top] = parts;
-    return { top, right, bottom, left };
-  }),
-  z.number().int().transform((all) => ({ top: all, right: all, bottom: all, left: all })),
+  readText(sidesValue, 'expected one whole number, or four: top,right,bottom,left'),
+  z.number().int().transform(allSides),
   z.object({ top: z.number().int(), right: z.number().int(), bottom: z.number().int(), left: z.number().int() }).strict(),
 ]).refine((box) => Object.values(box).every((side) => side >= 0 && side <= 2048), 'expected each side from 0 to 2048 pixels');
 
-const maskShape = z.string().transform((value, ctx) => {
-  const text = value.trim().toLowerCase();
-  const shape = MASK_SHAPES.find((name): name is MaskShape => name === text);
-  if (shape !== undefined) return { shape } as const;
-  const id = imageIdSchema.safeParse(text);
-  if (id.success) return { image: id.data } as const;
-  ctx.addIssue({ code: 'custom', message: 'expected circle, ellipse, rounded, or the id of a stored image whose alpha is the mask' });
-  return z.NEVER;
-});
+const maskShape = readText(
+  (text) => {
+    const mask = maskValue(text);
+    return 'shape' in mask || imageIdSchema.safeParse(mask.image).success ? mask : undefined;
+  },
+  'expected circle, ellipse, rounded, or the id of a stored image whose alpha is the mask',
+);
 
 const outputFormat = z.preprocess(
-  (value) => (typeof value === 'string' ? value.trim().toLowerCase().replace(/^jpg$/, 'jpeg').replace(/^tif$/, 'tiff') : value),
+  (value) => (typeof value === 'string' ? formatName(value) : value),
   z.enum(outputFormatSchema.options, { error: `expected one of ${outputFormatSchema.options.join(', ')}` }),
 );
 
@@ -178,32 +152,6 @@ export const optionsSchema = z
 export type TransformOptions = z.infer<typeof optionsSchema>;
 export type OptionName = keyof TransformOptions;
 
-/** Options that only make sense with another one; named in the error when the other is missing. */
-const REQUIRES: readonly (readonly [OptionName, OptionName | readonly OptionName[]])[] = [
-  ['fit', ['width', 'height']],
-  ['enlarge', ['width', 'height']],
-  ['dpr', ['width', 'height']],
-  ['radius', 'mask'],
-  ['overlay_gravity', 'overlay'],
-  ['overlay_x', 'overlay'],
-  ['overlay_y', 'overlay'],
-  ['overlay_opacity', 'overlay'],
-  ['overlay_tile', 'overlay'],
-];
-
-function checkCombinations(options: TransformOptions): void {
-  for (const [option, needs] of REQUIRES) {
-    if (options[option] === undefined || options[option] === false) continue;
-    const alternatives = typeof needs === 'string' ? [needs] : needs;
-    if (alternatives.every((name) => options[name] === undefined)) {
-      throw new TransformOptionError(option, `only applies together with ${alternatives.join(' or ')}`, options[option]);
-    }
-  }
-  if (options.radius !== undefined && options.mask !== undefined && !('shape' in options.mask && options.mask.shape === 'rounded')) {
-    throw new TransformOptionError('radius', 'only applies to mask=rounded', options.radius);
-  }
-}
-
 /**
  * Parses options from a URL query (strings) or a JSON object (typed values):
  * aliases resolved, each value checked; an error names the option, what was
@@ -227,6 +175,6 @@ export function parseOptions(input: Readonly<Record<string, unknown>>): Transfor
     const option = String(issue?.path[0] ?? '');
     throw new TransformOptionError(option, issue?.message ?? 'is not valid', named[option]);
   }
-  checkCombinations(parsed.data);
+  refuseProblem(combinationProblem(parsed.data));
   return parsed.data;
 }

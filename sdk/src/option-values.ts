@@ -1,0 +1,106 @@
+import {
+  MASK_SHAPES,
+  type CropGravity,
+  type CropRect,
+  type MaskShape,
+  type OutputFormat,
+  type Sides,
+  type TransformOptions,
+} from './transform-options.ts';
+
+/**
+ * How option values may be spelt, and the one form each is read into: query
+ * text ("true", "200", "1,2,30,40") or typed values (true, 200, a CropRect),
+ * gravity and colour aliases, "jpg" for jpeg. The server's schema reads
+ * values with these, then checks their ranges (lib/transform/options.ts). A
+ * reader answers undefined for a value that is no spelling of its kind.
+ */
+
+export type MaskValue = { readonly shape: MaskShape } | { readonly image: string };
+
+/**
+ * Options as the server parses them: canonical names, each value in its one
+ * form (ranges not checked here). Colours are #rrggbbaa; a crop, the sides of
+ * an extension, a mask and a format have one form each.
+ */
+export type ParsedOptions = Omit<TransformOptions, 'crop' | 'extend' | 'mask' | 'format'> & {
+  readonly crop?: CropRect | undefined;
+  readonly extend?: Sides | undefined;
+  readonly mask?: MaskValue | undefined;
+  readonly format?: OutputFormat | undefined;
+};
+
+export function readBoolean(value: unknown): boolean | undefined {
+  if (typeof value === 'boolean') return value;
+  if (value === '' || value === 'true' || value === '1' || value === 'yes') return true;
+  if (value === 'false' || value === '0' || value === 'no') return false;
+  return undefined;
+}
+
+/** A number, or its text; the server checks its range. */
+export function readNumber(value: unknown): number | undefined {
+  const number = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
+  return typeof number === 'number' && Number.isFinite(number) ? number : undefined;
+}
+
+/** A number, or the text of a whole number; the server checks that a number is whole and in range. */
+export function readInteger(value: unknown): number | undefined {
+  const number = typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value) : value;
+  return typeof number === 'number' && Number.isFinite(number) ? number : undefined;
+}
+
+export const NAMED_COLOURS: Readonly<Record<string, string>> = {
+  transparent: '#00000000', white: '#ffffffff', black: '#000000ff', red: '#ff0000ff', green: '#008000ff', blue: '#0000ffff',
+};
+
+/** #rgb, #rgba, #rrggbb, #rrggbbaa (the # optional) or a name, as #rrggbbaa. */
+export function colourValue(text: string): string | undefined {
+  const lower = text.trim().toLowerCase();
+  const named = NAMED_COLOURS[lower];
+  if (named !== undefined) return named;
+  const hex = lower.replace(/^#/, '');
+  if (!/^[0-9a-f]+$/.test(hex) || ![3, 4, 6, 8].includes(hex.length)) return undefined;
+  const full = hex.length <= 4 ? hex.replace(/./g, (digit) => digit + digit) : hex;
+  return `#${full.length === 6 ? `${full}ff` : full}`;
+}
+
+const GRAVITY_ALIASES: Readonly<Record<string, CropGravity>> = {
+  center: 'centre', c: 'centre', n: 'north', ne: 'northeast', e: 'east', se: 'southeast', s: 'south',
+  sw: 'southwest', w: 'west', nw: 'northwest', smart: 'attention',
+  top: 'north', bottom: 'south', left: 'west', right: 'east',
+};
+
+/** The gravity a spelling names, if it is one of `allowed`. */
+export function gravityValue<T extends CropGravity>(text: string, allowed: readonly T[]): T | undefined {
+  const lower = text.trim().toLowerCase();
+  const name = GRAVITY_ALIASES[lower] ?? lower;
+  return allowed.find((gravity) => gravity === name);
+}
+
+/** x,y,width,height: four whole numbers from 0 (the server checks width and height are above 0). */
+export function cropRectValue(text: string): CropRect | undefined {
+  const parts = text.split(',').map((part) => Number(part.trim()));
+  if (parts.length !== 4 || parts.some((part) => !Number.isInteger(part) || part < 0)) return undefined;
+  const [left = 0, top = 0, width = 0, height = 0] = parts;
+  return { left, top, width, height };
+}
+
+export const allSides = (width: number): Sides => ({ top: width, right: width, bottom: width, left: width });
+
+/** One whole number for every side, or top,right,bottom,left (CSS order). */
+export function sidesValue(text: string): Sides | undefined {
+  const parts = text.split(',').map((part) => Number(part.trim()));
+  if (![1, 4].includes(parts.length) || parts.some((part) => !Number.isInteger(part))) return undefined;
+  const [top = 0, right = top, bottom = top, left = top] = parts;
+  return { top, right, bottom, left };
+}
+
+/** A shape, or else the id of a stored image (which the server checks). */
+export function maskValue(text: string): MaskValue {
+  const lower = text.trim().toLowerCase();
+  const shape = MASK_SHAPES.find((name) => name === lower);
+  return shape === undefined ? { image: lower } : { shape };
+}
+
+/** A format's name: lower case, jpg and tif spelt out. */
+export const formatName = (text: string): string => text.trim().toLowerCase().replace(/^jpg$/, 'jpeg').replace(/^tif$/, 'tiff');
