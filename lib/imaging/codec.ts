@@ -11,6 +11,7 @@ import type { ImageFormat } from '../events/payloads.ts';
 import { UnprocessableImageError } from './errors.ts';
 import { canAnimate, type OutputFormat } from './formats.ts';
 import { imageLimits } from './limits.ts';
+import { DELIVERY_QUALITY } from '../../sdk/src/canonical-form.ts';
 
 /**
  * Opens image bytes for processing: animations keep every frame (unless the
@@ -67,10 +68,10 @@ const PROFILES: Readonly<Record<EncodingProfile, FormatOptions>> = {
     tiff: { compression: 'deflate' },
   },
   delivery: {
-    jpeg: { quality: 82, mozjpeg: true },
+    jpeg: { quality: DELIVERY_QUALITY.jpeg, mozjpeg: true },
     png: { compressionLevel: 9 },
-    webp: { quality: 80, effort: 4 },
-    avif: { quality: 55, effort: 2 },
+    webp: { quality: DELIVERY_QUALITY.webp, effort: 4 },
+    avif: { quality: DELIVERY_QUALITY.avif, effort: 2 },
     gif: { effort: 7 },
     tiff: { compression: 'deflate' },
   },

@@ -150,7 +150,6 @@ export const optionsSchema = z
   .strict();
 
 export type TransformOptions = z.infer<typeof optionsSchema>;
-export type OptionName = keyof TransformOptions;
 
 /**
  * Parses options from a URL query (strings) or a JSON object (typed values):

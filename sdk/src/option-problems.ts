@@ -1,10 +1,12 @@
 import type { ParsedOptions } from './option-values.ts';
-import type { TransformOptionName } from './transform-options.ts';
+import type { OutputFormat, TransformOptionName } from './transform-options.ts';
 
 /**
  * What the server refuses in options whose every value is in range: an
- * option without the one it applies with. The server answers a problem with
- * 400 invalid_transform naming the option.
+ * option without the one it applies with, or an output option the format's
+ * encoder does not take. The server answers a problem with 400
+ * invalid_transform naming the option; the client does not canonicalise
+ * options that have one.
  */
 export interface OptionProblem {
   readonly option: string;
@@ -35,6 +37,34 @@ export function combinationProblem(options: ParsedOptions): OptionProblem | unde
   }
   if (options.radius !== undefined && options.mask !== undefined && !('shape' in options.mask && options.mask.shape === 'rounded')) {
     return { option: 'radius', problem: 'only applies to mask=rounded', given: options.radius };
+  }
+  return undefined;
+}
+
+/** Which output options each encoder takes, and the effort range it accepts. */
+const ENCODER_OPTIONS: Readonly<Record<OutputFormat, { readonly takes: readonly TransformOptionName[]; readonly effort?: readonly [number, number] }>> = {
+  jpeg: { takes: ['quality', 'progressive'] },
+  png: { takes: ['quality', 'progressive', 'effort'], effort: [1, 10] },
+  webp: { takes: ['quality', 'lossless', 'effort'], effort: [0, 6] },
+  avif: { takes: ['quality', 'lossless', 'effort'], effort: [0, 9] },
+  gif: { takes: ['progressive', 'effort'], effort: [1, 10] },
+  tiff: { takes: ['quality'] },
+};
+
+/** Options asking for another format than `format` (the URL's extension), or that its encoder does not take. */
+export function formatProblem(options: ParsedOptions, format: OutputFormat): OptionProblem | undefined {
+  if (options.format !== undefined && options.format !== format) {
+    return { option: 'format', problem: `asks for ${options.format} but the request asks for ${format}`, given: options.format };
+  }
+  const encoder = ENCODER_OPTIONS[format];
+  for (const name of ['quality', 'lossless', 'progressive', 'effort'] as const) {
+    if (options[name] !== undefined && options[name] !== false && !encoder.takes.includes(name)) {
+      return { option: name, problem: `does not apply to ${format} output`, given: options[name] };
+    }
+  }
+  const [low, high] = encoder.effort ?? [0, 0];
+  if (options.effort !== undefined && (options.effort < low || options.effort > high)) {
+    return { option: 'effort', problem: `expected from ${low} to ${high} for ${format}`, given: options.effort };
   }
   return undefined;
 }
