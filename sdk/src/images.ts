@@ -4,7 +4,8 @@ import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ImageNotUsableError, NotFoundError, TimeoutError } from './errors.ts';
 import type { TransformInput, OutputFormat } from './transform-options.ts';
-import { formatExtension, transformQuery } from './transform-query.ts';
+import { formatName } from './option-values.ts';
+import { imageQuery } from './transform-query.ts';
 import type { RequestOptions, Transport } from './transport.ts';
 import type { Image, ImagePage, ImageStatus, UploadedImage } from './types.ts';
 import { inputBody, type BodyOptions, type ImageInput } from './upload-body.ts';
@@ -56,7 +57,11 @@ export interface ListOptions extends RequestOptions {
   readonly limit?: number;
 }
 
-/** An image in a format, transformed or not: `preset` names a configured preset. */
+/**
+ * An image in a format, transformed or not: `preset` names a configured
+ * preset. The format is the URL's extension, and it is required: without one,
+ * GET /v1/images/ID answers the image's metadata (and ignores any options).
+ */
 export type ImageUrlOptions = TransformInput & { readonly format: OutputFormat | 'jpg' | 'tif'; readonly preset?: string };
 
 const DEFAULT_CONCURRENCY = 4;
@@ -64,6 +69,14 @@ const DEFAULT_WAIT_MS = 120_000;
 const FIRST_POLL_MS = 100;
 const MAX_POLL_MS = 2000;
 const UNUSABLE: ReadonlySet<ImageStatus> = new Set(['failed', 'infected']);
+
+/** The path and canonical query of a stored image in a format, transformed (see imageQuery). */
+function imageLocation(id: string, options: ImageUrlOptions): { readonly path: string; readonly query: URLSearchParams } {
+  const { format, ...transform } = options;
+  // Only callers without the types can leave it out.
+  if (typeof (format as unknown) !== 'string') throw new TypeError('an image URL needs a format: without an extension the server answers the image\'s metadata');
+  return { path: `/v1/images/${encodeURIComponent(id)}.${formatName(format)}`, query: imageQuery(transform, format) };
+}
 
 /** pi.images: stored images. */
 export class Images {
@@ -156,10 +169,18 @@ export class Images {
     } while (cursor !== null);
   }
 
-  /** The URL of the image in a format, transformed: options in the server's canonical names and order. */
+  /**
+   * The URL of the image in a format, transformed, in the server's canonical
+   * form: aliases resolved, values in one spelling, `dpr` folded into the
+   * size, defaults and options that cannot matter left out, options in the
+   * order they apply. Options that mean the same work give the same URL, and
+   * the server reads it back into the same transformation (one stored result,
+   * one ETag). A preset's options, and options the server will refuse, go as
+   * written instead (see imageQuery). `format` is required (see ImageUrlOptions).
+   */
   url(id: string, options: ImageUrlOptions): string {
-    const { format, ...transform } = options;
-    return this.transport.url(`/v1/images/${encodeURIComponent(id)}.${formatExtension(format)}`, transformQuery(transform));
+    const { path, query } = imageLocation(id, options);
+    return this.transport.url(path, query);
   }
 
   /**
@@ -169,11 +190,10 @@ export class Images {
    */
   async signedUrl(id: string, options: ImageUrlOptions, signing: SignedUrlOptions = {}): Promise<SignedUrl> {
     const { expiresIn = 3600, ...request } = signing;
-    const { format, ...transform } = options;
-    const query = transformQuery(transform).toString();
-    const path = `/v1/images/${encodeURIComponent(id)}.${formatExtension(format)}${query === '' ? '' : `?${query}`}`;
+    const { path, query } = imageLocation(id, options);
+    const signedPath = `${path}${query.size === 0 ? '' : `?${query.toString()}`}`;
     const signed = await this.transport.json<{ url: string; expiresAt: string }>(
-      { method: 'POST', path: '/v1/signed-urls', headers: { 'Content-Type': 'application/json' }, body: () => JSON.stringify({ path, expiresIn }), retriable: true },
+      { method: 'POST', path: '/v1/signed-urls', headers: { 'Content-Type': 'application/json' }, body: () => JSON.stringify({ path: signedPath, expiresIn }), retriable: true },
       request,
     );
     return { url: `${this.transport.baseUrl}${signed.url}`, expiresAt: new Date(signed.expiresAt) };
@@ -181,9 +201,9 @@ export class Images {
 
   /** The image in a format, transformed, as a stream. */
   async download(id: string, options: ImageUrlOptions, request?: RequestOptions): Promise<Readable> {
-    const { format, ...transform } = options;
+    const { path, query } = imageLocation(id, options);
     const response = await this.transport.send(
-      { method: 'GET', path: `/v1/images/${encodeURIComponent(id)}.${formatExtension(format)}`, query: transformQuery(transform), retriable: true },
+      { method: 'GET', path, query, retriable: true },
       request,
     );
     if (response.body === null) throw new TypeError('the image answer has no body');

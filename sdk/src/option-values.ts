@@ -1,10 +1,17 @@
 import {
+  CROP_STRATEGIES,
+  FITS,
+  GRAVITIES,
   MASK_SHAPES,
+  METADATA_MODES,
+  OUTPUT_FORMATS,
+  TRANSFORM_OPTION_NAMES,
   type CropGravity,
   type CropRect,
   type MaskShape,
   type OutputFormat,
   type Sides,
+  type TransformOptionName,
   type TransformOptions,
 } from './transform-options.ts';
 
@@ -12,8 +19,9 @@ import {
  * How option values may be spelt, and the one form each is read into: query
  * text ("true", "200", "1,2,30,40") or typed values (true, 200, a CropRect),
  * gravity and colour aliases, "jpg" for jpeg. The server's schema reads
- * values with these, then checks their ranges (lib/transform/options.ts). A
- * reader answers undefined for a value that is no spelling of its kind.
+ * values with these, then checks their ranges (lib/transform/options.ts); the
+ * client reads options with them to write canonical URLs. A reader answers
+ * undefined for a value that is no spelling of its kind.
  */
 
 export type MaskValue = { readonly shape: MaskShape } | { readonly image: string };
@@ -104,3 +112,88 @@ export function maskValue(text: string): MaskValue {
 
 /** A format's name: lower case, jpg and tif spelt out. */
 export const formatName = (text: string): string => text.trim().toLowerCase().replace(/^jpg$/, 'jpeg').replace(/^tif$/, 'tiff');
+
+type Reader<T> = (value: unknown) => T | undefined;
+
+const oneOf = <T extends string>(names: readonly T[]): Reader<T> => (value) => names.find((name) => name === value);
+
+export const outputFormatValue = (text: string): OutputFormat | undefined => oneOf(OUTPUT_FORMATS)(formatName(text));
+
+export const isRecord = (value: unknown): value is Readonly<Record<string, unknown>> => typeof value === 'object' && value !== null;
+
+/** An object with exactly these number fields. */
+function numberFields<T>(value: unknown, names: readonly (keyof T & string)[]): T | undefined {
+  if (!isRecord(value) || Object.keys(value).length !== names.length) return undefined;
+  return names.every((name) => typeof value[name] === 'number') ? (value as T) : undefined;
+}
+
+const fromText = <T>(read: (text: string) => T | undefined): Reader<T> => (value) => (typeof value === 'string' ? read(value) : undefined);
+const gravityOf = <T extends CropGravity>(allowed: readonly T[]): Reader<T> => fromText((text) => gravityValue(text, allowed));
+const booleanOr = <T>(read: Reader<T>): Reader<boolean | T> => (value) => readBoolean(value) ?? read(value);
+const colour = fromText(colourValue);
+
+/** The reader of each option's value: the spellings the server's schema takes for it (test/sdk/url-canonical.test.ts holds them together). */
+const READERS: { readonly [N in TransformOptionName]-?: Reader<NonNullable<ParsedOptions[N]>> } = {
+  trim: booleanOr(readInteger),
+  crop: (value) => (typeof value === 'string' ? cropRectValue(value) : numberFields<CropRect>(value, ['left', 'top', 'width', 'height'])),
+  width: readInteger,
+  height: readInteger,
+  fit: oneOf(FITS),
+  gravity: gravityOf([...GRAVITIES, ...CROP_STRATEGIES]),
+  enlarge: readBoolean,
+  dpr: readNumber,
+  rotate: readNumber,
+  background: colour,
+  flip: readBoolean,
+  flop: readBoolean,
+  extend: (value) =>
+    typeof value === 'string' ? sidesValue(value)
+    : typeof value === 'number' ? (Number.isInteger(value) ? allSides(value) : undefined)
+    : numberFields<Sides>(value, ['top', 'right', 'bottom', 'left']),
+  blur: readNumber,
+  sharpen: booleanOr(readNumber),
+  median: readInteger,
+  gamma: readNumber,
+  negate: readBoolean,
+  normalise: readBoolean,
+  brightness: readNumber,
+  saturation: readNumber,
+  hue: readInteger,
+  tint: colour,
+  grayscale: readBoolean,
+  threshold: readInteger,
+  mask: fromText(maskValue),
+  radius: readInteger,
+  overlay: fromText((text) => text),
+  overlay_gravity: gravityOf(GRAVITIES),
+  overlay_x: readInteger,
+  overlay_y: readInteger,
+  overlay_opacity: readNumber,
+  overlay_tile: readBoolean,
+  flatten: readBoolean,
+  format: fromText(outputFormatValue),
+  quality: readInteger,
+  lossless: readBoolean,
+  progressive: readBoolean,
+  effort: readInteger,
+  metadata: oneOf(METADATA_MODES),
+  max_bytes: readInteger,
+};
+
+const KNOWN: ReadonlySet<string> = new Set(TRANSFORM_OPTION_NAMES);
+
+/**
+ * Options under their canonical names (see canonicalNames), each value read
+ * into its one form; undefined when a name is not an option or a value is no
+ * spelling of its kind: what the server would refuse.
+ */
+export function readOptions(named: Readonly<Record<string, unknown>>): ParsedOptions | undefined {
+  const parsed: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(named)) {
+    if (!KNOWN.has(name)) return undefined;
+    const read = READERS[name as TransformOptionName](value);
+    if (read === undefined) return undefined;
+    parsed[name] = read;
+  }
+  return parsed;
+}

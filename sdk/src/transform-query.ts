@@ -1,3 +1,6 @@
+import { canonicalForm, type CanonicalForm } from './canonical-form.ts';
+import { combinationProblem, formatProblem } from './option-problems.ts';
+import { isRecord, outputFormatValue, readOptions } from './option-values.ts';
 import { OPTION_ALIASES, TRANSFORM_OPTION_NAMES, type TransformOptionName } from './transform-options.ts';
 
 const ALIASES: Readonly<Record<string, TransformOptionName>> = OPTION_ALIASES;
@@ -19,11 +22,11 @@ export function canonicalNames(options: object): Record<string, unknown> {
   return named;
 }
 
-const isRecord = (value: unknown): value is Readonly<Record<string, unknown>> => typeof value === 'object' && value !== null;
-
-/** A value as query text: booleans as true, a crop as x,y,width,height, sides as top,right,bottom,left. */
+/** A value as query text: booleans as true, a crop as x,y,width,height, sides as top,right,bottom,left, a mask by its shape or image. */
 function queryText(value: unknown): string {
   if (isRecord(value)) {
+    if ('shape' in value) return String(value.shape);
+    if ('image' in value) return String(value.image);
     const parts = 'left' in value && 'width' in value ? [value.left, value.top, value.width, value.height] : [value.top, value.right, value.bottom, value.left];
     return parts.map(String).join(',');
   }
@@ -46,8 +49,31 @@ export function transformQuery(options: object): URLSearchParams {
   return query;
 }
 
-/** The format's name as the URL's extension (jpg and tif are spelt out). */
-export function formatExtension(format: string): string {
-  const lower = format.toLowerCase();
-  return lower === 'jpg' ? 'jpeg' : lower === 'tif' ? 'tiff' : lower;
+/**
+ * The canonical form (canonical-form.ts) of options for output in `format`,
+ * or undefined when the client cannot know it: with a preset (only the
+ * server knows its options), and when the server will refuse the options (a
+ * name that is not an option, a value that is no spelling of its kind, an
+ * option without the one it needs, an output option the format does not
+ * take).
+ */
+export function canonicalTransform(options: object, format: string): CanonicalForm | undefined {
+  const parsed = readOptions(canonicalNames(options));
+  const output = outputFormatValue(format);
+  if (parsed === undefined || output === undefined || (combinationProblem(parsed) ?? formatProblem(parsed, output)) !== undefined) return undefined;
+  return canonicalForm(parsed, output);
+}
+
+/**
+ * The query of a stored image in `format` (the URL's extension), written
+ * from the options' canonical form: options that mean the same work give one
+ * query, and the server reads it back into that same form. When the client
+ * cannot know that form, the options go as given, in canonical names and
+ * order (transformQuery), and the server's answer says what it makes of them.
+ */
+export function imageQuery(options: object, format: string): URLSearchParams {
+  const canonical = canonicalTransform(options, format);
+  if (canonical === undefined) return transformQuery(options);
+  const { format: inExtension, ...query } = canonical;
+  return transformQuery(query);
 }

@@ -73,7 +73,7 @@ test.serial('get, list (page by page), url, download and delete', async (t) => {
   t.true(ids.every((one) => pages.flat().includes(one)), 'every image is on some page');
 
   const url = pi.images.url(id, { format: 'webp', h: 100, fit: 'cover', w: 120, flip: false, gravity: 'attention' });
-  t.is(url, `${(await servers()).progimage.baseUrl}/v1/images/${id}.webp?width=120&height=100&fit=cover&gravity=attention`);
+  t.is(url, `${(await servers()).progimage.baseUrl}/v1/images/${id}.webp?width=120&height=100&gravity=attention`, 'in canonical form: fit=cover is the default, flip=false is off');
   const stream = await pi.images.download(id, { format: 'webp', w: 120, h: 100, fit: 'cover', gravity: 'attention' });
   const downloaded = await buffer(stream);
   t.like(await sharp(downloaded).metadata(), { format: 'webp', width: 120, height: 100 });

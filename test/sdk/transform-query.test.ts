@@ -9,9 +9,9 @@ const pi = new ProgImage({ baseUrl: 'https://images.example.com/' });
 const ID = '1b09c5c8-2d0e-4bd2-9a5b-3c1f0f6c2a11';
 
 test('url() writes canonical names in the order options apply, whatever order and spelling they were given in', (t) => {
-  const a = pi.images.url(ID, { format: 'jpg', q: 80, flip: true, h: 100, w: 200, bg: 'white', r: 90 });
-  const b = pi.images.url(ID, { width: 200, rotate: 90, height: 100, background: 'white', quality: 80, format: 'jpeg', flip: true });
-  t.is(a, `https://images.example.com/v1/images/${ID}.jpeg?width=200&height=100&rotate=90&background=white&flip=true&quality=80`);
+  const a = pi.images.url(ID, { format: 'jpg', q: 80, flip: true, h: 100, w: 200, bg: 'white', r: 45 });
+  const b = pi.images.url(ID, { width: 200, rotate: 45, height: 100, background: 'white', quality: 80, format: 'jpeg', flip: true });
+  t.is(a, `https://images.example.com/v1/images/${ID}.jpeg?width=200&height=100&rotate=45&background=%23ffffffff&flip=true&quality=80`);
   t.is(a, b);
 });
 
