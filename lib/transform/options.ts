@@ -52,6 +52,10 @@ const number = (min: number, max: number, what = 'a number') =>
     (value) => readNumber(value) ?? value,
     z.number({ error: `expected ${what} from ${min} to ${max}` }).min(min, `expected ${what} from ${min} to ${max}`).max(max, `expected ${what} from ${min} to ${max}`),
   );
+/** A switch or a number: the number when the value reads as one ("trim=1" is threshold 1), else true or false ("0" is off). */
+const switchOr = (numeric: z.ZodType<number>, what: string) =>
+  z.union([z.literal('0').transform(() => false), numeric, bool], { error: `expected true, false or ${what}` });
+
 const integer = (min: number, max: number, what = 'a whole number') =>
   z.preprocess(
     (value) => readInteger(value) ?? value,
@@ -111,14 +115,14 @@ export const optionsSchema = z
     dpr: number(1, 4),
     gravity: gravityOf([...GRAVITIES, ...CROP_STRATEGIES]),
     crop: cropRect,
-    trim: z.union([bool, integer(1, 255, 'a threshold')]),
+    trim: switchOr(integer(1, 255, 'a threshold'), 'a threshold from 1 to 255'),
     rotate: number(-360, 360, 'an angle in degrees'),
     background: colour,
     flip: bool,
     flop: bool,
     extend: sides,
     blur: number(0.3, 100, 'a blur sigma'),
-    sharpen: z.union([bool, number(0.5, 10, 'a sharpen sigma')]),
+    sharpen: switchOr(number(0.5, 10, 'a sharpen sigma'), 'a sharpen sigma from 0.5 to 10'),
     median: integer(3, 15, 'an odd window size').refine((size) => size % 2 === 1, 'expected an odd window size from 3 to 15'),
     grayscale: bool,
     brightness: number(0, 10, 'a brightness multiplier'),

@@ -129,12 +129,13 @@ function numberFields<T>(value: unknown, names: readonly (keyof T & string)[]): 
 
 const fromText = <T>(read: (text: string) => T | undefined): Reader<T> => (value) => (typeof value === 'string' ? read(value) : undefined);
 const gravityOf = <T extends CropGravity>(allowed: readonly T[]): Reader<T> => fromText((text) => gravityValue(text, allowed));
-const booleanOr = <T>(read: Reader<T>): Reader<boolean | T> => (value) => readBoolean(value) ?? read(value);
+/** An option that is a switch or a number: text that is a number is the number ("trim=1" is threshold 1), except "0", which is off. */
+const numberOrSwitch = (read: Reader<number>): Reader<boolean | number> => (value) => (value === '0' ? false : (read(value) ?? readBoolean(value)));
 const colour = fromText(colourValue);
 
 /** The reader of each option's value: the spellings the server's schema takes for it (test/sdk/url-canonical.test.ts holds them together). */
 const READERS: { readonly [N in TransformOptionName]-?: Reader<NonNullable<ParsedOptions[N]>> } = {
-  trim: booleanOr(readInteger),
+  trim: numberOrSwitch(readInteger),
   crop: (value) => (typeof value === 'string' ? cropRectValue(value) : numberFields<CropRect>(value, ['left', 'top', 'width', 'height'])),
   width: readInteger,
   height: readInteger,
@@ -151,7 +152,7 @@ const READERS: { readonly [N in TransformOptionName]-?: Reader<NonNullable<Parse
     : typeof value === 'number' ? (Number.isInteger(value) ? allSides(value) : undefined)
     : numberFields<Sides>(value, ['top', 'right', 'bottom', 'left']),
   blur: readNumber,
-  sharpen: booleanOr(readNumber),
+  sharpen: numberOrSwitch(readNumber),
   median: readInteger,
   gamma: readNumber,
   negate: readBoolean,

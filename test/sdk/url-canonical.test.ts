@@ -90,9 +90,9 @@ test('an image URL needs a format: without an extension the server answers the m
 const VALUES: Readonly<Record<string, readonly unknown[]>> = {
   w: [1, 100, 333], height: [1, 50, 240], fit: ['cover', 'contain', 'fill', 'inside', 'outside'], enlarge: [true, false], dpr: [1, 1.5, 2, 3],
   g: ['centre', 'north', 'attention', 'entropy', 'southwest'], crop: [{ left: 0, top: 0, width: 10, height: 10 }, '5,5,20,30'],
-  trim: [true, false, 20, 255], rotate: [0, 90, -90, 45, 360, -360, 180, 12.5], bg: ['white', '#f00', '#ff000080', '0000ff'],
+  trim: [true, false, 1, 20, 255], rotate: [0, 90, -90, 45, 360, -360, 180, 12.5], bg: ['white', '#f00', '#ff000080', '0000ff'],
   flip: [true, false], flop: [true, false], pad: [0, 4, '1,2,3,4', { top: 0, right: 0, bottom: 0, left: 0 }], blur: [0.3, 2],
-  sharpen: [true, false, 2, 0.5], median: [3, 5], gamma: [1, 2.2], negate: [true], normalize: [true, false], greyscale: [true],
+  sharpen: [true, false, 1, 2, 0.5], median: [3, 5], gamma: [1, 2.2], negate: [true], normalize: [true, false], greyscale: [true],
   brightness: [1, 0.5, 2], saturation: [1, 0], hue: [0, 90, -90], tint: ['red', '#00ff00'], threshold: [0, 128],
   mask: ['circle', 'ellipse', 'rounded', OTHER], radius: [8, 16], overlay: [OTHER], overlay_gravity: ['southeast', 'north', 'centre'],
   overlay_x: [0, 5, -5], overlay_y: [0, 6], overlay_opacity: [1, 0.5], overlay_tile: [true, false], flatten: [true, false],

@@ -46,6 +46,20 @@ test('options that cannot matter are dropped from the canonical form', (t) => {
   t.is(canonical({ bg: '#F00', extend: '4' }), canonical({ background: 'ff0000ff', pad: '4,4,4,4' }));
 });
 
+test('trim and sharpen are switches or numbers: a number in the query is the number, "0" is off, a bare name is the default', (t) => {
+  t.is(canonical({ trim: '1' }), '{"format":"webp","trim":1}');
+  t.is(canonical({ trim: '1' }), canonical({ trim: 1 }), 'the query and JSON mean the same threshold');
+  t.is(canonical({ trim: '' }), canonical({ trim: 'true' }));
+  t.is(canonical({ trim: '' }), '{"format":"webp","trim":10}');
+  t.is(canonical({ sharpen: '1' }), '{"format":"webp","sharpen":1}');
+  t.is(canonical({ sharpen: '2.5' }), canonical({ sharpen: 2.5 }));
+  t.is(canonical({ trim: '0', sharpen: '0' }), '{"format":"webp"}');
+  t.is(canonical({ trim: 'no', sharpen: 'false' }), '{"format":"webp"}');
+  t.like(refusal(t, { trim: '256' }), { option: 'trim' });
+  t.like(refusal(t, { sharpen: '0.1' }), { option: 'sharpen' });
+  t.regex(refusal(t, { trim: 'lots' }).message, /^trim: expected true, false or a threshold from 1 to 255/);
+});
+
 test('every refusal names the option and what it expected', (t) => {
   t.like(refusal(t, { w: '0' }), { option: 'width' });
   t.like(refusal(t, { w: 'wide' }), { option: 'width' });
