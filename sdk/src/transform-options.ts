@@ -55,7 +55,7 @@ export interface TransformOptions {
   readonly enlarge?: boolean | undefined;
   /** Device pixel ratio 1-4, folded into the size. */
   readonly dpr?: number | undefined;
-  /** Any angle in degrees. */
+  /** Degrees clockwise, -360 to 360; any angle, not only right angles. */
   readonly rotate?: number | undefined;
   readonly background?: Colour | undefined;
   /** Up-down. */
