@@ -1,3 +1,4 @@
+import { LruMap } from '../lib/lru-map.ts';
 import type { BlobInfo } from '../lib/ports/blob-store.ts';
 
 export interface CachedBlob {
@@ -13,40 +14,22 @@ export interface CachedBlob {
  * Least recently used entries leave first once `maxBytes` is reached.
  */
 export class BlobCache {
-  readonly #entries = new Map<string, CachedBlob>();
-  #bytes = 0;
+  readonly #entries: LruMap<string, CachedBlob>;
 
   constructor(
-    private readonly maxBytes: number,
+    maxBytes: number,
     /** Larger blobs are streamed from the store, never cached. */
     readonly maxBlobBytes: number,
-  ) {}
+  ) {
+    this.#entries = new LruMap(maxBytes, { weigh: (entry) => entry.data.length });
+  }
 
   get(key: string): CachedBlob | undefined {
-    const entry = this.#entries.get(key);
-    if (entry === undefined) return undefined;
-    // Map keeps insertion order: re-inserting marks the entry most recently used.
-    this.#entries.delete(key);
-    this.#entries.set(key, entry);
-    return entry;
+    return this.#entries.get(key);
   }
 
   set(key: string, entry: CachedBlob): void {
     if (entry.data.length > this.maxBlobBytes) return;
-    this.#delete(key);
     this.#entries.set(key, entry);
-    this.#bytes += entry.data.length;
-    for (const [oldest, cached] of this.#entries) {
-      if (this.#bytes <= this.maxBytes) break;
-      this.#entries.delete(oldest);
-      this.#bytes -= cached.data.length;
-    }
-  }
-
-  #delete(key: string): void {
-    const entry = this.#entries.get(key);
-    if (entry === undefined) return;
-    this.#entries.delete(key);
-    this.#bytes -= entry.data.length;
   }
 }

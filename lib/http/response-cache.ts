@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Admitted } from '../auth/gatekeeper.ts';
+import { LruMap } from '../lru-map.ts';
 import { blobHeaders, etagMatches } from './send-blob.ts';
 
 /** A blob response the full request path produced, kept to be sent again as it was. */
@@ -41,14 +42,21 @@ export interface ServedFromCache {
  * forgotten at once; through another replica, within `freshMs`.
  */
 export class ResponseCache {
-  readonly #entries = new Map<string, Entry>();
+  /** Only `remember` counts as a use: the first entries are the least recently checked by the full path. */
+  readonly #entries: LruMap<string, Entry>;
   readonly #keysByTag = new Map<string, Set<string>>();
 
   constructor(
     private readonly maxEntries: number,
     private readonly freshMs: number,
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    this.#entries = new LruMap(maxEntries, {
+      onEvict: (key, entry) => {
+        this.#untag(key, entry);
+      },
+    });
+  }
 
   get enabled(): boolean {
     return this.freshMs > 0 && this.maxEntries > 0;
@@ -57,22 +65,17 @@ export class ResponseCache {
   remember(key: string, response: CachedResponse): void {
     if (!this.enabled) return;
     this.#delete(key);
-    this.#entries.set(key, { response, freshUntil: this.now() + this.freshMs });
     for (const tag of response.tags) {
       const keys = this.#keysByTag.get(tag) ?? new Set<string>();
       keys.add(key);
       this.#keysByTag.set(tag, keys);
     }
-    // Map keeps insertion order, and a refresh re-inserts: the first entries are the least recently checked.
-    for (const oldest of this.#entries.keys()) {
-      if (this.#entries.size <= this.maxEntries) break;
-      this.#delete(oldest);
-    }
+    this.#entries.set(key, { response, freshUntil: this.now() + this.freshMs });
   }
 
   /** The fresh response stored under `key`, if any (a stale one is dropped). */
   lookup(key: string): CachedResponse | undefined {
-    const entry = this.#entries.get(key);
+    const entry = this.#entries.peek(key);
     if (entry === undefined) return undefined;
     if (entry.freshUntil <= this.now()) {
       this.#delete(key);
@@ -108,9 +111,13 @@ export class ResponseCache {
   }
 
   #delete(key: string): void {
-    const entry = this.#entries.get(key);
+    const entry = this.#entries.peek(key);
     if (entry === undefined) return;
     this.#entries.delete(key);
+    this.#untag(key, entry);
+  }
+
+  #untag(key: string, entry: Entry): void {
     for (const tag of entry.response.tags) {
       const keys = this.#keysByTag.get(tag);
       keys?.delete(key);
