@@ -17,6 +17,8 @@ interface Remembered<T> {
   readonly until: number;
 }
 
+type SignatureCredentials = Extract<Credentials, { kind: 'signature' }>;
+
 /** Past this many remembered keys or tenants the memory starts over (unknown keys sent in a flood are remembered too). */
 const MAX_REMEMBERED = 10_000;
 /** Only GET and HEAD of image bytes (a name with an extension under /v1/images/) can be signed. */
@@ -66,7 +68,7 @@ export class Gatekeeper {
       tenant = owner === undefined || owner === null ? undefined : this.#recalled(this.#tenants, owner);
     } else if (credentials.kind === 'signature') {
       tenant = this.#recalled(this.#tenants, credentials.tenant);
-      if (tenant !== undefined && tenant !== null && !this.#signatureValid(tenant, credentials, request.method)) return undefined;
+      if (tenant !== undefined && tenant !== null && this.#verifySignature(tenant, credentials, request.method) !== 'valid') return undefined;
     }
     if (tenant === undefined || tenant === null) return undefined;
     try {
@@ -90,21 +92,22 @@ export class Gatekeeper {
         return tenant;
       }
       case 'signature': {
-        if (!/^\d{1,12}$/.test(credentials.expires) || credentials.tenant === '') throw signatureInvalid();
-        if (Number(credentials.expires) * 1000 <= this.now()) {
-          throw new HttpError(403, 'signature_expired', 'the signed URL has expired', { expires: Number(credentials.expires) });
-        }
         const tenant = /^[a-z0-9-]{1,63}$/.test(credentials.tenant) ? await this.#tenant(credentials.tenant) : null;
-        if (tenant === null || !this.#signatureValid(tenant, credentials, request.method)) throw signatureInvalid();
+        if (tenant === null) throw signatureInvalid();
+        const verdict = this.#verifySignature(tenant, credentials, request.method);
+        if (verdict === 'expired') throw new HttpError(403, 'signature_expired', 'the signed URL has expired', { expires: Number(credentials.expires) });
+        if (verdict === 'invalid') throw signatureInvalid();
         return tenant;
       }
     }
   }
 
-  #signatureValid(tenant: TenantRecord, credentials: Extract<Credentials, { kind: 'signature' }>, method: string): boolean {
-    if (method !== 'GET' && method !== 'HEAD') return false;
-    if (!/^\d{1,12}$/.test(credentials.expires) || Number(credentials.expires) * 1000 <= this.now()) return false;
-    return signatureMatches(activeSecrets(tenant, this.now()), credentials.path, credentials.parameters, credentials.signature);
+  /** The expiry is checked first: a URL past it is expired whether or not its signature matches (which tells nothing of the secret). */
+  #verifySignature(tenant: TenantRecord, credentials: SignatureCredentials, method: string): 'valid' | 'expired' | 'invalid' {
+    if (!/^\d{1,12}$/.test(credentials.expires)) return 'invalid';
+    if (Number(credentials.expires) * 1000 <= this.now()) return 'expired';
+    if (method !== 'GET' && method !== 'HEAD') return 'invalid';
+    return signatureMatches(activeSecrets(tenant, this.now()), credentials.path, credentials.parameters, credentials.signature) ? 'valid' : 'invalid';
   }
 
   #checkRules(tenant: TenantRecord, credentials: Credentials, request: PresentedRequest): void {
