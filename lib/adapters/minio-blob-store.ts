@@ -67,20 +67,17 @@ function mapError(error: unknown, doing: string): unknown {
 
 const sha256Of = (body: Buffer): string => createHash('sha256').update(body).digest('hex');
 
-/** The longest one S3 call may take (a 50 MiB blob included) before the server counts as not answering. */
-const CALL_TIMEOUT_MS = 60_000;
-
 /**
- * `work`, or a DependencyUnavailableError once the deadline passes: the
+ * `work`, or a DependencyUnavailableError once `timeoutMs` passes: the
  * client has no timeout of its own, and a server that accepts connections but
  * never answers would otherwise hold the caller forever.
  */
-async function withinDeadline<T>(work: Promise<T>, doing: string): Promise<T> {
+async function withinDeadline<T>(work: Promise<T>, doing: string, timeoutMs: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
-      reject(new DependencyUnavailableError(`S3 did not answer within ${CALL_TIMEOUT_MS / 1000} s while ${doing}`));
-    }, CALL_TIMEOUT_MS);
+      reject(new DependencyUnavailableError(`S3 did not answer within ${timeoutMs / 1000} s while ${doing}`));
+    }, timeoutMs);
   });
   try {
     return await Promise.race([work, deadline]);
@@ -98,6 +95,8 @@ export class MinioBlobStore implements BlobStore {
   constructor(
     private readonly client: Client,
     private readonly bucket: string,
+    /** The deadline of every call (S3Config.timeoutMs). */
+    private readonly timeoutMs: number,
   ) {}
 
   async put(key: string, body: Buffer, options: PutOptions): Promise<BlobInfo> {
@@ -123,7 +122,7 @@ export class MinioBlobStore implements BlobStore {
   async getStream(key: string): Promise<Readable> {
     assertBlobKey(key);
     try {
-      return await withinDeadline(this.client.getObject(this.bucket, key), `reading ${key}`);
+      return await withinDeadline(this.client.getObject(this.bucket, key), `reading ${key}`, this.timeoutMs);
     } catch (error) {
       if (isNotFound(error)) throw new BlobNotFoundError(key);
       throw mapError(error, `reading ${key}`);
@@ -147,6 +146,7 @@ export class MinioBlobStore implements BlobStore {
       await withinDeadline(
         this.client.copyObject(new CopySourceOptions({ Bucket: this.bucket, Object: from }), new CopyDestinationOptions({ Bucket: this.bucket, Object: to })),
         `copying ${from} to ${to}`,
+        this.timeoutMs,
       );
     } catch (error) {
       if (!isNotFound(error)) throw mapError(error, `copying ${from} to ${to}`);
@@ -160,7 +160,7 @@ export class MinioBlobStore implements BlobStore {
   async delete(key: string): Promise<void> {
     assertBlobKey(key);
     try {
-      await withinDeadline(this.client.removeObject(this.bucket, key), `deleting ${key}`);
+      await withinDeadline(this.client.removeObject(this.bucket, key), `deleting ${key}`, this.timeoutMs);
     } catch (error) {
       if (!isNotFound(error)) throw mapError(error, `deleting ${key}`);
     }
@@ -217,7 +217,7 @@ export class MinioBlobStore implements BlobStore {
 
   private async statObject(key: string): Promise<BucketItemStat | null> {
     try {
-      return await withinDeadline(this.client.statObject(this.bucket, key), `reading the metadata of ${key}`);
+      return await withinDeadline(this.client.statObject(this.bucket, key), `reading the metadata of ${key}`, this.timeoutMs);
     } catch (error) {
       if (isNotFound(error)) return null;
       throw mapError(error, `reading the metadata of ${key}`);
@@ -246,7 +246,7 @@ export class MinioBlobStore implements BlobStore {
 
   private async call<T>(doing: string, request: () => Promise<T>): Promise<T> {
     try {
-      return await withinDeadline(request(), doing);
+      return await withinDeadline(request(), doing, this.timeoutMs);
     } catch (error) {
       throw mapError(error, doing);
     }
@@ -255,7 +255,7 @@ export class MinioBlobStore implements BlobStore {
 
 /** The blob store on the configured S3 bucket, which is created if it does not exist yet. */
 export async function createMinioBlobStore(config: S3Config): Promise<MinioBlobStore> {
-  const store = new MinioBlobStore(createS3Client(config), config.bucket);
+  const store = new MinioBlobStore(createS3Client(config), config.bucket, config.timeoutMs);
   await store.ensureBucket(config.region);
   return store;
 }

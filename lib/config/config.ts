@@ -30,6 +30,8 @@ export interface S3Config {
   readonly secretKey: string;
   readonly bucket: string;
   readonly region: string;
+  /** How long one call may take (a 50 MiB blob included) before the server counts as not answering. */
+  readonly timeoutMs: number;
 }
 
 export interface MongoConfig {
@@ -235,6 +237,7 @@ function toConfig(env: Environment): Config {
             secretKey,
             bucket: env.PROGIMAGE_S3_BUCKET,
             region: env.PROGIMAGE_S3_REGION,
+            timeoutMs: env.PROGIMAGE_S3_TIMEOUT_MS,
           },
     mongo: mongoUrl === undefined ? null : { url: mongoUrl, database: env.PROGIMAGE_MONGODB_DATABASE, timeoutMs: env.PROGIMAGE_MONGODB_TIMEOUT_MS },
     scan: {

@@ -118,6 +118,8 @@ export const environmentSchema = z.object({
   PROGIMAGE_S3_SECRET_KEY: z.string().min(8, 'expected at least 8 characters').optional(),
   PROGIMAGE_S3_BUCKET: bucketName.default('progimage'),
   PROGIMAGE_S3_REGION: z.string().min(1).default('us-east-1'),
+  /** How long one S3 call (a 50 MiB blob included) may wait on a server that stopped answering before it counts as unavailable. */
+  PROGIMAGE_S3_TIMEOUT_MS: milliseconds(100, 600_000).default(60_000),
 
   PROGIMAGE_MONGODB_URL: mongoUrl.optional(),
   PROGIMAGE_MONGODB_DATABASE: z

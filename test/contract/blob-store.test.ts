@@ -12,6 +12,7 @@ import { BlobNotFoundError, InvalidBlobKeyError, type BlobInfo, type BlobStore }
 import { createS3Client } from '../../lib/s3/client.ts';
 import { readFixture } from '../support/fixtures.ts';
 import { serverConfig } from '../support/servers.ts';
+import { startStallProxy } from '../support/stall-proxy.ts';
 
 /** A store for one test, and the key prefix that test owns (MinIO's bucket is shared by every test). */
 interface Subject {
@@ -48,7 +49,7 @@ const minioAdapter: Adapter = {
   },
   openUnusable: async () => {
     const { s3 } = await minioStore();
-    return new MinioBlobStore(createS3Client({ ...s3, endpoint: new URL('http://127.0.0.1:1') }), s3.bucket);
+    return new MinioBlobStore(createS3Client({ ...s3, endpoint: new URL('http://127.0.0.1:1') }), s3.bucket, s3.timeoutMs);
   },
 };
 
@@ -325,19 +326,35 @@ for (const { name, open, openUnusable } of adapters) {
   });
 }
 
+/** Every call of a store on one blob. */
+const blobOperations = (store: BlobStore) => ({
+  put: () => store.put('k', Buffer.from('x'), { contentType: 'text/plain' }),
+  get: () => store.get('k'),
+  getStream: () => store.getStream('k'),
+  stat: () => store.stat('k'),
+  delete: () => store.delete('k'),
+  move: () => store.move('k', 'l'),
+});
+
 test('minio: a server that does not answer is a retriable DependencyUnavailableError, on every operation', async (t) => {
   const store = await minioAdapter.openUnusable(t);
-  const calls = {
-    put: () => store.put('k', Buffer.from('x'), { contentType: 'text/plain' }),
-    get: () => store.get('k'),
-    getStream: () => store.getStream('k'),
-    stat: () => store.stat('k'),
-    delete: () => store.delete('k'),
-    move: () => store.move('k', 'l'),
-    list: () => collect(store.list('')),
-  };
+  const calls = { ...blobOperations(store), list: () => collect(store.list('')) };
   for (const [operation, call] of Object.entries(calls)) {
     const error = await t.throwsAsync(call, { instanceOf: DependencyUnavailableError }, operation);
+    t.true(error.retriable, operation);
+  }
+});
+
+test('minio: a server that stops answering fails every call with a retriable DependencyUnavailableError once its deadline passes', async (t) => {
+  t.timeout(30_000, 'without a deadline of its own every call waits for ever');
+  const { s3 } = await minioStore();
+  const proxy = await startStallProxy(s3.endpoint.hostname, Number(s3.endpoint.port));
+  t.teardown(() => proxy.close());
+  const store = await createMinioBlobStore({ ...s3, endpoint: new URL(`http://${proxy.host}:${proxy.port}`), timeoutMs: 1000 });
+  proxy.stall();
+  const calls = { ...blobOperations(store), checkHealth: () => store.checkHealth() };
+  for (const [operation, call] of Object.entries(calls)) {
+    const error = await t.throwsAsync(call, { instanceOf: DependencyUnavailableError, message: /did not answer within/ }, operation);
     t.true(error.retriable, operation);
   }
 });

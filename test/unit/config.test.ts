@@ -159,6 +159,7 @@ test('a full server configuration parses into the nested Config', (t) => {
       secretKey: 'progimage-secret',
       bucket: 'images.example',
       region: 'eu-west-1',
+      timeoutMs: 60_000,
     },
     mongo: { url: 'mongodb://mongodb:27017', database: 'progimage_test', timeoutMs: 30_000 },
     scan: { enabled: false, clamd: { host: 'clamav', port: 3311, timeoutMs: 5000 } },
@@ -194,6 +195,7 @@ test('server settings left out take their defaults', (t) => {
   });
   t.is(config.s3?.bucket, 'progimage');
   t.is(config.s3?.region, 'us-east-1');
+  t.is(config.s3?.timeoutMs, 60_000);
   t.deepEqual(config.mongo, { url: 'mongodb://mongodb:27017', database: 'progimage', timeoutMs: 30_000 });
   t.deepEqual(config.scan, { enabled: true, clamd: { host: 'clamav', port: 3310, timeoutMs: 60_000 } });
 });
