@@ -5,7 +5,7 @@ import { signUrl } from '../../lib/auth/signatures.ts';
 import { currentSecret, openTenantCollections } from '../../lib/auth/tenants.ts';
 import { loadConfig } from '../../lib/config/index.ts';
 import { waitUntil } from '../../lib/wait.ts';
-import { anonymousRequest, errorSchema, json, request, uploadAccepted, waitForFinalStatus, type Reply } from '../support/api.ts';
+import { anonymousRequest, bearer, errorSchema, json, request, upload, uploadAccepted, waitForFinalStatus, type Reply } from '../support/api.ts';
 import { spawnChildService } from '../support/child-service.ts';
 import { readFixture } from '../support/fixtures.ts';
 import { admin, printedKey, startSecured, type SecuredProgImage } from '../support/secured.ts';
@@ -22,8 +22,6 @@ test.after.always(async () => {
   if (secured !== undefined) await (await secured).stop();
 });
 
-const bearer = (key: string) => ({ authorization: `Bearer ${key}` });
-const uploadHeaders = (key: string) => ({ ...bearer(key), 'content-type': 'application/octet-stream' });
 const errorCode = (reply: Reply): string => errorSchema.parse(json(reply)).error.code;
 
 /** A tenant made with the admin command, and its key. */
@@ -73,15 +71,9 @@ test("a tenant sees only its own images: another tenant's id is a 404 exactly li
   t.deepEqual(json(await asOther('/v1/images')), { images: [], next: null });
   t.is((await request(`${running.baseUrl}/v1/images/${id}`)).status, 200, "the owner's image is untouched");
   // And the other way round: the other tenant's upload is invisible to the default tenant.
-  const theirs = await uploadAs(running.baseUrl, other.key);
+  const theirs = await uploadAccepted(running.baseUrl, await readFixture('320x240.jpg'), 'application/octet-stream', other.key);
   t.is((await request(`${running.baseUrl}/v1/images/${theirs}`)).status, 404);
 });
-
-async function uploadAs(baseUrl: string, key: string): Promise<string> {
-  const reply = await request(`${baseUrl}/v1/images`, { method: 'POST', body: await readFixture('320x240.jpg'), headers: uploadHeaders(key) });
-  if (reply.status !== 202) throw new Error(`upload answered ${reply.status}: ${reply.bytes.toString()}`);
-  return (json(reply) as { id: string }).id;
-}
 
 test('a revoked key stops working; the tenant’s other keys do not', async (t) => {
   const { running, env } = await progimage();
@@ -146,10 +138,8 @@ test('signed URLs: anyone may GET until expiry; a tampered, expired or misused o
 test('rotating the signing secret keeps URLs already handed out valid for the grace period, then refuses them', async (t) => {
   const { running, env } = await progimage();
   const tenant = await newTenant('rotating');
-  const id = await uploadAs(running.baseUrl, tenant.key);
-  await waitUntil(async () => (json(await request(`${running.baseUrl}/v1/images/${id}`, { headers: bearer(tenant.key) })) as { status: string }).status === 'ready', {
-    timeoutMs: 240_000, intervalMs: 200, description: 'the image to be ready',
-  });
+  const id = await uploadAccepted(running.baseUrl, await readFixture('320x240.jpg'), 'application/octet-stream', tenant.key);
+  t.is((await waitForFinalStatus(running.baseUrl, id, tenant.key)).status, 'ready');
   const before = (await admin(env, 'sign', tenant.name, `/v1/images/${id}.jpg?w=20`)).trim();
   t.is((await anonymousRequest(`${running.baseUrl}${before}`)).status, 200);
   await admin(env, 'signing', 'rotate', tenant.name, '--grace-seconds', '10');
@@ -168,7 +158,7 @@ test('rotating the signing secret keeps URLs already handed out valid for the gr
 test('a tenant that requires signatures gets 403 for image bytes fetched with only a key; metadata still works with the key', async (t) => {
   const { running, env } = await progimage();
   const tenant = await newTenant('signed-only', '--signed-gets-only', 'true');
-  const id = await uploadAs(running.baseUrl, tenant.key);
+  const id = await uploadAccepted(running.baseUrl, await readFixture('320x240.jpg'), 'application/octet-stream', tenant.key);
   // The catalog learns of an upload moments after its 202.
   const meta = await waitUntil(async () => {
     const reply = await request(`${running.baseUrl}/v1/images/${id}`, { headers: bearer(tenant.key) });
@@ -207,19 +197,19 @@ test('a tenant at its storage quota is refused with 403 and nothing stored; dele
   const { running } = await progimage();
   const fixture = await readFixture('320x240.jpg');
   const tenant = await newTenant('quota', '--stored-bytes', String(Math.floor(fixture.length * 1.5)));
-  const first = await uploadAs(running.baseUrl, tenant.key);
+  const first = await uploadAccepted(running.baseUrl, fixture, 'application/octet-stream', tenant.key);
   // Scanned or further: the catalog recorded the upload, and its bytes, well before.
   const pastUpload = async (id: string) => {
     const reply = await request(`${running.baseUrl}/v1/images/${id}`, { headers: bearer(tenant.key) });
     return reply.status === 200 && (json(reply) as { status: string }).status !== 'uploaded';
   };
   await waitUntil(() => pastUpload(first), { timeoutMs: 120_000, intervalMs: 100, description: 'the upload to be recorded' });
-  const refused = await request(`${running.baseUrl}/v1/images`, { method: 'POST', body: fixture, headers: uploadHeaders(tenant.key) });
+  const refused = await upload(running.baseUrl, fixture, 'application/octet-stream', bearer(tenant.key));
   t.is(refused.status, 403);
   t.is(errorCode(refused), 'storage_quota_exceeded');
   t.is((json(await request(`${running.baseUrl}/v1/images`, { headers: bearer(tenant.key) })) as { images: unknown[] }).images.length, 1);
   t.is((await request(`${running.baseUrl}/v1/images/${first}`, { method: 'DELETE', headers: bearer(tenant.key) })).status, 204);
-  t.is((await request(`${running.baseUrl}/v1/images`, { method: 'POST', body: fixture, headers: uploadHeaders(tenant.key) })).status, 202);
+  t.is((await upload(running.baseUrl, fixture, 'application/octet-stream', bearer(tenant.key))).status, 202);
 });
 
 test('a new installation creates the default tenant and prints its key once; the key works', async (t) => {
@@ -239,5 +229,5 @@ test('a new installation creates the default tenant and prints its key once; the
   t.notRegex(second.output(), /pik_/, 'the key is printed only when the tenant is created');
   t.is((await anonymousRequest(`${second.baseUrl}/v1/images`, { headers: bearer(key) })).status, 200);
   const image = await sharp({ create: { width: 8, height: 8, channels: 3, background: '#fff' } }).png().toBuffer();
-  t.is((await anonymousRequest(`${second.baseUrl}/v1/images`, { method: 'POST', body: image, headers: uploadHeaders(key) })).status, 202);
+  t.is((await upload(second.baseUrl, image, 'application/octet-stream', bearer(key))).status, 202);
 });

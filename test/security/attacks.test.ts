@@ -7,7 +7,7 @@ import { createCatalogStore } from '../../lib/adapters/index.ts';
 import { signUrl } from '../../lib/auth/signatures.ts';
 import { currentSecret, openTenantCollections } from '../../lib/auth/tenants.ts';
 import { loadConfig } from '../../lib/config/index.ts';
-import { anonymousRequest, errorSchema, json, uploadAccepted, waitForFinalStatus, type Reply } from '../support/api.ts';
+import { anonymousRequest, bearer, errorSchema, json, upload, uploadAccepted, waitForFinalStatus, type Reply } from '../support/api.ts';
 import { EICAR, readFixture } from '../support/fixtures.ts';
 import { rawExchange, slowly } from '../support/raw-http.ts';
 import { admin, printedKey, startSecured, type SecuredProgImage } from '../support/secured.ts';
@@ -80,7 +80,7 @@ async function snapshot({ secured, attackerKey, victimKey, baseUrl }: Setup): Pr
     }
   }
   for (const [tenant, apiKey] of [[VICTIM, victimKey], [ATTACKER, attackerKey]] as const) {
-    const list = json(await anonymousRequest(`${baseUrl}/v1/images?limit=100`, { headers: { authorization: `Bearer ${apiKey}` } })) as {
+    const list = json(await anonymousRequest(`${baseUrl}/v1/images?limit=100`, { headers: bearer(apiKey) })) as {
       images: { id: string; status: string }[];
     };
     stored[`catalog:${tenant}`] = list.images.map((image) => `${image.id} ${image.status}`).sort();
@@ -90,17 +90,16 @@ async function snapshot({ secured, attackerKey, victimKey, baseUrl }: Setup): Pr
 
 const attacker = (s: Setup, init: { method?: string; body?: NonNullable<RequestInit['body']>; headers?: Record<string, string> } = {}): RequestInit => ({
   ...init,
-  headers: { authorization: `Bearer ${s.attackerKey}`, ...init.headers },
+  headers: { ...bearer(s.attackerKey), ...init.headers },
 });
-const asVictim = (s: Setup, path: string) => anonymousRequest(`${s.baseUrl}${path}`, { headers: { authorization: `Bearer ${s.victimKey}` } });
-const uploadAs = (s: Setup, body: Buffer, headers: Record<string, string> = {}) =>
-  anonymousRequest(`${s.baseUrl}/v1/images`, attacker(s, { method: 'POST', body, headers: { 'content-type': 'application/octet-stream', ...headers } }));
+const asVictim = (s: Setup, path: string) => anonymousRequest(`${s.baseUrl}${path}`, { headers: bearer(s.victimKey) });
+const uploadAs = (s: Setup, body: Buffer, contentType = 'application/octet-stream') => upload(s.baseUrl, body, contentType, bearer(s.attackerKey));
 const multipartAs = (s: Setup, body: Buffer, filename: string, type: string) => {
   const form = new FormData();
   form.append('file', new Blob([body], { type }), filename);
   return anonymousRequest(`${s.baseUrl}/v1/images`, attacker(s, { method: 'POST', body: form }));
 };
-const svgUpload = (s: Setup, svg: string) => uploadAs(s, Buffer.from(svg), { 'content-type': 'image/svg+xml' });
+const svgUpload = (s: Setup, svg: string) => uploadAs(s, Buffer.from(svg), 'image/svg+xml');
 const urlUpload = (s: Setup, url: string) =>
   anonymousRequest(`${s.baseUrl}/v1/images`, attacker(s, { method: 'POST', body: JSON.stringify({ url }), headers: { 'content-type': 'application/json' } }));
 
@@ -160,7 +159,7 @@ const attacks: readonly Attack[] = [
   { name: 'a JPEG with HTML appended', send: async (s) => uploadAs(s, Buffer.concat([await readFixture('320x240.jpg'), Buffer.from('<html><script>alert(1)</script></html>')])), status: 415, code: 'trailing_data' },
   { name: 'a PNG with HTML appended', send: async (s) => uploadAs(s, Buffer.concat([await readFixture('with-alpha.png'), Buffer.from('<script>alert(1)</script>')])), status: 415, code: 'trailing_data' },
   { name: 'HTML named .png and declared image/png', send: (s) => multipartAs(s, Buffer.from('<!doctype html><html><body><script>alert(1)</script></body></html>'), 'cat.png', 'image/png'), status: 415, code: 'unsupported_media_type' },
-  { name: 'a PNG declared as image/jpeg', send: async (s) => uploadAs(s, await readFixture('with-alpha.png'), { 'content-type': 'image/jpeg' }), status: 415, code: 'type_mismatch' },
+  { name: 'a PNG declared as image/jpeg', send: async (s) => uploadAs(s, await readFixture('with-alpha.png'), 'image/jpeg'), status: 415, code: 'type_mismatch' },
   { name: 'a JPEG named .gif', send: async (s) => multipartAs(s, await readFixture('320x240.jpg'), 'photo.gif', 'application/octet-stream'), status: 415, code: 'type_mismatch' },
   { name: 'EICAR inside a zip', send: (s) => uploadAs(s, zipOf('eicar.com', EICAR)), status: 415, code: 'unsupported_media_type' },
   { name: 'a zip bomb (100 MB of zeros deflated)', send: (s) => uploadAs(s, zipOf('zeros.bin', Buffer.alloc(100 * 1024 * 1024))), status: 415, code: 'unsupported_media_type' },
@@ -179,13 +178,13 @@ const attacks: readonly Attack[] = [
   { name: '../ in a variant name', send: (s) => asVictim(s, `/v1/images/${s.victimImage}/variants/..%2F..%2F..%2Foriginals%2Fdefault`), status: 404, code: 'no_such_variant' },
   { name: '../ in a batch id', send: (s) => anonymousRequest(`${s.baseUrl}/v1/batches/..%2F..%2Fimages`, attacker(s)), status: 404, code: 'not_found' },
   // HTTP abuse
-  { name: 'headers of 64 KB', send: (s) => anonymousRequest(`${s.baseUrl}/v1/images`, { headers: { authorization: `Bearer ${s.attackerKey}`, 'x-padding': 'a'.repeat(64 * 1024) } }), status: 431, code: 'headers_too_large' },
+  { name: 'headers of 64 KB', send: (s) => anonymousRequest(`${s.baseUrl}/v1/images`, attacker(s, { headers: { 'x-padding': 'a'.repeat(64 * 1024) } })), status: 431, code: 'headers_too_large' },
   { name: 'a chunked body over the size limit, without Content-Length', send: (s) => rawExchange(s.port, chunkedBody('/v1/images', s.attackerKey, 3 * MAX_UPLOAD_BYTES), 30_000), status: 413, code: 'payload_too_large' },
   { name: 'a client sending its request line one byte a second', send: (s) => rawExchange(s.port, slowly(Buffer.from(`GET /v1/images HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${s.attackerKey}\r\n\r\n`), 1000), HEADERS_TIMEOUT_MS * 4), status: 408, code: 'request_timeout' },
   { name: 'malformed multipart', send: (s) => anonymousRequest(`${s.baseUrl}/v1/images`, attacker(s, { method: 'POST', body: '--x\r\nContent-Disposition: form-data; name="file"; filename="a.jpg"\r\n\r\nnot closed', headers: { 'content-type': 'multipart/form-data; boundary=x' } })), status: 400, code: 'malformed_multipart' },
   { name: 'JSON that does not parse', send: (s) => anonymousRequest(`${s.baseUrl}/v1/images`, attacker(s, { method: 'POST', body: '{"url": ', headers: { 'content-type': 'application/json' } })), status: 400, code: 'invalid_json' },
   // Who is asking
-  { name: 'a wrong API key', send: (s) => anonymousRequest(`${s.baseUrl}/v1/images/${s.victimImage}`, { headers: { authorization: 'Bearer pik_wrongwrongwrongwrongwrongwrongwrong' } }), status: 401, code: 'unauthenticated' },
+  { name: 'a wrong API key', send: (s) => anonymousRequest(`${s.baseUrl}/v1/images/${s.victimImage}`, { headers: bearer('pik_wrongwrongwrongwrongwrongwrongwrong') }), status: 401, code: 'unauthenticated' },
   { name: "another tenant's image id", send: (s) => anonymousRequest(`${s.baseUrl}/v1/images/${s.victimImage}.png`, attacker(s)), status: 404, code: 'not_found' },
   { name: "deleting another tenant's image", send: (s) => anonymousRequest(`${s.baseUrl}/v1/images/${s.victimImage}`, attacker(s, { method: 'DELETE' })), status: 404, code: 'not_found' },
   { name: 'an expired signature', send: async (s) => anonymousRequest(`${s.baseUrl}${signUrl(`/v1/images/${s.victimImage}.png`, VICTIM, await victimSecret(s), new Date(Date.now() - 60_000))}`), status: 403, code: 'signature_expired' },

@@ -29,7 +29,8 @@ export async function anonymousRequest(url: string, init: RequestInit = {}): Pro
 export const upload = (baseUrl: string, bytes: Buffer, contentType: string, headers: Record<string, string> = {}) =>
   request(`${baseUrl}/v1/images`, { method: 'POST', body: bytes, headers: { 'Content-Type': contentType, ...headers } });
 
-const bearer = (key: string): Record<string, string> => ({ authorization: `Bearer ${key}` });
+/** The Authorization header of a request made with `key`. */
+export const bearer = (key: string): Record<string, string> => ({ authorization: `Bearer ${key}` });
 
 const acceptedSchema = z.object({ id: z.string(), status: z.literal('uploaded') });
 
