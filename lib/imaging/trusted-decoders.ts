@@ -13,6 +13,9 @@ const BUFFER_LOADERS: Readonly<Record<ImageFormat, readonly string[]>> = {
   svg: ['VipsForeignLoadSvgBuffer'],
 };
 
+/** The loaders allowed now, as allowOnlyTrustedDecoders last set them. */
+let inForce: string | undefined;
+
 /**
  * Lets libvips run only the decoders of the accepted formats, reading from
  * memory: every other loader (PDF, JPEG 2000, FITS, Matlab, ImageMagick, files
@@ -21,6 +24,12 @@ const BUFFER_LOADERS: Readonly<Record<ImageFormat, readonly string[]>> = {
  * ProgImage itself, so the SVG loader always stays.
  */
 export function allowOnlyTrustedDecoders(accepted: readonly ImageFormat[]): void {
+  const allowed = [...new Set([...accepted, 'svg' as const].flatMap((format) => BUFFER_LOADERS[format]))].sort();
+  // Blocking every loader, then unblocking the allowed ones, leaves a moment in which a decode on
+  // another thread finds its loader blocked: done again for the same formats (every service
+  // hosted in one process applies them), it would fail decodes under way.
+  if (allowed.join() === inForce) return;
   sharp.block({ operation: ['VipsForeignLoad'] });
-  sharp.unblock({ operation: [...new Set([...accepted, 'svg' as const].flatMap((format) => BUFFER_LOADERS[format]))] });
+  sharp.unblock({ operation: allowed });
+  inForce = allowed.join();
 }
