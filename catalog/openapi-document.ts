@@ -256,7 +256,7 @@ export const openApiDocument = {
         summary: 'Store one image (raw body), many (multipart field "file"), or images at URLs (JSON {url} or {urls})',
         parameters: [
           idempotencyKey,
-          { name: 'ttl', in: 'query', required: false, description: 'Seconds until the image is deleted (or the header X-ProgImage-TTL; not both)', schema: { type: 'integer', minimum: 1 } },
+          { name: 'ttl', in: 'query', required: false, description: 'Seconds until the image is deleted (or the header X-ProgImage-TTL; not both). Without either: the tenant\'s default time to live, else the service\'s, else until deleted', schema: { type: 'integer', minimum: 1 } },
           { name: 'X-ProgImage-TTL', in: 'header', required: false, description: 'Seconds until the image is deleted', schema: { type: 'integer', minimum: 1 } },
         ],
         requestBody: imageBodies({

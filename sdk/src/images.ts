@@ -10,7 +10,13 @@ import type { RequestOptions, Transport } from './transport.ts';
 import type { Image, ImagePage, ImageStatus, UploadedImage } from './types.ts';
 import { inputBody, type BodyOptions, type ImageInput } from './upload-body.ts';
 
-export interface UploadOptions extends BodyOptions, RequestOptions {
+/** How long uploaded images live. */
+interface TimeToLive {
+  /** Seconds until the image and everything made from it are deleted; without it, the tenant's or the service's default. */
+  readonly ttl?: number;
+}
+
+export interface UploadOptions extends BodyOptions, RequestOptions, TimeToLive {
   /** A retry with the same key stores nothing twice; one is made for every upload that does not name its own. */
   readonly idempotencyKey?: string;
 }
@@ -28,7 +34,7 @@ export interface UploadProgress {
   readonly outcome: UploadOutcome;
 }
 
-export interface UploadManyOptions extends RequestOptions {
+export interface UploadManyOptions extends RequestOptions, TimeToLive {
   /** Uploads in flight at once (4). */
   readonly concurrency?: number;
   readonly onProgress?: (progress: UploadProgress) => void;
@@ -89,7 +95,11 @@ export class Images {
    */
   upload(input: ImageInput, options: UploadOptions = {}): Promise<UploadedImage> {
     const body = inputBody(input, options, (url) => ({ url }));
-    const headers = { ...body.headers, 'Idempotency-Key': options.idempotencyKey ?? randomUUID() };
+    const headers = {
+      ...body.headers,
+      'Idempotency-Key': options.idempotencyKey ?? randomUUID(),
+      ...(options.ttl === undefined ? {} : { 'X-ProgImage-TTL': String(options.ttl) }),
+    };
     return this.transport.json<UploadedImage>({ method: 'POST', path: '/v1/images', headers, body: body.body, retriable: body.replayable }, options);
   }
 

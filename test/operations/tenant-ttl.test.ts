@@ -18,7 +18,7 @@ test.after.always(async () => {
   if (secured !== undefined) await (await secured).stop();
 });
 
-const expiringSchema = z.object({ expiresAt: z.iso.datetime().optional() }).loose();
+const expiringSchema = z.object({ expiresAt: z.iso.datetime().nullable() }).loose();
 
 /**
  * Uploads as `key` (with `headers`) and resolves to the seconds between the
@@ -39,7 +39,7 @@ async function uploadedTtl(key: string, headers: Record<string, string> = {}): P
     },
     { timeoutMs: 60_000, intervalMs: 50, description: `image ${id} in the catalog` },
   );
-  return image.expiresAt === undefined ? null : Math.round((Date.parse(image.expiresAt) - before) / 1000);
+  return image.expiresAt === null ? null : Math.round((Date.parse(image.expiresAt) - before) / 1000);
 }
 
 test("a tenant's default time to live applies to its uploads that name none; a ttl the upload names wins; without one the service's default applies", async (t) => {

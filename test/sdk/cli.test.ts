@@ -49,14 +49,17 @@ test.serial('upload of a folder and a file: --json lists each input with its id 
   t.deepEqual(outcomes.map((outcome) => outcome.input), [join(folder, 'a.jpg'), join(folder, 'nested', 'b.png'), join(folder, 'notes.md'), fixturePath('Landscape_6.jpg')]);
   t.deepEqual(outcomes.map((outcome) => outcome.error?.code ?? 'ok'), ['ok', 'ok', 'unsupported_media_type', 'ok']);
 
-  const good = await progimage(['upload', fixturePath('Landscape_7.jpg'), '--wait']);
+  const good = await progimage(['upload', fixturePath('Landscape_7.jpg'), '--wait', '--ttl', '86400']);
   t.is(good.code, 0, good.stderr);
   const [id, input] = good.text.trim().split('\t');
   t.is(input, fixturePath('Landscape_7.jpg'));
 
   const image = await progimage(['get', id ?? '', '--json']);
   t.is(image.code, 0, image.stderr);
-  t.like(JSON.parse(image.text), { id, status: 'ready', format: 'jpeg' });
+  const shown = z.object({ id: z.string(), status: z.string(), format: z.string(), expiresAt: z.iso.datetime() }).parse(JSON.parse(image.text));
+  t.like(shown, { id, status: 'ready', format: 'jpeg' });
+  t.true(Date.parse(shown.expiresAt) > Date.now() + 86_000_000, '--ttl gives the upload its time to live');
+  t.is((await progimage(['upload', fixturePath('Landscape_7.jpg'), '--ttl', 'soon'])).code, 2, 'a ttl that is not a number of seconds is a usage error');
   t.regex((await progimage(['get', id ?? ''])).text, new RegExp(`^${id ?? ''}\\tready\\tjpeg\\t\\d+x\\d+\\n$`));
 });
 

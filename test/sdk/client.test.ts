@@ -58,6 +58,12 @@ test.serial('upload takes a Buffer, a Uint8Array, a stream, a file path and a UR
   }
   const named = await pi.images.waitUntilReady((await pi.images.upload(fixturePath('320x240.jpg'))).id);
   t.is(named.original?.filename, '320x240.jpg', 'a file keeps its name');
+  t.is(named.expiresAt, null, 'without a ttl it is kept until deleted');
+
+  const before = Date.now();
+  const expiring = await pi.images.waitUntilReady((await pi.images.upload(bytes, { ttl: 3600 })).id);
+  const lifetime = Date.parse(expiring.expiresAt ?? '') - before;
+  t.true(lifetime > 3_590_000 && lifetime <= 3_600_000 + 60_000, `expires ${String(expiring.expiresAt)}: about an hour after the upload`);
 });
 
 test.serial('get, list (page by page), url, download and delete', async (t) => {

@@ -46,17 +46,21 @@ const resultOf = (input: string, outcome: UploadOutcome): UploadResult =>
   outcome.ok ? { input, id: outcome.image.id } : { input, error: describeError(outcome.error) };
 
 export const upload: Command = {
-  usage: 'upload <file|folder|url>… [--concurrency N] [--wait]',
+  usage: 'upload <file|folder|url>… [--concurrency N] [--ttl SECONDS] [--wait]',
   summary: 'store images: files, every file under folders, or URLs the server fetches',
-  options: { concurrency: { type: 'string' }, wait: { type: 'boolean' } },
+  options: { concurrency: { type: 'string' }, ttl: { type: 'string' }, wait: { type: 'boolean' } },
   async run({ client, positionals, values, json, request }) {
     if (positionals.length === 0) throw new UsageError('upload needs at least one file, folder or URL');
     const concurrency = Number(stringValue(values.concurrency) ?? '4');
     if (!Number.isInteger(concurrency) || concurrency < 1) throw new UsageError('--concurrency takes a whole number from 1');
+    const ttlText = stringValue(values.ttl);
+    const ttl = ttlText === undefined ? undefined : Number(ttlText);
+    if (ttl !== undefined && !(Number.isInteger(ttl) && ttl >= 1)) throw new UsageError('--ttl takes a whole number of seconds from 1');
     const inputs = await expandInputs(positionals);
     const progress = new ProgressLine();
     const outcomes = await client.images.uploadMany(inputs, {
       ...request,
+      ...(ttl === undefined ? {} : { ttl }),
       concurrency,
       onProgress: ({ finished, failed, total }) => {
         progress.update(finished, total, `uploaded${failed === 0 ? '' : `, ${failed} failed`}`);
