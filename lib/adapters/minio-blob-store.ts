@@ -173,14 +173,17 @@ export class MinioBlobStore implements BlobStore {
    */
   async *list(prefix: string): AsyncIterable<BlobInfo> {
     assertBlobKeyPrefix(prefix);
-    const listing = this.client.listObjectsV2(this.bucket, prefix, true) as AsyncIterable<BucketItem>;
+    const listing = (this.client.listObjectsV2(this.bucket, prefix, true) as AsyncIterable<BucketItem, undefined>)[Symbol.asyncIterator]();
     const ahead: Promise<BlobInfo | null>[] = [];
     const next = async (): Promise<BlobInfo | null> => {
       const info = ahead.shift();
       return info === undefined ? null : await info;
     };
     try {
-      for await (const item of listing) {
+      // Each page of the listing has the deadline of a call; the stream is closed however the loop ends.
+      for (;;) {
+        const { done, value: item } = await withinDeadline(listing.next(), `listing ${prefix}`, this.timeoutMs);
+        if (done === true) break;
         if (item.name === undefined) continue; // a common prefix: not listed when recursive
         const info = this.stat(item.name);
         info.catch(() => undefined); // awaited in turn below; this only keeps a failure from being reported as unhandled
@@ -192,6 +195,8 @@ export class MinioBlobStore implements BlobStore {
       }
     } catch (error) {
       throw mapError(error, `listing ${prefix}`);
+    } finally {
+      void listing.return?.();
     }
     while (ahead.length > 0) {
       const info = await next();
@@ -209,7 +214,7 @@ export class MinioBlobStore implements BlobStore {
     const exists = await this.call(`checking bucket ${this.bucket}`, () => this.client.bucketExists(this.bucket));
     if (exists) return;
     try {
-      await this.client.makeBucket(this.bucket, region);
+      await withinDeadline(this.client.makeBucket(this.bucket, region), `creating bucket ${this.bucket}`, this.timeoutMs);
     } catch (error) {
       if (errorCode(error) !== 'BucketAlreadyOwnedByYou') throw mapError(error, `creating bucket ${this.bucket}`);
     }

@@ -352,7 +352,11 @@ test('minio: a server that stops answering fails every call with a retriable Dep
   t.teardown(() => proxy.close());
   const store = await createMinioBlobStore({ ...s3, endpoint: new URL(`http://${proxy.host}:${proxy.port}`), timeoutMs: 1000 });
   proxy.stall();
-  const calls = { ...blobOperations(store), checkHealth: () => store.checkHealth() };
+  const calls = {
+    ...blobOperations(store),
+    list: () => collect(store.list('')),
+    checkHealth: () => store.checkHealth(),
+  };
   for (const [operation, call] of Object.entries(calls)) {
     const error = await t.throwsAsync(call, { instanceOf: DependencyUnavailableError, message: /did not answer within/ }, operation);
     t.true(error.retriable, operation);
