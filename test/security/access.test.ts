@@ -72,7 +72,10 @@ test("a tenant sees only its own images: another tenant's id is a 404 exactly li
   t.is((await request(`${running.baseUrl}/v1/images/${id}`)).status, 200, "the owner's image is untouched");
   // And the other way round: the other tenant's upload is invisible to the default tenant.
   const theirs = await uploadAccepted(running.baseUrl, await readFixture('320x240.jpg'), 'application/octet-stream', other.key);
+  // Once the catalog knows the upload (its owner sees it), so that the 404 is not just "not yet".
+  await waitForFinalStatus(running.baseUrl, theirs, other.key);
   t.is((await request(`${running.baseUrl}/v1/images/${theirs}`)).status, 404);
+  t.is((await request(`${running.baseUrl}/v1/images/${theirs}.webp`)).status, 404);
 });
 
 test('a revoked key stops working; the tenant’s other keys do not', async (t) => {
