@@ -54,6 +54,8 @@ const adminRefused = {
 const URL_REFUSED = ['address_refused', 'url_scheme_refused', 'url_invalid', 'url_credentials_refused', 'too_many_redirects', 'redirect_downgrade_refused', 'host_unresolvable'];
 
 const idParameter = (name: string, description: string) => ({ name, in: 'path', required: true, description, schema: { type: 'string' } });
+/** The page size of a listing: from 1 to `maximum`, `byDefault` when not given. */
+const limitParameter = (maximum: number, byDefault: number) => ({ name: 'limit', in: 'query', required: false, schema: { type: 'integer', minimum: 1, maximum, default: byDefault } });
 const idempotencyKey = {
   name: 'Idempotency-Key',
   in: 'header',
@@ -283,7 +285,7 @@ export const openApiDocument = {
         parameters: [
           { name: 'status', in: 'query', required: false, schema: { enum: imageStatusSchema.options } },
           { name: 'cursor', in: 'query', required: false, description: 'The next of the previous page', schema: { type: 'string' } },
-          { name: 'limit', in: 'query', required: false, schema: { type: 'integer', minimum: 1, maximum: 100, default: 50 } },
+          limitParameter(100, 50),
         ],
         responses: { '200': { description: 'One page', content: json(ref('ImagePage')) }, '400': failure('a bad query', ['invalid_query']), ...always },
       },
@@ -379,7 +381,7 @@ export const openApiDocument = {
         parameters: [
           idParameter('id', 'The batch id'),
           { name: 'cursor', in: 'query', required: false, schema: { type: 'string' } },
-          { name: 'limit', in: 'query', required: false, schema: { type: 'integer', minimum: 1, maximum: 500, default: 100 } },
+          limitParameter(500, 100),
         ],
         responses: { '200': { description: 'The batch', content: json(ref('BatchPage')) }, '400': failure('a bad query', ['invalid_query']), '404': failure('no such batch', ['not_found']), ...always },
       },
@@ -431,7 +433,7 @@ export const openApiDocument = {
       get: {
         operationId: 'topImages',
         summary: "The tenant's most requested images, most first, as of the last flush",
-        parameters: [{ name: 'limit', in: 'query', required: false, schema: { type: 'integer', minimum: 1, maximum: 1000, default: 10 } }],
+        parameters: [limitParameter(1000, 10)],
         responses: {
           '200': { description: 'The top', content: json(object({ images: { type: 'array', items: ref('ImageStats') } })) },
           '400': failure('a bad limit', ['invalid_query']),
@@ -463,7 +465,7 @@ export const openApiDocument = {
       get: {
         operationId: 'listJobRuns',
         summary: "A job's latest runs, newest first",
-        parameters: [{ name: 'limit', in: 'query', required: false, schema: { type: 'integer', minimum: 1, maximum: 500, default: 20 } }],
+        parameters: [limitParameter(500, 20)],
         responses: {
           '200': { description: 'The runs', content: json(object({ runs: { type: 'array', items: ref('JobRun') } })) },
           '400': failure('a bad limit', ['bad_request']),
