@@ -1,7 +1,7 @@
 import test from 'ava';
 import { z } from 'zod';
 import { waitUntil } from '../../lib/wait.ts';
-import { json, request, TEST_API_KEY, upload } from '../support/api.ts';
+import { bearer, json, request, TEST_API_KEY, upload } from '../support/api.ts';
 import { readFixture } from '../support/fixtures.ts';
 import { admin, printedKey, startSecured, type SecuredProgImage } from '../support/secured.ts';
 
@@ -26,15 +26,14 @@ const expiringSchema = z.object({ expiresAt: z.iso.datetime().nullable() }).loos
  */
 async function uploadedTtl(key: string, headers: Record<string, string> = {}): Promise<number | null> {
   const { running } = await progimage();
-  const authorization = `Bearer ${key}`;
   const before = Date.now();
-  const reply = await upload(running.baseUrl, await readFixture('320x240.jpg'), 'image/jpeg', { authorization, ...headers });
+  const reply = await upload(running.baseUrl, await readFixture('320x240.jpg'), 'image/jpeg', { ...bearer(key), ...headers });
   if (reply.status !== 202) throw new Error(`upload answered ${reply.status}: ${reply.bytes.toString('utf8')}`);
   const { id } = z.object({ id: z.string() }).parse(json(reply));
   // The catalog learns of the upload moments after the 202.
   const image = await waitUntil(
     async () => {
-      const found = await request(`${running.baseUrl}/v1/images/${id}`, { headers: { authorization } });
+      const found = await request(`${running.baseUrl}/v1/images/${id}`, { headers: bearer(key) });
       return found.status === 200 ? expiringSchema.parse(json(found)) : false;
     },
     { timeoutMs: 60_000, intervalMs: 50, description: `image ${id} in the catalog` },

@@ -3,7 +3,7 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 import { openApiDocument } from '../../catalog/openapi-document.ts';
 import { waitUntil } from '../../lib/wait.ts';
-import { TEST_API_KEY } from '../support/api.ts';
+import { bearer, TEST_API_KEY } from '../support/api.ts';
 import { readFixture } from '../support/fixtures.ts';
 import { startOnServers, type ProgImageOnServers } from '../support/on-servers.ts';
 
@@ -89,7 +89,7 @@ test.serial('real answers of every service validate against the document', async
   const base = progimage.baseUrl;
   const jpeg = await readFixture('320x240.jpg');
   const png = await readFixture('with-alpha.png');
-  const authorization = { Authorization: `Bearer ${TEST_API_KEY}` };
+  const authorization = bearer(TEST_API_KEY);
   const get = (path: string) => fetch(`${base}${path}`, { headers: authorization });
   const post = (path: string, body: NonNullable<RequestInit['body']>, type: string, headers: Record<string, string> = {}) =>
     fetch(`${base}${path}`, { method: 'POST', body, headers: { ...authorization, 'Content-Type': type, ...headers } });

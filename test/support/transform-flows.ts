@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import test from 'ava';
 import sharp from 'sharp';
 import { z } from 'zod';
-import { errorSchema, json, request, TEST_API_KEY, uploadAccepted, waitForFinalStatus } from './api.ts';
+import { bearer, errorSchema, json, request, TEST_API_KEY, uploadAccepted, waitForFinalStatus } from './api.ts';
 import { startFixtureServer, type FixtureServer } from './fixture-server.ts';
 import { readFixture } from './fixtures.ts';
 import type { RunningProgImage } from './progimage.ts';
@@ -53,7 +53,7 @@ const postJson = (url: string, body: unknown, headers: Record<string, string> = 
 /** Reads a batch's Server-Sent Events until `completed`; returns every event's name and data. */
 async function followBatch(baseUrl: string, id: string): Promise<{ event: string; data: z.infer<typeof batchSchema> }[]> {
   const response = await fetch(`${baseUrl}/v1/batches/${id}/events`, {
-    headers: { authorization: `Bearer ${TEST_API_KEY}` },
+    headers: bearer(TEST_API_KEY),
     signal: AbortSignal.timeout(240_000),
   });
   if (response.body === null) throw new Error('an event stream has a body');
