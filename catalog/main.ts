@@ -1,4 +1,4 @@
 import { runMain } from '../lib/service/host.ts';
-import { catalogService } from './service.ts';
+import { catalogProjector } from './service.ts';
 
-await runMain('catalog', [catalogService]);
+await runMain('catalog', [catalogProjector]);

@@ -22,27 +22,18 @@ const CACHED_BLOB_MAX_BYTES = 512 * 1024;
 /** URLs whose responses are answered before the framework; each entry shares its bytes with the blob cache. */
 const CACHED_RESPONSES = 10_000;
 
-/** The read side: the MongoDB projection of every event, the API that serves images from it, and batches. */
-export const catalogService: ServiceFactory = async ({ config, live, bus, blobs, log, metrics, catalogStore, transformSlots }) => {
+/** The read API: images, their formats and transformations, statistics, batches, signed URLs, the OpenAPI document. */
+export const catalogApi: ServiceFactory = async ({ config, live, bus, blobs, log, metrics, catalogStore, transformSlots, imageChanges }) => {
   const store = await catalogStore();
   const images = await openImagesCollection(store);
   const batches = await openBatchCollections(store);
   const responses = new ResponseCache(CACHED_RESPONSES, config.http.responseCacheMs);
+  imageChanges.listen((id) => {
+    responses.forget(id);
+  });
   const usage = await openUsageCollection(store);
   const stats = await openImageStats(store);
   const hits = new HitCounter({ stats, ...config.stats, log, metrics });
-  const projector = await startProjector({
-    bus,
-    blobs,
-    images,
-    batches,
-    usage,
-    log: log.child({ stage: 'catalog' }),
-    metrics,
-    imageChanged: (id) => {
-      responses.forget(id);
-    },
-  });
   // Small derived images served lately, in memory: a cached GET then costs no blob store round trip.
   const stored = new StoredOnce(blobs, new BlobCache(BLOB_CACHE_BYTES, CACHED_BLOB_MAX_BYTES));
   const transformations = new Transformations({ blobs, stored, metrics, timeoutMs: () => live.current().transforms.timeoutMs, slots: transformSlots });
@@ -57,13 +48,32 @@ export const catalogService: ServiceFactory = async ({ config, live, bus, blobs,
     openApiRoutes().routes(),
   );
   return {
-    name: 'catalog',
+    name: 'catalog-api',
     routes,
     fastPath: (request, response, admitted) => responses.serve(request, response, admitted),
     readiness: { 'catalog-store': () => store.checkHealth() },
-    async stop() {
-      await projector.stop();
-      await hits.stop();
+    stop: () => hits.stop(),
+  };
+};
+
+/** The projection: every event recorded in the catalog store (images, batch items, stored bytes). */
+export const catalogProjector: ServiceFactory = async ({ bus, blobs, log, metrics, catalogStore, imageChanges }) => {
+  const store = await catalogStore();
+  const projector = await startProjector({
+    bus,
+    blobs,
+    images: await openImagesCollection(store),
+    batches: await openBatchCollections(store),
+    usage: await openUsageCollection(store),
+    log: log.child({ stage: 'catalog' }),
+    metrics,
+    imageChanged: (id) => {
+      imageChanges.announce(id);
     },
+  });
+  return {
+    name: 'catalog',
+    readiness: { 'catalog-store': () => store.checkHealth() },
+    stop: () => projector.stop(),
   };
 };

@@ -1,4 +1,4 @@
 import { runMain } from '../lib/service/host.ts';
-import { ingestService } from './service.ts';
+import { ingestRequests } from './service.ts';
 
-await runMain('ingest', [ingestService]);
+await runMain('ingest', [ingestRequests]);

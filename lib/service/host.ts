@@ -22,6 +22,7 @@ import { createLogger, type Logger } from '../logger.ts';
 import { meteredBlobStore } from '../metered-blob-store.ts';
 import type { BlobStore } from '../ports/blob-store.ts';
 import type { EventBus } from '../ports/event-bus.ts';
+import { ImageChanges } from './image-changes.ts';
 
 /** What every service is given: the configuration and the shared ports. */
 export interface ServiceDependencies {
@@ -37,6 +38,8 @@ export interface ServiceDependencies {
   readonly catalogStore: () => Promise<CatalogStore>;
   /** Transformations made on request in this process, bounded. */
   readonly transformSlots: TransformSlots;
+  /** The images whose events were projected in this process. */
+  readonly imageChanges: ImageChanges;
 }
 
 /** Answers a request before the Koa app sees it, or returns null having written nothing. */
@@ -184,7 +187,7 @@ export async function hostServices(
   allowOnlyTrustedDecoders(config.uploads.acceptedFormats);
   const transformSlots = new TransformSlots(config.limits.concurrentTransforms, config.limits.queuedTransforms);
   countTransformSlots(transformSlots, metrics);
-  const dependencies: ServiceDependencies = { config, live, log, bus, blobs, metrics, catalogStore, transformSlots };
+  const dependencies: ServiceDependencies = { config, live, log, bus, blobs, metrics, catalogStore, transformSlots, imageChanges: new ImageChanges() };
   const services: RunningService[] = [];
   for (const factory of factories) services.push(await factory(dependencies));
   const gatekeeper = services.some((service) => service.routes !== undefined) || !config.auth.publicMetrics ? await openGatekeeper(dependencies) : null;

@@ -3,10 +3,10 @@ import type { AddressInfo } from 'node:net';
 import test from 'ava';
 import type { Consumer } from 'kafkajs';
 import { z } from 'zod';
-import { catalogService } from '../../catalog/service.ts';
+import { catalogApi, catalogProjector } from '../../catalog/service.ts';
 import { isolatedDeployment } from '../../infra/local/deployment.ts';
 import { localStackEnvironment } from '../../infra/local/settings.ts';
-import { ingestService } from '../../ingest/service.ts';
+import { ingestApi } from '../../ingest/service.ts';
 import { loadConfig, type KafkaConfig } from '../../lib/config/index.ts';
 import { TOPICS } from '../../lib/events/topics.ts';
 import { createKafkaClient } from '../../lib/kafka/client.ts';
@@ -200,7 +200,7 @@ test('a strip processor killed mid-burst and started again: every image is ready
 
   // Everything but strip in this process; strip in a process of its own, which the test can kill.
   const config = loadConfig({ ...env, PROGIMAGE_HTTP_HOST: '127.0.0.1', PROGIMAGE_HTTP_PORT: '0' });
-  const hosted = await hostServices('restart-test', [catalogService, ingestService, scanService, compressService, variantsService], config);
+  const hosted = await hostServices('restart-test', [catalogApi, catalogProjector, ingestApi, scanService, compressService, variantsService], config);
   t.teardown(() => hosted.stop());
   const baseUrl = `http://127.0.0.1:${(hosted.server.address() as AddressInfo).port}`;
   const events = await observeEvents(config.kafka ?? servers.kafka);

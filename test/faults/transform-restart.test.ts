@@ -1,8 +1,8 @@
 import type { AddressInfo } from 'node:net';
 import test from 'ava';
 import { z } from 'zod';
-import { catalogService } from '../../catalog/service.ts';
-import { ingestService } from '../../ingest/service.ts';
+import { catalogApi, catalogProjector } from '../../catalog/service.ts';
+import { ingestApi } from '../../ingest/service.ts';
 import { isolatedDeployment } from '../../infra/local/deployment.ts';
 import { localStackEnvironment } from '../../infra/local/settings.ts';
 import { loadConfig } from '../../lib/config/index.ts';
@@ -69,7 +69,7 @@ test('batches over stored images and URLs complete with correct counts while pro
 
   // Everything but the transform processor in this process; it runs in a process of its own, which the test kills.
   const config = loadConfig({ ...env, PROGIMAGE_HTTP_HOST: '127.0.0.1', PROGIMAGE_HTTP_PORT: '0' });
-  const hosted = await hostServices('batch-restart-test', [catalogService, ingestService, scanService, stripService, compressService, variantsService], config);
+  const hosted = await hostServices('batch-restart-test', [catalogApi, catalogProjector, ingestApi, scanService, stripService, compressService, variantsService], config);
   t.teardown(() => hosted.stop());
   const baseUrl = `http://127.0.0.1:${(hosted.server.address() as AddressInfo).port}`;
 

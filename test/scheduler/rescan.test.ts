@@ -9,7 +9,7 @@ import { clamdCommand } from '../../lib/clamd/command.ts';
 import { waitUntil } from '../../lib/wait.ts';
 import { errorSchema, imageSchema, json, request, uploadAccepted, waitForFinalStatus } from '../support/api.ts';
 import { runJob as runAdminJob } from '../support/admin-jobs.ts';
-import { freePort } from '../support/child-service.ts';
+import { freePort } from '../../infra/local/supervisor.ts';
 import { ADMIN_TOKEN, startJobsHost } from '../support/jobs-host.ts';
 
 const runJob = (baseUrl: string, job: string) => runAdminJob(baseUrl, ADMIN_TOKEN, job);

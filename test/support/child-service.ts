@@ -1,8 +1,7 @@
 import { spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { createServer, type AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { waitUntil } from '../../lib/wait.ts';
+import { freePort } from '../../infra/local/supervisor.ts';
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 /** How much of a child's output is kept for failure messages: its last lines matter most. */
@@ -13,21 +12,6 @@ const running = new Set<ChildService>();
 process.once('exit', () => {
   for (const child of running) child.signal('SIGKILL');
 });
-
-/** A loopback port nothing listens on at the moment of asking. */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve, reject) => {
-    server.close((error) => {
-      if (error === undefined) resolve();
-      else reject(error);
-    });
-  });
-  return port;
-}
 
 export interface ChildExit {
   readonly code: number | null;

@@ -1,0 +1,104 @@
+/**
+ * `npm run start:distributed`: ProgImage as it runs in production, on the
+ * local server stack — every service its own process, the processors in
+ * several copies sharing their work through Kafka's consumer groups, and the
+ * whole API on one port (PROGIMAGE_HTTP_PORT, 8080). Ctrl-C stops them all.
+ */
+import { parseArgs } from 'node:util';
+import { ConfigError, loadConfig } from '../../lib/config/index.ts';
+import { distributedProcesses } from './distributed-layout.ts';
+import { localStackEnvironment } from './settings.ts';
+import { ServerStartError, startStack } from './stack-runner.ts';
+import { freePort, Supervisor } from './supervisor.ts';
+import { MissingToolError } from './tools.ts';
+
+const USAGE = `Usage: npm run start:distributed [-- --copies N]
+
+  --copies N   copies of each pipeline processor (default 2)
+
+Every PROGIMAGE_* setting applies to every process. Without server settings
+(PROGIMAGE_KAFKA_BROKERS, PROGIMAGE_S3_ENDPOINT, PROGIMAGE_MONGODB_URL,
+PROGIMAGE_CLAMD_HOST) the local stack is started and used (npm run stack:up).`;
+
+/** A cold start compiles each process's TypeScript on two CPUs at once. */
+const READY_TIMEOUT_MS = 180_000;
+const STOP_GRACE_MS = 20_000;
+
+const SERVER_SETTINGS = ['PROGIMAGE_KAFKA_BROKERS', 'PROGIMAGE_S3_ENDPOINT', 'PROGIMAGE_MONGODB_URL', 'PROGIMAGE_CLAMD_HOST'];
+
+function say(line: string): void {
+  process.stdout.write(`${'distributed'.padEnd(12)}| ${line}\n`);
+}
+
+function parseCopies(argv: readonly string[]): number {
+  const { values } = parseArgs({ args: [...argv], options: { copies: { type: 'string', default: '2' }, help: { type: 'boolean' } } });
+  if (values.help === true) {
+    console.log(USAGE);
+    process.exit(0);
+  }
+  const copies = Number(values.copies);
+  if (!Number.isInteger(copies) || copies < 1 || copies > 16) throw new ConfigError([`--copies: expected a whole number from 1 to 16, got "${values.copies}"`]);
+  return copies;
+}
+
+/** The environment every process shares: the local stack's servers unless the caller names its own. */
+async function sharedEnvironment(): Promise<NodeJS.ProcessEnv> {
+  if (SERVER_SETTINGS.some((name) => process.env[name] !== undefined)) return process.env;
+  await startStack(say);
+  return { ...localStackEnvironment(), ...process.env };
+}
+
+const supervisor = new Supervisor(say);
+let stopping: Promise<void> | null = null;
+
+/** Stops every process once, whatever asked first, and exits. */
+function stop(reason: string, exitCode: number): void {
+  stopping ??= (async () => {
+    say(`${reason}: stopping every process`);
+    await supervisor.stop(STOP_GRACE_MS);
+    say('stopped');
+    process.exit(exitCode);
+  })();
+}
+
+async function main(): Promise<void> {
+  const copies = parseCopies(process.argv.slice(2));
+  process.once('SIGINT', () => {
+    stop('SIGINT', 0);
+  });
+  process.once('SIGTERM', () => {
+    stop('SIGTERM', 0);
+  });
+  supervisor.failed.catch((error: unknown) => {
+    say(error instanceof Error ? error.message : String(error));
+    stop('a process cannot start', 1);
+  });
+  const env = await sharedEnvironment();
+  // Wrong settings stop here, once, rather than in every process.
+  const { http } = loadConfig(env);
+  const [api, ...workers] = distributedProcesses(copies);
+  if (api === undefined) throw new Error('the layout names no api process');
+  const apiUrl = `http://${http.host === '0.0.0.0' ? '127.0.0.1' : http.host}:${http.port}`;
+  // The API first and alone: a new store's one-time key is printed by the process that creates it.
+  await supervisor.start({ name: api.name, main: api.main, env, baseUrl: apiUrl });
+  await supervisor.ready(READY_TIMEOUT_MS, [api.name]);
+  for (const worker of workers) {
+    const port = await freePort();
+    await supervisor.start({
+      name: worker.name,
+      main: worker.main,
+      env: { ...env, PROGIMAGE_HTTP_HOST: '127.0.0.1', PROGIMAGE_HTTP_PORT: String(port) },
+      baseUrl: `http://127.0.0.1:${port}`,
+    });
+  }
+  await supervisor.ready(READY_TIMEOUT_MS);
+  say(`ready: ${1 + workers.length} processes; the API is at ${apiUrl} (Ctrl-C stops them all)`);
+}
+
+try {
+  await main();
+} catch (error) {
+  const known = error instanceof ConfigError || error instanceof ServerStartError || error instanceof MissingToolError;
+  say(known ? error.message : error instanceof Error ? (error.stack ?? error.message) : String(error));
+  stop('could not start', 1);
+}
