@@ -155,8 +155,11 @@ export class KafkaEventBus implements EventBus {
         resolve();
       });
       consumer.on(consumer.events.CRASH, ({ payload }) => {
+        // A crash kafkajs restarts from (a cluster still electing its group coordinator or topic leaders,
+        // as a new one does for a while) is waited out: the join comes with the restart.
+        if (payload.restart) return;
         reject(payload.error);
-        if (!payload.restart && !subscription.isStopping) subscription.failure = payload.error;
+        if (!subscription.isStopping) subscription.failure = payload.error;
       });
     });
     joined.catch(() => undefined); // observed below; a crash after joining must not count as unhandled
