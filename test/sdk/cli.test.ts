@@ -74,6 +74,33 @@ test.serial('url prints the canonical URL of the image in a format, as the libra
   t.regex(unknown.stderr, /"spin" is not a transform option/);
 });
 
+test.serial('sign prints the absolute URL of the transformed image that answers without a key until it expires; --json adds the expiry', async (t) => {
+  const { progimage: service } = await servers();
+  const uploaded = await progimage(['upload', fixturePath('Landscape_5.jpg'), '--wait', '--json']);
+  t.is(uploaded.code, 0, uploaded.stderr);
+  const [{ id = '' } = {}] = uploadResults.parse(JSON.parse(uploaded.text));
+
+  const signed = await progimage(['sign', id, 'webp', 'w=40']);
+  t.is(signed.code, 0, signed.stderr);
+  const url = signed.text.trim();
+  t.true(url.startsWith(`${service.baseUrl}/v1/images/${id}.webp?width=40&`), url);
+  const anonymous = await fetch(url);
+  t.is(anonymous.status, 200);
+  t.like(await sharp(Buffer.from(await anonymous.arrayBuffer())).metadata(), { format: 'webp', width: 40 });
+  t.is((await fetch(url.replace('width=40', 'width=41'))).status, 403, 'the options are signed');
+
+  const scripted = await progimage(['sign', id, 'png', 'h=30', '--expires-in', '120', '--json']);
+  t.is(scripted.code, 0, scripted.stderr);
+  const { url: pngUrl, expiresAt } = z.object({ url: z.url(), expiresAt: z.iso.datetime() }).parse(JSON.parse(scripted.text));
+  t.true(pngUrl.startsWith(`${service.baseUrl}/v1/images/${id}.png?height=30&`), pngUrl);
+  const lifetime = Date.parse(expiresAt) - Date.now();
+  t.true(lifetime > 100_000 && lifetime <= 120_000, `--expires-in 120 gives it two minutes, not ${lifetime} ms`);
+
+  t.is((await progimage(['sign', id, 'png', '--expires-in', 'soon'])).code, 2, 'an expiry that is not a number of seconds is a usage error');
+  t.is((await progimage(['sign', id])).code, 2, 'the format is required');
+  t.is((await progimage(['sign', id, 'png', '--expires-in', String(400 * 24 * 3600)])).code, 3, 'the server refuses more than a year');
+});
+
 test.serial('transform writes the transformed image to --out, or to stdout in a pipe', async (t) => {
   const folder = await mkdtemp(join(tmpdir(), 'progimage-cli-'));
   t.teardown(() => rm(folder, { recursive: true, force: true }));

@@ -1,6 +1,7 @@
 import type { ParseArgsConfig } from 'node:util';
 import type { ProgImage } from '../client.ts';
 import type { RequestOptions } from '../transport.ts';
+import { UsageError } from './exit-codes.ts';
 
 /** What a command is given once the arguments and configuration are read. */
 export interface CommandContext {
@@ -31,3 +32,12 @@ export const printLine = (text: string): void => {
 
 /** Whether the value of a string flag was given, as text. */
 export const stringValue = (value: string | boolean | string[] | undefined): string | undefined => (typeof value === 'string' ? value : undefined);
+
+/** The value of a flag that takes a whole number of seconds from 1 (--ttl, --expires-in), when it was given. */
+export function secondsValue(values: CommandContext['values'], flag: string): number | undefined {
+  const text = stringValue(values[flag]);
+  if (text === undefined) return undefined;
+  const seconds = Number(text);
+  if (!(Number.isInteger(seconds) && seconds >= 1)) throw new UsageError(`--${flag} takes a whole number of seconds from 1`);
+  return seconds;
+}

@@ -5,12 +5,13 @@ import { ApiError } from '../errors.ts';
 import type { Command } from './command.ts';
 import { batch } from './commands/batch.ts';
 import { get, remove } from './commands/get.ts';
+import { sign } from './commands/sign.ts';
 import { transform } from './commands/transform.ts';
 import { upload } from './commands/upload.ts';
 import { url } from './commands/url.ts';
 import { EXIT, exitCodeFor, UsageError } from './exit-codes.ts';
 
-const COMMANDS: Readonly<Record<string, Command>> = { upload, get, url, transform, batch, delete: remove };
+const COMMANDS: Readonly<Record<string, Command>> = { upload, get, url, sign, transform, batch, delete: remove };
 
 const GLOBAL_OPTIONS = {
   url: { type: 'string' },

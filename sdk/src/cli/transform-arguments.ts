@@ -1,3 +1,4 @@
+import type { ImageUrlOptions } from '../images.ts';
 import { OPTION_ALIASES, TRANSFORM_OPTION_NAMES } from '../transform-options.ts';
 import { UsageError } from './exit-codes.ts';
 
@@ -21,3 +22,10 @@ export function transformArguments(words: readonly string[]): Record<string, str
 /** One transformation written as a query, `w=200&format=webp`. */
 export const transformQueryArgument = (text: string): Record<string, string | boolean> =>
   transformArguments(text.split('&').filter((word) => word !== ''));
+
+/** `<id> <format> [option=value]…`: a stored image in a format, transformed (url, sign); the server checks the format and values. */
+export function imageUrlArguments(positionals: readonly string[], command: string): { readonly id: string; readonly options: ImageUrlOptions } {
+  const [id, format, ...words] = positionals;
+  if (id === undefined || format === undefined) throw new UsageError(`${command} takes an image id, a format and transform options`);
+  return { id, options: { ...transformArguments(words), format } as ImageUrlOptions };
+}

@@ -2,7 +2,7 @@ import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ApiError } from '../../errors.ts';
 import type { UploadOutcome } from '../../images.ts';
-import { type Command, printJson, printLine, stringValue } from '../command.ts';
+import { type Command, printJson, printLine, secondsValue, stringValue } from '../command.ts';
 import { EXIT, UsageError } from '../exit-codes.ts';
 import { ProgressLine } from '../progress.ts';
 
@@ -53,9 +53,7 @@ export const upload: Command = {
     if (positionals.length === 0) throw new UsageError('upload needs at least one file, folder or URL');
     const concurrency = Number(stringValue(values.concurrency) ?? '4');
     if (!Number.isInteger(concurrency) || concurrency < 1) throw new UsageError('--concurrency takes a whole number from 1');
-    const ttlText = stringValue(values.ttl);
-    const ttl = ttlText === undefined ? undefined : Number(ttlText);
-    if (ttl !== undefined && !(Number.isInteger(ttl) && ttl >= 1)) throw new UsageError('--ttl takes a whole number of seconds from 1');
+    const ttl = secondsValue(values, 'ttl');
     const inputs = await expandInputs(positionals);
     const progress = new ProgressLine();
     const outcomes = await client.images.uploadMany(inputs, {
