@@ -1,3 +1,4 @@
+import { adminApi } from './admin/service.ts';
 import { catalogApi, catalogProjector } from './catalog/service.ts';
 import { ingestApi, ingestRequests } from './ingest/service.ts';
 import type { ServiceFactory } from './lib/service/host.ts';
@@ -13,7 +14,7 @@ import { jobsAdminApi, schedulerService } from './scheduler/service.ts';
  * The public HTTP API, every route of it: the `api` role (api/main.ts). It
  * keeps no state of its own, so any number of copies serve one base URL.
  */
-export const API_SERVICES: readonly ServiceFactory[] = [catalogApi, ingestApi, jobsAdminApi];
+export const API_SERVICES: readonly ServiceFactory[] = [catalogApi, ingestApi, jobsAdminApi, adminApi];
 
 /** The workers: consumers of the event stream and the scheduler. Each main.ts runs one of them, with no public routes. */
 export const WORKER_SERVICES: readonly ServiceFactory[] = [

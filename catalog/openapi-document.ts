@@ -39,23 +39,23 @@ const always = {
 /** Health and metrics answer without credentials. */
 const open = { security: [] };
 
-const adminToken = {
-  name: 'X-ProgImage-Admin-Token',
-  in: 'header',
-  required: true,
-  description: 'PROGIMAGE_ADMIN_TOKEN, on top of an API key',
-  schema: { type: 'string' },
-};
+/** Admin operations are admitted by PROGIMAGE_ADMIN_TOKEN alone (as a bearer token or in X-ProgImage-Admin-Token), never by an API key; never cached. */
+const admin = { security: [{ adminToken: [] }, { adminTokenHeader: [] }] };
 const adminRefused = {
-  ...always,
-  '403': failure('the admin API is off, the admin token is missing or wrong, or a signed URL is refused', ['admin_disabled', 'admin_token_required', ...SIGNATURE_REFUSED]),
+  '401': failure("no admin token, or a wrong one (a tenant's API key is one)", ['admin_token_required', 'admin_token_invalid']),
+  '403': failure('the admin API is off: PROGIMAGE_ADMIN_TOKEN is not set', ['admin_disabled']),
+  default: always.default,
 };
+const BODY_REFUSED = ['invalid_json', 'invalid_body', 'unreadable_body'];
 
 const URL_REFUSED = ['address_refused', 'url_scheme_refused', 'url_invalid', 'url_credentials_refused', 'too_many_redirects', 'redirect_downgrade_refused', 'host_unresolvable'];
 
 const idParameter = (name: string, description: string) => ({ name, in: 'path', required: true, description, schema: { type: 'string' } });
 /** The page size of a listing: from 1 to `maximum`, `byDefault` when not given. */
 const limitParameter = (maximum: number, byDefault: number) => ({ name: 'limit', in: 'query', required: false, schema: { type: 'integer', minimum: 1, maximum, default: byDefault } });
+const tenantName = idParameter('name', 'The tenant');
+const noTenant = { '404': failure('no such tenant', ['tenant_not_found']) };
+const cursorParameter = { name: 'cursor', in: 'query', required: false, description: 'The next of the previous page', schema: { type: 'string' } };
 const idempotencyKey = {
   name: 'Idempotency-Key',
   in: 'header',
@@ -106,6 +106,14 @@ const imageBodies = (jsonSchema: Schema) => ({
 
 const stage = (extra: Readonly<Record<string, Schema>> = {}) =>
   object({ state: { enum: ['done', 'failed', 'pending'] }, at: nullable('string'), ...extra });
+
+/** What a tenant's settings may be set to. */
+const tenantSettings: Readonly<Record<string, Schema>> = {
+  requestsPerSecond: { type: ['number', 'null'], exclusiveMinimum: 0, description: 'Requests per second each process accepts from the tenant' },
+  storedBytesQuota: { type: ['integer', 'null'], minimum: 1, description: 'Bytes of originals the tenant may keep stored' },
+  signedGetsOnly: { type: 'boolean', description: 'Image bytes are served through signed URLs only' },
+  defaultTtlSeconds: { type: ['integer', 'null'], minimum: 1, maximum: 315_360_000, description: "How long its uploads that name no ttl live (null: the service's default)" },
+};
 
 const schemas: Readonly<Record<string, Schema>> = {
   Error: object({
@@ -238,6 +246,41 @@ const schemas: Readonly<Record<string, Schema>> = {
     },
     { properties: { finishedAt: { type: 'string', format: 'date-time' }, error: { type: 'string' } } },
   ),
+  TenantSettings: { type: 'object', description: 'Absent: unchanged; null lifts a limit', properties: tenantSettings, additionalProperties: false },
+  NewTenant: {
+    type: 'object',
+    description: 'Absent settings: unlimited',
+    required: ['name'],
+    properties: { name: { type: 'string', pattern: '^[a-z0-9][a-z0-9-]{0,62}$' }, ...tenantSettings },
+    additionalProperties: false,
+  },
+  Tenant: object({
+    name: { type: 'string' },
+    createdAt: { type: 'string', format: 'date-time' },
+    requestsPerSecond: nullable('number'),
+    storedBytesQuota: nullable('integer'),
+    signedGetsOnly: { type: 'boolean' },
+    defaultTtlSeconds: nullable('integer'),
+    signingSecrets: {
+      type: 'array',
+      description: 'The current secret first; the others verify until they retire',
+      items: object({ createdAt: { type: 'string', format: 'date-time' }, retiresAt: { type: ['string', 'null'], format: 'date-time' } }),
+    },
+    links: object({ self: { type: 'string' }, keys: { type: 'string' } }),
+  }),
+  ApiKey: object({
+    sha256: { type: 'string', pattern: '^[0-9a-f]{64}$' },
+    tenant: { type: 'string' },
+    label: { type: 'string' },
+    createdAt: { type: 'string', format: 'date-time' },
+    revokedAt: { type: ['string', 'null'], format: 'date-time' },
+  }),
+  CreatedApiKey: { allOf: [ref('ApiKey'), object({ key: { type: 'string', description: 'The key itself, shown in this answer only' } })] },
+  SignedUrlRequest: object(
+    { path: { type: 'string', description: 'e.g. /v1/images/ID.webp?w=400' }, expiresIn: { type: 'integer', minimum: 1, maximum: 31_536_000, default: 3600 } },
+    { required: ['path'], additionalProperties: false },
+  ),
+  SignedUrl: object({ url: { type: 'string' }, expiresAt: { type: 'string', format: 'date-time' } }),
   Readiness: object({ status: { enum: ['ready', 'degraded', 'not ready'] }, checks: { type: 'object', additionalProperties: { type: 'string' } } }),
 };
 
@@ -248,7 +291,8 @@ export const openApiDocument = {
     version: '1',
     description:
       'Image storage and processing: upload, virus-scan, strip, compress, transform and serve images. Every error is JSON {"error": {code, message, …details}}. ' +
-      'Every API request carries an API key (Authorization: Bearer KEY), or is a signed URL (query parameters tenant, expires and signature).',
+      'Every API request carries an API key (Authorization: Bearer KEY), or is a signed URL (query parameters tenant, expires and signature); ' +
+      'admin operations (/v1/admin) carry the admin token instead.',
   },
   security: [{ apiKey: [] }],
   paths: {
@@ -284,7 +328,7 @@ export const openApiDocument = {
         summary: 'Stored images, a page at a time',
         parameters: [
           { name: 'status', in: 'query', required: false, schema: { enum: imageStatusSchema.options } },
-          { name: 'cursor', in: 'query', required: false, description: 'The next of the previous page', schema: { type: 'string' } },
+          cursorParameter,
           limitParameter(100, 50),
         ],
         responses: { '200': { description: 'One page', content: json(ref('ImagePage')) }, '400': failure('a bad query', ['invalid_query']), ...always },
@@ -410,13 +454,10 @@ export const openApiDocument = {
       post: {
         operationId: 'signUrl',
         summary: "A URL of image bytes anyone may GET until it expires, signed with the tenant's current secret",
-        requestBody: {
-          required: true,
-          content: json(object({ path: { type: 'string', description: 'e.g. /v1/images/ID.webp?w=400' }, expiresIn: { type: 'integer', minimum: 1, maximum: 31_536_000, default: 3600 } }, { required: ['path'], additionalProperties: false })),
-        },
+        requestBody: { required: true, content: json(ref('SignedUrlRequest')) },
         responses: {
-          '201': { description: 'The signed URL (a path and query)', content: json(object({ url: { type: 'string' }, expiresAt: { type: 'string', format: 'date-time' } })) },
-          '400': failure('not the path of image bytes, or a bad expiry', ['invalid_json', 'invalid_body', 'unreadable_body']),
+          '201': { description: 'The signed URL (a path and query)', content: json(ref('SignedUrl')) },
+          '400': failure('not the path of image bytes, or a bad expiry', BODY_REFUSED),
           ...always,
         },
       },
@@ -443,9 +484,9 @@ export const openApiDocument = {
     },
     '/v1/admin/jobs': {
       get: {
+        ...admin,
         operationId: 'listJobs',
-        summary: "The scheduler's jobs, their schedules, next and last runs (needs X-ProgImage-Admin-Token too)",
-        parameters: [adminToken],
+        summary: "The scheduler's jobs, their schedules, next and last runs",
         responses: {
           '200': {
             description: 'The jobs',
@@ -461,8 +502,9 @@ export const openApiDocument = {
       },
     },
     '/v1/admin/jobs/{name}/runs': {
-      parameters: [idParameter('name', 'The job'), adminToken],
+      parameters: [idParameter('name', 'The job')],
       get: {
+        ...admin,
         operationId: 'listJobRuns',
         summary: "A job's latest runs, newest first",
         parameters: [limitParameter(500, 20)],
@@ -474,6 +516,7 @@ export const openApiDocument = {
         },
       },
       post: {
+        ...admin,
         operationId: 'runJob',
         summary: 'Runs the job now (under its lease: never beside another run of it)',
         responses: {
@@ -486,10 +529,140 @@ export const openApiDocument = {
     },
     '/v1/admin/jobs/{name}/runs/{seq}': {
       get: {
+        ...admin,
         operationId: 'getJobRun',
         summary: 'One run: its start, end, counts and error',
-        parameters: [idParameter('name', 'The job'), { name: 'seq', in: 'path', required: true, schema: { type: 'integer', minimum: 1 } }, adminToken],
+        parameters: [idParameter('name', 'The job'), { name: 'seq', in: 'path', required: true, schema: { type: 'integer', minimum: 1 } }],
         responses: { '200': { description: 'The run', content: json(ref('JobRun')) }, '404': failure('no such job or run', ['not_found']), ...adminRefused },
+      },
+    },
+    '/v1/admin/tenants': {
+      get: {
+        ...admin,
+        operationId: 'listTenants',
+        summary: 'The tenants, a page at a time, by name',
+        parameters: [cursorParameter, limitParameter(1000, 100)],
+        responses: {
+          '200': { description: 'One page', content: json(object({ tenants: { type: 'array', items: ref('Tenant') }, next: nullable('string') })) },
+          '400': failure('a bad query', ['invalid_query']),
+          ...adminRefused,
+        },
+      },
+      post: {
+        ...admin,
+        operationId: 'createTenant',
+        summary: 'A tenant (unlimited in what the body does not name) and its first API key, which this answer alone shows',
+        requestBody: { required: true, content: json(ref('NewTenant')) },
+        responses: {
+          '201': { description: 'Created; Location names the tenant', content: json(object({ tenant: ref('Tenant'), key: ref('CreatedApiKey') })) },
+          '400': failure('a body that is not valid; the message names the field', BODY_REFUSED),
+          '409': failure('a tenant of that name exists', ['tenant_exists']),
+          ...adminRefused,
+        },
+      },
+    },
+    '/v1/admin/tenants/{name}': {
+      parameters: [tenantName],
+      get: {
+        ...admin,
+        operationId: 'getTenant',
+        summary: "A tenant's settings, and when its signing secrets were made and retire (never the secrets)",
+        responses: { '200': { description: 'The tenant', content: json(ref('Tenant')) }, ...noTenant, ...adminRefused },
+      },
+      patch: {
+        ...admin,
+        operationId: 'updateTenant',
+        summary: 'Changes the settings the body names (null lifts a limit); gatekeepers see them within PROGIMAGE_AUTH_CACHE_MS',
+        requestBody: { required: true, content: json(ref('TenantSettings')) },
+        responses: {
+          '200': { description: 'The tenant as it now is', content: json(ref('Tenant')) },
+          '400': failure('a body that is not valid; the message names the field', BODY_REFUSED),
+          ...noTenant,
+          ...adminRefused,
+        },
+      },
+    },
+    '/v1/admin/tenants/{name}/keys': {
+      parameters: [tenantName],
+      get: {
+        ...admin,
+        operationId: 'listApiKeys',
+        summary: "The tenant's API keys (their sha256, never the keys), a page at a time",
+        parameters: [cursorParameter, limitParameter(1000, 100)],
+        responses: {
+          '200': { description: 'One page', content: json(object({ keys: { type: 'array', items: ref('ApiKey') }, next: nullable('string') })) },
+          '400': failure('a bad query', ['invalid_query']),
+          ...noTenant,
+          ...adminRefused,
+        },
+      },
+      post: {
+        ...admin,
+        operationId: 'createApiKey',
+        summary: 'Another API key for the tenant, which this answer alone shows',
+        requestBody: { required: true, content: json({ type: 'object', properties: { label: { type: 'string', maxLength: 200, default: '' } }, additionalProperties: false }) },
+        responses: {
+          '201': { description: 'The new key', content: json(ref('CreatedApiKey')) },
+          '400': failure('a body that is not valid', BODY_REFUSED),
+          ...noTenant,
+          ...adminRefused,
+        },
+      },
+    },
+    '/v1/admin/tenants/{name}/signing-secret': {
+      parameters: [tenantName],
+      post: {
+        ...admin,
+        operationId: 'rotateSigningSecret',
+        summary: 'A new signing secret; the current one keeps verifying for graceSeconds (0: retired at once)',
+        requestBody: {
+          required: true,
+          content: json({ type: 'object', properties: { graceSeconds: { type: 'number', minimum: 0, maximum: 31_536_000, default: 86_400 } }, additionalProperties: false }),
+        },
+        responses: {
+          '200': { description: 'The tenant as it now is', content: json(ref('Tenant')) },
+          '400': failure('a body that is not valid', BODY_REFUSED),
+          ...noTenant,
+          ...adminRefused,
+        },
+      },
+    },
+    '/v1/admin/tenants/{name}/signed-urls': {
+      parameters: [tenantName],
+      post: {
+        ...admin,
+        operationId: 'signUrlForTenant',
+        summary: "A URL of image bytes signed with the tenant's current secret, as POST /v1/signed-urls makes for the tenant itself",
+        requestBody: { required: true, content: json(ref('SignedUrlRequest')) },
+        responses: {
+          '201': { description: 'The signed URL (a path and query)', content: json(ref('SignedUrl')) },
+          '400': failure('not the path of image bytes, or a bad expiry', BODY_REFUSED),
+          ...noTenant,
+          ...adminRefused,
+        },
+      },
+    },
+    '/v1/admin/keys/{sha256}': {
+      delete: {
+        ...admin,
+        operationId: 'revokeApiKey',
+        summary: 'Revokes the key of this sha256 (hex); gatekeepers refuse it within PROGIMAGE_AUTH_CACHE_MS',
+        parameters: [idParameter('sha256', 'The sha256 of the key, in hex')],
+        responses: { '200': { description: 'The key, revoked', content: json(ref('ApiKey')) }, '404': failure('no such key', ['key_not_found']), ...adminRefused },
+      },
+    },
+    '/v1/admin/keys/revoke': {
+      post: {
+        ...admin,
+        operationId: 'revokeApiKeyByKey',
+        summary: 'Revokes the key in the body (kept out of the URL, which logs keep)',
+        requestBody: { required: true, content: json(object({ key: { type: 'string', minLength: 1 } }, { additionalProperties: false })) },
+        responses: {
+          '200': { description: 'The key, revoked', content: json(ref('ApiKey')) },
+          '400': failure('a body that is not valid', BODY_REFUSED),
+          '404': failure('no such key', ['key_not_found']),
+          ...adminRefused,
+        },
       },
     },
     '/v1/openapi.json': {
@@ -517,5 +690,12 @@ export const openApiDocument = {
       },
     },
   },
-  components: { schemas, securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: "A tenant's API key" } } },
+  components: {
+    schemas,
+    securitySchemes: {
+      apiKey: { type: 'http', scheme: 'bearer', description: "A tenant's API key" },
+      adminToken: { type: 'http', scheme: 'bearer', description: 'PROGIMAGE_ADMIN_TOKEN (admin operations only)' },
+      adminTokenHeader: { type: 'apiKey', in: 'header', name: 'X-ProgImage-Admin-Token', description: 'PROGIMAGE_ADMIN_TOKEN (admin operations only)' },
+    },
+  },
 } as const;

@@ -1,7 +1,6 @@
-import { timingSafeEqual } from 'node:crypto';
 import Router from '@koa/router';
-import type { Context, Next } from 'koa';
 import { z } from 'zod';
+import { requireAdminToken } from '../lib/auth/admin-token.ts';
 import { HttpError } from '../lib/http/errors.ts';
 import type { Job } from './job.ts';
 import type { JobRunner } from './job-runner.ts';
@@ -18,34 +17,12 @@ export interface AdminRoutesDependencies {
 
 const runsQuery = z.object({ limit: z.coerce.number().int().min(1).max(500).default(20) });
 
-const sameSecret = (given: string, expected: string): boolean => {
-  const a = Buffer.from(given);
-  const b = Buffer.from(expected);
-  return a.length === b.length && timingSafeEqual(a, b);
-};
-
-export const ADMIN_TOKEN_HEADER = 'X-ProgImage-Admin-Token';
-
-/**
- * PROGIMAGE_ADMIN_TOKEN in X-ProgImage-Admin-Token on every admin request, on
- * top of the API key every request carries: a tenant's key alone runs no job.
- */
-function requireAdmin(token: string | null) {
-  return async (ctx: Context, next: Next): Promise<void> => {
-    if (token === null) throw new HttpError(403, 'admin_disabled', 'the admin API is off: set PROGIMAGE_ADMIN_TOKEN');
-    if (!sameSecret(ctx.get(ADMIN_TOKEN_HEADER), token)) {
-      throw new HttpError(403, 'admin_token_required', `expected the admin token in ${ADMIN_TOKEN_HEADER}`);
-    }
-    await next();
-  };
-}
-
 const runView = (run: JobRun) => ({ ...run, links: { self: `/v1/admin/jobs/${run.job}/runs/${run.seq}` } });
 
 /** /v1/admin/jobs: the scheduler's jobs, their runs, and running one now. */
 export function adminRoutes({ runner, runs, token, nextRun }: AdminRoutesDependencies): Router {
   const router = new Router({ prefix: '/v1/admin/jobs' });
-  router.use(requireAdmin(token));
+  router.use(requireAdminToken(token));
 
   const jobNamed = (name: string | undefined): Job => {
     const job = runner.job(name ?? '');

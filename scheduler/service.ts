@@ -62,7 +62,7 @@ export const jobsAdminApi: ServiceFactory = async ({ config, bus, blobs, log, ca
     adminRoutes({
       runner,
       runs,
-      token: config.scheduler.adminToken,
+      token: config.auth.adminToken,
       nextRun: (name) => {
         const schedule = runner.job(name)?.schedule ?? null;
         return schedule === null ? null : nextFiring(schedule);

@@ -4,14 +4,15 @@ import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { syncDirectory, writeFileDurably } from '../durable-files.ts';
 import { DependencyUnavailableError, ProgImageError } from '../errors.ts';
-import type {
-  CatalogStore,
-  CollectionSpec,
-  DocumentCollection,
-  FieldValue,
-  FindQuery,
-  Identified,
-  Versioned,
+import {
+  CatalogStoreInUseError,
+  type CatalogStore,
+  type CollectionSpec,
+  type DocumentCollection,
+  type FieldValue,
+  type FindQuery,
+  type Identified,
+  type Versioned,
 } from '../ports/catalog-store.ts';
 
 /*
@@ -372,10 +373,7 @@ async function lockDirectory(directory: string): Promise<() => Promise<void>> {
     const holder = Number.parseInt(await readFile(lockFile, 'utf8').catch(() => ''), 10);
     // Our own pid in the file means an earlier life of this process id (a restarted container): stale.
     if (Number.isSafeInteger(holder) && holder !== process.pid && isAlive(holder)) {
-      throw new ProgImageError(
-        `${directory} is in use by process ${holder}; stop it, or delete ${lockFile} if that process is not ProgImage`,
-        { retriable: false },
-      );
+      throw new CatalogStoreInUseError(holder, `${directory} is in use by process ${holder}; stop it, or delete ${lockFile} if that process is not ProgImage`);
     }
     await unlink(lockFile).catch(() => undefined);
   }

@@ -1,5 +1,6 @@
 import type { Context, Middleware } from 'koa';
 import type { Tenant } from '../ids.ts';
+import { isAdminPath } from './admin-token.ts';
 import type { Gatekeeper } from './gatekeeper.ts';
 import type { TenantRecord } from './tenants.ts';
 
@@ -11,10 +12,12 @@ interface AdmittedState {
  * Lets in only requests with a valid API key or signed URL, and tells the
  * routes behind it which tenant they act for. A signed URL's parameters are
  * taken off the URL: the routes see the request as its signer wrote it.
+ * Admin paths act for no tenant: their routers admit by the admin token
+ * (requireAdminToken), so no API key is asked for there.
  */
 export function admission(gatekeeper: Gatekeeper, openPaths: ReadonlySet<string>): Middleware {
   return async (ctx, next) => {
-    if (openPaths.has(ctx.path)) {
+    if (openPaths.has(ctx.path) || isAdminPath(ctx.path)) {
       await next();
       return;
     }

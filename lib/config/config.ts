@@ -59,8 +59,6 @@ export interface SchedulerConfig {
   readonly leaseMs: number;
   /** Official signatures older than this are shown as degraded by readiness. */
   readonly signaturesMaxAgeHours: number;
-  /** null: the admin API (/v1/admin) is off. */
-  readonly adminToken: string | null;
   /**
    * Whether the signatures job runs freshclam (else another process updates the signatures), its private
    * mirror (null: the official mirrors), its deadline, and the directory clamd loads.
@@ -100,9 +98,10 @@ export interface Config {
   readonly transforms: { readonly timeoutMs: number; readonly presets: Presets; readonly presetsOnly: boolean };
   /**
    * Who may call the API: a key the default tenant gets at start (else a new one is printed once,
-   * when the store has no tenant), how long keys and tenants are remembered, and whether /metrics is open.
+   * when the store has no tenant), how long keys and tenants are remembered, whether /metrics is open,
+   * and the token of the admin API (/v1/admin; null: off).
    */
-  readonly auth: { readonly bootstrapApiKey: string | null; readonly cacheMs: number; readonly publicMetrics: boolean };
+  readonly auth: { readonly bootstrapApiKey: string | null; readonly cacheMs: number; readonly publicMetrics: boolean; readonly adminToken: string | null };
   /**
    * Bounds on the work one request can cause: pixels (all frames) and frames of an input, how long a client
    * may take to send its headers and its whole request, and transformations running and waiting per process.
@@ -217,6 +216,7 @@ function toConfig(env: Environment): Config {
       bootstrapApiKey: env.PROGIMAGE_BOOTSTRAP_API_KEY ?? null,
       cacheMs: env.PROGIMAGE_AUTH_CACHE_MS,
       publicMetrics: env.PROGIMAGE_PUBLIC_METRICS === 'true',
+      adminToken: env.PROGIMAGE_ADMIN_TOKEN ?? null,
     },
     kafka:
       brokers === undefined
@@ -257,7 +257,6 @@ function toConfig(env: Environment): Config {
       },
       leaseMs: env.PROGIMAGE_JOB_LEASE_MS,
       signaturesMaxAgeHours: env.PROGIMAGE_SIGNATURES_MAX_AGE_HOURS,
-      adminToken: env.PROGIMAGE_ADMIN_TOKEN ?? null,
       freshclam: {
         enabled: env.PROGIMAGE_FRESHCLAM === 'on',
         mirror: env.PROGIMAGE_FRESHCLAM_MIRROR === undefined ? null : new URL(env.PROGIMAGE_FRESHCLAM_MIRROR),

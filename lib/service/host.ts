@@ -18,6 +18,7 @@ import { healthRoutes, type ReadinessCheck } from '../http/health.ts';
 import { countTransformSlots, createMetricsRegistry, requestDurations, requestMetrics, type RequestDurations } from '../http/metrics.ts';
 import type { ServedFromCache } from '../http/response-cache.ts';
 import type { Registry } from 'prom-client';
+import { errorMessage } from '../error-message.ts';
 import { createLogger, type Logger } from '../logger.ts';
 import { meteredBlobStore } from '../metered-blob-store.ts';
 import type { BlobStore } from '../ports/blob-store.ts';
@@ -226,7 +227,15 @@ export async function runMain(name: string, factories: readonly ServiceFactory[]
     process.exit(78); // EX_CONFIG
   }
   const log = createLogger(name, live.current().logLevel);
-  const hosted = await hostServices(name, factories, live, log);
+  let hosted: HostedServices;
+  try {
+    hosted = await hostServices(name, factories, live, log);
+  } catch (error) {
+    // One line an operator can act on (a held store, a port in use, a server that does not answer); the stack at debug level.
+    log.debug({ err: error }, 'could not start');
+    console.error(`${name} could not start: ${errorMessage(error)}`);
+    process.exit(1);
+  }
   const shutdown = (signal: string) => {
     log.info({ signal }, 'stopping');
     hosted.stop().then(

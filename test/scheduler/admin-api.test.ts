@@ -6,8 +6,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import test, { type ExecutionContext } from 'ava';
 import { z } from 'zod';
-import { ADMIN_TOKEN_HEADER } from '../../scheduler/admin-routes.ts';
-import { anonymousRequest, errorSchema, json, request } from '../support/api.ts';
+import { ADMIN_TOKEN_HEADER } from '../../lib/auth/admin-token.ts';
+import { anonymousRequest, bearer, errorSchema, json, request, TEST_API_KEY } from '../support/api.ts';
 import { runJob, runSchema } from '../support/admin-jobs.ts';
 import { startProgImage } from '../support/progimage.ts';
 
@@ -54,18 +54,24 @@ test('the admin API lists the jobs with their schedules and last runs, and runs 
   t.is((await request(`${baseUrl}/v1/admin/jobs/orphans/runs/7`, { headers })).status, 404);
 });
 
-test('the admin API wants its token besides an API key, and is off without one', async (t) => {
+test('the admin API wants its token, which alone admits, and a tenant key alone does not; it is off without one', async (t) => {
   const { baseUrl } = await embedded(t, { PROGIMAGE_ADMIN_TOKEN: ADMIN_TOKEN });
-  for (const token of [undefined, 'wrong-token-of-some-length', `Bearer ${ADMIN_TOKEN}`]) {
-    const reply = await request(`${baseUrl}/v1/admin/jobs/orphans/runs`, {
-      method: 'POST',
-      headers: token === undefined ? {} : { [ADMIN_TOKEN_HEADER]: token },
-    });
-    t.is(reply.status, 403, token ?? 'no admin token');
-    t.is(errorSchema.parse(json(reply)).error.code, 'admin_token_required');
+  const refusals: [string, Record<string, string>, string][] = [
+    ['no credentials', {}, 'admin_token_required'],
+    ['the tenant key alone', bearer(TEST_API_KEY), 'admin_token_invalid'],
+    ['a wrong token', { [ADMIN_TOKEN_HEADER]: 'wrong-token-of-some-length' }, 'admin_token_invalid'],
+    ['"Bearer" in the token header', { [ADMIN_TOKEN_HEADER]: `Bearer ${ADMIN_TOKEN}` }, 'admin_token_invalid'],
+  ];
+  for (const [what, headers, code] of refusals) {
+    const reply = await anonymousRequest(`${baseUrl}/v1/admin/jobs/orphans/runs`, { method: 'POST', headers });
+    t.is(reply.status, 401, what);
+    t.is(errorSchema.parse(json(reply)).error.code, code, what);
   }
-  const withoutKey = await anonymousRequest(`${baseUrl}/v1/admin/jobs`, { headers: { [ADMIN_TOKEN_HEADER]: ADMIN_TOKEN } });
-  t.is(withoutKey.status, 401, 'the admin token is not an API key');
+  for (const headers of [{ [ADMIN_TOKEN_HEADER]: ADMIN_TOKEN }, bearer(ADMIN_TOKEN)]) {
+    const reply = await anonymousRequest(`${baseUrl}/v1/admin/jobs`, { headers });
+    t.is(reply.status, 200, `the admin token without an API key, in ${Object.keys(headers).join('')}`);
+    t.is(reply.headers.get('cache-control'), 'no-store');
+  }
   const off = await embedded(t);
   const reply = await request(`${off.baseUrl}/v1/admin/jobs`, { headers: { [ADMIN_TOKEN_HEADER]: ADMIN_TOKEN } });
   t.is(reply.status, 403);

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { waitUntil } from '../../lib/wait.ts';
-import { ADMIN_TOKEN_HEADER } from '../../scheduler/admin-routes.ts';
+import { ADMIN_TOKEN_HEADER } from '../../lib/auth/admin-token.ts';
 import { json, request } from './api.ts';
 
 export const runSchema = z.object({

@@ -33,7 +33,7 @@ export async function startSecured(label: string, extra: Readonly<Record<string,
 
 /** `npm run admin -- ...args` as an operator runs it; resolves to its standard output. */
 export async function admin(env: Readonly<Record<string, string | undefined>>, ...args: string[]): Promise<string> {
-  const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'admin.ts', ...args], {
+  const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'admin/cli.ts', ...args], {
     cwd: REPO_ROOT,
     env: { ...env, PROGIMAGE_LOG_LEVEL: 'warn' },
   });

@@ -37,7 +37,7 @@ test('with an empty environment every server is embedded, HTTP listens on 8080 a
     configFile: null,
     fetch: { timeoutMs: 15_000, maxRedirects: 5, allowedHosts: [] },
     transforms: { timeoutMs: 30_000, presets: parsePresets(DEFAULT_PRESETS), presetsOnly: false },
-    auth: { bootstrapApiKey: null, cacheMs: 5000, publicMetrics: true },
+    auth: { bootstrapApiKey: null, cacheMs: 5000, publicMetrics: true, adminToken: null },
     limits: {
       maxInputPixels: 100_000_000,
       maxFrames: 500,
@@ -65,7 +65,6 @@ test('with an empty environment every server is embedded, HTTP listens on 8080 a
       },
       leaseMs: 60_000,
       signaturesMaxAgeHours: 48,
-      adminToken: null,
       freshclam: { enabled: true, mirror: null, timeoutMs: 600_000, databaseDir: '/var/lib/clamav' },
       rescanPerSecond: 20,
       orphanGraceSeconds: 86_400,
@@ -144,7 +143,7 @@ test('a full server configuration parses into the nested Config', (t) => {
     uploads: { maxBytes: 1_048_576, acceptedFormats: ['jpeg', 'png'], defaultTtlSeconds: 86_400 },
     fetch: { timeoutMs: 2000, maxRedirects: 2, allowedHosts: ['images.internal:8080', '[::1]:9000'] },
     transforms: { timeoutMs: 12_000, presets: new Map([['avatar', { w: 64, h: 64, mask: 'circle' }]]), presetsOnly: true },
-    auth: { bootstrapApiKey: 'pik_0123456789abcdef0123456789abcdef', cacheMs: 250, publicMetrics: false },
+    auth: { bootstrapApiKey: 'pik_0123456789abcdef0123456789abcdef', cacheMs: 250, publicMetrics: false, adminToken: 'an-admin-token-of-some-length' },
     limits: { maxInputPixels: 50_000_000, maxFrames: 100, headersTimeoutMs: 5000, requestTimeoutMs: 60_000, concurrentTransforms: 3, queuedTransforms: 10 },
     kafka: {
       brokers: ['kafka-1:9092', 'kafka-2:9092', 'kafka-3:9092'],
@@ -167,7 +166,6 @@ test('a full server configuration parses into the nested Config', (t) => {
       schedules: { signatures: '15 */6 * * *', rescan: null, expiry: '*/5 * * * *', orphans: null, duplicates: '0 5 * * 0' },
       leaseMs: 30_000,
       signaturesMaxAgeHours: 24,
-      adminToken: 'an-admin-token-of-some-length',
       freshclam: { enabled: false, mirror: 'https://clamav-mirror.internal/', timeoutMs: 120_000, databaseDir: '/srv/clamav' },
       rescanPerSecond: 5,
       orphanGraceSeconds: 3600,

@@ -1,0 +1,94 @@
+/**
+ * `npm run admin -- <command>`: tenants, API keys and signing secrets. With
+ * --url (or PROGIMAGE_URL) through the admin API of a running ProgImage,
+ * with PROGIMAGE_ADMIN_TOKEN; without, on the catalog store of the PROGIMAGE_*
+ * settings, which for the embedded store means while no server holds it.
+ */
+import { parseArgs } from 'node:util';
+import { createCatalogStore } from '../lib/adapters/index.ts';
+import { newApiKey } from '../lib/auth/keys.ts';
+import { openTenantCollections } from '../lib/auth/tenants.ts';
+import { ConfigError, loadConfig, type Config } from '../lib/config/index.ts';
+import { errorMessage } from '../lib/error-message.ts';
+import { CatalogStoreInUseError } from '../lib/ports/catalog-store.ts';
+import { AdminApiClient } from './admin-client.ts';
+import { COMMAND_OPTIONS, parseCommand, UsageError, type Command } from './commands.ts';
+import { StoredTenantAdministration } from './tenant-administration.ts';
+
+const USAGE = `Usage: npm run admin -- [--url URL] <command>
+
+  --url URL                      through the admin API of the ProgImage at URL (or PROGIMAGE_URL), with the admin
+                                 token in PROGIMAGE_ADMIN_TOKEN (or --admin-token); without, on the catalog store of
+                                 the PROGIMAGE_* settings (the embedded one only while no server runs on it)
+
+  tenant list                    every tenant's settings
+  tenant create NAME [--requests-per-second N] [--stored-bytes N] [--signed-gets-only true|false] [--default-ttl S]
+                                 a tenant with its first API key (printed once)
+  tenant set NAME [--requests-per-second N|none] [--stored-bytes N|none] [--signed-gets-only true|false] [--default-ttl S|none]
+                                 --default-ttl: seconds its uploads that name no ttl live (none: PROGIMAGE_DEFAULT_TTL_SECONDS)
+  tenant show NAME               its settings (secrets hidden) and its keys' hashes
+  key create TENANT [--label L]  another API key (printed once)
+  key revoke KEY|SHA256          the key stops working within PROGIMAGE_AUTH_CACHE_MS
+  signing rotate TENANT [--grace-seconds S]
+                                 a new signing secret; the old one verifies for S more seconds (default 86400; 0: none)
+  sign TENANT PATH [--expires-in S]
+                                 PATH (/v1/images/ID.EXT?options) signed with the tenant's current secret (default 3600 s)
+  new-key                        a random key, e.g. for PROGIMAGE_BOOTSTRAP_API_KEY (stores nothing)`;
+
+const OPTIONS = {
+  ...COMMAND_OPTIONS,
+  url: { type: 'string' },
+  'admin-token': { type: 'string' },
+  help: { type: 'boolean' },
+} as const;
+
+function adminApiAt(url: string, token: string | undefined): AdminApiClient {
+  if (token === undefined || token === '') throw new UsageError('--url needs the admin token: set PROGIMAGE_ADMIN_TOKEN (or give --admin-token)');
+  if (!URL.canParse(url) || !/^https?:$/.test(new URL(url).protocol)) throw new UsageError(`--url: expected an http(s) URL, got "${url}"`);
+  return new AdminApiClient(new URL(url), token);
+}
+
+/** Runs the command on the catalog store, which the embedded store allows one process at a time. */
+async function onStore(command: Command, config: Config): Promise<string> {
+  const store = await createCatalogStore(config).catch((error: unknown) => {
+    if (!(error instanceof CatalogStoreInUseError)) throw error;
+    throw new Error(
+      `the embedded store in ${config.dataDir} is in use by process ${error.holder} (npm start?): ` +
+        `use npm run admin -- --url http://localhost:${config.http.port} with PROGIMAGE_ADMIN_TOKEN, or stop it`,
+    );
+  });
+  try {
+    return await command(new StoredTenantAdministration(await openTenantCollections(store)));
+  } finally {
+    await store.close();
+  }
+}
+
+async function run(argv: readonly string[]): Promise<string> {
+  const { values, positionals } = parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: true, strict: true });
+  if (values.help === true || positionals[0] === undefined || positionals[0] === 'help') return USAGE;
+  if (positionals[0] === 'new-key') return newApiKey();
+  const command = parseCommand(positionals, values);
+  const url = values.url ?? process.env.PROGIMAGE_URL;
+  if (url !== undefined && url !== '') return command(adminApiAt(url, values['admin-token'] ?? process.env.PROGIMAGE_ADMIN_TOKEN));
+  return onStore(command, loadConfig());
+}
+
+const isUsageProblem = (error: unknown): error is Error =>
+  error instanceof UsageError || (error instanceof TypeError && 'code' in error && String(error.code).startsWith('ERR_PARSE_ARGS'));
+
+try {
+  console.log(await run(process.argv.slice(2)));
+} catch (error) {
+  if (error instanceof ConfigError) {
+    console.error(error.message);
+    process.exit(78); // EX_CONFIG
+  }
+  if (isUsageProblem(error)) {
+    console.error(`${error.message}\n\n${USAGE}`);
+    process.exit(64); // EX_USAGE
+  }
+  // What went wrong, as one line: no tenant, a refusal of the admin API, the store held by a server …
+  console.error(errorMessage(error));
+  process.exit(1);
+}

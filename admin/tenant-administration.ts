@@ -1,0 +1,139 @@
+import { apiKeyHash } from '../lib/auth/keys.ts';
+import { signedUrlFor, type SignedUrl, type SignedUrlRequest } from '../lib/auth/signed-urls.ts';
+import {
+  createApiKey,
+  createTenant,
+  revokeApiKey,
+  rotateSigningSecret,
+  UNLIMITED,
+  type ApiKeyRecord,
+  type TenantCollections,
+  type TenantRecord,
+  type TenantSettings,
+} from '../lib/auth/tenants.ts';
+import { ProgImageError } from '../lib/errors.ts';
+import { tenantSchema } from '../lib/ids.ts';
+import type { DocumentCollection, FieldValue, Identified } from '../lib/ports/catalog-store.ts';
+import { updateDocument } from '../lib/update-document.ts';
+import type { NewKey, NewTenant, PageQuery, Rotation, TenantSettingsChanges } from './requests.ts';
+import { apiKeyView, isKeyHash, tenantView, type ApiKeyView, type CreatedKey, type CreatedTenant, type KeyPage, type TenantPage, type TenantView } from './views.ts';
+
+/**
+ * Managing tenants, their API keys and signing secrets: what the admin API
+ * offers, and what the admin command does either through it or on the
+ * catalog store directly. Requests are valid by then (see requests.ts).
+ */
+export interface TenantAdministration {
+  tenants(page: PageQuery): Promise<TenantPage>;
+  createTenant(request: NewTenant): Promise<CreatedTenant>;
+  tenant(name: string): Promise<TenantView>;
+  updateTenant(name: string, changes: TenantSettingsChanges): Promise<TenantView>;
+  keys(tenant: string, page: PageQuery): Promise<KeyPage>;
+  createKey(tenant: string, request: NewKey): Promise<CreatedKey>;
+  /** Resolves to the key as it now is, revoked (revoking twice changes nothing). */
+  revokeKey(sha256: string): Promise<ApiKeyView>;
+  rotateSigningSecret(tenant: string, rotation: Rotation): Promise<TenantView>;
+  signUrl(tenant: string, request: SignedUrlRequest): Promise<SignedUrl>;
+}
+
+export type AdministrationFailure = 'tenant_not_found' | 'tenant_exists' | 'key_not_found';
+
+/** A request the state of the store refuses: no such tenant or key, or a tenant that exists already. */
+export class AdministrationError extends ProgImageError {
+  constructor(
+    readonly code: AdministrationFailure,
+    message: string,
+  ) {
+    super(message, { retriable: false });
+  }
+}
+
+const noTenant = (name: string): AdministrationError => new AdministrationError('tenant_not_found', `no tenant ${name}`);
+const noKey = (): AdministrationError => new AdministrationError('key_not_found', 'no such key');
+
+/** One page of the documents matching `where`, in id order, and the cursor of the next page (null: this is the last). */
+async function pageOf<T extends Identified>(
+  collection: DocumentCollection<T>,
+  { cursor, limit }: PageQuery,
+  where: Readonly<Record<string, FieldValue>> = {},
+): Promise<{ items: T[]; next: string | null }> {
+  const found = await collection.find({ where, limit: limit + 1, ...(cursor === undefined ? {} : { after: cursor }) });
+  return { items: found.slice(0, limit), next: found.length > limit ? (found[limit - 1]?.id ?? null) : null };
+}
+
+function changed(current: TenantSettings, changes: TenantSettingsChanges): TenantSettings {
+  return {
+    requestsPerSecond: changes.requestsPerSecond === undefined ? current.requestsPerSecond : changes.requestsPerSecond,
+    storedBytesQuota: changes.storedBytesQuota === undefined ? current.storedBytesQuota : changes.storedBytesQuota,
+    signedGetsOnly: changes.signedGetsOnly ?? current.signedGetsOnly,
+    defaultTtlSeconds: changes.defaultTtlSeconds === undefined ? current.defaultTtlSeconds : changes.defaultTtlSeconds,
+  };
+}
+
+/** The administration on the catalog store the services read their tenants and keys from. */
+export class StoredTenantAdministration implements TenantAdministration {
+  constructor(private readonly collections: TenantCollections) {}
+
+  async tenants(query: PageQuery): Promise<TenantPage> {
+    const { items, next } = await pageOf(this.collections.tenants, query);
+    return { tenants: items.map(tenantView), next };
+  }
+
+  async createTenant({ name, ...settings }: NewTenant): Promise<CreatedTenant> {
+    const created = await createTenant(this.collections, name, changed(UNLIMITED, settings));
+    if (created === null) throw new AdministrationError('tenant_exists', `tenant ${name} already exists`);
+    return { tenant: tenantView(created.tenant), key: await this.#createdKey(created.apiKey) };
+  }
+
+  async tenant(name: string): Promise<TenantView> {
+    return tenantView(await this.#tenantRecord(name));
+  }
+
+  async updateTenant(name: string, changes: TenantSettingsChanges): Promise<TenantView> {
+    const { id } = await this.#tenantRecord(name);
+    const updated = await updateDocument(this.collections.tenants, id, (current) => (current === null ? null : { ...current, ...changed(current, changes) }));
+    if (updated === null) throw noTenant(name);
+    return tenantView(updated);
+  }
+
+  async keys(tenant: string, query: PageQuery): Promise<KeyPage> {
+    const { id } = await this.#tenantRecord(tenant);
+    const { items, next } = await pageOf(this.collections.apiKeys, query, { tenant: id });
+    return { keys: items.map(apiKeyView), next };
+  }
+
+  async createKey(tenant: string, { label }: NewKey): Promise<CreatedKey> {
+    const { id } = await this.#tenantRecord(tenant);
+    return this.#createdKey(await createApiKey(this.collections, id, label));
+  }
+
+  async revokeKey(sha256: string): Promise<ApiKeyView> {
+    if (!isKeyHash(sha256) || !(await revokeApiKey(this.collections, sha256))) throw noKey();
+    return apiKeyView(await this.#keyRecord(sha256));
+  }
+
+  async rotateSigningSecret(tenant: string, { graceSeconds }: Rotation): Promise<TenantView> {
+    const { id } = await this.#tenantRecord(tenant);
+    return tenantView(await rotateSigningSecret(this.collections, id, graceSeconds));
+  }
+
+  async signUrl(tenant: string, request: SignedUrlRequest): Promise<SignedUrl> {
+    return signedUrlFor(await this.#tenantRecord(tenant), request);
+  }
+
+  async #tenantRecord(name: string): Promise<TenantRecord> {
+    const found = tenantSchema.safeParse(name).success ? await this.collections.tenants.get(name) : null;
+    if (found === null) throw noTenant(name);
+    return found.document;
+  }
+
+  async #keyRecord(sha256: string): Promise<ApiKeyRecord> {
+    const found = await this.collections.apiKeys.get(sha256);
+    if (found === null) throw noKey();
+    return found.document;
+  }
+
+  async #createdKey(key: string): Promise<CreatedKey> {
+    return { ...apiKeyView(await this.#keyRecord(apiKeyHash(key))), key };
+  }
+}

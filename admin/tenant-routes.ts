@@ -1,0 +1,89 @@
+import Router from '@koa/router';
+import type { Middleware } from 'koa';
+import { requireAdminToken } from '../lib/auth/admin-token.ts';
+import { apiKeyHash } from '../lib/auth/keys.ts';
+import { signedUrlRequestSchema } from '../lib/auth/signed-urls.ts';
+import { HttpError } from '../lib/http/errors.ts';
+import { readJsonBody } from '../lib/http/json-body.ts';
+import { keyToRevokeSchema, newKeySchema, newTenantSchema, pageQuerySchema, rotationSchema, tenantSettingsChangesSchema, type PageQuery } from './requests.ts';
+import { AdministrationError, type AdministrationFailure, type TenantAdministration } from './tenant-administration.ts';
+import { KEYS_PATH, TENANTS_PATH, tenantPath } from './views.ts';
+
+const STATUS_OF: Readonly<Record<AdministrationFailure, number>> = { tenant_not_found: 404, key_not_found: 404, tenant_exists: 409 };
+
+const administrationErrors: Middleware = async (_ctx, next) => {
+  try {
+    await next();
+  } catch (error) {
+    if (error instanceof AdministrationError) throw new HttpError(STATUS_OF[error.code], error.code, error.message);
+    throw error;
+  }
+};
+
+function pageQuery(query: unknown): PageQuery {
+  const parsed = pageQuerySchema.safeParse(query);
+  if (!parsed.success) throw new HttpError(400, 'invalid_query', parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; '));
+  return parsed.data;
+}
+
+/**
+ * /v1/admin/tenants and /v1/admin/keys: tenants, their API keys and signing
+ * secrets, behind the admin token. New keys are in the answer that creates
+ * them and nowhere else.
+ */
+export function tenantRoutes(administration: TenantAdministration, token: string | null): Router {
+  const router = new Router();
+  router.use(requireAdminToken(token), administrationErrors);
+  const tenant = `${TENANTS_PATH}/:name`;
+
+  router.get(TENANTS_PATH, async (ctx) => {
+    ctx.body = await administration.tenants(pageQuery(ctx.query));
+  });
+
+  router.post(TENANTS_PATH, async (ctx) => {
+    const created = await administration.createTenant(await readJsonBody(ctx, newTenantSchema));
+    ctx.status = 201;
+    ctx.set('Location', tenantPath(created.tenant.name));
+    ctx.body = created;
+  });
+
+  router.get(tenant, async (ctx) => {
+    ctx.body = await administration.tenant(ctx.params.name ?? '');
+  });
+
+  router.patch(tenant, async (ctx) => {
+    ctx.body = await administration.updateTenant(ctx.params.name ?? '', await readJsonBody(ctx, tenantSettingsChangesSchema));
+  });
+
+  router.get(`${tenant}/keys`, async (ctx) => {
+    ctx.body = await administration.keys(ctx.params.name ?? '', pageQuery(ctx.query));
+  });
+
+  router.post(`${tenant}/keys`, async (ctx) => {
+    const created = await administration.createKey(ctx.params.name ?? '', await readJsonBody(ctx, newKeySchema));
+    ctx.status = 201;
+    ctx.body = created;
+  });
+
+  router.post(`${tenant}/signing-secret`, async (ctx) => {
+    ctx.body = await administration.rotateSigningSecret(ctx.params.name ?? '', await readJsonBody(ctx, rotationSchema));
+  });
+
+  router.post(`${tenant}/signed-urls`, async (ctx) => {
+    const signed = await administration.signUrl(ctx.params.name ?? '', await readJsonBody(ctx, signedUrlRequestSchema));
+    ctx.status = 201;
+    ctx.body = signed;
+  });
+
+  router.delete(`${KEYS_PATH}/:sha256`, async (ctx) => {
+    ctx.body = await administration.revokeKey(ctx.params.sha256 ?? '');
+  });
+
+  // The key in the body, not the URL, which access logs and proxies keep.
+  router.post(`${KEYS_PATH}/revoke`, async (ctx) => {
+    const { key } = await readJsonBody(ctx, keyToRevokeSchema);
+    ctx.body = await administration.revokeKey(apiKeyHash(key));
+  });
+
+  return router;
+}

@@ -1,0 +1,25 @@
+import { z } from 'zod';
+import { signUrl } from './signatures.ts';
+import { currentSecret, type TenantRecord } from './tenants.ts';
+
+/** Longest a signed URL may live: a year, the time browsers and CDNs keep the immutable response. */
+export const MAX_EXPIRES_IN_SECONDS = 365 * 24 * 3600;
+
+/** What a signed URL is asked for with (POST /v1/signed-urls, the admin API and the admin command): image bytes only. */
+export const signedUrlRequestSchema = z
+  .object({
+    path: z.string().regex(/^\/v1\/images\/[^?#]+\.[a-z0-9]+(\?[^#]*)?$/, 'expected the path of image bytes, e.g. /v1/images/ID.webp?w=400'),
+    expiresIn: z.number().int().min(1).max(MAX_EXPIRES_IN_SECONDS).default(3600),
+  })
+  .strict();
+export type SignedUrlRequest = z.infer<typeof signedUrlRequestSchema>;
+
+/** The answer: the path and query to GET, and when it stops working. */
+export const signedUrlSchema = z.object({ url: z.string(), expiresAt: z.iso.datetime() });
+export type SignedUrl = z.infer<typeof signedUrlSchema>;
+
+/** The URL signed with the tenant's current secret, which never leaves the server. */
+export function signedUrlFor(tenant: TenantRecord, { path, expiresIn }: SignedUrlRequest): SignedUrl {
+  const expiresAt = new Date(Date.now() + expiresIn * 1000);
+  return { url: signUrl(path, tenant.id, currentSecret(tenant), expiresAt), expiresAt: expiresAt.toISOString() };
+}
