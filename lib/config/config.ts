@@ -136,10 +136,13 @@ export class ConfigError extends Error {
 
 type EnvironmentVariables = Readonly<Record<string, string | undefined>>;
 
+/** The client's settings (the progimage command and the admin command): a shell that uses both may export them. */
+const CLIENT_SETTINGS: ReadonlySet<string> = new Set(['PROGIMAGE_URL', 'PROGIMAGE_API_KEY']);
+
 function unknownSettings(env: EnvironmentVariables): string[] {
   const known = new Set<string>(SETTING_NAMES);
   return Object.keys(env)
-    .filter((name) => name.startsWith(SETTING_PREFIX) && !known.has(name))
+    .filter((name) => name.startsWith(SETTING_PREFIX) && !known.has(name) && !CLIENT_SETTINGS.has(name))
     .map((name) => `${name} is not a ProgImage setting (known settings: ${SETTING_NAMES.join(', ')})`);
 }
 

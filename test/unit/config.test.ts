@@ -232,6 +232,11 @@ test('an unknown PROGIMAGE_ variable is rejected by name, so a typo cannot silen
   t.regex(problems[0] ?? '', /PROGIMAGE_HTTP_PORT/, 'lists the known settings');
 });
 
+test('the settings of the client commands (PROGIMAGE_URL, PROGIMAGE_API_KEY) may be in the environment of the server: one shell runs both', (t) => {
+  const config = loadConfig({ PROGIMAGE_URL: 'http://localhost:8080', PROGIMAGE_API_KEY: 'pik_0123456789abcdefghijklmnopqrstuvwxyz' });
+  t.is(config.http.port, 8080);
+});
+
 test('an S3 endpoint without its keys names each missing variable', (t) => {
   t.deepEqual(problemsOf(t, { PROGIMAGE_S3_ENDPOINT: 'http://minio:9000' }), [
     'PROGIMAGE_S3_ACCESS_KEY: required when PROGIMAGE_S3_ENDPOINT is set',
