@@ -1,5 +1,5 @@
 import Router from '@koa/router';
-import type { Registry } from 'prom-client';
+import { Gauge, type Registry } from 'prom-client';
 
 /**
  * A readiness check: resolves when the dependency answers, with `degraded`
@@ -15,6 +15,12 @@ interface CheckResult {
   readonly report: string;
 }
 
+/** What a check found: it answers (`ok`), answers but needs an operator (`degraded`), or does not answer (`failing`). */
+const READINESS_STATES = ['ok', 'degraded', 'failing'] as const;
+
+const stateOf = ({ answers, report }: CheckResult): (typeof READINESS_STATES)[number] =>
+  !answers ? 'failing' : report === 'ok' ? 'ok' : 'degraded';
+
 async function runCheck(check: ReadinessCheck): Promise<CheckResult> {
   try {
     const result = await Promise.race([
@@ -27,21 +33,36 @@ async function runCheck(check: ReadinessCheck): Promise<CheckResult> {
   }
 }
 
+async function runChecks(checks: Readonly<Record<string, ReadinessCheck>>): Promise<[string, CheckResult][]> {
+  return Promise.all(Object.entries(checks).map(async ([name, check]) => [name, await runCheck(check)] as [string, CheckResult]));
+}
+
 /**
  * /healthz: the process is alive. /readyz: every dependency answers (503
- * naming the ones that do not; 200 "degraded" naming those that need an operator). /metrics: Prometheus text format.
+ * naming the ones that do not; 200 "degraded" naming those that need an operator). /metrics: Prometheus text format,
+ * with the readiness checks as progimage_readiness_state, so that alerts can see them.
  */
 export function healthRoutes(checks: Readonly<Record<string, ReadinessCheck>>, registry: Registry): Router {
+  new Gauge({
+    name: 'progimage_readiness_state',
+    help: 'Each readiness check of /readyz, run when scraped: 1 for the state it is in (ok; degraded: answers but needs an operator; failing: does not answer), 0 for the others',
+    labelNames: ['check', 'state'] as const,
+    registers: [registry],
+    async collect() {
+      for (const [check, result] of await runChecks(checks)) {
+        for (const state of READINESS_STATES) this.set({ check, state }, state === stateOf(result) ? 1 : 0);
+      }
+    },
+  });
   const router = new Router();
   router.get('/healthz', (ctx) => {
     ctx.body = { status: 'ok' };
   });
   router.get('/readyz', async (ctx) => {
-    const names = Object.keys(checks);
-    const results = await Promise.all(names.map((name) => runCheck(checks[name] ?? (() => Promise.resolve()))));
-    const report = Object.fromEntries(names.map((name, index) => [name, results[index]?.report]));
-    const ready = results.every((result) => result.answers);
-    const degraded = results.some((result) => result.report !== 'ok');
+    const results = await runChecks(checks);
+    const report = Object.fromEntries(results.map(([name, result]) => [name, result.report]));
+    const ready = results.every(([, result]) => result.answers);
+    const degraded = results.some(([, result]) => result.report !== 'ok');
     ctx.status = ready ? 200 : 503;
     ctx.body = { status: ready ? (degraded ? 'degraded' : 'ready') : 'not ready', checks: report };
   });
