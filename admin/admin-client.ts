@@ -1,12 +1,16 @@
 import type { z } from 'zod';
 import { signedUrlSchema, type SignedUrl, type SignedUrlRequest } from '../lib/auth/signed-urls.ts';
 import { errorMessage } from '../lib/error-message.ts';
-import type { NewKey, NewTenant, PageQuery, Rotation, TenantSettingsChanges } from './requests.ts';
+import type { NewIngestCredential, NewKey, NewTenant, PageQuery, Rotation, TenantSettingsChanges } from './requests.ts';
 import type { TenantAdministration } from './tenant-administration.ts';
 import {
   apiKeyViewSchema,
+  createdIngestCredentialSchema,
   createdKeySchema,
   createdTenantSchema,
+  INGEST_CREDENTIALS_PATH,
+  ingestCredentialPageSchema,
+  ingestCredentialViewSchema,
   keyPageSchema,
   KEYS_PATH,
   tenantPageSchema,
@@ -14,8 +18,11 @@ import {
   TENANTS_PATH,
   tenantViewSchema,
   type ApiKeyView,
+  type CreatedIngestCredential,
   type CreatedKey,
   type CreatedTenant,
+  type IngestCredentialPage,
+  type IngestCredentialView,
   type KeyPage,
   type TenantPage,
   type TenantView,
@@ -72,6 +79,18 @@ export class AdminApiClient implements TenantAdministration {
 
   signUrl(tenant: string, request: SignedUrlRequest): Promise<SignedUrl> {
     return this.#call('POST', `${tenantPath(encodeURIComponent(tenant))}/signed-urls`, signedUrlSchema, request);
+  }
+
+  ingestCredentials(tenant: string, page: PageQuery): Promise<IngestCredentialPage> {
+    return this.#call('GET', `${tenantPath(encodeURIComponent(tenant))}/ingest-credentials?${pageParameters(page)}`, ingestCredentialPageSchema);
+  }
+
+  createIngestCredential(tenant: string, request: NewIngestCredential): Promise<CreatedIngestCredential> {
+    return this.#call('POST', `${tenantPath(encodeURIComponent(tenant))}/ingest-credentials`, createdIngestCredentialSchema, request);
+  }
+
+  revokeIngestCredential(keyId: string): Promise<IngestCredentialView> {
+    return this.#call('DELETE', `${INGEST_CREDENTIALS_PATH}/${encodeURIComponent(keyId)}`, ingestCredentialViewSchema);
   }
 
   async #call<T>(method: string, path: string, schema: z.ZodType<T>, body?: object): Promise<T> {

@@ -1,5 +1,5 @@
 /**
- * `npm run admin -- <command>`: tenants, API keys and signing secrets. With
+ * `npm run admin -- <command>`: tenants, API keys, signing secrets and ingest credentials. With
  * --url (or PROGIMAGE_URL) through the admin API of a running ProgImage,
  * with PROGIMAGE_ADMIN_TOKEN; without, on the catalog store of the PROGIMAGE_*
  * settings, which for the embedded store means while no server holds it.
@@ -7,6 +7,7 @@
 import { parseArgs } from 'node:util';
 import { createCatalogStore } from '../lib/adapters/index.ts';
 import { newApiKey } from '../lib/auth/keys.ts';
+import { openIngestCredentials } from '../lib/auth/ingest-credentials.ts';
 import { openTenantCollections } from '../lib/auth/tenants.ts';
 import { ConfigError, loadConfig, type Config } from '../lib/config/index.ts';
 import { errorMessage } from '../lib/error-message.ts';
@@ -23,9 +24,12 @@ const USAGE = `Usage: npm run admin -- [--url URL] <command>
 
   tenant list                    every tenant's settings
   tenant create NAME [--requests-per-second N] [--stored-bytes N] [--signed-gets-only true|false] [--default-ttl S]
+                  [--cors-origins ORIGIN,…]
                                  a tenant with its first API key (printed once)
   tenant set NAME [--requests-per-second N|none] [--stored-bytes N|none] [--signed-gets-only true|false] [--default-ttl S|none]
+                  [--cors-origins ORIGIN,…|none]
                                  --default-ttl: seconds its uploads that name no ttl live (none: PROGIMAGE_DEFAULT_TTL_SECONDS)
+                                 --cors-origins: web pages (https://app.example.com) that may call the API with its keys
   tenant show NAME               its settings (secrets hidden) and its keys' hashes
   key create TENANT [--label L]  another API key (printed once)
   key revoke KEY|SHA256          the key stops working within PROGIMAGE_AUTH_CACHE_MS
@@ -33,6 +37,11 @@ const USAGE = `Usage: npm run admin -- [--url URL] <command>
                                  a new signing secret; the old one verifies for S more seconds (default 86400; 0: none)
   sign TENANT PATH [--expires-in S]
                                  PATH (/v1/images/ID.EXT?options) signed with the tenant's current secret (default 3600 s)
+  ingest-credential create TENANT [--label L]
+                                 a credential an upstream signs its Kafka ingest requests with: key id and secret (printed once)
+  ingest-credential list TENANT  the tenant's ingest credentials (key ids, never secrets)
+  ingest-credential revoke KEY_ID
+                                 its signatures are refused from now on (rotate: create another, switch, revoke the old)
   new-key                        a random key, e.g. for PROGIMAGE_BOOTSTRAP_API_KEY (stores nothing)`;
 
 const OPTIONS = {
@@ -58,7 +67,7 @@ async function onStore(command: Command, config: Config): Promise<string> {
     );
   });
   try {
-    return await command(new StoredTenantAdministration(await openTenantCollections(store)));
+    return await command(new StoredTenantAdministration(await openTenantCollections(store), await openIngestCredentials(store)));
   } finally {
     await store.close();
   }

@@ -3,7 +3,7 @@ import type { z } from 'zod';
 import { apiKeyHash } from '../lib/auth/keys.ts';
 import { signedUrlRequestSchema } from '../lib/auth/signed-urls.ts';
 import { tenantSchema } from '../lib/ids.ts';
-import { newKeySchema, newTenantSchema, rotationSchema, tenantSettingsChangesSchema, type PageQuery } from './requests.ts';
+import { newIngestCredentialSchema, newKeySchema, newTenantSchema, rotationSchema, tenantSettingsChangesSchema, type PageQuery } from './requests.ts';
 import type { TenantAdministration } from './tenant-administration.ts';
 import { isKeyHash } from './views.ts';
 
@@ -18,6 +18,7 @@ export const COMMAND_OPTIONS = {
   'stored-bytes': { type: 'string' },
   'signed-gets-only': { type: 'string' },
   'default-ttl': { type: 'string' },
+  'cors-origins': { type: 'string' },
   label: { type: 'string' },
   'grace-seconds': { type: 'string' },
   'expires-in': { type: 'string' },
@@ -31,6 +32,7 @@ const ARGUMENT_OF: Readonly<Record<string, string>> = {
   storedBytesQuota: '--stored-bytes',
   signedGetsOnly: '--signed-gets-only',
   defaultTtlSeconds: '--default-ttl',
+  corsOrigins: '--cors-origins',
   label: '--label',
   graceSeconds: '--grace-seconds',
   expiresIn: '--expires-in',
@@ -43,6 +45,10 @@ function numberFlag(value: string | undefined): number | string | null | undefin
   if (value === 'none') return null;
   return value !== undefined && /^\d+(\.\d+)?$/.test(value) ? Number(value) : value;
 }
+
+/** A list flag: comma-separated items; "none" is the empty list. */
+const listFlag = (value: string | undefined): string[] | undefined =>
+  value === undefined ? undefined : value === 'none' ? [] : value.split(',').map((item) => item.trim()).filter((item) => item !== '');
 
 const booleanFlag = (value: string | undefined): boolean | string | undefined => (value === 'true' ? true : value === 'false' ? false : value);
 
@@ -64,6 +70,7 @@ const settingsOf = (values: Values) => ({
   storedBytesQuota: numberFlag(values['stored-bytes']),
   signedGetsOnly: booleanFlag(values['signed-gets-only']),
   defaultTtlSeconds: numberFlag(values['default-ttl']),
+  corsOrigins: listFlag(values['cors-origins']),
 });
 
 function tenantNamed(value: string | undefined): string {
@@ -127,6 +134,28 @@ function keyCommand([action, subject]: readonly string[], values: Values): Comma
   throw new UsageError('expected "key create TENANT" or "key revoke KEY"');
 }
 
+function ingestCredentialCommand([action, subject]: readonly string[], values: Values): Command {
+  switch (action) {
+    case 'create': {
+      const tenant = tenantNamed(subject);
+      const request = checked(newIngestCredentialSchema, { label: values.label });
+      return async (administration) => {
+        const { keyId, secret } = await administration.createIngestCredential(tenant, request);
+        return `ingest credential for ${tenant}; its secret is shown only this once:\n\n    key id: ${keyId}\n    secret: ${secret}\n`;
+      };
+    }
+    case 'list': {
+      const tenant = tenantNamed(subject);
+      return async (administration) => printed(await everyItem('credentials', (query) => administration.ingestCredentials(tenant, query)));
+    }
+    case 'revoke': {
+      if (subject === undefined) break;
+      return async (administration) => `revoked ${(await administration.revokeIngestCredential(subject)).keyId}`;
+    }
+  }
+  throw new UsageError('expected "ingest-credential create TENANT", "ingest-credential list TENANT" or "ingest-credential revoke KEY_ID"');
+}
+
 /** The command the positionals and flags name, checked before anything is opened or sent. */
 export function parseCommand([command, ...rest]: readonly string[], values: Values): Command {
   switch (command) {
@@ -134,6 +163,8 @@ export function parseCommand([command, ...rest]: readonly string[], values: Valu
       return tenantCommand(rest, values);
     case 'key':
       return keyCommand(rest, values);
+    case 'ingest-credential':
+      return ingestCredentialCommand(rest, values);
     case 'signing': {
       const [action, name] = rest;
       if (action !== 'rotate') throw new UsageError('expected "signing rotate TENANT"');

@@ -1,7 +1,9 @@
 import { z } from 'zod';
 import { MAX_EXPIRES_IN_SECONDS } from '../lib/auth/signed-urls.ts';
-import { MAX_TTL_SECONDS } from '../lib/config/environment.ts';
+import { MAX_CORS_ORIGINS } from '../lib/auth/tenants.ts';
+import { MAX_TTL_SECONDS } from '../lib/events/payloads.ts';
 import { tenantSchema } from '../lib/ids.ts';
+import { webOriginSchema } from '../lib/web-origin.ts';
 
 /*
  * What the admin API accepts, checked where it enters: by the routes on the
@@ -27,6 +29,7 @@ export const tenantSettingsChangesSchema = z
       .max(MAX_TTL_SECONDS, { error: `at most ${MAX_TTL_SECONDS} seconds` })
       .nullable()
       .optional(),
+    corsOrigins: z.array(webOriginSchema).max(MAX_CORS_ORIGINS, { error: `at most ${MAX_CORS_ORIGINS} origins` }).optional(),
   })
   .strict();
 export type TenantSettingsChanges = z.infer<typeof tenantSettingsChangesSchema>;
@@ -36,6 +39,10 @@ export type NewTenant = z.infer<typeof newTenantSchema>;
 
 export const newKeySchema = z.object({ label: z.string().max(200, { error: 'at most 200 characters' }).default('') }).strict();
 export type NewKey = z.infer<typeof newKeySchema>;
+
+/** A new ingest credential is asked for as a key is: with a label, to tell it from the tenant's others. */
+export const newIngestCredentialSchema = newKeySchema;
+export type NewIngestCredential = NewKey;
 
 /** A key to revoke, sent itself (it is hashed, never stored nor logged). */
 export const keyToRevokeSchema = z.object({ key: z.string().min(1, { error: 'expected the API key' }) }).strict();

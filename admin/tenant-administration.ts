@@ -1,3 +1,4 @@
+import { createIngestCredential, revokeIngestCredential, type IngestCredentials } from '../lib/auth/ingest-credentials.ts';
 import { apiKeyHash } from '../lib/auth/keys.ts';
 import { signedUrlFor, type SignedUrl, type SignedUrlRequest } from '../lib/auth/signed-urls.ts';
 import {
@@ -15,11 +16,25 @@ import { ProgImageError } from '../lib/errors.ts';
 import { tenantSchema } from '../lib/ids.ts';
 import type { DocumentCollection, FieldValue, Identified } from '../lib/ports/catalog-store.ts';
 import { updateDocument } from '../lib/update-document.ts';
-import type { NewKey, NewTenant, PageQuery, Rotation, TenantSettingsChanges } from './requests.ts';
-import { apiKeyView, isKeyHash, tenantView, type ApiKeyView, type CreatedKey, type CreatedTenant, type KeyPage, type TenantPage, type TenantView } from './views.ts';
+import type { NewIngestCredential, NewKey, NewTenant, PageQuery, Rotation, TenantSettingsChanges } from './requests.ts';
+import {
+  apiKeyView,
+  ingestCredentialView,
+  isKeyHash,
+  tenantView,
+  type ApiKeyView,
+  type CreatedIngestCredential,
+  type CreatedKey,
+  type CreatedTenant,
+  type IngestCredentialPage,
+  type IngestCredentialView,
+  type KeyPage,
+  type TenantPage,
+  type TenantView,
+} from './views.ts';
 
 /**
- * Managing tenants, their API keys and signing secrets: what the admin API
+ * Managing tenants, their API keys, signing secrets and ingest credentials: what the admin API
  * offers, and what the admin command does either through it or on the
  * catalog store directly. Requests are valid by then (see requests.ts).
  */
@@ -34,9 +49,14 @@ export interface TenantAdministration {
   revokeKey(sha256: string): Promise<ApiKeyView>;
   rotateSigningSecret(tenant: string, rotation: Rotation): Promise<TenantView>;
   signUrl(tenant: string, request: SignedUrlRequest): Promise<SignedUrl>;
+  ingestCredentials(tenant: string, page: PageQuery): Promise<IngestCredentialPage>;
+  /** Resolves to the credential with its secret, the only time the secret leaves the store. */
+  createIngestCredential(tenant: string, request: NewIngestCredential): Promise<CreatedIngestCredential>;
+  /** Resolves to the credential as it now is, revoked (revoking twice changes nothing). */
+  revokeIngestCredential(keyId: string): Promise<IngestCredentialView>;
 }
 
-export type AdministrationFailure = 'tenant_not_found' | 'tenant_exists' | 'key_not_found';
+export type AdministrationFailure = 'tenant_not_found' | 'tenant_exists' | 'key_not_found' | 'credential_not_found';
 
 /** A request the state of the store refuses: no such tenant or key, or a tenant that exists already. */
 export class AdministrationError extends ProgImageError {
@@ -50,6 +70,7 @@ export class AdministrationError extends ProgImageError {
 
 const noTenant = (name: string): AdministrationError => new AdministrationError('tenant_not_found', `no tenant ${name}`);
 const noKey = (): AdministrationError => new AdministrationError('key_not_found', 'no such key');
+const noCredential = (keyId: string): AdministrationError => new AdministrationError('credential_not_found', `no ingest credential ${keyId}`);
 
 /** One page of the documents matching `where`, in id order, and the cursor of the next page (null: this is the last). */
 async function pageOf<T extends Identified>(
@@ -67,12 +88,16 @@ function changed(current: TenantSettings, changes: TenantSettingsChanges): Tenan
     storedBytesQuota: changes.storedBytesQuota === undefined ? current.storedBytesQuota : changes.storedBytesQuota,
     signedGetsOnly: changes.signedGetsOnly ?? current.signedGetsOnly,
     defaultTtlSeconds: changes.defaultTtlSeconds === undefined ? current.defaultTtlSeconds : changes.defaultTtlSeconds,
+    corsOrigins: changes.corsOrigins ?? current.corsOrigins,
   };
 }
 
-/** The administration on the catalog store the services read their tenants and keys from. */
+/** The administration on the catalog store the services read their tenants, keys and credentials from. */
 export class StoredTenantAdministration implements TenantAdministration {
-  constructor(private readonly collections: TenantCollections) {}
+  constructor(
+    private readonly collections: TenantCollections,
+    private readonly credentials: IngestCredentials,
+  ) {}
 
   async tenants(query: PageQuery): Promise<TenantPage> {
     const { items, next } = await pageOf(this.collections.tenants, query);
@@ -119,6 +144,24 @@ export class StoredTenantAdministration implements TenantAdministration {
 
   async signUrl(tenant: string, request: SignedUrlRequest): Promise<SignedUrl> {
     return signedUrlFor(await this.#tenantRecord(tenant), request);
+  }
+
+  async ingestCredentials(tenant: string, query: PageQuery): Promise<IngestCredentialPage> {
+    const { id } = await this.#tenantRecord(tenant);
+    const { items, next } = await pageOf(this.credentials, query, { tenant: id });
+    return { credentials: items.map(ingestCredentialView), next };
+  }
+
+  async createIngestCredential(tenant: string, { label }: NewIngestCredential): Promise<CreatedIngestCredential> {
+    const { id } = await this.#tenantRecord(tenant);
+    const created = await createIngestCredential(this.credentials, id, label);
+    return { ...ingestCredentialView(created), secret: created.secret };
+  }
+
+  async revokeIngestCredential(keyId: string): Promise<IngestCredentialView> {
+    const revoked = await revokeIngestCredential(this.credentials, keyId);
+    if (revoked === null) throw noCredential(keyId);
+    return ingestCredentialView(revoked);
   }
 
   async #tenantRecord(name: string): Promise<TenantRecord> {

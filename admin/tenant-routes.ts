@@ -5,11 +5,20 @@ import { apiKeyHash } from '../lib/auth/keys.ts';
 import { signedUrlRequestSchema } from '../lib/auth/signed-urls.ts';
 import { HttpError } from '../lib/http/errors.ts';
 import { readJsonBody } from '../lib/http/json-body.ts';
-import { keyToRevokeSchema, newKeySchema, newTenantSchema, pageQuerySchema, rotationSchema, tenantSettingsChangesSchema, type PageQuery } from './requests.ts';
+import {
+  keyToRevokeSchema,
+  newIngestCredentialSchema,
+  newKeySchema,
+  newTenantSchema,
+  pageQuerySchema,
+  rotationSchema,
+  tenantSettingsChangesSchema,
+  type PageQuery,
+} from './requests.ts';
 import { AdministrationError, type AdministrationFailure, type TenantAdministration } from './tenant-administration.ts';
-import { KEYS_PATH, TENANTS_PATH, tenantPath } from './views.ts';
+import { INGEST_CREDENTIALS_PATH, KEYS_PATH, TENANTS_PATH, tenantPath } from './views.ts';
 
-const STATUS_OF: Readonly<Record<AdministrationFailure, number>> = { tenant_not_found: 404, key_not_found: 404, tenant_exists: 409 };
+const STATUS_OF: Readonly<Record<AdministrationFailure, number>> = { tenant_not_found: 404, key_not_found: 404, credential_not_found: 404, tenant_exists: 409 };
 
 const administrationErrors: Middleware = async (_ctx, next) => {
   try {
@@ -27,8 +36,9 @@ function pageQuery(query: unknown): PageQuery {
 }
 
 /**
- * /v1/admin/tenants and /v1/admin/keys: tenants, their API keys and signing
- * secrets, behind the admin token. New keys are in the answer that creates
+ * /v1/admin/tenants, /v1/admin/keys and /v1/admin/ingest-credentials:
+ * tenants, their API keys, signing secrets and ingest credentials, behind the
+ * admin token. New keys and credential secrets are in the answer that creates
  * them and nowhere else.
  */
 export function tenantRoutes(administration: TenantAdministration, token: string | null): Router {
@@ -73,6 +83,20 @@ export function tenantRoutes(administration: TenantAdministration, token: string
     const signed = await administration.signUrl(ctx.params.name ?? '', await readJsonBody(ctx, signedUrlRequestSchema));
     ctx.status = 201;
     ctx.body = signed;
+  });
+
+  router.get(`${tenant}/ingest-credentials`, async (ctx) => {
+    ctx.body = await administration.ingestCredentials(ctx.params.name ?? '', pageQuery(ctx.query));
+  });
+
+  router.post(`${tenant}/ingest-credentials`, async (ctx) => {
+    const created = await administration.createIngestCredential(ctx.params.name ?? '', await readJsonBody(ctx, newIngestCredentialSchema));
+    ctx.status = 201;
+    ctx.body = created;
+  });
+
+  router.delete(`${INGEST_CREDENTIALS_PATH}/:keyId`, async (ctx) => {
+    ctx.body = await administration.revokeIngestCredential(ctx.params.keyId ?? '');
   });
 
   router.delete(`${KEYS_PATH}/:sha256`, async (ctx) => {

@@ -1,15 +1,18 @@
 import { z } from 'zod';
+import { ingestCredentialRecordSchema, type IngestCredentialRecord } from '../lib/auth/ingest-credentials.ts';
 import { apiKeyRecordSchema, tenantRecordSchema, type ApiKeyRecord, type TenantRecord } from '../lib/auth/tenants.ts';
 
 /*
  * What the admin API answers, as the routes send it and the admin command
  * reads it back. Secrets never appear: of a signing secret only when it was
- * made and when it retires, of an API key only its sha256, except the new
- * key itself in the one answer that creates it.
+ * made and when it retires, of an API key only its sha256, of an ingest
+ * credential only its key id, except the new key or secret itself in the one
+ * answer that creates it.
  */
 
 export const TENANTS_PATH = '/v1/admin/tenants';
 export const KEYS_PATH = '/v1/admin/keys';
+export const INGEST_CREDENTIALS_PATH = '/v1/admin/ingest-credentials';
 
 const { id: tenantName, signingSecrets, ...settings } = tenantRecordSchema.shape;
 
@@ -54,3 +57,18 @@ export function tenantView({ id, signingSecrets: secrets, ...rest }: TenantRecor
 }
 
 export const apiKeyView = ({ id, ...rest }: ApiKeyRecord): ApiKeyView => ({ sha256: id, ...rest });
+
+const { id: credentialKeyId, secret: credentialSecret, ...credentialFields } = ingestCredentialRecordSchema.shape;
+
+/** An ingest credential without its secret. */
+export const ingestCredentialViewSchema = z.object({ keyId: credentialKeyId, ...credentialFields });
+export type IngestCredentialView = z.infer<typeof ingestCredentialViewSchema>;
+
+/** A credential as it is created: the secret is in this answer only. */
+export const createdIngestCredentialSchema = ingestCredentialViewSchema.extend({ secret: credentialSecret });
+export type CreatedIngestCredential = z.infer<typeof createdIngestCredentialSchema>;
+
+export const ingestCredentialPageSchema = z.object({ credentials: z.array(ingestCredentialViewSchema), next: z.string().nullable() });
+export type IngestCredentialPage = z.infer<typeof ingestCredentialPageSchema>;
+
+export const ingestCredentialView = ({ id, secret, ...rest }: IngestCredentialRecord): IngestCredentialView => ({ keyId: id, ...rest });

@@ -20,7 +20,6 @@ import { z } from 'zod';
 import { imageRecordSchema } from '../catalog/image-record.ts';
 import { blobKeys } from '../lib/blob-keys.ts';
 import { loadConfig } from '../lib/config/index.ts';
-import { encodeAs } from '../lib/imaging/codec.ts';
 import { formatForExtension } from '../lib/imaging/formats.ts';
 import { canonicalise, transformHash } from '../lib/transform/canonical.ts';
 import { parseOptions } from '../lib/transform/options.ts';
@@ -45,10 +44,9 @@ const commandSchema = z.discriminatedUnion('cmd', [
     id: z.number(),
     cmd: z.literal('sharp-loop'),
     fixture: z.string(),
-    width: z.number(),
-    height: z.number(),
+    sizes: z.array(z.tuple([z.number(), z.number()])),
     quality: z.number(),
-    count: z.number(),
+    mozjpeg: z.boolean(),
     concurrency: z.number(),
   }),
   z.object({ id: z.number(), cmd: z.literal('breakdown'), imageId: z.string(), extension: z.string(), query: z.string(), iterations: z.number() }),
@@ -57,7 +55,8 @@ type Command = z.infer<typeof commandSchema>;
 
 function allocator(): string {
   try {
-    return readFileSync('/proc/self/maps', 'utf8').includes('jemalloc') ? 'jemalloc (LD_PRELOAD)' : 'glibc malloc';
+    if (readFileSync('/proc/self/maps', 'utf8').includes('jemalloc')) return 'jemalloc (LD_PRELOAD)';
+    return `glibc malloc, MALLOC_ARENA_MAX ${process.env.MALLOC_ARENA_MAX ?? 'unset (8 per CPU)'}`;
   } catch {
     return 'unknown';
   }
@@ -71,6 +70,7 @@ function info(): ChildInfo {
     sharpConcurrency: sharp.concurrency(),
     sharpCache: cache.memory.max === 0 && cache.items.max === 0 ? 'off' : `on (${cache.memory.max} MB, ${cache.items.max} operations)`,
     uvThreadpoolSize: process.env.UV_THREADPOOL_SIZE ?? '4 (default)',
+    transformSlots: hosted?.dependencies.transformSlots.concurrency ?? null,
   };
 }
 
@@ -131,22 +131,30 @@ class Window {
       eventLoopUtilization: performance.eventLoopUtilization(this.#elu).utilization,
       startRssBytes: this.#startRss,
       peakRssBytes: Math.max(this.#peakRss, process.memoryUsage.rss()),
+      endRssBytes: process.memoryUsage.rss(),
+      endHeapUsedBytes: process.memoryUsage().heapUsed,
     };
   }
 }
 
-/** The transformation the transform bench asks the service for, as a bare sharp pipeline with the same encoder settings. */
+/**
+ * The transformation the transform bench asks the service for, as a bare
+ * sharp pipeline: resize (fit cover) to each size in turn, JPEG at the
+ * quality, with libjpeg-turbo (sharp's default) or mozjpeg. Nothing of
+ * ProgImage's: the limit does not move when ProgImage's encoder settings do.
+ */
 async function sharpLoop(command: Extract<Command, { cmd: 'sharp-loop' }>): Promise<SharpLoopResult> {
   const bytes = await readFile(command.fixture);
   // A fresh copy per operation, as each request's body is a buffer of its own: libvips' operation cache can never
   // recognise the input of an earlier operation.
-  const once = () =>
-    encodeAs(sharp(Buffer.from(bytes)).resize({ width: command.width, height: command.height }), 'jpeg', 'delivery', { quality: command.quality })
-      .toBuffer({ resolveWithObject: true });
+  const once = ([width, height]: readonly [number, number]) =>
+    sharp(Buffer.from(bytes)).resize(width, height).jpeg({ quality: command.quality, mozjpeg: command.mozjpeg }).toBuffer({ resolveWithObject: true });
   const started = performance.now();
-  const results = await runConcurrently(command.count, command.concurrency, async () => {
+  const results = await runConcurrently(command.sizes.length, command.concurrency, async (index) => {
+    const size = command.sizes[index];
+    if (size === undefined) throw new Error(`no size ${index}`);
     const opStarted = performance.now();
-    const { data, info: out } = await once();
+    const { data, info: out } = await once(size);
     return { latency: performance.now() - opStarted, data, width: out.width, height: out.height };
   });
   const seconds = (performance.now() - started) / 1000;
@@ -304,6 +312,7 @@ if (role === 'service') {
     PROGIMAGE_LOG_LEVEL: 'warn',
     PROGIMAGE_HTTP_HOST: '127.0.0.1',
     PROGIMAGE_HTTP_PORT: '0',
+    ...(process.env.BENCH_TRANSFORM_SLOTS === undefined ? {} : { PROGIMAGE_MAX_CONCURRENT_TRANSFORMS: process.env.BENCH_TRANSFORM_SLOTS }),
   });
   if (config.scan.enabled) throw new Error('scanning should be off for this benchmark');
   hosted = await hostServices(`bench-${role}`, ALL_SERVICES, config);

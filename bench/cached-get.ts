@@ -7,12 +7,10 @@
  * docs/BENCHMARKS.md.
  */
 import { readFile } from 'node:fs/promises';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
-import { z } from 'zod';
 import { BENCH_API_KEY, BenchChild, type BreakdownPiece, type ChildSettings, type WindowResult } from './child-process.ts';
-import { KeepAliveConnection, prepareRequest, runLoad, type HttpResponse } from './http-load.ts';
+import { prepareRequest, requestOnce, runLoad, type HttpResponse } from './http-load.ts';
 import {
   configName,
   loadAverage,
@@ -21,6 +19,7 @@ import {
   orderOfRound,
   parseShared,
   progress,
+  RSS_TARGET_BYTES,
   settingsLine,
   SETTINGS_USAGE,
   SHARED_OPTIONS,
@@ -29,10 +28,9 @@ import {
   type SharedOptions,
 } from './side-options.ts';
 import { fixed, formatTable, quantile } from './stats.ts';
+import { uploadReady } from './upload-ready.ts';
 
 const HOST = '127.0.0.1';
-const AUTHORIZATION = { Authorization: `Bearer ${BENCH_API_KEY}` };
-const READY_TIMEOUT_MS = 10 * 60_000;
 /** Requests one at a time on one connection, for the unloaded latency of each side. */
 const SEQUENTIAL_REQUESTS = 1000;
 /** Calls of each piece of the GET, one at a time, in the service's process. */
@@ -49,7 +47,8 @@ const USAGE = `Usage: npm run bench:cached -- [options]
   --format F             its format, by extension (default webp)
 ${SETTINGS_USAGE}
 
-The target ratio (service req/s / bare server req/s) defaults to 0.7.`;
+The target ratio (service req/s / bare server req/s) defaults to 0.8; the service's peak RSS under the load should stay
+within ${megabytes(RSS_TARGET_BYTES)} MB.`;
 
 interface Options extends SharedOptions {
   readonly connections: number;
@@ -82,7 +81,7 @@ function parseOptions(argv: readonly string[]): Options | 'help' {
   const format = values.format ?? 'webp';
   if (!/^[a-z0-9]+$/.test(format)) throw new UsageError(`--format: expected an extension such as webp, got "${format}"`, USAGE);
   return {
-    ...parseShared(values, 0.7, USAGE, 4),
+    ...parseShared(values, 0.8, USAGE, 4),
     connections: wholeNumber('connections', values.connections, 64, 1, USAGE),
     durationMs: wholeNumber('duration', values.duration, 6, 1, USAGE) * 1000,
     warmUpMs: wholeNumber('warm-up', values['warm-up'], 3, 0, USAGE) * 1000,
@@ -100,6 +99,8 @@ interface Totals {
   cpuSeconds: number;
   eventLoopBusySeconds: number;
   peakRssBytes: number;
+  /** The V8 heap in use at the end of the last round: what of the RSS is JavaScript objects. */
+  endHeapUsedBytes: number;
   clientCpuSeconds: number;
   rates: number[];
 }
@@ -118,48 +119,14 @@ interface ConfigRun {
 }
 
 const emptyTotals = (): Totals => ({
-  requests: 0, seconds: 0, latenciesMs: [], cpuSeconds: 0, eventLoopBusySeconds: 0, peakRssBytes: 0, clientCpuSeconds: 0, rates: [],
+  requests: 0, seconds: 0, latenciesMs: [], cpuSeconds: 0, eventLoopBusySeconds: 0, peakRssBytes: 0, endHeapUsedBytes: 0, clientCpuSeconds: 0, rates: [],
 });
-
-const idSchema = z.object({ id: z.string() }).loose();
-const statusSchema = z.object({ status: z.string() }).loose();
-
-/** Uploads the fixture and waits until the pipeline has made it `ready`. */
-async function uploadReady(base: string, fixture: Buffer): Promise<string> {
-  const uploaded = await fetch(`${base}/v1/images`, { method: 'POST', body: fixture, headers: { 'Content-Type': 'image/jpeg', ...AUTHORIZATION } });
-  const text = await uploaded.text();
-  if (uploaded.status !== 202) throw new Error(`upload answered ${uploaded.status}: ${text}`);
-  const { id } = idSchema.parse(JSON.parse(text));
-  const deadline = Date.now() + READY_TIMEOUT_MS;
-  for (;;) {
-    const response = await fetch(`${base}/v1/images/${id}`, { headers: AUTHORIZATION });
-    const body = await response.text();
-    if (response.status === 200) {
-      const { status } = statusSchema.parse(JSON.parse(body));
-      if (status === 'ready') return id;
-      if (status === 'failed' || status === 'infected') throw new Error(`image ${id} ended ${status}: ${body}`);
-    } else if (response.status !== 404) {
-      throw new Error(`GET /v1/images/${id} answered ${response.status}: ${body}`);
-    }
-    if (Date.now() > deadline) throw new Error(`image ${id} was not ready after ${READY_TIMEOUT_MS / 1000} s`);
-    await sleep(100);
-  }
-}
 
 /** progimage_transforms_total summed over formats, from /metrics. */
 async function transformsMade(base: string): Promise<number | null> {
   const text = await (await fetch(`${base}/metrics`)).text();
   const values = [...text.matchAll(/^progimage_transforms_total\{[^}]*\} (\d+)/gm)].map((match) => Number(match[1]));
   return values.length === 0 ? null : values.reduce((sum, value) => sum + value, 0);
-}
-
-async function getOnce(port: number, request: Buffer): Promise<HttpResponse> {
-  const connection = await KeepAliveConnection.open(HOST, port);
-  try {
-    return await connection.send(request, true);
-  } finally {
-    connection.close();
-  }
 }
 
 const headBytes = (response: HttpResponse): number => Buffer.byteLength(response.head, 'latin1') + 4;
@@ -173,11 +140,11 @@ async function runConfig(options: Options, settings: ChildSettings, fixture: Buf
     const servicePort = service.port;
     if (servicePort === null) throw new Error('the service child has no port');
     const base = `http://${HOST}:${servicePort}`;
-    const id = await uploadReady(base, fixture);
+    const id = await uploadReady(base, fixture, 'image/jpeg', BENCH_API_KEY);
     const path = `/v1/images/${id}.${options.format}?${options.query}`;
     const serviceRequest = prepareRequest('GET', path, HOST, servicePort, { apiKey: BENCH_API_KEY });
-    const made = await getOnce(servicePort, serviceRequest); // the miss: the transformation is made and stored
-    const cached = await getOnce(servicePort, serviceRequest); // from the store
+    const made = await requestOnce(HOST, servicePort, serviceRequest); // the miss: the transformation is made and stored
+    const cached = await requestOnce(HOST, servicePort, serviceRequest); // from the store
     if (made.status !== 200 || cached.status !== 200 || made.body === null || cached.body === null) {
       throw new Error(`GET ${path} answered ${made.status}, then ${cached.status}`);
     }
@@ -190,7 +157,7 @@ async function runConfig(options: Options, settings: ChildSettings, fixture: Buf
     bare = await BenchChild.start('bare-http', settings);
     const barePort = await bare.serve(cached.body, replayed);
     const bareRequest = prepareRequest('GET', path, HOST, barePort, { apiKey: BENCH_API_KEY });
-    const bareFirst = await getOnce(barePort, bareRequest);
+    const bareFirst = await requestOnce(HOST, barePort, bareRequest);
     if (!bareFirst.body?.equals(cached.body)) throw new Error('the bare server does not send the same bytes');
 
     const sides = {
@@ -201,7 +168,7 @@ async function runConfig(options: Options, settings: ChildSettings, fixture: Buf
       runLoad({
         host: HOST,
         port: sides[side].port,
-        request: sides[side].request,
+        request: () => sides[side].request,
         connections: options.connections,
         stop: { durationMs },
         expect: { status: 200, bodyLength: cached.body?.length ?? 0 },
@@ -226,6 +193,7 @@ async function runConfig(options: Options, settings: ChildSettings, fixture: Buf
         sum.cpuSeconds += window.cpuSeconds;
         sum.eventLoopBusySeconds += window.eventLoopUtilization * window.seconds;
         sum.peakRssBytes = Math.max(sum.peakRssBytes, window.peakRssBytes);
+        sum.endHeapUsedBytes = window.endHeapUsedBytes;
         sum.clientCpuSeconds += result.clientCpuSeconds;
         sum.rates.push(result.requests / result.seconds);
         progress(`${name}, round ${round + 1}/${options.rounds}: ${side} ${fixed(result.requests / result.seconds, 0)} req/s ` +
@@ -235,11 +203,12 @@ async function runConfig(options: Options, settings: ChildSettings, fixture: Buf
     const transformsAfter = await transformsMade(base);
 
     progress(`${name}: the framework's floor (GET /healthz), one request at a time, and the GET's pieces`);
+    const healthz = prepareRequest('GET', '/healthz', HOST, servicePort);
     await service.windowStart();
     const floorRun = await runLoad({
       host: HOST,
       port: servicePort,
-      request: prepareRequest('GET', '/healthz', HOST, servicePort),
+      request: () => healthz,
       connections: options.connections,
       stop: { durationMs: options.durationMs },
       expect: { status: 200 },
@@ -249,7 +218,7 @@ async function runConfig(options: Options, settings: ChildSettings, fixture: Buf
       const run = await runLoad({
         host: HOST,
         port: sides[side].port,
-        request: sides[side].request,
+        request: () => sides[side].request,
         connections: 1,
         stop: { requests: SEQUENTIAL_REQUESTS },
         expect: { status: 200, bodyLength: cached.body?.length ?? 0 },
@@ -327,6 +296,10 @@ function report(options: Options, runs: readonly ConfigRun[], started: { at: Dat
     );
     targets.push(`target ${configName(run.settings)}: ratio ${fixed(ratio, 2)} ${ratio >= options.target ? '≥' : '<'} ${options.target} → ` +
       (ratio >= options.target ? 'MET' : 'NOT MET'));
+    const rssMet = service.peakRssBytes <= RSS_TARGET_BYTES;
+    targets.push(`target ${configName(run.settings)}: the service's peak RSS under the load ${megabytes(service.peakRssBytes)} MB ` +
+      `${rssMet ? '≤' : '>'} ${megabytes(RSS_TARGET_BYTES)} MB → ${rssMet ? 'MET' : 'NOT MET'} ` +
+      `(V8 heap in use ${megabytes(service.endHeapUsedBytes)} MB; the bare server's peak RSS ${megabytes(run.totals.bare.peakRssBytes)} MB)`);
   }
   lines.push(
     '',

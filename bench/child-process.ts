@@ -20,6 +20,8 @@ export interface ChildSettings {
   readonly sharpCache: boolean;
   /** UV_THREADPOOL_SIZE; null: inherited (libuv's default is 4). */
   readonly threadpool: number | null;
+  /** The service's PROGIMAGE_MAX_CONCURRENT_TRANSFORMS; null: its default. */
+  readonly transformSlots: number | null;
   /** Write a V8 CPU profile of each measured window of the process here (node:inspector's Profiler). */
   readonly cpuProfileDir: string | null;
 }
@@ -32,6 +34,8 @@ export interface ChildInfo {
   readonly sharpConcurrency: number;
   readonly sharpCache: string;
   readonly uvThreadpoolSize: string;
+  /** The service's transformations at once (null on the bare sides). */
+  readonly transformSlots: number | null;
 }
 
 export interface WindowResult {
@@ -41,6 +45,9 @@ export interface WindowResult {
   readonly eventLoopUtilization: number;
   readonly startRssBytes: number;
   readonly peakRssBytes: number;
+  readonly endRssBytes: number;
+  /** The V8 heap in use at the end of the window: what of the RSS is JavaScript objects. */
+  readonly endHeapUsedBytes: number;
   /** The CPU profile of the window, when profiling (--profile). */
   readonly profile?: string;
 }
@@ -72,6 +79,7 @@ const infoSchema = z.object({
   sharpConcurrency: z.number(),
   sharpCache: z.string(),
   uvThreadpoolSize: z.string(),
+  transformSlots: z.number().nullable(),
 });
 const replySchema = z.union([
   z.object({ type: z.literal('ready'), info: infoSchema, port: z.number().nullable() }),
@@ -92,6 +100,8 @@ function childEnvironment(settings: ChildSettings): NodeJS.ProcessEnv {
     env.LD_PRELOAD = JEMALLOC_PATH;
   }
   if (settings.threadpool !== null) env.UV_THREADPOOL_SIZE = String(settings.threadpool);
+  if (settings.transformSlots === null) delete env.BENCH_TRANSFORM_SLOTS;
+  else env.BENCH_TRANSFORM_SLOTS = String(settings.transformSlots);
   if (settings.sharpConcurrency === null) delete env.BENCH_SHARP_CONCURRENCY;
   else env.BENCH_SHARP_CONCURRENCY = String(settings.sharpConcurrency);
   env.BENCH_SHARP_CACHE = settings.sharpCache ? 'on' : 'off';
@@ -107,10 +117,10 @@ type Command =
   | {
       readonly cmd: 'sharp-loop';
       readonly fixture: string;
-      readonly width: number;
-      readonly height: number;
+      /** One operation per size (width, height), in order, `concurrency` at a time. */
+      readonly sizes: readonly (readonly [number, number])[];
       readonly quality: number;
-      readonly count: number;
+      readonly mozjpeg: boolean;
       readonly concurrency: number;
     }
   | { readonly cmd: 'breakdown'; readonly imageId: string; readonly extension: string; readonly query: string; readonly iterations: number };

@@ -148,6 +148,16 @@ export class KeepAliveConnection {
   }
 }
 
+/** One request on a connection of its own, its body kept. */
+export async function requestOnce(host: string, port: number, request: Buffer): Promise<HttpResponse> {
+  const connection = await KeepAliveConnection.open(host, port);
+  try {
+    return await connection.send(request, true);
+  } finally {
+    connection.close();
+  }
+}
+
 /** A GET (or a POST with `body`) as bytes, ready to be written on a keep-alive connection; with `apiKey`, authenticated. */
 export function prepareRequest(
   method: 'GET' | 'POST',
@@ -166,7 +176,8 @@ export function prepareRequest(
 export interface LoadOptions {
   readonly host: string;
   readonly port: number;
-  readonly request: Buffer;
+  /** The bytes of the run's request number `index` (0, 1, … in the order they are sent). */
+  readonly request: (index: number) => Buffer;
   /** Connections, each with one request in flight: the number of requests in flight. */
   readonly connections: number;
   /** Stop: after this many requests in all, or once this many milliseconds have passed (requests in flight finish). */
@@ -202,9 +213,10 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   let last = begin;
   const worker = async (connection: KeepAliveConnection): Promise<void> => {
     while (more()) {
+      const request = options.request(started);
       started += 1;
       const sent = performance.now();
-      const response = await connection.send(options.request, seen.first === null);
+      const response = await connection.send(request, seen.first === null);
       last = performance.now();
       latenciesMs.push(last - sent);
       seen.first ??= response;

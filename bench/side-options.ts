@@ -11,17 +11,21 @@ import { fixed } from './stats.ts';
 
 export const DEFAULT_FIXTURE = fileURLToPath(new URL('../../shared/fixtures/images/2569067123_aca715a2ee_o.jpg', import.meta.url));
 
-export const SETTINGS_USAGE = `  --malloc LIST          glibc, jemalloc or glibc,jemalloc: the allocator of both sides' processes, one
+/** The options every side's process starts with. */
+export const PROCESS_USAGE = `  --malloc LIST          glibc, jemalloc or glibc,jemalloc: the allocator of the processes, one
                          comparison per entry (jemalloc is LD_PRELOAD of /usr/lib/x86_64-linux-gnu/libjemalloc.so.2) (default glibc)
-  --sharp-concurrency N  sharp.concurrency(N) in both processes (default: sharp's own, 1 on glibc, the CPUs with jemalloc)
+  --sharp-concurrency N  sharp.concurrency(N) in the processes (default: sharp's own, 1 on glibc, the CPUs with jemalloc)
   --sharp-cache on|off   libvips' operation cache (default on, sharp's default)
-  --threadpool N         UV_THREADPOOL_SIZE of both processes (default: inherited; libuv's default is 4)
-  --rounds N             rounds; each measures both sides, in alternating order (default 6 for
-                         bench:transform, 4 for bench:cached)
-  --target R             the ratio the service should reach
+  --threadpool N         UV_THREADPOOL_SIZE of the processes (default: inherited; libuv's default is 4)
+  --transform-slots N    the service's PROGIMAGE_MAX_CONCURRENT_TRANSFORMS (default: the service's own)
   --profile DIR          write a V8 CPU profile of each measured window of each process to DIR
                          (summarise with npx tsx bench/profile-summary.ts FILE; profiling slows the sides)
   --fixture PATH         the image (default the 2725x2225 JPEG fixture)`;
+
+export const SETTINGS_USAGE = `${PROCESS_USAGE}
+  --rounds N             rounds; each measures every side, in alternating order (default 6 for
+                         bench:transform, 4 for bench:cached)
+  --target R             the ratio the service should reach`;
 
 /** A bad option: the message names it and what it accepts. */
 export class UsageError extends Error {
@@ -46,6 +50,7 @@ export const SHARED_OPTIONS = {
   'sharp-concurrency': { type: 'string' },
   'sharp-cache': { type: 'string' },
   threadpool: { type: 'string' },
+  'transform-slots': { type: 'string' },
   rounds: { type: 'string' },
   target: { type: 'string' },
   profile: { type: 'string' },
@@ -84,6 +89,7 @@ export function parseShared(values: OptionValues, defaultTarget: number, usage: 
     sharpConcurrency: concurrency === undefined ? null : wholeNumber('sharp-concurrency', concurrency, 0, 1, usage),
     sharpCache: cache === 'on',
     threadpool: threadpool === undefined ? null : wholeNumber('threadpool', threadpool, 0, 1, usage),
+    transformSlots: values['transform-slots'] === undefined ? null : wholeNumber('transform-slots', values['transform-slots'], 0, 1, usage),
     cpuProfileDir: stringOption(values, 'profile') ?? null,
   };
   return {
@@ -93,6 +99,9 @@ export function parseShared(values: OptionValues, defaultTarget: number, usage: 
     fixture: stringOption(values, 'fixture') ?? DEFAULT_FIXTURE,
   };
 }
+
+/** The most memory a service process should take under load (issue 15). */
+export const RSS_TARGET_BYTES = 250 * 1024 * 1024;
 
 export const progress = (line: string): void => {
   process.stderr.write(`… ${line}\n`);
@@ -115,12 +124,12 @@ export function machineLines(startedAt: Date): string[] {
 export function settingsLine(children: readonly BenchChild[]): string {
   return children
     .map(({ role, info }) =>
-      `${role}: ${info.allocator}, sharp.concurrency() = ${info.sharpConcurrency}, sharp cache ${info.sharpCache}, UV_THREADPOOL_SIZE = ${info.uvThreadpoolSize}`)
+      `${role}: ${info.allocator}, sharp.concurrency() = ${info.sharpConcurrency}, sharp cache ${info.sharpCache}, UV_THREADPOOL_SIZE = ${info.uvThreadpoolSize}` +
+        (info.transformSlots === null ? '' : `, transformations at once ${info.transformSlots}`))
     .join('\n             ');
 }
 
-/** Each round measures the sides in the other order than the last, so that a drift in the machine's load weighs on both. */
-export const orderOfRound = <T>(round: number, sides: readonly [T, T]): readonly [T, T] =>
-  round % 2 === 0 ? sides : [sides[1], sides[0]];
+/** Each round measures the sides in the reverse order of the last, so that a drift in the machine's load weighs on all. */
+export const orderOfRound = <T>(round: number, sides: readonly T[]): readonly T[] => (round % 2 === 0 ? sides : [...sides].reverse());
 
 export const configName = (settings: ChildSettings): string => settings.allocator;

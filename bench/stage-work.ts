@@ -1,6 +1,6 @@
 import type { ImageFormat } from '../lib/events/payloads.ts';
 import { encodeAs, openImage, render } from '../lib/imaging/codec.ts';
-import { masterFormat } from '../lib/imaging/formats.ts';
+import { makeMaster } from '../lib/imaging/master.ts';
 import { DEFAULT_PRESETS, parsePresets } from '../lib/transform/presets.ts';
 import { makeVariants } from '../lib/transform/variants.ts';
 
@@ -30,9 +30,9 @@ const VARIANT_TIMEOUT_MS = 30_000;
 export async function doStageWork(original: Buffer, format: ImageFormat): Promise<StageWorkResult> {
   const started = performance.now();
 
-  // strip: orientation applied, sRGB, no metadata, encoded as the master.
-  const outputFormat = masterFormat(format);
-  const master = await render(encodeAs(openImage(original, format).rotate().toColourspace('srgb'), outputFormat, 'master'), outputFormat);
+  // strip: orientation applied, sRGB, no metadata: the master.
+  const master = await makeMaster(original, format);
+  const outputFormat = master.format;
   const stripped = performance.now();
 
   // compress: the master re-encoded with the compact profile, kept only when smaller.
@@ -42,7 +42,7 @@ export async function doStageWork(original: Buffer, format: ImageFormat): Promis
 
   // variants: every preset in every variant format, from the (compressed) master.
   const made: string[] = [];
-  const source = { bytes: kept.data, format: outputFormat, pages: kept.pages, upright: true };
+  const source = { bytes: kept.data, format: outputFormat, pages: kept.pages, width: kept.width, height: kept.height, upright: true };
   for await (const variant of makeVariants(source, parsePresets(DEFAULT_PRESETS), VARIANT_TIMEOUT_MS)) {
     made.push(`${variant.name}/${variant.image.format}`);
   }

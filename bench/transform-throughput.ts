@@ -1,17 +1,21 @@
 /**
  * `npm run bench:transform`: just-in-time transformations over HTTP, every
- * request a cache miss (POST /v1/transform: request data, never stored), next
- * to a bare sharp loop doing the same resize and encode in a process of its
- * own at the same concurrency, as a ratio. A report: it exits 0 whether or not
- * the target is met, and non-zero only when the run itself fails. See
- * docs/BENCHMARKS.md.
+ * request a cache miss — on request data (POST /v1/transform) and on a stored
+ * image (GET /v1/images/ID.jpg?w=…&h=…&q=80, a size not asked for before) —
+ * next to the limit, a bare sharp + libjpeg-turbo loop doing the same resize
+ * and encode in a process of its own at the same concurrency, and a bare
+ * mozjpeg loop for reference. Rates as ratios to the limit, each side's bytes
+ * and quality (SSIM, PSNR against a lossless reference) beside them. A report:
+ * it exits 0 whether or not the targets are met, and non-zero only when the
+ * run itself fails. See docs/BENCHMARKS.md.
  */
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
 import { BENCH_API_KEY, BenchChild, type ChildSettings, type WindowResult } from './child-process.ts';
-import { prepareRequest, runLoad } from './http-load.ts';
+import { prepareRequest, requestOnce, runLoad } from './http-load.ts';
+import { measureQuality, rgbPixels, type Quality, type RgbPixels } from './image-quality.ts';
 import {
   configName,
   loadAverage,
@@ -27,22 +31,23 @@ import {
   wholeNumber,
   type SharedOptions,
 } from './side-options.ts';
+import { HEIGHT, sizeAt, WIDTH } from './request-sizes.ts';
 import { fixed, formatTable, quantile } from './stats.ts';
+import { uploadReady } from './upload-ready.ts';
 
-const WIDTH = 720;
-const HEIGHT = 588;
 const QUALITY = 80;
 const HOST = '127.0.0.1';
-const PATH = `/v1/transform?w=${WIDTH}&h=${HEIGHT}&q=${QUALITY}&format=jpeg`;
 const WARM_UP_REQUESTS = 4;
+/** Stored-image misses must be within 10% of request data's rate. */
+const STORED_TO_REQUEST_TARGET = 0.9;
 
 const USAGE = `Usage: npm run bench:transform -- [options]
 
   --requests N           requests per side, per round and per in-flight level (default 30)
-  --in-flight LIST       requests (service) / operations (bare loop) at a time, comma-separated (default 2,8)
+  --in-flight LIST       requests (service) / operations (bare loops) at a time, comma-separated (default 2,8)
 ${SETTINGS_USAGE}
 
-The target ratio (service req/s / bare sharp req/s) defaults to 0.85.`;
+The target ratio (service req/s / bare sharp + libjpeg-turbo req/s) defaults to 0.9.`;
 
 interface Options extends SharedOptions {
   readonly requests: number;
@@ -64,20 +69,29 @@ function parseOptions(argv: readonly string[]): Options | 'help' {
   if (values.help === true) return 'help';
   const inFlight = (values['in-flight'] ?? '2,8').split(',').map((item) => wholeNumber('in-flight', item.trim(), 0, 1, USAGE));
   return {
-    ...parseShared(values, 0.85, USAGE, 6),
+    ...parseShared(values, 0.9, USAGE, 6),
     requests: wholeNumber('requests', values.requests, 30, 1, USAGE),
     inFlight: [...new Set(inFlight)],
   };
 }
 
-type Side = 'bare' | 'service';
+const SIDES = ['bare', 'mozjpeg', 'request', 'stored'] as const;
+type Side = (typeof SIDES)[number];
+
+const SIDE_NAMES: Readonly<Record<Side, string>> = {
+  bare: 'bare sharp + libjpeg-turbo (the limit)',
+  mozjpeg: 'bare sharp + mozjpeg',
+  request: 'service, POST /v1/transform (request data)',
+  stored: 'service, GET /v1/images/ID.jpg (stored, miss)',
+};
+
+const query = ([width, height]: readonly [number, number]): string => `w=${width}&h=${height}&q=${QUALITY}`;
 
 interface Measurement {
   readonly requests: number;
   readonly seconds: number;
   readonly latenciesMs: readonly number[];
   readonly window: WindowResult;
-  readonly clientCpuSeconds: number;
 }
 
 interface Totals {
@@ -86,20 +100,27 @@ interface Totals {
   latenciesMs: number[];
   cpuSeconds: number;
   peakRssBytes: number;
-  clientCpuSeconds: number;
   rates: number[];
+}
+
+interface Output {
+  readonly bytes: number;
+  readonly sha256: string;
+  readonly quality: Quality;
 }
 
 interface ConfigRun {
   readonly settings: ChildSettings;
   readonly settingsLine: string;
-  readonly outputLine: string;
+  readonly outputs: Readonly<Record<Side, Output>>;
   readonly profiles: readonly string[];
   /** By in-flight level, then side. */
   readonly totals: ReadonlyMap<number, Readonly<Record<Side, Totals>>>;
+  readonly clientCpuSeconds: number;
+  readonly serviceSeconds: number;
 }
 
-const emptyTotals = (): Totals => ({ requests: 0, seconds: 0, latenciesMs: [], cpuSeconds: 0, peakRssBytes: 0, clientCpuSeconds: 0, rates: [] });
+const emptyTotals = (): Totals => ({ requests: 0, seconds: 0, latenciesMs: [], cpuSeconds: 0, peakRssBytes: 0, rates: [] });
 
 function add(totals: Totals, measurement: Measurement): void {
   totals.requests += measurement.requests;
@@ -107,56 +128,78 @@ function add(totals: Totals, measurement: Measurement): void {
   for (const latency of measurement.latenciesMs) totals.latenciesMs.push(latency);
   totals.cpuSeconds += measurement.window.cpuSeconds;
   totals.peakRssBytes = Math.max(totals.peakRssBytes, measurement.window.peakRssBytes);
-  totals.clientCpuSeconds += measurement.clientCpuSeconds;
   totals.rates.push(measurement.requests / measurement.seconds);
 }
 
+const rateOf = (totals: Totals): number => totals.requests / totals.seconds;
+const cpuPerRequest = (totals: Totals): number => totals.cpuSeconds / totals.requests;
 const sha256 = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex').slice(0, 16);
 
-async function describeOutput(label: string, bytes: Uint8Array): Promise<string> {
-  const meta = await sharp(bytes).metadata();
-  return `${label} ${meta.format} ${meta.width}x${meta.height}, ${bytes.length} bytes, sha256 ${sha256(bytes)}`;
-}
-
-async function runConfig(options: Options, settings: ChildSettings, fixture: Buffer): Promise<ConfigRun> {
-  progress(`${configName(settings)}: starting the service and the bare sharp processes`);
+async function runConfig(options: Options, settings: ChildSettings, fixture: Buffer, reference: RgbPixels): Promise<ConfigRun> {
+  progress(`${configName(settings)}: starting the service and the bare sharp processes; uploading the fixture and waiting until it is ready`);
   const [service, bare] = await Promise.all([BenchChild.start('service', settings), BenchChild.start('bare-sharp', settings)]);
   try {
     const port = service.port;
     if (port === null) throw new Error('the service child has no port');
-    const request = prepareRequest('POST', PATH, HOST, port, { body: { bytes: fixture, contentType: 'image/jpeg' }, apiKey: BENCH_API_KEY });
-    const load = (inFlight: number, requests: number) =>
-      runLoad({ host: HOST, port, request, connections: inFlight, stop: { requests }, expect: { status: 200 } });
-    const loop = (inFlight: number, count: number) =>
-      bare.sharpLoop({ fixture: options.fixture, width: WIDTH, height: HEIGHT, quality: QUALITY, count, concurrency: inFlight });
+    const id = await uploadReady(`http://${HOST}:${port}`, fixture, 'image/jpeg', BENCH_API_KEY);
+    const requestOf = (side: 'request' | 'stored', size: readonly [number, number]): Buffer =>
+      side === 'request'
+        ? prepareRequest('POST', `/v1/transform?${query(size)}&format=jpeg`, HOST, port, { body: { bytes: fixture, contentType: 'image/jpeg' }, apiKey: BENCH_API_KEY })
+        : prepareRequest('GET', `/v1/images/${id}.jpg?${query(size)}`, HOST, port, { apiKey: BENCH_API_KEY });
 
-    // Untimed: start-up, first decode, first encode, in both processes.
-    const warmService = await load(2, WARM_UP_REQUESTS);
-    const warmBare = await loop(2, WARM_UP_REQUESTS);
-    const serviceBody = warmService.first.body ?? Buffer.alloc(0);
-    const same = sha256(serviceBody) === sha256(warmBare.output);
-    const outputLine = `output       ${same ? 'identical on both sides' : 'DIFFERS'}: ${await describeOutput('service', serviceBody)}` +
-      (same ? '' : `; ${await describeOutput('bare loop', warmBare.output)}`);
-
-    const measure = async (side: Side, inFlight: number): Promise<Measurement> => {
-      const child = side === 'service' ? service : bare;
-      await child.windowStart();
-      if (side === 'service') {
-        const result = await load(inFlight, options.requests);
-        return { ...result, window: await child.windowEnd() };
+    let clientCpuSeconds = 0;
+    let serviceSeconds = 0;
+    /** Requests or operations `from` … `from + count - 1`, `inFlight` at a time. */
+    const run = async (side: Side, from: number, count: number, inFlight: number): Promise<Omit<Measurement, 'window'>> => {
+      if (side === 'bare' || side === 'mozjpeg') {
+        const sizes = Array.from({ length: count }, (_, index) => sizeAt(from + index));
+        const result = await bare.sharpLoop({ fixture: options.fixture, sizes, quality: QUALITY, mozjpeg: side === 'mozjpeg', concurrency: inFlight });
+        return { requests: count, seconds: result.seconds, latenciesMs: result.latenciesMs };
       }
-      const result = await loop(inFlight, options.requests);
-      return { requests: options.requests, seconds: result.seconds, latenciesMs: result.latenciesMs, window: await child.windowEnd(), clientCpuSeconds: 0 };
+      const result = await runLoad({
+        host: HOST,
+        port,
+        request: (index) => requestOf(side, sizeAt(from + index)),
+        connections: inFlight,
+        stop: { requests: count },
+        expect: { status: 200 },
+      });
+      clientCpuSeconds += result.clientCpuSeconds;
+      serviceSeconds += result.seconds;
+      return result;
     };
+
+    // Untimed: each side's 720x588 output, for its bytes and quality; then warm-up (start-up, first decode and encode).
+    const outputOf = async (side: Side): Promise<Buffer> => {
+      if (side === 'bare' || side === 'mozjpeg') {
+        return Buffer.from((await bare.sharpLoop({ fixture: options.fixture, sizes: [sizeAt(0)], quality: QUALITY, mozjpeg: side === 'mozjpeg', concurrency: 1 })).output);
+      }
+      const response = await requestOnce(HOST, port, requestOf(side, sizeAt(0)));
+      if (response.status !== 200 || response.body === null) throw new Error(`${SIDE_NAMES[side]}: answered ${response.status}`);
+      return response.body;
+    };
+    const sample = async (side: Side): Promise<Output> => {
+      const bytes = await outputOf(side);
+      await run(side, 1, WARM_UP_REQUESTS, 2);
+      return { bytes: bytes.length, sha256: sha256(bytes), quality: await measureQuality(reference, bytes) };
+    };
+    const outputs = { bare: await sample('bare'), mozjpeg: await sample('mozjpeg'), request: await sample('request'), stored: await sample('stored') };
+    clientCpuSeconds = 0;
+    serviceSeconds = 0;
 
     const totals = new Map<number, Record<Side, Totals>>();
     const profiles: string[] = [];
-    for (const inFlight of options.inFlight) {
-      const level = { bare: emptyTotals(), service: emptyTotals() };
+    for (const [levelIndex, inFlight] of options.inFlight.entries()) {
+      const level = { bare: emptyTotals(), mozjpeg: emptyTotals(), request: emptyTotals(), stored: emptyTotals() };
       totals.set(inFlight, level);
       for (let round = 0; round < options.rounds; round += 1) {
-        for (const side of orderOfRound<Side>(round, ['bare', 'service'])) {
-          const measurement = await measure(side, inFlight);
+        // The same sizes for every side in a round (sizeAt(0), 720x588, gave each side's reported output).
+        const from = 1 + WARM_UP_REQUESTS + (levelIndex * options.rounds + round) * options.requests;
+        for (const side of orderOfRound<Side>(round, SIDES)) {
+          const child = side === 'bare' || side === 'mozjpeg' ? bare : service;
+          await child.windowStart();
+          const result = await run(side, from, options.requests, inFlight);
+          const measurement = { ...result, window: await child.windowEnd() };
           add(level[side], measurement);
           if (measurement.window.profile !== undefined) profiles.push(`${side}, ${inFlight} in flight: ${measurement.window.profile}`);
           progress(`${configName(settings)}, ${inFlight} in flight, round ${round + 1}/${options.rounds}: ${side} ` +
@@ -164,88 +207,105 @@ async function runConfig(options: Options, settings: ChildSettings, fixture: Buf
         }
       }
     }
-    return { settings, settingsLine: `settings     ${settingsLine([service, bare])}`, outputLine, profiles, totals };
+    return { settings, settingsLine: `settings     ${settingsLine([service, bare])}`, outputs, profiles, totals, clientCpuSeconds, serviceSeconds };
   } finally {
     await Promise.all([service.stop(), bare.stop()]);
   }
 }
 
-function clientLine(runs: readonly ConfigRun[]): string {
-  let cpu = 0;
-  let seconds = 0;
-  for (const run of runs) {
-    for (const level of run.totals.values()) {
-      cpu += level.service.clientCpuSeconds;
-      seconds += level.service.seconds;
+const verdict = (met: boolean): string => (met ? 'MET' : 'NOT MET');
+
+/** Equal or better than the limit's, to the digits the report prints. */
+const qualityAtLeast = (side: Quality, limit: Quality): boolean =>
+  Number(side.ssim.toFixed(4)) >= Number(limit.ssim.toFixed(4)) && Number(side.psnrDb.toFixed(2)) >= Number(limit.psnrDb.toFixed(2));
+
+function targetLines(options: Options, run: ConfigRun): string[] {
+  const name = configName(run.settings);
+  const lines: string[] = [];
+  for (const [inFlight, level] of run.totals) {
+    const limit = rateOf(level.bare);
+    for (const side of ['request', 'stored'] as const) {
+      const ratio = rateOf(level[side]) / limit;
+      lines.push(`target ${name}, ${inFlight} in flight, ${side === 'request' ? 'request data' : 'stored-image miss'}: ratio ${fixed(ratio, 2)} ` +
+        `${ratio >= options.target ? '≥' : '<'} ${options.target} → ${verdict(ratio >= options.target)}`);
     }
+    const storedToRequest = rateOf(level.stored) / rateOf(level.request);
+    lines.push(`target ${name}, ${inFlight} in flight, stored-image miss within 10% of request data: ${fixed(storedToRequest, 2)} ` +
+      `${storedToRequest >= STORED_TO_REQUEST_TARGET ? '≥' : '<'} ${STORED_TO_REQUEST_TARGET} → ${verdict(storedToRequest >= STORED_TO_REQUEST_TARGET)}`);
   }
-  return `${fixed(cpu / seconds, 2)} CPUs while the service was measured`;
+  for (const side of ['request', 'stored'] as const) {
+    const { quality } = run.outputs[side];
+    lines.push(`target ${name}, ${side === 'request' ? 'request data' : 'stored-image miss'} quality equal or better than the limit's: ` +
+      `SSIM ${fixed(quality.ssim, 4)} vs ${fixed(run.outputs.bare.quality.ssim, 4)}, PSNR ${fixed(quality.psnrDb, 2)} vs ` +
+      `${fixed(run.outputs.bare.quality.psnrDb, 2)} dB → ${verdict(qualityAtLeast(quality, run.outputs.bare.quality))}`);
+  }
+  return lines;
 }
 
 function report(options: Options, runs: readonly ConfigRun[], started: { at: Date; load: string }, fixtureLine: string): string {
   const lines = [
     ...machineLines(started.at),
     fixtureLine,
-    `work         ${WIDTH}x${HEIGHT} (fit cover), JPEG q${QUALITY} with the delivery profile's encoder settings (mozjpeg); ` +
-      `service: POST ${PATH} with the image as a raw body (never stored: every request a miss; scanning off)`,
+    `work         resize (fit cover) to ${WIDTH}x${HEIGHT}, then each request a pixel or so smaller (every stored-image request a miss), ` +
+      `JPEG q${QUALITY}; the same sizes on every side in each round; scanning off`,
   ];
   const rows: string[][] = [];
+  const outputRows: string[][] = [];
   const targets: string[] = [];
   for (const run of runs) {
-    lines.push(run.settingsLine, run.outputLine, ...run.profiles.map((profile) => `profile      ${profile}`));
+    const name = configName(run.settings);
+    lines.push(run.settingsLine, ...run.profiles.map((profile) => `profile      ${profile}`));
+    for (const side of SIDES) {
+      const { bytes, sha256: hash, quality } = run.outputs[side];
+      outputRows.push([`${name}: ${SIDE_NAMES[side]}`, String(bytes), fixed(quality.ssim, 4), fixed(quality.psnrDb, 2), hash]);
+    }
     for (const [inFlight, level] of run.totals) {
-      const bareRate = level.bare.requests / level.bare.seconds;
-      for (const side of ['bare', 'service'] as const) {
+      for (const side of SIDES) {
         const totals = level[side];
-        const rate = totals.requests / totals.seconds;
+        const { bytes, quality } = run.outputs[side];
         rows.push([
-          `${configName(run.settings)}: ${side === 'bare' ? 'bare sharp loop' : 'service, POST /v1/transform'}`,
+          `${name}: ${SIDE_NAMES[side]}`,
           String(inFlight),
           String(totals.requests),
-          fixed(totals.seconds, 1),
-          fixed(rate, 2),
+          fixed(rateOf(totals), 2),
           fixed(quantile(totals.latenciesMs, 0.5), 0),
           fixed(quantile(totals.latenciesMs, 0.95), 0),
-          fixed(quantile(totals.latenciesMs, 0.99), 0),
           megabytes(totals.peakRssBytes),
           fixed(totals.cpuSeconds / totals.seconds, 2),
-          fixed((totals.cpuSeconds / totals.requests) * 1000, 0),
-          fixed(rate / bareRate, 2),
-          fixed(level.bare.cpuSeconds / level.bare.requests / (totals.cpuSeconds / totals.requests), 2),
-          totals.rates.map((value) => fixed(value, 2)).join(' / '),
+          fixed(cpuPerRequest(totals) * 1000, 0),
+          fixed(rateOf(totals) / rateOf(level.bare), 2),
+          fixed(cpuPerRequest(level.bare) / cpuPerRequest(totals), 2),
+          String(bytes),
+          fixed(quality.ssim, 4),
+          fixed(quality.psnrDb, 2),
+          totals.rates.map((value) => fixed(value, 1)).join(' / '),
         ]);
       }
-      const ratio = level.service.requests / level.service.seconds / bareRate;
-      targets.push(`target ${configName(run.settings)}, ${inFlight} in flight: ratio ${fixed(ratio, 2)} ${ratio >= options.target ? '≥' : '<'} ` +
-        `${options.target} → ${ratio >= options.target ? 'MET' : 'NOT MET'}`);
     }
+    targets.push(...targetLines(options, run));
   }
+  const clientCpu = runs.reduce((sum, run) => sum + run.clientCpuSeconds, 0) / runs.reduce((sum, run) => sum + run.serviceSeconds, 0);
   lines.push(
     '',
     formatTable(
-      ['setup', 'in flight', 'requests', 'seconds', 'req/s', 'p50 ms', 'p95 ms', 'p99 ms', 'peak RSS MB', 'CPUs used', 'CPU ms/req', 'ratio',
-        'CPU ratio', 'req/s by round'],
+      ['setup', 'in flight', 'requests', 'req/s', 'p50 ms', 'p95 ms', 'peak RSS MB', 'CPUs used', 'CPU ms/req', 'ratio', 'CPU ratio', 'bytes',
+        'SSIM', 'PSNR dB', 'req/s by round'],
       rows,
     ),
     '',
+    formatTable(['720x588 output', 'bytes', 'SSIM', 'PSNR dB', 'sha256'], outputRows),
+    '',
     'latency: service = request written → last response byte (client in the parent process); bare = operation queued → done.',
     'peak RSS: of that side\'s process while it was measured (sampled every 50 ms); CPUs used: its CPU time / wall time.',
-    'ratio: req/s over the bare loop\'s; CPU ratio: the bare loop\'s CPU time per operation over the side\'s per request, which a ' +
-      'change in the machine\'s load moves less than the rates.',
-    `client (this process, sending the requests): ${clientLine(runs)}.`,
+    'ratio: req/s over the limit\'s; CPU ratio: the limit\'s CPU time per operation over the side\'s per request, which a change in ' +
+      'the machine\'s load moves less than the rates.',
+    `quality: of each side's ${WIDTH}x${HEIGHT} output against sharp's lossless resize of the fixture to ${WIDTH}x${HEIGHT}: ` +
+      'SSIM on luma (11x11 Gaussian window), PSNR over R, G and B.',
+    `client (this process, sending the requests): ${fixed(clientCpu, 2)} CPUs while the service was measured.`,
     `Load average (1 min) at start ${started.load}, at end ${loadAverage()}.`,
+    '',
+    ...targets,
   );
-  if (runs.length > 1) {
-    for (const inFlight of options.inFlight) {
-      const rates = runs.map((run) => {
-        const service = run.totals.get(inFlight)?.service;
-        return `${configName(run.settings)} ${service === undefined ? '-' : fixed(service.requests / service.seconds, 2)} req/s, ` +
-          `${service === undefined ? '-' : megabytes(service.peakRssBytes)} MB`;
-      });
-      lines.push(`service at ${inFlight} in flight by allocator: ${rates.join('; ')}`);
-    }
-  }
-  lines.push('', ...targets);
   return lines.join('\n');
 }
 
@@ -259,8 +319,9 @@ async function main(): Promise<void> {
   const fixture = await readFile(options.fixture);
   const metadata = await sharp(fixture).metadata();
   const fixtureLine = `fixture      ${options.fixture} (${metadata.format}, ${metadata.width}x${metadata.height}, ${fixture.length} bytes)`;
+  const reference = await rgbPixels(sharp(fixture).rotate().resize(WIDTH, HEIGHT));
   const runs: ConfigRun[] = [];
-  for (const settings of options.configs) runs.push(await runConfig(options, settings, fixture));
+  for (const settings of options.configs) runs.push(await runConfig(options, settings, fixture, reference));
   console.log(report(options, runs, started, fixtureLine));
 }
 

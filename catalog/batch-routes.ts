@@ -126,7 +126,7 @@ export function batchRoutes(dependencies: BatchRoutesDependencies): Router {
     if (result?.key === undefined) throw new HttpError(404, 'not_found', 'no such output');
     const blob = await blobs.stat(result.key);
     if (blob === null) throw new HttpError(404, 'not_found', 'the output is no longer stored');
-    await sendBlob(ctx, blobs, blob);
+    await sendBlob(ctx, blobs, blob, { name: `${batch.id}-${index}-${result.transform}` });
   });
 
   return router;

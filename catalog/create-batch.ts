@@ -14,8 +14,7 @@ import { expandPreset } from '../lib/transform/presets.ts';
 import type { TransformSettings } from '../lib/config/index.ts';
 import type { BatchRecord } from './batch-record.ts';
 import type { BatchCollections } from './batches-collection.ts';
-import { assertServable, findImage } from './image-access.ts';
-import type { ImagesCollection } from './images-collection.ts';
+import { assertServable, findImage, type ImageLookup } from './image-access.ts';
 
 export const MAX_BATCH_ITEMS = 10_000;
 const MAX_TRANSFORMS = 10;
@@ -34,9 +33,9 @@ export const batchRequestSchema = z
   .refine((body) => (body.images === undefined) !== (body.urls === undefined), 'expected exactly one of images and urls');
 export type BatchRequest = z.infer<typeof batchRequestSchema>;
 
-export interface CreateBatchDependencies {
+/** The images are looked up as the read API does: a source just uploaded is found (and not ready yet). */
+export interface CreateBatchDependencies extends ImageLookup {
   readonly bus: EventBus;
-  readonly images: ImagesCollection;
   readonly batches: BatchCollections;
   readonly transforms: () => TransformSettings;
 }
@@ -66,11 +65,11 @@ function expandTransforms(request: BatchRequest, dependencies: CreateBatchDepend
 type Source = PayloadOf<typeof TOPICS.transformRequested>['source'];
 
 /** A stored image as an item's source (its master), or why it cannot be one. */
-async function imageSource(images: ImagesCollection, tenant: Tenant, id: string): Promise<Source | { code: string; reason: string }> {
+async function imageSource(lookup: ImageLookup, tenant: Tenant, id: string): Promise<Source | { code: string; reason: string }> {
   try {
-    const image = await findImage(images, tenant, id);
+    const image = await findImage(lookup, tenant, id);
     assertServable(image);
-    const { master } = image.compression;
+    const { master } = image;
     return { image: { id: image.id, key: master.key, format: master.format } };
   } catch (error) {
     if (error instanceof HttpError) return { code: error.code, reason: `image ${id}: ${error.message}` };
@@ -84,7 +83,7 @@ async function itemEvents(dependencies: CreateBatchDependencies, batch: BatchRec
     const index = from + offset;
     const subject = { imageId: derivedId(batch.id, String(index)), tenant: batch.tenant };
     const url = request.urls?.[index];
-    const source = url !== undefined ? { url } : await imageSource(dependencies.images, batch.tenant, request.images?.[index] ?? '');
+    const source = url !== undefined ? { url } : await imageSource(dependencies, batch.tenant, request.images?.[index] ?? '');
     if ('code' in source) {
       return createEvent(TOPICS.transformCompleted, subject, { batchId: batch.id, index, results: [], failure: source });
     }

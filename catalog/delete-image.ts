@@ -3,6 +3,8 @@ import { addStoredBytes, type UsageCollection } from '../lib/auth/stored-bytes.t
 import type { ImageId, Tenant } from '../lib/ids.ts';
 import type { BlobStore } from '../lib/ports/blob-store.ts';
 import { updateDocument } from '../lib/update-document.ts';
+import { unrecordedImage } from './accepted-upload.ts';
+import type { OutcomeAnnouncer } from './announce-outcome.ts';
 import type { ImagesCollection } from './images-collection.ts';
 import { markDeleted } from './project-event.ts';
 
@@ -12,6 +14,8 @@ export interface DeleteImageDependencies {
   readonly usage: UsageCollection;
   /** Drops what was kept of the image (cached responses). */
   readonly forget: (imageId: ImageId) => void;
+  /** Publishes image.deleted. */
+  readonly announce: OutcomeAnnouncer;
 }
 
 /** Whether a live image is served from this one's blobs (deduplicated). */
@@ -21,23 +25,26 @@ async function servedToOthers(images: ImagesCollection, imageId: ImageId): Promi
 }
 
 /**
- * Deletes an image: its record is marked first, so from then on nothing serves
- * it and late events cannot revive it; its tenant's stored bytes go down once;
- * then its original (or quarantined original) and every blob derived from it
- * go — unless other images are served from them, in which case the orphans
- * job takes them once none is. Repeating it is harmless.
+ * Deletes an image (recorded, or accepted and not recorded yet): its record
+ * is marked first, so from then on nothing serves it and late events cannot
+ * revive it; its tenant's stored bytes go down once;
+ * image.deleted is published; then its original (or quarantined original) and
+ * every blob derived from it go — unless other images are served from them, in
+ * which case the orphans job takes them once none is. Repeating it is harmless.
  */
 export async function deleteImage(
-  { images, blobs, usage, forget }: DeleteImageDependencies,
+  { images, blobs, usage, forget, announce }: DeleteImageDependencies,
   subject: { readonly tenant: Tenant; readonly imageId: ImageId },
 ): Promise<void> {
   const saved = { marked: false, bytes: 0 };
-  await updateDocument(images, subject.imageId, (current) => {
-    saved.marked = current !== null && current.status !== 'deleted';
+  const record = await updateDocument(images, subject.imageId, (current) => {
+    saved.marked = current?.status !== 'deleted';
     saved.bytes = current?.original?.bytes ?? 0;
-    return current !== null && saved.marked ? markDeleted(current) : null;
+    // An upload accepted but not recorded yet is marked too: its events, when they come, cannot revive it.
+    return saved.marked ? markDeleted(current ?? unrecordedImage(subject, new Date().toISOString())) : null;
   });
   forget(subject.imageId);
+  if (record !== null) await announce(record);
   if (saved.marked && saved.bytes > 0) await addStoredBytes(usage, subject.tenant, -saved.bytes);
   if (await servedToOthers(images, subject.imageId)) return;
   for await (const blob of blobs.list(blobKeys.derivedPrefix(subject))) await blobs.delete(blob.key);

@@ -1,22 +1,48 @@
 import { HttpError } from '../lib/http/errors.ts';
 import { imageIdSchema, type Tenant } from '../lib/ids.ts';
+import type { BlobStore } from '../lib/ports/blob-store.ts';
+import { acceptedUpload } from './accepted-upload.ts';
 import type { ImageRecord } from './image-record.ts';
 import type { ImagesCollection } from './images-collection.ts';
 
-/** An image whose pixels may be served: compressed (or further), so it passed its scan. */
-export type Servable = ImageRecord & { readonly compression: NonNullable<ImageRecord['compression']> };
+/** Where images are found: the catalog's records, and the blob store for uploads accepted but not recorded yet. */
+export interface ImageLookup {
+  readonly images: ImagesCollection;
+  readonly blobs: BlobStore;
+}
+
+/**
+ * An image whose pixels may be served: compressed (or further), so it passed
+ * its scan. Its compressed master is what is served as it is; its master, the
+ * source of everything made from it (lib/imaging/master.ts).
+ */
+export type Servable = ImageRecord & {
+  readonly master: NonNullable<ImageRecord['master']>;
+  readonly compression: NonNullable<ImageRecord['compression']>;
+};
 
 const isServable = (image: ImageRecord): image is Servable =>
-  (image.status === 'ready' || image.status === 'compressed') && image.compression !== undefined;
+  (image.status === 'ready' || image.status === 'compressed') && image.master !== undefined && image.compression !== undefined;
 
 const notFound = (): HttpError => new HttpError(404, 'not_found', 'no such image');
 
-/** The image of this tenant with this id; any other (unknown, malformed, another tenant's, deleted) is a 404. */
-export async function findImage(images: ImagesCollection, tenant: Tenant, id: string): Promise<ImageRecord> {
+/**
+ * The image of this tenant with this id; any other (unknown, malformed,
+ * another tenant's, deleted) is a 404. Read-your-writes: an id its upload's
+ * 202 returned is found from then on, as `uploaded` until the catalog records
+ * it. Another tenant's id takes the same path as an unknown one (the same
+ * look-ups, the same 404).
+ */
+export async function findImage({ images, blobs }: ImageLookup, tenant: Tenant, id: string): Promise<ImageRecord> {
   if (!imageIdSchema.safeParse(id).success) throw notFound();
-  const found = await images.get(id);
-  if (found?.document.tenant !== tenant || found.document.status === 'deleted') throw notFound();
-  return found.document;
+  const found = (await images.get(id))?.document;
+  if (found?.tenant === tenant) {
+    if (found.status === 'deleted') throw notFound();
+    return found;
+  }
+  const accepted = await acceptedUpload(blobs, tenant, id);
+  if (accepted === null) throw notFound();
+  return accepted;
 }
 
 /** Refuses to serve pixels of an image that is infected, failed or not finished. */

@@ -6,6 +6,7 @@ import {
   outputFormatSchema,
   variantSchema,
 } from '../lib/events/payloads.ts';
+import { outcomeTypeSchema } from '../lib/events/outcomes.ts';
 import { imageIdSchema, tenantSchema } from '../lib/ids.ts';
 
 const at = z.iso.datetime();
@@ -68,5 +69,7 @@ export const imageRecordSchema = z.object({
   deletedAt: at.optional(),
   /** The image whose blobs this one is served from (an equal original, deduplicated); top-level so it can be queried. */
   blobsOf: imageIdSchema.optional(),
+  /** The outcomes published about the image, each once the catalog knows (absent: recorded before outcomes existed; none is published for it). */
+  outcomesAnnounced: z.array(outcomeTypeSchema).optional(),
 });
 export type ImageRecord = z.infer<typeof imageRecordSchema>;

@@ -2,8 +2,9 @@ import Router from '@koa/router';
 import type { Context } from 'koa';
 import { z } from 'zod';
 import { HttpError } from '../lib/http/errors.ts';
+import { withoutDownload } from '../lib/http/download.ts';
 import { responseKey, type ResponseCache } from '../lib/http/response-cache.ts';
-import { etagOf, sendBlob } from '../lib/http/send-blob.ts';
+import { sendBlob } from '../lib/http/send-blob.ts';
 import { matchedRoute } from '../lib/http/metrics.ts';
 import { imageIdSchema, type Tenant } from '../lib/ids.ts';
 import { tenantOf } from '../lib/auth/admission.ts';
@@ -13,6 +14,7 @@ import type { BlobStore } from '../lib/ports/blob-store.ts';
 import { imageStatusSchema } from './image-record.ts';
 import { imageView } from './image-view.ts';
 import type { ImagesCollection } from './images-collection.ts';
+import type { OutcomeAnnouncer } from './announce-outcome.ts';
 import { deleteImage } from './delete-image.ts';
 import { assertServable, findImage, type Servable } from './image-access.ts';
 import type { HitCounter } from './hit-counter.ts';
@@ -37,6 +39,8 @@ export interface ImageRoutesDependencies {
   /** Where responses with their bytes in memory are kept, to be answered again before the framework. */
   readonly responses: ResponseCache;
   readonly hits: HitCounter;
+  /** Publishes image.deleted when an image is deleted. */
+  readonly announce: OutcomeAnnouncer;
 }
 
 function requestedFormat(extension: string) {
@@ -54,12 +58,13 @@ const listQuery = z.object({
 });
 
 /** The read API of stored images. */
-export function imageRoutes({ images, usage, blobs, renditions, transformations, transforms, responses, hits }: ImageRoutesDependencies): Router {
+export function imageRoutes({ images, usage, blobs, renditions, transformations, transforms, responses, hits, announce }: ImageRoutesDependencies): Router {
+  const lookup = { images, blobs };
   /** Mask and overlay sources: another servable image of the same tenant, by id. */
   const resourcesFor = (tenant: Tenant): TransformResources => ({
     async loadImage(id) {
       try {
-        const source = await findImage(images, tenant, id);
+        const source = await findImage(lookup, tenant, id);
         assertServable(source);
         return await blobs.get(source.compression.master.key);
       } catch (error) {
@@ -68,19 +73,17 @@ export function imageRoutes({ images, usage, blobs, renditions, transformations,
       }
     },
   });
-  /** Sends an image's rendition; one whose bytes are in memory is kept for the next identical request. */
-  const sendRendition = async (ctx: Context, image: Servable, blob: ServableBlob, rendition: string): Promise<void> => {
-    await sendBlob(ctx, blobs, blob.info, blob.data);
+  /** Sends an image's rendition, named `name` when downloaded; one whose bytes are in memory is kept for the next identical request. */
+  const sendRendition = async (ctx: Context, image: Servable, blob: ServableBlob, rendition: string, name: string): Promise<void> => {
+    const representation = await sendBlob(ctx, blobs, blob.info, { data: blob.data, name });
     const hit = (): void => {
       hits.record(image, rendition);
     };
     hit();
     if (blob.data === undefined) return;
-    const { data, info } = blob;
     responses.remember(responseKey(image.tenant, ctx.url), {
-      body: data,
-      etag: etagOf(info),
-      contentType: info.contentType,
+      body: blob.data,
+      representation,
       route: matchedRoute(ctx),
       tags: [image.id],
       served: hit,
@@ -104,7 +107,7 @@ export function imageRoutes({ images, usage, blobs, renditions, transformations,
   router.get('/:name', async (ctx) => {
     const name = ctx.params.name ?? '';
     const dot = name.indexOf('.');
-    const image = await findImage(images, tenantOf(ctx), dot === -1 ? name : name.slice(0, dot));
+    const image = await findImage(lookup, tenantOf(ctx), dot === -1 ? name : name.slice(0, dot));
     if (dot === -1) {
       ctx.set('Cache-Control', 'no-cache');
       ctx.body = imageView(image);
@@ -113,31 +116,32 @@ export function imageRoutes({ images, usage, blobs, renditions, transformations,
     const format = requestedFormat(name.slice(dot + 1));
     // Options are checked before the image's state: a bad request is a 400 whatever the image.
     const { presets, presetsOnly } = transforms();
-    const requested = expandPreset(ctx.query, presets, presetsOnly);
+    const requested = expandPreset(withoutDownload(ctx.query), presets, presetsOnly);
     const transform = Object.keys(requested).length === 0 ? null : canonicalise(parseOptions(requested), format);
     assertServable(image);
     const blob =
       transform === null || isPlainConversion(transform)
         ? await renditions.get(image, format)
         : await transformations.get(image, transform, resourcesFor(image.tenant));
-    await sendRendition(ctx, image, blob, transform === null ? format : 'transformed');
+    await sendRendition(ctx, image, blob, transform === null ? format : 'transformed', image.id);
   });
 
   router.get('/:id/variants/:file', async (ctx) => {
-    const image = await findImage(images, tenantOf(ctx), ctx.params.id ?? '');
+    const image = await findImage(lookup, tenantOf(ctx), ctx.params.id ?? '');
     assertServable(image);
     const available = image.variants?.items ?? [];
     const file = ctx.params.file ?? '';
+    const [name = '', extension = ''] = file.split('.', 2);
+    const downloadName = `${image.id}-${name}`;
     const variant = available.find((item) => item.key.endsWith(`/variants/${file}`));
     if (variant !== undefined) {
       const blob = await blobs.stat(variant.key);
       if (blob === null) throw new Error(`variant blob ${variant.key} is missing`);
-      await sendBlob(ctx, blobs, blob);
+      await sendBlob(ctx, blobs, blob, { name: downloadName });
       hits.record(image, `variants/${file}`);
       return;
     }
     // A preset in a format it was not built in (or added since): made on request like any transformation.
-    const [name = '', extension = ''] = file.split('.', 2);
     const { presets } = transforms();
     const preset = presets.get(name);
     const format = formatForExtension(extension);
@@ -148,12 +152,12 @@ export function imageRoutes({ images, usage, blobs, renditions, transformations,
       });
     }
     const blob = await transformations.get(image, canonicalise(parseOptions(preset), format), resourcesFor(image.tenant));
-    await sendRendition(ctx, image, blob, `variants/${file}`);
+    await sendRendition(ctx, image, blob, `variants/${file}`, downloadName);
   });
 
   router.delete('/:id', async (ctx) => {
-    const image = await findImage(images, tenantOf(ctx), ctx.params.id ?? '');
-    await deleteImage({ images, blobs, usage, forget: (id) => { responses.forget(id); } }, { tenant: image.tenant, imageId: image.id });
+    const image = await findImage(lookup, tenantOf(ctx), ctx.params.id ?? '');
+    await deleteImage({ images, blobs, usage, forget: (id) => { responses.forget(id); }, announce }, { tenant: image.tenant, imageId: image.id });
     ctx.status = 204;
   });
 

@@ -1,3 +1,4 @@
+import { MAX_CORS_ORIGINS } from '../lib/auth/tenants.ts';
 import { OPTION_ALIASES, OUTPUT_FORMATS, TRANSFORM_OPTION_NAMES } from '../sdk/src/transform-options.ts';
 import { imageStatusSchema } from './image-record.ts';
 
@@ -34,7 +35,7 @@ const always = {
   '401': failure('no API key, or one that is not valid', ['unauthenticated']),
   '403': failure('a signed URL that does not match, has expired, or is required', SIGNATURE_REFUSED),
   '429': failure("over the tenant's request rate; Retry-After says when to try again", ['rate_limited']),
-  default: failure('any other failure: a crash, a server it depends on not answering (503, Retry-After), a request HTTP cannot parse or too slow to arrive', ['internal_error', 'dependency_unavailable', 'method_not_allowed', 'not_found', 'malformed_request', 'request_timeout', 'headers_too_large']),
+  default: failure('any other failure: a crash, a server it depends on not answering (503, Retry-After), a method the path does not take (405 with Allow, 501), a request HTTP cannot parse or too slow to arrive', ['internal_error', 'dependency_unavailable', 'method_not_allowed', 'not_implemented', 'not_found', 'malformed_request', 'request_timeout', 'headers_too_large']),
 };
 /** Health and metrics answer without credentials. */
 const open = { security: [] };
@@ -78,12 +79,35 @@ const transformParameters = TRANSFORM_OPTION_NAMES.map((name) => {
 });
 const presetParameter = { name: 'preset', in: 'query', required: false, description: "A configured preset's options (the request's own options on top)", schema: { type: 'string' } };
 
-const imageAnswer = (description: string) => ({
-  description,
-  headers: { ETag: { schema: { type: 'string' } }, 'Cache-Control': { schema: { type: 'string' } } },
-  content: { 'image/*': { schema: binary } },
-});
-const notModified = { description: 'If-None-Match named the current ETag' };
+/** The headers of image bytes (docs/api.md, "Headers and caching"); HEAD answers them without the body. */
+const imageHeaders = {
+  ETag: { schema: { type: 'string' } },
+  'Last-Modified': { schema: { type: 'string' } },
+  'Cache-Control': { description: 'A year and immutable; for a signed URL, no longer than it is valid', schema: { type: 'string' } },
+  'Accept-Ranges': { schema: { const: 'bytes' } },
+  'Content-Disposition': { description: 'With ?download: attachment, with a safe file name', schema: { type: 'string' } },
+};
+const imageAnswer = (description: string) => ({ description, headers: imageHeaders, content: { 'image/*': { schema: binary } } });
+/** What every GET of image bytes may answer besides 200: 206, 304 and 416, and 400 for a download named twice. */
+const delivered = {
+  '206': {
+    description: 'The one range the Range header asks for (unless If-Range names another version)',
+    headers: { ...imageHeaders, 'Content-Range': { schema: { type: 'string' } } },
+    content: { 'image/*': { schema: binary } },
+  },
+  '304': { description: 'If-None-Match named the current ETag, or (without If-None-Match) If-Modified-Since is not before Last-Modified' },
+  '400': failure('download given more than once', ['invalid_query']),
+  '416': failure('the Range asks for none of the bytes; Content-Range: bytes */SIZE', ['range_not_satisfiable']),
+};
+const headerParameter = (name: string, description: string) => ({ name, in: 'header', required: false, description, schema: { type: 'string' } });
+/** What a GET of image bytes may send besides its path: a download name, ranges, conditions. */
+const deliveryParameters = [
+  { name: 'download', in: 'query', required: false, description: 'Save as a file: Content-Disposition attachment with this name (made safe, its extension the format\'s); empty for the image id', schema: { type: 'string' } },
+  headerParameter('Range', 'One byte range (bytes=START-END, START-, -LENGTH); several are answered with the whole image'),
+  headerParameter('If-Range', 'An ETag or Last-Modified date: the range only if the image is still that one'),
+  headerParameter('If-None-Match', 'ETags the client has: 304 for the current one'),
+  headerParameter('If-Modified-Since', 'Without If-None-Match: 304 unless modified since'),
+];
 const servedImageFailures = {
   '404': failure('no such image', ['not_found']),
   '409': failure('still in the pipeline; Retry-After says when to ask again', ['not_ready']),
@@ -113,6 +137,12 @@ const tenantSettings: Readonly<Record<string, Schema>> = {
   storedBytesQuota: { type: ['integer', 'null'], minimum: 1, description: 'Bytes of originals the tenant may keep stored' },
   signedGetsOnly: { type: 'boolean', description: 'Image bytes are served through signed URLs only' },
   defaultTtlSeconds: { type: ['integer', 'null'], minimum: 1, maximum: 315_360_000, description: "How long its uploads that name no ttl live (null: the service's default)" },
+  corsOrigins: {
+    type: 'array',
+    maxItems: MAX_CORS_ORIGINS,
+    items: { type: 'string', format: 'uri' },
+    description: 'The web pages (origins, e.g. https://app.example.com) that may call the JSON API with its keys, besides PROGIMAGE_CORS_API_ORIGINS',
+  },
 };
 
 const schemas: Readonly<Record<string, Schema>> = {
@@ -122,7 +152,7 @@ const schemas: Readonly<Record<string, Schema>> = {
   UploadedImage: object({
     id: { type: 'string', format: 'uuid' },
     status: { const: 'uploaded' },
-    links: object({ self: { type: 'string' }, webp: { type: 'string' } }),
+    links: object({ self: { type: 'string' }, webp: { type: 'string', description: "Absent for an image past WebP's 16383 pixels a side" } }, { required: ['self'] }),
   }),
   UploadedImages: object({ images: { type: 'array', items: ref('UploadedImage') } }),
   Image: object({
@@ -261,6 +291,7 @@ const schemas: Readonly<Record<string, Schema>> = {
     storedBytesQuota: nullable('integer'),
     signedGetsOnly: { type: 'boolean' },
     defaultTtlSeconds: nullable('integer'),
+    corsOrigins: { type: 'array', items: { type: 'string' } },
     signingSecrets: {
       type: 'array',
       description: 'The current secret first; the others verify until they retire',
@@ -276,6 +307,14 @@ const schemas: Readonly<Record<string, Schema>> = {
     revokedAt: { type: ['string', 'null'], format: 'date-time' },
   }),
   CreatedApiKey: { allOf: [ref('ApiKey'), object({ key: { type: 'string', description: 'The key itself, shown in this answer only' } })] },
+  IngestCredential: object({
+    keyId: { type: 'string', pattern: '^ing_[A-Za-z0-9_-]{16}$', description: 'Sent by an upstream system with every request it signs (docs/events.md)' },
+    tenant: { type: 'string' },
+    label: { type: 'string' },
+    createdAt: { type: 'string', format: 'date-time' },
+    revokedAt: { type: ['string', 'null'], format: 'date-time' },
+  }),
+  CreatedIngestCredential: { allOf: [ref('IngestCredential'), object({ secret: { type: 'string', description: 'The HMAC secret, shown in this answer only' } })] },
   SignedUrlRequest: object(
     { path: { type: 'string', description: 'e.g. /v1/images/ID.webp?w=400' }, expiresIn: { type: 'integer', minimum: 1, maximum: 31_536_000, default: 3600 } },
     { required: ['path'], additionalProperties: false },
@@ -356,11 +395,12 @@ export const openApiDocument = {
           { name: 'extension', in: 'path', required: true, schema: { enum: ['jpg', 'jpeg', 'png', 'webp', 'avif', 'gif', 'tif', 'tiff'] } },
           presetParameter,
           ...transformParameters.filter((parameter) => parameter.name !== 'format'),
+          ...deliveryParameters,
         ],
         responses: {
           '200': imageAnswer('The image'),
-          '304': notModified,
-          '400': failure('a bad extension or transformation', ['unsupported_extension', 'invalid_transform', 'output_too_large']),
+          ...delivered,
+          '400': failure('a bad extension, transformation or query, or a format that cannot hold the output', ['unsupported_extension', 'invalid_transform', 'output_too_large', 'format_limit_exceeded', 'invalid_query']),
           ...servedImageFailures,
           '503': failure('past the transformation deadline, or too many transformations waiting (Retry-After)', ['transform_timeout', 'overloaded']),
           ...always,
@@ -372,10 +412,11 @@ export const openApiDocument = {
       get: {
         operationId: 'getVariant',
         summary: 'A preset of the image, e.g. thumbnail.webp',
-        parameters: [idParameter('id', 'The image id'), idParameter('file', 'NAME.EXT: a preset and a format')],
+        parameters: [idParameter('id', 'The image id'), idParameter('file', 'NAME.EXT: a preset and a format'), ...deliveryParameters],
         responses: {
           '200': imageAnswer('The variant'),
-          '304': notModified,
+          ...delivered,
+          '400': failure('download given more than once, or a format that cannot hold the preset', ['invalid_query', 'format_limit_exceeded']),
           ...servedImageFailures,
           '404': failure('no such image or variant', ['not_found', 'no_such_variant']),
           ...always,
@@ -390,7 +431,7 @@ export const openApiDocument = {
         requestBody: imageBodies({ allOf: [object({ url: { type: 'string' } }), ref('TransformOptions')] }),
         responses: {
           '200': { description: 'The transformed image', content: { 'image/*': { schema: binary } } },
-          '400': failure('a bad transformation or request', ['invalid_transform', 'output_too_large', 'one_image', 'malformed_multipart', 'no_file', 'invalid_json', 'invalid_body', ...URL_REFUSED]),
+          '400': failure('a bad transformation or request', ['invalid_transform', 'output_too_large', 'format_limit_exceeded', 'one_image', 'malformed_multipart', 'no_file', 'invalid_json', 'invalid_body', ...URL_REFUSED]),
           '413': failure('over the upload limit', ['payload_too_large']),
           '415': failure('not an image in an accepted format, data after its end, or a declared type the content contradicts', ['unsupported_media_type', 'trailing_data', 'type_mismatch']),
           '422': failure('an image that cannot be transformed', ['unreadable_image', 'too_many_pixels', 'too_many_frames', 'unsafe_svg', 'infected', 'output_too_large', 'unprocessable_image']),
@@ -446,8 +487,13 @@ export const openApiDocument = {
       get: {
         operationId: 'getBatchOutput',
         summary: "An item's output: TRANSFORM.EXT",
-        parameters: [idParameter('id', 'The batch id'), { name: 'index', in: 'path', required: true, schema: { type: 'integer', minimum: 0 } }, idParameter('file', 'TRANSFORM.EXT')],
-        responses: { '200': imageAnswer('The output'), '304': notModified, '404': failure('no such output', ['not_found']), ...always },
+        parameters: [
+          idParameter('id', 'The batch id'),
+          { name: 'index', in: 'path', required: true, schema: { type: 'integer', minimum: 0 } },
+          idParameter('file', 'TRANSFORM.EXT'),
+          ...deliveryParameters,
+        ],
+        responses: { '200': imageAnswer('The output'), ...delivered, '404': failure('no such output', ['not_found']), ...always },
       },
     },
     '/v1/signed-urls': {
@@ -638,6 +684,46 @@ export const openApiDocument = {
           '201': { description: 'The signed URL (a path and query)', content: json(ref('SignedUrl')) },
           '400': failure('not the path of image bytes, or a bad expiry', BODY_REFUSED),
           ...noTenant,
+          ...adminRefused,
+        },
+      },
+    },
+    '/v1/admin/tenants/{name}/ingest-credentials': {
+      parameters: [tenantName],
+      get: {
+        ...admin,
+        operationId: 'listIngestCredentials',
+        summary: "The tenant's ingest credentials (their key ids, never the secrets), a page at a time",
+        parameters: [cursorParameter, limitParameter(1000, 100)],
+        responses: {
+          '200': { description: 'One page', content: json(object({ credentials: { type: 'array', items: ref('IngestCredential') }, next: nullable('string') })) },
+          '400': failure('a bad query', ['invalid_query']),
+          ...noTenant,
+          ...adminRefused,
+        },
+      },
+      post: {
+        ...admin,
+        operationId: 'createIngestCredential',
+        summary: "A credential an upstream system signs the tenant's Kafka ingest requests with; this answer alone shows its secret",
+        requestBody: { required: true, content: json({ type: 'object', properties: { label: { type: 'string', maxLength: 200, default: '' } }, additionalProperties: false }) },
+        responses: {
+          '201': { description: 'The new credential', content: json(ref('CreatedIngestCredential')) },
+          '400': failure('a body that is not valid', BODY_REFUSED),
+          ...noTenant,
+          ...adminRefused,
+        },
+      },
+    },
+    '/v1/admin/ingest-credentials/{keyId}': {
+      delete: {
+        ...admin,
+        operationId: 'revokeIngestCredential',
+        summary: 'Revokes the ingest credential: requests signed with it are rejected from now on',
+        parameters: [idParameter('keyId', 'The key id (ing_…)')],
+        responses: {
+          '200': { description: 'The credential, revoked', content: json(ref('IngestCredential')) },
+          '404': failure('no such credential', ['credential_not_found']),
           ...adminRefused,
         },
       },

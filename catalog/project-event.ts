@@ -42,6 +42,7 @@ function fieldsOf(event: ImageEvent): Partial<Fields> | null {
     case TOPICS.imageFailed:
       return { failure: { ...event.payload, at } };
     case TOPICS.ingestRequested:
+    case TOPICS.ingestAdmitted:
     case TOPICS.imageRescanRequested:
     case TOPICS.imageRescanned:
     case TOPICS.imageExpired:
@@ -67,7 +68,7 @@ export function projectEvent(record: ImageRecord | null, event: ImageEvent): Ima
     Object.entries(fields).filter(([name]) => record?.[name as keyof Fields] === undefined),
   ) as Partial<Fields>;
   if (Object.keys(fresh).length === 0) return null;
-  const base = record ?? { id: event.imageId, tenant: event.tenant, createdAt: event.time, updatedAt: event.time };
+  const base = record ?? { id: event.imageId, tenant: event.tenant, createdAt: event.time, updatedAt: event.time, outcomesAnnounced: [] };
   const merged = { ...base, ...fresh };
   return {
     ...merged,

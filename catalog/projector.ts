@@ -9,6 +9,7 @@ import type { EventBus, Subscription } from '../lib/ports/event-bus.ts';
 import { recordItem, type BatchCollections } from './batches-collection.ts';
 import type { ImagesCollection } from './images-collection.ts';
 import { updateDocument } from '../lib/update-document.ts';
+import { createOutcomeAnnouncer } from './announce-outcome.ts';
 import { deleteImage } from './delete-image.ts';
 import { projectEvent } from './project-event.ts';
 
@@ -38,8 +39,13 @@ export interface ProjectorDependencies {
   readonly imageChanged: (imageId: string) => void;
 }
 
-/** Keeps the images, batch items and tenants' stored bytes in step with the event stream. */
+/**
+ * Keeps the images, batch items and tenants' stored bytes in step with the
+ * event stream, and publishes each image's outcome (ready, failed, infected,
+ * deleted) once its record reaches it.
+ */
 export function startProjector({ bus, blobs, images, batches, usage, log, metrics, imageChanged }: ProjectorDependencies): Promise<Subscription> {
+  const announce = createOutcomeAnnouncer(bus, images);
   return runConsumer({
     bus,
     log,
@@ -56,12 +62,12 @@ export function startProjector({ bus, blobs, images, batches, usage, log, metric
         const current = (await images.get(event.imageId))?.document;
         // Only the expiry the scheduler saw: an image is never deleted for another image's (or an older) deadline.
         if (current?.tenant === event.tenant && current.original?.expiresAt === event.payload.expiresAt) {
-          await deleteImage({ images, blobs, usage, forget: imageChanged }, event);
+          await deleteImage({ images, blobs, usage, forget: imageChanged, announce }, event);
         }
         return [];
       }
       const saved = { firstOriginal: false };
-      await updateDocument(images, event.imageId, (record) => {
+      const projected = await updateDocument(images, event.imageId, (record) => {
         const next = record === null || record.tenant === event.tenant ? projectEvent(record, event) : null;
         saved.firstOriginal = record?.original === undefined && next?.original !== undefined;
         return next;
@@ -69,6 +75,8 @@ export function startProjector({ bus, blobs, images, batches, usage, log, metric
       // Counted once: when the original is first recorded (a redelivered upload finds it there).
       if (saved.firstOriginal && event.type === TOPICS.imageUploaded) await addStoredBytes(usage, event.tenant, event.payload.bytes);
       imageChanged(event.imageId);
+      // Also when the event changed nothing: it may be the redelivery of one whose outcome was not published yet.
+      if (projected?.tenant === event.tenant) await announce(projected);
       return [];
     },
   });

@@ -1,5 +1,6 @@
 import Router from '@koa/router';
 import type { ServiceFactory } from '../lib/service/host.ts';
+import { createOutcomeAnnouncer } from './announce-outcome.ts';
 import { batchRoutes } from './batch-routes.ts';
 import { BlobCache } from './blob-cache.ts';
 import { openBatchCollections } from './batches-collection.ts';
@@ -41,8 +42,8 @@ export const catalogApi: ServiceFactory = async ({ config, live, bus, blobs, log
   const routes = new Router();
   const transforms = () => live.current().transforms;
   routes.use(
-    imageRoutes({ images, usage, blobs, renditions, transformations, transforms, responses, hits }).routes(),
-    statsRoutes({ images, stats, hits }).routes(),
+    imageRoutes({ images, usage, blobs, renditions, transformations, transforms, responses, hits, announce: createOutcomeAnnouncer(bus, images) }).routes(),
+    statsRoutes({ images, blobs, stats, hits }).routes(),
     batchRoutes({ bus, images, batches, blobs, transforms }).routes(),
     signedUrlRoutes().routes(),
     openApiRoutes().routes(),
@@ -50,7 +51,7 @@ export const catalogApi: ServiceFactory = async ({ config, live, bus, blobs, log
   return {
     name: 'catalog-api',
     routes,
-    fastPath: (request, response, admitted) => responses.serve(request, response, admitted),
+    fastPath: (request, response, admitted, headers) => responses.serve(request, response, admitted, headers),
     readiness: { 'catalog-store': () => store.checkHealth() },
     stop: () => hits.stop(),
   };

@@ -3,12 +3,10 @@ import { z } from 'zod';
 import { HttpError } from '../lib/http/errors.ts';
 import { tenantOf } from '../lib/auth/admission.ts';
 import type { HitCounter } from './hit-counter.ts';
-import { findImage } from './image-access.ts';
+import { findImage, type ImageLookup } from './image-access.ts';
 import type { ImageStats, ImageStatsCollection } from './image-stats.ts';
-import type { ImagesCollection } from './images-collection.ts';
 
-export interface StatsRoutesDependencies {
-  readonly images: ImagesCollection;
+export interface StatsRoutesDependencies extends ImageLookup {
   readonly stats: ImageStatsCollection;
   readonly hits: HitCounter;
 }
@@ -34,10 +32,10 @@ function keepTop(top: ImageStats[], page: readonly ImageStats[], limit: number):
  * flush. The store filters on equality only, so the top is a scan of the
  * tenant's statistics.
  */
-export function statsRoutes({ images, stats, hits }: StatsRoutesDependencies): Router {
+export function statsRoutes({ stats, hits, ...lookup }: StatsRoutesDependencies): Router {
   const router = new Router();
   router.get('/v1/images/:id/stats', async (ctx) => {
-    const image = await findImage(images, tenantOf(ctx), ctx.params.id ?? '');
+    const image = await findImage(lookup, tenantOf(ctx), ctx.params.id ?? '');
     ctx.set('Cache-Control', 'no-cache');
     ctx.body = statsView(await hits.statsOf(image.id, image.tenant));
   });

@@ -18,10 +18,11 @@ export interface TransformationsOptions {
 }
 
 /**
- * Transformations of stored images: made on first request from the master,
- * stored under a key derived from the image and the canonical form, served
- * from the store afterwards. Concurrent identical first requests share one
- * transformation.
+ * Transformations of stored images: made on first request from the master
+ * (not the compressed master: that one is slower to decode, and a generation
+ * further from the original), stored under a key derived from the image and
+ * the canonical form, served from the store afterwards. Concurrent identical
+ * first requests share one transformation.
  */
 export class Transformations {
   readonly #made: Counter<'format'>;
@@ -46,17 +47,15 @@ export class Transformations {
   /** `resources` reads the other stored images the transformation names (mask, overlay), for the same tenant. */
   async get(image: Servable, transform: CanonicalTransform, resources: TransformResources): Promise<ServableBlob> {
     const { blobs } = this.options;
-    const { master } = image.compression;
+    const { master } = image;
     const key = storedTransformKey({ tenant: image.tenant, imageId: image.id }, transform);
     return this.options.stored.get(key, async () => {
       const format: OutputFormat = transform.format;
       const stopTimer = this.#duration.startTimer({ format });
-      const made = await this.options.slots.run(async () =>
-        runTransform({ bytes: await blobs.get(master.key), format: master.format, upright: true }, transform, {
-          resources,
-          deadline: Date.now() + this.options.timeoutMs(),
-        }),
-      );
+      const made = await this.options.slots.run(async () => {
+        const source = { bytes: await blobs.get(master.key), format: master.format, upright: true, size: { width: master.width, height: master.height } };
+        return runTransform(source, transform, { resources, deadline: Date.now() + this.options.timeoutMs() });
+      });
       stopTimer();
       this.#made.inc({ format });
       return { data: made.data, contentType: CONTENT_TYPES[format] };

@@ -1,12 +1,22 @@
 import Router from '@koa/router';
+import { Counter, type Registry } from 'prom-client';
 import type { Config, LiveConfig } from '../lib/config/index.ts';
 import { createScanner } from '../lib/adapters/index.ts';
+import { openIngestCredentials } from '../lib/auth/ingest-credentials.ts';
 import { openUsageCollection } from '../lib/auth/stored-bytes.ts';
+import { openTenantCollections } from '../lib/auth/tenants.ts';
+import { encodeOutcome } from '../lib/events/outcomes.ts';
 import { TOPICS } from '../lib/events/topics.ts';
+import { namespaced } from '../lib/kafka/names.ts';
+import { sharedMetric } from '../lib/metrics.ts';
+import { eventPublication, runMessageConsumer } from '../lib/pipeline/consumer.ts';
 import { DEFAULT_RETRY_POLICY } from '../lib/pipeline/retry.ts';
-import { startStage } from '../lib/pipeline/stage.ts';
+import { imageFailedAt, startStage } from '../lib/pipeline/stage.ts';
 import type { ServiceFactory } from '../lib/service/host.ts';
-import { createIngestRequestedStage } from './ingest-requested-stage.ts';
+import { createAdmission } from './admit-request.ts';
+import { openImageIdClaims } from './image-id-claims.ts';
+import { createIntakeStage } from './intake-stage.ts';
+import { rejectionOutcome } from './rejection-outcome.ts';
 import { transformRoutes } from './transform-routes.ts';
 import { uploadRoutes } from './upload-routes.ts';
 
@@ -21,10 +31,12 @@ const uploadLimits = (config: Config, live: LiveConfig) => ({
 export const ingestApi: ServiceFactory = async ({ config, live, bus, blobs, catalogStore, transformSlots }) => {
   const limits = uploadLimits(config, live);
   const scanner = createScanner(live);
-  const usage = await openUsageCollection(await catalogStore());
+  const store = await catalogStore();
+  const usage = await openUsageCollection(store);
+  const claims = await openImageIdClaims(store);
   const routes = new Router();
   routes.use(
-    uploadRoutes({ bus, blobs, ...limits, usage, defaultTtlSeconds: config.uploads.defaultTtlSeconds }).routes(),
+    uploadRoutes({ bus, blobs, ...limits, usage, claims, defaultTtlSeconds: config.uploads.defaultTtlSeconds }).routes(),
     transformRoutes({ ...limits, scanner, timeoutMs: () => live.current().transforms.timeoutMs, slots: transformSlots }).routes(),
   );
   return {
@@ -35,11 +47,71 @@ export const ingestApi: ServiceFactory = async ({ config, live, bus, blobs, cata
   };
 };
 
-/** ingest.requested from upstream systems, taken in as uploads. */
-export const ingestRequests: ServiceFactory = async ({ config, live, bus, blobs, log, metrics }) => {
-  const subscription = await startStage(
-    { stage: 'ingest', input: TOPICS.ingestRequested, handle: createIngestRequestedStage({ bus, blobs, ...uploadLimits(config, live) }) },
-    { bus, log: log.child({ stage: 'ingest' }), retry: DEFAULT_RETRY_POLICY, metrics },
+/** Ingest requests refused, by reason: each is also an ingest.rejected outcome and a dead letter. */
+const rejectionCounter = (registry: Registry) =>
+  sharedMetric(registry, 'progimage_ingest_rejections_total', (registers) => new Counter({
+    name: 'progimage_ingest_rejections_total',
+    help: 'Upstream ingest requests rejected (nothing stored), by reason',
+    labelNames: ['reason'] as const,
+    registers,
+  }));
+
+/**
+ * Upstream systems' requests, in two consumers: admission (ingest.requested →
+ * ingest.admitted, or ingest.rejected on the outcome topic) proves each
+ * request's tenant and claims its image id; intake (ingest.admitted →
+ * image.uploaded) takes the image in as an upload.
+ */
+export const ingestRequests: ServiceFactory = async ({ config, live, bus, blobs, log, metrics, catalogStore }) => {
+  const store = await catalogStore();
+  const { tenants } = await openTenantCollections(store);
+  const claims = await openImageIdClaims(store);
+  const topicName = namespaced(TOPICS.ingestRequested, config.kafka?.namespace ?? null);
+  const admit = createAdmission({
+    credentials: await openIngestCredentials(store),
+    tenants,
+    claims,
+    topicName,
+    maxAgeSeconds: config.uploads.ingestMaxAgeSeconds,
+    now: Date.now,
+  });
+  const rejections = rejectionCounter(metrics);
+  const admission = await runMessageConsumer({
+    bus,
+    log: log.child({ stage: 'admission' }),
+    group: 'progimage-ingest',
+    topics: [TOPICS.ingestRequested],
+    retry: DEFAULT_RETRY_POLICY,
+    metrics,
+    handle: async (message) => [eventPublication(await admit(message))],
+    reportGivenUp: (message, _givenUp, failure) => {
+      const rejected = rejectionOutcome(message, topicName, failure);
+      rejections.inc({ reason: rejected.payload.reason });
+      return [{ topic: TOPICS.outcomes, message: { key: rejected.imageId ?? message.key, value: encodeOutcome(rejected) } }];
+    },
+  });
+  const intake = await startStage(
+    {
+      stage: 'intake',
+      input: TOPICS.ingestAdmitted,
+      handle: createIntakeStage({
+        bus,
+        blobs,
+        ...uploadLimits(config, live),
+        usage: await openUsageCollection(store),
+        claims,
+        tenants,
+        defaultTtlSeconds: config.uploads.defaultTtlSeconds,
+      }),
+      reportGivenUp: imageFailedAt('ingest'),
+    },
+    { bus, log: log.child({ stage: 'intake' }), retry: DEFAULT_RETRY_POLICY, metrics },
   );
-  return { name: 'ingest', stop: () => subscription.stop() };
+  return {
+    name: 'ingest',
+    readiness: { 'catalog-store': () => store.checkHealth() },
+    stop: async () => {
+      await Promise.all([admission.stop(), intake.stop()]);
+    },
+  };
 };

@@ -1,12 +1,20 @@
 import type { Context } from 'koa';
-import { MAX_TTL_SECONDS } from '../lib/config/environment.ts';
+import type { TenantRecord } from '../lib/auth/tenants.ts';
+import { MAX_TTL_SECONDS } from '../lib/events/payloads.ts';
 import { HttpError } from '../lib/http/errors.ts';
 
 export const TTL_HEADER = 'X-ProgImage-TTL';
 
+/** How long an upload that names no ttl lives: its tenant's default, else the service's (null: until deleted). */
+export const defaultTtlOf = (tenant: TenantRecord, serviceDefault: number | null): number | null => tenant.defaultTtlSeconds ?? serviceDefault;
+
+/** When an upload that lives `ttlSeconds` expires; undefined (null seconds): never. */
+export const expiryAfter = (ttlSeconds: number | null, now = Date.now()): string | undefined =>
+  ttlSeconds === null ? undefined : new Date(now + ttlSeconds * 1000).toISOString();
+
 /**
  * When an upload expires: `?ttl=SECONDS` or the X-ProgImage-TTL header (not
- * both), else the configured default; undefined: never.
+ * both), else the default given; undefined: never.
  */
 export function expiresAtOf(ctx: Context, defaultTtlSeconds: number | null, now = Date.now()): string | undefined {
   const query = ctx.query.ttl;
@@ -15,9 +23,9 @@ export function expiresAtOf(ctx: Context, defaultTtlSeconds: number | null, now 
     throw new HttpError(400, 'invalid_ttl', `give the time to live as ?ttl= or as ${TTL_HEADER}, not both`);
   }
   const given = header === '' ? query : header;
-  if (given === undefined) return defaultTtlSeconds === null ? undefined : new Date(now + defaultTtlSeconds * 1000).toISOString();
+  if (given === undefined) return expiryAfter(defaultTtlSeconds, now);
   if (typeof given !== 'string' || !/^\d+$/.test(given) || Number(given) < 1 || Number(given) > MAX_TTL_SECONDS) {
     throw new HttpError(400, 'invalid_ttl', `ttl: expected a number of seconds from 1 to ${MAX_TTL_SECONDS}`, { ttl: given });
   }
-  return new Date(now + Number(given) * 1000).toISOString();
+  return expiryAfter(Number(given), now);
 }

@@ -1,25 +1,16 @@
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import { z } from 'zod';
-import type { ImageId } from '../lib/ids.ts';
+import { imageLinks } from '../lib/image-links.ts';
 import { tenantRecordOf } from '../lib/auth/admission.ts';
-import { assertWithinQuota, type UsageCollection } from '../lib/auth/stored-bytes.ts';
 import type { UploadedImage } from '../sdk/src/types.ts';
 import { idempotencyKey } from '../lib/http/idempotency-key.ts';
-import { acceptUpload, identifyAll, type AcceptUploadDependencies, type Upload } from './accept-upload.ts';
+import { acceptUploads, type AcceptUploadsDependencies } from './accept-upload.ts';
 import { imageIdFor } from './image-ids.ts';
-import { expiresAtOf } from './time-to-live.ts';
+import { defaultTtlOf, expiresAtOf } from './time-to-live.ts';
 import { readJsonBody } from '../lib/http/json-body.ts';
 import { readUploadedFiles, uploadBody, type UploadedFile } from './read-upload.ts';
 import { fetchImages, type RemoteImageLimits } from '../lib/remote/fetch-images.ts';
-
-/** Where a client finds an image once it is accepted. */
-export const imageLinks = (id: ImageId) => ({
-  self: `/v1/images/${id}`,
-  /** Any supported extension works; WebP is a good default for browsers. */
-  webp: `/v1/images/${id}.webp`,
-});
-
 
 const MAX_URLS_PER_REQUEST = 100;
 
@@ -36,10 +27,8 @@ async function uploadedFiles(ctx: Context, dependencies: UploadRoutesDependencie
   return fetchImages('url' in body ? [body.url] : body.urls, dependencies);
 }
 
-export type UploadRoutesDependencies = AcceptUploadDependencies &
+export type UploadRoutesDependencies = AcceptUploadsDependencies &
   RemoteImageLimits & {
-    /** Each tenant's stored bytes, checked against its quota before anything is stored. */
-    readonly usage: UsageCollection;
     /** How long an upload that names no ttl lives when its tenant sets no default (null: until deleted). */
     readonly defaultTtlSeconds: number | null;
   };
@@ -57,23 +46,10 @@ export function uploadRoutes(dependencies: UploadRoutesDependencies): Router {
     async (ctx) => {
       const key = idempotencyKey(ctx);
       const tenant = tenantRecordOf(ctx);
-      const expiresAt = expiresAtOf(ctx, tenant.defaultTtlSeconds ?? dependencies.defaultTtlSeconds);
+      const expiresAt = expiresAtOf(ctx, defaultTtlOf(tenant, dependencies.defaultTtlSeconds));
       const files = await uploadedFiles(ctx, dependencies);
-      await assertWithinQuota(dependencies.usage, tenant, files.reduce((sum, file) => sum + file.bytes.length, 0));
-      const uploads: Upload[] = files.map((file, index) => ({
-        imageId: imageIdFor(tenant.id, key, index),
-        tenant: tenant.id,
-        ...file,
-        ...(expiresAt === undefined ? {} : { expiresAt }),
-      }));
-      const images = await identifyAll(uploads, dependencies.acceptedFormats);
-      const accepted: UploadedImage[] = [];
-      for (const [index, upload] of uploads.entries()) {
-        const image = images[index];
-        if (image === undefined) throw new Error('every upload was identified');
-        const event = await acceptUpload(dependencies, upload, image);
-        accepted.push({ id: event.imageId, status: 'uploaded', links: imageLinks(event.imageId) });
-      }
+      const events = await acceptUploads(dependencies, tenant, files, { imageIdOf: (index) => imageIdFor(tenant.id, key, index), expiresAt });
+      const accepted: UploadedImage[] = events.map((event) => ({ id: event.imageId, status: 'uploaded', links: imageLinks(event.imageId, event.payload) }));
       ctx.status = 202;
       const [only] = accepted;
       if (accepted.length === 1 && only !== undefined) {

@@ -33,6 +33,8 @@ export const blobKeys = {
   /** An output of a batch kept for its item (the item's source is not a stored image, or stays as it is). */
   batchOutput: ({ tenant, batchId, index, transform }: { tenant: Tenant; batchId: ImageId; index: number; transform: number }, format: OutputFormat): string =>
     `batches/${tenant}/${batchId}/${index}/${transform}.${EXTENSIONS[format]}`,
+  /** Where a tenant's upstream systems put the objects their ingest requests name; ProgImage removes each once taken in. */
+  incoming: (tenant: Tenant): string => `incoming/${tenant}/`,
   /** Everything derived from one image, for deletion. */
   derivedPrefix: (subject: Subject): string => `${derived(subject)}/`,
 } as const;

@@ -11,6 +11,9 @@ export type ImageId = z.infer<typeof imageIdSchema>;
 export const tenantSchema = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'expected a tenant name: a-z, 0-9, "-"');
 export type Tenant = z.infer<typeof tenantSchema>;
 
+/** A client's name for one request, so that its retries are recognised (HTTP's Idempotency-Key, an ingest request's idempotencyKey). */
+export const idempotencyKeySchema = z.string().regex(/^[\x21-\x7e]{1,255}$/, 'expected 1-255 visible ASCII characters');
+
 /** The tenant a new installation starts with (see lib/auth/default-tenant.ts). */
 export const DEFAULT_TENANT: Tenant = 'default';
 

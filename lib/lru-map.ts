@@ -37,6 +37,12 @@ export class LruMap<K, V extends object> {
     return this.#entries.get(key);
   }
 
+  /** The least recently used entry, without changing its place. */
+  oldest(): readonly [K, V] | undefined {
+    for (const entry of this.#entries) return entry;
+    return undefined;
+  }
+
   /** Stores `value` as the most recently used; an entry heavier than the whole budget leaves at once. */
   set(key: K, value: V): void {
     this.delete(key);

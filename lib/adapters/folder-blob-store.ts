@@ -13,6 +13,7 @@ import {
   assertBlobKeyPrefix,
   type BlobInfo,
   type BlobStore,
+  type ByteRange,
   type PutOptions,
 } from '../ports/blob-store.ts';
 
@@ -137,9 +138,9 @@ export class FolderBlobStore implements BlobStore {
     }
   }
 
-  async getStream(key: string): Promise<Readable> {
+  async getStream(key: string, range?: ByteRange): Promise<Readable> {
     const file = await this.openCommitted(this.locate(key));
-    return file.createReadStream(); // closes the file when it ends or is destroyed
+    return file.createReadStream(range === undefined ? {} : { start: range.start, end: range.end }); // closes the file when it ends or is destroyed
   }
 
   async stat(key: string): Promise<BlobInfo | null> {

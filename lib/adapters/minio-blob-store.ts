@@ -10,6 +10,7 @@ import {
   assertBlobKeyPrefix,
   type BlobInfo,
   type BlobStore,
+  type ByteRange,
   type PutOptions,
 } from '../ports/blob-store.ts';
 import { createS3Client } from '../s3/client.ts';
@@ -119,10 +120,14 @@ export class MinioBlobStore implements BlobStore {
     return await this.call(`reading ${key}`, () => buffer(stream));
   }
 
-  async getStream(key: string): Promise<Readable> {
+  async getStream(key: string, range?: ByteRange): Promise<Readable> {
     assertBlobKey(key);
     try {
-      return await withinDeadline(this.client.getObject(this.bucket, key), `reading ${key}`, this.timeoutMs);
+      const reading =
+        range === undefined
+          ? this.client.getObject(this.bucket, key)
+          : this.client.getPartialObject(this.bucket, key, range.start, range.end - range.start + 1);
+      return await withinDeadline(reading, `reading ${key}`, this.timeoutMs);
     } catch (error) {
       if (isNotFound(error)) throw new BlobNotFoundError(key);
       throw mapError(error, `reading ${key}`);

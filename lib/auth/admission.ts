@@ -6,6 +6,7 @@ import type { TenantRecord } from './tenants.ts';
 
 interface AdmittedState {
   tenant?: TenantRecord;
+  signatureExpires?: number | null;
 }
 
 /**
@@ -23,17 +24,25 @@ export function admission(gatekeeper: Gatekeeper, openPaths: ReadonlySet<string>
     }
     const authorization = ctx.get('authorization');
     const admitted = await gatekeeper.admit({ method: ctx.method, authorization: authorization === '' ? undefined : authorization, url: ctx.url });
-    (ctx.state as AdmittedState).tenant = admitted.tenant;
+    const state = ctx.state as AdmittedState;
+    state.tenant = admitted.tenant;
+    state.signatureExpires = admitted.signatureExpires;
     if (admitted.url !== ctx.url) ctx.url = admitted.url;
     await next();
   };
 }
 
+/** The tenant the request was admitted for; undefined before admission, when it was refused, and on paths it does not guard. */
+export const admittedTenantOf = (ctx: Context): TenantRecord | undefined => (ctx.state as AdmittedState).tenant;
+
 /** The tenant the request was admitted for (every API route is behind `admission`). */
 export function tenantRecordOf(ctx: Context): TenantRecord {
-  const { tenant } = ctx.state as AdmittedState;
+  const tenant = admittedTenantOf(ctx);
   if (tenant === undefined) throw new Error(`${ctx.method} ${ctx.path} is served without admission`);
   return tenant;
 }
 
 export const tenantOf = (ctx: Context): Tenant => tenantRecordOf(ctx).id;
+
+/** Until when (Unix seconds) the request's signed URL is valid; null for one with an API key. */
+export const signatureExpiresOf = (ctx: Context): number | null => (ctx.state as AdmittedState).signatureExpires ?? null;

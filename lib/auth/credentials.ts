@@ -10,6 +10,7 @@ export type Credentials =
       readonly tenant: string;
       readonly expires: string;
       readonly signature: string;
+      /** The path as received: neither decoded nor resolved, so that what is verified is what the routes see. */
       readonly path: string;
       /** Every query parameter, the signature's own included (it is left out of what is verified). */
       readonly parameters: readonly [string, string][];
@@ -39,17 +40,17 @@ export function presentedCredentials({ authorization, url }: PresentedRequest): 
   }
   const queryStart = url.indexOf('?');
   if (queryStart === -1 || !url.includes(`${SIGNATURE_PARAMETERS.signature}=`, queryStart)) return { credentials: { kind: 'none' }, url };
-  const parsed = new URL(url, 'http://request.invalid');
-  const parameters = [...parsed.searchParams];
-  const value = (name: string): string => parsed.searchParams.get(name) ?? '';
+  const path = url.slice(0, queryStart);
+  const query = new URLSearchParams(url.slice(queryStart + 1));
+  const value = (name: string): string => query.get(name) ?? '';
   const credentials: Credentials = {
     kind: 'signature',
     tenant: value(SIGNATURE_PARAMETERS.tenant),
     expires: value(SIGNATURE_PARAMETERS.expires),
     signature: value(SIGNATURE_PARAMETERS.signature),
-    path: parsed.pathname,
-    parameters,
+    path,
+    parameters: [...query],
   };
-  for (const name of Object.values(SIGNATURE_PARAMETERS)) parsed.searchParams.delete(name);
-  return { credentials, url: `${parsed.pathname}${parsed.search}` };
+  for (const name of Object.values(SIGNATURE_PARAMETERS)) query.delete(name);
+  return { credentials, url: query.size === 0 ? path : `${path}?${query.toString()}` };
 }

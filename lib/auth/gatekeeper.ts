@@ -3,14 +3,19 @@ import { HttpError } from '../http/errors.ts';
 import { presentedCredentials, type Credentials, type PresentedRequest } from './credentials.ts';
 import { apiKeyHash } from './keys.ts';
 import { RateLimiter } from './rate-limiter.ts';
+import { isSignablePath } from './signable-path.ts';
 import { signatureMatches } from './signatures.ts';
 import { activeSecrets, type TenantCollections, type TenantRecord } from './tenants.ts';
 
-/** A request let in: the tenant it acts for, and its URL without any signature parameters. */
+/** A request let in: the tenant it acts for, its URL without any signature parameters, and until when a signed one is valid. */
 export interface Admitted {
   readonly tenant: TenantRecord;
   readonly url: string;
+  /** The signed URL's expiry in Unix seconds; null for a request with an API key. */
+  readonly signatureExpires: number | null;
 }
+
+const signatureExpiry = (credentials: Credentials): number | null => (credentials.kind === 'signature' ? Number(credentials.expires) : null);
 
 interface Remembered<T> {
   readonly value: T;
@@ -52,7 +57,7 @@ export class Gatekeeper {
     const { credentials, url } = presentedCredentials(request);
     const tenant = await this.#tenantOf(credentials, request);
     this.#checkRules(tenant, credentials, request);
-    return { tenant, url };
+    return { tenant, url, signatureExpires: signatureExpiry(credentials) };
   }
 
   /**
@@ -76,7 +81,7 @@ export class Gatekeeper {
     } catch {
       return undefined;
     }
-    return { tenant, url };
+    return { tenant, url, signatureExpires: signatureExpiry(credentials) };
   }
 
   async #tenantOf(credentials: Credentials, request: PresentedRequest): Promise<TenantRecord> {
@@ -102,11 +107,14 @@ export class Gatekeeper {
     }
   }
 
-  /** The expiry is checked first: a URL past it is expired whether or not its signature matches (which tells nothing of the secret). */
+  /**
+   * The expiry is checked first: a URL past it is expired whether or not its signature matches (which tells nothing of the secret).
+   * Only a GET or HEAD of a signable path, exactly as received, is let in.
+   */
   #verifySignature(tenant: TenantRecord, credentials: SignatureCredentials, method: string): 'valid' | 'expired' | 'invalid' {
     if (!/^\d{1,12}$/.test(credentials.expires)) return 'invalid';
     if (Number(credentials.expires) * 1000 <= this.now()) return 'expired';
-    if (method !== 'GET' && method !== 'HEAD') return 'invalid';
+    if ((method !== 'GET' && method !== 'HEAD') || !isSignablePath(credentials.path)) return 'invalid';
     return signatureMatches(activeSecrets(tenant, this.now()), credentials.path, credentials.parameters, credentials.signature) ? 'valid' : 'invalid';
   }
 

@@ -21,16 +21,17 @@ const hmac = (secret: string, text: string): Buffer => createHmac('sha256', secr
 /**
  * `pathAndQuery` signed for `tenant` with `secret` until `expiresAt`: the same
  * URL with `tenant`, `expires` (Unix seconds) and `signature` (HMAC-SHA256,
- * base64url) added.
+ * base64url) added. The path is signed as written, never resolved or decoded:
+ * it is verified against the path of the request line as received.
  */
 export function signUrl(pathAndQuery: string, tenant: string, secret: string, expiresAt: Date): string {
-  const url = new URL(pathAndQuery, 'http://signing.invalid');
-  url.searchParams.set(SIGNATURE_PARAMETERS.tenant, tenant);
-  url.searchParams.set(SIGNATURE_PARAMETERS.expires, String(Math.floor(expiresAt.getTime() / 1000)));
-  url.searchParams.delete(SIGNATURE_PARAMETERS.signature);
-  const signature = hmac(secret, signedText(url.pathname, [...url.searchParams])).toString('base64url');
-  url.searchParams.set(SIGNATURE_PARAMETERS.signature, signature);
-  return `${url.pathname}${url.search}`;
+  const queryStart = pathAndQuery.indexOf('?');
+  const path = queryStart === -1 ? pathAndQuery : pathAndQuery.slice(0, queryStart);
+  const parameters = new URLSearchParams(queryStart === -1 ? '' : pathAndQuery.slice(queryStart + 1));
+  parameters.set(SIGNATURE_PARAMETERS.tenant, tenant);
+  parameters.set(SIGNATURE_PARAMETERS.expires, String(Math.floor(expiresAt.getTime() / 1000)));
+  parameters.set(SIGNATURE_PARAMETERS.signature, hmac(secret, signedText(path, [...parameters])).toString('base64url'));
+  return `${path}?${parameters.toString()}`;
 }
 
 /** True when `signature` was made over this path and these parameters with one of `secrets`; constant-time. */

@@ -1,14 +1,21 @@
 import { z } from 'zod';
+import { isSignablePath } from './signable-path.ts';
 import { signUrl } from './signatures.ts';
 import { currentSecret, type TenantRecord } from './tenants.ts';
 
-/** Longest a signed URL may live: a year, the time browsers and CDNs keep the immutable response. */
+/** Longest a signed URL may live: a year, the longest its response is cached (its max-age never outlives it). */
 export const MAX_EXPIRES_IN_SECONDS = 365 * 24 * 3600;
 
 /** What a signed URL is asked for with (POST /v1/signed-urls, the admin API and the admin command): image bytes only. */
 export const signedUrlRequestSchema = z
   .object({
-    path: z.string().regex(/^\/v1\/images\/[^?#]+\.[a-z0-9]+(\?[^#]*)?$/, 'expected the path of image bytes, e.g. /v1/images/ID.webp?w=400'),
+    path: z
+      .string()
+      .refine(
+        (path) => !path.includes('#') && isSignablePath(path.split('?', 1)[0] ?? ''),
+        'expected the path of image bytes as the routes serve it, /v1/images/ID.EXT or /v1/images/ID/variants/NAME.EXT with any query, e.g. ' +
+          '/v1/images/ID.webp?w=400: no "." or ".." segments, "//", "\\", percent-encoding, upper case or other routes',
+      ),
     expiresIn: z.number().int().min(1).max(MAX_EXPIRES_IN_SECONDS).default(3600),
   })
   .strict();

@@ -1,8 +1,12 @@
 import { z } from 'zod';
-import { MAX_TTL_SECONDS } from '../config/environment.ts';
+import { MAX_TTL_SECONDS } from '../events/payloads.ts';
 import { tenantSchema, type Tenant } from '../ids.ts';
 import type { CatalogStore, DocumentCollection } from '../ports/catalog-store.ts';
+import { webOriginSchema } from '../web-origin.ts';
 import { apiKeyHash, newApiKey, newSigningSecret } from './keys.ts';
+
+/** Origins one tenant may list: enough for every site of an application, few enough to check on each request. */
+export const MAX_CORS_ORIGINS = 50;
 
 const signingSecretSchema = z.object({
   secret: z.string().min(32),
@@ -22,6 +26,8 @@ export const tenantRecordSchema = z.object({
   signedGetsOnly: z.boolean(),
   /** How long the tenant's uploads that name no ttl live; null: the service's PROGIMAGE_DEFAULT_TTL_SECONDS. Absent from tenants stored before it existed. */
   defaultTtlSeconds: z.number().int().min(1).max(MAX_TTL_SECONDS).nullable().default(null),
+  /** The web pages that may call the JSON API with this tenant's keys, besides PROGIMAGE_CORS_API_ORIGINS. Absent from tenants stored before it existed. */
+  corsOrigins: z.array(webOriginSchema).max(MAX_CORS_ORIGINS).readonly().default([]),
   signingSecrets: z.array(signingSecretSchema).min(1),
 });
 export type TenantRecord = z.infer<typeof tenantRecordSchema>;
@@ -53,9 +59,10 @@ export interface TenantSettings {
   readonly storedBytesQuota: number | null;
   readonly signedGetsOnly: boolean;
   readonly defaultTtlSeconds: number | null;
+  readonly corsOrigins: readonly string[];
 }
 
-export const UNLIMITED: TenantSettings = { requestsPerSecond: null, storedBytesQuota: null, signedGetsOnly: false, defaultTtlSeconds: null };
+export const UNLIMITED: TenantSettings = { requestsPerSecond: null, storedBytesQuota: null, signedGetsOnly: false, defaultTtlSeconds: null, corsOrigins: [] };
 
 /** Stores a new API key for `tenant`; returns the key, the only time it exists outside the client. */
 export async function createApiKey(collections: TenantCollections, tenant: Tenant, label: string, key = newApiKey()): Promise<string> {

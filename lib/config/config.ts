@@ -74,19 +74,34 @@ export interface StatsConfig {
   readonly flushAfterHits: number;
 }
 
+/**
+ * Which web pages may read the answers cross-origin (CORS): image bytes, by
+ * any page ("*") or by these origins (none: empty); the JSON API, by these
+ * origins and each tenant's own.
+ */
+export interface CorsConfig {
+  readonly imageOrigins: '*' | readonly string[];
+  readonly apiOrigins: readonly string[];
+}
+
 /** The whole configuration of a ProgImage service. A `null` server means its embedded adapter is used. */
 export interface Config {
   /** `responseCacheMs`: how long a hot derived image's response is answered without re-checking its image (0: never). */
   readonly http: { readonly host: string; readonly port: number; readonly responseCacheMs: number };
+  readonly cors: CorsConfig;
   readonly logLevel: LogLevel;
   readonly dataDir: string;
   /** The file of live settings watched while the services run; null: none. */
   readonly configFile: string | null;
-  /** `defaultTtlSeconds`: how long an upload that names no ttl lives (null: until deleted). */
+  /**
+   * `defaultTtlSeconds`: how long an upload that names no ttl lives (null: until deleted);
+   * `ingestMaxAgeSeconds`: how old an upstream's signed ingest request may be when it is taken up.
+   */
   readonly uploads: {
     readonly maxBytes: number;
     readonly acceptedFormats: readonly ImageFormat[];
     readonly defaultTtlSeconds: number | null;
+    readonly ingestMaxAgeSeconds: number;
   };
   /** Fetching images from URLs: a deadline per fetch, redirects followed, and host:port entries exempt from the address checks. */
   readonly fetch: { readonly timeoutMs: number; readonly maxRedirects: number; readonly allowedHosts: readonly string[] };
@@ -189,6 +204,7 @@ function toConfig(env: Environment): Config {
   } = env;
   return {
     http: { host: env.PROGIMAGE_HTTP_HOST, port: env.PROGIMAGE_HTTP_PORT, responseCacheMs: env.PROGIMAGE_RESPONSE_CACHE_MS },
+    cors: { imageOrigins: env.PROGIMAGE_CORS_IMAGE_ORIGINS, apiOrigins: env.PROGIMAGE_CORS_API_ORIGINS },
     logLevel: env.PROGIMAGE_LOG_LEVEL,
     dataDir: env.PROGIMAGE_DATA_DIR,
     configFile: env.PROGIMAGE_CONFIG_FILE ?? null,
@@ -196,6 +212,7 @@ function toConfig(env: Environment): Config {
       maxBytes: env.PROGIMAGE_MAX_UPLOAD_BYTES,
       acceptedFormats: env.PROGIMAGE_ACCEPTED_FORMATS,
       defaultTtlSeconds: env.PROGIMAGE_DEFAULT_TTL_SECONDS ?? null,
+      ingestMaxAgeSeconds: env.PROGIMAGE_INGEST_MAX_AGE_SECONDS,
     },
     fetch: {
       timeoutMs: env.PROGIMAGE_FETCH_TIMEOUT_MS,

@@ -2,7 +2,8 @@ import { availableParallelism } from 'node:os';
 import { validate as isCronExpression } from 'node-cron';
 import { z } from 'zod';
 import { parsePresets } from '../transform/presets.ts';
-import { imageFormatSchema } from '../events/payloads.ts';
+import { imageFormatSchema, MAX_TTL_SECONDS } from '../events/payloads.ts';
+import { webOriginSchema } from '../web-origin.ts';
 
 /** Every environment variable ProgImage reads. The prefix keeps them apart from other programs' settings. */
 export const SETTING_PREFIX = 'PROGIMAGE_';
@@ -19,12 +20,14 @@ const wholeNumber = (min: number, max: number, what: string) =>
 const port = wholeNumber(1, 65535, 'a TCP port number');
 const milliseconds = (min: number, max: number) => wholeNumber(min, max, 'a number of milliseconds');
 
+const commaSeparated = (value: string): string[] => value.split(',').map((entry) => entry.trim()).filter((entry) => entry !== '');
+
 const hostPort = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):([1-9]\d{0,3}|[1-5]\d{4}|6[0-4]\d{3}|65[0-4]\d{2}|655[0-2]\d|6553[0-5])$/;
 
 const hostPortList = (minimum: number, example: string) =>
   z
     .string()
-    .transform((value) => value.split(',').map((entry) => entry.trim()).filter((entry) => entry !== ''))
+    .transform(commaSeparated)
     .pipe(
       z
         .array(z.string().regex(hostPort, 'expected host:port'))
@@ -32,6 +35,15 @@ const hostPortList = (minimum: number, example: string) =>
     );
 
 const brokerList = hostPortList(1, 'kafka:9092');
+
+const originList = z.string().transform(commaSeparated).pipe(z.array(webOriginSchema));
+
+/** Any origin ("*"), none ("off"), or a comma-separated list of origins. */
+const anyOrListedOrigins = z
+  .string()
+  .trim()
+  .transform((value): '*' | string[] => (value === '*' ? value : value === 'off' ? [] : commaSeparated(value)))
+  .pipe(z.union([z.literal('*'), z.array(webOriginSchema)]));
 
 const httpUrl = z.url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' });
 
@@ -51,9 +63,6 @@ const schedule = z
   .trim()
   .refine((value) => value === 'off' || isCronExpression(value), 'expected a cron expression such as "0 */3 * * *", or off')
   .transform((value) => (value === 'off' ? null : value));
-
-/** The longest time to live an upload may ask for: ten years. */
-export const MAX_TTL_SECONDS = 10 * 365 * 24 * 3600;
 
 const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
 
@@ -97,6 +106,10 @@ export const environmentSchema = z.object({
   PROGIMAGE_MAX_CONCURRENT_TRANSFORMS: wholeNumber(1, 256, 'a number of transformations').default(availableParallelism()),
   PROGIMAGE_TRANSFORM_QUEUE_LENGTH: wholeNumber(0, 100_000, 'a number of transformations').default(64),
   PROGIMAGE_RESPONSE_CACHE_MS: wholeNumber(0, 60_000, 'a number of milliseconds').default(1000),
+  /** The pages that may read image bytes (signed URLs included): any ("*"), none ("off"), or these origins. */
+  PROGIMAGE_CORS_IMAGE_ORIGINS: anyOrListedOrigins.default('*'),
+  /** The pages that may call the JSON API, besides each tenant's own corsOrigins. */
+  PROGIMAGE_CORS_API_ORIGINS: originList.default([]),
   PROGIMAGE_TRANSFORM_TIMEOUT_MS: wholeNumber(100, 600_000, 'a number of milliseconds').default(30_000),
   PROGIMAGE_ACCEPTED_FORMATS: z
     .string()
@@ -156,6 +169,8 @@ export const environmentSchema = z.object({
   PROGIMAGE_SCHEDULE_DUPLICATES: schedule.default('15 4 * * *'),
   /** Seconds an upload lives when it names no ttl; unset: until deleted. */
   PROGIMAGE_DEFAULT_TTL_SECONDS: wholeNumber(1, MAX_TTL_SECONDS, 'a number of seconds').optional(),
+  /** How old an upstream's signed ingest request may be when it is taken up: older ones are rejected (a replay, or a backlog too old). */
+  PROGIMAGE_INGEST_MAX_AGE_SECONDS: wholeNumber(60, 7 * 24 * 3600, 'a number of seconds').default(3600),
   /** How old a blob without a catalog entry must be before the orphans job deletes it (an upload in flight is younger). */
   PROGIMAGE_ORPHAN_GRACE_SECONDS: wholeNumber(1, 365 * 24 * 3600, 'a number of seconds').default(24 * 3600),
   PROGIMAGE_STATS_FLUSH_MS: milliseconds(100, 3_600_000).default(10_000),
@@ -178,6 +193,8 @@ export const LIVE_SETTINGS: ReadonlySet<string> = new Set<SettingName>([
   'PROGIMAGE_TRANSFORM_TIMEOUT_MS',
   'PROGIMAGE_PRESETS',
   'PROGIMAGE_PRESETS_ONLY',
+  'PROGIMAGE_CORS_IMAGE_ORIGINS',
+  'PROGIMAGE_CORS_API_ORIGINS',
 ]);
 
 /** Settings whose values never appear in an error message or a log line. */

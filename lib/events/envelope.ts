@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
+import { blobKeys } from '../blob-keys.ts';
 import { imageIdSchema, tenantSchema, type ImageId, type Tenant } from '../ids.ts';
 import {
   imageCompressedSchema,
@@ -32,9 +33,17 @@ const envelope = <T extends string, P extends z.ZodType>(type: T, payload: P) =>
     payload,
   });
 
+/** An ingest request, as an upstream publishes it and as admitted: an object it names must be under its own tenant's incoming/ folder. */
+const ingestEnvelope = <T extends string>(type: T) =>
+  envelope(type, ingestRequestedSchema).superRefine(({ tenant, payload: { key } }, context) => {
+    const prefix = blobKeys.incoming(tenant);
+    if (key !== undefined && !key.startsWith(prefix)) context.addIssue({ code: 'custom', path: ['payload', 'key'], message: `expected a key under ${prefix}` });
+  });
+
 /** One schema per topic: the event type is the topic name. */
 export const EVENT_SCHEMAS = {
-  [TOPICS.ingestRequested]: envelope(TOPICS.ingestRequested, ingestRequestedSchema),
+  [TOPICS.ingestRequested]: ingestEnvelope(TOPICS.ingestRequested),
+  [TOPICS.ingestAdmitted]: ingestEnvelope(TOPICS.ingestAdmitted),
   [TOPICS.imageUploaded]: envelope(TOPICS.imageUploaded, imageUploadedSchema),
   [TOPICS.imageScanned]: envelope(TOPICS.imageScanned, imageScannedSchema),
   [TOPICS.imageStripped]: envelope(TOPICS.imageStripped, imageStrippedSchema),
@@ -56,6 +65,7 @@ export type ImageEvent = { [T in EventType]: EventOf<T> }[EventType];
 
 export const imageEventSchema = z.discriminatedUnion('type', [
   EVENT_SCHEMAS[TOPICS.ingestRequested],
+  EVENT_SCHEMAS[TOPICS.ingestAdmitted],
   EVENT_SCHEMAS[TOPICS.imageUploaded],
   EVENT_SCHEMAS[TOPICS.imageScanned],
   EVENT_SCHEMAS[TOPICS.imageStripped],

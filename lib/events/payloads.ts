@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { imageIdSchema } from '../ids.ts';
+import { idempotencyKeySchema, imageIdSchema } from '../ids.ts';
+import { BLOB_KEY_PATTERN } from '../ports/blob-store.ts';
 import { OUTPUT_FORMATS } from '../../sdk/src/transform-options.ts';
 
 /** Image formats ProgImage accepts and produces, by their canonical short name. */
@@ -18,11 +19,30 @@ const byteCount = z.number().int().nonnegative();
 export const pipelineStageSchema = z.enum(['ingest', 'scan', 'strip', 'compress', 'variants']);
 export type PipelineStage = z.infer<typeof pipelineStageSchema>;
 
-/** An upstream system put an object into the bucket itself and asks ProgImage to take it in. */
-export const ingestRequestedSchema = z.object({
-  key: blobKey,
-  filename: z.string().max(255).optional(),
-});
+/** The longest time to live an upload may ask for: ten years. */
+export const MAX_TTL_SECONDS = 10 * 365 * 24 * 3600;
+
+/** The longest URL an ingest request may name. */
+export const MAX_URL_LENGTH = 4096;
+
+/**
+ * What an upstream system asks ProgImage to take in (the public request of
+ * ingest.requested): an object it put under incoming/<tenant>/ in the bucket
+ * (`key`; removed once taken in), or an image to fetch (`url`), exactly one.
+ */
+export const ingestRequestedSchema = z
+  .object({
+    key: z.string().max(1024).regex(BLOB_KEY_PATTERN, 'expected an object key such as incoming/TENANT/photo.jpg').optional(),
+    url: z.string().max(MAX_URL_LENGTH).optional(),
+    filename: z.string().max(255).optional(),
+    /** Seconds until the image is deleted; without it the tenant's default, else the service's. */
+    ttl: z.number().int().min(1).max(MAX_TTL_SECONDS).optional(),
+    /** The same key on a retry (with another source, say a fresh presigned URL) makes it the same request. */
+    idempotencyKey: idempotencyKeySchema.optional(),
+  })
+  .strict()
+  .refine((payload) => (payload.key === undefined) !== (payload.url === undefined), { error: 'expected either key or url (not both)' });
+export type IngestRequest = z.infer<typeof ingestRequestedSchema>;
 
 /** The original is stored (privately); nothing has decoded it yet. */
 export const imageUploadedSchema = z.object({

@@ -1,36 +1,47 @@
 import type { Context } from 'koa';
+import { signatureExpiresOf } from '../auth/admission.ts';
 import type { BlobInfo, BlobStore } from '../ports/blob-store.ts';
+import { imageCacheControl } from './cache-control.ts';
+import { downloadDisposition } from './download.ts';
+import { HttpError } from './errors.ts';
+import { answerImageRequest, imageRequest, type Representation } from './image-answer.ts';
 
-/** Derived content never changes under its URL: a new master means a new image id. */
-const IMMUTABLE = 'public, max-age=31536000, immutable';
+const etagOf = (blob: BlobInfo): string => `"${blob.sha256}"`;
 
-export const etagOf = (blob: BlobInfo): string => `"${blob.sha256}"`;
-
-/** The headers of every served blob, whatever its status: strong ETag, long-lived caching, nosniff. */
-export function blobHeaders(etag: string): Record<string, string> {
-  return { ETag: etag, 'Cache-Control': IMMUTABLE, 'X-Content-Type-Options': 'nosniff' };
-}
-
-/** True when an If-None-Match header names this entity tag (or is "*"). */
-export function etagMatches(header: string, etag: string): boolean {
-  if (header.trim() === '*') return true;
-  return header.split(',').some((candidate) => candidate.trim().replace(/^W\//, '') === etag);
+export interface SendBlobOptions {
+  /** The bytes, when they are in memory already; otherwise they are streamed from the store. */
+  readonly data?: Buffer | undefined;
+  /** The file name a download gets when `?download` names none (without extension). */
+  readonly name: string;
 }
 
 /**
- * Sends a stored blob with a strong ETag (its sha256), long-lived caching,
- * nosniff, and 304 Not Modified when the client already has it. `data`, when
- * the bytes are already in memory, is sent instead of streaming from the store.
+ * Sends a stored blob as image bytes (see answerImageRequest): a strong ETag
+ * (its sha256), Last-Modified, caching that lasts no longer than a signed
+ * URL, nosniff, a download's Content-Disposition; 304, 206 and HEAD as a
+ * CDN expects, and 416 as a JSON error. Returns the representation sent.
  */
-export async function sendBlob(ctx: Context, blobs: BlobStore, blob: BlobInfo, data?: Buffer): Promise<void> {
-  const etag = etagOf(blob);
-  ctx.set(blobHeaders(etag));
-  const ifNoneMatch = ctx.get('if-none-match');
-  if (ifNoneMatch !== '' && etagMatches(ifNoneMatch, etag)) {
-    ctx.status = 304;
-    return;
+export async function sendBlob(ctx: Context, blobs: BlobStore, blob: BlobInfo, { data, name }: SendBlobOptions): Promise<Representation> {
+  const representation: Representation = {
+    etag: etagOf(blob),
+    lastModified: blob.lastModified,
+    size: blob.size,
+    contentType: blob.contentType,
+    disposition: downloadDisposition(ctx.query, name, blob.contentType),
+  };
+  const answer = answerImageRequest(imageRequest(ctx.method, ctx.headers), representation, imageCacheControl(signatureExpiresOf(ctx)));
+  if (answer.status === 416) {
+    throw new HttpError(416, 'range_not_satisfiable', `the range asks for none of the image's ${blob.size} bytes`, { size: blob.size }, answer.headers);
   }
-  ctx.type = blob.contentType;
-  ctx.length = blob.size;
-  ctx.body = ctx.method === 'HEAD' ? null : (data ?? (await blobs.getStream(blob.key)));
+  // The bytes are opened before anything is set: a store that fails leaves a clean error response.
+  const body =
+    answer.status === 206
+      ? (data?.subarray(answer.range.start, answer.range.end + 1) ?? (await blobs.getStream(blob.key, answer.range)))
+      : answer.status === 200 && answer.withBody
+        ? (data ?? (await blobs.getStream(blob.key)))
+        : undefined;
+  ctx.status = answer.status;
+  ctx.set(answer.headers);
+  if (body !== undefined) ctx.body = body;
+  return representation;
 }

@@ -1,4 +1,5 @@
 import type { ImageFormat } from '../events/payloads.ts';
+import { jpegSegments } from './jpeg-segments.ts';
 
 /** What the file's structure says, read without decoding a pixel. */
 export interface ContainerFacts {
@@ -15,30 +16,9 @@ const TRUNCATED: ContainerFacts = { end: null, truncated: true, frames: 1 };
 
 /** JPEG: the segments up to the first scan, then the entropy-coded data up to the marker after it, until EOI. */
 function jpeg(bytes: Buffer): ContainerFacts {
-  let at = 2;
-  while (at + 1 < bytes.length) {
-    if (bytes[at] !== 0xff) return UNKNOWN;
-    const marker = bytes[at + 1] ?? 0;
-    if (marker === 0xff) {
-      at += 1; // fill byte
-      continue;
-    }
-    if (marker === 0xd9) return { end: at + 2, truncated: false, frames: 1 };
-    if ((marker >= 0xd0 && marker <= 0xd7) || marker === 0x01) {
-      at += 2;
-      continue;
-    }
-    if (at + 3 >= bytes.length) return TRUNCATED;
-    at += 2 + bytes.readUInt16BE(at + 2);
-    if (marker !== 0xda) continue;
-    // Entropy-coded data: a 0xFF in it is followed by 0x00 (stuffing) or a restart marker; anything else is the next marker.
-    while (at + 1 < bytes.length) {
-      const next = bytes[at + 1] ?? 0;
-      if (bytes[at] === 0xff && next !== 0x00 && !(next >= 0xd0 && next <= 0xd7)) break;
-      at += 1;
-    }
-  }
-  return TRUNCATED;
+  const { segments, end } = jpegSegments(bytes);
+  if (end === 'eoi') return { end: segments.at(-1)?.end ?? null, truncated: false, frames: 1 };
+  return end === 'not-a-marker' ? UNKNOWN : TRUNCATED;
 }
 
 /** PNG: chunk after chunk until IEND; an APNG's acTL says how many frames. */

@@ -41,6 +41,13 @@ export function formatForExtension(extension: string): OutputFormat | null {
   return FORMAT_BY_EXTENSION[extension.toLowerCase()] ?? null;
 }
 
+/** The extension ProgImage writes for a content type it serves (image/jpeg → jpg); null for any other type. */
+export function extensionForContentType(contentType: string): string | null {
+  const format = FORMAT_BY_CONTENT_TYPE[contentType];
+  const extensions: Readonly<Record<string, string>> = EXTENSIONS;
+  return format === undefined ? null : (extensions[format] ?? null);
+}
+
 /** The master keeps the source's format where ProgImage can write it. */
 export function masterFormat(source: ImageFormat): OutputFormat {
   if (source === 'svg') return 'png';

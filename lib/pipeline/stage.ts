@@ -10,7 +10,7 @@ import type { Registry } from 'prom-client';
 /** A pipeline stage: pure stage logic from one input event type to the events it publishes. */
 export interface StageDefinition<T extends EventType> {
   /** Names the consumer group; a pipeline stage's is also named in its image.failed events. */
-  readonly stage: PipelineStage | 'transform' | 'rescan';
+  readonly stage: PipelineStage | 'intake' | 'transform' | 'rescan';
   readonly input: T;
   readonly handle: (event: EventOf<T>, context: HandlerContext) => Promise<readonly ImageEvent[]>;
   /** What to publish about a message given up on; by default image.failed at a pipeline stage. */

@@ -10,6 +10,12 @@ export interface BlobInfo {
   readonly lastModified: Date;
 }
 
+/** Bytes `start` to `end` of a blob, both included (an HTTP byte range). */
+export interface ByteRange {
+  readonly start: number;
+  readonly end: number;
+}
+
 export interface PutOptions {
   readonly contentType: string;
 }
@@ -54,8 +60,11 @@ export interface BlobStore {
   put(key: string, body: Buffer, options: PutOptions): Promise<BlobInfo>;
   /** @throws BlobNotFoundError */
   get(key: string): Promise<Buffer>;
-  /** @throws BlobNotFoundError */
-  getStream(key: string): Promise<Readable>;
+  /**
+   * The blob's bytes, or only those of `range` (which must lie within the blob).
+   * @throws BlobNotFoundError
+   */
+  getStream(key: string, range?: ByteRange): Promise<Readable>;
   /** Null when there is no blob at `key`. */
   stat(key: string): Promise<BlobInfo | null>;
   /** Copies then deletes; afterwards only `to` exists. Idempotent: a move already done succeeds. */

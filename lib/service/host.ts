@@ -10,9 +10,11 @@ import { admission } from '../auth/admission.ts';
 import type { Admitted } from '../auth/gatekeeper.ts';
 import { ensureDefaultTenant } from '../auth/default-tenant.ts';
 import { Gatekeeper } from '../auth/gatekeeper.ts';
+import { TenantOrigins } from '../auth/tenant-origins.ts';
 import { openTenantCollections } from '../auth/tenants.ts';
 import type { CatalogStore } from '../ports/catalog-store.ts';
 import { ConfigError, LiveConfig, type Config } from '../config/index.ts';
+import { crossOriginSharing, imageBytesCorsHeaders, isImageBytesRequest } from '../http/cors.ts';
 import { errorResponses } from '../http/errors.ts';
 import { healthRoutes, type ReadinessCheck } from '../http/health.ts';
 import { countTransformSlots, createMetricsRegistry, requestDurations, requestMetrics, type RequestDurations } from '../http/metrics.ts';
@@ -43,8 +45,11 @@ export interface ServiceDependencies {
   readonly imageChanges: ImageChanges;
 }
 
-/** Answers a request before the Koa app sees it, or returns null having written nothing. */
-export type FastPath = (request: IncomingMessage, response: ServerResponse, admitted: Admitted) => ServedFromCache | null;
+/**
+ * Answers a request for image bytes before the Koa app sees it, adding `headers` (CORS) to its own,
+ * or returns null having written nothing.
+ */
+export type FastPath = (request: IncomingMessage, response: ServerResponse, admitted: Admitted, headers: Readonly<Record<string, string>>) => ServedFromCache | null;
 
 /** A started service: its HTTP routes (if any), what its readiness depends on, and how to stop it. */
 export interface RunningService {
@@ -78,8 +83,14 @@ function routersOf(services: readonly RunningService[], dependencies: ServiceDep
 
 const CLIENT_HANG_UPS: ReadonlySet<string> = new Set(['ERR_STREAM_PREMATURE_CLOSE', 'ECONNRESET', 'EPIPE', 'HPE_INVALID_EOF_STATE']);
 
-/** Serves the routers on one Koa app, behind the error, metrics and admission middleware. */
-function createApp(routers: readonly Router[], dependencies: ServiceDependencies, durations: RequestDurations, gatekeeper: Gatekeeper | null): Koa {
+/** Who may call the API, and from which web pages: both read the tenants of the catalog store. */
+interface Access {
+  readonly gatekeeper: Gatekeeper;
+  readonly tenantOrigins: TenantOrigins;
+}
+
+/** Serves the routers on one Koa app, behind the error, metrics, CORS and admission middleware. */
+function createApp(routers: readonly Router[], dependencies: ServiceDependencies, durations: RequestDurations, access: Access | null): Koa {
   const app = new Koa();
   app.proxy = true;
   // Errors after the response has started (Koa's default prints a stack). A client that hangs up
@@ -94,25 +105,31 @@ function createApp(routers: readonly Router[], dependencies: ServiceDependencies
   });
   app.use(errorResponses(dependencies.log));
   app.use(requestMetrics(durations));
-  if (gatekeeper !== null) {
+  app.use(crossOriginSharing(() => dependencies.live.current().cors, async (origin) => (await access?.tenantOrigins.someTenantAllows(origin)) ?? false));
+  if (access !== null) {
     const openPaths = new Set(['/healthz', '/readyz', ...(dependencies.config.auth.publicMetrics ? ['/metrics'] : [])]);
-    app.use(admission(gatekeeper, openPaths));
+    app.use(admission(access.gatekeeper, openPaths));
   }
   for (const router of routers) app.use(router.routes()).use(router.allowedMethods());
   return app;
 }
 
-/** The services' fast paths first, for a request the gatekeeper can admit from memory; then the Koa app. */
-function requestHandler(services: readonly RunningService[], app: Koa, durations: RequestDurations, gatekeeper: Gatekeeper | null) {
+/**
+ * The services' fast paths first, for image bytes the gatekeeper can admit from memory (with the CORS
+ * headers the Koa app would send them); then the Koa app.
+ */
+function requestHandler(services: readonly RunningService[], app: Koa, durations: RequestDurations, gatekeeper: Gatekeeper | null, live: LiveConfig) {
   const fastPaths = services.flatMap((service) => (service.fastPath === undefined ? [] : [service.fastPath]));
   const callback = app.callback();
   return (request: IncomingMessage, response: ServerResponse): void => {
     const started = performance.now();
     const { method = '', url = '', headers } = request;
-    const admitted = fastPaths.length === 0 ? undefined : gatekeeper?.admitFromMemory({ method, url, authorization: headers.authorization });
+    const forImageBytes = fastPaths.length > 0 && isImageBytesRequest(method, url.split('?', 1)[0] ?? '');
+    const admitted = forImageBytes ? gatekeeper?.admitFromMemory({ method, url, authorization: headers.authorization }) : undefined;
     if (admitted !== undefined) {
+      const crossOrigin = imageBytesCorsHeaders(live.current().cors.imageOrigins, headers.origin);
       for (const fastPath of fastPaths) {
-        const served = fastPath(request, response, admitted);
+        const served = fastPath(request, response, admitted, crossOrigin);
         if (served === null) continue;
         const seconds = (performance.now() - started) / 1000;
         durations.observe({ method, route: served.route, status: String(served.status) }, seconds);
@@ -153,10 +170,10 @@ function listen(handler: (request: IncomingMessage, response: ServerResponse) =>
 }
 
 /** Who may call the API: tenants and keys from the catalog store, which starts with a default tenant. */
-async function openGatekeeper({ config, log, catalogStore }: ServiceDependencies): Promise<Gatekeeper> {
+async function openAccess({ config, log, catalogStore }: ServiceDependencies): Promise<Access> {
   const collections = await openTenantCollections(await catalogStore());
   await ensureDefaultTenant(collections, config.auth.bootstrapApiKey, log);
-  return new Gatekeeper(collections, config.auth.cacheMs);
+  return { gatekeeper: new Gatekeeper(collections, config.auth.cacheMs), tenantOrigins: new TenantOrigins(collections, config.auth.cacheMs) };
 }
 
 /**
@@ -191,11 +208,11 @@ export async function hostServices(
   const dependencies: ServiceDependencies = { config, live, log, bus, blobs, metrics, catalogStore, transformSlots, imageChanges: new ImageChanges() };
   const services: RunningService[] = [];
   for (const factory of factories) services.push(await factory(dependencies));
-  const gatekeeper = services.some((service) => service.routes !== undefined) || !config.auth.publicMetrics ? await openGatekeeper(dependencies) : null;
+  const access = services.some((service) => service.routes !== undefined) || !config.auth.publicMetrics ? await openAccess(dependencies) : null;
   const durations = requestDurations(dependencies.metrics);
   const routers = routersOf(services, dependencies);
-  const app = createApp(routers, dependencies, durations, gatekeeper);
-  const server = await listen(requestHandler(services, app, durations, gatekeeper), config);
+  const app = createApp(routers, dependencies, durations, access);
+  const server = await listen(requestHandler(services, app, durations, access?.gatekeeper ?? null, live), config);
   live.watch(log);
   log.info({ address: server.address(), services: services.map((service) => service.name) }, 'listening');
   return {

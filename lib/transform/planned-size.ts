@@ -1,4 +1,6 @@
 import { HttpError } from '../http/errors.ts';
+import type { OutputFormat } from '../imaging/formats.ts';
+import { fitsFormat, MAX_SIDE } from '../imaging/format-limits.ts';
 import { imageLimits } from '../imaging/limits.ts';
 import type { CanonicalTransform } from './canonical.ts';
 import { MAX_OUTPUT_SIDE } from './options.ts';
@@ -57,4 +59,16 @@ export function assertOutputBounds(size: Size): void {
       maxPixels: imageLimits().maxInputPixels,
     });
   }
+}
+
+/** Refuses an output its format cannot hold (WebP: 16383 pixels a side): 400 naming the format and its limit. */
+export function assertFitsFormat(size: Size, format: OutputFormat): void {
+  if (fitsFormat(size, format)) return;
+  const maxSide = MAX_SIDE[format];
+  throw new HttpError(
+    400,
+    'format_limit_exceeded',
+    `the output would be ${size.width}x${size.height}: ${format} holds at most ${maxSide} pixels a side; ask for a smaller size (w, h) or another format`,
+    { format, maxSide, width: size.width, height: size.height },
+  );
 }

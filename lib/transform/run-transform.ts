@@ -1,10 +1,10 @@
 import sharp, { type Sharp } from 'sharp';
 import type { ImageFormat } from '../events/payloads.ts';
 import { HttpError } from '../http/errors.ts';
-import { encodeAs, openImage, profileQuality, type EncodedImage } from '../imaging/codec.ts';
+import { encodeAs, openImage, profileQuality, type EncodedImage, type EncodingProfile } from '../imaging/codec.ts';
 import { canAnimate } from '../imaging/formats.ts';
-import type { CanonicalTransform } from './canonical.ts';
-import { assertOutputBounds, plannedSize, type Size } from './planned-size.ts';
+import { stableJson, type CanonicalTransform } from './canonical.ts';
+import { assertFitsFormat, assertOutputBounds, plannedSize, type Size } from './planned-size.ts';
 import { filterSteps, flattenSteps } from './steps/filters.ts';
 import { geometrySteps } from './steps/geometry.ts';
 import { maskSteps } from './steps/mask.ts';
@@ -16,13 +16,19 @@ export interface TransformSource {
   readonly format: ImageFormat;
   /** A master is upright already; request data is turned upright by its EXIF orientation first. */
   readonly upright: boolean;
+  /** Its upright size (a frame's, for an animation) when known, as a stored master's is: its header is not read again. */
+  readonly size?: Size;
 }
 
 export interface RunTransformOptions {
   readonly resources: TransformResources;
   /** Epoch milliseconds by which the work must be done. */
   readonly deadline: number;
+  /** What the output is for: `just-in-time` (the default) while a client waits, `variant` for presets built ahead of requests. */
+  readonly purpose?: Extract<EncodingProfile, 'just-in-time' | 'variant'>;
 }
+
+const profileOf = (options: RunTransformOptions): EncodingProfile => options.purpose ?? 'just-in-time';
 
 /** The lowest quality a maximum output size may push a lossy encoder to. */
 const MIN_QUALITY = 10;
@@ -70,7 +76,7 @@ async function materialise(image: Sharp, deadline: number): Promise<{ image: Sha
   return { image: sharp(data, { raw: { width: info.width, height: info.height, channels: info.channels } }), size };
 }
 
-async function encode(image: Sharp, t: CanonicalTransform, deadline: number, quality?: number): Promise<EncodedImage> {
+async function encode(image: Sharp, t: CanonicalTransform, options: RunTransformOptions, quality?: number): Promise<EncodedImage> {
   const overrides = {
     ...(quality === undefined ? {} : { quality }),
     ...(t.lossless === undefined ? {} : { lossless: t.lossless }),
@@ -78,8 +84,8 @@ async function encode(image: Sharp, t: CanonicalTransform, deadline: number, qua
     ...(t.effort === undefined ? {} : { effort: t.effort }),
     keepMetadata: t.metadata === 'keep',
   };
-  const { data, info } = await encodeAs(image, t.format, 'delivery', overrides)
-    .timeout({ seconds: Math.ceil(checkDeadline(deadline) / 1000) })
+  const { data, info } = await encodeAs(image, t.format, profileOf(options), overrides)
+    .timeout({ seconds: Math.ceil(checkDeadline(options.deadline) / 1000) })
     .toBuffer({ resolveWithObject: true });
   return { data, format: t.format, width: info.width, height: info.pageHeight ?? info.height, pages: info.pages ?? 1 };
 }
@@ -89,19 +95,20 @@ async function encode(image: Sharp, t: CanonicalTransform, deadline: number, qua
  * binary search, a handful of encodes) until the output fits; when even the
  * lowest quality does not, or the format is lossless, 422.
  */
-async function encodeWithin(image: Sharp, t: CanonicalTransform, deadline: number): Promise<EncodedImage> {
-  const first = await encode(image.clone(), t, deadline, t.quality);
+async function encodeWithin(image: Sharp, t: CanonicalTransform, options: RunTransformOptions): Promise<EncodedImage> {
   const max = t.max_bytes;
+  // sharp's clone() copies the input (structuredClone): only when more encodes may follow.
+  const first = await encode(max === undefined ? image : image.clone(), t, options, t.quality);
   if (max === undefined || first.data.length <= max) return first;
   const tooLarge = () =>
     new HttpError(422, 'output_too_large', `the output cannot be made ${max} bytes or smaller in ${t.format}`, { maxBytes: max, smallest: first.data.length });
   if (!LOSSY.has(t.format) || t.lossless === true) throw tooLarge();
   let best: EncodedImage | null = null;
   let low = MIN_QUALITY;
-  let high = (t.quality ?? profileQuality('delivery', t.format) ?? 80) - 1;
+  let high = (t.quality ?? profileQuality(profileOf(options), t.format) ?? 80) - 1;
   while (low <= high) {
     const quality = Math.floor((low + high) / 2);
-    const attempt = await encode(image.clone(), t, deadline, quality);
+    const attempt = await encode(image.clone(), t, options, quality);
     if (attempt.data.length <= max) {
       best = attempt;
       low = quality + 1;
@@ -120,15 +127,22 @@ interface Prepared {
   readonly pending: number;
 }
 
+/** The image's upright size (a frame's, for an animation), from its header. */
+async function uprightSize(image: Sharp, upright: boolean): Promise<Size> {
+  const meta = await image.metadata();
+  const oriented = upright ? meta : meta.autoOrient;
+  return { width: oriented.width, height: meta.pageHeight ?? oriented.height };
+}
+
 /** Opens the image, checks the output bounds, and applies every step: what is left is encoding. */
 async function prepare(source: TransformSource, t: CanonicalTransform, options: RunTransformOptions): Promise<Prepared> {
   const steps = stepsOf(t);
   const animate = canAnimate(source.format) && canAnimate(t.format) && steps.every((step) => step.name === 'resize');
   let image = openImage(source.bytes, source.format, { stillOnly: !animate, autoOrient: !source.upright });
-  const meta = await image.metadata();
-  const oriented = source.upright ? meta : meta.autoOrient;
-  let size: Size = { width: oriented.width, height: meta.pageHeight ?? oriented.height };
-  assertOutputBounds(plannedSize(size, t));
+  let size = source.size ?? (await uprightSize(image, source.upright));
+  const planned = plannedSize(size, t);
+  assertOutputBounds(planned);
+  assertFitsFormat(planned, t.format);
   let inPipeline: StepName[] = [];
   for (const step of steps) {
     const joinable = inPipeline.every((name) => step.joins.includes(name));
@@ -155,24 +169,29 @@ export async function runTransform(source: TransformSource, t: CanonicalTransfor
     // Rendered once for the encodes max_bytes may take; not an animation, whose frames raw pixels would lose.
     const renderFirst = t.max_bytes !== undefined && prepared.pending > 0 && !prepared.animate;
     const image = renderFirst ? (await materialise(prepared.image, options.deadline)).image : prepared.image;
-    return await encodeWithin(image, t, options.deadline);
+    return await encodeWithin(image, t, options);
   } catch (error) {
     throw failure(error);
   }
 }
 
-/**
- * One transformation in several outputs: `transforms` are the canonical forms
- * of the same options for different formats, so their steps are the same. A
- * still image is decoded and transformed once and its pixels encoded in each
- * format (what the variants stage does for every preset); an animation takes
- * the steps again per format, since raw pixels would lose its frames.
- */
-export async function runTransformInFormats(
-  source: TransformSource,
-  transforms: readonly CanonicalTransform[],
-  options: RunTransformOptions,
-): Promise<EncodedImage[]> {
+/** The options of a canonical form only the encoder reads: forms equal but for these take the same steps. */
+const ENCODER_OPTIONS: ReadonlySet<string> = new Set(['format', 'quality', 'lossless', 'progressive', 'effort', 'metadata', 'max_bytes']);
+
+const stepsKey = (t: CanonicalTransform): string => stableJson(Object.fromEntries(Object.entries(t).filter(([name]) => !ENCODER_OPTIONS.has(name))));
+
+/** `transforms` in groups whose steps are the same. */
+function bySteps(transforms: readonly CanonicalTransform[]): CanonicalTransform[][] {
+  const groups = new Map<string, CanonicalTransform[]>();
+  for (const t of transforms) {
+    const key = stepsKey(t);
+    groups.set(key, [...(groups.get(key) ?? []), t]);
+  }
+  return [...groups.values()];
+}
+
+/** Transforms with the same steps in several formats: a still image is transformed once and its pixels encoded in each. */
+async function runSameSteps(source: TransformSource, transforms: readonly CanonicalTransform[], options: RunTransformOptions): Promise<EncodedImage[]> {
   const [first] = transforms;
   if (first === undefined) return [];
   if (transforms.length === 1 || (canAnimate(source.format) && transforms.some((t) => canAnimate(t.format)))) {
@@ -181,11 +200,32 @@ export async function runTransformInFormats(
     return outputs;
   }
   try {
-    const { image } = await materialise((await prepare(source, first, options)).image, options.deadline);
+    const { image, size } = await materialise((await prepare(source, first, options)).image, options.deadline);
+    for (const t of transforms) assertFitsFormat(size, t.format);
     const outputs: EncodedImage[] = [];
-    for (const t of transforms) outputs.push(await encodeWithin(image, t, options.deadline));
+    for (const t of transforms) outputs.push(await encodeWithin(image.clone(), t, options));
     return outputs;
   } catch (error) {
     throw failure(error);
   }
+}
+
+/**
+ * One transformation in several outputs: `transforms` are the canonical forms
+ * of the same options for different formats. Their steps are the same but
+ * where a format changes them (a mask into a format without alpha is
+ * flattened), and forms with the same steps share the work: a still image is
+ * decoded and transformed once and its pixels encoded in each format (what
+ * the variants stage does for every preset); an animation takes the steps
+ * again per format, since raw pixels would lose its frames. The outputs come
+ * grouped that way.
+ */
+export async function runTransformInFormats(
+  source: TransformSource,
+  transforms: readonly CanonicalTransform[],
+  options: RunTransformOptions,
+): Promise<EncodedImage[]> {
+  const outputs: EncodedImage[] = [];
+  for (const group of bySteps(transforms)) outputs.push(...(await runSameSteps(source, group, options)));
+  return outputs;
 }

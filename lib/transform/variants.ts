@@ -1,7 +1,9 @@
 import type { OutputFormat } from '../events/payloads.ts';
 import type { EncodedImage } from '../imaging/codec.ts';
+import { fitsFormat } from '../imaging/format-limits.ts';
 import { canonicalise } from './canonical.ts';
 import { parseOptions } from './options.ts';
+import { plannedSize, type Size } from './planned-size.ts';
 import { variantFormats, type Presets } from './presets.ts';
 import { runTransformInFormats, type TransformSource } from './run-transform.ts';
 import { noOtherImages } from './steps/step.ts';
@@ -14,19 +16,26 @@ export interface MadeVariant {
 }
 
 /**
- * Every preset in every variant format, from a master (a preset's steps run
- * once for all its formats): what processors/variants stores, and the
- * benchmark's limit loop repeats.
+ * Every preset in every variant format that can hold it (no WebP of a preset
+ * 16384 pixels wide), from a master (a preset's steps run once for all its
+ * formats), encoded as variants built once and served many times: what
+ * processors/variants stores, and the benchmark's limit loop repeats.
  */
 export async function* makeVariants(
-  master: TransformSource & { readonly format: OutputFormat; readonly pages: number },
+  master: TransformSource & Size & { readonly format: OutputFormat; readonly pages: number },
   presets: Presets,
   timeoutMs: number,
 ): AsyncGenerator<MadeVariant> {
   for (const [name, options] of presets) {
     const parsed = parseOptions(options);
-    const transforms = variantFormats(master.format, master.pages > 1).map((format) => canonicalise(parsed, format));
-    const images = await runTransformInFormats(master, transforms, { resources: PRESET_RESOURCES, deadline: Date.now() + timeoutMs });
+    const transforms = variantFormats(master.format, master.pages > 1)
+      .map((format) => canonicalise(parsed, format))
+      .filter((transform) => fitsFormat(plannedSize(master, transform), transform.format));
+    const images = await runTransformInFormats(master, transforms, {
+      resources: PRESET_RESOURCES,
+      deadline: Date.now() + timeoutMs,
+      purpose: 'variant',
+    });
     for (const image of images) yield { name, image };
   }
 }

@@ -1,8 +1,8 @@
 import { blobKeys } from '../../lib/blob-keys.ts';
 import { createEvent, type EventOf, type ImageEvent } from '../../lib/events/envelope.ts';
 import { TOPICS } from '../../lib/events/topics.ts';
-import { encodeAs, openImage, render } from '../../lib/imaging/codec.ts';
-import { CONTENT_TYPES, masterFormat } from '../../lib/imaging/formats.ts';
+import { CONTENT_TYPES } from '../../lib/imaging/formats.ts';
+import { makeMaster } from '../../lib/imaging/master.ts';
 import type { BlobStore } from '../../lib/ports/blob-store.ts';
 
 export interface StripStageDependencies {
@@ -10,18 +10,15 @@ export interface StripStageDependencies {
 }
 
 /**
- * image.scanned (clean or unscanned) → image.stripped. Makes the master:
- * EXIF orientation applied, colours converted to sRGB (CMYK and wide-gamut
- * images keep their look), and no metadata at all — sharp writes none
- * (EXIF, XMP, IPTC, GPS, ICC, comments) unless asked to keep it.
+ * image.scanned (clean or unscanned) → image.stripped. Makes the master
+ * (lib/imaging/master.ts): upright, sRGB, no metadata at all, quick to decode.
  */
 export function createStripStage({ blobs }: StripStageDependencies) {
   return async (event: EventOf<typeof TOPICS.imageScanned>): Promise<readonly ImageEvent[]> => {
     if (event.payload.verdict === 'infected') return [];
     const source = event.payload.original;
-    const format = masterFormat(source.format);
-    const image = openImage(await blobs.get(source.key), source.format).rotate().toColourspace('srgb');
-    const master = await render(encodeAs(image, format, 'master'), format);
+    const master = await makeMaster(await blobs.get(source.key), source.format);
+    const { format } = master;
     const key = blobKeys.master(event, format);
     const stored = await blobs.put(key, master.data, { contentType: CONTENT_TYPES[format] });
     return [

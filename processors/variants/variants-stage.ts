@@ -17,7 +17,7 @@ export interface VariantsStageDependencies {
 export function createVariantsStage({ blobs, transforms }: VariantsStageDependencies) {
   return async (event: EventOf<typeof TOPICS.imageCompressed>): Promise<readonly ImageEvent[]> => {
     const { master } = event.payload;
-    const source = { bytes: await blobs.get(master.key), format: master.format, pages: master.pages, upright: true };
+    const source = { bytes: await blobs.get(master.key), format: master.format, pages: master.pages, width: master.width, height: master.height, upright: true };
     const variants: Variant[] = [];
     const { presets, timeoutMs } = transforms();
     for await (const { name, image } of makeVariants(source, presets, timeoutMs)) {

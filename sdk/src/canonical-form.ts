@@ -11,9 +11,12 @@ import type { OutputFormat } from './transform-options.ts';
  */
 export type CanonicalForm = Omit<ParsedOptions, 'dpr' | 'format'> & { readonly format: OutputFormat };
 
-/** The quality each format is encoded at when a request names none (the delivery profile of lib/imaging/codec.ts). */
+/** The quality each format is encoded at when a request names none (the just-in-time and variant profiles of lib/imaging/codec.ts). */
 export const DELIVERY_QUALITY = { jpeg: 82, webp: 80, avif: 55 } as const satisfies Partial<Record<OutputFormat, number>>;
 const deliveryQuality: Partial<Record<OutputFormat, number>> = DELIVERY_QUALITY;
+
+/** Output formats without an alpha channel: what a mask cuts away shows the background (white unless set), as `flatten` does. */
+const OPAQUE_FORMATS: ReadonlySet<OutputFormat> = new Set(['jpeg']);
 
 const DEFAULT_TRIM_THRESHOLD = 10;
 const DEFAULT_SHARPEN_SIGMA = 1;
@@ -67,6 +70,7 @@ export function canonicalForm(options: ParsedOptions, format: OutputFormat): Can
   if (options.mask !== undefined && 'shape' in options.mask && options.mask.shape === 'rounded') {
     result.radius = options.radius ?? DEFAULT_CORNER_RADIUS;
   }
+  if (options.mask !== undefined && OPAQUE_FORMATS.has(format)) result.flatten = true;
   if (options.overlay_tile === true) {
     result.overlay_gravity = undefined;
     result.overlay_x = undefined;

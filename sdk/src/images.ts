@@ -67,8 +67,11 @@ export interface ListOptions extends RequestOptions {
  * An image in a format, transformed or not: `preset` names a configured
  * preset. The format is the URL's extension, and it is required: without one,
  * GET /v1/images/ID answers the image's metadata (and ignores any options).
+ * `download` asks for the image as a file to save under that name (the
+ * server makes its extension match the format; "" names it after the image):
+ * not a transform option, it changes no stored result.
  */
-export type ImageUrlOptions = TransformInput & { readonly format: OutputFormat | 'jpg' | 'tif'; readonly preset?: string };
+export type ImageUrlOptions = TransformInput & { readonly format: OutputFormat | 'jpg' | 'tif'; readonly preset?: string; readonly download?: string };
 
 const DEFAULT_CONCURRENCY = 4;
 const DEFAULT_WAIT_MS = 120_000;
@@ -78,10 +81,12 @@ const UNUSABLE: ReadonlySet<ImageStatus> = new Set(['failed', 'infected']);
 
 /** The path and canonical query of a stored image in a format, transformed (see imageQuery). */
 function imageLocation(id: string, options: ImageUrlOptions): { readonly path: string; readonly query: URLSearchParams } {
-  const { format, ...transform } = options;
+  const { format, download, ...transform } = options;
   // Only callers without the types can leave it out.
   if (typeof (format as unknown) !== 'string') throw new TypeError('an image URL needs a format: without an extension the server answers the image\'s metadata');
-  return { path: `/v1/images/${encodeURIComponent(id)}.${formatName(format)}`, query: imageQuery(transform, format) };
+  const query = imageQuery(transform, format);
+  if (download !== undefined) query.append('download', download);
+  return { path: `/v1/images/${encodeURIComponent(id)}.${formatName(format)}`, query };
 }
 
 /** pi.images: stored images. */

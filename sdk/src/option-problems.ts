@@ -43,7 +43,8 @@ export function combinationProblem(options: ParsedOptions): OptionProblem | unde
 
 /** Which output options each encoder takes, and the effort range it accepts. */
 const ENCODER_OPTIONS: Readonly<Record<OutputFormat, { readonly takes: readonly TransformOptionName[]; readonly effort?: readonly [number, number] }>> = {
-  jpeg: { takes: ['quality', 'progressive'] },
+  // JPEG effort 0 is libjpeg-turbo, 1 mozjpeg (lib/imaging/codec.ts).
+  jpeg: { takes: ['quality', 'progressive', 'effort'], effort: [0, 1] },
   png: { takes: ['quality', 'progressive', 'effort'], effort: [1, 10] },
   webp: { takes: ['quality', 'lossless', 'effort'], effort: [0, 6] },
   avif: { takes: ['quality', 'lossless', 'effort'], effort: [0, 9] },

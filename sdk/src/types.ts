@@ -7,7 +7,8 @@ export type StageState = 'done' | 'failed' | 'pending';
 export interface UploadedImage {
   readonly id: string;
   readonly status: 'uploaded';
-  readonly links: { readonly self: string; readonly webp: string };
+  /** `webp` is absent for an image past WebP's 16383 pixels a side. */
+  readonly links: { readonly self: string; readonly webp?: string };
 }
 
 interface Stage {

@@ -123,6 +123,17 @@ for (const { name, open, openUnusable } of adapters) {
     t.true((await buffer(await store.getStream(key('flowers.jpg')))).equals(image));
   });
 
+  test(`${name}: getStream with a range reads exactly those bytes: the first, a middle, the last`, async (t) => {
+    const { store, key } = await open(t);
+    const image = await readFixture('flowers.jpeg');
+    await store.put(key('ranged.jpg'), image, { contentType: 'image/jpeg' });
+    const last = image.length - 1;
+    for (const range of [{ start: 0, end: 0 }, { start: 100, end: 1123 }, { start: last - 99, end: last }, { start: 0, end: last }]) {
+      const read = await buffer(await store.getStream(key('ranged.jpg'), range));
+      t.true(read.equals(image.subarray(range.start, range.end + 1)), `bytes ${range.start}-${range.end}`);
+    }
+  });
+
   test(`${name}: put replaces the content and the content type`, async (t) => {
     const { store, key } = await open(t);
     const [jpeg, png] = await Promise.all([readFixture('320x240.jpg'), readFixture('with-alpha.png')]);

@@ -4,16 +4,27 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import test, { type ExecutionContext } from 'ava';
-import { apiKeyViewSchema, createdKeySchema, createdTenantSchema, keyPageSchema, tenantPageSchema, tenantViewSchema } from '../../admin/views.ts';
+import {
+  apiKeyViewSchema,
+  createdIngestCredentialSchema,
+  createdKeySchema,
+  createdTenantSchema,
+  ingestCredentialPageSchema,
+  ingestCredentialViewSchema,
+  keyPageSchema,
+  tenantPageSchema,
+  tenantViewSchema,
+} from '../../admin/views.ts';
 import { ADMIN_TOKEN_HEADER } from '../../lib/auth/admin-token.ts';
 import { apiKeyHash } from '../../lib/auth/keys.ts';
 import { signedUrlSchema } from '../../lib/auth/signed-urls.ts';
 import { waitUntil } from '../../lib/wait.ts';
 import { anonymousRequest, bearer, errorSchema, json, TEST_API_KEY, upload, type Reply } from '../support/api.ts';
 import { readFixture } from '../support/fixtures.ts';
-import { startProgImage } from '../support/progimage.ts';
+import { startProgImage, type RunningProgImage } from '../support/progimage.ts';
 import { runCommand, type CommandResult } from '../support/run-command.ts';
 import { printedKey } from '../support/secured.ts';
+import { outcomeFor, readOutcomes, requestIngest } from '../support/upstream.ts';
 
 /*
  * The admin API of tenants, keys and signing secrets, and the admin command
@@ -27,6 +38,7 @@ const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 interface EmbeddedProgImage {
   readonly baseUrl: string;
+  readonly running: RunningProgImage;
   readonly dataDir: string;
   /** Stops the server (once; the teardown stops it otherwise). */
   stop(): Promise<void>;
@@ -41,7 +53,7 @@ async function embedded(t: ExecutionContext, env: Record<string, string> = { PRO
     await stop();
     await rm(dataDir, { recursive: true, force: true });
   });
-  return { baseUrl: progimage.baseUrl, dataDir, stop };
+  return { baseUrl: progimage.baseUrl, running: progimage, dataDir, stop };
 }
 
 /** An admin API call with the admin token as a bearer token; `body` as JSON, or as the text given. */
@@ -151,6 +163,7 @@ test('the admin API refuses a body that is not valid with a 400 naming the field
     ['POST', '/v1/admin/tenants/existing/signing-secret', { graceSeconds: -1 }, /^graceSeconds: expected a number of seconds/],
     ['POST', '/v1/admin/tenants/existing/signed-urls', { path: '/v1/images' }, /^path: expected the path of image bytes/],
     ['POST', '/v1/admin/keys/revoke', { key: '' }, /^key: expected the API key/],
+    ['POST', '/v1/admin/tenants/existing/ingest-credentials', { label: 'x'.repeat(201) }, /^label: at most 200 characters/],
   ];
   for (const [method, path, body, field] of cases) {
     const reply = await asAdmin(baseUrl, method, path, body);
@@ -169,6 +182,9 @@ test('the admin API refuses a body that is not valid with a 400 naming the field
     ['POST', '/v1/admin/tenants/nobody/signing-secret', {}, 404, 'tenant_not_found'],
     ['DELETE', `/v1/admin/keys/${'0'.repeat(64)}`, undefined, 404, 'key_not_found'],
     ['DELETE', '/v1/admin/keys/not-a-hash', undefined, 404, 'key_not_found'],
+    ['POST', '/v1/admin/tenants/nobody/ingest-credentials', {}, 404, 'tenant_not_found'],
+    ['GET', '/v1/admin/tenants/nobody/ingest-credentials', undefined, 404, 'tenant_not_found'],
+    ['DELETE', '/v1/admin/ingest-credentials/ing_AAAAAAAAAAAAAAAA', undefined, 404, 'credential_not_found'],
   ];
   for (const [method, path, body, status, code] of missing) {
     const reply = await asAdmin(baseUrl, method, path, body);
@@ -226,6 +242,40 @@ test('the admin command with --url manages tenants through the admin API while t
   t.is(onStore.code, 0, onStore.stderr);
   t.is(onStore.stdout.toString('utf8'), throughApi.stdout.toString('utf8'));
   t.like(JSON.parse(onStore.stdout.toString('utf8')), { name: 'from-cli', requestsPerSecond: 20 });
+});
+
+test('an ingest credential is issued with its secret shown once, signs requests, is listed without its secret, and once revoked signs nothing', async (t) => {
+  const progimage = await embedded(t);
+  const env = { PROGIMAGE_ADMIN_TOKEN: ADMIN_TOKEN };
+  const created = await adminCommand(env, '--url', progimage.baseUrl, 'ingest-credential', 'create', 'default', '--label', 'photo-importer');
+  t.is(created.code, 0, created.stderr);
+  const printed = /key id: (ing_\S+)\n\s+secret: (ingsec_\S+)/.exec(created.stdout.toString('utf8'));
+  const [, keyId = '', secret = ''] = printed ?? [];
+  t.truthy(printed, created.stdout.toString('utf8'));
+
+  const outcomes = await readOutcomes(progimage.running);
+  t.teardown(() => outcomes.stop());
+  const key = `incoming/default/${randomUUID()}.jpg`;
+  await progimage.running.blobs.put(key, await readFixture('320x240.jpg'), { contentType: 'image/jpeg' });
+  const accepted = await requestIngest(progimage.running, { keyId, secret }, 'default', { key });
+  await outcomes.next(outcomeFor('image.ready', accepted), 'the request signed with the printed secret to be taken in');
+
+  const listed = await adminCommand(env, '--url', progimage.baseUrl, 'ingest-credential', 'list', 'default');
+  t.is(listed.code, 0, listed.stderr);
+  t.like(JSON.parse(listed.stdout.toString('utf8')), [{ keyId, tenant: 'default', label: 'photo-importer', revokedAt: null }]);
+  const page = ingestCredentialPageSchema.parse(answered(await asAdmin(progimage.baseUrl, 'GET', '/v1/admin/tenants/default/ingest-credentials'), 200));
+  t.false(JSON.stringify(page).includes('ingsec_') || listed.stdout.toString('utf8').includes('ingsec_'), 'a listing never shows a secret');
+
+  const revoked = await adminCommand(env, '--url', progimage.baseUrl, 'ingest-credential', 'revoke', keyId);
+  t.is(revoked.code, 0, revoked.stderr);
+  t.is(revoked.stdout.toString('utf8').trim(), `revoked ${keyId}`);
+  const refused = await requestIngest(progimage.running, { keyId, secret }, 'default', { key });
+  const rejection = await outcomes.next((outcome) => outcome.type === 'ingest.rejected' && outcome.imageId === refused, 'the request signed after revocation to be rejected');
+  t.like(rejection, { payload: { reason: 'credential_revoked' } });
+  const api = createdIngestCredentialSchema.parse(answered(await asAdmin(progimage.baseUrl, 'POST', '/v1/admin/tenants/default/ingest-credentials', {}), 201));
+  t.like(api, { tenant: 'default', label: '', revokedAt: null });
+  t.true(api.secret.startsWith('ingsec_'));
+  t.truthy(ingestCredentialViewSchema.parse(answered(await asAdmin(progimage.baseUrl, 'DELETE', `/v1/admin/ingest-credentials/${api.keyId}`), 200)).revokedAt);
 });
 
 test('the admin command without --url, on an embedded store a running server holds, says so in one line and exits non-zero', async (t) => {

@@ -119,6 +119,9 @@ test.serial('real answers of every service validate against the document', async
   await conforms(t, 'get', '/v1/images', await get(`/v1/images?limit=2`));
   await conforms(t, 'get', '/v1/images', await get(`/v1/images?limit=1000`));
   await conforms(t, 'get', '/v1/images/{id}.{extension}', await get(`/v1/images/${id}.webp?w=40`));
+  for (const range of ['bytes=0-99', 'bytes=99999999-']) {
+    await conforms(t, 'get', '/v1/images/{id}.{extension}', await fetch(`${base}/v1/images/${id}.webp?w=40`, { headers: { ...authorization, Range: range } }));
+  }
   await conforms(t, 'get', '/v1/images/{id}.{extension}', await get(`/v1/images/${id}.webp?w=0`));
   await conforms(t, 'get', '/v1/images/{id}.{extension}', await get(`/v1/images/${id}.bmp`));
   await conforms(t, 'get', '/v1/images/{id}/variants/{file}', await get(`/v1/images/${id}/variants/thumbnail.webp`));

@@ -20,6 +20,11 @@ test('url() leaves out options that are off, and writes rectangles and sides as 
   t.is(url, `https://images.example.com/v1/images/${ID}.png?crop=1%2C2%2C30%2C40&extend=1%2C2%2C3%2C4&preset=thumbnail`);
 });
 
+test('url() writes download after the transformation: a parameter of the response, not of the canonical form', (t) => {
+  t.is(pi.images.url(ID, { format: 'webp', download: 'Été à Paris', w: 100 }), `https://images.example.com/v1/images/${ID}.webp?width=100&download=%C3%89t%C3%A9+%C3%A0+Paris`);
+  t.is(pi.images.url(ID, { format: 'png', download: '' }), `https://images.example.com/v1/images/${ID}.png?download=`);
+});
+
 test('an option given under two spellings is refused before anything is sent', (t) => {
   t.throws(() => pi.images.url(ID, { format: 'png', w: 1, width: 2 }), { instanceOf: TypeError, message: /w repeats width|width repeats width/ });
 });

@@ -124,6 +124,38 @@ function* chunkedBody(path: string, key: string, totalBytes: number): Generator<
   yield Buffer.from('0\r\n\r\n');
 }
 
+/** A GET of `pathAndQuery` exactly as written: fetch would resolve "." and ".." segments before sending. */
+const rawGet = (s: Setup, pathAndQuery: string) =>
+  rawExchange(s.port, [Buffer.from(`GET ${pathAndQuery} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n`)], 10_000);
+const signedByVictim = async (s: Setup, path: string) => signUrl(path, VICTIM, await victimSecret(s), new Date(Date.now() + 60_000));
+const withImage = (template: string, s: Setup) => template.replaceAll('{id}', s.victimImage);
+
+/** Paths that are not image bytes, or reach them only once decoded or resolved: none may be signed, nor served through a signature. */
+const UNSIGNABLE_PATHS: readonly string[] = [
+  '/v1/images/../openapi.json',
+  '/v1/images/%2e%2e/openapi.json',
+  '/v1/images/.%2E/openapi.json',
+  '/v1/images/{id}/../../openapi.json',
+  '/v1/images/{id}.png/../../openapi.json',
+  '/v1/images/..%2fopenapi.json',
+  '/v1/images/..%5copenapi.json',
+  '/v1/images/./{id}.png',
+  '/v1/images//{id}.png',
+  '/v1/images/{id}.png/.',
+  '/v1/images/{id}%2epng',
+  '/v1/images/{id}%2fvariants%2fthumbnail.webp',
+  '/V1/IMAGES/{id}.png',
+  '/v1/openapi.json',
+  '/v1/images',
+  '/v1/images/{id}',
+  '/v1/images/{id}/stats',
+  '/v1/stats/top',
+  'http://localhost/v1/images/{id}.png',
+];
+
+/** Requests that differ from the path signed for them only by what a router or URL parser would decode or resolve. */
+const ALIASES_OF_SIGNED_PATH: readonly string[] = ['/v1/images/./{id}.png', '/v1/images//{id}.png', '/v1/images/../images/{id}.png', '/v1/images/{id}%2epng', '/V1/IMAGES/{id}.png'];
+
 interface Attack {
   readonly name: string;
   readonly send: (s: Setup) => Promise<Reply>;
@@ -202,6 +234,28 @@ const attacks: readonly Attack[] = [
     status: 403,
     code: 'signature_invalid',
   },
+  // Signing only the canonical paths of image bytes, and serving nothing else through a signature
+  ...UNSIGNABLE_PATHS.map((path): Attack => ({
+    name: `signing ${path}`,
+    send: (s) => anonymousRequest(`${s.baseUrl}/v1/signed-urls`, attacker(s, { method: 'POST', body: JSON.stringify({ path: withImage(path, s) }), headers: { 'content-type': 'application/json' } })),
+    status: 400,
+    code: 'invalid_body',
+  })),
+  ...UNSIGNABLE_PATHS.map((path): Attack => ({
+    name: `a GET of ${path} with a signature made over it`,
+    send: async (s) => rawGet(s, await signedByVictim(s, withImage(path, s))),
+    status: 403,
+    code: 'signature_invalid',
+  })),
+  ...ALIASES_OF_SIGNED_PATH.map((alias): Attack => ({
+    name: `a GET of ${alias} with the signature of /v1/images/{id}.png`,
+    send: async (s) => {
+      const signed = await signedByVictim(s, withImage('/v1/images/{id}.png', s));
+      return rawGet(s, `${withImage(alias, s)}${signed.slice(signed.indexOf('?'))}`);
+    },
+    status: 403,
+    code: 'signature_invalid',
+  })),
   // Reaching where it should not (the fetcher)
   ...['127.0.0.1', '[::1]', '[::ffff:127.0.0.1]', '0.0.0.0', '2130706433', 'localhost'].map((host): Attack => ({
     name: `an upload from http://${host}:<tripwire>/`,

@@ -69,3 +69,14 @@ export async function waitForFinalStatus(baseUrl: string, id: string, key = TEST
     { timeoutMs, intervalMs: 100, description: `image ${id} to finish processing` },
   );
 }
+
+/** A URL of image bytes (`path` with its query) signed by the default tenant through POST /v1/signed-urls, absolute. */
+export async function signedUrl(baseUrl: string, path: string, expiresIn = 600): Promise<string> {
+  const reply = await request(`${baseUrl}/v1/signed-urls`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ path, expiresIn }),
+  });
+  if (reply.status !== 201) throw new Error(`signing answered ${reply.status}: ${reply.bytes.toString('utf8')}`);
+  return new URL(z.object({ url: z.string() }).parse(json(reply)).url, baseUrl).href;
+}

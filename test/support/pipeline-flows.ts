@@ -5,10 +5,8 @@ import { EICAR, readFixture } from './fixtures.ts';
 import { errorSchema, imageSchema, json, request, upload, uploadAccepted, waitForFinalStatus } from './api.ts';
 import { jpegWithEicarComment, OUTPUT_EXTENSIONS, pixelDifference, SHARP_FORMAT, uprightSize } from './images.ts';
 import type { RunningProgImage } from './progimage.ts';
-import { createEvent, encodeEvent } from '../../lib/events/envelope.ts';
-import { TOPICS } from '../../lib/events/topics.ts';
 import { DEFAULT_TENANT } from '../../lib/ids.ts';
-import type { EventBus } from '../../lib/ports/event-bus.ts';
+import { ingestCredential, requestIngest } from './upstream.ts';
 
 /** Every fixture kind the pipeline must take in and serve back. */
 const ACCEPTED_FIXTURES = [
@@ -210,15 +208,15 @@ export function registerPipelineFlows(label: string, start: () => Promise<Runnin
     t.is(errorSchema.parse(json(reply)).error.code, 'payload_too_large');
   });
 
-  test(`${label}: an object an upstream put under incoming/ and named in ingest.requested is taken in like an upload`, async (t) => {
+  test(`${label}: an object an upstream put under incoming/ and named in a signed ingest.requested is taken in like an upload, then removed`, async (t) => {
     t.timeout(300_000);
-    const { baseUrl, blobs, bus } = await progimage();
+    const running = await progimage();
+    const { baseUrl, blobs } = running;
     const jpeg = await readFixture('Landscape_6.jpg');
-    const id = randomUUID();
-    const key = `incoming/${id}/landscape.jpg`;
+    const key = `incoming/${DEFAULT_TENANT}/${randomUUID()}/landscape.jpg`;
     await blobs.put(key, jpeg, { contentType: 'image/jpeg' });
     t.teardown(() => blobs.delete(key));
-    await requestIngest(bus, id, key, 'landscape.jpg');
+    const id = await requestIngest(running, await ingestCredential(running, DEFAULT_TENANT), DEFAULT_TENANT, { key, filename: 'landscape.jpg' });
 
     const image = await waitForFinalStatus(baseUrl, id);
     t.is(image.status, 'ready', JSON.stringify(image.failure));
@@ -228,23 +226,23 @@ export function registerPipelineFlows(label: string, start: () => Promise<Runnin
     t.is(served.status, 200);
     t.is((await sharp(served.bytes).metadata()).width, expected.width);
     t.is((await blobs.stat(`originals/default/${id}`))?.size, jpeg.length, 'the original is copied in, private');
-    t.not(await blobs.stat(key), null, "the upstream's object is left where it put it");
+    t.is(await blobs.stat(key), null, "the upstream's object is removed once taken in");
   });
 
   test(`${label}: an ingest request ProgImage cannot take in fails at the upload stage, saying why`, async (t) => {
     t.timeout(300_000);
-    const { baseUrl, blobs, bus } = await progimage();
-    const notAnImage = `incoming/${randomUUID()}/notes.txt`;
+    const running = await progimage();
+    const { baseUrl, blobs } = running;
+    const signingKey = await ingestCredential(running, DEFAULT_TENANT);
+    const notAnImage = `incoming/${DEFAULT_TENANT}/${randomUUID()}/notes.txt`;
     await blobs.put(notAnImage, Buffer.from('not an image at all\n'), { contentType: 'text/plain' });
     t.teardown(() => blobs.delete(notAnImage));
     const cases = [
-      { key: `incoming/${randomUUID()}/missing.jpg`, reason: /no blob at/ },
-      { key: `elsewhere/${randomUUID()}.jpg`, reason: /incoming\// },
+      { key: `incoming/${DEFAULT_TENANT}/${randomUUID()}/missing.jpg`, reason: /no blob at/ },
       { key: notAnImage, reason: /not an image in an accepted format/ },
     ];
     for (const { key, reason } of cases) {
-      const id = randomUUID();
-      await requestIngest(bus, id, key);
+      const id = await requestIngest(running, signingKey, DEFAULT_TENANT, { key });
       const image = await waitForFinalStatus(baseUrl, id);
       t.is(image.status, 'failed', key);
       t.is(image.failure?.stage, 'ingest', key);
@@ -289,16 +287,6 @@ export function registerPipelineFlows(label: string, start: () => Promise<Runnin
     for (const id of ids) t.true(seen.has(id), id);
     t.is((await request(`${baseUrl}/v1/images?status=sideways`)).status, 400);
   });
-}
-
-/** What an upstream system publishes after putting an object in the bucket. */
-async function requestIngest(bus: EventBus, imageId: string, key: string, filename?: string): Promise<void> {
-  const event = createEvent(
-    TOPICS.ingestRequested,
-    { imageId, tenant: DEFAULT_TENANT },
-    { key, ...(filename === undefined ? {} : { filename }) },
-  );
-  await bus.publish(TOPICS.ingestRequested, [{ key: imageId, value: encodeEvent(event) }]);
 }
 
 /** Infection flows need a real scanner; both adapter sets get one (clamd of the local stack). */

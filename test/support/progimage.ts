@@ -2,6 +2,7 @@ import type { AddressInfo } from 'node:net';
 import type Router from '@koa/router';
 import { LiveConfig, type Config } from '../../lib/config/index.ts';
 import type { BlobStore } from '../../lib/ports/blob-store.ts';
+import type { CatalogStore } from '../../lib/ports/catalog-store.ts';
 import type { EventBus } from '../../lib/ports/event-bus.ts';
 import { hostServices } from '../../lib/service/host.ts';
 import { ALL_SERVICES } from '../../services.ts';
@@ -15,6 +16,8 @@ export interface RunningProgImage {
   readonly blobs: BlobStore;
   /** The services' event bus, to publish what an upstream system would. */
   readonly bus: EventBus;
+  /** The services' catalog store, to set up what an operator would (tenants, ingest credentials). */
+  readonly catalogStore: () => Promise<CatalogStore>;
   /** The routers the services registered, to compare with the API's documentation. */
   readonly routers: readonly Router[];
   stop(): Promise<void>;
@@ -37,5 +40,6 @@ export async function startProgImage(env: Readonly<Record<string, string | undef
   });
   const hosted = await hostServices('test', ALL_SERVICES, live);
   const { port } = hosted.server.address() as AddressInfo;
-  return { baseUrl: `http://127.0.0.1:${port}`, config: live.current(), blobs: hosted.dependencies.blobs, bus: hosted.dependencies.bus, routers: hosted.routers, stop: () => hosted.stop() };
+  const { blobs, bus, catalogStore } = hosted.dependencies;
+  return { baseUrl: `http://127.0.0.1:${port}`, config: live.current(), blobs, bus, catalogStore, routers: hosted.routers, stop: () => hosted.stop() };
 }

@@ -6,7 +6,7 @@ import type { ImageId } from '../../lib/ids.ts';
 import type { EncodedImage } from '../../lib/imaging/codec.ts';
 import { canonicalise } from '../../lib/transform/canonical.ts';
 import { parseOptions } from '../../lib/transform/options.ts';
-import { runTransform } from '../../lib/transform/run-transform.ts';
+import { runTransform, runTransformInFormats } from '../../lib/transform/run-transform.ts';
 import type { TransformResources } from '../../lib/transform/steps/step.ts';
 import { readFixture } from '../support/fixtures.ts';
 
@@ -498,6 +498,31 @@ test('mask with a stored image: its alpha, stretched over the image', async (t) 
   // with-alpha.png is 168/255 opaque all over: so is every pixel of the masked photo.
   const masked = await pixels((await fixture('320x240.jpg', { mask: ids.withAlpha })).data);
   t.deepEqual(new Set(Array.from({ length: masked.width * masked.height }, (_, index) => masked.data[index * 4 + 3])), new Set([168]));
+});
+
+test('a mask into JPEG, which has no alpha: the corners are the background, white unless given', async (t) => {
+  const white = await pixels((await fixture('320x240.jpg', { mask: 'circle' }, 'jpeg')).data);
+  t.is(white.channels, 3);
+  isColour(t, white, 0, 0, WHITE, 3);
+  isColour(t, white, 319, 239, WHITE, 3);
+  t.true((pixelAt(white, 160, 120)[0] ?? 255) < 250, 'the photo inside the circle');
+  const red = await pixels((await fixture('320x240.jpg', { mask: 'rounded', radius: '40', bg: 'red' }, 'jpeg')).data);
+  isColour(t, red, 0, 0, RED, 3);
+});
+
+test('a preset with a mask in several formats: transparent corners where the format has alpha, the background in JPEG', async (t) => {
+  const parsed = parseOptions({ w: '120', h: '120', mask: 'circle' });
+  const outputs = await runTransformInFormats(
+    { bytes: await readFixture('320x240.jpg'), format: 'jpeg', upright: true },
+    (['webp', 'jpeg', 'png'] as const).map((format) => canonicalise(parsed, format)),
+    { resources: storedImages(), deadline: Date.now() + 120_000 },
+  );
+  t.deepEqual(outputs.map((output) => output.format).sort(), ['jpeg', 'png', 'webp']);
+  for (const output of outputs) {
+    const image = await pixels(output.data);
+    if (output.format === 'jpeg') isColour(t, image, 0, 0, WHITE, 3);
+    else t.is(alphaAt(image, 0, 0), 0, output.format);
+  }
 });
 
 // ---------------------------------------------------------------- overlay

@@ -32,6 +32,7 @@ const servers: Environment = {
 test('with an empty environment every server is embedded, HTTP listens on 8080 and uploads are unscanned', (t) => {
   t.deepEqual(loadConfig({}), {
     http: { host: '0.0.0.0', port: 8080, responseCacheMs: 1000 },
+    cors: { imageOrigins: '*', apiOrigins: [] },
     logLevel: 'info',
     dataDir: './data',
     configFile: null,
@@ -50,6 +51,7 @@ test('with an empty environment every server is embedded, HTTP listens on 8080 a
       maxBytes: 50 * 1024 * 1024,
       acceptedFormats: ['jpeg', 'png', 'webp', 'gif', 'avif', 'heif', 'tiff', 'svg'],
       defaultTtlSeconds: null,
+      ingestMaxAgeSeconds: 3600,
     },
     kafka: null,
     s3: null,
@@ -90,6 +92,8 @@ test('a full server configuration parses into the nested Config', (t) => {
     PROGIMAGE_ACCEPTED_FORMATS: 'JPEG, png',
     PROGIMAGE_TRANSFORM_TIMEOUT_MS: '12000',
     PROGIMAGE_RESPONSE_CACHE_MS: '0',
+    PROGIMAGE_CORS_IMAGE_ORIGINS: 'https://shop.example',
+    PROGIMAGE_CORS_API_ORIGINS: 'https://admin.example, http://localhost:3000',
     PROGIMAGE_BOOTSTRAP_API_KEY: 'pik_0123456789abcdef0123456789abcdef',
     PROGIMAGE_AUTH_CACHE_MS: '250',
     PROGIMAGE_MAX_INPUT_PIXELS: '50000000',
@@ -137,10 +141,11 @@ test('a full server configuration parses into the nested Config', (t) => {
   t.true(config.s3?.endpoint instanceof URL);
   t.deepEqual(comparable(config), {
     http: { host: '127.0.0.1', port: 9000, responseCacheMs: 0 },
+    cors: { imageOrigins: ['https://shop.example'], apiOrigins: ['https://admin.example', 'http://localhost:3000'] },
     logLevel: 'debug',
     dataDir: '/var/lib/progimage',
     configFile: '/etc/progimage/live.json',
-    uploads: { maxBytes: 1_048_576, acceptedFormats: ['jpeg', 'png'], defaultTtlSeconds: 86_400 },
+    uploads: { maxBytes: 1_048_576, acceptedFormats: ['jpeg', 'png'], defaultTtlSeconds: 86_400, ingestMaxAgeSeconds: 3600 },
     fetch: { timeoutMs: 2000, maxRedirects: 2, allowedHosts: ['images.internal:8080', '[::1]:9000'] },
     transforms: { timeoutMs: 12_000, presets: new Map([['avatar', { w: 64, h: 64, mask: 'circle' }]]), presetsOnly: true },
     auth: { bootstrapApiKey: 'pik_0123456789abcdef0123456789abcdef', cacheMs: 250, publicMetrics: false, adminToken: 'an-admin-token-of-some-length' },
@@ -327,6 +332,17 @@ test('an accepted format that ProgImage does not know is refused, naming the kno
 test('HTTP port 0 asks for any free port; server ports still start at 1', (t) => {
   t.is(loadConfig({ PROGIMAGE_HTTP_PORT: '0' }).http.port, 0);
   t.regex(problemsOf(t, { PROGIMAGE_CLAMD_PORT: '0' })[0] ?? '', /^PROGIMAGE_CLAMD_PORT: expected a TCP port number from 1 to 65535/);
+});
+
+test('CORS origins are written as browsers send them; image bytes may be open to any page (*) or to none (off)', (t) => {
+  t.deepEqual(loadConfig({ PROGIMAGE_CORS_IMAGE_ORIGINS: 'off' }).cors.imageOrigins, []);
+  t.deepEqual(loadConfig({ PROGIMAGE_CORS_IMAGE_ORIGINS: ' * ' }).cors.imageOrigins, '*');
+  t.deepEqual(loadConfig({ PROGIMAGE_CORS_IMAGE_ORIGINS: 'https://a.example,https://b.example:8443' }).cors.imageOrigins, ['https://a.example', 'https://b.example:8443']);
+  for (const origin of ['https://app.example/', 'https://App.example', 'https://app.example:443', 'ftp://app.example', 'null', '*']) {
+    const [problem = ''] = problemsOf(t, { PROGIMAGE_CORS_API_ORIGINS: `https://ok.example,${origin}` });
+    t.regex(problem, /^PROGIMAGE_CORS_API_ORIGINS: expected an origin as browsers send it/, origin);
+  }
+  t.regex(problemsOf(t, { PROGIMAGE_CORS_IMAGE_ORIGINS: 'https://app.example/images' })[0] ?? '', /^PROGIMAGE_CORS_IMAGE_ORIGINS: expected an origin/);
 });
 
 test('presets are a JSON object of name → transform options; a bad one names the preset and the problem', (t) => {

@@ -50,3 +50,14 @@ test('replacing or deleting an entry frees its weight, and neither counts as an 
   t.deepEqual(evicted, []);
   t.deepEqual(held(map, ['a', 'b']), ['b']);
 });
+
+test('oldest is the least recently used entry, read without changing its place', (t) => {
+  const map = new LruMap<string, Blob>(3);
+  t.is(map.oldest(), undefined);
+  for (const key of ['a', 'b', 'c']) map.set(key, blob(key));
+  map.get('a');
+  t.is(map.oldest()?.[0], 'b');
+  t.is(map.oldest()?.[0], 'b', 'reading it did not make it recent');
+  map.delete('b');
+  t.is(map.oldest()?.[0], 'c');
+});

@@ -1,21 +1,34 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import test from 'ava';
 import type { TenantRecord } from '../../lib/auth/tenants.ts';
 import { ResponseCache, responseKey, type CachedResponse } from '../../lib/http/response-cache.ts';
 
-const response = (body: string, tags: readonly string[] = ['image-1']): CachedResponse => ({
+setFlagsFromString('--expose-gc');
+/** A full garbage collection, now. */
+const collectGarbage = runInNewContext('gc') as () => void;
+
+const LAST_MODIFIED = new Date('2024-05-06T07:08:09Z');
+
+const response = (body: string, tags: readonly string[] = ['image-1'], disposition: string | null = null): CachedResponse => ({
   body: Buffer.from(body),
-  etag: `"${body}-etag"`,
-  contentType: 'image/webp',
+  representation: { etag: `"${body}-etag"`, lastModified: LAST_MODIFIED, size: Buffer.byteLength(body), contentType: 'image/webp', disposition },
   route: '/v1/images/:name',
   tags,
 });
 
-/** A server answering from `cache` first, and "full path" (status 299) otherwise, as the host does with Koa. */
-async function serving(cache: ResponseCache): Promise<{ url: string; server: Server }> {
+/**
+ * A server answering from `cache` first, and "full path" (status 299) otherwise, as the host does with Koa;
+ * a request with a `signed-until` header (Unix seconds) is taken for a signed URL valid that long;
+ * `headers` are given to the cache to send besides its own (as the host does with CORS headers).
+ */
+async function serving(cache: ResponseCache, headers: Readonly<Record<string, string>> = {}): Promise<{ url: string; server: Server }> {
   const server = createServer((request, reply) => {
-    if (cache.serve(request, reply, { tenant: { id: 'acme' } as TenantRecord, url: request.url ?? '' }) !== null) return;
+    const signed = request.headers['signed-until'];
+    const admitted = { tenant: { id: 'acme' } as TenantRecord, url: request.url ?? '', signatureExpires: signed === undefined ? null : Number(signed) };
+    if (cache.serve(request, reply, admitted, headers) !== null) return;
     reply.writeHead(299).end('full path');
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -37,20 +50,77 @@ test('a fresh entry is answered as the full path sent it: 200 with its bytes and
   t.is(hit.headers.get('etag'), '"pixels-etag"');
   t.is(hit.headers.get('cache-control'), 'public, max-age=31536000, immutable');
   t.is(hit.headers.get('x-content-type-options'), 'nosniff');
+  t.is(hit.headers.get('accept-ranges'), 'bytes');
+  t.is(hit.headers.get('last-modified'), 'Mon, 06 May 2024 07:08:09 GMT');
+  t.is(hit.headers.get('content-disposition'), null);
 
   const notModified = await fetch(`${url}/v1/images/a.webp?w=400`, { headers: { 'If-None-Match': 'W/"other", "pixels-etag"' } });
   t.is(notModified.status, 304);
   t.is(notModified.headers.get('etag'), '"pixels-etag"');
 
+  const notModifiedSince = await fetch(`${url}/v1/images/a.webp?w=400`, { headers: { 'If-Modified-Since': 'Mon, 06 May 2024 07:08:09 GMT' } });
+  t.is(notModifiedSince.status, 304);
+
   const head = await fetch(`${url}/v1/images/a.webp?w=400`, { method: 'HEAD' });
   t.is(head.status, 200);
   t.is(head.headers.get('content-length'), '6');
+  t.is(head.headers.get('content-type'), 'image/webp');
+  t.is(head.headers.get('etag'), '"pixels-etag"');
   t.is(await head.text(), '');
 
   for (const other of [fetch(`${url}/v1/images/a.webp?w=401`), fetch(`${url}/v1/images/b.webp`), fetch(`${url}/v1/images/a.webp?w=400`, { method: 'DELETE' })]) {
     const missed = await other;
     t.is(missed.status, 299, "another URL, another tenant's, or another method, takes the full path");
     await missed.text();
+  }
+});
+
+test('a Range is answered from the entry: 206 with its part; one it cannot satisfy goes to the full path for its 416', async (t) => {
+  const cache = new ResponseCache(10, 60_000);
+  cache.remember(responseKey('acme', '/v1/images/a.webp'), response('0123456789'));
+  const { url, server } = await serving(cache);
+  t.teardown(() => server.close());
+
+  const part = await fetch(`${url}/v1/images/a.webp`, { headers: { Range: 'bytes=2-4' } });
+  t.is(part.status, 206);
+  t.is(await part.text(), '234');
+  t.is(part.headers.get('content-range'), 'bytes 2-4/10');
+  t.is(part.headers.get('content-length'), '3');
+  const suffix = await fetch(`${url}/v1/images/a.webp`, { headers: { Range: 'bytes=-3' } });
+  t.is(await suffix.text(), '789');
+  const stale = await fetch(`${url}/v1/images/a.webp`, { headers: { Range: 'bytes=2-4', 'If-Range': '"another-etag"' } });
+  t.is(stale.status, 200, 'If-Range names another representation: all of it');
+  t.is(await stale.text(), '0123456789');
+  const beyond = await fetch(`${url}/v1/images/a.webp`, { headers: { Range: 'bytes=10-' } });
+  t.is(beyond.status, 299);
+  await beyond.text();
+});
+
+test("a signed URL's entry is kept by caches no longer than its signature, and a download keeps its Content-Disposition", async (t) => {
+  const cache = new ResponseCache(10, 60_000);
+  cache.remember(responseKey('acme', '/v1/images/a.webp?download=cat'), response('pixels', ['image-1'], 'attachment; filename="cat.webp"'));
+  const { url, server } = await serving(cache);
+  t.teardown(() => server.close());
+
+  const signed = await fetch(`${url}/v1/images/a.webp?download=cat`, { headers: { 'signed-until': String(Math.floor(Date.now() / 1000) + 600) } });
+  t.is(signed.status, 200);
+  const maxAge = Number(/^public, max-age=(\d+)$/.exec(signed.headers.get('cache-control') ?? '')?.[1]);
+  t.true(maxAge > 590 && maxAge <= 600, `max-age ${maxAge}`);
+  t.is(signed.headers.get('content-disposition'), 'attachment; filename="cat.webp"');
+  await signed.text();
+});
+
+test('the headers the host gives (CORS) go with every answer from the cache: 200, 206 and 304', async (t) => {
+  const cache = new ResponseCache(10, 60_000);
+  cache.remember(responseKey('acme', '/v1/images/a.webp'), response('0123456789'));
+  const { url, server } = await serving(cache, { 'Access-Control-Allow-Origin': '*', 'Access-Control-Expose-Headers': 'ETag' });
+  t.teardown(() => server.close());
+
+  for (const headers of [{}, { Range: 'bytes=0-1' }, { 'If-None-Match': '"0123456789-etag"' }]) {
+    const reply = await fetch(`${url}/v1/images/a.webp`, { headers });
+    await reply.arrayBuffer();
+    t.is(reply.headers.get('access-control-allow-origin'), '*', `${reply.status}`);
+    t.is(reply.headers.get('access-control-expose-headers'), 'ETag', `${reply.status}`);
   }
 });
 
@@ -92,6 +162,22 @@ test('past its size the least recently checked entries leave first, with their t
   cache.forget('x');
   t.is(cache.lookup('/a'), undefined);
   t.is(cache.lookup('/c'), undefined);
+});
+
+test('a stale entry lets go of its body once anything is remembered after it, instead of holding it until the cache is full', async (t) => {
+  let now = 1000;
+  const cache = new ResponseCache(10_000, 500, () => now);
+  const body = ((): WeakRef<Buffer> => {
+    const stale = response('asked for once');
+    cache.remember('/once', stale);
+    return new WeakRef(stale.body);
+  })();
+  now = 1500;
+  cache.remember('/next', response('next'));
+  await new Promise((resolve) => setImmediate(resolve)); // a WeakRef holds its target until the end of the job that made it
+  collectGarbage();
+  t.is(body.deref(), undefined);
+  t.is(cache.lookup('/next')?.body.toString(), 'next');
 });
 
 test('a cache with no freshness keeps nothing', (t) => {

@@ -43,6 +43,9 @@ test('options that cannot matter are dropped from the canonical form', (t) => {
   t.is(canonical({ rotate: '90', bg: 'red' }), canonical({ rotate: '-270' }), 'a background is not used by right-angle rotation');
   t.is(canonical({ brightness: '1', hue: '0', extend: '0', enlarge: 'false' }), '{"format":"webp"}');
   t.is(canonical({ mask: 'rounded' }), '{"format":"webp","mask":{"shape":"rounded"},"radius":16}');
+  t.is(canonical({ mask: 'circle', bg: 'red' }), '{"format":"webp","mask":{"shape":"circle"}}', 'a format with alpha shows no background');
+  t.is(canonical({ mask: 'circle' }, 'jpeg'), canonical({ mask: 'circle', flatten: 'true' }, 'jpeg'), 'into JPEG a mask is flattened');
+  t.is(canonical({ mask: 'circle', bg: 'red' }, 'jpeg'), '{"background":"#ff0000ff","flatten":true,"format":"jpeg","mask":{"shape":"circle"}}');
   t.is(canonical({ bg: '#F00', extend: '4' }), canonical({ background: 'ff0000ff', pad: '4,4,4,4' }));
 });
 
