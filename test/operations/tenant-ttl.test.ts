@@ -18,7 +18,7 @@ test.after.always(async () => {
   if (secured !== undefined) await (await secured).stop();
 });
 
-const expiringSchema = z.object({ expiresAt: z.iso.datetime().nullable() }).loose();
+const expiringSchema = z.object({ expiresAt: z.iso.datetime().nullable(), stages: z.object({ upload: z.object({ state: z.string() }).loose() }).loose() }).loose();
 
 /**
  * Uploads as `key` (with `headers`) and resolves to the seconds between the
@@ -30,11 +30,12 @@ async function uploadedTtl(key: string, headers: Record<string, string> = {}): P
   const reply = await upload(running.baseUrl, await readFixture('320x240.jpg'), 'image/jpeg', { ...bearer(key), ...headers });
   if (reply.status !== 202) throw new Error(`upload answered ${reply.status}: ${reply.bytes.toString('utf8')}`);
   const { id } = z.object({ id: z.string() }).parse(json(reply));
-  // The catalog learns of the upload moments after the 202.
+  // The catalog records the upload, and its expiry, moments after the 202; until then the image answers with its upload pending.
   const image = await waitUntil(
     async () => {
       const found = await request(`${running.baseUrl}/v1/images/${id}`, { headers: bearer(key) });
-      return found.status === 200 ? expiringSchema.parse(json(found)) : false;
+      const recorded = found.status === 200 ? expiringSchema.parse(json(found)) : null;
+      return recorded?.stages.upload.state === 'done' ? recorded : false;
     },
     { timeoutMs: 60_000, intervalMs: 50, description: `image ${id} in the catalog` },
   );
