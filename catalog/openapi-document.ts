@@ -754,6 +754,13 @@ export const openApiDocument = {
     '/v1/openapi.json': {
       get: { operationId: 'openApi', summary: 'This document', responses: { '200': { description: 'OpenAPI 3.1', content: json({ type: 'object' }) }, ...always } },
     },
+    '/v1/asyncapi.json': {
+      get: {
+        operationId: 'asyncApi',
+        summary: 'The AsyncAPI document of the public Kafka topics (ingest.requested, progimage.outcomes.v1)',
+        responses: { '200': { description: 'AsyncAPI 3.0', content: json({ type: 'object' }) }, ...always },
+      },
+    },
     '/healthz': {
       get: { ...open, operationId: 'health', summary: 'The process is alive (every service)', responses: { '200': { description: 'Alive', content: json(ref('Health')) } } },
     },

@@ -23,7 +23,7 @@ const CACHED_BLOB_MAX_BYTES = 512 * 1024;
 /** URLs whose responses are answered before the framework; each entry shares its bytes with the blob cache. */
 const CACHED_RESPONSES = 10_000;
 
-/** The read API: images, their formats and transformations, statistics, batches, signed URLs, the OpenAPI document. */
+/** The read API: images, their formats and transformations, statistics, batches, signed URLs, the OpenAPI and AsyncAPI documents. */
 export const catalogApi: ServiceFactory = async ({ config, live, bus, blobs, log, metrics, catalogStore, transformSlots, imageChanges }) => {
   const store = await catalogStore();
   const images = await openImagesCollection(store);
