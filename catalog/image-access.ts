@@ -24,7 +24,7 @@ export type Servable = ImageRecord & {
 const isServable = (image: ImageRecord): image is Servable =>
   (image.status === 'ready' || image.status === 'compressed') && image.master !== undefined && image.compression !== undefined;
 
-const notFound = (): HttpError => new HttpError(404, 'not_found', 'no such image');
+export const imageNotFound = (): HttpError => new HttpError(404, 'not_found', 'no such image');
 
 /**
  * The image of this tenant with this id; any other (unknown, malformed,
@@ -34,14 +34,14 @@ const notFound = (): HttpError => new HttpError(404, 'not_found', 'no such image
  * look-ups, the same 404).
  */
 export async function findImage({ images, blobs }: ImageLookup, tenant: Tenant, id: string): Promise<ImageRecord> {
-  if (!imageIdSchema.safeParse(id).success) throw notFound();
+  if (!imageIdSchema.safeParse(id).success) throw imageNotFound();
   const found = (await images.get(id))?.document;
   if (found?.tenant === tenant) {
-    if (found.status === 'deleted') throw notFound();
+    if (found.status === 'deleted') throw imageNotFound();
     return found;
   }
   const accepted = await acceptedUpload(blobs, tenant, id);
-  if (accepted === null) throw notFound();
+  if (accepted === null) throw imageNotFound();
   return accepted;
 }
 

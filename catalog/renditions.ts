@@ -24,8 +24,9 @@ export class Renditions {
     const { master } = image;
     assertFitsFormat(master, format);
     const compressed = image.compression.master;
-    const key = compressed.format === format ? compressed.key : blobKeys.rendition({ tenant: image.tenant, imageId: image.id }, format);
-    return this.stored.get(key, async () => {
+    const owner = { tenant: image.tenant, imageId: image.id };
+    const key = compressed.format === format ? compressed.key : blobKeys.rendition(owner, format);
+    return this.stored.get(key, owner, async () => {
       const source = openImage(await this.blobs.get(master.key), master.format, { stillOnly: !canAnimate(format) });
       const converted = await render(encodeAs(source, format, 'just-in-time'), format);
       return { data: converted.data, contentType: CONTENT_TYPES[format] };

@@ -15,7 +15,7 @@ import { openImageStats } from './image-stats.ts';
 import { statsRoutes } from './stats-routes.ts';
 import { ResponseCache } from '../lib/http/response-cache.ts';
 import { openUsageCollection } from '../lib/auth/stored-bytes.ts';
-import { StoredOnce } from './stored-once.ts';
+import { StoredOnce, type BlobOwner } from './stored-once.ts';
 import { Transformations } from './transformations.ts';
 
 const BLOB_CACHE_BYTES = 64 * 1024 * 1024;
@@ -36,7 +36,11 @@ export const catalogApi: ServiceFactory = async ({ config, live, bus, blobs, log
   const stats = await openImageStats(store);
   const hits = new HitCounter({ stats, ...config.stats, log, metrics });
   // Small derived images served lately, in memory: a cached GET then costs no blob store round trip.
-  const stored = new StoredOnce(blobs, new BlobCache(BLOB_CACHE_BYTES, CACHED_BLOB_MAX_BYTES));
+  const isLive = async ({ imageId }: BlobOwner): Promise<boolean> => {
+    const status = (await images.get(imageId))?.document.status;
+    return status !== undefined && status !== 'deleted';
+  };
+  const stored = new StoredOnce(blobs, new BlobCache(BLOB_CACHE_BYTES, CACHED_BLOB_MAX_BYTES), isLive);
   const transformations = new Transformations({ blobs, stored, metrics, timeoutMs: () => live.current().transforms.timeoutMs, slots: transformSlots });
   const renditions = new Renditions(blobs, stored);
   const routes = new Router();

@@ -1,6 +1,14 @@
+import type { ImageId, Tenant } from '../lib/ids.ts';
 import type { BlobInfo, BlobStore } from '../lib/ports/blob-store.ts';
 import type { BlobCache } from './blob-cache.ts';
+import { imageNotFound } from './image-access.ts';
 import { SingleFlight } from './single-flight.ts';
+
+/** The image a made blob is derived from. */
+export interface BlobOwner {
+  readonly tenant: Tenant;
+  readonly imageId: ImageId;
+}
 
 export interface MadeBlob {
   readonly data: Buffer;
@@ -17,6 +25,9 @@ export interface ServableBlob {
  * Blobs made on first request and served from the store afterwards: callers
  * asking for one key while it is being made share the one piece of work.
  * Small ones are kept in `cache`, so a hit costs no store round trip.
+ * A DELETE wins over a blob being made: once stored, the blob is kept only if
+ * its image is still live (DELETE marks the image before it lists the blobs
+ * to delete, so one of the two always sees the other).
  */
 export class StoredOnce {
   readonly #flights = new SingleFlight<ServableBlob>();
@@ -24,9 +35,11 @@ export class StoredOnce {
   constructor(
     private readonly blobs: BlobStore,
     private readonly cache: BlobCache,
+    private readonly isLive: (owner: BlobOwner) => Promise<boolean>,
   ) {}
 
-  async get(key: string, make: () => Promise<MadeBlob>): Promise<ServableBlob> {
+  /** @throws HttpError 404 not_found when the image was deleted while its blob was being made */
+  async get(key: string, owner: BlobOwner, make: () => Promise<MadeBlob>): Promise<ServableBlob> {
     const cached = this.cache.get(key);
     if (cached !== undefined) return cached;
     const stored = await this.blobs.stat(key);
@@ -37,6 +50,10 @@ export class StoredOnce {
       if (storedMeanwhile !== null) return this.#remember(storedMeanwhile);
       const { data, contentType } = await make();
       const info = await this.blobs.put(key, data, { contentType });
+      if (!(await this.isLive(owner))) {
+        await this.blobs.delete(key);
+        throw imageNotFound();
+      }
       this.cache.set(key, { info, data });
       return { info, data };
     });

@@ -48,8 +48,9 @@ export class Transformations {
   async get(image: Servable, transform: CanonicalTransform, resources: TransformResources): Promise<ServableBlob> {
     const { blobs } = this.options;
     const { master } = image;
-    const key = storedTransformKey({ tenant: image.tenant, imageId: image.id }, transform);
-    return this.options.stored.get(key, async () => {
+    const owner = { tenant: image.tenant, imageId: image.id };
+    const key = storedTransformKey(owner, transform);
+    return this.options.stored.get(key, owner, async () => {
       const format: OutputFormat = transform.format;
       const stopTimer = this.#duration.startTimer({ format });
       const made = await this.options.slots.run(async () => {

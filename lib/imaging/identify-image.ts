@@ -6,6 +6,7 @@ import { CONTENT_TYPES, FORMAT_BY_CONTENT_TYPE } from './formats.ts';
 import { contradictedClaim, type Claims } from './claimed-format.ts';
 import { foreignTrailer, inspectContainer } from './container.ts';
 import { imageLimits } from './limits.ts';
+import { embeddedRasters } from './svg-rasters.ts';
 import { unsafeSvgContent } from './svg-safety.ts';
 
 export interface IdentifiedImage {
@@ -40,8 +41,7 @@ function headerDimensions(bytes: Buffer): { width: number; height: number } {
 /** Refuses what the file's structure shows to be dangerous: SVG reaching outside, other files riding along, too many frames or pixels. */
 function assertSafeStructure(bytes: Buffer, format: ImageFormat, width: number, height: number): void {
   if (format === 'svg') {
-    const reason = unsafeSvgContent(bytes.toString('utf8'));
-    if (reason !== null) throw new HttpError(422, 'unsafe_svg', `the SVG is refused: it contains ${reason}`, { reason });
+    assertSafeSvg(bytes.toString('utf8'), width, height);
     return;
   }
   const { end, truncated, frames } = inspectContainer(bytes, format);
@@ -52,18 +52,33 @@ function assertSafeStructure(bytes: Buffer, format: ImageFormat, width: number, 
       trailingBytes: trailing,
     });
   }
-  const { maxFrames, maxInputPixels } = imageLimits();
+  const { maxFrames } = imageLimits();
   if (frames > maxFrames) {
     throw new HttpError(422, 'too_many_frames', `the animation has ${frames} frames: at most ${maxFrames}`, { frames, maxFrames });
   }
-  if (width * height * frames > maxInputPixels) {
-    const frameNote = frames > 1 ? ` in ${frames} frames` : '';
-    throw new HttpError(422, 'too_many_pixels', `the image is ${width}x${height}${frameNote}: more than ${maxInputPixels} pixels`, {
-      width,
-      height,
-      frames,
-      maxPixels: maxInputPixels,
-    });
+  assertPixelBudget('the image', width, height, frames);
+}
+
+function assertPixelBudget(what: string, width: number, height: number, frames = 1): void {
+  const { maxInputPixels } = imageLimits();
+  if (width * height * frames <= maxInputPixels) return;
+  const frameNote = frames > 1 ? ` in ${frames} frames` : '';
+  throw new HttpError(422, 'too_many_pixels', `${what} is ${width}x${height}${frameNote}: more than ${maxInputPixels} pixels`, {
+    width,
+    height,
+    frames,
+    maxPixels: maxInputPixels,
+  });
+}
+
+/** An SVG is rendered at its declared size, and every raster inlined in it is decoded at its own: each must fit the pixel limit. */
+function assertSafeSvg(text: string, width: number, height: number): void {
+  const reason = unsafeSvgContent(text);
+  if (reason !== null) throw new HttpError(422, 'unsafe_svg', `the SVG is refused: it contains ${reason}`, { reason });
+  assertPixelBudget('the SVG', width, height);
+  for (const raster of embeddedRasters(text)) {
+    if (raster === null) throw new HttpError(422, 'unreadable_image', 'an image inlined in the SVG is corrupt or incomplete: it would be drawn as nothing');
+    assertPixelBudget('an image inlined in the SVG', raster.width, raster.height);
   }
 }
 

@@ -8,7 +8,7 @@ import { signUrl } from '../../lib/auth/signatures.ts';
 import { currentSecret, openTenantCollections } from '../../lib/auth/tenants.ts';
 import { loadConfig } from '../../lib/config/index.ts';
 import { anonymousRequest, bearer, errorSchema, json, upload, uploadAccepted, waitForFinalStatus, type Reply } from '../support/api.ts';
-import { EICAR, readFixture } from '../support/fixtures.ts';
+import { EICAR, pngDeclaring, readFixture } from '../support/fixtures.ts';
 import { rawExchange, slowly } from '../support/raw-http.ts';
 import { admin, printedKey, startSecured, type SecuredProgImage } from '../support/secured.ts';
 import { zipOf } from '../support/zip.ts';
@@ -203,6 +203,13 @@ const attacks: readonly Attack[] = [
   { name: 'SVG with a file: image href', send: (s) => svgUpload(s, svg('<image href="file:///etc/passwd" width="64" height="64"/>')), status: 422, code: 'unsafe_svg' },
   { name: 'SVG with an XXE entity', send: (s) => svgUpload(s, svg('<text>&xxe;</text>', '<?xml version="1.0"?><!DOCTYPE svg [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>')), status: 422, code: 'unsafe_svg' },
   { name: 'SVG billion laughs', send: (s) => svgUpload(s, svg('<text>&e;</text>', BILLION_LAUGHS)), status: 422, code: 'unsafe_svg' },
+  { name: 'SVG declaring 100000x100000', send: (s) => svgUpload(s, svg('').replace('width="64" height="64"', 'width="100000" height="100000"')), status: 422, code: 'too_many_pixels' },
+  ...[16_000, 30_000].map((side): Attack => ({
+    name: `SVG inlining a ${side}x${side} PNG`,
+    send: async (s) => svgUpload(s, svg(`<image width="64" height="64" href="data:image/png;base64,${(await pngDeclaring(side, side)).toString('base64')}"/>`)),
+    status: 422,
+    code: 'too_many_pixels',
+  })),
   // Paths and ids
   { name: '../ in an image id', send: (s) => anonymousRequest(`${s.baseUrl}/v1/images/..%2F..%2Fetc%2Fpasswd`, attacker(s)), status: 404, code: 'not_found' },
   { name: 'an absolute path as an image id', send: (s) => anonymousRequest(`${s.baseUrl}/v1/images/%2Fetc%2Fpasswd.png`, attacker(s)), status: 404, code: 'not_found' },

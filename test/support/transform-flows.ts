@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { bearer, errorSchema, json, request, TEST_API_KEY, uploadAccepted, waitForFinalStatus } from './api.ts';
 import { startFixtureServer, type FixtureServer } from './fixture-server.ts';
 import { readFixture } from './fixtures.ts';
+import { waitUntil } from '../../lib/wait.ts';
 import type { RunningProgImage } from './progimage.ts';
 
 /** Starts ProgImage with settings of the flows' own on top (the fixture server's host allowed for fetches). */
@@ -16,6 +17,18 @@ export type StartProgImage = (env: Readonly<Record<string, string>>) => Promise<
 async function transformsMade(baseUrl: string): Promise<number> {
   const text = (await request(`${baseUrl}/metrics`)).bytes.toString('utf8');
   return [...text.matchAll(/^progimage_transforms_total\{[^}]*\} (\d+)$/gm)].reduce((sum, match) => sum + Number(match[1]), 0);
+}
+
+/** Transformations the catalog is making at this moment, read from its /metrics. */
+async function transformsRunning(baseUrl: string): Promise<number> {
+  const text = (await request(`${baseUrl}/metrics`)).bytes.toString('utf8');
+  return Number(/^progimage_transforms_in_flight\{[^}]*state="running"[^}]*\} (\d+)$/m.exec(text)?.[1] ?? 0);
+}
+
+async function derivedBlobs(running: RunningProgImage, id: string): Promise<string[]> {
+  const keys: string[] = [];
+  for await (const blob of running.blobs.list(`derived/default/${id}/`)) keys.push(blob.key);
+  return keys;
 }
 
 async function transformedBlobs(running: RunningProgImage, id: string): Promise<string[]> {
@@ -192,6 +205,21 @@ export function registerTransformFlows(label: string, start: StartProgImage, flo
     }
     t.deepEqual(await transformedBlobs(running, id), stored);
     t.is((await request(`${running.baseUrl}/v1/images/${id}.jpg?w=10`)).status, 200, 'the next good request succeeds');
+  });
+
+  test.serial(`${label}: a DELETE while a transformation of the image is being made wins: no derived blob outlives the image`, async (t) => {
+    t.timeout(300_000);
+    const running = await progimage();
+    const id = await uploadAccepted(running.baseUrl, await readFixture('2569067123_aca715a2ee_o.jpg'));
+    t.is((await waitForFinalStatus(running.baseUrl, id)).status, 'ready');
+    // A blur of this size on 6 megapixels takes seconds: long enough to delete the image under it.
+    const slow = request(`${running.baseUrl}/v1/images/${id}.png?blur=80`);
+    await waitUntil(async () => (await transformsRunning(running.baseUrl)) > 0, { timeoutMs: 30_000, intervalMs: 20, description: 'the transformation to start' });
+    t.is((await request(`${running.baseUrl}/v1/images/${id}`, { method: 'DELETE' })).status, 204);
+    const answer = await slow;
+    t.is(answer.status, 404, answer.bytes.toString('utf8', 0, 300));
+    t.is(errorSchema.parse(json(answer)).error.code, 'not_found');
+    t.deepEqual(await derivedBlobs(running, id), [], 'the transformation made after the DELETE listed the blobs is deleted too');
   });
 
   test(`${label}: POST /v1/transform transforms the image in the body and stores nothing`, async (t) => {
