@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import { signedUrlSchema, type SignedUrl, type SignedUrlRequest } from '../lib/auth/signed-urls.ts';
+import { tenantBacklogSchema, type TenantBacklog } from '../lib/backlog/tenant-backlog.ts';
 import { errorMessage } from '../lib/error-message.ts';
 import type { NewIngestCredential, NewKey, NewTenant, PageQuery, Rotation, TenantSettingsChanges } from './requests.ts';
 import type { TenantAdministration } from './tenant-administration.ts';
@@ -13,6 +14,7 @@ import {
   ingestCredentialViewSchema,
   keyPageSchema,
   KEYS_PATH,
+  rotatedTenantSchema,
   tenantPageSchema,
   tenantPath,
   TENANTS_PATH,
@@ -24,6 +26,7 @@ import {
   type IngestCredentialPage,
   type IngestCredentialView,
   type KeyPage,
+  type RotatedTenant,
   type TenantPage,
   type TenantView,
 } from './views.ts';
@@ -57,6 +60,10 @@ export class AdminApiClient implements TenantAdministration {
     return this.#call('GET', tenantPath(encodeURIComponent(name)), tenantViewSchema);
   }
 
+  pipeline(name: string): Promise<TenantBacklog> {
+    return this.#call('GET', `${tenantPath(encodeURIComponent(name))}/pipeline`, tenantBacklogSchema);
+  }
+
   updateTenant(name: string, changes: TenantSettingsChanges): Promise<TenantView> {
     return this.#call('PATCH', tenantPath(encodeURIComponent(name)), tenantViewSchema, changes);
   }
@@ -73,8 +80,8 @@ export class AdminApiClient implements TenantAdministration {
     return this.#call('DELETE', `${KEYS_PATH}/${encodeURIComponent(sha256)}`, apiKeyViewSchema);
   }
 
-  rotateSigningSecret(tenant: string, rotation: Rotation): Promise<TenantView> {
-    return this.#call('POST', `${tenantPath(encodeURIComponent(tenant))}/signing-secret`, tenantViewSchema, rotation);
+  rotateSigningSecret(tenant: string, rotation: Rotation): Promise<RotatedTenant> {
+    return this.#call('POST', `${tenantPath(encodeURIComponent(tenant))}/signing-secret`, rotatedTenantSchema, rotation);
   }
 
   signUrl(tenant: string, request: SignedUrlRequest): Promise<SignedUrl> {

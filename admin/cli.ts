@@ -9,6 +9,7 @@ import { createCatalogStore } from '../lib/adapters/index.ts';
 import { newApiKey } from '../lib/auth/keys.ts';
 import { openIngestCredentials } from '../lib/auth/ingest-credentials.ts';
 import { openTenantCollections } from '../lib/auth/tenants.ts';
+import { openPipelineImages } from '../lib/backlog/pipeline-images.ts';
 import { ConfigError, loadConfig, type Config } from '../lib/config/index.ts';
 import { errorMessage } from '../lib/error-message.ts';
 import { CatalogStoreInUseError } from '../lib/ports/catalog-store.ts';
@@ -23,18 +24,20 @@ const USAGE = `Usage: npm run admin -- [--url URL] <command>
                                  the PROGIMAGE_* settings (the embedded one only while no server runs on it)
 
   tenant list                    every tenant's settings
-  tenant create NAME [--requests-per-second N] [--stored-bytes N] [--signed-gets-only true|false] [--default-ttl S]
-                  [--cors-origins ORIGIN,…]
+  tenant create NAME [--requests-per-second N] [--stored-bytes N] [--images-in-flight N] [--signed-gets-only true|false]
+                  [--default-ttl S] [--cors-origins ORIGIN,…]
                                  a tenant with its first API key (printed once)
-  tenant set NAME [--requests-per-second N|none] [--stored-bytes N|none] [--signed-gets-only true|false] [--default-ttl S|none]
-                  [--cors-origins ORIGIN,…|none]
+  tenant set NAME [--requests-per-second N|none] [--stored-bytes N|none] [--images-in-flight N|none]
+                  [--signed-gets-only true|false] [--default-ttl S|none] [--cors-origins ORIGIN,…|none]
+                                 --images-in-flight: its uploads not final yet, past which more are refused (429)
                                  --default-ttl: seconds its uploads that name no ttl live (none: PROGIMAGE_DEFAULT_TTL_SECONDS)
                                  --cors-origins: web pages (https://app.example.com) that may call the API with its keys
-  tenant show NAME               its settings (secrets hidden) and its keys' hashes
+  tenant show NAME               its settings (secrets hidden), its keys' hashes and its images in the pipeline by stage
   key create TENANT [--label L]  another API key (printed once)
   key revoke KEY|SHA256          the key stops working within PROGIMAGE_AUTH_CACHE_MS
   signing rotate TENANT [--grace-seconds S]
-                                 a new signing secret; the old one verifies for S more seconds (default 86400; 0: none)
+                                 a new signing secret (printed once, for clients that sign URLs themselves);
+                                 the old one verifies for S more seconds (default 86400; 0: none)
   sign TENANT PATH [--expires-in S]
                                  PATH (/v1/images/ID.EXT?options) signed with the tenant's current secret (default 3600 s)
   ingest-credential create TENANT [--label L]
@@ -67,7 +70,7 @@ async function onStore(command: Command, config: Config): Promise<string> {
     );
   });
   try {
-    return await command(new StoredTenantAdministration(await openTenantCollections(store), await openIngestCredentials(store)));
+    return await command(new StoredTenantAdministration(await openTenantCollections(store), await openIngestCredentials(store), await openPipelineImages(store)));
   } finally {
     await store.close();
   }

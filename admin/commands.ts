@@ -16,6 +16,7 @@ export type Command = (administration: TenantAdministration) => Promise<string>;
 export const COMMAND_OPTIONS = {
   'requests-per-second': { type: 'string' },
   'stored-bytes': { type: 'string' },
+  'images-in-flight': { type: 'string' },
   'signed-gets-only': { type: 'string' },
   'default-ttl': { type: 'string' },
   'cors-origins': { type: 'string' },
@@ -30,6 +31,7 @@ type Values = ReturnType<typeof parseArgs<{ options: typeof COMMAND_OPTIONS; all
 const ARGUMENT_OF: Readonly<Record<string, string>> = {
   requestsPerSecond: '--requests-per-second',
   storedBytesQuota: '--stored-bytes',
+  imagesInFlightLimit: '--images-in-flight',
   signedGetsOnly: '--signed-gets-only',
   defaultTtlSeconds: '--default-ttl',
   corsOrigins: '--cors-origins',
@@ -68,6 +70,7 @@ function checked<T>(schema: z.ZodType<T>, fields: Readonly<Record<string, unknow
 const settingsOf = (values: Values) => ({
   requestsPerSecond: numberFlag(values['requests-per-second']),
   storedBytesQuota: numberFlag(values['stored-bytes']),
+  imagesInFlightLimit: numberFlag(values['images-in-flight']),
   signedGetsOnly: booleanFlag(values['signed-gets-only']),
   defaultTtlSeconds: numberFlag(values['default-ttl']),
   corsOrigins: listFlag(values['cors-origins']),
@@ -112,7 +115,11 @@ function tenantCommand([action, name]: readonly string[], values: Values): Comma
       const tenant = tenantNamed(name);
       return async (administration) => {
         const shown = await administration.tenant(tenant);
-        return printed({ ...shown, apiKeys: await everyItem('keys', (query) => administration.keys(tenant, query)) });
+        return printed({
+          ...shown,
+          apiKeys: await everyItem('keys', (query) => administration.keys(tenant, query)),
+          pipeline: await administration.pipeline(tenant),
+        });
       };
     }
     default:
@@ -173,7 +180,11 @@ export function parseCommand([command, ...rest]: readonly string[], values: Valu
       return async (administration) => {
         const rotated = await administration.rotateSigningSecret(tenant, rotation);
         const verifying = rotated.signingSecrets.filter(({ retiresAt }) => retiresAt !== null && Date.parse(retiresAt) > Date.now()).length;
-        return `tenant ${rotated.name}: new signing secret in use; ${verifying} older one(s) verify until they retire`;
+        return (
+          `tenant ${rotated.name}: new signing secret in use; ${verifying} older one(s) verify until they retire.\n` +
+          `For clients that sign URLs themselves (the client library, progimage sign), shown only this once:\n\n` +
+          `    PROGIMAGE_TENANT=${rotated.name} PROGIMAGE_SIGNING_SECRET=${rotated.signingSecret}\n`
+        );
       };
     }
     case 'sign': {

@@ -1,9 +1,9 @@
 import { z } from 'zod';
-import { MAX_EXPIRES_IN_SECONDS } from '../lib/auth/signed-urls.ts';
 import { MAX_CORS_ORIGINS } from '../lib/auth/tenants.ts';
 import { MAX_TTL_SECONDS } from '../lib/events/payloads.ts';
 import { tenantSchema } from '../lib/ids.ts';
 import { webOriginSchema } from '../lib/web-origin.ts';
+import { MAX_EXPIRES_IN_SECONDS } from '../sdk/src/url-signing.ts';
 
 /*
  * What the admin API accepts, checked where it enters: by the routes on the
@@ -15,12 +15,14 @@ import { webOriginSchema } from '../lib/web-origin.ts';
 const ABOVE_ZERO = 'expected a number above 0';
 const WHOLE_BYTES = 'expected a whole number of bytes above 0';
 const WHOLE_SECONDS = 'expected a whole number of seconds above 0';
+const WHOLE_IMAGES = 'expected a whole number of images above 0';
 
 /** A tenant's settings a request changes: an absent one is unchanged (unlimited for a new tenant), null lifts a limit. */
 export const tenantSettingsChangesSchema = z
   .object({
     requestsPerSecond: z.number({ error: ABOVE_ZERO }).positive({ error: ABOVE_ZERO }).nullable().optional(),
     storedBytesQuota: z.number({ error: WHOLE_BYTES }).int({ error: WHOLE_BYTES }).positive({ error: WHOLE_BYTES }).nullable().optional(),
+    imagesInFlightLimit: z.number({ error: WHOLE_IMAGES }).int({ error: WHOLE_IMAGES }).positive({ error: WHOLE_IMAGES }).nullable().optional(),
     signedGetsOnly: z.boolean({ error: 'expected true or false' }).optional(),
     defaultTtlSeconds: z
       .number({ error: WHOLE_SECONDS })

@@ -4,6 +4,7 @@ import { signedUrlFor, type SignedUrl, type SignedUrlRequest } from '../lib/auth
 import {
   createApiKey,
   createTenant,
+  currentSecret,
   revokeApiKey,
   rotateSigningSecret,
   UNLIMITED,
@@ -12,6 +13,8 @@ import {
   type TenantRecord,
   type TenantSettings,
 } from '../lib/auth/tenants.ts';
+import type { PipelineImages } from '../lib/backlog/pipeline-images.ts';
+import { tenantBacklog, type TenantBacklog } from '../lib/backlog/tenant-backlog.ts';
 import { ProgImageError } from '../lib/errors.ts';
 import { tenantSchema } from '../lib/ids.ts';
 import type { DocumentCollection, FieldValue, Identified } from '../lib/ports/catalog-store.ts';
@@ -29,6 +32,7 @@ import {
   type IngestCredentialPage,
   type IngestCredentialView,
   type KeyPage,
+  type RotatedTenant,
   type TenantPage,
   type TenantView,
 } from './views.ts';
@@ -42,12 +46,15 @@ export interface TenantAdministration {
   tenants(page: PageQuery): Promise<TenantPage>;
   createTenant(request: NewTenant): Promise<CreatedTenant>;
   tenant(name: string): Promise<TenantView>;
+  /** The tenant's images in the pipeline, by the stage they wait for, and its limit of them. */
+  pipeline(name: string): Promise<TenantBacklog>;
   updateTenant(name: string, changes: TenantSettingsChanges): Promise<TenantView>;
   keys(tenant: string, page: PageQuery): Promise<KeyPage>;
   createKey(tenant: string, request: NewKey): Promise<CreatedKey>;
   /** Resolves to the key as it now is, revoked (revoking twice changes nothing). */
   revokeKey(sha256: string): Promise<ApiKeyView>;
-  rotateSigningSecret(tenant: string, rotation: Rotation): Promise<TenantView>;
+  /** Resolves to the tenant with its new signing secret, the only time the secret leaves the store. */
+  rotateSigningSecret(tenant: string, rotation: Rotation): Promise<RotatedTenant>;
   signUrl(tenant: string, request: SignedUrlRequest): Promise<SignedUrl>;
   ingestCredentials(tenant: string, page: PageQuery): Promise<IngestCredentialPage>;
   /** Resolves to the credential with its secret, the only time the secret leaves the store. */
@@ -86,6 +93,7 @@ function changed(current: TenantSettings, changes: TenantSettingsChanges): Tenan
   return {
     requestsPerSecond: changes.requestsPerSecond === undefined ? current.requestsPerSecond : changes.requestsPerSecond,
     storedBytesQuota: changes.storedBytesQuota === undefined ? current.storedBytesQuota : changes.storedBytesQuota,
+    imagesInFlightLimit: changes.imagesInFlightLimit === undefined ? current.imagesInFlightLimit : changes.imagesInFlightLimit,
     signedGetsOnly: changes.signedGetsOnly ?? current.signedGetsOnly,
     defaultTtlSeconds: changes.defaultTtlSeconds === undefined ? current.defaultTtlSeconds : changes.defaultTtlSeconds,
     corsOrigins: changes.corsOrigins ?? current.corsOrigins,
@@ -97,6 +105,7 @@ export class StoredTenantAdministration implements TenantAdministration {
   constructor(
     private readonly collections: TenantCollections,
     private readonly credentials: IngestCredentials,
+    private readonly images: PipelineImages,
   ) {}
 
   async tenants(query: PageQuery): Promise<TenantPage> {
@@ -112,6 +121,10 @@ export class StoredTenantAdministration implements TenantAdministration {
 
   async tenant(name: string): Promise<TenantView> {
     return tenantView(await this.#tenantRecord(name));
+  }
+
+  async pipeline(name: string): Promise<TenantBacklog> {
+    return tenantBacklog(this.images, await this.#tenantRecord(name));
   }
 
   async updateTenant(name: string, changes: TenantSettingsChanges): Promise<TenantView> {
@@ -137,9 +150,10 @@ export class StoredTenantAdministration implements TenantAdministration {
     return apiKeyView(await this.#keyRecord(sha256));
   }
 
-  async rotateSigningSecret(tenant: string, { graceSeconds }: Rotation): Promise<TenantView> {
+  async rotateSigningSecret(tenant: string, { graceSeconds }: Rotation): Promise<RotatedTenant> {
     const { id } = await this.#tenantRecord(tenant);
-    return tenantView(await rotateSigningSecret(this.collections, id, graceSeconds));
+    const rotated = await rotateSigningSecret(this.collections, id, graceSeconds);
+    return { ...tenantView(rotated), signingSecret: currentSecret(rotated) };
   }
 
   async signUrl(tenant: string, request: SignedUrlRequest): Promise<SignedUrl> {

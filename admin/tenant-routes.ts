@@ -38,8 +38,8 @@ function pageQuery(query: unknown): PageQuery {
 /**
  * /v1/admin/tenants, /v1/admin/keys and /v1/admin/ingest-credentials:
  * tenants, their API keys, signing secrets and ingest credentials, behind the
- * admin token. New keys and credential secrets are in the answer that creates
- * them and nowhere else.
+ * admin token. New keys, credential secrets and signing secrets are in the
+ * answer that creates them and nowhere else.
  */
 export function tenantRoutes(administration: TenantAdministration, token: string | null): Router {
   const router = new Router();
@@ -59,6 +59,10 @@ export function tenantRoutes(administration: TenantAdministration, token: string
 
   router.get(tenant, async (ctx) => {
     ctx.body = await administration.tenant(ctx.params.name ?? '');
+  });
+
+  router.get(`${tenant}/pipeline`, async (ctx) => {
+    ctx.body = await administration.pipeline(ctx.params.name ?? '');
   });
 
   router.patch(tenant, async (ctx) => {

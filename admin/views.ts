@@ -45,6 +45,10 @@ export type TenantPage = z.infer<typeof tenantPageSchema>;
 export const keyPageSchema = z.object({ keys: z.array(apiKeyViewSchema), next: z.string().nullable() });
 export type KeyPage = z.infer<typeof keyPageSchema>;
 
+/** A tenant after a rotation: its new signing secret is in this answer only, for clients that sign URLs themselves. */
+export const rotatedTenantSchema = tenantViewSchema.extend({ signingSecret: signingSecrets.element.shape.secret });
+export type RotatedTenant = z.infer<typeof rotatedTenantSchema>;
+
 export const tenantPath = (name: string): string => `${TENANTS_PATH}/${name}`;
 
 export function tenantView({ id, signingSecrets: secrets, ...rest }: TenantRecord): TenantView {

@@ -3,7 +3,7 @@ import type { Context } from 'koa';
 import { z } from 'zod';
 import { HttpError } from '../lib/http/errors.ts';
 import { withoutDownload } from '../lib/http/download.ts';
-import { responseKey, type ResponseCache } from '../lib/http/response-cache.ts';
+import { responseKey, type Negotiation, type ResponseCache } from '../lib/http/response-cache.ts';
 import { sendBlob } from '../lib/http/send-blob.ts';
 import { matchedRoute } from '../lib/http/metrics.ts';
 import { imageIdSchema, type Tenant } from '../lib/ids.ts';
@@ -21,6 +21,7 @@ import type { HitCounter } from './hit-counter.ts';
 import type { Renditions } from './renditions.ts';
 import type { ServableBlob } from './stored-once.ts';
 import type { Transformations } from './transformations.ts';
+import { AUTO_EXTENSION, chooseByHeaders, negotiationOf, ownFormat, type AskedFor } from './header-choice.ts';
 import { canonicalise, isPlainConversion } from '../lib/transform/canonical.ts';
 import { parseOptions } from '../lib/transform/options.ts';
 import { expandPreset } from '../lib/transform/presets.ts';
@@ -43,10 +44,11 @@ export interface ImageRoutesDependencies {
   readonly announce: OutcomeAnnouncer;
 }
 
-function requestedFormat(extension: string) {
+function requestedFormat(extension: string): AskedFor['format'] {
+  if (extension === AUTO_EXTENSION) return AUTO_EXTENSION;
   const format = formatForExtension(extension);
   if (format === null) {
-    throw new HttpError(400, 'unsupported_extension', `".${extension}" is not a supported format`, { supported: SUPPORTED_EXTENSIONS });
+    throw new HttpError(400, 'unsupported_extension', `".${extension}" is not a supported format`, { supported: [...SUPPORTED_EXTENSIONS, AUTO_EXTENSION] });
   }
   return format;
 }
@@ -73,8 +75,16 @@ export function imageRoutes({ images, usage, blobs, renditions, transformations,
       }
     },
   });
-  /** Sends an image's rendition, named `name` when downloaded; one whose bytes are in memory is kept for the next identical request. */
-  const sendRendition = async (ctx: Context, image: Servable, blob: ServableBlob, rendition: string, name: string): Promise<void> => {
+  /**
+   * Sends an image's rendition, named `name` when downloaded, with what it
+   * varies by when the request's headers chose it; one whose bytes are in
+   * memory is kept for the next identical request (with equal headers).
+   */
+  const sendRendition = async (ctx: Context, image: Servable, blob: ServableBlob, rendition: string, name: string, negotiation: Negotiation | null = null): Promise<void> => {
+    for (const [header, value] of Object.entries(negotiation?.headers ?? {})) {
+      if (header === 'Vary') ctx.vary(value);
+      else ctx.set(header, value);
+    }
     const representation = await sendBlob(ctx, blobs, blob.info, { data: blob.data, name });
     const hit = (): void => {
       hits.record(image, rendition);
@@ -87,6 +97,7 @@ export function imageRoutes({ images, usage, blobs, renditions, transformations,
       route: matchedRoute(ctx),
       tags: [image.id],
       served: hit,
+      negotiation: negotiation ?? undefined,
     });
   };
   const router = new Router({ prefix: '/v1/images' });
@@ -103,7 +114,7 @@ export function imageRoutes({ images, usage, blobs, renditions, transformations,
     ctx.body = { images: shown.map(imageView), next: page.length > limit ? (page[limit - 1]?.id ?? null) : null };
   });
 
-  // One segment: either an id (metadata as JSON) or id.ext (the image in that format).
+  // One segment: either an id (metadata as JSON) or id.ext (the image in that format; id.auto: in the best its Accept header takes).
   router.get('/:name', async (ctx) => {
     const name = ctx.params.name ?? '';
     const dot = name.indexOf('.');
@@ -114,16 +125,21 @@ export function imageRoutes({ images, usage, blobs, renditions, transformations,
       return;
     }
     const format = requestedFormat(name.slice(dot + 1));
-    // Options are checked before the image's state: a bad request is a 400 whatever the image.
+    // Options are checked before the image's state: a bad request is a 400 whatever the image (for `auto`, but the format's own problems).
     const { presets, presetsOnly } = transforms();
     const requested = expandPreset(withoutDownload(ctx.query), presets, presetsOnly);
-    const transform = Object.keys(requested).length === 0 ? null : canonicalise(parseOptions(requested), format);
+    const options = Object.keys(requested).length === 0 ? null : parseOptions(requested);
+    if (options !== null && format !== AUTO_EXTENSION) canonicalise(options, format);
     assertServable(image);
+    const asked = { format, options: options ?? {} };
+    const chosen = chooseByHeaders(image, asked, ctx.headers);
+    const output = chosen.format ?? (await ownFormat(image, blobs));
+    const transform = options === null ? null : canonicalise(chosen.options, output);
     const blob =
       transform === null || isPlainConversion(transform)
-        ? await renditions.get(image, format)
+        ? await renditions.get(image, output)
         : await transformations.get(image, transform, resourcesFor(image.tenant));
-    await sendRendition(ctx, image, blob, transform === null ? format : 'transformed', image.id);
+    await sendRendition(ctx, image, blob, transform === null ? output : 'transformed', image.id, negotiationOf(image, asked, chosen));
   });
 
   router.get('/:id/variants/:file', async (ctx) => {

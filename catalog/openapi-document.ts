@@ -1,4 +1,5 @@
 import { MAX_CORS_ORIGINS } from '../lib/auth/tenants.ts';
+import { OUTCOME_TYPES } from '../lib/events/outcomes.ts';
 import { OPTION_ALIASES, OUTPUT_FORMATS, TRANSFORM_OPTION_NAMES } from '../sdk/src/transform-options.ts';
 import { imageStatusSchema } from './image-record.ts';
 
@@ -64,6 +65,9 @@ const idempotencyKey = {
   description: 'A retry with the same key answers as the first request did and stores nothing twice; 1-255 visible ASCII characters',
   schema: { type: 'string', minLength: 1, maxLength: 255 },
 };
+
+const webhookId = idParameter('id', 'The webhook id');
+const noWebhook = { '404': failure('no such webhook', ['webhook_not_found']) };
 
 /** The transform language in a query: every option under its canonical name (aliases are accepted too). */
 const aliasesOf = (name: string) => Object.entries(OPTION_ALIASES).filter(([, canonical]) => canonical === name).map(([alias]) => alias);
@@ -135,6 +139,7 @@ const stage = (extra: Readonly<Record<string, Schema>> = {}) =>
 const tenantSettings: Readonly<Record<string, Schema>> = {
   requestsPerSecond: { type: ['number', 'null'], exclusiveMinimum: 0, description: 'Requests per second each process accepts from the tenant' },
   storedBytesQuota: { type: ['integer', 'null'], minimum: 1, description: 'Bytes of originals the tenant may keep stored' },
+  imagesInFlightLimit: { type: ['integer', 'null'], minimum: 1, description: 'Images the tenant may have in the pipeline (not final yet); past it, uploads are refused with 429 too_many_in_flight' },
   signedGetsOnly: { type: 'boolean', description: 'Image bytes are served through signed URLs only' },
   defaultTtlSeconds: { type: ['integer', 'null'], minimum: 1, maximum: 315_360_000, description: "How long its uploads that name no ttl live (null: the service's default)" },
   corsOrigins: {
@@ -153,7 +158,8 @@ const schemas: Readonly<Record<string, Schema>> = {
     id: { type: 'string', format: 'uuid' },
     status: { const: 'uploaded' },
     links: object({ self: { type: 'string' }, webp: { type: 'string', description: "Absent for an image past WebP's 16383 pixels a side" } }, { required: ['self'] }),
-  }),
+    expectedWaitSeconds: { type: 'integer', minimum: 60, maximum: 86_400, description: 'Present when the pipeline is long (60 s or more): about how long until the images ahead of this one are done' },
+  }, { required: ['id', 'status', 'links'] }),
   UploadedImages: object({ images: { type: 'array', items: ref('UploadedImage') } }),
   Image: object({
     id: { type: 'string', format: 'uuid' },
@@ -254,6 +260,14 @@ const schemas: Readonly<Record<string, Schema>> = {
     allOf: [ref('Batch'), object({ items: { type: 'array', items: ref('BatchItem') }, next: nullable('string') })],
   },
   Health: object({ status: { const: 'ok' } }),
+  TenantBacklog: object({
+    backlog: object(
+      { scan: { type: 'integer', minimum: 0 }, strip: { type: 'integer', minimum: 0 }, compress: { type: 'integer', minimum: 0 }, variants: { type: 'integer', minimum: 0 } },
+      { description: "The tenant's images not final yet, by the stage they wait for" },
+    ),
+    inFlight: { type: 'integer', minimum: 0 },
+    imagesInFlightLimit: { type: ['integer', 'null'], minimum: 1, description: 'null: no limit' },
+  }),
   ImageStats: object({
     id: { type: 'string', format: 'uuid' },
     hits: { type: 'integer', minimum: 0 },
@@ -289,6 +303,7 @@ const schemas: Readonly<Record<string, Schema>> = {
     createdAt: { type: 'string', format: 'date-time' },
     requestsPerSecond: nullable('number'),
     storedBytesQuota: nullable('integer'),
+    imagesInFlightLimit: nullable('integer'),
     signedGetsOnly: { type: 'boolean' },
     defaultTtlSeconds: nullable('integer'),
     corsOrigins: { type: 'array', items: { type: 'string' } },
@@ -320,6 +335,40 @@ const schemas: Readonly<Record<string, Schema>> = {
     { required: ['path'], additionalProperties: false },
   ),
   SignedUrl: object({ url: { type: 'string' }, expiresAt: { type: 'string', format: 'date-time' } }),
+  Webhook: object({
+    id: { type: 'string', format: 'uuid' },
+    url: { type: 'string' },
+    events: { type: 'array', items: { enum: Object.values(OUTCOME_TYPES) } },
+    enabled: { type: 'boolean' },
+    disabledReason: { type: ['string', 'null'], description: 'Why it was disabled (its deliveries kept failing, or by request)' },
+    disabledAt: { type: ['string', 'null'], format: 'date-time' },
+    createdAt: { type: 'string', format: 'date-time' },
+    consecutiveFailures: { type: 'integer', minimum: 0, description: 'Delivery attempts failed since the last that succeeded' },
+    failingSince: { type: ['string', 'null'], format: 'date-time' },
+    secrets: {
+      type: 'array',
+      description: 'The current secret first; the others still sign deliveries until they retire',
+      items: object({ createdAt: { type: 'string', format: 'date-time' }, retiresAt: { type: ['string', 'null'], format: 'date-time' } }),
+    },
+    links: object({ self: { type: 'string' }, deliveries: { type: 'string' } }),
+  }),
+  WebhookWithSecret: {
+    allOf: [ref('Webhook'), object({ secret: { type: 'string', pattern: '^whsec_', description: 'The Standard Webhooks secret deliveries are signed with; shown in this answer only' } })],
+  },
+  WebhookDelivery: object({
+    id: { type: 'string', format: 'uuid', description: 'The webhook-id header of every attempt' },
+    eventId: { type: 'string', format: 'uuid', description: 'The outcome delivered (its eventId)' },
+    type: { enum: Object.values(OUTCOME_TYPES) },
+    state: { enum: ['pending', 'delivered', 'failed'] },
+    createdAt: { type: 'string', format: 'date-time' },
+    attempts: { type: 'integer', minimum: 0 },
+    lastAttemptAt: { type: ['string', 'null'], format: 'date-time' },
+    lastStatus: { type: ['integer', 'null'], description: 'The status the receiver answered; null when none came (timed out, unreachable, refused)' },
+    lastError: nullable('string'),
+    nextAttemptAt: { type: ['string', 'null'], format: 'date-time' },
+    deliveredAt: { type: ['string', 'null'], format: 'date-time' },
+    links: object({ redeliver: { type: 'string' } }),
+  }),
   Readiness: object({ status: { enum: ['ready', 'degraded', 'not ready'] }, checks: { type: 'object', additionalProperties: { type: 'string' } } }),
 };
 
@@ -355,11 +404,15 @@ export const openApiDocument = {
           '400': failure('a malformed request or a URL that will not be fetched', ['invalid_idempotency_key', 'invalid_ttl', 'malformed_multipart', 'no_file', 'unreadable_body', 'invalid_json', 'invalid_body', ...URL_REFUSED]),
           '413': failure('over the upload limit', ['payload_too_large']),
           '415': failure('not an image in an accepted format, data after its end, or a declared type the content contradicts', ['unsupported_media_type', 'trailing_data', 'type_mismatch']),
-          '422': failure('an image that cannot be accepted', ['unreadable_image', 'truncated_image', 'too_many_pixels', 'too_many_frames', 'unsafe_svg', 'idempotency_key_reused']),
+          '422': failure('an image that cannot be accepted, or more images than the tenant may have in the pipeline', ['unreadable_image', 'truncated_image', 'too_many_pixels', 'too_many_frames', 'unsafe_svg', 'idempotency_key_reused', 'too_many_images']),
           '502': failure('the URL answered an error', ['remote_error', 'remote_unreachable']),
           '504': failure('the URL did not answer in time', ['remote_timeout']),
           ...always,
           ...overQuota,
+          '429': {
+            ...failure("over the tenant's request rate, or at its limit of images in the pipeline (body: limit, inFlight, requested); Retry-After says when to try again", ['rate_limited', 'too_many_in_flight']),
+            headers: { 'Retry-After': { description: 'Seconds: for too_many_in_flight, from the rate the pipeline drains the tenant\'s images, 1 to 60', schema: { type: 'integer', minimum: 1 } } },
+          },
         },
       },
       get: {
@@ -392,17 +445,34 @@ export const openApiDocument = {
         summary: 'The image in a format, transformed by the query (made on the first request, stored, served from the store after)',
         parameters: [
           idParameter('id', 'The image id'),
-          { name: 'extension', in: 'path', required: true, schema: { enum: ['jpg', 'jpeg', 'png', 'webp', 'avif', 'gif', 'tif', 'tiff'] } },
+          {
+            name: 'extension',
+            in: 'path',
+            required: true,
+            description: "The format; auto: AVIF or WebP when Accept names it (q above 0), else the image's own (JPEG, PNG or GIF), with Vary: Accept",
+            schema: { enum: ['jpg', 'jpeg', 'png', 'webp', 'avif', 'gif', 'tif', 'tiff', 'auto'] },
+          },
           presetParameter,
           ...transformParameters.filter((parameter) => parameter.name !== 'format'),
           ...deliveryParameters,
+          headerParameter('Accept', 'For the extension auto: the formats the client takes'),
+          headerParameter('Sec-CH-DPR', 'For dpr=auto (also DPR): the device pixel ratio, 1 to 4'),
+          headerParameter('Sec-CH-Width', 'For dpr=auto without width or height (also Width): the laid-out width in device pixels'),
         ],
         responses: {
-          '200': imageAnswer('The image'),
+          '200': {
+            ...imageAnswer('The image'),
+            headers: {
+              ...imageHeaders,
+              Vary: { description: 'For auto: Accept; for dpr=auto: Sec-CH-DPR, DPR (and Sec-CH-Width, Width without a size); Origin for listed image origins', schema: { type: 'string' } },
+              'Accept-CH': { description: 'For dpr=auto: Sec-CH-DPR, Sec-CH-Width', schema: { type: 'string' } },
+            },
+          },
           ...delivered,
           '400': failure('a bad extension, transformation or query, or a format that cannot hold the output', ['unsupported_extension', 'invalid_transform', 'output_too_large', 'format_limit_exceeded', 'invalid_query']),
           ...servedImageFailures,
-          '503': failure('past the transformation deadline, or too many transformations waiting (Retry-After)', ['transform_timeout', 'overloaded']),
+          '422': failure('a stage gave up on it, or the transformation is estimated to cost more than allowed', ['processing_failed', 'too_costly']),
+          '503': failure('past the transformation deadline, or too many transformations waiting, or the wait for a turn would pass the deadline (Retry-After)', ['transform_timeout', 'overloaded']),
           ...always,
           ...presetsOnly,
         },
@@ -434,7 +504,7 @@ export const openApiDocument = {
           '400': failure('a bad transformation or request', ['invalid_transform', 'output_too_large', 'format_limit_exceeded', 'one_image', 'malformed_multipart', 'no_file', 'invalid_json', 'invalid_body', ...URL_REFUSED]),
           '413': failure('over the upload limit', ['payload_too_large']),
           '415': failure('not an image in an accepted format, data after its end, or a declared type the content contradicts', ['unsupported_media_type', 'trailing_data', 'type_mismatch']),
-          '422': failure('an image that cannot be transformed', ['unreadable_image', 'too_many_pixels', 'too_many_frames', 'unsafe_svg', 'infected', 'output_too_large', 'unprocessable_image']),
+          '422': failure('an image that cannot be transformed', ['unreadable_image', 'too_many_pixels', 'too_many_frames', 'unsafe_svg', 'infected', 'output_too_large', 'unprocessable_image', 'too_costly']),
           '502': failure('the URL answered an error', ['remote_error', 'remote_unreachable']),
           '503': failure('past the deadline, too many transformations waiting, or the scanner is not answering (Retry-After)', ['transform_timeout', 'overloaded', 'scan_unavailable']),
           '504': failure('the URL did not answer in time', ['remote_timeout']),
@@ -514,6 +584,24 @@ export const openApiDocument = {
         summary: "The image's hits, in all and by what was served (this process's unflushed hits included)",
         parameters: [idParameter('id', 'The image id')],
         responses: { '200': { description: 'Its statistics', content: json(ref('ImageStats')) }, '404': failure('no such image', ['not_found']), ...always },
+      },
+    },
+    '/v1/pipeline': {
+      get: {
+        operationId: 'getPipeline',
+        summary: "The tenant's images in the pipeline by the stage they wait for, its limit of them, and the pipeline's expected wait",
+        responses: {
+          '200': {
+            description: 'As last counted',
+            content: json({
+              allOf: [
+                ref('TenantBacklog'),
+                object({ expectedWaitSeconds: { type: ['integer', 'null'], minimum: 0, maximum: 86_400, description: 'Until every image now in the pipeline is done, at the rate it drains (at most 86400); null while there is nothing to go by' } }),
+              ],
+            }),
+          },
+          ...always,
+        },
       },
     },
     '/v1/stats/top': {
@@ -628,6 +716,15 @@ export const openApiDocument = {
         },
       },
     },
+    '/v1/admin/tenants/{name}/pipeline': {
+      parameters: [tenantName],
+      get: {
+        ...admin,
+        operationId: 'getTenantPipeline',
+        summary: "The tenant's images in the pipeline, by the stage they wait for, and its limit of them",
+        responses: { '200': { description: 'As counted now', content: json(ref('TenantBacklog')) }, ...noTenant, ...adminRefused },
+      },
+    },
     '/v1/admin/tenants/{name}/keys': {
       parameters: [tenantName],
       get: {
@@ -660,13 +757,16 @@ export const openApiDocument = {
       post: {
         ...admin,
         operationId: 'rotateSigningSecret',
-        summary: 'A new signing secret; the current one keeps verifying for graceSeconds (0: retired at once)',
+        summary: 'A new signing secret, which this answer alone shows; the current one keeps verifying for graceSeconds (0: retired at once)',
         requestBody: {
           required: true,
           content: json({ type: 'object', properties: { graceSeconds: { type: 'number', minimum: 0, maximum: 31_536_000, default: 86_400 } }, additionalProperties: false }),
         },
         responses: {
-          '200': { description: 'The tenant as it now is', content: json(ref('Tenant')) },
+          '200': {
+            description: 'The tenant as it now is, and its new signing secret',
+            content: json({ allOf: [ref('Tenant'), object({ signingSecret: { type: 'string', description: 'For clients that sign URLs themselves; shown in this answer only' } })] }),
+          },
           '400': failure('a body that is not valid', BODY_REFUSED),
           ...noTenant,
           ...adminRefused,
@@ -748,6 +848,105 @@ export const openApiDocument = {
           '400': failure('a body that is not valid', BODY_REFUSED),
           '404': failure('no such key', ['key_not_found']),
           ...adminRefused,
+        },
+      },
+    },
+    '/v1/webhooks': {
+      post: {
+        operationId: 'createWebhook',
+        summary: "Registers a webhook endpoint for the tenant's outcomes (Standard Webhooks); the answer alone shows its secret",
+        requestBody: {
+          required: true,
+          content: json(object(
+            { url: { type: 'string', maxLength: 2048 }, events: { type: 'array', minItems: 1, items: { enum: Object.values(OUTCOME_TYPES) }, description: 'Absent: every outcome' } },
+            { required: ['url'], additionalProperties: false },
+          )),
+        },
+        responses: {
+          '201': { description: 'Registered; Location names it', content: json(ref('WebhookWithSecret')) },
+          '400': failure('a body that is not valid, or a URL the address policy refuses', [...BODY_REFUSED, ...URL_REFUSED]),
+          '409': failure('the tenant has as many webhooks as it may (the error names the maximum)', ['webhook_limit_reached']),
+          ...always,
+        },
+      },
+      get: {
+        operationId: 'listWebhooks',
+        summary: "The tenant's webhook endpoints",
+        responses: { '200': { description: 'Every one', content: json(object({ webhooks: { type: 'array', items: ref('Webhook') } })) }, ...always },
+      },
+    },
+    '/v1/webhooks/{id}': {
+      parameters: [webhookId],
+      get: {
+        operationId: 'getWebhook',
+        summary: 'A webhook endpoint (never its secrets)',
+        responses: { '200': { description: 'The endpoint', content: json(ref('Webhook')) }, ...noWebhook, ...always },
+      },
+      patch: {
+        operationId: 'updateWebhook',
+        summary: 'Changes its URL or events, enables it again (starting afresh) or disables it',
+        requestBody: {
+          required: true,
+          content: json({
+            type: 'object',
+            minProperties: 1,
+            properties: { url: { type: 'string', maxLength: 2048 }, events: { type: 'array', minItems: 1, items: { enum: Object.values(OUTCOME_TYPES) } }, enabled: { type: 'boolean' } },
+            additionalProperties: false,
+          }),
+        },
+        responses: {
+          '200': { description: 'The endpoint as it now is', content: json(ref('Webhook')) },
+          '400': failure('a body that is not valid, or a URL the address policy refuses', [...BODY_REFUSED, ...URL_REFUSED]),
+          ...noWebhook,
+          ...always,
+        },
+      },
+      delete: {
+        operationId: 'deleteWebhook',
+        summary: 'Deletes the endpoint and its delivery log',
+        responses: { '204': { description: 'Deleted' }, ...noWebhook, ...always },
+      },
+    },
+    '/v1/webhooks/{id}/rotate-secret': {
+      post: {
+        operationId: 'rotateWebhookSecret',
+        summary: 'A new secret; the current one keeps signing deliveries (beside the new one) for graceSeconds',
+        parameters: [webhookId],
+        requestBody: {
+          required: true,
+          content: json({ type: 'object', properties: { graceSeconds: { type: 'integer', minimum: 0, maximum: 31_536_000, default: 86_400 } }, additionalProperties: false }),
+        },
+        responses: {
+          '200': { description: 'The endpoint and its new secret', content: json(ref('WebhookWithSecret')) },
+          '400': failure('a body that is not valid', BODY_REFUSED),
+          ...noWebhook,
+          ...always,
+        },
+      },
+    },
+    '/v1/webhooks/{id}/deliveries': {
+      get: {
+        operationId: 'listWebhookDeliveries',
+        summary: "The endpoint's delivery log, a page at a time (by delivery id)",
+        parameters: [webhookId, { name: 'state', in: 'query', required: false, schema: { enum: ['pending', 'delivered', 'failed'] } }, cursorParameter, limitParameter(100, 50)],
+        responses: {
+          '200': { description: 'One page', content: json(object({ deliveries: { type: 'array', items: ref('WebhookDelivery') }, next: nullable('string') })) },
+          '400': failure('a bad query', ['invalid_query']),
+          ...noWebhook,
+          ...always,
+        },
+      },
+    },
+    '/v1/webhooks/{id}/deliveries/{deliveryId}/redeliver': {
+      post: {
+        operationId: 'redeliverWebhook',
+        summary: 'Sends the delivery again, as the same message (same webhook-id), with a fresh retry schedule',
+        parameters: [webhookId, idParameter('deliveryId', 'The delivery id')],
+        responses: {
+          '202': { description: 'Queued', content: json(ref('WebhookDelivery')) },
+          '404': failure('no such webhook or delivery', ['webhook_not_found', 'delivery_not_found']),
+          '409': failure('the endpoint is disabled: enable it first', ['webhook_disabled']),
+          ...always,
         },
       },
     },

@@ -3,9 +3,20 @@ import type { OutputFormat } from '../lib/events/payloads.ts';
 import { encodeAs, openImage, render } from '../lib/imaging/codec.ts';
 import { canAnimate, CONTENT_TYPES } from '../lib/imaging/formats.ts';
 import type { BlobStore } from '../lib/ports/blob-store.ts';
+import { canonicalise } from '../lib/transform/canonical.ts';
+import { estimateTransform } from '../lib/transform/cost.ts';
 import { assertFitsFormat } from '../lib/transform/planned-size.ts';
+import type { TransformSlots } from '../lib/transform/transform-slots.ts';
 import type { Servable } from './image-access.ts';
 import type { ServableBlob, StoredOnce } from './stored-once.ts';
+
+export interface RenditionsOptions {
+  readonly blobs: BlobStore;
+  readonly stored: StoredOnce;
+  /** Conversions take their turn with transformations: they cost as much (an AVIF of 100 megapixels, gigabytes). */
+  readonly slots: TransformSlots;
+  readonly timeoutMs: () => number;
+}
 
 /**
  * The image in any output format: the compressed master when the format
@@ -14,21 +25,26 @@ import type { ServableBlob, StoredOnce } from './stored-once.ts';
  * first requests share one conversion.
  */
 export class Renditions {
-  constructor(
-    private readonly blobs: BlobStore,
-    private readonly stored: StoredOnce,
-  ) {}
+  constructor(private readonly options: RenditionsOptions) {}
 
-  /** @throws HttpError 400 format_limit_exceeded when the format cannot hold the image (WebP past 16383 pixels a side) */
+  /**
+   * @throws HttpError 400 format_limit_exceeded when the format cannot hold the image (WebP past 16383 pixels a side),
+   * 422 too_costly when the conversion is over the budget, 503 when it cannot have its turn in time
+   */
   async get(image: Servable, format: OutputFormat): Promise<ServableBlob> {
     const { master } = image;
     assertFitsFormat(master, format);
     const compressed = image.compression.master;
     const owner = { tenant: image.tenant, imageId: image.id };
     const key = compressed.format === format ? compressed.key : blobKeys.rendition(owner, format);
-    return this.stored.get(key, owner, async () => {
-      const source = openImage(await this.blobs.get(master.key), master.format, { stillOnly: !canAnimate(format) });
-      const converted = await render(encodeAs(source, format, 'just-in-time'), format);
+    const { blobs, stored, slots, timeoutMs } = this.options;
+    const deadline = Date.now() + timeoutMs();
+    return stored.get(key, owner, async () => {
+      const estimate = estimateTransform(master, canonicalise({}, format));
+      const converted = await slots.run({ tenant: image.tenant, estimate, deadline }, async () => {
+        const source = openImage(await blobs.get(master.key), master.format, { stillOnly: !canAnimate(format) });
+        return render(encodeAs(source, format, 'just-in-time'), format);
+      });
       return { data: converted.data, contentType: CONTENT_TYPES[format] };
     });
   }

@@ -41,8 +41,9 @@ export const catalogApi: ServiceFactory = async ({ config, live, bus, blobs, log
     return status !== undefined && status !== 'deleted';
   };
   const stored = new StoredOnce(blobs, new BlobCache(BLOB_CACHE_BYTES, CACHED_BLOB_MAX_BYTES), isLive);
-  const transformations = new Transformations({ blobs, stored, metrics, timeoutMs: () => live.current().transforms.timeoutMs, slots: transformSlots });
-  const renditions = new Renditions(blobs, stored);
+  const timeoutMs = () => live.current().transforms.timeoutMs;
+  const transformations = new Transformations({ blobs, stored, metrics, timeoutMs, slots: transformSlots });
+  const renditions = new Renditions({ blobs, stored, slots: transformSlots, timeoutMs });
   const routes = new Router();
   const transforms = () => live.current().transforms;
   routes.use(

@@ -6,7 +6,7 @@ import { readJsonBody } from '../lib/http/json-body.ts';
 /**
  * POST /v1/signed-urls {path, expiresIn}: a URL of image bytes anyone may GET
  * until it expires (an <img src> in a browser), signed with the tenant's
- * current secret, which never leaves the server.
+ * current secret: the URL a client holding that secret signs itself.
  */
 export function signedUrlRoutes(): Router {
   const router = new Router();

@@ -3,6 +3,7 @@ import type { OutputFormat } from '../lib/events/payloads.ts';
 import { CONTENT_TYPES } from '../lib/imaging/formats.ts';
 import type { BlobStore } from '../lib/ports/blob-store.ts';
 import { storedTransformKey, type CanonicalTransform } from '../lib/transform/canonical.ts';
+import { estimateTransform } from '../lib/transform/cost.ts';
 import { runTransform } from '../lib/transform/run-transform.ts';
 import type { TransformSlots } from '../lib/transform/transform-slots.ts';
 import type { TransformResources } from '../lib/transform/steps/step.ts';
@@ -50,12 +51,14 @@ export class Transformations {
     const { master } = image;
     const owner = { tenant: image.tenant, imageId: image.id };
     const key = storedTransformKey(owner, transform);
+    const deadline = Date.now() + this.options.timeoutMs();
     return this.options.stored.get(key, owner, async () => {
       const format: OutputFormat = transform.format;
+      const size = { width: master.width, height: master.height };
       const stopTimer = this.#duration.startTimer({ format });
-      const made = await this.options.slots.run(async () => {
-        const source = { bytes: await blobs.get(master.key), format: master.format, upright: true, size: { width: master.width, height: master.height } };
-        return runTransform(source, transform, { resources, deadline: Date.now() + this.options.timeoutMs() });
+      const made = await this.options.slots.run({ tenant: image.tenant, estimate: estimateTransform(size, transform), deadline }, async () => {
+        const source = { bytes: await blobs.get(master.key), format: master.format, upright: true, size };
+        return runTransform(source, transform, { resources, deadline });
       });
       stopTimer();
       this.#made.inc({ format });

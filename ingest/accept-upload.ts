@@ -11,7 +11,7 @@ import { identifyImage } from '../lib/imaging/identify-image.ts';
 import type { Claims } from '../lib/imaging/claimed-format.ts';
 import { assertWithinQuota, type UsageCollection } from '../lib/auth/stored-bytes.ts';
 import type { TenantRecord } from '../lib/auth/tenants.ts';
-import { claimImageId, type ImageIdClaims } from './image-id-claims.ts';
+import { claimImageId, type ImageIdClaims } from '../lib/auth/image-id-claims.ts';
 import type { UploadedFile } from './read-upload.ts';
 
 export interface AcceptUploadDependencies {

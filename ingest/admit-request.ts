@@ -2,13 +2,17 @@ import type { TenantCollections } from '../lib/auth/tenants.ts';
 import { createEvent, decodeEvent, InvalidEventError, type EventOf, type ImageEvent } from '../lib/events/envelope.ts';
 import { TOPICS } from '../lib/events/topics.ts';
 import type { DeliveredMessage } from '../lib/ports/event-bus.ts';
-import { claimImageId, requestFingerprint, type ImageIdClaims } from './image-id-claims.ts';
+import type { PipelineImages } from '../lib/backlog/pipeline-images.ts';
+import { inFlightExcess } from '../lib/backlog/tenant-backlog.ts';
+import { claimImageId, requestFingerprint, type ImageIdClaims } from '../lib/auth/image-id-claims.ts';
 import { IngestRejection } from './ingest-rejection.ts';
 import { provenCredential, type SignatureCheck } from './signed-request.ts';
 
 export type AdmissionDependencies = SignatureCheck & {
   readonly tenants: TenantCollections['tenants'];
   readonly claims: ImageIdClaims;
+  /** To hold a tenant to its limit of images in flight. */
+  readonly images: PipelineImages;
 };
 
 /** The message as an ingest request, or why it is not one. */
@@ -37,9 +41,12 @@ export function createAdmission(dependencies: AdmissionDependencies) {
     const credential = await provenCredential(dependencies, message);
     const request = readRequest(message);
     const { imageId, tenant } = request;
-    if (tenant !== credential.tenant) {
-      if ((await dependencies.tenants.get(tenant)) === null) throw new IngestRejection('unknown_tenant', `there is no tenant ${tenant}`);
-      throw new IngestRejection('tenant_mismatch', `the ingest credential ${credential.id} does not sign for tenant ${tenant}`);
+    const tenantRecord = (await dependencies.tenants.get(tenant))?.document;
+    if (tenantRecord === undefined) throw new IngestRejection('unknown_tenant', `there is no tenant ${tenant}`);
+    if (tenant !== credential.tenant) throw new IngestRejection('tenant_mismatch', `the ingest credential ${credential.id} does not sign for tenant ${tenant}`);
+    const excess = await inFlightExcess(dependencies.images, tenantRecord, 1);
+    if (excess !== null) {
+      throw new IngestRejection('not_admitted', `the tenant has ${excess.inFlight} images in the pipeline and may have ${excess.limit}: send it again once some are done`, tenant);
     }
     const fingerprint = requestFingerprint(request.payload);
     const claim = await claimImageId(dependencies.claims, request, fingerprint);

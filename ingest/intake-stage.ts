@@ -6,7 +6,7 @@ import { HttpError } from '../lib/http/errors.ts';
 import { BlobNotFoundError, type BlobStore } from '../lib/ports/blob-store.ts';
 import { fetchImages, type RemoteImageLimits } from '../lib/remote/fetch-images.ts';
 import { acceptUploads, type AcceptUploadsDependencies } from './accept-upload.ts';
-import { markTakenIn } from './image-id-claims.ts';
+import { markTakenIn } from '../lib/auth/image-id-claims.ts';
 import { tooLarge, type UploadedFile } from './read-upload.ts';
 import { defaultTtlOf, expiryAfter } from './time-to-live.ts';
 

@@ -5,6 +5,9 @@ import { createScanner } from '../lib/adapters/index.ts';
 import { openIngestCredentials } from '../lib/auth/ingest-credentials.ts';
 import { openUsageCollection } from '../lib/auth/stored-bytes.ts';
 import { openTenantCollections } from '../lib/auth/tenants.ts';
+import { exportBacklogGauges } from '../lib/backlog/backlog-metrics.ts';
+import { BacklogSampler, backlogHealthOf } from '../lib/backlog/backlog-sampler.ts';
+import { openPipelineImages } from '../lib/backlog/pipeline-images.ts';
 import { encodeOutcome } from '../lib/events/outcomes.ts';
 import { TOPICS } from '../lib/events/topics.ts';
 import { namespaced } from '../lib/kafka/names.ts';
@@ -14,8 +17,9 @@ import { DEFAULT_RETRY_POLICY } from '../lib/pipeline/retry.ts';
 import { imageFailedAt, startStage } from '../lib/pipeline/stage.ts';
 import type { ServiceFactory } from '../lib/service/host.ts';
 import { createAdmission } from './admit-request.ts';
-import { openImageIdClaims } from './image-id-claims.ts';
+import { openImageIdClaims } from '../lib/auth/image-id-claims.ts';
 import { createIntakeStage } from './intake-stage.ts';
+import { pipelineRoutes } from './pipeline-routes.ts';
 import { rejectionOutcome } from './rejection-outcome.ts';
 import { transformRoutes } from './transform-routes.ts';
 import { uploadRoutes } from './upload-routes.ts';
@@ -27,23 +31,38 @@ const uploadLimits = (config: Config, live: LiveConfig) => ({
   fetch: config.fetch,
 });
 
-/** The write API: POST /v1/images and POST /v1/transform. */
-export const ingestApi: ServiceFactory = async ({ config, live, bus, blobs, catalogStore, transformSlots }) => {
+/**
+ * The write API: POST /v1/images and POST /v1/transform; and GET /v1/pipeline,
+ * from the backlog this process counts (which its uploads wait behind).
+ */
+export const ingestApi: ServiceFactory = async ({ config, live, bus, blobs, log, metrics, catalogStore, transformSlots }) => {
   const limits = uploadLimits(config, live);
   const scanner = createScanner(live);
   const store = await catalogStore();
   const usage = await openUsageCollection(store);
   const claims = await openImageIdClaims(store);
+  const images = await openPipelineImages(store);
+  const sampler = new BacklogSampler(images, { intervalMs: config.backlog.sampleMs, log: log.child({ component: 'pipeline-backlog' }) });
+  sampler.start();
+  exportBacklogGauges(sampler, metrics);
+  const pipeline = { images, sampler };
   const routes = new Router();
   routes.use(
-    uploadRoutes({ bus, blobs, ...limits, usage, claims, defaultTtlSeconds: config.uploads.defaultTtlSeconds }).routes(),
+    uploadRoutes({ bus, blobs, ...limits, usage, claims, defaultTtlSeconds: config.uploads.defaultTtlSeconds, pipeline }).routes(),
     transformRoutes({ ...limits, scanner, timeoutMs: () => live.current().transforms.timeoutMs, slots: transformSlots }).routes(),
+    pipelineRoutes(pipeline).routes(),
   );
   return {
     name: 'ingest-api',
     routes,
-    ...(config.scan.clamd === null ? {} : { readiness: { scanner: () => scanner.checkHealth() } }),
-    stop: () => Promise.resolve(),
+    readiness: {
+      'pipeline-backlog': () => Promise.resolve(backlogHealthOf(sampler.current(), config.backlog.degradedSeconds)),
+      ...(config.scan.clamd === null ? {} : { scanner: () => scanner.checkHealth() }),
+    },
+    stop: () => {
+      sampler.stop();
+      return Promise.resolve();
+    },
   };
 };
 
@@ -71,6 +90,7 @@ export const ingestRequests: ServiceFactory = async ({ config, live, bus, blobs,
     credentials: await openIngestCredentials(store),
     tenants,
     claims,
+    images: await openPipelineImages(store),
     topicName,
     maxAgeSeconds: config.uploads.ingestMaxAgeSeconds,
     now: Date.now,

@@ -8,6 +8,8 @@ import type { ImageFormat } from '../lib/events/payloads.ts';
 import type { Scanner } from '../lib/ports/scanner.ts';
 import { assertNotInfected } from '../lib/scanning.ts';
 import { canonicalise } from '../lib/transform/canonical.ts';
+import { estimateTransform } from '../lib/transform/cost.ts';
+import { tenantOf } from '../lib/auth/admission.ts';
 import { parseOptions } from '../lib/transform/options.ts';
 import { runTransform } from '../lib/transform/run-transform.ts';
 import { noOtherImages } from '../lib/transform/steps/step.ts';
@@ -71,16 +73,16 @@ export function transformRoutes(dependencies: TransformRoutesDependencies): Rout
     ...uploadBody(dependencies.maxBytes),
     async (ctx) => {
       const { file, options: bodyOptions } = await requestImage(ctx, dependencies);
+      // The deadline counts from the request's arrival in full: the scan and the wait for a turn are in it.
+      const deadline = Date.now() + dependencies.timeoutMs();
       if (file === undefined) throw new Error('a request image was read');
       const image = await identifyImage(file.bytes, dependencies.acceptedFormats, file.claims);
       const options = parseOptions(mergeOptions(ctx.query, bodyOptions));
       const transform = canonicalise(options, options.format ?? masterFormat(image.format));
       await assertClean(dependencies.scanner, file.bytes);
-      const result = await dependencies.slots.run(() =>
-        runTransform({ bytes: file.bytes, format: image.format, upright: false }, transform, {
-          resources: NO_STORED_IMAGES,
-          deadline: Date.now() + dependencies.timeoutMs(),
-        }),
+      const estimate = estimateTransform(image, transform);
+      const result = await dependencies.slots.run({ tenant: tenantOf(ctx), estimate, deadline }, () =>
+        runTransform({ bytes: file.bytes, format: image.format, upright: false }, transform, { resources: NO_STORED_IMAGES, deadline }),
       );
       ctx.type = CONTENT_TYPES[result.format];
       ctx.set('Cache-Control', 'no-store');

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { imageFormatSchema, renditionSchema, variantSchema } from '../lib/events/payloads.ts';
 import { imageIdSchema, tenantSchema } from '../lib/ids.ts';
 import type { CatalogStore, DocumentCollection } from '../lib/ports/catalog-store.ts';
+import { everyDocument } from '../lib/every-document.ts';
 
 /**
  * The fields of the catalog's image documents that the jobs read. The
@@ -31,8 +32,6 @@ export const openCatalogImages = (store: CatalogStore): Promise<CatalogImages> =
 /** Every image status but `deleted`. */
 export const LIVE_STATUSES = ['uploaded', 'unscanned', 'clean', 'infected', 'stripped', 'compressed', 'ready', 'failed'] as const;
 
-const PAGE_SIZE = 500;
-
 /** Whether the blobs stored under this image id are in use: its own live image, or live images deduplicated onto it. */
 export async function blobsInUse(images: CatalogImages, imageId: string): Promise<boolean> {
   if (((await images.get(imageId))?.document.status ?? 'deleted') !== 'deleted') return true;
@@ -42,13 +41,5 @@ export async function blobsInUse(images: CatalogImages, imageId: string): Promis
 
 /** The images with these statuses, a page at a time (the store filters on equality only). */
 export async function* imagesWithStatus(images: CatalogImages, statuses: readonly string[]): AsyncGenerator<CatalogImage> {
-  for (const status of statuses) {
-    let after: string | undefined;
-    for (;;) {
-      const page = await images.find({ where: { status }, limit: PAGE_SIZE, ...(after === undefined ? {} : { after }) });
-      yield* page;
-      if (page.length < PAGE_SIZE) break;
-      after = page.at(-1)?.id;
-    }
-  }
+  for (const status of statuses) yield* everyDocument(images, { where: { status } });
 }

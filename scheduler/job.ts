@@ -11,10 +11,12 @@ export interface JobContext {
   readonly count: (name: string, by?: number) => void;
 }
 
-/** A scheduled job: what it does, and when (null: on demand only). */
+/** A scheduled job: what it does, and when (null: on demand only, or at start). */
 export interface Job {
   readonly name: string;
   readonly description: string;
   readonly schedule: string | null;
+  /** Also run whenever a scheduler starts (recorded as a scheduled run): a catch-up that is harmless to repeat. */
+  readonly runsAtStart?: boolean;
   run(context: JobContext): Promise<void>;
 }

@@ -1,3 +1,4 @@
+import { openImageIdClaims } from '../lib/auth/image-id-claims.ts';
 import type { Config } from '../lib/config/index.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { BlobStore } from '../lib/ports/blob-store.ts';
@@ -27,7 +28,8 @@ export async function openRunner(options: {
   const runs = await openJobRuns(store);
   const states = await openSignatureState(store);
   const images = await openCatalogImages(store);
-  const jobs = createJobs({ config, images, states, bus, blobs });
+  const claims = await openImageIdClaims(store);
+  const jobs = createJobs({ config, images, claims, states, bus, blobs });
   const runner = new JobRunner({ runs, jobs, leaseMs: config.scheduler.leaseMs, log });
   return { runner, runs, states };
 }

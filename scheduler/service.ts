@@ -30,6 +30,12 @@ export const schedulerService: ServiceFactory = async ({ config, bus, blobs, log
     await task.start();
     tasks.push(task);
   }
+  for (const job of runner.jobs) {
+    if (job.runsAtStart !== true) continue;
+    // The run is claimed here and goes on while the scheduler serves; stop() waits for it.
+    const result = await runner.start(job.name, 'schedule');
+    if (!result.started) schedulerLog.info({ job: job.name, reason: result.reason }, 'run at start skipped');
+  }
   return {
     name: 'scheduler',
     readiness: { signatures: () => signatureHealth(states, config.scheduler.signaturesMaxAgeHours * 3_600_000) },

@@ -18,6 +18,7 @@ export const DISTRIBUTED_ROLES: readonly ProcessRole[] = [
   { role: 'transform', main: 'processors/transform/main.ts', scales: true },
   { role: 'rescan', main: 'processors/rescan/main.ts', scales: true },
   { role: 'scheduler', main: 'scheduler/main.ts', scales: false },
+  { role: 'webhooks', main: 'webhooks/main.ts', scales: false },
 ];
 
 export interface LayoutProcess {

@@ -77,7 +77,8 @@ async function assertPortsFree(server: LocalServer): Promise<void> {
   }
 }
 
-async function ensureRunning(server: LocalServer, report: Report): Promise<void> {
+/** Starts the server unless it is running and healthy; resolves once it answers its health check (and afterReady ran). */
+export async function ensureRunning(server: LocalServer, report: Report): Promise<void> {
   const pid = runningPid(server.name);
   if (pid !== null && (await healthy(server))) {
     report(`${server.name}: already running (pid ${pid}) at ${server.address}`);

@@ -4,6 +4,7 @@ import type { KafkaConfig } from '../config/index.ts';
 import { DependencyUnavailableError } from '../errors.ts';
 import { ALL_TOPICS, type Topic } from '../events/topics.ts';
 import { createKafkaClient, type KafkaClientOptions } from '../kafka/client.ts';
+import { waitForGroupCoordinator } from '../kafka/group-coordinator.ts';
 import { namespaced } from '../kafka/names.ts';
 import { ensureTopics } from '../kafka/topics.ts';
 import type { BusMessage, DeliveredMessage, EventBus, MessageHandler, Subscription } from '../ports/event-bus.ts';
@@ -35,6 +36,7 @@ const UNREACHABLE = new Set([
   'KafkaJSNoBrokerAvailableError',
   'KafkaJSBrokerNotFound',
   'KafkaJSNumberOfRetriesExceeded',
+  'KafkaJSGroupCoordinatorNotFound',
 ]);
 
 function isUnreachable(error: unknown): boolean {
@@ -142,8 +144,9 @@ export class KafkaEventBus implements EventBus {
   async subscribe(group: string, topics: readonly Topic[], handler: MessageHandler): Promise<Subscription> {
     this.assertOpen();
     if (topics.length === 0) throw new Error(`Consumer group ${group} must subscribe to at least one topic`);
+    const groupId = namespaced(group, this.namespace);
     const consumer: Consumer = this.kafka.consumer({
-      groupId: namespaced(group, this.namespace),
+      groupId,
       ...CONSUMER_SETTINGS,
       // Never come back to life after stop() raced with a crash-and-restart.
       retry: { restartOnFailure: () => Promise.resolve(!subscription.isStopping) },
@@ -193,6 +196,7 @@ export class KafkaEventBus implements EventBus {
     };
 
     try {
+      await waitForGroupCoordinator(this.admin, groupId);
       await consumer.connect();
       await consumer.subscribe({ topics: topics.map((topic) => namespaced(topic, this.namespace)), fromBeginning: true });
       await consumer.run({ eachMessage, autoCommitInterval: AUTO_COMMIT_INTERVAL_MS });

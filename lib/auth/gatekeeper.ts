@@ -3,9 +3,9 @@ import { HttpError } from '../http/errors.ts';
 import { presentedCredentials, type Credentials, type PresentedRequest } from './credentials.ts';
 import { apiKeyHash } from './keys.ts';
 import { RateLimiter } from './rate-limiter.ts';
-import { isSignablePath } from './signable-path.ts';
 import { signatureMatches } from './signatures.ts';
 import { activeSecrets, type TenantCollections, type TenantRecord } from './tenants.ts';
+import { isSignablePath } from '../../sdk/src/url-signing.ts';
 
 /** A request let in: the tenant it acts for, its URL without any signature parameters, and until when a signed one is valid. */
 export interface Admitted {

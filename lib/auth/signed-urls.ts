@@ -1,10 +1,6 @@
 import { z } from 'zod';
-import { isSignablePath } from './signable-path.ts';
-import { signUrl } from './signatures.ts';
+import { isSignablePath, MAX_EXPIRES_IN_SECONDS, signUrl } from '../../sdk/src/url-signing.ts';
 import { currentSecret, type TenantRecord } from './tenants.ts';
-
-/** Longest a signed URL may live: a year, the longest its response is cached (its max-age never outlives it). */
-export const MAX_EXPIRES_IN_SECONDS = 365 * 24 * 3600;
 
 /** What a signed URL is asked for with (POST /v1/signed-urls, the admin API and the admin command): image bytes only. */
 export const signedUrlRequestSchema = z
@@ -25,7 +21,7 @@ export type SignedUrlRequest = z.infer<typeof signedUrlRequestSchema>;
 export const signedUrlSchema = z.object({ url: z.string(), expiresAt: z.iso.datetime() });
 export type SignedUrl = z.infer<typeof signedUrlSchema>;
 
-/** The URL signed with the tenant's current secret, which never leaves the server. */
+/** The URL signed with the tenant's current secret. */
 export function signedUrlFor(tenant: TenantRecord, { path, expiresIn }: SignedUrlRequest): SignedUrl {
   const expiresAt = new Date(Date.now() + expiresIn * 1000);
   return { url: signUrl(path, tenant.id, currentSecret(tenant), expiresAt), expiresAt: expiresAt.toISOString() };

@@ -22,6 +22,8 @@ export const tenantRecordSchema = z.object({
   requestsPerSecond: z.number().positive().nullable(),
   /** Bytes of originals the tenant may keep stored; null: unlimited. */
   storedBytesQuota: z.number().int().positive().nullable(),
+  /** Images the tenant may have in the pipeline (uploaded, not final yet); null: unlimited. Absent from tenants stored before it existed. */
+  imagesInFlightLimit: z.number().int().positive().nullable().default(null),
   /** Image bytes are only served through signed URLs, even to a request with an API key. */
   signedGetsOnly: z.boolean(),
   /** How long the tenant's uploads that name no ttl live; null: the service's PROGIMAGE_DEFAULT_TTL_SECONDS. Absent from tenants stored before it existed. */
@@ -57,12 +59,13 @@ export async function openTenantCollections(store: CatalogStore): Promise<Tenant
 export interface TenantSettings {
   readonly requestsPerSecond: number | null;
   readonly storedBytesQuota: number | null;
+  readonly imagesInFlightLimit: number | null;
   readonly signedGetsOnly: boolean;
   readonly defaultTtlSeconds: number | null;
   readonly corsOrigins: readonly string[];
 }
 
-export const UNLIMITED: TenantSettings = { requestsPerSecond: null, storedBytesQuota: null, signedGetsOnly: false, defaultTtlSeconds: null, corsOrigins: [] };
+export const UNLIMITED: TenantSettings = { requestsPerSecond: null, storedBytesQuota: null, imagesInFlightLimit: null, signedGetsOnly: false, defaultTtlSeconds: null, corsOrigins: [] };
 
 /** Stores a new API key for `tenant`; returns the key, the only time it exists outside the client. */
 export async function createApiKey(collections: TenantCollections, tenant: Tenant, label: string, key = newApiKey()): Promise<string> {

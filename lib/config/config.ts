@@ -84,6 +84,21 @@ export interface CorsConfig {
   readonly apiOrigins: readonly string[];
 }
 
+/**
+ * Webhook deliveries: the deadline of one attempt, attempts in flight per worker, the waits
+ * before each retry, when an endpoint that keeps failing is disabled (failing for
+ * `disableAfterMs`, or `disableAfterFailures` attempts in a row; null: by time only),
+ * and how often due retries are looked for.
+ */
+export interface WebhookConfig {
+  readonly timeoutMs: number;
+  readonly concurrency: number;
+  readonly retryScheduleMs: readonly number[];
+  readonly disableAfterMs: number;
+  readonly disableAfterFailures: number | null;
+  readonly pollMs: number;
+}
+
 /** The whole configuration of a ProgImage service. A `null` server means its embedded adapter is used. */
 export interface Config {
   /** `responseCacheMs`: how long a hot derived image's response is answered without re-checking its image (0: never). */
@@ -119,7 +134,7 @@ export interface Config {
   readonly auth: { readonly bootstrapApiKey: string | null; readonly cacheMs: number; readonly publicMetrics: boolean; readonly adminToken: string | null };
   /**
    * Bounds on the work one request can cause: pixels (all frames) and frames of an input, how long a client
-   * may take to send its headers and its whole request, and transformations running and waiting per process.
+   * may take to send its headers and its whole request, transformations running and waiting per process, and their cost.
    */
   readonly limits: {
     readonly maxInputPixels: number;
@@ -128,6 +143,11 @@ export interface Config {
     readonly requestTimeoutMs: number;
     readonly concurrentTransforms: number;
     readonly queuedTransforms: number;
+    /** Estimated CPU milliseconds (lib/transform/cost.ts) from which a transformation is heavy, and past which it is refused. */
+    readonly heavyTransformCost: number;
+    readonly maxTransformCost: number;
+    /** Estimated bytes the transformations running in a process may hold together, and one may need. */
+    readonly transformMemoryBytes: number;
   };
   readonly kafka: KafkaConfig | null;
   readonly s3: S3Config | null;
@@ -136,6 +156,9 @@ export interface Config {
   readonly scan: { readonly enabled: boolean; readonly clamd: ClamdConfig | null };
   readonly scheduler: SchedulerConfig;
   readonly stats: StatsConfig;
+  readonly webhooks: WebhookConfig;
+  /** How often the pipeline's backlog is counted, and the expected wait past which readiness shows it degraded. */
+  readonly backlog: { readonly sampleMs: number; readonly degradedSeconds: number };
 }
 
 /** A configuration that cannot be used. `problems` has one line per offending variable. */
@@ -152,7 +175,7 @@ export class ConfigError extends Error {
 type EnvironmentVariables = Readonly<Record<string, string | undefined>>;
 
 /** The client's settings (the progimage command and the admin command): a shell that uses both may export them. */
-const CLIENT_SETTINGS: ReadonlySet<string> = new Set(['PROGIMAGE_URL', 'PROGIMAGE_API_KEY']);
+const CLIENT_SETTINGS: ReadonlySet<string> = new Set(['PROGIMAGE_URL', 'PROGIMAGE_API_KEY', 'PROGIMAGE_TENANT', 'PROGIMAGE_SIGNING_SECRET']);
 
 function unknownSettings(env: EnvironmentVariables): string[] {
   const known = new Set<string>(SETTING_NAMES);
@@ -231,6 +254,9 @@ function toConfig(env: Environment): Config {
       requestTimeoutMs: env.PROGIMAGE_REQUEST_TIMEOUT_MS,
       concurrentTransforms: env.PROGIMAGE_MAX_CONCURRENT_TRANSFORMS,
       queuedTransforms: env.PROGIMAGE_TRANSFORM_QUEUE_LENGTH,
+      heavyTransformCost: env.PROGIMAGE_TRANSFORM_HEAVY_COST_MS,
+      maxTransformCost: env.PROGIMAGE_TRANSFORM_MAX_COST_MS,
+      transformMemoryBytes: env.PROGIMAGE_TRANSFORM_MEMORY_MB * 1024 * 1024,
     },
     auth: {
       bootstrapApiKey: env.PROGIMAGE_BOOTSTRAP_API_KEY ?? null,
@@ -287,6 +313,15 @@ function toConfig(env: Environment): Config {
       orphanGraceSeconds: env.PROGIMAGE_ORPHAN_GRACE_SECONDS,
     },
     stats: { flushEveryMs: env.PROGIMAGE_STATS_FLUSH_MS, flushAfterHits: env.PROGIMAGE_STATS_FLUSH_HITS },
+    webhooks: {
+      timeoutMs: env.PROGIMAGE_WEBHOOK_TIMEOUT_MS,
+      concurrency: env.PROGIMAGE_WEBHOOK_CONCURRENCY,
+      retryScheduleMs: env.PROGIMAGE_WEBHOOK_RETRY_SCHEDULE.map((seconds) => seconds * 1000),
+      disableAfterMs: env.PROGIMAGE_WEBHOOK_DISABLE_AFTER_SECONDS * 1000,
+      disableAfterFailures: env.PROGIMAGE_WEBHOOK_DISABLE_AFTER_FAILURES === 0 ? null : env.PROGIMAGE_WEBHOOK_DISABLE_AFTER_FAILURES,
+      pollMs: env.PROGIMAGE_WEBHOOK_POLL_MS,
+    },
+    backlog: { sampleMs: env.PROGIMAGE_BACKLOG_SAMPLE_MS, degradedSeconds: env.PROGIMAGE_BACKLOG_DEGRADED_SECONDS },
   };
 }
 

@@ -64,6 +64,17 @@ const schedule = z
   .refine((value) => value === 'off' || isCronExpression(value), 'expected a cron expression such as "0 */3 * * *", or off')
   .transform((value) => (value === 'off' ? null : value));
 
+/** Seconds between a webhook delivery's failed attempts, in order: the last one ends its retries. */
+const retrySchedule = z
+  .string()
+  .transform(commaSeparated)
+  .pipe(
+    z
+      .array(z.string().regex(/^\d+$/, 'expected whole numbers of seconds').transform(Number).pipe(z.number().min(1).max(86_400, 'expected at most 86400 seconds between two attempts')))
+      .min(1, 'expected a comma-separated list of seconds, e.g. 5,300,1800')
+      .max(50, 'expected at most 50 retries'),
+  );
+
 const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
 
 /**
@@ -105,6 +116,9 @@ export const environmentSchema = z.object({
   PROGIMAGE_REQUEST_TIMEOUT_MS: wholeNumber(1000, 3_600_000, 'a number of milliseconds').default(120_000),
   PROGIMAGE_MAX_CONCURRENT_TRANSFORMS: wholeNumber(1, 256, 'a number of transformations').default(availableParallelism()),
   PROGIMAGE_TRANSFORM_QUEUE_LENGTH: wholeNumber(0, 100_000, 'a number of transformations').default(64),
+  PROGIMAGE_TRANSFORM_HEAVY_COST_MS: wholeNumber(1, 3_600_000, 'a number of milliseconds').default(1000),
+  PROGIMAGE_TRANSFORM_MAX_COST_MS: wholeNumber(1, 3_600_000, 'a number of milliseconds').default(20_000),
+  PROGIMAGE_TRANSFORM_MEMORY_MB: wholeNumber(64, 1_048_576, 'a number of megabytes').default(768),
   PROGIMAGE_RESPONSE_CACHE_MS: wholeNumber(0, 60_000, 'a number of milliseconds').default(1000),
   /** The pages that may read image bytes (signed URLs included): any ("*"), none ("off"), or these origins. */
   PROGIMAGE_CORS_IMAGE_ORIGINS: anyOrListedOrigins.default('*'),
@@ -176,6 +190,22 @@ export const environmentSchema = z.object({
   PROGIMAGE_STATS_FLUSH_MS: milliseconds(100, 3_600_000).default(10_000),
   PROGIMAGE_STATS_FLUSH_HITS: wholeNumber(1, 10_000_000, 'a number of hits').default(1000),
   PROGIMAGE_RESCAN_PER_SECOND: wholeNumber(1, 10_000, 'a number of requests per second').default(20),
+  /** How long a webhook receiver has to answer one delivery attempt, connection included. */
+  PROGIMAGE_WEBHOOK_TIMEOUT_MS: milliseconds(100, 60_000).default(10_000),
+  /** Webhook deliveries in flight at once, per webhooks worker. */
+  PROGIMAGE_WEBHOOK_CONCURRENCY: wholeNumber(1, 1000, 'a number of deliveries').default(16),
+  /** Seconds before each retry of a failed webhook delivery (a day in all by default); after the last, it is given up. */
+  PROGIMAGE_WEBHOOK_RETRY_SCHEDULE: retrySchedule.default([5, 300, 1800, 7200, 18_000, 28_800, 28_800]),
+  /** A webhook endpoint whose every attempt has failed for this long is disabled. */
+  PROGIMAGE_WEBHOOK_DISABLE_AFTER_SECONDS: wholeNumber(1, 30 * 24 * 3600, 'a number of seconds').default(24 * 3600),
+  /** A webhook endpoint is also disabled after this many failed attempts in a row; 0: only by time. */
+  PROGIMAGE_WEBHOOK_DISABLE_AFTER_FAILURES: wholeNumber(0, 1_000_000, 'a number of attempts').default(0),
+  /** How often the webhooks worker looks for deliveries due for a retry. */
+  PROGIMAGE_WEBHOOK_POLL_MS: milliseconds(50, 60_000).default(1000),
+  /** How often the process that answers uploads counts the pipeline's backlog (images not yet final) in the catalog store. */
+  PROGIMAGE_BACKLOG_SAMPLE_MS: milliseconds(100, 600_000).default(5000),
+  /** The pipeline's expected wait past which /readyz shows the pipeline-backlog check degraded. */
+  PROGIMAGE_BACKLOG_DEGRADED_SECONDS: wholeNumber(1, 30 * 24 * 3600, 'a number of seconds').default(600),
 });
 
 export type Environment = z.output<typeof environmentSchema>;

@@ -4,7 +4,8 @@ import { outputFormatSchema, pipelineStageSchema } from './payloads.ts';
 
 /*
  * The outcomes: the public events that tell upstream systems what became of
- * their images, on the topic progimage.outcomes.v1 (and, later, webhooks).
+ * their images, on the topic progimage.outcomes.v1 and, to each tenant's
+ * endpoints, as webhooks (webhooks/).
  * This is a public contract: a change a consumer of version 1 would not read
  * comes as a new schemaVersion on a new topic, never on this one.
  */

@@ -1,8 +1,22 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { Admitted } from '../auth/gatekeeper.ts';
 import { LruMap } from '../lru-map.ts';
 import { imageCacheControl } from './cache-control.ts';
 import { answerImageRequest, imageRequest, type Representation } from './image-answer.ts';
+import { mergeHeaders } from './vary.ts';
+
+/**
+ * How the answers to one URL differ by the request's headers (the format of
+ * `ID.auto` by Accept, dpr=auto by client hints): one is kept per variant.
+ */
+export interface Negotiation {
+  /** The variant this answer is. */
+  readonly variant: string;
+  /** The variant a request with these headers gets: equal for requests given equal answers. */
+  readonly variantOf: (headers: IncomingHttpHeaders) => string;
+  /** Sent with every answer: Vary naming those headers, Accept-CH asking for hints. */
+  readonly headers: Readonly<Record<string, string>>;
+}
 
 /** A blob response the full request path produced, kept to be sent again as it was. */
 export interface CachedResponse {
@@ -14,6 +28,8 @@ export interface CachedResponse {
   readonly tags: readonly string[];
   /** Hears of every time the cache answers with it (hit statistics). */
   readonly served?: () => void;
+  /** For an answer the request's headers chose; absent when every request gets this one. */
+  readonly negotiation?: Negotiation | undefined;
 }
 
 interface Entry {
@@ -23,6 +39,9 @@ interface Entry {
 
 /** Responses are kept per tenant: the same URL of another tenant is another image (or none). */
 export const responseKey = (tenant: string, url: string): string => `${tenant} ${url}`;
+
+/** Where one variant of a negotiated URL's answers is kept. */
+const variantKey = (url: string, variant: string): string => `${url}\n${variant}`;
 
 /** How a request the cache answered ended, for the request metrics. */
 export interface ServedFromCache {
@@ -45,6 +64,8 @@ export class ResponseCache {
   /** Only `remember` counts as a use: the first entries are the least recently checked by the full path. */
   readonly #entries: LruMap<string, Entry>;
   readonly #keysByTag = new Map<string, Set<string>>();
+  /** How the answers of each negotiated URL's key vary: their entries are kept under the key and the variant. */
+  readonly #variations: LruMap<string, Negotiation['variantOf']>;
 
   constructor(
     private readonly maxEntries: number,
@@ -56,14 +77,23 @@ export class ResponseCache {
         this.#untag(key, entry);
       },
     });
+    this.#variations = new LruMap(maxEntries);
   }
 
   get enabled(): boolean {
     return this.freshMs > 0 && this.maxEntries > 0;
   }
 
+  /** Keeps `response` under `key` (responseKey), or, when negotiated, under `key` and its variant. */
   remember(key: string, response: CachedResponse): void {
     if (!this.enabled) return;
+    const { negotiation } = response;
+    if (negotiation === undefined) this.#variations.delete(key);
+    else this.#variations.set(key, negotiation.variantOf);
+    this.#keep(negotiation === undefined ? key : variantKey(key, negotiation.variant), response);
+  }
+
+  #keep(key: string, response: CachedResponse): void {
     this.#dropStale();
     this.#delete(key);
     for (const tag of response.tags) {
@@ -74,12 +104,14 @@ export class ResponseCache {
     this.#entries.set(key, { response, freshUntil: this.now() + this.freshMs });
   }
 
-  /** The fresh response stored under `key`, if any (a stale one is dropped). */
-  lookup(key: string): CachedResponse | undefined {
-    const entry = this.#entries.peek(key);
+  /** The fresh response stored under `key` for a request with `headers` (of its variant, when negotiated), if any; a stale one is dropped. */
+  lookup(key: string, headers: IncomingHttpHeaders = {}): CachedResponse | undefined {
+    const variantOf = this.#variations.peek(key);
+    const entryKey = variantOf === undefined ? key : variantKey(key, variantOf(headers));
+    const entry = this.#entries.peek(entryKey);
     if (entry === undefined) return undefined;
     if (entry.freshUntil <= this.now()) {
-      this.#delete(key);
+      this.#delete(entryKey);
       return undefined;
     }
     return entry.response;
@@ -91,20 +123,21 @@ export class ResponseCache {
 
   /**
    * Answers a GET or HEAD whose tenant and URL (without signature) have a
-   * fresh entry, the way the full path would have (answerImageRequest: 200,
-   * 206, 304, HEAD), with `headers` besides (CORS); returns null, having
-   * written nothing, for every other request, and for a range it cannot
-   * satisfy (the full path answers its 416).
+   * fresh entry (of the variant its headers choose, when negotiated), the
+   * way the full path would have (answerImageRequest: 200, 206, 304, HEAD),
+   * with `headers` besides (CORS, its Vary merged with the negotiation's);
+   * returns null, having written nothing, for every other request, and for
+   * a range it cannot satisfy (the full path answers its 416).
    */
   serve(request: IncomingMessage, response: ServerResponse, { tenant, url, signatureExpires }: Admitted, headers: Readonly<Record<string, string>>): ServedFromCache | null {
     const { method = '' } = request;
     if (method !== 'GET' && method !== 'HEAD') return null;
-    const cached = this.lookup(responseKey(tenant.id, url));
+    const cached = this.lookup(responseKey(tenant.id, url), request.headers);
     if (cached === undefined) return null;
     const answer = answerImageRequest(imageRequest(method, request.headers), cached.representation, imageCacheControl(signatureExpires));
     if (answer.status === 416) return null;
     cached.served?.();
-    response.writeHead(answer.status, { ...headers, ...answer.headers });
+    response.writeHead(answer.status, mergeHeaders(headers, answer.headers, cached.negotiation?.headers ?? {}));
     if (answer.status === 206) response.end(cached.body.subarray(answer.range.start, answer.range.end + 1));
     else response.end(answer.status === 200 && answer.withBody ? cached.body : undefined);
     return { route: cached.route, status: answer.status };

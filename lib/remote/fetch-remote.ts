@@ -1,11 +1,7 @@
-import type { LookupAddress } from 'node:dns';
-import { lookup as dnsLookup } from 'node:dns/promises';
 import http, { type ClientRequest, type IncomingMessage } from 'node:http';
 import https from 'node:https';
-import type { LookupFunction } from 'node:net';
-import ipaddr from 'ipaddr.js';
 import { HttpError } from '../http/errors.ts';
-import { judgeAddress } from './address-policy.ts';
+import { parseTarget, permittedAddresses, pinnedLookup, type Addresses, type TargetPolicy } from './remote-target.ts';
 
 /** What a remote URL answered, after its redirects. The bytes are not sniffed here. */
 export interface RemoteObject {
@@ -14,84 +10,14 @@ export interface RemoteObject {
   readonly contentType: string | null;
 }
 
-/** Every address a host name resolves to. */
-export type HostLookup = (hostname: string) => Promise<readonly LookupAddress[]>;
-
-export interface RemoteFetchOptions {
+export interface RemoteFetchOptions extends TargetPolicy {
   readonly maxBytes: number;
   /** The deadline of the whole fetch: every lookup, redirect and byte of the body. */
   readonly timeoutMs: number;
   readonly maxRedirects: number;
-  /** Exact `host:port` entries (`images.internal:8080`, `[::1]:9000`) exempt from the address checks; none by default. */
-  readonly allowedHosts?: readonly string[];
-  readonly lookup?: HostLookup;
 }
 
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
-const DEFAULT_PORTS: Readonly<Record<string, string>> = { 'http:': '80', 'https:': '443' };
-
-const resolveAll: HostLookup = (hostname) => dnsLookup(hostname, { all: true });
-
-function parseTarget(text: string, base?: URL): URL {
-  let url: URL;
-  try {
-    url = new URL(text, base);
-  } catch {
-    throw new HttpError(400, 'url_invalid', `not a valid URL: ${text}`, { url: text });
-  }
-  if (!(url.protocol in DEFAULT_PORTS)) {
-    throw new HttpError(400, 'url_scheme_refused', `only http and https URLs can be fetched, not ${url.protocol}`, { url: url.href });
-  }
-  if (url.username !== '' || url.password !== '') {
-    throw new HttpError(400, 'url_credentials_refused', `a URL to fetch may not carry credentials (${url.hostname})`, { host: url.hostname });
-  }
-  return url;
-}
-
-/** The address checks apply to every host but the trusted ones, which are compared with their port always spelled out. */
-function isAllowedHost(url: URL, allowedHosts: readonly string[]): boolean {
-  return allowedHosts.includes(`${url.hostname}:${url.port || (DEFAULT_PORTS[url.protocol] ?? '')}`);
-}
-
-type Addresses = readonly [LookupAddress, ...LookupAddress[]];
-
-async function resolveHost(hostname: string, lookup: HostLookup): Promise<Addresses> {
-  if (ipaddr.isValid(hostname)) {
-    const address = ipaddr.parse(hostname);
-    return [{ address: address.toString(), family: address.kind() === 'ipv4' ? 4 : 6 }];
-  }
-  const unresolvable = new HttpError(400, 'host_unresolvable', `${hostname} could not be resolved`, { host: hostname });
-  const [first, ...others] = await lookup(hostname).catch(() => {
-    throw unresolvable;
-  });
-  if (first === undefined) throw unresolvable;
-  return [first, ...others];
-}
-
-/** The addresses a hop may connect to: all of them checked, unless the host is a trusted one. */
-async function permittedAddresses(url: URL, options: RemoteFetchOptions): Promise<Addresses> {
-  const hostname = url.hostname.replace(/^\[(.*)\]$/, '$1');
-  const addresses = await resolveHost(hostname, options.lookup ?? resolveAll);
-  if (isAllowedHost(url, options.allowedHosts ?? [])) return addresses;
-  for (const { address } of addresses) {
-    const verdict = judgeAddress(address);
-    if (!verdict.allowed) {
-      throw new HttpError(400, 'address_refused', `refusing to fetch from ${url.hostname}: ${address} is ${verdict.reason}`, {
-        host: url.hostname,
-        address,
-      });
-    }
-  }
-  return addresses;
-}
-
-/** Hands the socket the addresses that were checked, so that a second DNS answer (rebinding) never reaches it. */
-const pinnedLookup =
-  (addresses: Addresses): LookupFunction =>
-  (_hostname, options, callback) => {
-    if (options.all === true) callback(null, [...addresses]);
-    else callback(null, addresses[0].address, addresses[0].family);
-  };
 
 function send(url: URL, addresses: Addresses, signal: AbortSignal): Promise<{ request: ClientRequest; response: IncomingMessage }> {
   const client = url.protocol === 'https:' ? https : http;

@@ -203,7 +203,13 @@ export async function hostServices(
   applyImageLimits(config);
   live.onChange(applyImageLimits);
   allowOnlyTrustedDecoders(config.uploads.acceptedFormats);
-  const transformSlots = new TransformSlots(config.limits.concurrentTransforms, config.limits.queuedTransforms);
+  const { concurrentTransforms, queuedTransforms, heavyTransformCost, maxTransformCost, transformMemoryBytes } = config.limits;
+  const transformSlots = new TransformSlots({
+    concurrency: concurrentTransforms,
+    queueLength: queuedTransforms,
+    heavyCost: heavyTransformCost,
+    budget: { maxCpuMs: maxTransformCost, maxMemoryBytes: transformMemoryBytes },
+  });
   countTransformSlots(transformSlots, metrics);
   const dependencies: ServiceDependencies = { config, live, log, bus, blobs, metrics, catalogStore, transformSlots, imageChanges: new ImageChanges() };
   const services: RunningService[] = [];

@@ -19,6 +19,9 @@ export function canonicalise(options: TransformOptions, format: OutputFormat): C
   return canonicalForm(options, format);
 }
 
+/** Whether output in `format` takes `options` (canonicalise refuses them otherwise: another format named, an output option its encoder does not take). */
+export const formatTakes = (format: OutputFormat, options: TransformOptions): boolean => formatProblem(options, format) === undefined;
+
 /** JSON with keys sorted at every level: one text per canonical form. */
 export function stableJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(stableJson).join(',')}]`;

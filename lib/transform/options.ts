@@ -8,6 +8,7 @@ import {
   GRAVITIES,
   METADATA_MODES,
   OPTION_ALIASES,
+  TEXT_FONTS,
   type CropGravity,
   type TransformOptionName,
 } from '../../sdk/src/transform-options.ts';
@@ -39,6 +40,9 @@ import { combinationProblem } from '../../sdk/src/option-problems.ts';
 
 /** Output bounds: no side over 16384 pixels, no more pixels than an input may have. */
 export const MAX_OUTPUT_SIDE = 16_384;
+
+/** The largest device pixel ratio a size is multiplied by. */
+export const MAX_DPR = 4;
 
 export type { CropGravity, Gravity } from '../../sdk/src/transform-options.ts';
 
@@ -100,6 +104,15 @@ const maskShape = readText(
   'expected circle, ellipse, rounded, or the id of a stored image whose alpha is the mask',
 );
 
+/** The most characters (code points) text drawn over an image may have. */
+export const MAX_TEXT_LENGTH = 200;
+
+/** Text to draw: 1 to MAX_TEXT_LENGTH characters, line breaks the only control characters. */
+const overlayText = z
+  .string({ error: `expected text of 1 to ${MAX_TEXT_LENGTH} characters` })
+  .refine((text) => text.trim() !== '' && Array.from(text).length <= MAX_TEXT_LENGTH, `expected text of 1 to ${MAX_TEXT_LENGTH} characters, not only spaces`)
+  .refine((text) => !/(?!\n)\p{Cc}/u.test(text), 'expected no control characters but line breaks');
+
 const outputFormat = z.preprocess(
   (value) => (typeof value === 'string' ? formatName(value) : value),
   z.enum(outputFormatSchema.options, { error: `expected one of ${outputFormatSchema.options.join(', ')}` }),
@@ -112,7 +125,7 @@ export const optionsSchema = z
     height: integer(1, MAX_OUTPUT_SIDE, 'a height in pixels'),
     fit: z.enum(FITS, { error: `expected one of ${FITS.join(', ')}` }),
     enlarge: bool,
-    dpr: number(1, 4),
+    dpr: z.union([z.literal('auto'), number(1, MAX_DPR, 'auto or a device pixel ratio')], { error: `expected auto or a device pixel ratio from 1 to ${MAX_DPR}` }),
     gravity: gravityOf([...GRAVITIES, ...CROP_STRATEGIES]),
     crop: cropRect,
     trim: switchOr(integer(1, 255, 'a threshold'), 'a threshold from 1 to 255'),
@@ -141,6 +154,12 @@ export const optionsSchema = z
     overlay_y: integer(-MAX_OUTPUT_SIDE, MAX_OUTPUT_SIDE, 'an offset in pixels'),
     overlay_opacity: number(0, 1, 'an opacity'),
     overlay_tile: bool,
+    text: overlayText,
+    text_font: z.enum(TEXT_FONTS, { error: `expected one of ${TEXT_FONTS.join(', ')}` }),
+    text_size: integer(8, 512, 'a text size in pixels'),
+    text_color: colour,
+    text_gravity: gravityOf(GRAVITIES),
+    text_opacity: number(0, 1, 'an opacity'),
     flatten: bool,
     format: outputFormat,
     quality: integer(1, 100, 'a quality'),

@@ -9,6 +9,7 @@ import { filterSteps, flattenSteps } from './steps/filters.ts';
 import { geometrySteps } from './steps/geometry.ts';
 import { maskSteps } from './steps/mask.ts';
 import { overlaySteps } from './steps/overlay.ts';
+import { textSteps } from './steps/text.ts';
 import type { Step, StepName, TransformResources } from './steps/step.ts';
 
 export interface TransformSource {
@@ -40,6 +41,7 @@ export const stepsOf = (t: CanonicalTransform): Step[] => [
   ...filterSteps(t),
   ...maskSteps(t),
   ...overlaySteps(t),
+  ...textSteps(t),
   ...flattenSteps(t),
 ];
 

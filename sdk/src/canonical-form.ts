@@ -22,6 +22,15 @@ const DEFAULT_TRIM_THRESHOLD = 10;
 const DEFAULT_SHARPEN_SIGMA = 1;
 export const DEFAULT_CORNER_RADIUS = 16;
 
+/** How text is drawn where its options do not say. */
+export const TEXT_DEFAULTS = {
+  text_font: 'sans',
+  text_size: 32,
+  text_color: '#000000ff',
+  text_gravity: 'southeast',
+  text_opacity: 1,
+} as const satisfies ParsedOptions;
+
 const DEFAULTS: Readonly<Record<string, unknown>> = {
   gravity: 'centre',
   rotate: 0,
@@ -33,6 +42,7 @@ const DEFAULTS: Readonly<Record<string, unknown>> = {
   overlay_x: 0,
   overlay_y: 0,
   overlay_opacity: 1,
+  ...TEXT_DEFAULTS,
   metadata: 'strip',
 };
 
@@ -48,7 +58,9 @@ function withoutDefaults(options: Record<string, unknown>, defaults: Readonly<Re
  * server accepts (no combinationProblem or formatProblem).
  */
 export function canonicalForm(options: ParsedOptions, format: OutputFormat): CanonicalForm {
-  const { dpr = 1, ...rest } = options;
+  // dpr=auto is the browser's ratio: the server reads its client hints into a number first, and it is 1 without them.
+  const { dpr: given = 1, ...rest } = options;
+  const dpr = given === 'auto' ? 1 : given;
   const result: Record<string, unknown> = { ...rest, format };
   if (options.quality === deliveryQuality[format]) result.quality = undefined;
 

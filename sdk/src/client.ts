@@ -4,6 +4,7 @@ import type { TransformInput } from './transform-options.ts';
 import { canonicalNames, transformQuery } from './transform-query.ts';
 import { Transport, type ClientOptions, type RequestOptions } from './transport.ts';
 import { inputBody, type BodyOptions, type ImageInput } from './upload-body.ts';
+import { Webhooks } from './webhooks.ts';
 
 export interface TransformedImage {
   readonly contentType: string;
@@ -12,17 +13,19 @@ export interface TransformedImage {
 
 /**
  * The ProgImage client: `new ProgImage({ baseUrl, apiKey })`, then
- * `pi.images`, `pi.batches` and `pi.transform`.
+ * `pi.images`, `pi.batches`, `pi.webhooks` and `pi.transform`.
  */
 export class ProgImage {
   readonly images: Images;
   readonly batches: Batches;
+  readonly webhooks: Webhooks;
   private readonly transport: Transport;
 
   constructor(options: ClientOptions) {
     this.transport = new Transport(options);
-    this.images = new Images(this.transport);
+    this.images = new Images(this.transport, options.signing);
     this.batches = new Batches(this.transport);
+    this.webhooks = new Webhooks(this.transport);
   }
 
   /**

@@ -9,6 +9,7 @@ import { imageQuery } from './transform-query.ts';
 import type { RequestOptions, Transport } from './transport.ts';
 import type { Image, ImagePage, ImageStatus, UploadedImage } from './types.ts';
 import { inputBody, type BodyOptions, type ImageInput } from './upload-body.ts';
+import { isSignablePath, MAX_EXPIRES_IN_SECONDS, signUrl, type SigningSecret } from './url-signing.ts';
 
 /** How long uploaded images live. */
 interface TimeToLive {
@@ -41,7 +42,7 @@ export interface UploadManyOptions extends RequestOptions, TimeToLive {
 }
 
 export interface SignedUrlOptions extends RequestOptions {
-  /** Seconds the URL works for (3600; at most a year). */
+  /** Whole seconds the URL works for (3600; at most a year). */
   readonly expiresIn?: number;
 }
 
@@ -67,11 +68,13 @@ export interface ListOptions extends RequestOptions {
  * An image in a format, transformed or not: `preset` names a configured
  * preset. The format is the URL's extension, and it is required: without one,
  * GET /v1/images/ID answers the image's metadata (and ignores any options).
+ * `auto` leaves it to each request's Accept header: AVIF, WebP or the
+ * image's own format, whichever the browser takes (`Vary: Accept`).
  * `download` asks for the image as a file to save under that name (the
  * server makes its extension match the format; "" names it after the image):
  * not a transform option, it changes no stored result.
  */
-export type ImageUrlOptions = TransformInput & { readonly format: OutputFormat | 'jpg' | 'tif'; readonly preset?: string; readonly download?: string };
+export type ImageUrlOptions = Omit<TransformInput, 'format'> & { readonly format: OutputFormat | 'jpg' | 'tif' | 'auto'; readonly preset?: string; readonly download?: string };
 
 const DEFAULT_CONCURRENCY = 4;
 const DEFAULT_WAIT_MS = 120_000;
@@ -89,9 +92,29 @@ function imageLocation(id: string, options: ImageUrlOptions): { readonly path: s
   return { path: `/v1/images/${encodeURIComponent(id)}.${formatName(format)}`, query };
 }
 
+/** A signed URL's path and query, and when it stops working. */
+interface SignedPath {
+  readonly path: string;
+  readonly expiresAt: Date;
+}
+
+/** `pathAndQuery` (of the image at `path`) signed with the tenant's secret, refused where the server would refuse to sign it. */
+function signedLocally({ tenant, secret }: SigningSecret, path: string, pathAndQuery: string, expiresIn: number): SignedPath {
+  if (!Number.isInteger(expiresIn) || expiresIn < 1 || expiresIn > MAX_EXPIRES_IN_SECONDS) {
+    throw new RangeError(`expiresIn: expected a whole number of seconds from 1 to ${MAX_EXPIRES_IN_SECONDS}`);
+  }
+  if (!isSignablePath(path)) throw new TypeError(`${path} cannot be signed: expected the id of a stored image`);
+  const expiresAt = new Date(Date.now() + expiresIn * 1000);
+  return { path: signUrl(pathAndQuery, tenant, secret, expiresAt), expiresAt };
+}
+
 /** pi.images: stored images. */
 export class Images {
-  constructor(private readonly transport: Transport) {}
+  constructor(
+    private readonly transport: Transport,
+    /** The tenant's URL-signing secret, when the client was given it. */
+    private readonly signing?: SigningSecret,
+  ) {}
 
   /**
    * Stores one image: bytes, a stream or a file (streamed), or the URL of
@@ -200,18 +223,26 @@ export class Images {
 
   /**
    * A URL anyone may GET until it expires (an `<img src>` in a browser), for
-   * the same image, format and options as `url()`: signed by the server with
-   * the tenant's secret, which never leaves it.
+   * the same image, format and options as `url()`, signed with the tenant's
+   * secret: here, when the client was given it (`signing`), with no call to
+   * the server; otherwise by the server (POST /v1/signed-urls). Both sign
+   * the same way and give the same URL.
    */
   async signedUrl(id: string, options: ImageUrlOptions, signing: SignedUrlOptions = {}): Promise<SignedUrl> {
     const { expiresIn = 3600, ...request } = signing;
     const { path, query } = imageLocation(id, options);
     const signedPath = `${path}${query.size === 0 ? '' : `?${query.toString()}`}`;
+    const signed = this.signing === undefined ? await this.signedByServer(signedPath, expiresIn, request) : signedLocally(this.signing, path, signedPath, expiresIn);
+    return { url: `${this.transport.baseUrl}${signed.path}`, expiresAt: signed.expiresAt };
+  }
+
+  /** POST /v1/signed-urls: `pathAndQuery` signed by the server. */
+  private async signedByServer(pathAndQuery: string, expiresIn: number, request: RequestOptions): Promise<SignedPath> {
     const signed = await this.transport.json<{ url: string; expiresAt: string }>(
-      { method: 'POST', path: '/v1/signed-urls', headers: { 'Content-Type': 'application/json' }, body: () => JSON.stringify({ path: signedPath, expiresIn }), retriable: true },
+      { method: 'POST', path: '/v1/signed-urls', headers: { 'Content-Type': 'application/json' }, body: () => JSON.stringify({ path: pathAndQuery, expiresIn }), retriable: true },
       request,
     );
-    return { url: `${this.transport.baseUrl}${signed.url}`, expiresAt: new Date(signed.expiresAt) };
+    return { path: signed.url, expiresAt: new Date(signed.expiresAt) };
   }
 
   /** The image in a format, transformed, as a stream. */

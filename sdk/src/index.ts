@@ -1,7 +1,21 @@
 export { ProgImage, type TransformedImage } from './client.ts';
 export type { ClientOptions, RequestOptions } from './transport.ts';
+export type { SigningSecret } from './url-signing.ts';
 export type { Images, UploadOptions, UploadManyOptions, UploadOutcome, UploadProgress, WaitOptions, ListOptions, ImageUrlOptions, SignedUrl, SignedUrlOptions } from './images.ts';
 export type { Batches, CreateBatchOptions, GetBatchOptions } from './batches.ts';
+export type {
+  Webhooks,
+  Webhook,
+  WebhookWithSecret,
+  WebhookEventType,
+  WebhookDelivery,
+  WebhookDeliveryState,
+  WebhookDeliveryPage,
+  CreateWebhookOptions,
+  UpdateWebhookOptions,
+  RotateSecretOptions,
+  ListDeliveriesOptions,
+} from './webhooks.ts';
 export type { ImageInput, BodyOptions } from './upload-body.ts';
 export type * from './types.ts';
 export * from './errors.ts';
@@ -12,6 +26,7 @@ export {
   OUTPUT_FORMATS,
   MASK_SHAPES,
   METADATA_MODES,
+  TEXT_FONTS,
   OPTION_ALIASES,
   TRANSFORM_OPTION_NAMES,
   type TransformOptions,
@@ -24,6 +39,7 @@ export {
   type OutputFormat,
   type MaskShape,
   type MetadataMode,
+  type TextFont,
   type Colour,
   type CropRect,
   type Sides,

@@ -25,11 +25,17 @@ const REQUIRES: readonly (readonly [TransformOptionName, TransformOptionName | r
   ['overlay_y', 'overlay'],
   ['overlay_opacity', 'overlay'],
   ['overlay_tile', 'overlay'],
+  ['text_font', 'text'],
+  ['text_size', 'text'],
+  ['text_color', 'text'],
+  ['text_gravity', 'text'],
+  ['text_opacity', 'text'],
 ];
 
 export function combinationProblem(options: ParsedOptions): OptionProblem | undefined {
   for (const [option, needs] of REQUIRES) {
-    if (options[option] === undefined || options[option] === false) continue;
+    // dpr=auto needs no size: without one, the browser's width hint gives it.
+    if (options[option] === undefined || options[option] === false || options[option] === 'auto') continue;
     const alternatives = typeof needs === 'string' ? [needs] : needs;
     if (alternatives.every((name) => options[name] === undefined)) {
       return { option, problem: `only applies together with ${alternatives.join(' or ')}`, given: options[option] };

@@ -12,6 +12,8 @@ export const FITS = ['cover', 'contain', 'fill', 'inside', 'outside'] as const;
 export const OUTPUT_FORMATS = ['jpeg', 'png', 'webp', 'avif', 'gif', 'tiff'] as const;
 export const MASK_SHAPES = ['circle', 'ellipse', 'rounded'] as const;
 export const METADATA_MODES = ['strip', 'keep'] as const;
+/** The fonts text is drawn in, shipped with the server: DejaVu Sans, DejaVu Sans Bold, DejaVu Serif, DejaVu Sans Mono. */
+export const TEXT_FONTS = ['sans', 'sans-bold', 'serif', 'mono'] as const;
 
 export type Gravity = (typeof GRAVITIES)[number];
 export type CropGravity = Gravity | (typeof CROP_STRATEGIES)[number];
@@ -19,6 +21,7 @@ export type Fit = (typeof FITS)[number];
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
 export type MaskShape = (typeof MASK_SHAPES)[number];
 export type MetadataMode = (typeof METADATA_MODES)[number];
+export type TextFont = (typeof TEXT_FONTS)[number];
 
 /** `#rgb`, `#rgba`, `#rrggbb`, `#rrggbbaa`, or transparent / white / black / red / green / blue. */
 export type Colour = string;
@@ -53,8 +56,8 @@ export interface TransformOptions {
   readonly gravity?: CropGravity | undefined;
   /** Never enlarged unless asked. */
   readonly enlarge?: boolean | undefined;
-  /** Device pixel ratio 1-4, folded into the size. */
-  readonly dpr?: number | undefined;
+  /** Device pixel ratio 1-4, folded into the size; auto: the browser's, from its client hints (Sec-CH-DPR, and Sec-CH-Width when no size is given), 1 without them. */
+  readonly dpr?: number | 'auto' | undefined;
   /** Degrees clockwise, -360 to 360; any angle, not only right angles. */
   readonly rotate?: number | undefined;
   readonly background?: Colour | undefined;
@@ -89,6 +92,15 @@ export interface TransformOptions {
   readonly overlay_y?: number | undefined;
   readonly overlay_opacity?: number | undefined;
   readonly overlay_tile?: boolean | undefined;
+  /** Text drawn over the image (1-200 characters, drawn as written: no markup). */
+  readonly text?: string | undefined;
+  readonly text_font?: TextFont | undefined;
+  /** 8-512 pixels (default 32). */
+  readonly text_size?: number | undefined;
+  /** Default black. */
+  readonly text_color?: Colour | undefined;
+  readonly text_gravity?: Gravity | undefined;
+  readonly text_opacity?: number | undefined;
   /** Onto the background (default white). */
   readonly flatten?: boolean | undefined;
   readonly format?: OutputFormat | 'jpg' | 'tif' | undefined;
@@ -107,7 +119,8 @@ export type TransformOptionName = keyof TransformOptions;
 export const TRANSFORM_OPTION_NAMES = [
   'trim', 'crop', 'width', 'height', 'fit', 'gravity', 'enlarge', 'dpr', 'rotate', 'background', 'flip', 'flop', 'extend',
   'blur', 'sharpen', 'median', 'gamma', 'negate', 'normalise', 'brightness', 'saturation', 'hue', 'tint', 'grayscale', 'threshold',
-  'mask', 'radius', 'overlay', 'overlay_gravity', 'overlay_x', 'overlay_y', 'overlay_opacity', 'overlay_tile', 'flatten',
+  'mask', 'radius', 'overlay', 'overlay_gravity', 'overlay_x', 'overlay_y', 'overlay_opacity', 'overlay_tile',
+  'text', 'text_font', 'text_size', 'text_color', 'text_gravity', 'text_opacity', 'flatten',
   'format', 'quality', 'lossless', 'progressive', 'effort', 'metadata', 'max_bytes',
 ] as const satisfies readonly TransformOptionName[];
 
@@ -118,6 +131,7 @@ export const EVERY_OPTION_NAMED: [Exclude<TransformOptionName, (typeof TRANSFORM
 export const OPTION_ALIASES = {
   w: 'width', h: 'height', q: 'quality', g: 'gravity', r: 'rotate', bg: 'background', greyscale: 'grayscale',
   normalize: 'normalise', interlace: 'progressive', pad: 'extend', maxbytes: 'max_bytes', 'max-bytes': 'max_bytes',
+  font: 'text_font', text_colour: 'text_color',
 } as const satisfies Readonly<Record<string, TransformOptionName>>;
 
 export type OptionAlias = keyof typeof OPTION_ALIASES;

@@ -52,7 +52,8 @@ export function transformQuery(options: object): URLSearchParams {
 /**
  * The canonical form (canonical-form.ts) of options for output in `format`,
  * or undefined when the client cannot know it: with a preset (only the
- * server knows its options), and when the server will refuse the options (a
+ * server knows its options), with dpr=auto (the browser's hints size it,
+ * request by request), and when the server will refuse the options (a
  * name that is not an option, a value that is no spelling of its kind, an
  * option without the one it needs, an output option the format does not
  * take).
@@ -60,7 +61,7 @@ export function transformQuery(options: object): URLSearchParams {
 export function canonicalTransform(options: object, format: string): CanonicalForm | undefined {
   const parsed = readOptions(canonicalNames(options));
   const output = outputFormatValue(format);
-  if (parsed === undefined || output === undefined || (combinationProblem(parsed) ?? formatProblem(parsed, output)) !== undefined) return undefined;
+  if (parsed === undefined || output === undefined || parsed.dpr === 'auto' || (combinationProblem(parsed) ?? formatProblem(parsed, output)) !== undefined) return undefined;
   return canonicalForm(parsed, output);
 }
 
@@ -69,7 +70,8 @@ export function canonicalTransform(options: object, format: string): CanonicalFo
  * from the options' canonical form: options that mean the same work give one
  * query, and the server reads it back into that same form. When the client
  * cannot know that form, the options go as given, in canonical names and
- * order (transformQuery), and the server's answer says what it makes of them.
+ * order (transformQuery), and the server's answer says what it makes of them;
+ * so do they for `auto`, where the server picks the format by request.
  */
 export function imageQuery(options: object, format: string): URLSearchParams {
   const canonical = canonicalTransform(options, format);

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ApiError, apiError, ConnectionError, TimeoutError } from './errors.ts';
 import { parseRetryAfter, RETRIED_STATUSES, retryDelay } from './retry.ts';
+import type { SigningSecret } from './url-signing.ts';
 
 /** What every call takes. */
 export interface RequestOptions {
@@ -18,6 +19,8 @@ export interface ClientOptions {
   readonly timeout?: number;
   /** How often an idempotent call is retried on 429, 503 or a broken connection (3). */
   readonly maxRetries?: number;
+  /** The tenant's URL-signing secret: `images.signedUrl()` then signs here, with no call to the server. */
+  readonly signing?: SigningSecret;
 }
 
 /** What a request may carry: bytes, text, or a stream. */
@@ -27,7 +30,7 @@ const DEFAULT_TIMEOUT_MS = 60_000;
 const DEFAULT_MAX_RETRIES = 3;
 
 export interface Call {
-  readonly method: 'GET' | 'POST' | 'DELETE';
+  readonly method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
   readonly path: string;
   readonly query?: URLSearchParams;
   readonly headers?: Readonly<Record<string, string>>;

@@ -9,6 +9,8 @@ export interface UploadedImage {
   readonly status: 'uploaded';
   /** `webp` is absent for an image past WebP's 16383 pixels a side. */
   readonly links: { readonly self: string; readonly webp?: string };
+  /** Present when the pipeline is long: about how many seconds until the images ahead of this one are done (at most 86400). */
+  readonly expectedWaitSeconds?: number;
 }
 
 interface Stage {

@@ -12,12 +12,14 @@ import {
   ingestCredentialPageSchema,
   ingestCredentialViewSchema,
   keyPageSchema,
+  rotatedTenantSchema,
   tenantPageSchema,
   tenantViewSchema,
 } from '../../admin/views.ts';
 import { ADMIN_TOKEN_HEADER } from '../../lib/auth/admin-token.ts';
 import { apiKeyHash } from '../../lib/auth/keys.ts';
 import { signedUrlSchema } from '../../lib/auth/signed-urls.ts';
+import { signUrl } from '../../lib/auth/signatures.ts';
 import { waitUntil } from '../../lib/wait.ts';
 import { anonymousRequest, bearer, errorSchema, json, TEST_API_KEY, upload, type Reply } from '../support/api.ts';
 import { readFixture } from '../support/fixtures.ts';
@@ -128,7 +130,7 @@ test("rotating a tenant's signing secret: URLs it signed before verify during th
   // A signed URL the gatekeeper admits reaches the route: 404, as no such image is stored. One it refuses is a 403.
   const statusOf = async (url: string) => (await anonymousRequest(`${baseUrl}${url}`)).status;
   const rotate = async (graceSeconds: number) =>
-    tenantViewSchema.parse(answered(await asAdmin(baseUrl, 'POST', '/v1/admin/tenants/signer/signing-secret', { graceSeconds }), 200));
+    rotatedTenantSchema.parse(answered(await asAdmin(baseUrl, 'POST', '/v1/admin/tenants/signer/signing-secret', { graceSeconds }), 200));
 
   const first = await sign();
   t.is(await statusOf(first), 404);
@@ -144,7 +146,11 @@ test("rotating a tenant's signing secret: URLs it signed before verify during th
   await waitUntil(async () => (await statusOf(third)) === 404 || false, { timeoutMs: 10_000, intervalMs: 50, description: 'the newest secret to verify' });
   t.is(await statusOf(second), 403, 'a secret retired without grace no longer verifies');
   t.is(await statusOf(first), 404, 'the first secret is still in its grace');
-  t.false(JSON.stringify(rotated).includes('"secret"'), 'secrets are never shown');
+  t.false(JSON.stringify(rotated).includes('"secret"'), 'the secrets in the list are never shown');
+  const signedByClient = signUrl(`/v1/images/${randomUUID()}.webp?w=40`, 'signer', rotated.signingSecret, new Date(Date.now() + 600_000));
+  t.is(await statusOf(signedByClient), 404, 'the new secret, in the rotation answer alone, signs URLs the server admits');
+  const shown = JSON.stringify(answered(await asAdmin(baseUrl, 'GET', '/v1/admin/tenants/signer'), 200));
+  t.false(shown.includes(rotated.signingSecret), 'the tenant never shows it again');
 });
 
 test('the admin API refuses a body that is not valid with a 400 naming the field, and says which tenant or key does not exist', async (t) => {

@@ -32,13 +32,14 @@ test('the admin API lists the jobs with their schedules and last runs, and runs 
   const { baseUrl } = await embedded(t, { PROGIMAGE_ADMIN_TOKEN: ADMIN_TOKEN, PROGIMAGE_SCHEDULE_RESCAN: '0 4 * * *' });
   const headers = { [ADMIN_TOKEN_HEADER]: ADMIN_TOKEN };
   const before = jobsSchema.parse(json(await request(`${baseUrl}/v1/admin/jobs`, { headers })));
-  t.deepEqual(before.jobs.map((job) => [job.name, job.schedule, job.lastRun]), [
+  t.deepEqual(before.jobs.map((job) => [job.name, job.schedule, job.lastRun?.seq ?? null]), [
     ['signatures', null, null],
     ['rescan', '0 4 * * *', null],
     ['expiry', '*/10 * * * *', null],
     ['orphans', null, null],
     ['duplicates', '15 4 * * *', null],
-  ]);
+    ['image-id-claims', null, 1],
+  ], 'image-id-claims ran when the scheduler started');
   t.truthy(before.jobs.find((job) => job.name === 'rescan')?.nextRun);
   t.is(before.jobs.find((job) => job.name === 'signatures')?.nextRun, null);
 
@@ -90,5 +91,5 @@ test('run-job.ts runs a job from the command line and prints the recorded run', 
   t.like(JSON.parse((await run('expiry')).stdout), { seq: 2 });
   const error = await t.throwsAsync(run('backup'));
   t.like(error, { code: 64 });
-  t.regex(String((error as { stderr?: string } | undefined)?.stderr), /jobs: signatures, rescan, expiry, orphans, duplicates/);
+  t.regex(String((error as { stderr?: string } | undefined)?.stderr), /jobs: signatures, rescan, expiry, orphans, duplicates, image-id-claims/);
 });

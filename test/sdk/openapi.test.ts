@@ -119,6 +119,7 @@ test.serial('real answers of every service validate against the document', async
   await conforms(t, 'get', '/v1/images', await get(`/v1/images?limit=2`));
   await conforms(t, 'get', '/v1/images', await get(`/v1/images?limit=1000`));
   await conforms(t, 'get', '/v1/images/{id}.{extension}', await get(`/v1/images/${id}.webp?w=40`));
+  await conforms(t, 'get', '/v1/images/{id}.{extension}', await fetch(`${base}/v1/images/${id}.auto?w=40&dpr=auto`, { headers: { ...authorization, Accept: 'image/avif', 'Sec-CH-DPR': '2' } }));
   for (const range of ['bytes=0-99', 'bytes=99999999-']) {
     await conforms(t, 'get', '/v1/images/{id}.{extension}', await fetch(`${base}/v1/images/${id}.webp?w=40`, { headers: { ...authorization, Range: range } }));
   }
@@ -147,4 +148,28 @@ test.serial('real answers of every service validate against the document', async
 
   await conforms(t, 'delete', '/v1/images/{id}', await fetch(`${base}/v1/images/${id}`, { method: 'DELETE', headers: authorization }));
   await conforms(t, 'delete', '/v1/images/{id}', await fetch(`${base}/v1/images/${id}`, { method: 'DELETE', headers: authorization }));
+});
+
+test.serial('answers of the webhook routes validate against the document', async (t) => {
+  const { progimage, fixtures } = await servers();
+  const send = (method: string, path: string, body?: unknown) =>
+    fetch(`${progimage.baseUrl}${path}`, {
+      method,
+      headers: { ...bearer(TEST_API_KEY), 'Content-Type': 'application/json' },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+
+  const created = await send('POST', '/v1/webhooks', { url: `http://${fixtures.host}/hooks`, events: ['image.ready'] });
+  const id = await idOf(created);
+  await conforms(t, 'post', '/v1/webhooks', created);
+  await conforms(t, 'post', '/v1/webhooks', await send('POST', '/v1/webhooks', { url: 'http://169.254.169.254/' }));
+  await conforms(t, 'get', '/v1/webhooks', await send('GET', '/v1/webhooks'));
+  await conforms(t, 'get', '/v1/webhooks/{id}', await send('GET', `/v1/webhooks/${id}`));
+  await conforms(t, 'get', '/v1/webhooks/{id}', await send('GET', '/v1/webhooks/00000000-0000-4000-8000-000000000000'));
+  await conforms(t, 'patch', '/v1/webhooks/{id}', await send('PATCH', `/v1/webhooks/${id}`, { enabled: false }));
+  await conforms(t, 'post', '/v1/webhooks/{id}/rotate-secret', await send('POST', `/v1/webhooks/${id}/rotate-secret`, { graceSeconds: 60 }));
+  await conforms(t, 'get', '/v1/webhooks/{id}/deliveries', await send('GET', `/v1/webhooks/${id}/deliveries?limit=5`));
+  await conforms(t, 'get', '/v1/webhooks/{id}/deliveries', await send('GET', `/v1/webhooks/${id}/deliveries?state=lost`));
+  await conforms(t, 'post', '/v1/webhooks/{id}/deliveries/{deliveryId}/redeliver', await send('POST', `/v1/webhooks/${id}/deliveries/${id}/redeliver`));
+  await conforms(t, 'delete', '/v1/webhooks/{id}', await send('DELETE', `/v1/webhooks/${id}`));
 });

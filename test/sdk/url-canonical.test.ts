@@ -41,6 +41,12 @@ const EQUIVALENT: readonly (readonly [string, OutputFormat, readonly TransformIn
   ['a background nothing uses', 'webp', [{ rotate: 90, background: 'red' }, { rotate: 90 }]],
   ['an overlay position when tiling', 'webp', [{ overlay: OTHER, overlay_tile: true, overlay_gravity: 'north', overlay_x: 5, overlay_y: 6 }, { overlay: OTHER, overlay_tile: true }]],
   ['the default overlay position', 'webp', [{ overlay: OTHER, overlay_gravity: 'southeast', overlay_x: 0, overlay_y: 0, overlay_opacity: 1 }, { overlay: OTHER }]],
+  ['the default text style', 'webp', [
+    { text: 'Hi', font: 'sans', text_size: 32, text_color: 'black', text_gravity: 'southeast', text_opacity: 1 },
+    { text: 'Hi', text_colour: '#000' },
+    text('text=Hi&text_gravity=se&text_size=32&text_opacity=1.0'),
+    { text: 'Hi' },
+  ]],
   ['the default corner radius', 'png', [{ mask: 'rounded' }, { mask: 'rounded', radius: 16 }]],
   ['crop as a rectangle or its text', 'png', [{ crop: { left: 1, top: 2, width: 30, height: 40 } }, { crop: '1,2,30,40' }]],
   ['options as the command line writes them', 'webp', [text('w=200&h=100&flip&rotate=-90&blur=1.5'), { width: 200, height: 100, flip: true, rotate: 270, blur: 1.5 }]],
@@ -67,6 +73,8 @@ test('url() writes different URLs for different work', (t) => {
     url('webp', { quality: 79 }), url('webp', { quality: 81 }), url('jpeg', { quality: 80 }), url('jpeg', {}),
     url('png', { trim: true }), url('png', { trim: 20 }), url('png', { mask: 'rounded' }), url('png', { mask: 'rounded', radius: 8 }), url('png', { mask: 'circle' }),
     url('webp', { overlay: OTHER }), url('webp', { overlay: OTHER, overlay_tile: true }), url('webp', { overlay: OTHER, overlay_x: 5 }),
+    url('webp', { text: 'Hi' }), url('webp', { text: 'hi' }), url('webp', { text: 'Hi', font: 'mono' }), url('webp', { text: 'Hi', text_size: 33 }),
+    url('webp', { text: 'Hi', text_color: 'white' }), url('webp', { text: 'Hi', text_gravity: 'north' }), url('webp', { text: 'Hi', text_opacity: 0.5 }),
   ];
   t.is(new Set(urls).size, urls.length, urls.join('\n'));
 });
@@ -96,6 +104,8 @@ const VALUES: Readonly<Record<string, readonly unknown[]>> = {
   brightness: [1, 0.5, 2], saturation: [1, 0], hue: [0, 90, -90], tint: ['red', '#00ff00'], threshold: [0, 128],
   mask: ['circle', 'ellipse', 'rounded', OTHER], radius: [8, 16], overlay: [OTHER], overlay_gravity: ['southeast', 'north', 'centre'],
   overlay_x: [0, 5, -5], overlay_y: [0, 6], overlay_opacity: [1, 0.5], overlay_tile: [true, false], flatten: [true, false],
+  text: ['Hello', 'a <b> & c+d', 'Ünïcode 🙂'], font: ['sans', 'mono', 'serif', 'sans-bold'], text_size: [32, 12], text_colour: ['black', '#fff8'],
+  text_gravity: ['southeast', 'north'], text_opacity: [1, 0.5],
   q: [1, 55, 80, 82, 100], lossless: [true, false], interlace: [true, false], effort: [0, 1, 4, 9, 10], metadata: ['strip', 'keep'], maxbytes: [1024, 20_000],
 };
 
@@ -134,7 +144,7 @@ function asInput(canonical: CanonicalTransform): ImageUrlOptions {
 
 test('the server reads the URL url() writes back into the canonical form it was written from; written again, it is the same URL', (t) => {
   let accepted = 0;
-  for (const [options, format] of optionSets(600)) {
+  for (const [options, format] of optionSets(800)) {
     const written = url(format, options);
     const label = `${JSON.stringify(options)} as ${format} → ${written}`;
     let expected: CanonicalTransform;
@@ -150,6 +160,6 @@ test('the server reads the URL url() writes back into the canonical form it was 
     t.is(pi.images.url(ID, asInput(expected)), written, `written from that form, the URL is the same: ${label}`);
     t.is(url(format, text(transformQuery(options))), written, `the options' query text means the same: ${label}`);
   }
-  t.log(`${accepted} of 600 option sets accepted by the server`);
+  t.log(`${accepted} of 800 option sets accepted by the server`);
   t.true(accepted >= 200);
 });

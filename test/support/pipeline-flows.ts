@@ -152,7 +152,7 @@ export function registerPipelineFlows(label: string, start: () => Promise<Runnin
     await waitForFinalStatus(baseUrl, id);
     const bmp = await request(`${baseUrl}/v1/images/${id}.bmp`);
     t.is(bmp.status, 400);
-    t.deepEqual((json(bmp) as { error: { supported: string[] } }).error.supported, ['jpg', 'jpeg', 'png', 'webp', 'avif', 'gif', 'tif', 'tiff']);
+    t.deepEqual((json(bmp) as { error: { supported: string[] } }).error.supported, ['jpg', 'jpeg', 'png', 'webp', 'avif', 'gif', 'tif', 'tiff', 'auto']);
     t.is((await request(`${baseUrl}/v1/images/00000000-0000-4000-8000-000000000000`)).status, 404);
     t.is((await request(`${baseUrl}/v1/images/..%2f..%2fetc%2fpasswd.jpg`)).status, 404);
   });

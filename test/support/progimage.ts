@@ -4,7 +4,7 @@ import { LiveConfig, type Config } from '../../lib/config/index.ts';
 import type { BlobStore } from '../../lib/ports/blob-store.ts';
 import type { CatalogStore } from '../../lib/ports/catalog-store.ts';
 import type { EventBus } from '../../lib/ports/event-bus.ts';
-import { hostServices } from '../../lib/service/host.ts';
+import { hostServices, type ServiceFactory } from '../../lib/service/host.ts';
 import { ALL_SERVICES } from '../../services.ts';
 import { TEST_AUTH_ENV } from './api.ts';
 
@@ -24,11 +24,12 @@ export interface RunningProgImage {
 }
 
 /**
+ * Runs `services` (every one unless told) in the test process.
  * Test deployments share one bucket (each has its own catalog database), so the orphans job, which
  * takes every blob its catalog does not know for an orphan, stays off unless a test turns it on; so
  * does the signatures job, which would run freshclam and reload the shared clamd.
  */
-export async function startProgImage(env: Readonly<Record<string, string | undefined>>): Promise<RunningProgImage> {
+export async function startProgImage(env: Readonly<Record<string, string | undefined>>, services: readonly ServiceFactory[] = ALL_SERVICES): Promise<RunningProgImage> {
   const live = LiveConfig.open({
     PROGIMAGE_LOG_LEVEL: 'warn',
     PROGIMAGE_SCHEDULE_ORPHANS: 'off',
@@ -38,7 +39,7 @@ export async function startProgImage(env: Readonly<Record<string, string | undef
     PROGIMAGE_HTTP_HOST: '127.0.0.1',
     PROGIMAGE_HTTP_PORT: '0',
   });
-  const hosted = await hostServices('test', ALL_SERVICES, live);
+  const hosted = await hostServices('test', services, live);
   const { port } = hosted.server.address() as AddressInfo;
   const { blobs, bus, catalogStore } = hosted.dependencies;
   return { baseUrl: `http://127.0.0.1:${port}`, config: live.current(), blobs, bus, catalogStore, routers: hosted.routers, stop: () => hosted.stop() };

@@ -5,7 +5,9 @@ export interface Sample {
   readonly value: number;
 }
 
-const SAMPLE = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (-?(?:\d+(?:\.\d+)?(?:e[+-]?\d+)?|NaN|\+Inf|-Inf))(?: -?\d+)?$/;
+/** Values as Prometheus reads them; prom-client writes NaN as "Nan", which Prometheus (case-insensitive) reads too. */
+const SAMPLE = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (-?(?:\d+(?:\.\d+)?(?:e[+-]?\d+)?|NaN|Nan|\+Inf|-Inf))(?: -?\d+)?$/;
+const numberOf = (value: string): number => (value === '+Inf' ? Infinity : value === '-Inf' ? -Infinity : Number(value));
 const LABEL = /([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"(?:,|$)/g;
 const COMMENT = /^# (HELP|TYPE) [a-zA-Z_:][a-zA-Z0-9_:]* .*$/;
 
@@ -19,7 +21,7 @@ export function parsePrometheusText(text: string): Sample[] {
     const [, name = '', labelText = '', value = ''] = match;
     const labels: Record<string, string> = {};
     for (const [, label = '', labelValue = ''] of labelText.matchAll(LABEL)) labels[label] = labelValue;
-    samples.push({ name, labels, value: Number(value) });
+    samples.push({ name, labels, value: numberOf(value) });
   }
   return samples;
 }

@@ -3,6 +3,8 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { isolatedDeployment } from '../../infra/local/deployment.ts';
 import { localStackEnvironment } from '../../infra/local/settings.ts';
+import type { ServiceFactory } from '../../lib/service/host.ts';
+import { ALL_SERVICES } from '../../services.ts';
 import { startProgImage, type RunningProgImage } from './progimage.ts';
 import { serverConfig } from './servers.ts';
 
@@ -16,11 +18,11 @@ export interface SecuredProgImage {
   stop(): Promise<void>;
 }
 
-export async function startSecured(label: string, extra: Readonly<Record<string, string>> = {}): Promise<SecuredProgImage> {
+export async function startSecured(label: string, extra: Readonly<Record<string, string>> = {}, services: readonly ServiceFactory[] = ALL_SERVICES): Promise<SecuredProgImage> {
   const deployment = isolatedDeployment(label, await serverConfig());
   const stack = process.env.PROGIMAGE_KAFKA_BROKERS === undefined ? { ...process.env, ...localStackEnvironment() } : process.env;
   const env = { ...stack, ...deployment.env, PROGIMAGE_SCAN: 'on', ...extra };
-  const running = await startProgImage(env);
+  const running = await startProgImage(env, services);
   return {
     running,
     env,

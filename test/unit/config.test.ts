@@ -46,6 +46,8 @@ test('with an empty environment every server is embedded, HTTP listens on 8080 a
       requestTimeoutMs: 120_000,
       concurrentTransforms: availableParallelism(),
       queuedTransforms: 64,
+      heavyTransformCost: 1000,
+      maxTransformCost: 20_000,
     },
     uploads: {
       maxBytes: 50 * 1024 * 1024,
@@ -72,6 +74,14 @@ test('with an empty environment every server is embedded, HTTP listens on 8080 a
       orphanGraceSeconds: 86_400,
     },
     stats: { flushEveryMs: 10_000, flushAfterHits: 1000 },
+    webhooks: {
+      timeoutMs: 10_000,
+      concurrency: 16,
+      retryScheduleMs: [5000, 300_000, 1_800_000, 7_200_000, 18_000_000, 28_800_000, 28_800_000],
+      disableAfterMs: 86_400_000,
+      disableAfterFailures: null,
+      pollMs: 1000,
+    },
   });
 });
 
@@ -102,6 +112,8 @@ test('a full server configuration parses into the nested Config', (t) => {
     PROGIMAGE_REQUEST_TIMEOUT_MS: '60000',
     PROGIMAGE_MAX_CONCURRENT_TRANSFORMS: '3',
     PROGIMAGE_TRANSFORM_QUEUE_LENGTH: '10',
+    PROGIMAGE_TRANSFORM_HEAVY_COST_MS: '500',
+    PROGIMAGE_TRANSFORM_MAX_COST_MS: '60000',
     PROGIMAGE_PUBLIC_METRICS: 'false',
     PROGIMAGE_PRESETS: '{"avatar":{"w":64,"h":64,"mask":"circle"}}',
     PROGIMAGE_PRESETS_ONLY: 'true',
@@ -135,6 +147,12 @@ test('a full server configuration parses into the nested Config', (t) => {
     PROGIMAGE_FRESHCLAM_TIMEOUT_MS: '120000',
     PROGIMAGE_CLAMAV_DATABASE_DIR: '/srv/clamav',
     PROGIMAGE_RESCAN_PER_SECOND: '5',
+    PROGIMAGE_WEBHOOK_TIMEOUT_MS: '2000',
+    PROGIMAGE_WEBHOOK_CONCURRENCY: '4',
+    PROGIMAGE_WEBHOOK_RETRY_SCHEDULE: '1, 10,60',
+    PROGIMAGE_WEBHOOK_DISABLE_AFTER_SECONDS: '3600',
+    PROGIMAGE_WEBHOOK_DISABLE_AFTER_FAILURES: '5',
+    PROGIMAGE_WEBHOOK_POLL_MS: '250',
     PROGIMAGE_CONFIG_FILE: '/etc/progimage/live.json',
   });
 
@@ -149,7 +167,7 @@ test('a full server configuration parses into the nested Config', (t) => {
     fetch: { timeoutMs: 2000, maxRedirects: 2, allowedHosts: ['images.internal:8080', '[::1]:9000'] },
     transforms: { timeoutMs: 12_000, presets: new Map([['avatar', { w: 64, h: 64, mask: 'circle' }]]), presetsOnly: true },
     auth: { bootstrapApiKey: 'pik_0123456789abcdef0123456789abcdef', cacheMs: 250, publicMetrics: false, adminToken: 'an-admin-token-of-some-length' },
-    limits: { maxInputPixels: 50_000_000, maxFrames: 100, headersTimeoutMs: 5000, requestTimeoutMs: 60_000, concurrentTransforms: 3, queuedTransforms: 10 },
+    limits: { maxInputPixels: 50_000_000, maxFrames: 100, headersTimeoutMs: 5000, requestTimeoutMs: 60_000, concurrentTransforms: 3, queuedTransforms: 10, heavyTransformCost: 500, maxTransformCost: 60_000 },
     kafka: {
       brokers: ['kafka-1:9092', 'kafka-2:9092', 'kafka-3:9092'],
       clientId: 'progimage-test',
@@ -176,6 +194,7 @@ test('a full server configuration parses into the nested Config', (t) => {
       orphanGraceSeconds: 3600,
     },
     stats: { flushEveryMs: 5000, flushAfterHits: 200 },
+    webhooks: { timeoutMs: 2000, concurrency: 4, retryScheduleMs: [1000, 10_000, 60_000], disableAfterMs: 3_600_000, disableAfterFailures: 5, pollMs: 250 },
   });
 });
 

@@ -43,6 +43,7 @@ const SERVICE_COMMANDS: Readonly<Record<string, string>> = {
   rescan: 'node --import tsx processors/rescan/main.ts',
   catalog: 'node --import tsx catalog/main.ts',
   scheduler: 'node --import tsx scheduler/main.ts',
+  webhooks: 'node --import tsx webhooks/main.ts',
 };
 const WORKERS = Object.keys(SERVICE_COMMANDS).filter((name) => name !== 'api');
 
@@ -351,7 +352,7 @@ test('start order: servers, then the api (its log has the one-time key), then th
   t.deepEqual(waitsFor('api'), ['kafka', 'minio', 'mongodb'], 'uploads are taken while ClamAV loads its signatures');
   for (const name of WORKERS) t.true(['api', 'kafka', 'minio'].every((server) => waitsFor(name).includes(server)), `${name} waits for the api, Kafka and MinIO`);
   for (const name of ['scan', 'transform', 'rescan', 'scheduler']) t.true(waitsFor(name).includes('clamav'), `${name} waits for ClamAV`);
-  for (const name of ['catalog', 'scheduler']) t.true(waitsFor(name).includes('mongodb'), `${name} waits for MongoDB`);
+  for (const name of ['catalog', 'scheduler', 'webhooks']) t.true(waitsFor(name).includes('mongodb'), `${name} waits for MongoDB`);
   t.deepEqual(waitsFor('grafana'), ['prometheus']);
 });
 
@@ -379,7 +380,7 @@ test('Prometheus and Grafana run under the "monitoring" profile, which .env.exam
 async function exportedSeries(): Promise<Set<string>> {
   const seriesOf = (name: string, type: string): string[] =>
     type === 'histogram' ? [`${name}_bucket`, `${name}_sum`, `${name}_count`] : type === 'summary' ? [name, `${name}_sum`, `${name}_count`] : [name];
-  const registered = ['lib', 'api', 'admin', 'ingest', 'catalog', 'processors', 'scheduler'].flatMap((folder) =>
+  const registered = ['lib', 'api', 'admin', 'ingest', 'catalog', 'processors', 'scheduler', 'webhooks'].flatMap((folder) =>
     readdirSync(inRepository(folder), { recursive: true, encoding: 'utf8' })
       .filter((file) => file.endsWith('.ts'))
       .flatMap((file) => [...readFileSync(inRepository(path.join(folder, file)), 'utf8').matchAll(/new (Counter|Gauge|Histogram|Summary)(?:<[^>]*>)?\(\{\s*name: '(\w+)'/g)])

@@ -4,7 +4,8 @@ import net, { type AddressInfo } from 'node:net';
 import test from 'ava';
 import { HttpError } from '../../lib/http/errors.ts';
 import { judgeAddress } from '../../lib/remote/address-policy.ts';
-import { fetchRemote, type HostLookup, type RemoteFetchOptions } from '../../lib/remote/fetch-remote.ts';
+import { fetchRemote, type RemoteFetchOptions } from '../../lib/remote/fetch-remote.ts';
+import type { HostLookup } from '../../lib/remote/remote-target.ts';
 import { readFixture } from '../support/fixtures.ts';
 
 const photo = await readFixture('320x240.jpg');
@@ -118,7 +119,7 @@ test('a redirect from an allowed host to a loopback address is refused before co
 
   t.is(error.status, 400);
   t.is(error.code, 'address_refused');
-  t.is(error.message, `refusing to fetch from 127.0.0.1: 127.0.0.1 is a loopback address`);
+  t.is(error.message, `refusing to connect to 127.0.0.1: 127.0.0.1 is a loopback address`);
   t.is(trapConnections, 0);
 });
 

@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
@@ -122,6 +122,38 @@ test('the headers the host gives (CORS) go with every answer from the cache: 200
     t.is(reply.headers.get('access-control-allow-origin'), '*', `${reply.status}`);
     t.is(reply.headers.get('access-control-expose-headers'), 'ETag', `${reply.status}`);
   }
+});
+
+test('a negotiated URL keeps one answer per variant its headers choose, never another client\'s, with Vary merged with the host\'s', async (t) => {
+  const cache = new ResponseCache(10, 60_000);
+  // As ID.auto does: AVIF to a client naming it, else the own format (here the variant is the format).
+  const variantOf = (headers: IncomingHttpHeaders) => (headers.accept?.includes('image/avif') === true ? 'avif' : 'jpeg');
+  const negotiated = (body: string, variant: string, contentType: string): CachedResponse => {
+    const base = response(body);
+    return { ...base, representation: { ...base.representation, contentType }, negotiation: { variant, variantOf, headers: { Vary: 'Accept' } } };
+  };
+  cache.remember(responseKey('acme', '/v1/images/a.auto'), negotiated('avif bytes', 'avif', 'image/avif'));
+  const { url, server } = await serving(cache, { 'Access-Control-Allow-Origin': 'https://page.example', Vary: 'Origin' });
+  t.teardown(() => server.close());
+
+  const avif = await fetch(`${url}/v1/images/a.auto`, { headers: { accept: 'image/avif,*/*' } });
+  t.is(avif.status, 200);
+  t.is(await avif.text(), 'avif bytes');
+  t.is(avif.headers.get('content-type'), 'image/avif');
+  t.is(avif.headers.get('vary'), 'Origin, Accept');
+  const notModified = await fetch(`${url}/v1/images/a.auto`, { headers: { accept: 'image/avif', 'if-none-match': '"avif bytes-etag"' } });
+  t.is(notModified.status, 304);
+  t.is(notModified.headers.get('vary'), 'Origin, Accept', 'a 304 names what it varies by too');
+
+  const other = await fetch(`${url}/v1/images/a.auto`, { headers: { accept: '*/*' } });
+  t.is(other.status, 299, 'a client that takes no AVIF is not given the AVIF: the full path answers it');
+  await other.text();
+
+  cache.remember(responseKey('acme', '/v1/images/a.auto'), negotiated('jpeg bytes', 'jpeg', 'image/jpeg'));
+  t.is(cache.lookup(responseKey('acme', '/v1/images/a.auto'), { accept: 'image/webp' })?.body.toString(), 'jpeg bytes');
+  t.is(cache.lookup(responseKey('acme', '/v1/images/a.auto'), { accept: 'image/avif' })?.body.toString(), 'avif bytes', 'each variant is kept');
+  cache.forget('image-1');
+  t.is(cache.lookup(responseKey('acme', '/v1/images/a.auto'), { accept: 'image/avif' }), undefined, 'forgetting the image forgets every variant');
 });
 
 test('an entry is answered only while fresh, then the full path checks the image again', (t) => {

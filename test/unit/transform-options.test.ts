@@ -110,3 +110,12 @@ test('a preset stands for its options; the request may add to them, unless only 
   t.like(t.throws(() => expandPreset({ w: '32' }, presets, true), { instanceOf: HttpError }), { status: 403, code: 'presets_only' });
   t.like(t.throws(() => expandPreset({ preset: 'avatar', blur: '2' }, presets, true), { instanceOf: HttpError }), { status: 403, code: 'presets_only' });
 });
+
+test('dpr is 1 to 4 or auto; auto needs no size (a width hint may give it) and, where no client hints are read, is 1', (t) => {
+  t.is(canonical({ w: '100', dpr: 'auto' }), canonical({ w: '100' }));
+  t.is(canonical({ dpr: 'auto' }), canonical({}));
+  t.is(canonical({ w: '100', dpr: '2' }), canonical({ w: '200' }));
+  t.like(refusal(t, { w: '100', dpr: '5' }), { option: 'dpr', message: 'dpr: expected auto or a device pixel ratio from 1 to 4' });
+  t.like(refusal(t, { w: '100', dpr: 'AUTOMATIC' }), { option: 'dpr', message: 'dpr: expected auto or a device pixel ratio from 1 to 4' });
+  t.like(refusal(t, { dpr: '2' }), { option: 'dpr', message: 'dpr: only applies together with width or height' });
+});

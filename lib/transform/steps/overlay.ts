@@ -1,22 +1,7 @@
 import sharp from 'sharp';
 import type { CanonicalTransform } from '../canonical.ts';
-import type { Gravity } from '../options.ts';
+import { placement } from './placement.ts';
 import type { Step, StepContext } from './step.ts';
-
-/** Where a gravity puts the overlay's top-left corner; the offsets move it inwards from that edge. */
-function placement(gravity: Gravity, base: { width: number; height: number }, overlay: { width: number; height: number }, x: number, y: number) {
-  const horizontal = gravity.includes('west') ? 'start' : gravity.includes('east') ? 'end' : 'middle';
-  const vertical = gravity.startsWith('north') ? 'start' : gravity.startsWith('south') ? 'end' : 'middle';
-  const along = (where: string, space: number, offset: number) =>
-    where === 'start' ? offset : where === 'end' ? space - offset : Math.round(space / 2) + offset;
-  const left = along(horizontal, base.width - overlay.width, x);
-  const top = along(vertical, base.height - overlay.height, y);
-  // sharp refuses an overlay that reaches outside the image: keep it inside.
-  return {
-    left: Math.max(0, Math.min(left, base.width - overlay.width)),
-    top: Math.max(0, Math.min(top, base.height - overlay.height)),
-  };
-}
 
 /** The overlay image, no larger than the base, with its opacity applied to its alpha. */
 async function overlayInput({ transform, resources, width, height }: StepContext) {

@@ -3,7 +3,7 @@ import { HttpError } from '../../http/errors.ts';
 import type { ImageId } from '../../ids.ts';
 import type { CanonicalTransform } from '../canonical.ts';
 
-export type StepName = 'trim' | 'crop' | 'resize' | 'rotate' | 'mirror' | 'extend' | 'filters' | 'mask' | 'overlay' | 'flatten';
+export type StepName = 'trim' | 'crop' | 'resize' | 'rotate' | 'mirror' | 'extend' | 'filters' | 'mask' | 'overlay' | 'text' | 'flatten';
 
 /** Other stored images a transformation reads (mask and overlay sources): their masters' bytes. */
 export interface TransformResources {

@@ -9,9 +9,11 @@ import { sign } from './commands/sign.ts';
 import { transform } from './commands/transform.ts';
 import { upload } from './commands/upload.ts';
 import { url } from './commands/url.ts';
+import { webhooks } from './commands/webhooks.ts';
 import { EXIT, exitCodeFor, UsageError } from './exit-codes.ts';
+import { signingSecretFromEnvironment } from './signing-secret.ts';
 
-const COMMANDS: Readonly<Record<string, Command>> = { upload, get, url, sign, transform, batch, delete: remove };
+const COMMANDS: Readonly<Record<string, Command>> = { upload, get, url, sign, transform, batch, delete: remove, webhooks };
 
 const GLOBAL_OPTIONS = {
   url: { type: 'string' },
@@ -34,6 +36,9 @@ Options:
   --timeout MS     per request (default 60000)
   --json           one JSON document on stdout, for scripts
   -h, --help       this text
+
+With PROGIMAGE_SIGNING_SECRET and PROGIMAGE_TENANT (the tenant's signing
+secret and name), sign makes URLs here, with no call to the server.
 
 Progress goes to stderr, and only on a terminal.
 Exit status: 0 done; 1 unexpected failure; 2 usage or configuration;
@@ -65,7 +70,8 @@ async function run(argv: readonly string[]): Promise<number> {
   const apiKey = (typeof values['api-key'] === 'string' ? values['api-key'] : undefined) ?? process.env.PROGIMAGE_API_KEY;
   const timeout = typeof values.timeout === 'string' ? Number(values.timeout) : undefined;
   if (timeout !== undefined && !(timeout > 0)) throw new UsageError('--timeout takes a number of milliseconds above 0');
-  const client = new ProgImage({ baseUrl, ...(apiKey === undefined || apiKey === '' ? {} : { apiKey }) });
+  const signing = signingSecretFromEnvironment();
+  const client = new ProgImage({ baseUrl, ...(apiKey === undefined || apiKey === '' ? {} : { apiKey }), ...(signing === undefined ? {} : { signing }) });
   return command.run({ client, positionals, values, json: values.json === true, request: timeout === undefined ? {} : { timeout } });
 }
 

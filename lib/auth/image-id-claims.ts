@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import type { IngestRequest } from '../lib/events/payloads.ts';
-import { imageIdSchema, tenantSchema, type ImageId, type Tenant } from '../lib/ids.ts';
-import type { CatalogStore, DocumentCollection } from '../lib/ports/catalog-store.ts';
-import { updateDocument } from '../lib/update-document.ts';
+import type { IngestRequest } from '../events/payloads.ts';
+import { imageIdSchema, tenantSchema, type ImageId, type Tenant } from '../ids.ts';
+import type { CatalogStore, DocumentCollection } from '../ports/catalog-store.ts';
+import { updateDocument } from '../update-document.ts';
 
 /**
  * Which tenant each image id belongs to: the first to claim it, for good.
