@@ -48,6 +48,7 @@ test('with an empty environment every server is embedded, HTTP listens on 8080 a
       queuedTransforms: 64,
       heavyTransformCost: 1000,
       maxTransformCost: 20_000,
+      transformMemoryBytes: 768 * 1024 * 1024,
     },
     uploads: {
       maxBytes: 50 * 1024 * 1024,
@@ -74,6 +75,7 @@ test('with an empty environment every server is embedded, HTTP listens on 8080 a
       orphanGraceSeconds: 86_400,
     },
     stats: { flushEveryMs: 10_000, flushAfterHits: 1000 },
+    backlog: { sampleMs: 5000, degradedSeconds: 600 },
     webhooks: {
       timeoutMs: 10_000,
       concurrency: 16,
@@ -114,6 +116,9 @@ test('a full server configuration parses into the nested Config', (t) => {
     PROGIMAGE_TRANSFORM_QUEUE_LENGTH: '10',
     PROGIMAGE_TRANSFORM_HEAVY_COST_MS: '500',
     PROGIMAGE_TRANSFORM_MAX_COST_MS: '60000',
+    PROGIMAGE_TRANSFORM_MEMORY_MB: '2048',
+    PROGIMAGE_BACKLOG_SAMPLE_MS: '2000',
+    PROGIMAGE_BACKLOG_DEGRADED_SECONDS: '120',
     PROGIMAGE_PUBLIC_METRICS: 'false',
     PROGIMAGE_PRESETS: '{"avatar":{"w":64,"h":64,"mask":"circle"}}',
     PROGIMAGE_PRESETS_ONLY: 'true',
@@ -167,7 +172,7 @@ test('a full server configuration parses into the nested Config', (t) => {
     fetch: { timeoutMs: 2000, maxRedirects: 2, allowedHosts: ['images.internal:8080', '[::1]:9000'] },
     transforms: { timeoutMs: 12_000, presets: new Map([['avatar', { w: 64, h: 64, mask: 'circle' }]]), presetsOnly: true },
     auth: { bootstrapApiKey: 'pik_0123456789abcdef0123456789abcdef', cacheMs: 250, publicMetrics: false, adminToken: 'an-admin-token-of-some-length' },
-    limits: { maxInputPixels: 50_000_000, maxFrames: 100, headersTimeoutMs: 5000, requestTimeoutMs: 60_000, concurrentTransforms: 3, queuedTransforms: 10, heavyTransformCost: 500, maxTransformCost: 60_000 },
+    limits: { maxInputPixels: 50_000_000, maxFrames: 100, headersTimeoutMs: 5000, requestTimeoutMs: 60_000, concurrentTransforms: 3, queuedTransforms: 10, heavyTransformCost: 500, maxTransformCost: 60_000, transformMemoryBytes: 2048 * 1024 * 1024 },
     kafka: {
       brokers: ['kafka-1:9092', 'kafka-2:9092', 'kafka-3:9092'],
       clientId: 'progimage-test',
@@ -194,6 +199,7 @@ test('a full server configuration parses into the nested Config', (t) => {
       orphanGraceSeconds: 3600,
     },
     stats: { flushEveryMs: 5000, flushAfterHits: 200 },
+    backlog: { sampleMs: 2000, degradedSeconds: 120 },
     webhooks: { timeoutMs: 2000, concurrency: 4, retryScheduleMs: [1000, 10_000, 60_000], disableAfterMs: 3_600_000, disableAfterFailures: 5, pollMs: 250 },
   });
 });
