@@ -1,7 +1,7 @@
 import type { OutputFormat } from '../events/payloads.ts';
 import { HttpError } from '../http/errors.ts';
 import { isPlainConversion, type CanonicalTransform } from './canonical.ts';
-import { plannedSize, type Size } from './planned-size.ts';
+import { assertOutputBounds, plannedSize, type Size } from './planned-size.ts';
 
 /*
  * What a transformation will cost, estimated from its source size and its
@@ -63,9 +63,14 @@ export interface TransformEstimate {
   readonly memoryBytes: number;
 }
 
-/** What `transform` will cost on a source of `source` size. */
+/**
+ * What `transform` will cost on a source of `source` size.
+ * @throws HttpError 400 output_too_large when its output would be past the bounds
+ */
 export function estimateTransform(source: Size, transform: CanonicalTransform): TransformEstimate {
   const output = plannedSize(source, transform);
+  // An output past the bounds is refused as such (400 output_too_large), not weighed.
+  assertOutputBounds(output);
   const sourcePixels = source.width * source.height;
   const outputPixels = output.width * output.height;
   return {

@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import anyTest, { type TestFn } from 'ava';
@@ -11,7 +12,7 @@ import { bearer, errorSchema, json, request, uploadAccepted, waitForFinalStatus,
 import { readFixture } from '../support/fixtures.ts';
 import type { RunningProgImage } from '../support/progimage.ts';
 import { startSecured, type SecuredProgImage } from '../support/secured.ts';
-import { runCommand } from '../support/run-command.ts';
+import { runCommand, type CommandResult } from '../support/run-command.ts';
 import { readOutcomes, outcomeFor } from '../support/upstream.ts';
 import { startWebhookReceiver, type ReceivedWebhook, type WebhookReceiver } from '../support/webhook-receiver.ts';
 
@@ -140,6 +141,15 @@ const waitForMessages = (receiver: WebhookReceiver, imageId: string, count: numb
 /** What the Standard Webhooks reference code makes of a message, verified with `secret`. */
 const verified = (message: ReceivedWebhook, secret: string): unknown => new Webhook(secret).verify(message.body, message.headers);
 
+/** The Python verifier docs/events.md shows, run on a message as a receiver written in Python would. */
+async function verifiedInPython(message: ReceivedWebhook, secret: string): Promise<CommandResult> {
+  const docs = await readFile(join(REPO_ROOT, 'docs/events.md'), 'utf8');
+  const verifier = /### Verifying a delivery[\s\S]*?```python\n([\s\S]*?)```/.exec(docs)?.[1];
+  if (verifier === undefined) throw new Error('docs/events.md shows a Python verifier');
+  const script = `${verifier}\nimport sys\nmessage = json.loads(sys.argv[1])\nprint(json.dumps(verify(sys.argv[2], message["headers"], message["body"].encode())))\n`;
+  return runCommand('python3', ['-c', script, JSON.stringify(message), secret], { cwd: REPO_ROOT, env: process.env });
+}
+
 test('a receiver that fails twice then succeeds gets three attempts of one message: the same webhook-id, each validly signed, the first retry within 5 s', async (t) => {
   const { secured, receivers } = t.context;
   const progimage = secured.running;
@@ -161,6 +171,11 @@ test('a receiver that fails twice then succeeds gets three attempts of one messa
   }
   t.true(second.at - first.at < 5000, `first retry after ${second.at - first.at} ms`);
   t.throws(() => verified(first, `whsec_${Buffer.alloc(32, 1).toString('base64')}`), { message: /No matching signature/ }, 'another secret does not verify');
+  const python = await verifiedInPython(first, endpoint.secret);
+  t.is(python.code, 0, python.stderr);
+  t.deepEqual(outcomeSchema.parse(JSON.parse(python.stdout.toString('utf8'))), published, "docs/events.md's Python verifier takes the delivery");
+  const tampered = await verifiedInPython({ ...first, body: first.body.replace('image.ready', 'image.failed') }, endpoint.secret);
+  t.regex(tampered.stderr, /signature does not match/, "docs/events.md's Python verifier refuses a changed body");
 
   const delivery = await waitForDelivery(progimage, key, endpoint.id, (one) => one.state === 'delivered', 'the delivery to be logged as delivered');
   t.like(delivery, { id: first.headers['webhook-id'], eventId: published.eventId, type: 'image.ready', attempts: 3, lastStatus: 204, lastError: null, nextAttemptAt: null });

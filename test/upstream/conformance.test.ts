@@ -23,7 +23,9 @@ const DOCS = here('../../docs/events.md');
 
 test('the Python examples of docs/events.md are the conformance script, line for line', async (t) => {
   const [docs, script] = await Promise.all([readFile(DOCS, 'utf8'), readFile(SCRIPT, 'utf8')]);
-  const examples = [...docs.matchAll(/```python\n([\s\S]*?)```/g)].map(([, code = '']) => code);
+  // The webhooks section's Python verifier is run on a real delivery by test/e2e/webhooks.test.ts.
+  const upstreamSections = docs.slice(0, docs.indexOf('\n## Webhooks'));
+  const examples = [...upstreamSections.matchAll(/```python\n([\s\S]*?)```/g)].map(([, code = '']) => code);
   t.is(examples.length, 2, 'one example publishes, one reads the outcome');
   for (const example of examples) t.true(script.includes(example), `not in conformance.py:\n${example}`);
 });
