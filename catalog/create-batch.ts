@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { createEvent, encodeEvent, type ImageEvent } from '../lib/events/envelope.ts';
 import type { PayloadOf } from '../lib/events/envelope.ts';
 import { TOPICS } from '../lib/events/topics.ts';
+import { DomainError, InvalidOptionError } from '../lib/errors.ts';
 import { HttpError } from '../lib/http/errors.ts';
 import { runConcurrently } from '../lib/concurrency.ts';
 import { derivedId, type Tenant } from '../lib/ids.ts';
@@ -51,12 +52,12 @@ function expandTransforms(request: BatchRequest, dependencies: CreateBatchDepend
     try {
       const expanded = expandPreset(raw, presets, presetsOnly && request.store);
       const options = parseOptions(expanded);
-      if (options.mask !== undefined && 'image' in options.mask) throw new HttpError(400, 'invalid_transform', 'mask: other images cannot be used in batches', { option: 'mask' });
-      if (options.overlay !== undefined) throw new HttpError(400, 'invalid_transform', 'overlay: other images cannot be used in batches', { option: 'overlay' });
+      if (options.mask !== undefined && 'image' in options.mask) throw new InvalidOptionError('mask: other images cannot be used in batches', { option: 'mask' });
+      if (options.overlay !== undefined) throw new InvalidOptionError('overlay: other images cannot be used in batches', { option: 'overlay' });
       if (options.format !== undefined) canonicalise(options, options.format);
       return expanded;
     } catch (error) {
-      if (error instanceof HttpError) throw new HttpError(error.status, error.code, `transforms[${index}]: ${error.message}`, { ...error.details, transform: index });
+      if (error instanceof DomainError && !error.retriable) throw error.within(`transforms[${index}]`, { transform: index });
       throw error;
     }
   });
@@ -72,7 +73,7 @@ async function imageSource(lookup: ImageLookup, tenant: Tenant, id: string): Pro
     const { master } = image;
     return { image: { id: image.id, key: master.key, format: master.format } };
   } catch (error) {
-    if (error instanceof HttpError) return { code: error.code, reason: `image ${id}: ${error.message}` };
+    if (error instanceof DomainError && !error.retriable) return { code: error.code, reason: `image ${id}: ${error.message}` };
     throw error;
   }
 }

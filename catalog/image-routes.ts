@@ -1,6 +1,7 @@
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import { z } from 'zod';
+import { DomainError, InvalidOptionError } from '../lib/errors.ts';
 import { HttpError } from '../lib/http/errors.ts';
 import { withoutDownload } from '../lib/http/download.ts';
 import { responseKey, type Negotiation, type ResponseCache } from '../lib/http/response-cache.ts';
@@ -70,8 +71,9 @@ export function imageRoutes({ images, usage, blobs, renditions, transformations,
         assertServable(source);
         return await blobs.get(source.compression.master.key);
       } catch (error) {
-        if (!(error instanceof HttpError)) throw error;
-        throw new HttpError(400, 'invalid_transform', `image ${id} cannot be used as a mask or overlay: ${error.message}`, { image: id });
+        // A server that is down stays itself (retriable, 503): only a refusal of the image makes the option invalid.
+        if (!(error instanceof DomainError) || error.retriable) throw error;
+        throw new InvalidOptionError(`image ${id} cannot be used as a mask or overlay: ${error.message}`, { image: id });
       }
     },
   });

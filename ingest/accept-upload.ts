@@ -3,6 +3,7 @@ import { blobKeys } from '../lib/blob-keys.ts';
 import { createEvent, encodeEvent, type EventOf } from '../lib/events/envelope.ts';
 import type { ImageFormat } from '../lib/events/payloads.ts';
 import { TOPICS } from '../lib/events/topics.ts';
+import { DomainError } from '../lib/errors.ts';
 import { HttpError } from '../lib/http/errors.ts';
 import type { ImageId, Tenant } from '../lib/ids.ts';
 import type { BlobStore } from '../lib/ports/blob-store.ts';
@@ -42,12 +43,8 @@ export async function identifyAll(uploads: readonly Upload[], acceptedFormats: r
       try {
         return await identifyImage(upload.bytes, acceptedFormats, upload.claims);
       } catch (error) {
-        if (error instanceof HttpError && uploads.length > 1) {
-          throw new HttpError(error.status, error.code, `file ${index + 1}: ${error.message}`, {
-            ...error.details,
-            file: index + 1,
-            ...(upload.filename === undefined ? {} : { filename: upload.filename }),
-          });
+        if (error instanceof DomainError && uploads.length > 1) {
+          throw error.within(`file ${index + 1}`, { file: index + 1, ...(upload.filename === undefined ? {} : { filename: upload.filename }) });
         }
         throw error;
       }

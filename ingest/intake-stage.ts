@@ -1,8 +1,7 @@
 import type { TenantCollections } from '../lib/auth/tenants.ts';
 import type { EventOf, ImageEvent } from '../lib/events/envelope.ts';
 import type { TOPICS } from '../lib/events/topics.ts';
-import { ProgImageError } from '../lib/errors.ts';
-import { HttpError } from '../lib/http/errors.ts';
+import { ProgImageError, RemoteFailedError, RemoteTimeoutError } from '../lib/errors.ts';
 import { BlobNotFoundError, type BlobStore } from '../lib/ports/blob-store.ts';
 import { fetchImages, type RemoteImageLimits } from '../lib/remote/fetch-images.ts';
 import { acceptUploads, type AcceptUploadsDependencies } from './accept-upload.ts';
@@ -33,7 +32,7 @@ async function incomingObject(blobs: BlobStore, key: string, maxBytes: number): 
  * before the image fails. (Over HTTP, the client is the one who retries.)
  */
 function retriableIfPassing(error: unknown): unknown {
-  if (!(error instanceof HttpError)) return error;
+  if (!(error instanceof RemoteFailedError || error instanceof RemoteTimeoutError)) return error;
   const remoteStatus = Number(error.details.remoteStatus);
   const passing = error.code === 'remote_timeout' || error.code === 'remote_unreachable' || (error.code === 'remote_error' && (remoteStatus === 429 || remoteStatus >= 500));
   return passing ? new ProgImageError(error.message, { retriable: true, cause: error }) : error;

@@ -2,6 +2,7 @@ import type { TransformSlots } from '../lib/transform/transform-slots.ts';
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import { z } from 'zod';
+import { InfectedImageError, InvalidOptionError } from '../lib/errors.ts';
 import { HttpError } from '../lib/http/errors.ts';
 import { CONTENT_TYPES, masterFormat } from '../lib/imaging/formats.ts';
 import type { ImageFormat } from '../lib/events/payloads.ts';
@@ -48,14 +49,14 @@ async function requestImage(
 
 function mergeOptions(query: Readonly<Record<string, unknown>>, body: Readonly<Record<string, unknown>>): Record<string, unknown> {
   const repeated = Object.keys(body).find((name) => name in query);
-  if (repeated !== undefined) throw new HttpError(400, 'invalid_transform', `${repeated}: given in both the query and the body`, { option: repeated });
+  if (repeated !== undefined) throw new InvalidOptionError(`${repeated}: given in both the query and the body`, { option: repeated });
   return { ...query, ...body };
 }
 
 /** Virus-scans request data before anything decodes it, as uploads are; a scanner that cannot answer is a 503. */
 async function assertClean(scanner: Scanner, bytes: Buffer): Promise<void> {
   await assertNotInfected(scanner, bytes).catch((error: unknown) => {
-    if (error instanceof HttpError) throw error;
+    if (error instanceof InfectedImageError) throw error;
     const reason = error instanceof Error ? error.message : String(error);
     throw new HttpError(503, 'scan_unavailable', `the image could not be scanned: ${reason}`, {}, { 'Retry-After': '5' });
   });

@@ -1,4 +1,4 @@
-import { HttpError } from './http/errors.ts';
+import { InfectedImageError } from './errors.ts';
 import type { Scanner } from './ports/scanner.ts';
 
 /**
@@ -11,6 +11,6 @@ export async function assertNotInfected(scanner: Scanner, bytes: Buffer): Promis
   if (!scanner.enabled) return;
   const result = await scanner.scan(bytes);
   if (result.verdict === 'infected') {
-    throw new HttpError(422, 'infected', 'the image was found infected', { signatures: result.signatures });
+    throw new InfectedImageError('the image was found infected', { signatures: result.signatures });
   }
 }

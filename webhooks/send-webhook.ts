@@ -1,7 +1,7 @@
 import http, { type IncomingMessage } from 'node:http';
 import https from 'node:https';
 import { Webhook } from 'standardwebhooks';
-import { HttpError } from '../lib/http/errors.ts';
+import { DomainError } from '../lib/errors.ts';
 import { parseTarget, permittedAddresses, pinnedLookup, type Addresses, type TargetPolicy } from '../lib/remote/remote-target.ts';
 
 /** One delivery attempt: the message id (the same on every retry), when it is sent, and the body to sign and send. */
@@ -97,7 +97,7 @@ export async function sendWebhook(url: string, message: WebhookMessage, secrets:
     return failed('http_error', `answered ${status}${redirect}`, status);
   } catch (error) {
     if (deadline.aborted) return failed('timeout', `no answer within ${options.timeoutMs} ms`);
-    if (error instanceof HttpError) return failed(error.code === 'host_unresolvable' ? 'unreachable' : 'refused', error.message);
+    if (error instanceof DomainError) return failed(error.code === 'host_unresolvable' ? 'unreachable' : 'refused', error.message);
     return failed('unreachable', `could not be reached: ${error instanceof Error ? error.message : String(error)}`);
   }
 }

@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Middleware } from 'koa';
-import { HttpError } from '../http/errors.ts';
+import { ForbiddenError, UnauthenticatedError } from '../errors.ts';
 
 /** The header that carries the admin token beside a tenant's key in Authorization (the older way to send it). */
 export const ADMIN_TOKEN_HEADER = 'X-ProgImage-Admin-Token';
@@ -17,8 +17,7 @@ const BEARER = /^Bearer\s+(\S+)\s*$/i;
 const sameSecret = (given: string, expected: string): boolean =>
   timingSafeEqual(createHash('sha256').update(given).digest(), createHash('sha256').update(expected).digest());
 
-const unauthenticated = (code: string, message: string): HttpError =>
-  new HttpError(401, code, message, {}, { 'WWW-Authenticate': 'Bearer realm="progimage-admin"' });
+const unauthenticated = (code: string, message: string): UnauthenticatedError => new UnauthenticatedError(code, message, 'progimage-admin');
 
 /**
  * The gate of /v1/admin: PROGIMAGE_ADMIN_TOKEN in X-ProgImage-Admin-Token or
@@ -29,7 +28,7 @@ const unauthenticated = (code: string, message: string): HttpError =>
 export function requireAdminToken(token: string | null): Middleware {
   return async (ctx, next) => {
     ctx.set('Cache-Control', 'no-store');
-    if (token === null) throw new HttpError(403, 'admin_disabled', 'the admin API is off: set PROGIMAGE_ADMIN_TOKEN');
+    if (token === null) throw new ForbiddenError('admin_disabled', 'the admin API is off: set PROGIMAGE_ADMIN_TOKEN');
     const given = ctx.get(ADMIN_TOKEN_HEADER) || BEARER.exec(ctx.get('authorization'))?.[1];
     if (given === undefined || given === '') {
       throw unauthenticated('admin_token_required', `send the admin token as "Authorization: Bearer <PROGIMAGE_ADMIN_TOKEN>" or in ${ADMIN_TOKEN_HEADER}`);

@@ -1,5 +1,5 @@
 import type { Tenant } from '../ids.ts';
-import { HttpError } from '../http/errors.ts';
+import { ForbiddenError, RateLimitedError, UnauthenticatedError } from '../errors.ts';
 import { presentedCredentials, type Credentials, type PresentedRequest } from './credentials.ts';
 import { apiKeyHash } from './keys.ts';
 import { RateLimiter } from './rate-limiter.ts';
@@ -29,9 +29,8 @@ const MAX_REMEMBERED = 10_000;
 /** Only GET and HEAD of image bytes (a name with an extension under /v1/images/) can be signed. */
 const IMAGE_BYTES_PATH = /^\/v1\/images\/[^?]*\.[a-z0-9]+(\?|$)/;
 
-const unauthenticated = (message: string): HttpError =>
-  new HttpError(401, 'unauthenticated', message, {}, { 'WWW-Authenticate': 'Bearer realm="progimage"' });
-const signatureInvalid = (): HttpError => new HttpError(403, 'signature_invalid', 'the URL signature does not match this URL');
+const unauthenticated = (message: string): UnauthenticatedError => new UnauthenticatedError('unauthenticated', message, 'progimage');
+const signatureInvalid = (): ForbiddenError => new ForbiddenError('signature_invalid', 'the URL signature does not match this URL');
 
 /**
  * Decides who a request acts for: an API key (Authorization: Bearer) or a
@@ -52,7 +51,7 @@ export class Gatekeeper {
     this.#limiter = new RateLimiter();
   }
 
-  /** Lets the request in, or throws the HttpError that says why not (401, 403, 429). */
+  /** Lets the request in, or throws the error that says why not (UnauthenticatedError, ForbiddenError, RateLimitedError). */
   async admit(request: PresentedRequest): Promise<Admitted> {
     const { credentials, url } = presentedCredentials(request);
     const tenant = await this.#tenantOf(credentials, request);
@@ -100,7 +99,7 @@ export class Gatekeeper {
         const tenant = /^[a-z0-9-]{1,63}$/.test(credentials.tenant) ? await this.#tenant(credentials.tenant) : null;
         if (tenant === null) throw signatureInvalid();
         const verdict = this.#verifySignature(tenant, credentials, request.method);
-        if (verdict === 'expired') throw new HttpError(403, 'signature_expired', 'the signed URL has expired', { expires: Number(credentials.expires) });
+        if (verdict === 'expired') throw new ForbiddenError('signature_expired', 'the signed URL has expired', { expires: Number(credentials.expires) });
         if (verdict === 'invalid') throw signatureInvalid();
         return tenant;
       }
@@ -120,14 +119,12 @@ export class Gatekeeper {
 
   #checkRules(tenant: TenantRecord, credentials: Credentials, request: PresentedRequest): void {
     if (tenant.signedGetsOnly && credentials.kind === 'key' && (request.method === 'GET' || request.method === 'HEAD') && IMAGE_BYTES_PATH.test(request.url)) {
-      throw new HttpError(403, 'signature_required', `tenant ${tenant.id} serves image bytes through signed URLs only`);
+      throw new ForbiddenError('signature_required', `tenant ${tenant.id} serves image bytes through signed URLs only`);
     }
     if (tenant.requestsPerSecond !== null) {
       const waitSeconds = this.#limiter.take(tenant.id, tenant.requestsPerSecond);
       if (waitSeconds > 0) {
-        throw new HttpError(429, 'rate_limited', `more than ${tenant.requestsPerSecond} requests a second`, { requestsPerSecond: tenant.requestsPerSecond }, {
-          'Retry-After': String(Math.ceil(waitSeconds)),
-        });
+        throw new RateLimitedError(`more than ${tenant.requestsPerSecond} requests a second`, { requestsPerSecond: tenant.requestsPerSecond }, Math.ceil(waitSeconds));
       }
     }
   }

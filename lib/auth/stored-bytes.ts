@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { HttpError } from '../http/errors.ts';
+import { ForbiddenError } from '../errors.ts';
 import { tenantSchema, type Tenant } from '../ids.ts';
 import type { CatalogStore, DocumentCollection } from '../ports/catalog-store.ts';
 import { updateDocument } from '../update-document.ts';
@@ -27,7 +27,7 @@ export async function assertWithinQuota(usage: UsageCollection, tenant: TenantRe
   if (quota === null) return;
   const stored = (await usage.get(tenant.id))?.document.storedBytes ?? 0;
   if (stored + bytes > quota) {
-    throw new HttpError(403, 'storage_quota_exceeded', `storing ${bytes} more bytes would pass the tenant's quota of ${quota}`, {
+    throw new ForbiddenError('storage_quota_exceeded', `storing ${bytes} more bytes would pass the tenant's quota of ${quota}`, {
       quota,
       stored,
       requested: bytes,

@@ -1,21 +1,23 @@
 import type { Context, Next } from 'koa';
-import { DependencyUnavailableError, ProgImageError } from '../errors.ts';
+import { DependencyUnavailableError, DomainError, type ErrorDetails } from '../errors.ts';
 import type { Logger } from '../logger.ts';
+import { errorAnswerOf, type ErrorAnswer } from './error-status.ts';
 
 /**
- * An error the client caused or should know about. It becomes the response:
- * the status, and a JSON body `{ error: { code, message, ...details } }`.
- * Outside HTTP (an upstream ingest request) it is a permanent failure.
+ * An error about HTTP itself (a route, a method, a header, a body): its
+ * status is its meaning. Everything below lib/http throws domain errors
+ * (lib/errors.ts), whose status lib/http/error-status.ts picks. Either
+ * becomes the response: the status, and a JSON body `{ error: { code, message, ...details } }`.
  */
-export class HttpError extends ProgImageError {
+export class HttpError extends DomainError implements ErrorAnswer {
   constructor(
     readonly status: number,
-    readonly code: string,
+    code: string,
     message: string,
-    readonly details: Readonly<Record<string, unknown>> = {},
+    details: ErrorDetails = {},
     readonly headers: Readonly<Record<string, string>> = {},
   ) {
-    super(message, { retriable: false });
+    super(code, message, details);
   }
 }
 
@@ -55,12 +57,9 @@ function statusError(ctx: Context): HttpError {
   return new HttpError(ctx.status, code, ctx.message);
 }
 
-function toHttpError(error: unknown): HttpError | null {
+function toAnswer(error: unknown): ErrorAnswer | null {
   if (error instanceof HttpError) return error;
-  if (error instanceof DependencyUnavailableError) {
-    // Which server, and why, is for the operator (logged), not the client.
-    return new HttpError(503, 'dependency_unavailable', 'a server ProgImage depends on did not answer: try again shortly', {}, { 'Retry-After': '5' });
-  }
+  if (error instanceof DomainError) return errorAnswerOf(error);
   if (isKoaStyleError(error) && error.status < 500) {
     return new HttpError(error.status, CODES[error.status] ?? 'bad_request', error.expose === false ? 'bad request' : error.message);
   }
@@ -78,7 +77,7 @@ export function errorResponses(log: Logger) {
       await next();
       if (ctx.status >= 400 && (ctx.body === undefined || ctx.body === null)) throw statusError(ctx);
     } catch (error) {
-      const known = toHttpError(error);
+      const known = toAnswer(error);
       if (known === null) log.error({ err: error, method: ctx.method, path: ctx.path }, 'request failed');
       else if (error instanceof DependencyUnavailableError) log.warn({ err: error, method: ctx.method, path: ctx.path }, 'request refused: a dependency is unavailable');
       const response = known ?? new HttpError(500, 'internal_error', 'internal error; the request was logged');

@@ -9,7 +9,7 @@ import sharp, {
   type WebpOptions,
 } from 'sharp';
 import type { ImageFormat } from '../events/payloads.ts';
-import { UnprocessableImageError } from './errors.ts';
+import { UnprocessableImageError } from '../errors.ts';
 import { canAnimate, type OutputFormat } from './formats.ts';
 import { imageLimits } from './limits.ts';
 import { DELIVERY_QUALITY } from '../../sdk/src/canonical-form.ts';
@@ -151,7 +151,7 @@ export interface EncodedImage {
 }
 
 const undecodable = (error: unknown): UnprocessableImageError =>
-  new UnprocessableImageError(`the image could not be decoded: ${(error as Error).message}`, error);
+  new UnprocessableImageError('unprocessable_image', `the image could not be decoded: ${(error as Error).message}`, {}, error);
 
 /** Runs the pipeline; libvips' complaints about the input become UnprocessableImageError. */
 export async function render(image: Sharp, format: OutputFormat): Promise<EncodedImage> {

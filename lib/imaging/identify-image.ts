@@ -1,7 +1,7 @@
 import { fileTypeFromBuffer } from 'file-type';
 import { imageSize } from 'image-size';
 import type { ImageFormat } from '../events/payloads.ts';
-import { HttpError } from '../http/errors.ts';
+import { UnprocessableImageError, UnsupportedMediaError } from '../errors.ts';
 import { CONTENT_TYPES, FORMAT_BY_CONTENT_TYPE } from './formats.ts';
 import { contradictedClaim, type Claims } from './claimed-format.ts';
 import { foreignTrailer, inspectContainer } from './container.ts';
@@ -35,7 +35,7 @@ function headerDimensions(bytes: Buffer): { width: number; height: number } {
   } catch {
     // reported below
   }
-  throw new HttpError(422, 'unreadable_image', 'the image header is corrupt or incomplete: its dimensions cannot be read');
+  throw new UnprocessableImageError('unreadable_image', 'the image header is corrupt or incomplete: its dimensions cannot be read');
 }
 
 /** Refuses what the file's structure shows to be dangerous: SVG reaching outside, other files riding along, too many frames or pixels. */
@@ -45,16 +45,16 @@ function assertSafeStructure(bytes: Buffer, format: ImageFormat, width: number, 
     return;
   }
   const { end, truncated, frames } = inspectContainer(bytes, format);
-  if (truncated) throw new HttpError(422, 'truncated_image', 'the file ends before its image does: it is incomplete');
+  if (truncated) throw new UnprocessableImageError('truncated_image', 'the file ends before its image does: it is incomplete');
   const trailing = end === null ? 0 : foreignTrailer(bytes, format, end);
   if (trailing > 0) {
-    throw new HttpError(415, 'trailing_data', `the file goes on for ${trailing} bytes after its image ends: a file that is also another kind of file is refused`, {
+    throw new UnsupportedMediaError('trailing_data', `the file goes on for ${trailing} bytes after its image ends: a file that is also another kind of file is refused`, {
       trailingBytes: trailing,
     });
   }
   const { maxFrames } = imageLimits();
   if (frames > maxFrames) {
-    throw new HttpError(422, 'too_many_frames', `the animation has ${frames} frames: at most ${maxFrames}`, { frames, maxFrames });
+    throw new UnprocessableImageError('too_many_frames', `the animation has ${frames} frames: at most ${maxFrames}`, { frames, maxFrames });
   }
   assertPixelBudget('the image', width, height, frames);
 }
@@ -63,7 +63,7 @@ function assertPixelBudget(what: string, width: number, height: number, frames =
   const { maxInputPixels } = imageLimits();
   if (width * height * frames <= maxInputPixels) return;
   const frameNote = frames > 1 ? ` in ${frames} frames` : '';
-  throw new HttpError(422, 'too_many_pixels', `${what} is ${width}x${height}${frameNote}: more than ${maxInputPixels} pixels`, {
+  throw new UnprocessableImageError('too_many_pixels', `${what} is ${width}x${height}${frameNote}: more than ${maxInputPixels} pixels`, {
     width,
     height,
     frames,
@@ -74,10 +74,10 @@ function assertPixelBudget(what: string, width: number, height: number, frames =
 /** An SVG is rendered at its declared size, and every raster inlined in it is decoded at its own: each must fit the pixel limit. */
 function assertSafeSvg(text: string, width: number, height: number): void {
   const reason = unsafeSvgContent(text);
-  if (reason !== null) throw new HttpError(422, 'unsafe_svg', `the SVG is refused: it contains ${reason}`, { reason });
+  if (reason !== null) throw new UnprocessableImageError('unsafe_svg', `the SVG is refused: it contains ${reason}`, { reason });
   assertPixelBudget('the SVG', width, height);
   for (const raster of embeddedRasters(text)) {
-    if (raster === null) throw new HttpError(422, 'unreadable_image', 'an image inlined in the SVG is corrupt or incomplete: it would be drawn as nothing');
+    if (raster === null) throw new UnprocessableImageError('unreadable_image', 'an image inlined in the SVG is corrupt or incomplete: it would be drawn as nothing');
     assertPixelBudget('an image inlined in the SVG', raster.width, raster.height);
   }
 }
@@ -91,14 +91,14 @@ function assertSafeSvg(text: string, width: number, height: number): void {
 export async function identifyImage(bytes: Buffer, accepted: readonly ImageFormat[], claims: Claims = {}): Promise<IdentifiedImage> {
   const format = await sniffFormat(bytes);
   if (format === null || !accepted.includes(format)) {
-    throw new HttpError(415, 'unsupported_media_type', 'the content is not an image in an accepted format', {
+    throw new UnsupportedMediaError('unsupported_media_type', 'the content is not an image in an accepted format', {
       accepted: accepted.map((name) => CONTENT_TYPES[name]),
       ...(format === null ? {} : { detected: CONTENT_TYPES[format] }),
     });
   }
   const contradiction = contradictedClaim(claims, format);
   if (contradiction !== null) {
-    throw new HttpError(415, 'type_mismatch', `the content is ${CONTENT_TYPES[format]} but it was ${contradiction}`, { detected: CONTENT_TYPES[format] });
+    throw new UnsupportedMediaError('type_mismatch', `the content is ${CONTENT_TYPES[format]} but it was ${contradiction}`, { detected: CONTENT_TYPES[format] });
   }
   const { width, height } = headerDimensions(bytes);
   assertSafeStructure(bytes, format, width, height);

@@ -1,5 +1,5 @@
 import type { Config } from '../config/index.ts';
-import { HttpError } from '../http/errors.ts';
+import { DomainError } from '../errors.ts';
 import { runConcurrently } from '../concurrency.ts';
 import { fetchRemote } from './fetch-remote.ts';
 
@@ -47,9 +47,7 @@ export async function fetchImages(urls: readonly string[], limits: RemoteImageLi
       const filename = filenameOf(fetched.finalUrl);
       return { bytes: fetched.bytes, ...(filename === undefined ? {} : { filename }) };
     } catch (error) {
-      if (error instanceof HttpError && urls.length > 1) {
-        throw new HttpError(error.status, error.code, `url ${index + 1}: ${error.message}`, { ...error.details, url });
-      }
+      if (error instanceof DomainError && urls.length > 1) throw error.within(`url ${index + 1}`, { url });
       throw error;
     }
   });

@@ -1,6 +1,6 @@
 import http, { type ClientRequest, type IncomingMessage } from 'node:http';
 import https from 'node:https';
-import { HttpError } from '../http/errors.ts';
+import { DomainError, InvalidRequestError, PayloadTooLargeError, RemoteFailedError, RemoteTimeoutError } from '../errors.ts';
 import { parseTarget, permittedAddresses, pinnedLookup, type Addresses, type TargetPolicy } from './remote-target.ts';
 
 /** What a remote URL answered, after its redirects. The bytes are not sniffed here. */
@@ -34,8 +34,8 @@ function send(url: URL, addresses: Addresses, signal: AbortSignal): Promise<{ re
   });
 }
 
-function tooLarge(maxBytes: number): HttpError {
-  return new HttpError(413, 'payload_too_large', `the remote image is larger than ${maxBytes} bytes`, { maxBytes });
+function tooLarge(maxBytes: number): PayloadTooLargeError {
+  return new PayloadTooLargeError(`the remote image is larger than ${maxBytes} bytes`, { maxBytes });
 }
 
 async function readCapped(response: IncomingMessage, maxBytes: number): Promise<Buffer> {
@@ -53,7 +53,7 @@ async function readCapped(response: IncomingMessage, maxBytes: number): Promise<
 function nextHop(current: URL, location: string): URL {
   const next = parseTarget(location, current);
   if (current.protocol === 'https:' && next.protocol === 'http:') {
-    throw new HttpError(400, 'redirect_downgrade_refused', `${current.href} redirects from https to plain http (${next.href})`, {
+    throw new InvalidRequestError('redirect_downgrade_refused', `${current.href} redirects from https to plain http (${next.href})`, {
       url: current.href,
       location: next.href,
     });
@@ -70,7 +70,7 @@ async function followRedirects(url: string, options: RemoteFetchOptions, signal:
       const { location } = response.headers;
       if (REDIRECT_STATUSES.has(status) && location !== undefined) {
         if (redirects === options.maxRedirects) {
-          throw new HttpError(400, 'too_many_redirects', `${url} redirects more than ${options.maxRedirects} times`, {
+          throw new InvalidRequestError('too_many_redirects', `${url} redirects more than ${options.maxRedirects} times`, {
             maxRedirects: options.maxRedirects,
           });
         }
@@ -78,7 +78,7 @@ async function followRedirects(url: string, options: RemoteFetchOptions, signal:
         continue;
       }
       if (status < 200 || status > 299) {
-        throw new HttpError(502, 'remote_error', `${target.href} answered ${status}`, { remoteStatus: status });
+        throw new RemoteFailedError('remote_error', `${target.href} answered ${status}`, { remoteStatus: status });
       }
       const bytes = await readCapped(response, options.maxBytes);
       return { bytes, finalUrl: target.href, contentType: response.headers['content-type'] ?? null };
@@ -97,7 +97,7 @@ async function followRedirects(url: string, options: RemoteFetchOptions, signal:
  */
 export async function fetchRemote(url: string, options: RemoteFetchOptions): Promise<RemoteObject> {
   const deadline = AbortSignal.timeout(options.timeoutMs);
-  const timeout = new HttpError(504, 'remote_timeout', `${url} was not fetched within ${options.timeoutMs} ms`, { timeoutMs: options.timeoutMs });
+  const timeout = new RemoteTimeoutError(`${url} was not fetched within ${options.timeoutMs} ms`, { timeoutMs: options.timeoutMs });
   // A DNS lookup cannot be aborted: the race ends the fetch at the deadline all the same.
   const timedOut = new Promise<never>((_resolve, reject) => {
     deadline.addEventListener(
@@ -111,9 +111,9 @@ export async function fetchRemote(url: string, options: RemoteFetchOptions): Pro
   try {
     return await Promise.race([followRedirects(url, options, deadline), timedOut]);
   } catch (error) {
-    if (error instanceof HttpError) throw error;
+    if (error instanceof DomainError) throw error;
     if (deadline.aborted) throw timeout;
     const reason = error instanceof Error ? error.message : String(error);
-    throw new HttpError(502, 'remote_unreachable', `${url} could not be fetched: ${reason}`);
+    throw new RemoteFailedError('remote_unreachable', `${url} could not be fetched: ${reason}`, {}, { cause: error });
   }
 }

@@ -2,7 +2,7 @@ import type { LookupAddress } from 'node:dns';
 import { lookup as dnsLookup } from 'node:dns/promises';
 import type { LookupFunction } from 'node:net';
 import ipaddr from 'ipaddr.js';
-import { HttpError } from '../http/errors.ts';
+import { InvalidRequestError, RefusedAddressError } from '../errors.ts';
 import { judgeAddress } from './address-policy.ts';
 
 /*
@@ -33,13 +33,13 @@ export function parseTarget(text: string, base?: URL): URL {
   try {
     url = new URL(text, base);
   } catch {
-    throw new HttpError(400, 'url_invalid', `not a valid URL: ${text}`, { url: text });
+    throw new InvalidRequestError('url_invalid', `not a valid URL: ${text}`, { url: text });
   }
   if (!(url.protocol in DEFAULT_PORTS)) {
-    throw new HttpError(400, 'url_scheme_refused', `only http and https URLs can be fetched, not ${url.protocol}`, { url: url.href });
+    throw new InvalidRequestError('url_scheme_refused', `only http and https URLs can be fetched, not ${url.protocol}`, { url: url.href });
   }
   if (url.username !== '' || url.password !== '') {
-    throw new HttpError(400, 'url_credentials_refused', `a URL to fetch may not carry credentials (${url.hostname})`, { host: url.hostname });
+    throw new InvalidRequestError('url_credentials_refused', `a URL to fetch may not carry credentials (${url.hostname})`, { host: url.hostname });
   }
   return url;
 }
@@ -54,7 +54,7 @@ async function resolveHost(hostname: string, lookup: HostLookup): Promise<Addres
     const address = ipaddr.parse(hostname);
     return [{ address: address.toString(), family: address.kind() === 'ipv4' ? 4 : 6 }];
   }
-  const unresolvable = new HttpError(400, 'host_unresolvable', `${hostname} could not be resolved`, { host: hostname });
+  const unresolvable = new InvalidRequestError('host_unresolvable', `${hostname} could not be resolved`, { host: hostname });
   const [first, ...others] = await lookup(hostname).catch(() => {
     throw unresolvable;
   });
@@ -70,7 +70,7 @@ export async function permittedAddresses(url: URL, policy: TargetPolicy): Promis
   for (const { address } of addresses) {
     const verdict = judgeAddress(address);
     if (!verdict.allowed) {
-      throw new HttpError(400, 'address_refused', `refusing to connect to ${url.hostname}: ${address} is ${verdict.reason}`, {
+      throw new RefusedAddressError(`refusing to connect to ${url.hostname}: ${address} is ${verdict.reason}`, {
         host: url.hostname,
         address,
       });

@@ -1,5 +1,5 @@
 import type { OutputFormat } from '../events/payloads.ts';
-import { HttpError } from '../http/errors.ts';
+import { TooCostlyError } from '../errors.ts';
 import { isPlainConversion, type CanonicalTransform } from './canonical.ts';
 import { assertOutputBounds, plannedSize, type Size } from './planned-size.ts';
 
@@ -86,18 +86,18 @@ export interface TransformBudget {
 
 const MEGABYTE = 1024 * 1024;
 
-/** @throws HttpError 422 too_costly when the estimate is over the budget, naming both */
+/** @throws TooCostlyError (too_costly) when the estimate is over the budget, naming both */
 export function assertAffordable(estimate: TransformEstimate, budget: TransformBudget): void {
   const advice = 'ask for a smaller output (w, h), another format, a lighter filter or a lower effort';
   if (estimate.cpuMs > budget.maxCpuMs) {
-    throw new HttpError(422, 'too_costly', `the transformation would take about ${estimate.cpuMs} ms of CPU: at most ${budget.maxCpuMs} are allowed; ${advice}`, {
+    throw new TooCostlyError(`the transformation would take about ${estimate.cpuMs} ms of CPU: at most ${budget.maxCpuMs} are allowed; ${advice}`, {
       estimatedCostMs: estimate.cpuMs,
       maxCostMs: budget.maxCpuMs,
     });
   }
   if (estimate.memoryBytes > budget.maxMemoryBytes) {
     const [needed, allowed] = [estimate.memoryBytes, budget.maxMemoryBytes].map((bytes) => Math.ceil(bytes / MEGABYTE));
-    throw new HttpError(422, 'too_costly', `the transformation would need about ${needed} MB of memory: at most ${allowed} MB are allowed; ${advice}`, {
+    throw new TooCostlyError(`the transformation would need about ${needed} MB of memory: at most ${allowed} MB are allowed; ${advice}`, {
       estimatedMemoryMb: needed,
       maxMemoryMb: allowed,
     });

@@ -1,10 +1,10 @@
-import { HttpError } from '../http/errors.ts';
+import { InvalidOptionError } from '../errors.ts';
 import type { OptionProblem } from '../../sdk/src/option-problems.ts';
 
 /** A transform option that is unknown, out of range or not allowed with the others: 400, naming it. */
-export class TransformOptionError extends HttpError {
+export class TransformOptionError extends InvalidOptionError {
   constructor(option: string, problem: string, given: unknown) {
-    super(400, 'invalid_transform', `${option}: ${problem}`, { option, ...(given === undefined ? {} : { given }) });
+    super(`${option}: ${problem}`, { option, ...(given === undefined ? {} : { given }) });
   }
 }
 

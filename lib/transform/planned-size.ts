@@ -1,4 +1,4 @@
-import { HttpError } from '../http/errors.ts';
+import { InvalidRequestError } from '../errors.ts';
 import type { OutputFormat } from '../imaging/formats.ts';
 import { fitsFormat, MAX_SIDE } from '../imaging/format-limits.ts';
 import { imageLimits } from '../imaging/limits.ts';
@@ -52,7 +52,7 @@ export function plannedSize(source: Size, t: CanonicalTransform): Size {
 /** Refuses a transformation whose output would exceed the bounds: no side over MAX_OUTPUT_SIDE, no more pixels than an input may have. */
 export function assertOutputBounds(size: Size): void {
   if (size.width > MAX_OUTPUT_SIDE || size.height > MAX_OUTPUT_SIDE || size.width * size.height > imageLimits().maxInputPixels) {
-    throw new HttpError(400, 'output_too_large', `the output would be ${size.width}x${size.height}: at most ${MAX_OUTPUT_SIDE} pixels a side and ${imageLimits().maxInputPixels} in all`, {
+    throw new InvalidRequestError('output_too_large', `the output would be ${size.width}x${size.height}: at most ${MAX_OUTPUT_SIDE} pixels a side and ${imageLimits().maxInputPixels} in all`, {
       width: size.width,
       height: size.height,
       maxSide: MAX_OUTPUT_SIDE,
@@ -65,8 +65,7 @@ export function assertOutputBounds(size: Size): void {
 export function assertFitsFormat(size: Size, format: OutputFormat): void {
   if (fitsFormat(size, format)) return;
   const maxSide = MAX_SIDE[format];
-  throw new HttpError(
-    400,
+  throw new InvalidRequestError(
     'format_limit_exceeded',
     `the output would be ${size.width}x${size.height}: ${format} holds at most ${maxSide} pixels a side; ask for a smaller size (w, h) or another format`,
     { format, maxSide, width: size.width, height: size.height },

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { OutputFormat } from '../events/payloads.ts';
-import { HttpError } from '../http/errors.ts';
+import { ForbiddenError } from '../errors.ts';
 import { TransformOptionError } from './errors.ts';
 import { parseOptions } from './options.ts';
 
@@ -51,7 +51,7 @@ export function expandPreset(
   const { preset, ...own } = request;
   if (preset === undefined) {
     if (presetsOnly && Object.keys(own).length > 0) {
-      throw new HttpError(403, 'presets_only', `only presets may be asked for: ?preset=${[...presets.keys()].join('|')}`, { presets: [...presets.keys()] });
+      throw new ForbiddenError('presets_only', `only presets may be asked for: ?preset=${[...presets.keys()].join('|')}`, { presets: [...presets.keys()] });
     }
     return own;
   }
@@ -61,7 +61,7 @@ export function expandPreset(
   }
   const extra = Object.keys(own).filter((name) => name !== 'format');
   if (presetsOnly && extra.length > 0) {
-    throw new HttpError(403, 'presets_only', `only presets may be asked for, without other options (got ${extra.join(', ')})`, { presets: [...presets.keys()] });
+    throw new ForbiddenError('presets_only', `only presets may be asked for, without other options (got ${extra.join(', ')})`, { presets: [...presets.keys()] });
   }
   return { ...options, ...own };
 }

@@ -1,6 +1,6 @@
 import sharp, { type Sharp } from 'sharp';
 import type { ImageFormat } from '../events/payloads.ts';
-import { HttpError } from '../http/errors.ts';
+import { DeadlineExceededError, DomainError, UnprocessableImageError } from '../errors.ts';
 import { encodeAs, openImage, profileQuality, type EncodedImage, type EncodingProfile } from '../imaging/codec.ts';
 import { canAnimate } from '../imaging/formats.ts';
 import { stableJson, type CanonicalTransform } from './canonical.ts';
@@ -45,18 +45,28 @@ export const stepsOf = (t: CanonicalTransform): Step[] => [
   ...flattenSteps(t),
 ];
 
-function failure(error: unknown): HttpError {
-  if (error instanceof HttpError) return error;
+const pastDeadline = (cause?: unknown): DeadlineExceededError => new DeadlineExceededError('the transformation did not finish within its deadline', cause);
+
+/** How libvips says that sharp's `timeout()` stopped a pipeline: `timeout: 40% complete`. */
+const isSharpTimeout = (error: unknown): boolean => error instanceof Error && !(error instanceof DomainError) && /^timeout: \d+% complete/m.test(error.message);
+
+/**
+ * What a failed transformation is: an error that says what went wrong
+ * already (an option refused, an output too large, a dependency down while a
+ * mask or overlay loads: retriable) stays itself; sharp stopped by the
+ * deadline is DeadlineExceededError (retriable); anything else libvips
+ * says is about the image (422 unprocessable_image, not retriable).
+ */
+function failure(error: unknown): DomainError {
+  if (error instanceof DomainError) return error;
+  if (isSharpTimeout(error)) return pastDeadline(error);
   const message = error instanceof Error ? error.message : String(error);
-  if (/timeout/i.test(message)) {
-    return new HttpError(503, 'transform_timeout', 'the transformation did not finish within its deadline', {}, { 'Retry-After': '5' });
-  }
-  return new HttpError(422, 'unprocessable_image', `the image could not be transformed: ${message}`);
+  return new UnprocessableImageError('unprocessable_image', `the image could not be transformed: ${message}`, {}, error);
 }
 
 function checkDeadline(deadline: number): number {
   const left = deadline - Date.now();
-  if (left <= 0) throw failure(new Error('timeout'));
+  if (left <= 0) throw pastDeadline();
   return left;
 }
 
@@ -103,7 +113,7 @@ async function encodeWithin(image: Sharp, t: CanonicalTransform, options: RunTra
   const first = await encode(max === undefined ? image : image.clone(), t, options, t.quality);
   if (max === undefined || first.data.length <= max) return first;
   const tooLarge = () =>
-    new HttpError(422, 'output_too_large', `the output cannot be made ${max} bytes or smaller in ${t.format}`, { maxBytes: max, smallest: first.data.length });
+    new UnprocessableImageError('output_too_large', `the output cannot be made ${max} bytes or smaller in ${t.format}`, { maxBytes: max, smallest: first.data.length });
   if (!LOSSY.has(t.format) || t.lossless === true) throw tooLarge();
   let best: EncodedImage | null = null;
   let low = MIN_QUALITY;

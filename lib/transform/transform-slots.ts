@@ -1,4 +1,4 @@
-import { HttpError } from '../http/errors.ts';
+import { DeadlineExceededError, OverloadedError } from '../errors.ts';
 import { assertAffordable, type TransformBudget, type TransformEstimate } from './cost.ts';
 
 /** What the scheduler knows of a transformation before it runs. */
@@ -44,8 +44,8 @@ const CALIBRATION_WEIGHT = 0.2;
 
 const classOf = (heavy: boolean): 'light' | 'heavy' => (heavy ? 'heavy' : 'light');
 
-const overloaded = (message: string, waitMs: number, details: Record<string, unknown>): HttpError =>
-  new HttpError(503, 'overloaded', message, details, { 'Retry-After': String(Math.max(1, Math.ceil(waitMs / 1000))) });
+const overloaded = (message: string, waitMs: number, details: Record<string, unknown>): OverloadedError =>
+  new OverloadedError(message, details, Math.max(1, Math.ceil(waitMs / 1000)));
 
 /**
  * How many transformations a process runs at once, and in what order the
@@ -91,7 +91,7 @@ export class TransformSlots {
     return this.#waiting.light.count + this.#waiting.heavy.count;
   }
 
-  /** @throws HttpError 422 too_costly over the budget, 503 overloaded or transform_timeout when it cannot be done in time */
+  /** @throws TooCostlyError over the budget, OverloadedError or DeadlineExceededError (transform_timeout) when it cannot be done in time */
   async run<T>(request: SlotRequest, work: () => Promise<T>): Promise<T> {
     assertAffordable(request.estimate, this.settings.budget);
     const heavy = request.estimate.cpuMs >= this.settings.heavyCost;
@@ -158,7 +158,7 @@ export class TransformSlots {
         start: resolve,
         timer: setTimeout(() => {
           this.#remove(tenant, waiter);
-          reject(new HttpError(503, 'transform_timeout', 'the transformation waited for a turn past its deadline', {}, { 'Retry-After': '5' }));
+          reject(new DeadlineExceededError('the transformation waited for a turn past its deadline'));
         }, request.deadline - Date.now()),
       };
       (heavy ? tenant.heavy : tenant.light).push(waiter);
@@ -171,7 +171,7 @@ export class TransformSlots {
   }
 
   /** Why a request may not wait for a turn: the queue is full, or its turn would come too late. */
-  #refusal(request: SlotRequest, heavy: boolean): HttpError | null {
+  #refusal(request: SlotRequest, heavy: boolean): OverloadedError | null {
     const state = { running: this.running, waiting: this.waiting };
     if (this.waiting >= this.settings.queueLength) {
       return overloaded(`${state.running} transformations are running and ${state.waiting} waiting: try again shortly`, 1000, state);

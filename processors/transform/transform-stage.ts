@@ -2,8 +2,7 @@ import { blobKeys } from '../../lib/blob-keys.ts';
 import { createEvent, type EventOf, type ImageEvent } from '../../lib/events/envelope.ts';
 import type { ImageFormat, TransformResult } from '../../lib/events/payloads.ts';
 import { TOPICS } from '../../lib/events/topics.ts';
-import { isRetriable } from '../../lib/errors.ts';
-import { HttpError } from '../../lib/http/errors.ts';
+import { DomainError, isRetriable } from '../../lib/errors.ts';
 import { identifyImage } from '../../lib/imaging/identify-image.ts';
 import { CONTENT_TYPES, masterFormat } from '../../lib/imaging/formats.ts';
 import type { GivenUpReporter } from '../../lib/pipeline/consumer.ts';
@@ -14,13 +13,15 @@ import { assertNotInfected } from '../../lib/scanning.ts';
 import { canonicalise, storedTransformKey } from '../../lib/transform/canonical.ts';
 import { parseOptions } from '../../lib/transform/options.ts';
 import { runTransform, type TransformSource } from '../../lib/transform/run-transform.ts';
-import { noOtherImages } from '../../lib/transform/steps/step.ts';
+import { noOtherImages, type TransformResources } from '../../lib/transform/steps/step.ts';
 
 export interface TransformStageDependencies extends RemoteImageLimits {
   readonly blobs: BlobStore;
   readonly scanner: Scanner;
   readonly acceptedFormats: readonly ImageFormat[];
   readonly timeoutMs: () => number;
+  /** Other stored images the transformations read (masks, overlays); none by default, as batches refuse them when created. */
+  readonly resources?: TransformResources;
 }
 
 type Requested = EventOf<typeof TOPICS.transformRequested>;
@@ -48,7 +49,8 @@ const completed = (event: Requested, outcome: { results: TransformResult[]; fail
  * image's outputs go where GET /v1/images/ID.EXT?… would put them, so later
  * requests are served from the store. An item that cannot succeed (a bad
  * URL, an infected or broken image, an impossible option) completes as
- * failed; only server trouble is retried.
+ * failed; only server trouble is retried: a `retriable` error (a server
+ * down, the deadline passed), wherever it happened.
  */
 export function createTransformStage(dependencies: TransformStageDependencies) {
   return async (event: Requested): Promise<readonly ImageEvent[]> => {
@@ -59,7 +61,7 @@ export function createTransformStage(dependencies: TransformStageDependencies) {
       for (const [number, raw] of transforms.entries()) {
         const options = parseOptions(raw);
         const transform = canonicalise(options, options.format ?? masterFormat(input.format));
-        const made = await runTransform(input, transform, { resources: NO_OTHER_IMAGES, deadline: Date.now() + dependencies.timeoutMs() });
+        const made = await runTransform(input, transform, { resources: dependencies.resources ?? NO_OTHER_IMAGES, deadline: Date.now() + dependencies.timeoutMs() });
         const key = !store
           ? undefined
           : 'image' in source
@@ -71,7 +73,7 @@ export function createTransformStage(dependencies: TransformStageDependencies) {
       return [completed(event, { results })];
     } catch (error) {
       if (isRetriable(error)) throw error;
-      const code = error instanceof HttpError ? error.code : 'unprocessable_image';
+      const code = error instanceof DomainError ? error.code : 'unprocessable_image';
       return [completed(event, { results: [], failure: { code, reason: error instanceof Error ? error.message : String(error) } })];
     }
   };

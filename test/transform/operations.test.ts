@@ -1,7 +1,8 @@
 import test, { type ExecutionContext } from 'ava';
 import sharp from 'sharp';
 import type { ImageFormat, OutputFormat } from '../../lib/events/payloads.ts';
-import { HttpError } from '../../lib/http/errors.ts';
+import { DomainError } from '../../lib/errors.ts';
+import { answerOf } from '../support/error-answer.ts';
 import type { ImageId } from '../../lib/ids.ts';
 import type { EncodedImage } from '../../lib/imaging/codec.ts';
 import { canonicalise } from '../../lib/transform/canonical.ts';
@@ -143,10 +144,10 @@ async function stats(bytes: Buffer): Promise<{ mean: number; stdev: number; min:
   };
 }
 
-/** The refusal a transformation ends in: an HttpError with its status and code. */
+/** The refusal a transformation ends in: a domain error, answered with its status and code. */
 async function refusal(t: ExecutionContext, work: Promise<unknown>, status: number, code: string): Promise<void> {
-  const error = await t.throwsAsync(work, { instanceOf: HttpError });
-  t.is(error.status, status, error.message);
+  const error = await t.throwsAsync(work, { instanceOf: DomainError });
+  t.is(answerOf(error).status, status, error.message);
   t.is(error.code, code, error.message);
 }
 
@@ -693,7 +694,7 @@ test('effort trades time for bytes, within each format\'s range', async (t) => {
   t.true(most.data.length < least.data.length, `effort 6: ${most.data.length} bytes, effort 0: ${least.data.length}`);
   const png = await fixture('320x240.jpg', { effort: '1', q: '50' }, 'png');
   t.is((await sharp(png.data).metadata()).format, 'png');
-  t.throws(() => canonicalise(parseOptions({ effort: '7' }), 'webp'), { instanceOf: HttpError });
+  t.throws(() => canonicalise(parseOptions({ effort: '7' }), 'webp'), { instanceOf: DomainError });
 });
 
 test('metadata=keep keeps EXIF and the ICC profile; the default strips them', async (t) => {

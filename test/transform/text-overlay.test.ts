@@ -1,7 +1,8 @@
 import { existsSync } from 'node:fs';
 import test, { type ExecutionContext } from 'ava';
 import sharp, { type Stats } from 'sharp';
-import { HttpError } from '../../lib/http/errors.ts';
+import { DomainError } from '../../lib/errors.ts';
+import { answerOf } from '../support/error-answer.ts';
 import type { ImageFormat } from '../../lib/events/payloads.ts';
 import { canonicalise } from '../../lib/transform/canonical.ts';
 import { fontFace } from '../../lib/transform/fonts.ts';
@@ -78,8 +79,8 @@ async function meanDifference(a: Raster, b: Raster, box: Box): Promise<number> {
 }
 
 function refusal(t: ExecutionContext, query: Readonly<Record<string, string>>): { message: string; option: unknown } {
-  const error = t.throws(() => canonicalise(parseOptions(query), 'png'), { instanceOf: HttpError });
-  t.is(error.status, 400);
+  const error = t.throws(() => canonicalise(parseOptions(query), 'png'), { instanceOf: DomainError });
+  t.is(answerOf(error).status, 400);
   t.is(error.code, 'invalid_transform');
   return { message: error.message, option: error.details.option };
 }
@@ -181,8 +182,8 @@ test('text wraps at the width of the image; text that still does not fit is refu
   if (box === null) return t.fail('no text drawn');
   t.true(box.right - box.left <= 400, 'no wider than the image');
   t.true(box.bottom - box.top > 32 * 2, `on more than two lines: ${box.bottom - box.top} pixels`);
-  const error = await t.throwsAsync(photo({ text: 'x'.repeat(MAX_TEXT_LENGTH), text_size: '200' }), { instanceOf: HttpError });
-  t.like(error, { status: 400, code: 'invalid_transform', details: { option: 'text' } });
+  const error = await t.throwsAsync(photo({ text: 'x'.repeat(MAX_TEXT_LENGTH), text_size: '200' }), { instanceOf: DomainError });
+  t.like(answerOf(error), { status: 400, code: 'invalid_transform', details: { option: 'text' } });
   t.regex(error.message, /^text: does not fit: at text_size 200 it is \d+x\d+ pixels, the image 400x300/);
 });
 

@@ -9,7 +9,7 @@ import { DependencyUnavailableError } from '../../lib/errors.ts';
 import { deadLetterSchema, type DeadLetter } from '../../lib/events/dead-letter.ts';
 import { createEvent, decodeEvent, encodeEvent, type EventOf, type ImageEvent } from '../../lib/events/envelope.ts';
 import { TOPICS, type Topic } from '../../lib/events/topics.ts';
-import { UnprocessableImageError } from '../../lib/imaging/errors.ts';
+import { UnprocessableImageError } from '../../lib/errors.ts';
 import { runConsumer, type EventHandler } from '../../lib/pipeline/consumer.ts';
 import { imageFailedAt } from '../../lib/pipeline/stage.ts';
 import type { EventBus } from '../../lib/ports/event-bus.ts';
@@ -141,7 +141,7 @@ test('a bad image is given up on at once, as a permanent failure', async (t) => 
   let calls = 0;
   await start(bus, () => {
     calls += 1;
-    throw new UnprocessableImageError('the image could not be decoded: premature end of JPEG image');
+    throw new UnprocessableImageError('unprocessable_image', 'the image could not be decoded: premature end of JPEG image');
   });
   await bus.publish(TOPICS.imageUploaded, [{ key: subject.imageId, value: encodeEvent(uploaded) }]);
 

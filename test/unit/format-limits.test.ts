@@ -3,7 +3,8 @@ import sharp from 'sharp';
 import { OUTPUT_FORMATS } from '../../sdk/src/transform-options.ts';
 import { fitsFormat, MAX_SIDE } from '../../lib/imaging/format-limits.ts';
 import { encodeAs } from '../../lib/imaging/codec.ts';
-import { HttpError } from '../../lib/http/errors.ts';
+import { DomainError } from '../../lib/errors.ts';
+import { answerOf } from '../support/error-answer.ts';
 import { canonicalise } from '../../lib/transform/canonical.ts';
 import { parseOptions } from '../../lib/transform/options.ts';
 import { parsePresets } from '../../lib/transform/presets.ts';
@@ -41,8 +42,8 @@ const options = { resources: noOtherImages('no other images here'), deadline: Da
 
 test('a transformation past its format\'s limit is a 400 naming the format and the limit, before any pixel is touched', async (t) => {
   const source = await wideSource();
-  const error = await t.throwsAsync(runTransform(source, canonicalise(parseOptions({ grayscale: 'true' }), 'webp'), options), { instanceOf: HttpError });
-  t.like(error, { status: 400, code: 'format_limit_exceeded', details: { format: 'webp', maxSide: 16_383, width: 16_384, height: 16 } });
+  const error = await t.throwsAsync(runTransform(source, canonicalise(parseOptions({ grayscale: 'true' }), 'webp'), options), { instanceOf: DomainError });
+  t.like(answerOf(error), { status: 400, code: 'format_limit_exceeded', details: { format: 'webp', maxSide: 16_383, width: 16_384, height: 16 } });
   const fitted = await runTransform(source, canonicalise(parseOptions({ grayscale: 'true', w: '16383' }), 'webp'), options);
   t.is(fitted.width, 16_383);
 });
@@ -50,7 +51,7 @@ test('a transformation past its format\'s limit is a 400 naming the format and t
 test('one transformation in several formats refuses a format that cannot hold it', async (t) => {
   const source = await wideSource();
   const transforms = (['png', 'webp'] as const).map((format) => canonicalise(parseOptions({ grayscale: 'true' }), format));
-  const error = await t.throwsAsync(runTransformInFormats(source, transforms, options), { instanceOf: HttpError });
+  const error = await t.throwsAsync(runTransformInFormats(source, transforms, options), { instanceOf: DomainError });
   t.like(error, { code: 'format_limit_exceeded', details: { format: 'webp' } });
 });
 

@@ -1,6 +1,6 @@
 import test, { type ExecutionContext } from 'ava';
 import sharp from 'sharp';
-import { UnprocessableImageError } from '../../lib/imaging/errors.ts';
+import { UnprocessableImageError } from '../../lib/errors.ts';
 import { jpegSegments } from '../../lib/imaging/jpeg-segments.ts';
 import { makeMaster } from '../../lib/imaging/master.ts';
 import { readFixture } from '../support/fixtures.ts';

@@ -2,7 +2,8 @@ import { once } from 'node:events';
 import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 import test from 'ava';
-import { HttpError } from '../../lib/http/errors.ts';
+import { DomainError } from '../../lib/errors.ts';
+import { answerOf } from '../support/error-answer.ts';
 import { judgeAddress } from '../../lib/remote/address-policy.ts';
 import { fetchRemote, type RemoteFetchOptions } from '../../lib/remote/fetch-remote.ts';
 import type { HostLookup } from '../../lib/remote/remote-target.ts';
@@ -106,18 +107,18 @@ const refusedAddresses: readonly (readonly [url: string, reason: RegExp, lookup?
 for (const [template, reason, lookup] of refusedAddresses) {
   test(`${template} is refused with 400 address_refused before any connection`, async (t) => {
     const url = template.replace('TRAP', String(trapPort));
-    const error = await t.throwsAsync(fetching(url, lookup === undefined ? {} : { lookup }), { instanceOf: HttpError, message: reason });
+    const error = await t.throwsAsync(fetching(url, lookup === undefined ? {} : { lookup }), { instanceOf: DomainError, message: reason });
 
-    t.is(error.status, 400);
+    t.is(answerOf(error).status, 400);
     t.is(error.code, 'address_refused');
     t.is(trapConnections, 0);
   });
 }
 
 test('a redirect from an allowed host to a loopback address is refused before connecting to it', async (t) => {
-  const error = await t.throwsAsync(fetching(`http://${originHost}/to-trap`), { instanceOf: HttpError });
+  const error = await t.throwsAsync(fetching(`http://${originHost}/to-trap`), { instanceOf: DomainError });
 
-  t.is(error.status, 400);
+  t.is(answerOf(error).status, 400);
   t.is(error.code, 'address_refused');
   t.is(error.message, `refusing to connect to 127.0.0.1: 127.0.0.1 is a loopback address`);
   t.is(trapConnections, 0);
@@ -130,27 +131,27 @@ test('an allowed host is fetched: the bytes, the final URL after a relative redi
 });
 
 test('a Content-Length over maxBytes is refused with 413 payload_too_large', async (t) => {
-  const error = await t.throwsAsync(fetching(`http://${originHost}/photo.jpg`, { maxBytes: 1000 }), { instanceOf: HttpError });
+  const error = await t.throwsAsync(fetching(`http://${originHost}/photo.jpg`, { maxBytes: 1000 }), { instanceOf: DomainError });
 
-  t.is(error.status, 413);
+  t.is(answerOf(error).status, 413);
   t.is(error.code, 'payload_too_large');
   t.deepEqual(error.details, { maxBytes: 1000 });
 });
 
 test('a chunked body without a length is cut at maxBytes while streaming, though it never ends, and the connection is closed', async (t) => {
   t.timeout(3000);
-  const error = await t.throwsAsync(fetching(`http://${originHost}/endless`, { maxBytes: 2048 }), { instanceOf: HttpError });
+  const error = await t.throwsAsync(fetching(`http://${originHost}/endless`, { maxBytes: 2048 }), { instanceOf: DomainError });
 
-  t.is(error.status, 413);
+  t.is(answerOf(error).status, 413);
   t.is(error.code, 'payload_too_large');
   t.is(endlessClosings.length, 1);
   await Promise.all(endlessClosings);
 });
 
 test('more redirects than maxRedirects are refused with 400 too_many_redirects after following maxRedirects', async (t) => {
-  const error = await t.throwsAsync(fetching(`http://${originHost}/loop/0`, { maxRedirects: 2 }), { instanceOf: HttpError });
+  const error = await t.throwsAsync(fetching(`http://${originHost}/loop/0`, { maxRedirects: 2 }), { instanceOf: DomainError });
 
-  t.is(error.status, 400);
+  t.is(answerOf(error).status, 400);
   t.is(error.code, 'too_many_redirects');
   t.deepEqual(
     requestedPaths.filter((path) => path.startsWith('/loop/')),
@@ -160,41 +161,41 @@ test('more redirects than maxRedirects are refused with 400 too_many_redirects a
 
 for (const url of ['ftp://images.example.test/photo.jpg', 'file:///etc/passwd']) {
   test(`${url} is refused with 400 url_scheme_refused`, async (t) => {
-    const error = await t.throwsAsync(fetching(url), { instanceOf: HttpError });
+    const error = await t.throwsAsync(fetching(url), { instanceOf: DomainError });
 
-    t.is(error.status, 400);
+    t.is(answerOf(error).status, 400);
     t.is(error.code, 'url_scheme_refused');
   });
 }
 
 test('a URL with credentials is refused with 400 url_credentials_refused, even to an allowed host', async (t) => {
-  const error = await t.throwsAsync(fetching(`http://user:secret@${originHost}/photo.jpg`), { instanceOf: HttpError });
+  const error = await t.throwsAsync(fetching(`http://user:secret@${originHost}/photo.jpg`), { instanceOf: DomainError });
 
-  t.is(error.status, 400);
+  t.is(answerOf(error).status, 400);
   t.is(error.code, 'url_credentials_refused');
   t.false(error.message.includes('secret'));
 });
 
 test('text that is not a URL is refused with 400 url_invalid', async (t) => {
-  const error = await t.throwsAsync(fetching('images.example.test/photo.jpg'), { instanceOf: HttpError });
+  const error = await t.throwsAsync(fetching('images.example.test/photo.jpg'), { instanceOf: DomainError });
 
-  t.is(error.status, 400);
+  t.is(answerOf(error).status, 400);
   t.is(error.code, 'url_invalid');
 });
 
 test('a host that does not resolve is refused with 400 host_unresolvable', async (t) => {
   const lookup: HostLookup = () => Promise.reject(Object.assign(new Error('getaddrinfo ENOTFOUND'), { code: 'ENOTFOUND' }));
-  const error = await t.throwsAsync(fetching('http://nowhere.example.test/', { lookup }), { instanceOf: HttpError });
+  const error = await t.throwsAsync(fetching('http://nowhere.example.test/', { lookup }), { instanceOf: DomainError });
 
-  t.is(error.status, 400);
+  t.is(answerOf(error).status, 400);
   t.is(error.code, 'host_unresolvable');
   t.regex(error.message, /nowhere\.example\.test/);
 });
 
 test('a remote that answers 404 fails with 502 remote_error carrying its status', async (t) => {
-  const error = await t.throwsAsync(fetching(`http://${originHost}/missing.jpg`), { instanceOf: HttpError });
+  const error = await t.throwsAsync(fetching(`http://${originHost}/missing.jpg`), { instanceOf: DomainError });
 
-  t.is(error.status, 502);
+  t.is(answerOf(error).status, 502);
   t.is(error.code, 'remote_error');
   t.deepEqual(error.details, { remoteStatus: 404 });
 });
@@ -203,10 +204,10 @@ test('a remote that never answers fails with 504 remote_timeout at the deadline,
   t.timeout(3000);
   const host = `silent.example.test:${portOf(silent)}`;
   const error = await t.throwsAsync(fetching(`http://${host}/photo.jpg`, { timeoutMs: 200, allowedHosts: [host] }), {
-    instanceOf: HttpError,
+    instanceOf: DomainError,
   });
 
-  t.is(error.status, 504);
+  t.is(answerOf(error).status, 504);
   t.is(error.code, 'remote_timeout');
   t.is(socketClosings.length, 1);
   await Promise.all(socketClosings);
@@ -215,9 +216,9 @@ test('a remote that never answers fails with 504 remote_timeout at the deadline,
 test('a DNS lookup that never answers fails with 504 remote_timeout at the deadline', async (t) => {
   t.timeout(3000);
   const lookup: HostLookup = () => new Promise(() => undefined);
-  const error = await t.throwsAsync(fetching('http://slow-dns.example.test/', { timeoutMs: 200, lookup }), { instanceOf: HttpError });
+  const error = await t.throwsAsync(fetching('http://slow-dns.example.test/', { timeoutMs: 200, lookup }), { instanceOf: DomainError });
 
-  t.is(error.status, 504);
+  t.is(answerOf(error).status, 504);
   t.is(error.code, 'remote_timeout');
 });
 

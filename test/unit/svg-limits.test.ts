@@ -1,6 +1,7 @@
 import test from 'ava';
 import { identifyImage } from '../../lib/imaging/identify-image.ts';
-import { HttpError } from '../../lib/http/errors.ts';
+import { DomainError } from '../../lib/errors.ts';
+import { answerOf } from '../support/error-answer.ts';
 import { pngDeclaring, readFixture } from '../support/fixtures.ts';
 
 const svg = (attributes: string, inner = '') => Buffer.from(`<svg xmlns="http://www.w3.org/2000/svg" ${attributes}>${inner}</svg>`);
@@ -12,7 +13,7 @@ const refusal = async (bytes: Buffer) => {
     () => null,
     (cause: unknown) => cause,
   );
-  return error instanceof HttpError ? { status: error.status, code: error.code, message: error.message } : error;
+  return error instanceof DomainError ? { status: answerOf(error).status, code: error.code, message: error.message } : error;
 };
 
 test('an SVG declaring 100000x100000 is refused before it is stored', async (t) => {

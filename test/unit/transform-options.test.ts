@@ -1,5 +1,6 @@
 import test, { type ExecutionContext } from 'ava';
-import { HttpError } from '../../lib/http/errors.ts';
+import { DomainError } from '../../lib/errors.ts';
+import { answerOf } from '../support/error-answer.ts';
 import { canonicalise, stableJson, transformHash } from '../../lib/transform/canonical.ts';
 import { parseOptions } from '../../lib/transform/options.ts';
 import { assertOutputBounds, plannedSize } from '../../lib/transform/planned-size.ts';
@@ -10,8 +11,8 @@ const canonical = (query: Record<string, unknown>, format: Parameters<typeof can
 
 /** The error a bad option gives: 400 invalid_transform, naming the option. */
 function refusal(t: ExecutionContext, query: Record<string, unknown>, format: Parameters<typeof canonicalise>[1] = 'webp') {
-  const http = t.throws(() => canonicalise(parseOptions(query), format), { instanceOf: HttpError });
-  t.is(http.status, 400);
+  const http = t.throws(() => canonicalise(parseOptions(query), format), { instanceOf: DomainError });
+  t.is(answerOf(http).status, 400);
   t.is(http.code, 'invalid_transform');
   return { option: http.details.option, message: http.message };
 }
@@ -95,7 +96,7 @@ test('the planned output size bounds what a transformation can make, before any 
   t.deepEqual(plan({ w: '300', h: '300', fit: 'inside', rotate: '90' }), { width: 245, height: 300 });
   t.deepEqual(plan({ crop: '0,0,100,50', extend: '10,0,10,0' }), { width: 100, height: 70 });
   const huge = plan({ w: '16000', h: '16000', enlarge: '1', fit: 'fill' });
-  const error = t.throws(() => { assertOutputBounds(huge); }, { instanceOf: HttpError });
+  const error = t.throws(() => { assertOutputBounds(huge); }, { instanceOf: DomainError });
   t.is(error.code, 'output_too_large');
 });
 
@@ -106,9 +107,9 @@ test('a preset stands for its options; the request may add to them, unless only 
   t.deepEqual(expandPreset({ w: '32' }, presets, false), { w: '32' });
   t.deepEqual(expandPreset({}, presets, true), {}, 'a plain conversion is always allowed');
   t.deepEqual(expandPreset({ preset: 'avatar', format: 'png' }, presets, true), { w: 64, h: 64, mask: 'circle', format: 'png' });
-  t.like(t.throws(() => expandPreset({ preset: 'banner' }, presets, false), { instanceOf: HttpError }), { status: 400, code: 'invalid_transform' });
-  t.like(t.throws(() => expandPreset({ w: '32' }, presets, true), { instanceOf: HttpError }), { status: 403, code: 'presets_only' });
-  t.like(t.throws(() => expandPreset({ preset: 'avatar', blur: '2' }, presets, true), { instanceOf: HttpError }), { status: 403, code: 'presets_only' });
+  t.like(answerOf(t.throws(() => expandPreset({ preset: 'banner' }, presets, false), { instanceOf: DomainError })), { status: 400, code: 'invalid_transform' });
+  t.like(answerOf(t.throws(() => expandPreset({ w: '32' }, presets, true), { instanceOf: DomainError })), { status: 403, code: 'presets_only' });
+  t.like(answerOf(t.throws(() => expandPreset({ preset: 'avatar', blur: '2' }, presets, true), { instanceOf: DomainError })), { status: 403, code: 'presets_only' });
 });
 
 test('dpr is 1 to 4 or auto; auto needs no size (a width hint may give it) and, where no client hints are read, is 1', (t) => {

@@ -1,5 +1,6 @@
 import test from 'ava';
-import { HttpError } from '../../lib/http/errors.ts';
+import { DomainError } from '../../lib/errors.ts';
+import { answerOf } from '../support/error-answer.ts';
 import { TransformSlots, type SlotRequest } from '../../lib/transform/transform-slots.ts';
 
 const HEAVY = 5000;
@@ -91,14 +92,14 @@ test('tenants take turns: one tenant\'s queue of heavy work does not hold back a
 
 test('a transformation over the cost budget is refused before it waits: 422 too_costly naming the estimate and the limit', async (t) => {
   const slots = new TransformSlots(settings);
-  const error = await t.throwsAsync(slots.run(request('acme', 25_000), () => Promise.resolve('never')), { instanceOf: HttpError });
-  t.like(error, { status: 422, code: 'too_costly', details: { estimatedCostMs: 25_000, maxCostMs: 20_000 } });
+  const error = await t.throwsAsync(slots.run(request('acme', 25_000), () => Promise.resolve('never')), { instanceOf: DomainError });
+  t.like(answerOf(error), { status: 422, code: 'too_costly', details: { estimatedCostMs: 25_000, maxCostMs: 20_000 } });
 });
 
 test('a transformation needing more memory than the budget is refused before it waits: 422 too_costly naming both', async (t) => {
   const slots = new TransformSlots(settings);
-  const error = await t.throwsAsync(slots.run(request('acme', CHEAP, 60_000, 3000), () => Promise.resolve('never')), { instanceOf: HttpError });
-  t.like(error, { status: 422, code: 'too_costly', details: { estimatedMemoryMb: 3000, maxMemoryMb: 768 } });
+  const error = await t.throwsAsync(slots.run(request('acme', CHEAP, 60_000, 3000), () => Promise.resolve('never')), { instanceOf: DomainError });
+  t.like(answerOf(error), { status: 422, code: 'too_costly', details: { estimatedMemoryMb: 3000, maxMemoryMb: 768 } });
 });
 
 test('transformations run together only while their memory fits the budget: a free slot waits for memory', async (t) => {
@@ -123,9 +124,9 @@ test('a request whose expected wait passes its deadline is refused at once: 503 
   const order: string[] = [];
   const heavy = Array.from({ length: 6 }, (_, index) => new Job(slots, `heavy-${index}`, request('acme', HEAVY), order));
   // Four heavy ones wait: 20,000 estimated ms on the two slots of their lane, then 5,000 of its own.
-  const error = await t.throwsAsync(slots.run(request('other', HEAVY, 14_000), () => Promise.resolve('never')), { instanceOf: HttpError });
-  t.like(error, { status: 503, code: 'overloaded' });
-  t.is(error.headers['Retry-After'], '10');
+  const error = await t.throwsAsync(slots.run(request('other', HEAVY, 14_000), () => Promise.resolve('never')), { instanceOf: DomainError });
+  t.like(answerOf(error), { status: 503, code: 'overloaded' });
+  t.is(answerOf(error).headers['Retry-After'], '10');
   for (const job of heavy) await job.finish();
 });
 
@@ -134,8 +135,8 @@ test('a request still waiting at its deadline is answered then: 503 transform_ti
   const order: string[] = [];
   const running = new Job(slots, 'running', request('acme', CHEAP), order);
   const late = new Job(slots, 'late', request('acme', 1, 100), order);
-  const error = await t.throwsAsync(late.done, { instanceOf: HttpError });
-  t.like(error, { status: 503, code: 'transform_timeout' });
+  const error = await t.throwsAsync(late.done, { instanceOf: DomainError });
+  t.like(answerOf(error), { status: 503, code: 'transform_timeout' });
   await running.finish();
   t.deepEqual(order, ['running']);
   t.is(slots.waiting, 0);
@@ -145,6 +146,6 @@ test('a full queue refuses at once: 503 overloaded', async (t) => {
   const slots = new TransformSlots({ ...settings, concurrency: 1, queueLength: 1 });
   const order: string[] = [];
   const jobs = [new Job(slots, 'running', request('acme', CHEAP), order), new Job(slots, 'waiting', request('acme', CHEAP), order)];
-  await t.throwsAsync(slots.run(request('acme', CHEAP), () => Promise.resolve('never')), { instanceOf: HttpError, message: /1 transformations are running and 1 waiting/ });
+  await t.throwsAsync(slots.run(request('acme', CHEAP), () => Promise.resolve('never')), { instanceOf: DomainError, message: /1 transformations are running and 1 waiting/ });
   for (const job of jobs) await job.finish();
 });

@@ -1,5 +1,5 @@
 import type { Sharp } from 'sharp';
-import { HttpError } from '../../http/errors.ts';
+import { InvalidOptionError } from '../../errors.ts';
 import type { ImageId } from '../../ids.ts';
 import type { CanonicalTransform } from '../canonical.ts';
 
@@ -12,7 +12,7 @@ export interface TransformResources {
 
 /** Resources where no other stored image can be read (request data, batches, presets): a mask or overlay of one is a 400 saying why. */
 export const noOtherImages = (reason: string): TransformResources => ({
-  loadImage: () => Promise.reject(new HttpError(400, 'invalid_transform', reason)),
+  loadImage: () => Promise.reject(new InvalidOptionError(reason)),
 });
 
 export interface StepContext {
