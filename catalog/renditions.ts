@@ -28,7 +28,7 @@ export class Renditions {
   constructor(private readonly options: RenditionsOptions) {}
 
   /**
-   * @throws HttpError 400 format_limit_exceeded when the format cannot hold the image (WebP past 16383 pixels a side),
+   * @throws InvalidRequestError (format_limit_exceeded) when the format cannot hold the image (WebP past 16383 pixels a side),
    * 422 too_costly when the conversion is over the budget, 503 when it cannot have its turn in time
    */
   async get(image: Servable, format: OutputFormat): Promise<ServableBlob> {

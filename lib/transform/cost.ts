@@ -65,11 +65,11 @@ export interface TransformEstimate {
 
 /**
  * What `transform` will cost on a source of `source` size.
- * @throws HttpError 400 output_too_large when its output would be past the bounds
+ * @throws InvalidRequestError (output_too_large) when its output would be past the bounds
  */
 export function estimateTransform(source: Size, transform: CanonicalTransform): TransformEstimate {
   const output = plannedSize(source, transform);
-  // An output past the bounds is refused as such (400 output_too_large), not weighed.
+  // An output past the bounds is refused as such (output_too_large), not weighed.
   assertOutputBounds(output);
   const sourcePixels = source.width * source.height;
   const outputPixels = output.width * output.height;
