@@ -1,8 +1,8 @@
 /**
  * One side of a comparison, in a process of its own (started by
  * bench/child-process.ts): `service` hosts every ProgImage service on the
- * embedded adapters, `bare-http` serves one response from memory, `bare-sharp`
- * runs a bare sharp loop. A process per side gives each its own peak RSS and
+ * embedded adapters, or on the servers of the parent's setup; `bare-http`
+ * serves one response from memory; `bare-sharp` runs a bare sharp loop. A process per side gives each its own peak RSS and
  * CPU time, keeps the load generator's event loop off the server's, and lets
  * settings that only take effect at process start (LD_PRELOAD,
  * UV_THREADPOOL_SIZE) differ between runs. Commands arrive over IPC.
@@ -301,20 +301,25 @@ process.on('message', (message: unknown) => {
   );
 });
 
+/** The service's PROGIMAGE_* settings: the parent's setup, else npm start's embedded adapters under a directory of this process's own. */
+async function serviceEnvironment(): Promise<Record<string, string>> {
+  const given = process.env.BENCH_SERVICE_ENV;
+  if (given !== undefined && given !== '') return z.record(z.string(), z.string()).parse(JSON.parse(given));
+  dataDir = await mkdtemp(join(tmpdir(), 'progimage-bench-'));
+  // Scanning is off (no clamd on the embedded adapters), so POST /v1/transform scans nothing.
+  return { PROGIMAGE_DATA_DIR: dataDir, PROGIMAGE_SCAN: 'off' };
+}
+
 let port: number | null = null;
 if (role === 'service') {
-  dataDir = await mkdtemp(join(tmpdir(), 'progimage-bench-'));
-  // npm start's embedded adapters; scanning is off (no clamd on the embedded adapters), so POST /v1/transform scans nothing.
   const config = loadConfig({
-    PROGIMAGE_DATA_DIR: dataDir,
-    PROGIMAGE_SCAN: 'off',
+    ...(await serviceEnvironment()),
     PROGIMAGE_BOOTSTRAP_API_KEY: process.env.BENCH_API_KEY,
     PROGIMAGE_LOG_LEVEL: 'warn',
     PROGIMAGE_HTTP_HOST: '127.0.0.1',
     PROGIMAGE_HTTP_PORT: '0',
     ...(process.env.BENCH_TRANSFORM_SLOTS === undefined ? {} : { PROGIMAGE_MAX_CONCURRENT_TRANSFORMS: process.env.BENCH_TRANSFORM_SLOTS }),
   });
-  if (config.scan.enabled) throw new Error('scanning should be off for this benchmark');
   hosted = await hostServices(`bench-${role}`, ALL_SERVICES, config);
   port = (hosted.server.address() as AddressInfo).port;
 }

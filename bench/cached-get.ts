@@ -7,9 +7,9 @@
  * docs/BENCHMARKS.md.
  */
 import { readFile } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
 import sharp from 'sharp';
 import { BENCH_API_KEY, BenchChild, type BreakdownPiece, type ChildSettings, type WindowResult } from './child-process.ts';
+import { parseCommandLine, runBenchmark, UsageError, wholeNumber } from './command-line.ts';
 import { prepareRequest, requestOnce, runLoad, type HttpResponse } from './http-load.ts';
 import {
   configName,
@@ -23,8 +23,6 @@ import {
   settingsLine,
   SETTINGS_USAGE,
   SHARED_OPTIONS,
-  UsageError,
-  wholeNumber,
   type SharedOptions,
 } from './side-options.ts';
 import { fixed, formatTable, quantile } from './stats.ts';
@@ -59,25 +57,15 @@ interface Options extends SharedOptions {
 }
 
 function parseOptions(argv: readonly string[]): Options | 'help' {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: [...argv],
-      options: {
-        ...SHARED_OPTIONS,
-        connections: { type: 'string' },
-        duration: { type: 'string' },
-        'warm-up': { type: 'string' },
-        query: { type: 'string' },
-        format: { type: 'string' },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (error) {
-    throw new UsageError((error as Error).message, USAGE);
-  }
-  if (values.help === true) return 'help';
+  const values = parseCommandLine(argv, {
+    ...SHARED_OPTIONS,
+    connections: { type: 'string' },
+    duration: { type: 'string' },
+    'warm-up': { type: 'string' },
+    query: { type: 'string' },
+    format: { type: 'string' },
+  }, USAGE);
+  if (values === 'help') return 'help';
   const format = values.format ?? 'webp';
   if (!/^[a-z0-9]+$/.test(format)) throw new UsageError(`--format: expected an extension such as webp, got "${format}"`, USAGE);
   return {
@@ -171,11 +159,13 @@ async function runConfig(options: Options, settings: ChildSettings, fixture: Buf
         request: () => sides[side].request,
         connections: options.connections,
         stop: { durationMs },
-        expect: { status: 200, bodyLength: cached.body?.length ?? 0 },
+        check: { expect: { status: 200, bodyLength: cached.body?.length ?? 0 } },
       });
-    progress(`${name}: warm-up, ${options.warmUpMs / 1000} s on each side`);
-    await load('bare', options.warmUpMs);
-    await load('service', options.warmUpMs);
+    if (options.warmUpMs > 0) {
+      progress(`${name}: warm-up, ${options.warmUpMs / 1000} s on each side`);
+      await load('bare', options.warmUpMs);
+      await load('service', options.warmUpMs);
+    }
 
     const totals = { bare: emptyTotals(), service: emptyTotals() };
     const profiles: string[] = [];
@@ -211,7 +201,7 @@ async function runConfig(options: Options, settings: ChildSettings, fixture: Buf
       request: () => healthz,
       connections: options.connections,
       stop: { durationMs: options.durationMs },
-      expect: { status: 200 },
+      check: { expect: { status: 200 } },
     });
     const floorWindow = await service.windowEnd();
     const sequential = async (side: Side) => {
@@ -221,7 +211,7 @@ async function runConfig(options: Options, settings: ChildSettings, fixture: Buf
         request: () => sides[side].request,
         connections: 1,
         stop: { requests: SEQUENTIAL_REQUESTS },
-        expect: { status: 200, bodyLength: cached.body?.length ?? 0 },
+        check: { expect: { status: 200, bodyLength: cached.body?.length ?? 0 } },
       });
       return { meanMs: (run.seconds * 1000) / run.requests, p50Ms: quantile(run.latenciesMs, 0.5) };
     };
@@ -322,12 +312,7 @@ function report(options: Options, runs: readonly ConfigRun[], started: { at: Dat
   return lines.join('\n');
 }
 
-async function main(): Promise<void> {
-  const options = parseOptions(process.argv.slice(2));
-  if (options === 'help') {
-    console.log(USAGE);
-    return;
-  }
+async function main(options: Options): Promise<void> {
   const started = { at: new Date(), load: loadAverage() };
   const fixture = await readFile(options.fixture);
   const metadata = await sharp(fixture).metadata();
@@ -338,9 +323,4 @@ async function main(): Promise<void> {
   console.log(report(options, runs, started, fixtureLine));
 }
 
-try {
-  await main();
-} catch (error) {
-  console.error(error instanceof UsageError ? error.message : error);
-  process.exitCode = error instanceof UsageError ? 64 : 1;
-}
+await runBenchmark(() => parseOptions(process.argv.slice(2)), USAGE, main);

@@ -91,8 +91,8 @@ const CHILD_SCRIPT = fileURLToPath(new URL('./bench-child.ts', import.meta.url))
 const START_TIMEOUT_MS = 60_000;
 const STOP_TIMEOUT_MS = 30_000;
 
-function childEnvironment(settings: ChildSettings): NodeJS.ProcessEnv {
-  // No PROGIMAGE_* setting leaks in: the service child configures itself explicitly.
+function childEnvironment(settings: ChildSettings, serviceEnv: Readonly<Record<string, string>> | null): NodeJS.ProcessEnv {
+  // No PROGIMAGE_* setting leaks in: the service child configures itself explicitly, from serviceEnv when given.
   const env: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('PROGIMAGE_')));
   delete env.LD_PRELOAD;
   if (settings.allocator === 'jemalloc') {
@@ -108,6 +108,8 @@ function childEnvironment(settings: ChildSettings): NodeJS.ProcessEnv {
   env.BENCH_API_KEY = BENCH_API_KEY;
   if (settings.cpuProfileDir === null) delete env.BENCH_PROFILE_DIR;
   else env.BENCH_PROFILE_DIR = settings.cpuProfileDir;
+  if (serviceEnv === null) delete env.BENCH_SERVICE_ENV;
+  else env.BENCH_SERVICE_ENV = JSON.stringify(serviceEnv);
   return env;
 }
 
@@ -153,9 +155,13 @@ export class BenchChild {
     });
   }
 
-  static start(role: ChildRole, settings: ChildSettings): Promise<BenchChild> {
+  /**
+   * Starts a side. The service side runs on the PROGIMAGE_* settings of `serviceEnv` (a setup of
+   * bench/pipeline-setups.ts); without them, on the embedded adapters under a temporary directory of its own, scanning off.
+   */
+  static start(role: ChildRole, settings: ChildSettings, serviceEnv: Readonly<Record<string, string>> | null = null): Promise<BenchChild> {
     const child = fork(CHILD_SCRIPT, [role], {
-      env: childEnvironment(settings),
+      env: childEnvironment(settings, serviceEnv),
       execArgv: process.execArgv, // tsx's loader
       serialization: 'advanced',
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],

@@ -182,8 +182,14 @@ export interface LoadOptions {
   readonly connections: number;
   /** Stop: after this many requests in all, or once this many milliseconds have passed (requests in flight finish). */
   readonly stop: { readonly requests: number } | { readonly durationMs: number };
-  /** Every response must have this status and body length (the run fails otherwise). */
-  readonly expect: { readonly status: number; readonly bodyLength?: number };
+  /**
+   * `expect`: every response must have this status and body length (the run fails otherwise).
+   * `record`: any answer is taken and handed over as it arrives, with its body (or the error that lost its
+   * connection: a new connection takes that one's place), its latency and its request's index.
+   */
+  readonly check:
+    | { readonly expect: { readonly status: number; readonly bodyLength?: number } }
+    | { readonly record: (answer: HttpResponse | Error, latencyMs: number, index: number) => void };
 }
 
 export interface LoadResult {
@@ -211,24 +217,37 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   const deadline = 'durationMs' in stop ? begin + stop.durationMs : Number.POSITIVE_INFINITY;
   const more = (): boolean => ('requests' in stop ? started < stop.requests : performance.now() < deadline);
   let last = begin;
-  const worker = async (connection: KeepAliveConnection): Promise<void> => {
+  const { check } = options;
+  /** Sends request number `index` on connection number `slot` and records its latency; resolves with its answer. */
+  const exchange = async (slot: number, index: number): Promise<HttpResponse | Error> => {
+    const request = options.request(index);
+    const connection = connections[slot];
+    if (connection === undefined) throw new Error(`no connection ${slot}`);
+    const sent = performance.now();
+    const answer = await connection.send(request, seen.first === null || 'record' in check).catch((error: unknown) => {
+      if ('record' in check && error instanceof Error) return error;
+      throw error;
+    });
+    last = performance.now();
+    latenciesMs.push(last - sent);
+    if ('record' in check) check.record(answer, last - sent, index);
+    if (answer instanceof Error) connections[slot] = await KeepAliveConnection.open(options.host, options.port);
+    else seen.first ??= answer;
+    return answer;
+  };
+  const worker = async (slot: number): Promise<void> => {
     while (more()) {
-      const request = options.request(started);
-      started += 1;
-      const sent = performance.now();
-      const response = await connection.send(request, seen.first === null);
-      last = performance.now();
-      latenciesMs.push(last - sent);
-      seen.first ??= response;
-      const { status, bodyLength } = options.expect;
-      if (response.status !== status || (bodyLength !== undefined && response.bodyLength !== bodyLength)) {
-        const body = response.body === null ? '' : `: ${response.body.subarray(0, 300).toString('utf8')}`;
-        throw new Error(`expected ${status} with ${bodyLength ?? 'any'} bytes, got ${response.status} with ${response.bodyLength}${body}`);
+      const answer = await exchange(slot, started++);
+      if ('record' in check || answer instanceof Error) continue;
+      const { status, bodyLength } = check.expect;
+      if (answer.status !== status || (bodyLength !== undefined && answer.bodyLength !== bodyLength)) {
+        const body = answer.body === null ? '' : `: ${answer.body.subarray(0, 300).toString('utf8')}`;
+        throw new Error(`expected ${status} with ${bodyLength ?? 'any'} bytes, got ${answer.status} with ${answer.bodyLength}${body}`);
       }
     }
   };
   try {
-    await Promise.all(connections.map(worker));
+    await Promise.all(connections.map((_, index) => worker(index)));
   } finally {
     for (const connection of connections) connection.close();
   }

@@ -6,17 +6,8 @@ import { loadConfig } from '../lib/config/index.ts';
 import { hostServices } from '../lib/service/host.ts';
 import { ALL_SERVICES } from '../services.ts';
 import { runConcurrently } from '../lib/concurrency.ts';
+import type { PipelineSetup } from './pipeline-setups.ts';
 import type { ImageTimeline, StageTimes } from './stage-timeline.ts';
-
-/** Where the pipeline runs: the settings it is started with, and what to clean up after. */
-export interface PipelineSetup {
-  readonly name: string;
-  readonly env: Readonly<Record<string, string>>;
-  /** Delete the benchmark's images through the API afterwards (a shared, long-lived stack). */
-  readonly deleteImagesAfter: boolean;
-  /** Removes what the setup made for the run (data directory, Kafka namespace, database), after the services stop. */
-  remove(): Promise<void>;
-}
 
 export interface PipelineRunOptions {
   readonly upload: Buffer;

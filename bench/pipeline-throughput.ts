@@ -4,63 +4,24 @@
  * as a ratio. A report: it exits 0 whether or not the target is met, and
  * non-zero only when the run itself fails. See docs/BENCHMARKS.md.
  */
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { availableParallelism, cpus, loadavg } from 'node:os';
 import sharp from 'sharp';
-import { localStackEnvironment } from '../infra/local/settings.ts';
-import { startStack } from '../infra/local/stack-runner.ts';
-import { loadConfig } from '../lib/config/index.ts';
 import { imageFormatSchema, type ImageFormat } from '../lib/events/payloads.ts';
 import { CONTENT_TYPES } from '../lib/imaging/formats.ts';
 import { combineLimitRuns, measureLimit, type LimitRun } from './limit-run.ts';
-import { parseOptions, USAGE, UsageError, type BenchOptions, type SetupName } from './options.ts';
-import { measurePipeline, type PipelineRun, type PipelineSetup } from './pipeline-run.ts';
-import { isolatedDeployment } from '../infra/local/deployment.ts';
+import { runBenchmark } from './command-line.ts';
+import { parseOptions, USAGE, type BenchOptions } from './options.ts';
+import { measurePipeline, type PipelineRun } from './pipeline-run.ts';
+import { openSetup, type SetupName } from './pipeline-setups.ts';
+import { progress } from './side-options.ts';
 import { overheads, stageLoads } from './stage-timeline.ts';
 import { fixed, formatTable, mean, quantile } from './stats.ts';
 
 const loadAtStart = loadavg()[0] ?? Number.NaN;
 
-const progress = (line: string): void => {
-  process.stderr.write(`… ${line}\n`);
-};
-
-const definedOnly = (env: Readonly<Record<string, string | undefined>>): Record<string, string> =>
-  Object.fromEntries(Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined));
-
-/** `npm start`'s embedded adapters, under a data directory of their own. */
-async function embeddedSetup(): Promise<PipelineSetup> {
-  const dataDir = await mkdtemp(join(tmpdir(), 'progimage-bench-'));
-  return {
-    name: 'embedded',
-    env: { PROGIMAGE_DATA_DIR: dataDir },
-    deleteImagesAfter: false,
-    remove: () => rm(dataDir, { recursive: true, force: true }),
-  };
-}
-
-/**
- * The servers named by PROGIMAGE_* in the environment, else the local stack
- * (started if it is not running), in a Kafka namespace and catalog database of
- * the benchmark's own, so no other process on the same servers takes its events.
- */
-async function serversSetup(): Promise<PipelineSetup> {
-  let env: Record<string, string>;
-  if (process.env.PROGIMAGE_KAFKA_BROKERS !== undefined) {
-    env = definedOnly(Object.fromEntries(Object.entries(process.env).filter(([name]) => name.startsWith('PROGIMAGE_'))));
-  } else {
-    await startStack(progress);
-    env = { ...definedOnly(localStackEnvironment()), PROGIMAGE_SCAN: 'on' };
-  }
-  const { kafka, mongo } = loadConfig(env);
-  if (kafka === null || mongo === null) throw new Error('the servers setup needs Kafka brokers and a MongoDB URL');
-  const deployment = isolatedDeployment('bench', { kafka, mongo });
-  return { name: 'servers', env: { ...env, ...deployment.env }, deleteImagesAfter: true, remove: () => deployment.remove() };
-}
-
 async function runSetup(name: SetupName, options: BenchOptions, upload: Buffer, contentType: string): Promise<PipelineRun> {
-  const setup = name === 'embedded' ? await embeddedSetup() : await serversSetup();
+  const setup = await openSetup(name, progress);
   try {
     progress(`${name}: ${options.images} uploads, ${options.inFlight} in flight`);
     return await measurePipeline(setup, {
@@ -162,12 +123,7 @@ function report(
   return lines.join('\n');
 }
 
-async function main(): Promise<void> {
-  const options = parseOptions(process.argv.slice(2), process.env);
-  if (options === 'help') {
-    console.log(USAGE);
-    return;
-  }
+async function main(options: BenchOptions): Promise<void> {
   const upload = await readFile(options.fixture);
   const metadata = await sharp(upload).metadata();
   const format: ImageFormat = imageFormatSchema.parse(metadata.format);
@@ -186,9 +142,4 @@ async function main(): Promise<void> {
   console.log(report(options, fixtureLine, limitHalves, runs));
 }
 
-try {
-  await main();
-} catch (error) {
-  console.error(error instanceof UsageError ? error.message : error);
-  process.exitCode = error instanceof UsageError ? 64 : 1;
-}
+await runBenchmark(() => parseOptions(process.argv.slice(2), process.env), USAGE, main);

@@ -2,38 +2,35 @@ import { availableParallelism, cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import type { Allocator, BenchChild, ChildSettings } from './child-process.ts';
+import { UsageError, wholeNumber } from './command-line.ts';
 import { fixed } from './stats.ts';
 
 /**
- * Options and report lines shared by the benchmarks that compare a service
- * process with a bare process (bench/transform-throughput.ts, bench/cached-get.ts).
+ * Options and report lines shared by the benchmarks that run the service in
+ * a process of its own (bench/child-process.ts): bench/transform-throughput.ts,
+ * bench/cached-get.ts, bench/soak.ts, bench/upload-load.ts.
  */
 
 export const DEFAULT_FIXTURE = fileURLToPath(new URL('../../shared/fixtures/images/2569067123_aca715a2ee_o.jpg', import.meta.url));
 
-/** The options every side's process starts with. */
-export const PROCESS_USAGE = `  --malloc LIST          glibc, jemalloc or glibc,jemalloc: the allocator of the processes, one
+/** The settings every side's process starts with. */
+export const CHILD_SETTINGS_USAGE = `  --malloc LIST          glibc, jemalloc or glibc,jemalloc: the allocator of the processes, one
                          comparison per entry (jemalloc is LD_PRELOAD of /usr/lib/x86_64-linux-gnu/libjemalloc.so.2) (default glibc)
   --sharp-concurrency N  sharp.concurrency(N) in the processes (default: sharp's own, 1 on glibc, the CPUs with jemalloc)
   --sharp-cache on|off   libvips' operation cache (default on, sharp's default)
   --threadpool N         UV_THREADPOOL_SIZE of the processes (default: inherited; libuv's default is 4)
   --transform-slots N    the service's PROGIMAGE_MAX_CONCURRENT_TRANSFORMS (default: the service's own)
   --profile DIR          write a V8 CPU profile of each measured window of each process to DIR
-                         (summarise with npx tsx bench/profile-summary.ts FILE; profiling slows the sides)
+                         (summarise with npx tsx bench/profile-summary.ts FILE; profiling slows the sides)`;
+
+/** The settings every side's process starts with, and the image. */
+export const PROCESS_USAGE = `${CHILD_SETTINGS_USAGE}
   --fixture PATH         the image (default the 2725x2225 JPEG fixture)`;
 
 export const SETTINGS_USAGE = `${PROCESS_USAGE}
   --rounds N             rounds; each measures every side, in alternating order (default 6 for
                          bench:transform, 4 for bench:cached)
   --target R             the ratio the service should reach`;
-
-/** A bad option: the message names it and what it accepts. */
-export class UsageError extends Error {
-  constructor(message: string, usage: string) {
-    super(`${message}\n\n${usage}`);
-    this.name = 'UsageError';
-  }
-}
 
 export interface SharedOptions {
   readonly configs: readonly ChildSettings[];
@@ -44,45 +41,37 @@ export interface SharedOptions {
 
 export type OptionValues = Readonly<Record<string, string | boolean | undefined>>;
 
-/** The parseArgs declarations of the shared options. */
-export const SHARED_OPTIONS = {
+/** The parseArgs declarations of the settings every side's process starts with. */
+export const CHILD_OPTIONS = {
   malloc: { type: 'string' },
   'sharp-concurrency': { type: 'string' },
   'sharp-cache': { type: 'string' },
   threadpool: { type: 'string' },
   'transform-slots': { type: 'string' },
-  rounds: { type: 'string' },
-  target: { type: 'string' },
   profile: { type: 'string' },
-  fixture: { type: 'string' },
-  help: { type: 'boolean', short: 'h' },
 } as const;
 
-export function wholeNumber(name: string, value: string | boolean | undefined, fallback: number, min: number, usage: string): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'string' || !/^\d+$/.test(value) || Number(value) < min) {
-    throw new UsageError(`--${name}: expected a whole number of at least ${min}, got "${String(value)}"`, usage);
-  }
-  return Number(value);
-}
+/** The parseArgs declarations of the shared options. */
+export const SHARED_OPTIONS = {
+  ...CHILD_OPTIONS,
+  rounds: { type: 'string' },
+  target: { type: 'string' },
+  fixture: { type: 'string' },
+} as const;
 
 function stringOption(values: OptionValues, name: string): string | undefined {
   const value = values[name];
   return typeof value === 'string' ? value : undefined;
 }
 
-export function parseShared(values: OptionValues, defaultTarget: number, usage: string, defaultRounds: number): SharedOptions {
+/** One ChildSettings per allocator --malloc names, each with the other settings. */
+export function parseChildSettings(values: OptionValues, usage: string): ChildSettings[] {
   const allocators = (stringOption(values, 'malloc') ?? 'glibc').split(',').map((name) => name.trim()).filter((name) => name !== '');
   if (allocators.length === 0 || allocators.some((name) => name !== 'glibc' && name !== 'jemalloc')) {
     throw new UsageError(`--malloc: expected glibc, jemalloc or glibc,jemalloc, got "${stringOption(values, 'malloc') ?? ''}"`, usage);
   }
   const cache = stringOption(values, 'sharp-cache') ?? 'on';
   if (cache !== 'on' && cache !== 'off') throw new UsageError(`--sharp-cache: expected on or off, got "${cache}"`, usage);
-  const targetText = stringOption(values, 'target');
-  const target = targetText === undefined ? defaultTarget : Number(targetText);
-  if (targetText !== undefined && (!/^\d*\.?\d+$/.test(targetText) || target <= 0)) {
-    throw new UsageError(`--target: expected a positive ratio, got "${targetText}"`, usage);
-  }
   const concurrency = values['sharp-concurrency'];
   const threadpool = values.threadpool;
   const base = {
@@ -92,8 +81,17 @@ export function parseShared(values: OptionValues, defaultTarget: number, usage: 
     transformSlots: values['transform-slots'] === undefined ? null : wholeNumber('transform-slots', values['transform-slots'], 0, 1, usage),
     cpuProfileDir: stringOption(values, 'profile') ?? null,
   };
+  return [...new Set(allocators as Allocator[])].map((allocator) => ({ ...base, allocator }));
+}
+
+export function parseShared(values: OptionValues, defaultTarget: number, usage: string, defaultRounds: number): SharedOptions {
+  const targetText = stringOption(values, 'target');
+  const target = targetText === undefined ? defaultTarget : Number(targetText);
+  if (targetText !== undefined && (!/^\d*\.?\d+$/.test(targetText) || target <= 0)) {
+    throw new UsageError(`--target: expected a positive ratio, got "${targetText}"`, usage);
+  }
   return {
-    configs: [...new Set(allocators as Allocator[])].map((allocator) => ({ ...base, allocator })),
+    configs: parseChildSettings(values, usage),
     rounds: wholeNumber('rounds', values.rounds, defaultRounds, 1, usage),
     target,
     fixture: stringOption(values, 'fixture') ?? DEFAULT_FIXTURE,

@@ -8,8 +8,8 @@
  * non-zero only when the run itself fails. See docs/BENCHMARKS.md.
  */
 import { readFile } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
 import { BENCH_API_KEY, BenchChild, type ChildSettings, type WindowResult } from './child-process.ts';
+import { parseCommandLine, runBenchmark, UsageError, wholeNumber } from './command-line.ts';
 import { prepareRequest, requestOnce, runLoad } from './http-load.ts';
 import { sizeAt } from './request-sizes.ts';
 import {
@@ -23,8 +23,6 @@ import {
   settingsLine,
   PROCESS_USAGE,
   SHARED_OPTIONS,
-  UsageError,
-  wholeNumber,
   type SharedOptions,
 } from './side-options.ts';
 import { fixed, formatTable, mean } from './stats.ts';
@@ -67,18 +65,8 @@ interface Options extends SharedOptions {
 }
 
 function parseOptions(argv: readonly string[]): Options | 'help' {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: [...argv],
-      options: { ...SOAK_SETTINGS, requests: { type: 'string' }, chunk: { type: 'string' }, connections: { type: 'string' } },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (error) {
-    throw new UsageError((error as Error).message, USAGE);
-  }
-  if (values.help === true) return 'help';
+  const values = parseCommandLine(argv, { ...SOAK_SETTINGS, requests: { type: 'string' }, chunk: { type: 'string' }, connections: { type: 'string' } }, USAGE);
+  if (values === 'help') return 'help';
   const requests = wholeNumber('requests', values.requests, 10_000, 2, USAGE);
   const chunk = wholeNumber('chunk', values.chunk, 1000, 1, USAGE);
   if (requests % chunk !== 0 || requests / chunk < 2) throw new UsageError('--requests: a whole number of chunks, at least 2', USAGE);
@@ -136,7 +124,7 @@ async function runConfig(options: Options, settings: ChildSettings, fixture: Buf
         request: (index) => requestAt(from + index),
         connections: options.connections,
         stop: { requests: options.chunk },
-        expect: { status: 200 },
+        check: { expect: { status: 200 } },
       });
       const window = await service.windowEnd();
       if (from === 0) startRssBytes = window.startRssBytes;
@@ -201,12 +189,7 @@ function report(options: Options, runs: readonly SoakRun[], started: { at: Date;
   return lines.join('\n');
 }
 
-async function main(): Promise<void> {
-  const options = parseOptions(process.argv.slice(2));
-  if (options === 'help') {
-    console.log(USAGE);
-    return;
-  }
+async function main(options: Options): Promise<void> {
   const started = { at: new Date(), load: loadAverage() };
   const fixture = await readFile(options.fixture);
   const fixtureLine = `fixture      ${options.fixture} (${fixture.length} bytes)`;
@@ -215,9 +198,4 @@ async function main(): Promise<void> {
   console.log(report(options, runs, started, fixtureLine));
 }
 
-try {
-  await main();
-} catch (error) {
-  console.error(error instanceof UsageError ? error.message : error);
-  process.exitCode = error instanceof UsageError ? 64 : 1;
-}
+await runBenchmark(() => parseOptions(process.argv.slice(2)), USAGE, main);

@@ -24,3 +24,9 @@ export function formatTable(header: readonly string[], rows: readonly (readonly 
       .trimEnd();
   return [line(header), line(widths.map((width) => '-'.repeat(width))), ...rows.map(line)].join('\n');
 }
+
+export const LATENCY_HEADER = ['mean ms', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms'] as const;
+
+/** Latencies as table cells, in LATENCY_HEADER's order. */
+export const latencyCells = (latenciesMs: readonly number[], digits = 0): string[] =>
+  [mean(latenciesMs), ...[0.5, 0.95, 0.99, 1].map((q) => quantile(latenciesMs, q))].map((value) => fixed(value, digits));

@@ -11,9 +11,9 @@
  */
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
 import sharp from 'sharp';
 import { BENCH_API_KEY, BenchChild, type ChildSettings, type WindowResult } from './child-process.ts';
+import { parseCommandLine, runBenchmark, wholeNumber } from './command-line.ts';
 import { prepareRequest, requestOnce, runLoad } from './http-load.ts';
 import { measureQuality, rgbPixels, type Quality, type RgbPixels } from './image-quality.ts';
 import {
@@ -27,8 +27,6 @@ import {
   settingsLine,
   SETTINGS_USAGE,
   SHARED_OPTIONS,
-  UsageError,
-  wholeNumber,
   type SharedOptions,
 } from './side-options.ts';
 import { HEIGHT, sizeAt, WIDTH } from './request-sizes.ts';
@@ -55,18 +53,8 @@ interface Options extends SharedOptions {
 }
 
 function parseOptions(argv: readonly string[]): Options | 'help' {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: [...argv],
-      options: { ...SHARED_OPTIONS, requests: { type: 'string' }, 'in-flight': { type: 'string' } },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (error) {
-    throw new UsageError((error as Error).message, USAGE);
-  }
-  if (values.help === true) return 'help';
+  const values = parseCommandLine(argv, { ...SHARED_OPTIONS, requests: { type: 'string' }, 'in-flight': { type: 'string' } }, USAGE);
+  if (values === 'help') return 'help';
   const inFlight = (values['in-flight'] ?? '2,8').split(',').map((item) => wholeNumber('in-flight', item.trim(), 0, 1, USAGE));
   return {
     ...parseShared(values, 0.9, USAGE, 6),
@@ -162,7 +150,7 @@ async function runConfig(options: Options, settings: ChildSettings, fixture: Buf
         request: (index) => requestOf(side, sizeAt(from + index)),
         connections: inFlight,
         stop: { requests: count },
-        expect: { status: 200 },
+        check: { expect: { status: 200 } },
       });
       clientCpuSeconds += result.clientCpuSeconds;
       serviceSeconds += result.seconds;
@@ -309,12 +297,7 @@ function report(options: Options, runs: readonly ConfigRun[], started: { at: Dat
   return lines.join('\n');
 }
 
-async function main(): Promise<void> {
-  const options = parseOptions(process.argv.slice(2));
-  if (options === 'help') {
-    console.log(USAGE);
-    return;
-  }
+async function main(options: Options): Promise<void> {
   const started = { at: new Date(), load: loadAverage() };
   const fixture = await readFile(options.fixture);
   const metadata = await sharp(fixture).metadata();
@@ -325,9 +308,4 @@ async function main(): Promise<void> {
   console.log(report(options, runs, started, fixtureLine));
 }
 
-try {
-  await main();
-} catch (error) {
-  console.error(error instanceof UsageError ? error.message : error);
-  process.exitCode = error instanceof UsageError ? 64 : 1;
-}
+await runBenchmark(() => parseOptions(process.argv.slice(2)), USAGE, main);
