@@ -2,7 +2,7 @@
  * `npm run admin -- <command>`: tenants, API keys, signing secrets and ingest credentials. With
  * --url (or PROGIMAGE_URL) through the admin API of a running ProgImage,
  * with PROGIMAGE_ADMIN_TOKEN; without, on the catalog store of the PROGIMAGE_*
- * settings, which for the embedded store means while no server holds it.
+ * settings, which the embedded store allows while `npm start` runs on it.
  */
 import { parseArgs } from 'node:util';
 import { createCatalogStore } from '../lib/adapters/index.ts';
@@ -12,7 +12,6 @@ import { openTenantCollections } from '../lib/auth/tenants.ts';
 import { openPipelineImages } from '../lib/backlog/pipeline-images.ts';
 import { ConfigError, loadConfig, type Config } from '../lib/config/index.ts';
 import { errorMessage } from '../lib/error-message.ts';
-import { CatalogStoreInUseError } from '../lib/ports/catalog-store.ts';
 import { AdminApiClient } from './admin-client.ts';
 import { COMMAND_OPTIONS, parseCommand, UsageError, type Command } from './commands.ts';
 import { StoredTenantAdministration } from './tenant-administration.ts';
@@ -21,7 +20,7 @@ const USAGE = `Usage: npm run admin -- [--url URL] <command>
 
   --url URL                      through the admin API of the ProgImage at URL (or PROGIMAGE_URL), with the admin
                                  token in PROGIMAGE_ADMIN_TOKEN (or --admin-token); without, on the catalog store of
-                                 the PROGIMAGE_* settings (the embedded one only while no server runs on it)
+                                 the PROGIMAGE_* settings (the embedded one too, while npm start runs on it)
 
   tenant list                    every tenant's settings
   tenant create NAME [--requests-per-second N] [--stored-bytes N] [--images-in-flight N] [--signed-gets-only true|false]
@@ -60,15 +59,9 @@ function adminApiAt(url: string, token: string | undefined): AdminApiClient {
   return new AdminApiClient(new URL(url), token);
 }
 
-/** Runs the command on the catalog store, which the embedded store allows one process at a time. */
+/** Runs the command on the catalog store (the embedded one too while a server has it open). */
 async function onStore(command: Command, config: Config): Promise<string> {
-  const store = await createCatalogStore(config).catch((error: unknown) => {
-    if (!(error instanceof CatalogStoreInUseError)) throw error;
-    throw new Error(
-      `the embedded store in ${config.dataDir} is in use by process ${error.holder} (npm start?): ` +
-        `use npm run admin -- --url http://localhost:${config.http.port} with PROGIMAGE_ADMIN_TOKEN, or stop it`,
-    );
-  });
+  const store = await createCatalogStore(config);
   try {
     return await command(new StoredTenantAdministration(await openTenantCollections(store), await openIngestCredentials(store), await openPipelineImages(store)));
   } finally {
@@ -100,7 +93,7 @@ try {
     console.error(`${error.message}\n\n${USAGE}`);
     process.exit(64); // EX_USAGE
   }
-  // What went wrong, as one line: no tenant, a refusal of the admin API, the store held by a server …
+  // What went wrong, as one line: no tenant, a refusal of the admin API, a store that cannot be reached …
   console.error(errorMessage(error));
   process.exit(1);
 }

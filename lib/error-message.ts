@@ -2,7 +2,7 @@ import { inspect } from 'node:util';
 
 /**
  * An error as one line for an operator: its message and those of its causes
- * ("catalog data directory: locking ./data/catalog/LOCK failed: EACCES: permission denied"),
+ * ("embedded database: opening ./data/catalog.sqlite failed (SQLITE_CANTOPEN)"),
  * never a stack trace.
  */
 export function errorMessage(error: unknown): string {

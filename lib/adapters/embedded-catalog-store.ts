@@ -1,430 +1,226 @@
-import { mkdirSync } from 'node:fs';
-import { open, readFile, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { z } from 'zod';
-import { syncDirectory, writeFileDurably } from '../durable-files.ts';
-import { DependencyUnavailableError, ProgImageError } from '../errors.ts';
-import {
-  CatalogStoreInUseError,
-  type CatalogStore,
-  type CollectionSpec,
-  type DocumentCollection,
-  type FieldValue,
-  type FindQuery,
-  type Identified,
-  type Versioned,
+import type { Statement } from 'better-sqlite3';
+import { ProgImageError } from '../errors.ts';
+import type {
+  CatalogStore,
+  CollectionSpec,
+  DocumentCollection,
+  FieldValue,
+  FindQuery,
+  Identified,
+  Versioned,
 } from '../ports/catalog-store.ts';
+import { attempt, identifier, openDatabase, type SqliteDatabase } from './sqlite/database.ts';
+import { migrateJsonlCatalog, type MigratedRecord } from './sqlite/jsonl-catalog-migration.ts';
 
 /*
- * The catalog store of `npm start`: in the process, durable on disk, plain Node.
+ * The catalog store of `npm start`: SQLite in `<dataDir>/catalog.sqlite`.
  *
- * Why hand-written rather than an embedded database from npm: the port needs
- * get/save-if-version/find-by-equality/delete over a few thousand to a few
- * hundred thousand small JSON documents, and what matters is exactly what the
- * candidates leave vague. @seald-io/nedb (the maintained NeDB) appends without
- * fsync, skips up to 10% unreadable lines without a word, and brings browser
- * shims (localforage); SQLite bindings need a native build. A Map per
- * collection plus an append-only log is a page of code whose durability and
- * crash behaviour can be read and tested here:
- *
- * - one file per collection, `<dataDir>/catalog/<name>.jsonl`, one JSON line
- *   per write (`{"version":n,"document":{...}}` or `{"deleted":"id"}`),
- *   fsync'd before the save resolves;
- * - on open the log is replayed into memory and rewritten compacted (temp file,
- *   fsync, rename); it is compacted again while running once it is mostly dead
- *   lines;
- * - a last line without its newline is a write torn by a crash and is dropped;
- *   any other unreadable line is corruption and the store refuses to open;
- * - writes to one collection run one at a time (version check, append, fsync,
- *   then the in-memory update), so compare-and-set is atomic in the process;
- *   reads never wait, and see only writes that are on disk;
- * - a LOCK file keeps a second process off the same directory: two writers
- *   would each keep their own view and the compaction of one would strand the
- *   other's appends.
- *
- * Queries scan the collection in memory (spec.indexes are not needed at this
- * size); documents round-trip through JSON, as they would through any store.
+ * - One table per collection: the id, the version and the document as JSON
+ *   text. Each declared index is an expression index on json_extract() of its
+ *   fields (then the id, so that a page in id order is read off the index);
+ *   `where` uses the same expressions, which is how SQLite picks the index.
+ * - Compare-and-set is one statement (an insert that does nothing on a
+ *   conflict, or an update whose WHERE names the version), and SQLite runs
+ *   one writer at a time across every connection: exact across processes.
+ * - WAL and a busy timeout (sqlite/database.ts) let several processes open
+ *   the folder at once: `npm start` and `npm run admin`, say.
  */
 
-interface StoredRecord {
-  readonly version: number;
-  readonly document: Record<string, unknown> & { readonly id: string };
-}
-
-const logEntrySchema = z.union([
-  z.object({
-    version: z.number().int().positive(),
-    document: z.looseObject({ id: z.string() }),
-  }),
-  z.object({ deleted: z.string() }),
-]);
-
-const RESERVED_FIELDS = ['_id', '_version'] as const;
+const DATABASE_FILE = 'catalog.sqlite';
 const COLLECTION_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,119}$/;
-/** Compact while running once the log holds this many lines and most of them are dead. */
-const COMPACT_AFTER_ENTRIES = 1000;
+const FIELD_NAME = /^[A-Za-z_][A-Za-z0-9_-]*$/;
+const RESERVED_FIELDS: readonly string[] = ['_id', '_version'];
 
 const misuse = (message: string): ProgImageError => new ProgImageError(message, { retriable: false });
 
-function diskError(what: string, error: unknown): DependencyUnavailableError {
-  return new DependencyUnavailableError(`catalog data directory: ${what} failed`, error);
-}
-
-/** The value of `compute`, or its exception as a rejection. */
+/** The value of `compute`, or its exception as a rejection: the port is asynchronous, better-sqlite3 is not. */
 function settle<R>(compute: () => R): Promise<R> {
   return new Promise((resolve) => {
     resolve(compute());
   });
 }
 
-/** Runs tasks one after another, in the order they were queued. */
-function createSerializer(): <R>(task: () => Promise<R>) => Promise<R> {
-  let tail: Promise<unknown> = Promise.resolve();
-  return (task) => {
-    const result = tail.then(task);
-    tail = result.catch(() => undefined);
-    return result;
-  };
+const tableOf = (collection: string): string => identifier(`collection:${collection}`);
+
+function checkField(field: string): string {
+  if (!FIELD_NAME.test(field) || RESERVED_FIELDS.includes(field)) {
+    throw misuse(`cannot filter on "${field}": only top-level document fields can be matched`);
+  }
+  return field;
 }
 
+/** The SQL of a document's top-level field; index and query must spell it identically for SQLite to use the index. */
+const fieldExpression = (field: string): string => `json_extract(document, '$."${checkField(field)}"')`;
 
-/** The records of one collection file, replayed from its log. */
-async function replay(path: string): Promise<Map<string, StoredRecord>> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return new Map();
-    throw diskError(`reading ${path}`, error);
-  }
-  const lines = text.split('\n');
-  // Text after the last newline is a write that a crash cut short: it was never acknowledged.
-  lines.pop();
-  const records = new Map<string, StoredRecord>();
-  lines.forEach((line, index) => {
-    let entry: z.infer<typeof logEntrySchema>;
-    try {
-      entry = logEntrySchema.parse(JSON.parse(line));
-    } catch (error) {
-      throw new ProgImageError(`${path} line ${index + 1} is corrupt; restore the file or remove that line`, {
-        retriable: false,
-        cause: error,
-      });
-    }
-    if ('deleted' in entry) records.delete(entry.deleted);
-    else records.set(entry.document.id, entry);
-  });
-  return records;
+function createTable(database: SqliteDatabase, collection: string): void {
+  database.exec(
+    `CREATE TABLE IF NOT EXISTS ${tableOf(collection)} (id TEXT PRIMARY KEY NOT NULL, version INTEGER NOT NULL, document TEXT NOT NULL)`,
+  );
 }
 
-/**
- * Writes the records to a temporary file, fsyncs it and renames it over the
- * log. Resolves to an append handle on the new log, opened before the rename
- * so that no write can go to the replaced file. The caller syncs the directory.
- */
-async function rewrite(
-  path: string,
-  records: ReadonlyMap<string, StoredRecord>,
-): Promise<{ handle: FileHandle; size: number }> {
-  const temporary = `${path}.compacting`;
-  const text = [...records.values()].map((record) => `${JSON.stringify(record)}\n`).join('');
-  let handle: FileHandle | undefined;
-  try {
-    await writeFileDurably(temporary, text);
-    handle = await open(temporary, 'a');
-    await rename(temporary, path);
-    return { handle, size: Buffer.byteLength(text) };
-  } catch (error) {
-    await handle?.close().catch(() => undefined);
-    await unlink(temporary).catch(() => undefined);
-    throw diskError(`rewriting ${path}`, error);
-  }
+function createIndex(database: SqliteDatabase, collection: string, fields: readonly string[]): void {
+  const name = identifier(`collection:${collection}:${fields.join(',')}`);
+  const columns = [...fields.map(fieldExpression), 'id'].join(', ');
+  database.exec(`CREATE INDEX IF NOT EXISTS ${name} ON ${tableOf(collection)} (${columns})`);
 }
 
-type WriteDecision<R> = { readonly entry: object; readonly apply: () => R } | { readonly result: R };
-
-/** One collection: its records in memory and the log on disk that they are replayed from. */
-class CollectionLog {
-  readonly #records: Map<string, StoredRecord>;
-  readonly #path: string;
-  readonly #directory: string;
-  readonly #serialize = createSerializer();
-  #handle: FileHandle;
-  #lines: number;
-  #size: number;
-  #closed = false;
-  /** Why the log takes no more writes: a failed append that could not be cut off, or a close. */
-  #broken: unknown = null;
-
-  private constructor(
-    directory: string,
-    path: string,
-    records: Map<string, StoredRecord>,
-    handle: FileHandle,
-    size: number,
-  ) {
-    this.#records = records;
-    this.#directory = directory;
-    this.#path = path;
-    this.#handle = handle;
-    this.#lines = records.size;
-    this.#size = size;
-  }
-
-  /** Replays the log and compacts it. */
-  static async open(directory: string, name: string): Promise<CollectionLog> {
-    const path = join(directory, `${name}.jsonl`);
-    const records = await replay(path);
-    const { handle, size } = await rewrite(path, records);
-    try {
-      await syncDirectory(directory);
-    } catch (error) {
-      await handle.close();
-      throw diskError(`syncing ${directory}`, error);
-    }
-    return new CollectionLog(directory, path, records, handle, size);
-  }
-
-  /** The committed records; callers must not change them. */
-  get records(): ReadonlyMap<string, StoredRecord> {
-    if (this.#closed) throw misuse(`${this.#path} is closed`);
-    return this.#records;
-  }
-
-  /**
-   * Runs `decide` with exclusive write access to the collection. An entry it
-   * returns is appended and fsync'd before its `apply` changes the records.
-   */
-  write<R>(decide: (records: Map<string, StoredRecord>) => WriteDecision<R>): Promise<R> {
-    return this.#serialize(async () => {
-      if (this.#closed) throw misuse(`${this.#path} is closed`);
-      if (this.#broken !== null) throw diskError(`appending to ${this.#path} (earlier)`, this.#broken);
-      const decision = decide(this.#records);
-      if ('result' in decision) return decision.result;
-      await this.#append(`${JSON.stringify(decision.entry)}\n`);
-      const result = decision.apply();
-      await this.#compactIfMostlyDead();
-      return result;
-    });
-  }
-
-  async close(): Promise<void> {
-    await this.#serialize(async () => {
-      if (this.#closed) return;
-      this.#closed = true;
-      await this.#handle.close();
-    });
-  }
-
-  async #append(line: string): Promise<void> {
-    try {
-      await this.#handle.appendFile(line);
-      await this.#handle.datasync();
-    } catch (error) {
-      // Cut off whatever part of the line reached the file, so that no later line follows a torn one.
-      await this.#handle.truncate(this.#size).catch((truncateError: unknown) => {
-        this.#broken = truncateError;
-      });
-      throw diskError(`appending to ${this.#path}`, error);
-    }
-    this.#size += Buffer.byteLength(line);
-    this.#lines += 1;
-  }
-
-  /** Compaction is housekeeping: when it fails the log is merely longer, and it is tried again later. */
-  async #compactIfMostlyDead(): Promise<void> {
-    if (this.#lines < COMPACT_AFTER_ENTRIES || this.#lines < 2 * this.#records.size) return;
-    let compacted: { handle: FileHandle; size: number };
-    try {
-      compacted = await rewrite(this.#path, this.#records);
-    } catch {
-      return;
-    }
-    const previous = this.#handle;
-    this.#handle = compacted.handle;
-    this.#size = compacted.size;
-    this.#lines = this.#records.size;
-    await previous.close().catch(() => undefined);
-    try {
-      await syncDirectory(this.#directory);
-    } catch (error) {
-      // Until the rename is durable, a crash could bring back the old file without the writes that follow.
-      this.#broken = error;
-    }
-  }
+function insertMigrated(database: SqliteDatabase, collection: string, records: readonly MigratedRecord[]): void {
+  createTable(database, collection);
+  const insert = database.prepare(`INSERT OR REPLACE INTO ${tableOf(collection)} (id, version, document) VALUES (?, ?, ?)`);
+  for (const { id, version, document } of records) insert.run(id, version, document);
 }
 
-class EmbeddedDocumentCollection<T extends Identified> implements DocumentCollection<T> {
+/** A WHERE clause matching every condition exactly (a JSON string never equals a number, nor `true` the number 1). */
+function whereClause(where: Readonly<Record<string, FieldValue>> | undefined): { sql: string; parameters: (string | number)[] } {
+  const conditions: string[] = [];
+  const parameters: (string | number)[] = [];
+  for (const [field, value] of Object.entries(where ?? {})) {
+    if (typeof value === 'boolean') {
+      conditions.push(`json_type(document, '$."${checkField(field)}"') = '${String(value)}'`);
+    } else {
+      conditions.push(`${fieldExpression(field)} = ?`);
+      parameters.push(value);
+    }
+  }
+  return { sql: conditions.length === 0 ? 'TRUE' : conditions.join(' AND '), parameters };
+}
+
+interface StoredRow {
+  readonly id: string;
+  readonly version: number;
+  readonly document: string;
+}
+
+class SqliteDocumentCollection<T extends Identified> implements DocumentCollection<T> {
   readonly #spec: CollectionSpec<T>;
-  readonly #log: CollectionLog;
+  readonly #database: SqliteDatabase;
+  readonly #table: string;
+  readonly #statements = new Map<string, Statement>();
 
-  constructor(spec: CollectionSpec<T>, log: CollectionLog) {
+  constructor(spec: CollectionSpec<T>, database: SqliteDatabase) {
     this.#spec = spec;
-    this.#log = log;
+    this.#database = database;
+    this.#table = tableOf(spec.name);
   }
 
   get(id: string): Promise<Versioned<T> | null> {
     return settle(() => {
-      const record = this.#log.records.get(id);
-      return record === undefined ? null : { document: this.#decode(record), version: record.version };
+      const row = this.#run('get', `SELECT id, version, document FROM ${this.#table} WHERE id = ?`, (statement) => statement.get(id)) as
+        | StoredRow
+        | undefined;
+      return row === undefined ? null : { document: this.#decode(row), version: row.version };
     });
   }
 
-  async save(document: T, expectedVersion: number | null): Promise<number | null> {
-    for (const name of RESERVED_FIELDS) {
-      if (Object.hasOwn(document, name)) {
-        throw misuse(`${this.#spec.name}: a document may not have a field named "${name}"`);
-      }
-    }
-    if (expectedVersion !== null && (!Number.isSafeInteger(expectedVersion) || expectedVersion < 1)) {
-      throw misuse(`expected version must be a positive integer, got ${expectedVersion}`);
-    }
-    return this.#log.write((records) => {
-      if ((records.get(document.id)?.version ?? null) !== expectedVersion) return { result: null };
-      const version = (expectedVersion ?? 0) + 1;
-      // What JSON keeps of the document: exactly what a restart reads back.
-      const record = JSON.parse(JSON.stringify({ version, document })) as StoredRecord;
-      return {
-        entry: record,
-        apply: () => {
-          records.set(document.id, record);
-          return version;
-        },
-      };
-    });
-  }
-
-  find(query: FindQuery): Promise<T[]> {
+  save(document: T, expectedVersion: number | null): Promise<number | null> {
     return settle(() => {
-      const { where, after, limit } = query;
+      for (const name of RESERVED_FIELDS) {
+        if (Object.hasOwn(document, name)) throw misuse(`${this.#spec.name}: a document may not have a field named "${name}"`);
+      }
+      const json = JSON.stringify(document);
+      if (expectedVersion === null) {
+        const sql = `INSERT INTO ${this.#table} (id, version, document) VALUES (?, 1, ?) ON CONFLICT (id) DO NOTHING`;
+        return this.#run('insert', sql, (statement) => statement.run(document.id, json)).changes === 1 ? 1 : null;
+      }
+      if (!Number.isSafeInteger(expectedVersion) || expectedVersion < 1) {
+        throw misuse(`expected version must be a positive integer, got ${expectedVersion}`);
+      }
+      const sql = `UPDATE ${this.#table} SET version = version + 1, document = ? WHERE id = ? AND version = ?`;
+      const { changes } = this.#run('update', sql, (statement) => statement.run(json, document.id, expectedVersion));
+      return changes === 1 ? expectedVersion + 1 : null;
+    });
+  }
+
+  find({ where, after, limit }: FindQuery): Promise<T[]> {
+    return settle(() => {
       if (!Number.isSafeInteger(limit) || limit < 0) throw misuse(`limit must be a non-negative integer, got ${limit}`);
-      const matches = this.#matching(where).filter((record) => after === undefined || record.document.id > after);
-      matches.sort((a, b) => (a.document.id < b.document.id ? -1 : 1));
-      return matches.slice(0, limit).map((record) => this.#decode(record));
+      const matching = whereClause(where);
+      const cursor = after === undefined ? '' : ' AND id > ?';
+      const sql = `SELECT id, version, document FROM ${this.#table} WHERE ${matching.sql}${cursor} ORDER BY id LIMIT ?`;
+      const parameters = [...matching.parameters, ...(after === undefined ? [] : [after]), limit];
+      const rows = this.#run('find', sql, (statement) => statement.all(...parameters)) as StoredRow[];
+      return rows.map((row) => this.#decode(row));
     });
   }
 
   count(where?: Readonly<Record<string, FieldValue>>): Promise<number> {
-    return settle(() => this.#matching(where).length);
+    return settle(() => {
+      const matching = whereClause(where);
+      const sql = `SELECT count(*) AS count FROM ${this.#table} WHERE ${matching.sql}`;
+      const row = this.#run('count', sql, (statement) => statement.get(...matching.parameters)) as { count: number };
+      return row.count;
+    });
   }
 
   delete(id: string): Promise<boolean> {
-    return this.#log.write((records) =>
-      records.has(id) ? { entry: { deleted: id }, apply: () => records.delete(id) } : { result: false },
+    return settle(
+      () => this.#run('delete', `DELETE FROM ${this.#table} WHERE id = ?`, (statement) => statement.run(id)).changes === 1,
     );
   }
 
-  #matching(where: Readonly<Record<string, FieldValue>> | undefined): StoredRecord[] {
-    const conditions = Object.entries(where ?? {});
-    for (const [field] of conditions) {
-      if (field.startsWith('$') || field.includes('.') || (RESERVED_FIELDS as readonly string[]).includes(field)) {
-        throw misuse(`cannot filter on "${field}": only top-level document fields can be matched`);
+  /** Runs `sql`, prepared once per collection. */
+  #run<R>(operation: string, sql: string, execute: (statement: Statement) => R): R {
+    return attempt(`${operation} in ${this.#spec.name}`, () => {
+      let statement = this.#statements.get(sql);
+      if (statement === undefined) {
+        statement = this.#database.prepare(sql);
+        this.#statements.set(sql, statement);
       }
-    }
-    return [...this.#log.records.values()].filter((record) =>
-      conditions.every(([field, value]) => record.document[field] === value),
-    );
+      return execute(statement);
+    });
   }
 
-  #decode(record: StoredRecord): T {
-    // A copy, so that a caller changing what it got cannot change the store.
-    const parsed = this.#spec.schema.safeParse(structuredClone(record.document));
+  #decode(row: StoredRow): T {
+    const parsed = this.#spec.schema.safeParse(JSON.parse(row.document));
     if (!parsed.success) {
-      const problems = parsed.error.issues
-        .map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`)
-        .join('; ');
-      throw new ProgImageError(
-        `stored document ${this.#spec.name}/${record.document.id} does not match its schema: ${problems}`,
-        { retriable: false, cause: parsed.error },
-      );
+      const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`).join('; ');
+      throw new ProgImageError(`stored document ${this.#spec.name}/${row.id} does not match its schema: ${problems}`, {
+        retriable: false,
+        cause: parsed.error,
+      });
     }
     return parsed.data;
   }
 }
 
-/** Directories held by a store of this process. */
-const heldDirectories = new Set<string>();
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/** Takes `<directory>/LOCK` for this process; a lock left by a process that is gone is taken over. */
-async function lockDirectory(directory: string): Promise<() => Promise<void>> {
-  const lockFile = join(directory, 'LOCK');
-  if (heldDirectories.has(directory)) throw misuse(`${directory} is already open in this process`);
-  for (let attempt = 0; ; attempt += 1) {
+/**
+ * Opens (or creates) the embedded catalog store in `<dataDir>/catalog.sqlite`,
+ * migrating the JSON-lines logs of earlier versions once.
+ */
+export function createEmbeddedCatalogStore(dataDir: string): Promise<CatalogStore> {
+  return settle(() => {
+    const directory = resolve(dataDir);
+    const database = openDatabase(join(directory, DATABASE_FILE), { exclusive: false });
     try {
-      const handle = await open(lockFile, 'wx');
-      try {
-        await handle.writeFile(`${process.pid}\n`);
-      } finally {
-        await handle.close();
-      }
-      break;
+      migrateJsonlCatalog(database, directory, (collection, records) => {
+        insertMigrated(database, collection, records);
+      });
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 0) throw diskError(`locking ${lockFile}`, error);
+      database.close();
+      throw error;
     }
-    const holder = Number.parseInt(await readFile(lockFile, 'utf8').catch(() => ''), 10);
-    // Our own pid in the file means an earlier life of this process id (a restarted container): stale.
-    if (Number.isSafeInteger(holder) && holder !== process.pid && isAlive(holder)) {
-      throw new CatalogStoreInUseError(holder, `${directory} is in use by process ${holder}; stop it, or delete ${lockFile} if that process is not ProgImage`);
-    }
-    await unlink(lockFile).catch(() => undefined);
-  }
-  heldDirectories.add(directory);
-  return async () => {
-    heldDirectories.delete(directory);
-    await unlink(lockFile).catch(() => undefined);
-  };
-}
+    return {
+      collection<T extends Identified>(spec: CollectionSpec<T>): Promise<DocumentCollection<T>> {
+        return settle(() => {
+          if (!COLLECTION_NAME.test(spec.name)) {
+            throw misuse(`collection name ${JSON.stringify(spec.name)} must match ${COLLECTION_NAME.source}`);
+          }
+          attempt(`creating collection ${spec.name}`, () => {
+            createTable(database, spec.name);
+            for (const fields of spec.indexes ?? []) createIndex(database, spec.name, fields);
+          });
+          return new SqliteDocumentCollection(spec, database);
+        });
+      },
 
-/** Opens (or creates) the embedded catalog store under `<dataDir>/catalog`. */
-export async function createEmbeddedCatalogStore(dataDir: string): Promise<CatalogStore> {
-  const directory = resolve(dataDir, 'catalog');
-  try {
-    mkdirSync(directory, { recursive: true });
-  } catch (error) {
-    throw diskError(`creating ${directory}`, error);
-  }
-  const unlock = await lockDirectory(directory);
-  const logs = new Map<string, Promise<CollectionLog>>();
-  let closed = false;
+      checkHealth: () => settle(() => attempt('checking health', () => database.prepare('SELECT 1').get())).then(() => undefined),
 
-  const assertOpen = (): void => {
-    if (closed) throw misuse(`the catalog store in ${directory} is closed`);
-  };
-
-  return {
-    async collection<T extends Identified>(spec: CollectionSpec<T>): Promise<DocumentCollection<T>> {
-      assertOpen();
-      if (!COLLECTION_NAME.test(spec.name)) {
-        throw misuse(`collection name ${JSON.stringify(spec.name)} must match ${COLLECTION_NAME.source}`);
-      }
-      let log = logs.get(spec.name);
-      if (log === undefined) {
-        log = CollectionLog.open(directory, spec.name);
-        logs.set(spec.name, log);
-        log.catch(() => logs.delete(spec.name)); // a failed open is tried again next time
-      }
-      return new EmbeddedDocumentCollection(spec, await log);
-    },
-
-    checkHealth() {
-      return closed ? Promise.reject(misuse(`the catalog store in ${directory} is closed`)) : Promise.resolve();
-    },
-
-    async close() {
-      if (closed) return;
-      closed = true;
-      const opened = await Promise.allSettled(logs.values());
-      await Promise.all(opened.flatMap((log) => (log.status === 'fulfilled' ? [log.value.close()] : [])));
-      await unlock();
-    },
-  };
+      close() {
+        return settle(() => {
+          if (database.open) database.close();
+        });
+      },
+    };
+  });
 }

@@ -1,8 +1,8 @@
-import { mkdir, open, readFile, rename, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { Statement } from 'better-sqlite3';
 import { z } from 'zod';
-import { syncDirectory, writeFileDurably } from '../durable-files.ts';
+import { DependencyUnavailableError, ProgImageError } from '../errors.ts';
 import { ALL_TOPICS, type Topic } from '../events/topics.ts';
 import type {
   BusMessage,
@@ -12,137 +12,113 @@ import type {
   MessageHandler,
   Subscription,
 } from '../ports/event-bus.ts';
+import { attempt, identifier, openDatabase, type SqliteDatabase } from './sqlite/database.ts';
+import { migrateLogBus, type MigratedBus } from './sqlite/log-bus-migration.ts';
 
 /**
- * The embedded event bus: the same at-least-once contract as Kafka, for one
- * process, durable under `<dataDir>/bus`.
+ * The embedded event bus: the same at-least-once contract as Kafka, handed
+ * over in this process by callbacks, durable in `<dataDir>/bus.sqlite`.
  *
- * - Each topic is one append-only log, `bus/<topic>.log`, one JSON line per
- *   message, fsync'd before publish() resolves. It models a topic with a
- *   single partition, so every key's messages stay in publish order.
- * - Each consumer group keeps, in `bus/groups/<group>.json`, the offset of the
- *   next message to hand over per topic, replaced atomically after each
- *   handled message.
+ * - Each topic is a table whose ascending offset (a never-reused
+ *   AUTOINCREMENT key) is the publish order: one partition, so every key's
+ *   messages stay in order. publish() resolves once its transaction is on disk.
+ * - `group_offsets` holds, per consumer group and topic, the offset of the
+ *   last message the group handled (0: none yet). A group is entered there
+ *   when it first subscribes, and starts at the oldest message kept.
+ * - Retention: once every group entered for a topic has handled a message, it
+ *   is deleted, in the transaction that commits the last group's offset.
  * - A subscription hands over one message at a time (round robin across its
  *   topics) and retries a rejected message after a backoff, never skipping it.
- * - One subscription per group and topic: a second one in the same process is
- *   refused (there is one partition to share, as one Kafka partition goes to
- *   one member of a group).
- * - One process per data directory.
+ * - One subscription per group and topic (one partition to share, as one
+ *   Kafka partition goes to one member of a group).
+ * - One process per data folder: a publish wakes only this process's
+ *   subscribers, so the database is opened exclusively and a second process
+ *   is refused.
  */
 
-const storedMessage = z.object({
-  key: z.string(),
-  value: z.base64(),
-  headers: z.record(z.string(), z.string()),
-});
-type StoredMessage = z.infer<typeof storedMessage>;
-
-const groupOffsets = z.record(z.string(), z.number().int().nonnegative());
-
+const DATABASE_FILE = 'bus.sqlite';
 const RETRY_BACKOFF_MS = { first: 100, max: 5_000 };
 
-/** One topic's log: the file and, in memory, every message it holds. */
-class TopicLog {
-  /** Appends run one after another, so the file and `messages` keep the same order. */
-  private appending: Promise<void> = Promise.resolve();
+const headersSchema = z.record(z.string(), z.string());
+const tableOf = (topic: Topic): string => identifier(`topic:${topic}`);
 
-  private constructor(
-    readonly topic: Topic,
-    private readonly file: FileHandle,
-    private size: number,
-    readonly messages: StoredMessage[],
-  ) {}
-
-  /**
-   * Reads the log. A last line without its newline is what a crash in the
-   * middle of an append leaves behind: that publish never resolved, so the
-   * line is cut off. Any other unreadable line is corruption and throws.
-   */
-  static async open(path: string, topic: Topic): Promise<TopicLog> {
-    const file = await open(path, 'a+');
-    try {
-      const content = await file.readFile();
-      const size = content.lastIndexOf(0x0a) + 1;
-      if (size < content.length) {
-        await file.truncate(size);
-        await file.datasync();
-      }
-      const lines = content.subarray(0, size).toString('utf8').split('\n').slice(0, -1);
-      const messages = lines.map((line, index) => {
-        try {
-          return storedMessage.parse(JSON.parse(line));
-        } catch (error) {
-          throw new Error(`${path}:${index + 1} is not a stored message; the bus log is corrupt`, { cause: error });
-        }
-      });
-      return new TopicLog(topic, file, size, messages);
-    } catch (error) {
-      await file.close();
-      throw error;
-    }
-  }
-
-  /** Resolves once the messages are on disk; a failed append leaves neither file nor memory changed. */
-  append(messages: readonly StoredMessage[]): Promise<void> {
-    const appended = this.appending.then(async () => {
-      const lines = Buffer.from(messages.map((message) => `${JSON.stringify(message)}\n`).join(''));
-      try {
-        await this.file.write(lines, 0, lines.length, this.size);
-        await this.file.datasync();
-      } catch (error) {
-        await this.file.truncate(this.size).catch(() => undefined);
-        throw error;
-      }
-      this.size += lines.length;
-      this.messages.push(...messages);
-    });
-    this.appending = appended.catch(() => undefined);
-    return appended;
-  }
-
-  async close(): Promise<void> {
-    await this.appending;
-    await this.file.close();
-  }
+interface StoredRow {
+  readonly offset: number;
+  readonly key: string;
+  readonly value: Buffer;
+  readonly headers: string;
 }
 
-/** A consumer group's committed offsets: per topic, the offset of the next message to hand over. */
-class GroupOffsets {
-  private writing: Promise<void> = Promise.resolve();
+function createTables(database: SqliteDatabase): void {
+  for (const topic of ALL_TOPICS) {
+    database.exec(
+      `CREATE TABLE IF NOT EXISTS ${tableOf(topic)} ` +
+        '(offset INTEGER PRIMARY KEY AUTOINCREMENT, key TEXT NOT NULL, value BLOB NOT NULL, headers TEXT NOT NULL)',
+    );
+  }
+  database.exec(
+    'CREATE TABLE IF NOT EXISTS group_offsets ' +
+      '(group_name TEXT NOT NULL, topic TEXT NOT NULL, handled INTEGER NOT NULL, PRIMARY KEY (group_name, topic)) WITHOUT ROWID',
+  );
+}
 
-  private constructor(
-    private readonly path: string,
-    private readonly next: Record<string, number>,
-  ) {}
+/** One topic's table and the statements on it. */
+class TopicTable {
+  readonly #insert: Statement;
+  readonly #next: Statement;
+  readonly #register: Statement;
+  readonly #position: Statement;
+  readonly #commit: Statement;
+  readonly #retain: Statement;
 
-  static async load(path: string): Promise<GroupOffsets> {
-    const content = await readFile(path, 'utf8').catch((error: unknown) => {
-      if (error instanceof Error && 'code' in error && error.code === 'ENOENT') return '{}';
-      throw error;
-    });
-    try {
-      return new GroupOffsets(path, groupOffsets.parse(JSON.parse(content)));
-    } catch (error) {
-      throw new Error(`${path} does not hold a consumer group's offsets; the bus data is corrupt`, { cause: error });
-    }
+  constructor(
+    readonly topic: Topic,
+    database: SqliteDatabase,
+  ) {
+    const table = tableOf(topic);
+    this.#insert = database.prepare(`INSERT INTO ${table} (offset, key, value, headers) VALUES (?, ?, ?, ?)`);
+    this.#next = database.prepare(`SELECT offset, key, value, headers FROM ${table} WHERE offset > ? ORDER BY offset LIMIT 1`);
+    this.#register = database.prepare('INSERT INTO group_offsets (group_name, topic, handled) VALUES (?, ?, ?) ON CONFLICT DO NOTHING');
+    this.#position = database.prepare('SELECT handled FROM group_offsets WHERE group_name = ? AND topic = ?');
+    this.#commit = database.prepare('UPDATE group_offsets SET handled = ? WHERE group_name = ? AND topic = ?');
+    this.#retain = database.prepare(
+      `DELETE FROM ${table} WHERE offset <= (SELECT min(handled) FROM group_offsets WHERE topic = ?)`,
+    );
   }
 
-  nextOffset(topic: Topic): number {
-    return this.next[topic] ?? 0;
+  /** Appends a message; `offset` only when migrating, null for the next one. */
+  insert(offset: number | null, { key, value, headers }: BusMessage): void {
+    this.#insert.run(offset, key, value, JSON.stringify(headers ?? {}));
   }
 
-  /** Records that everything before `next` on `topic` is handled; resolves once that is on disk. */
-  commit(topic: Topic, next: number): Promise<void> {
-    this.next[topic] = next;
-    const snapshot = JSON.stringify(this.next);
-    const written = this.writing.then(async () => {
-      const temporary = `${this.path}.tmp`;
-      await writeFileDurably(temporary, snapshot);
-      await rename(temporary, this.path);
-    });
-    this.writing = written.catch(() => undefined);
-    return written;
+  /** The first message after `handled`, if any. */
+  next(handled: number): DeliveredMessage | undefined {
+    const row = this.#next.get(handled) as StoredRow | undefined;
+    if (row === undefined) return undefined;
+    return {
+      topic: this.topic,
+      partition: 0,
+      offset: String(row.offset),
+      key: row.key,
+      value: row.value,
+      headers: headersSchema.parse(JSON.parse(row.headers)),
+    };
+  }
+
+  /** Enters `group` for this topic (from `handled`, if it is new) and resolves to its last handled offset. */
+  register(group: string, handled: number): number {
+    this.#register.run(group, this.topic, handled);
+    return (this.#position.get(group, this.topic) as { handled: number }).handled;
+  }
+
+  /** Records that `group` handled everything up to `offset`, and deletes what every group has now handled. */
+  commit(group: string, offset: number): void {
+    this.#commit.run(offset, group, this.topic);
+    this.retain();
+  }
+
+  retain(): void {
+    this.#retain.run(this.topic);
   }
 }
 
@@ -153,8 +129,9 @@ class InProcessSubscription implements Subscription {
   constructor(
     /** Resolves at the next publish on the bus, or when the signal aborts. */
     private readonly nextPublish: (signal: AbortSignal) => Promise<void>,
-    private readonly logs: readonly TopicLog[],
-    private readonly offsets: GroupOffsets,
+    private readonly positions: Map<TopicTable, number>,
+    /** Stores the group's new position on a topic, durably. */
+    private readonly commit: (table: TopicTable, offset: number) => void,
     private readonly handler: MessageHandler,
     private readonly onStopped: () => void,
   ) {
@@ -169,20 +146,20 @@ class InProcessSubscription implements Subscription {
 
   private async run(): Promise<void> {
     const signal = this.stopSignal.signal;
-    const position = new Map(this.logs.map((log) => [log, this.offsets.nextOffset(log.topic)]));
+    const tables = [...this.positions.keys()];
     let turn = 0;
     let failures = 0;
     while (!signal.aborted) {
-      const log = this.nextLogWithMessages(position, turn);
-      if (log === undefined) {
+      const next = this.nextMessage(tables, turn);
+      if (next === undefined) {
         await this.nextPublish(signal);
         continue;
       }
-      const offset = position.get(log) ?? 0;
+      const [table, message] = next;
       try {
-        await this.handler(toDelivered(log, offset), NO_HEARTBEAT_NEEDED);
-        await this.offsets.commit(log.topic, offset + 1);
-        position.set(log, offset + 1);
+        await this.handler(message, NO_HEARTBEAT_NEEDED);
+        this.commit(table, Number(message.offset));
+        this.positions.set(table, Number(message.offset));
         failures = 0;
         turn += 1;
       } catch {
@@ -194,11 +171,13 @@ class InProcessSubscription implements Subscription {
     this.onStopped();
   }
 
-  /** The first log, starting from `turn`, with a message this subscription has not handled. */
-  private nextLogWithMessages(position: ReadonlyMap<TopicLog, number>, turn: number): TopicLog | undefined {
-    for (let index = 0; index < this.logs.length; index += 1) {
-      const log = this.logs[(turn + index) % this.logs.length];
-      if (log !== undefined && (position.get(log) ?? 0) < log.messages.length) return log;
+  /** The next message of the first table, starting from `turn`, that has one for this subscription. */
+  private nextMessage(tables: readonly TopicTable[], turn: number): [TopicTable, DeliveredMessage] | undefined {
+    for (let index = 0; index < tables.length; index += 1) {
+      const table = tables[(turn + index) % tables.length];
+      if (table === undefined) continue;
+      const message = attempt(`reading ${table.topic}`, () => table.next(this.positions.get(table) ?? 0));
+      if (message !== undefined) return [table, message];
     }
     return undefined;
   }
@@ -206,76 +185,67 @@ class InProcessSubscription implements Subscription {
 
 const NO_HEARTBEAT_NEEDED: DeliveryContext = { heartbeat: () => Promise.resolve() };
 
-function toDelivered(log: TopicLog, offset: number): DeliveredMessage {
-  const stored = log.messages[offset];
-  if (stored === undefined) throw new Error(`${log.topic} has no message at offset ${offset}`);
-  return {
-    topic: log.topic,
-    partition: 0,
-    offset: String(offset),
-    key: stored.key,
-    value: Buffer.from(stored.value, 'base64'),
-    headers: { ...stored.headers },
-  };
-}
-
 export class InProcessEventBus implements EventBus {
   private readonly subscriptions = new Set<InProcessSubscription>();
   /** Group and topic pairs being consumed, to refuse a second subscription to the same pair. */
   private readonly consuming = new Set<string>();
-  private readonly groups = new Map<string, Promise<GroupOffsets>>();
   private readonly wakeUps = new Set<() => void>();
   private closed = false;
 
   constructor(
-    private readonly directory: string,
-    private readonly logs: ReadonlyMap<Topic, TopicLog>,
+    private readonly database: SqliteDatabase,
+    private readonly tables: ReadonlyMap<Topic, TopicTable>,
   ) {}
 
-  async publish(topic: Topic, messages: readonly BusMessage[]): Promise<void> {
-    this.assertOpen();
-    if (messages.length === 0) return;
-    await this.log(topic).append(
-      messages.map(({ key, value, headers }) => ({ key, value: value.toString('base64'), headers: { ...headers } })),
-    );
-    for (const wakeUp of this.wakeUps) wakeUp();
+  publish(topic: Topic, messages: readonly BusMessage[]): Promise<void> {
+    return new Promise((resolve) => {
+      this.assertOpen();
+      if (messages.length > 0) {
+        const table = this.table(topic);
+        attempt(`publishing to ${topic}`, () => {
+          this.database.transaction(() => {
+            for (const message of messages) table.insert(null, message);
+          })();
+        });
+        for (const wakeUp of this.wakeUps) wakeUp();
+      }
+      resolve();
+    });
   }
 
-  async subscribe(group: string, topics: readonly Topic[], handler: MessageHandler): Promise<Subscription> {
-    this.assertOpen();
-    if (topics.length === 0) throw new Error(`Consumer group ${group} must subscribe to at least one topic`);
-    const pairs = [...new Set(topics)].map((topic) => `${group}\n${topic}`);
-    const taken = pairs.find((pair) => this.consuming.has(pair));
-    if (taken !== undefined) {
-      const [, topic] = taken.split('\n');
-      throw new Error(
-        `Consumer group ${group} already consumes ${topic} in this process; ` +
-          'the in-process bus hands each topic to one subscription per group',
-      );
-    }
-    for (const pair of pairs) this.consuming.add(pair);
-    try {
-      const logs = [...new Set(topics)].map((topic) => this.log(topic));
-      const offsets = await this.groupOffsets(group);
-      for (const log of logs) {
-        if (offsets.nextOffset(log.topic) > log.messages.length) {
-          throw new Error(
-            `Consumer group ${group} committed offset ${offsets.nextOffset(log.topic)} on ${log.topic}, ` +
-              `but its log under ${this.directory} holds ${log.messages.length} messages: the bus data is inconsistent`,
-          );
-        }
+  subscribe(group: string, topics: readonly Topic[], handler: MessageHandler): Promise<Subscription> {
+    return new Promise((resolve) => {
+      this.assertOpen();
+      if (topics.length === 0) throw new ProgImageError(`Consumer group ${group} must subscribe to at least one topic`, { retriable: false });
+      const pairs = [...new Set(topics)].map((topic) => `${group}\n${topic}`);
+      const taken = pairs.find((pair) => this.consuming.has(pair));
+      if (taken !== undefined) {
+        const [, topic] = taken.split('\n');
+        throw new ProgImageError(
+          `Consumer group ${group} already consumes ${topic} in this process; ` +
+            'the in-process bus hands each topic to one subscription per group',
+          { retriable: false },
+        );
       }
-      const nextPublish = (signal: AbortSignal): Promise<void> => this.nextPublish(signal);
-      const subscription = new InProcessSubscription(nextPublish, logs, offsets, handler, () => {
+      const tables = [...new Set(topics)].map((topic) => this.table(topic));
+      const positions = attempt(`entering consumer group ${group}`, () =>
+        this.database.transaction(() => new Map(tables.map((table) => [table, table.register(group, 0)])))(),
+      );
+      for (const pair of pairs) this.consuming.add(pair);
+      const commit = (table: TopicTable, offset: number): void => {
+        attempt(`committing ${group} on ${table.topic}`, () => {
+          this.database.transaction(() => {
+            table.commit(group, offset);
+          })();
+        });
+      };
+      const subscription = new InProcessSubscription((signal) => this.nextPublish(signal), positions, commit, handler, () => {
         this.subscriptions.delete(subscription);
         for (const pair of pairs) this.consuming.delete(pair);
       });
       this.subscriptions.add(subscription);
-      return subscription;
-    } catch (error) {
-      for (const pair of pairs) this.consuming.delete(pair);
-      throw error;
-    }
+      resolve(subscription);
+    });
   }
 
   /** Nothing to reach: healthy until closed. */
@@ -287,7 +257,7 @@ export class InProcessEventBus implements EventBus {
     if (this.closed) return;
     this.closed = true;
     await Promise.all([...this.subscriptions].map((subscription) => subscription.stop()));
-    await Promise.all([...this.logs.values()].map((log) => log.close()));
+    this.database.close();
   }
 
   private nextPublish(signal: AbortSignal): Promise<void> {
@@ -302,20 +272,10 @@ export class InProcessEventBus implements EventBus {
     });
   }
 
-  private log(topic: Topic): TopicLog {
-    const log = this.logs.get(topic);
-    if (log === undefined) throw new Error(`${topic} is not a ProgImage topic`);
-    return log;
-  }
-
-  private groupOffsets(group: string): Promise<GroupOffsets> {
-    let offsets = this.groups.get(group);
-    if (offsets === undefined) {
-      offsets = GroupOffsets.load(join(this.directory, 'groups', `${encodeURIComponent(group)}.json`));
-      offsets.catch(() => this.groups.delete(group));
-      this.groups.set(group, offsets);
-    }
-    return offsets;
+  private table(topic: Topic): TopicTable {
+    const table = this.tables.get(topic);
+    if (table === undefined) throw new ProgImageError(`${topic} is not a ProgImage topic`, { retriable: false });
+    return table;
   }
 
   private assertOpen(): void {
@@ -323,20 +283,46 @@ export class InProcessEventBus implements EventBus {
   }
 }
 
-const closedError = (): Error => new Error('The in-process event bus is closed');
+const closedError = (): Error => new ProgImageError('The in-process event bus is closed', { retriable: false });
 
-
-/** Opens (or creates) the bus under `<dataDir>/bus`, with every message published there before. */
-export async function createInProcessEventBus(dataDir: string): Promise<InProcessEventBus> {
-  const directory = join(dataDir, 'bus');
-  await mkdir(join(directory, 'groups'), { recursive: true });
-  const logs = await Promise.allSettled(ALL_TOPICS.map((topic) => TopicLog.open(join(directory, `${topic}.log`), topic)));
-  const opened = logs.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
-  const failed = logs.find((result) => result.status === 'rejected');
-  if (failed !== undefined) {
-    await Promise.all(opened.map((log) => log.close()));
-    throw failed.reason;
+function storeMigrated(tables: ReadonlyMap<Topic, TopicTable>, { messages, handled }: MigratedBus): void {
+  for (const [topic, topicMessages] of messages) {
+    const table = tables.get(topic);
+    for (const message of topicMessages) table?.insert(message.offset, message);
   }
-  await syncDirectory(directory); // so that newly created logs survive a power cut along with their content
-  return new InProcessEventBus(directory, new Map(opened.map((log) => [log.topic, log])));
+  for (const { group, topic, offset } of handled) tables.get(topic)?.register(group, offset);
+  for (const table of tables.values()) table.retain();
+}
+
+/**
+ * Opens (or creates) the bus in `<dataDir>/bus.sqlite`, with every message
+ * kept there, migrating the log files of earlier versions once.
+ */
+export function createInProcessEventBus(dataDir: string): Promise<InProcessEventBus> {
+  return new Promise((resolve) => {
+    const path = join(dataDir, DATABASE_FILE);
+    let database: SqliteDatabase;
+    try {
+      database = openDatabase(path, { exclusive: true });
+    } catch (error) {
+      if (!(error instanceof DependencyUnavailableError && error.message.includes('SQLITE_BUSY'))) throw error;
+      throw new ProgImageError(
+        `the embedded event bus ${path} is open in another process (npm start?); one process per data folder uses it`,
+        { retriable: false, cause: error },
+      );
+    }
+    try {
+      const tables = attempt(`opening ${path}`, () => {
+        createTables(database);
+        return new Map(ALL_TOPICS.map((topic) => [topic, new TopicTable(topic, database)]));
+      });
+      migrateLogBus(database, dataDir, (bus) => {
+        storeMigrated(tables, bus);
+      });
+      resolve(new InProcessEventBus(database, tables));
+    } catch (error) {
+      database.close();
+      throw error;
+    }
+  });
 }

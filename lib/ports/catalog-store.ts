@@ -1,5 +1,4 @@
 import type { z } from 'zod';
-import { ProgImageError } from '../errors.ts';
 
 export interface Identified {
   readonly id: string;
@@ -55,14 +54,4 @@ export interface CatalogStore {
   collection<T extends Identified>(spec: CollectionSpec<T>): Promise<DocumentCollection<T>>;
   checkHealth(): Promise<void>;
   close(): Promise<void>;
-}
-
-/** A store that admits one process at a time (the embedded one) is open in process `holder`. */
-export class CatalogStoreInUseError extends ProgImageError {
-  constructor(
-    readonly holder: number,
-    message: string,
-  ) {
-    super(message, { retriable: false });
-  }
 }

@@ -37,7 +37,7 @@ export interface ServiceDependencies {
   readonly blobs: BlobStore;
   /** The process's metrics, served at /metrics. */
   readonly metrics: Registry;
-  /** The catalog store, opened on first use and shared by the process (the embedded one allows one opener). */
+  /** The catalog store, opened on first use and shared by the process. */
   readonly catalogStore: () => Promise<CatalogStore>;
   /** Transformations made on request in this process, bounded. */
   readonly transformSlots: TransformSlots;

@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { appendFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import test, { type ExecutionContext } from 'ava';
 import { MongoClient } from 'mongodb';
 import { z } from 'zod';
@@ -10,6 +12,8 @@ import { createMongoCatalogStore } from '../../lib/adapters/mongo-catalog-store.
 import type { MongoConfig } from '../../lib/config/index.ts';
 import { ProgImageError } from '../../lib/errors.ts';
 import type { CatalogStore, CollectionSpec, DocumentCollection } from '../../lib/ports/catalog-store.ts';
+import { count, counters } from '../support/catalog-counter.ts';
+import { runCommand } from '../support/run-command.ts';
 import { serverConfig } from '../support/servers.ts';
 import { startStallProxy } from '../support/stall-proxy.ts';
 
@@ -318,66 +322,89 @@ acrossReplicas('mongodb: of concurrent saves on one version from four replicas e
   }
 });
 
-test('embedded: a line torn by a crash at the end of a log is dropped; everything before it is kept', async (t) => {
+/** An empty data folder for one test. */
+async function dataFolder(t: ExecutionContext): Promise<string> {
   const dataDir = await mkdtemp(join(tmpdir(), 'progimage-catalog-'));
   t.teardown(() => rm(dataDir, { recursive: true, force: true }));
-  const store = await createEmbeddedCatalogStore(dataDir);
-  const before = await store.collection(images);
-  await before.save(image('img-1'), null);
-  await before.save(image('img-2'), null);
-  await store.close();
-  const log = join(dataDir, 'catalog', 'images.jsonl');
-  await appendFile(log, '{"version":1,"document":{"id":"img-3","ten');
+  return dataDir;
+}
 
-  const reopened = await opened(t, () => createEmbeddedCatalogStore(dataDir));
-  const after = await reopened.collection(images);
+const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
+test('embedded: two processes and this one write and read one store at once, and no compare-and-set is lost', async (t) => {
+  t.timeout(120_000);
+  const dataDir = await dataFolder(t);
+  const store = await opened(t, () => createEmbeddedCatalogStore(dataDir));
+  const collection = await store.collection(counters);
+  const times = 150;
+
+  const inChild = (writer: string) =>
+    runCommand(process.execPath, ['--import', 'tsx', 'test/support/catalog-counter.ts', dataDir, writer, String(times)], {
+      cwd: REPO_ROOT,
+      env: process.env,
+    });
+  const [first, second, here] = await Promise.all([inChild('first'), inChild('second'), count(collection, 'here', times)]);
+
+  t.is(first.code, 0, first.stderr);
+  t.is(second.code, 0, second.stderr);
+  t.log(`races lost: first ${first.stdout.toString().trim()}, second ${second.stdout.toString().trim()}, here ${here}`);
+  t.like(await collection.get('counter'), { document: { count: 3 * times }, version: 3 * times });
+  t.is(await collection.count(), 1 + 3 * times);
+  const secondsOwn = await collection.find({ where: { writer: 'second' }, after: 'second-', limit: 1000 });
   t.deepEqual(
-    (await after.find({ limit: 10 })).map((document) => document.id),
-    ['img-1', 'img-2'],
+    secondsOwn.map((document) => document.id),
+    Array.from({ length: times }, (_, index) => `second-${String(index + 1).padStart(4, '0')}`),
   );
-  t.is(await after.save(image('img-3'), null), 1);
-  t.true((await readFile(log, 'utf8')).endsWith('"img-3","tenant":"acme","status":"uploaded","bytes":1000}}\n'));
 });
 
-test('embedded: a corrupt line inside a log stops the store from opening', async (t) => {
-  const dataDir = await mkdtemp(join(tmpdir(), 'progimage-catalog-'));
-  t.teardown(() => rm(dataDir, { recursive: true, force: true }));
-  const store = await createEmbeddedCatalogStore(dataDir);
-  await (await store.collection(images)).save(image('img-1'), null);
-  await store.close();
-  const log = join(dataDir, 'catalog', 'images.jsonl');
-  await writeFile(log, `garbage\n${await readFile(log, 'utf8')}`);
+/**
+ * Earlier versions kept each collection as a JSON-lines log in
+ * `<dataDir>/catalog/<name>.jsonl`: one line per write, `{"version":n,"document":{…}}`
+ * or `{"deleted":"id"}`, the last line for an id winning, a last line without its
+ * newline a write a crash cut short. These lines are what that store wrote.
+ */
+const JSONL_LOG = [
+  '{"version":1,"document":{"id":"img-1","tenant":"acme","status":"uploaded","bytes":1000}}',
+  '{"version":1,"document":{"id":"img-2","tenant":"acme","status":"uploaded","bytes":1000}}',
+  '{"version":2,"document":{"id":"img-1","tenant":"acme","status":"scanned","bytes":1000,"filename":"cat.jpg"}}',
+  '{"version":1,"document":{"id":"img-3","tenant":"other","status":"uploaded","bytes":7}}',
+  '{"deleted":"img-2"}',
+  '{"version":1,"document":{"id":"img-4","ten',
+].join('\n');
 
-  const reopened = await opened(t, () => createEmbeddedCatalogStore(dataDir));
-
-  await t.throwsAsync(reopened.collection(images), {
-    instanceOf: ProgImageError,
-    message: /images\.jsonl line 1 is corrupt/,
-  });
-});
-
-test('embedded: a second store on the same directory is refused while the first is open', async (t) => {
-  const dataDir = await mkdtemp(join(tmpdir(), 'progimage-catalog-'));
-  t.teardown(() => rm(dataDir, { recursive: true, force: true }));
-  const store = await createEmbeddedCatalogStore(dataDir);
-
-  await t.throwsAsync(createEmbeddedCatalogStore(dataDir), { instanceOf: ProgImageError, message: /already open/ });
-
-  await store.close();
-  await t.notThrowsAsync(async () => {
-    await (await createEmbeddedCatalogStore(dataDir)).close();
-  });
-});
-
-test('embedded: a lock left by a process that is gone is taken over', async (t) => {
-  const dataDir = await mkdtemp(join(tmpdir(), 'progimage-catalog-'));
-  t.teardown(() => rm(dataDir, { recursive: true, force: true }));
-  await (await createEmbeddedCatalogStore(dataDir)).close();
-  // Well above any pid_max, so no process has it.
+async function writeJsonlCatalog(dataDir: string, log: string): Promise<void> {
+  await mkdir(join(dataDir, 'catalog'));
+  await writeFile(join(dataDir, 'catalog', 'images.jsonl'), log);
   await writeFile(join(dataDir, 'catalog', 'LOCK'), '2147483646\n');
+}
 
-  await t.notThrowsAsync(async () => {
-    await (await createEmbeddedCatalogStore(dataDir)).close();
+test('embedded: a folder of JSON-lines logs from an earlier version is migrated once at open, then moved aside', async (t) => {
+  const dataDir = await dataFolder(t);
+  await writeJsonlCatalog(dataDir, JSONL_LOG);
+
+  const migrated = await (await opened(t, () => createEmbeddedCatalogStore(dataDir))).collection(images);
+
+  t.deepEqual(await migrated.get('img-1'), { document: image('img-1', { status: 'scanned', filename: 'cat.jpg' }), version: 2 });
+  t.is(await migrated.get('img-2'), null, 'a deletion is migrated');
+  t.is(await migrated.get('img-4'), null, 'a write cut short is dropped');
+  t.deepEqual((await migrated.find({ where: { tenant: 'other' }, limit: 10 })).map((document) => document.id), ['img-3']);
+  t.false(existsSync(join(dataDir, 'catalog')));
+  t.is(await readFile(join(dataDir, 'catalog.migrated-to-sqlite', 'images.jsonl'), 'utf8'), JSONL_LOG);
+
+  t.is(await migrated.save(image('img-1', { status: 'failed' }), 2), 3);
+  // A folder of that name appearing again is not migrated a second time over newer data.
+  await writeJsonlCatalog(dataDir, JSONL_LOG);
+  const reopened = await (await opened(t, () => createEmbeddedCatalogStore(dataDir))).collection(images);
+  t.like(await reopened.get('img-1'), { document: { status: 'failed' }, version: 3 });
+});
+
+test('embedded: a corrupt line inside an earlier version\'s log stops the store from opening and is named', async (t) => {
+  const dataDir = await dataFolder(t);
+  await writeJsonlCatalog(dataDir, `garbage\n${JSONL_LOG}`);
+
+  await t.throwsAsync(createEmbeddedCatalogStore(dataDir), {
+    instanceOf: ProgImageError,
+    message: /catalog\/images\.jsonl line 1 is corrupt, so the catalog cannot be migrated/,
   });
+  t.true(existsSync(join(dataDir, 'catalog', 'images.jsonl')), 'the old folder stays where it is');
 });

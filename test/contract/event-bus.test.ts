@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { appendFile, mkdtemp, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test, { type ExecutionContext } from 'ava';
+import Database from 'better-sqlite3';
 import { logLevel } from 'kafkajs';
 import { createInProcessEventBus } from '../../lib/adapters/in-process-event-bus.ts';
 import { createKafkaEventBus } from '../../lib/adapters/kafka-event-bus.ts';
@@ -315,22 +317,66 @@ test('in-process: after re-creating the bus, a group resumes after the last mess
   t.deepEqual(received.map(text), ['not handled']);
 });
 
-test('in-process: a last line cut short by a crash mid-append is dropped, and the log stays usable', async (t) => {
+test('in-process: a message every group has handled is deleted; one a group has not stays', async (t) => {
   const directory = await temporaryDirectory(t);
+  const bus = await reopen(t, directory);
+  const [fast, slow] = [uniqueGroup(), uniqueGroup()];
   const key = randomUUID();
-  const first = await reopen(t, directory);
-  await first.publish(topic, [{ key, value: utf8('whole') }]);
-  await first.close();
-  await appendFile(join(directory, 'bus', `${topic}.log`), '{"key":"cut sh');
+  const first = await record(bus, fast, [key]);
+  const second = await record(bus, slow, [key], (message) =>
+    text(message) === 'second' ? Promise.reject(new Error('not yet')) : Promise.resolve(),
+  );
+  await bus.publish(topic, ['first', 'second'].map((value) => ({ key, value: utf8(value) })));
+  await until(() => first.received.length === 2 && second.received.length === 1, 'fast to handle both, slow the first');
+  await bus.close();
 
-  const second = await reopen(t, directory);
-  await second.publish(topic, [{ key, value: utf8('published after the crash') }]);
-  await second.close();
+  const database = new Database(join(directory, 'bus.sqlite'), { readonly: true });
+  t.teardown(() => database.close());
+  const kept = database.prepare(`SELECT value FROM "topic:${topic}" ORDER BY offset`).all() as { value: Buffer }[];
+  t.deepEqual(kept.map((row) => row.value.toString('utf8')), ['second']);
+});
 
-  const third = await reopen(t, directory);
-  const { received } = await record(third, uniqueGroup(), [key]);
-  await until(() => received.length === 2, 'both whole messages');
-  t.deepEqual(received.map(text), ['whole', 'published after the crash']);
+test('in-process: a second process on the same bus is refused, and says why', async (t) => {
+  t.timeout(30_000);
+  const directory = await temporaryDirectory(t);
+  await reopen(t, directory);
+
+  await t.throwsAsync(createInProcessEventBus(directory), { message: /bus\.sqlite is open in another process/ });
+});
+
+/**
+ * Earlier versions kept each topic as `<dataDir>/bus/<topic>.log`, one JSON line
+ * per message (key, base64 value, headers; a last line without its newline a
+ * publish a crash cut short), and each group's next position per topic in
+ * `bus/groups/<url-encoded group>.json`. These files are what that bus wrote.
+ */
+async function writeLogBus(directory: string, group: string, key: string): Promise<void> {
+  const line = (value: string): string => JSON.stringify({ key, value: utf8(value).toString('base64'), headers: { n: value } });
+  await mkdir(join(directory, 'bus', 'groups'), { recursive: true });
+  await writeFile(join(directory, 'bus', `${topic}.log`), `${['handled', 'not handled', 'last'].map(line).join('\n')}\n{"key":"cut sh`);
+  await writeFile(join(directory, 'bus', 'groups', `${encodeURIComponent(group)}.json`), JSON.stringify({ [topic]: 1 }));
+}
+
+test('in-process: the log files of an earlier version are migrated once at start, positions included, then moved aside', async (t) => {
+  const directory = await temporaryDirectory(t);
+  const group = `old group/${randomUUID()}`;
+  const key = randomUUID();
+  await writeLogBus(directory, group, key);
+
+  const bus = await reopen(t, directory);
+  // The new group first: what the old group hands over once both are entered, the new one keeps.
+  const fresh = await record(bus, uniqueGroup(), [key]);
+  const old = await record(bus, group, [key]);
+
+  await until(() => old.received.length === 2 && fresh.received.length === 2, 'the messages the old group had not handled');
+  t.deepEqual(old.received.map(text), ['not handled', 'last']);
+  t.deepEqual(old.received.map((message) => message.headers), [{ n: 'not handled' }, { n: 'last' }]);
+  t.deepEqual(fresh.received.map(text), ['not handled', 'last'], 'what every group had handled was not kept');
+  t.false(existsSync(join(directory, 'bus')));
+  t.true(existsSync(join(directory, 'bus.migrated-to-sqlite', `${topic}.log`)));
+  await bus.publish(topic, [{ key, value: utf8('new') }]);
+  await until(() => old.received.length === 3, 'a message published after the migration');
+  t.is(old.received[2]?.offset, '4', 'offsets go on from the old log');
 });
 
 test('in-process: a second subscription of one group to the same topic is refused', async (t) => {

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,6 +16,7 @@ import {
   tenantPageSchema,
   tenantViewSchema,
 } from '../../admin/views.ts';
+import { createInProcessEventBus } from '../../lib/adapters/in-process-event-bus.ts';
 import { ADMIN_TOKEN_HEADER } from '../../lib/auth/admin-token.ts';
 import { apiKeyHash } from '../../lib/auth/keys.ts';
 import { signedUrlSchema } from '../../lib/auth/signed-urls.ts';
@@ -226,7 +227,7 @@ test("the tenant admin API admits the admin token alone, never a tenant's API ke
   t.is(errorSchema.parse(json(reply)).error.code, 'admin_disabled');
 });
 
-test('the admin command with --url manages tenants through the admin API while the server holds the embedded store, and prints what it prints without', async (t) => {
+test('the admin command with --url manages tenants through the admin API while the server runs on the embedded store, and prints what it prints without', async (t) => {
   const progimage = await embedded(t);
   const env = { PROGIMAGE_ADMIN_TOKEN: ADMIN_TOKEN };
   const created = await adminCommand(env, '--url', progimage.baseUrl, 'tenant', 'create', 'from-cli', '--requests-per-second', '20');
@@ -284,26 +285,29 @@ test('an ingest credential is issued with its secret shown once, signs requests,
   t.truthy(ingestCredentialViewSchema.parse(answered(await asAdmin(progimage.baseUrl, 'DELETE', `/v1/admin/ingest-credentials/${api.keyId}`), 200)).revokedAt);
 });
 
-test('the admin command without --url, on an embedded store a running server holds, says so in one line and exits non-zero', async (t) => {
-  const { dataDir } = await embedded(t);
-  const result = await adminCommand({ PROGIMAGE_DATA_DIR: dataDir }, 'tenant', 'create', 'too-soon');
-  t.is(result.code, 1);
-  t.deepEqual(linesOf(result.stderr), [
-    `the embedded store in ${dataDir} is in use by process ${process.pid} (npm start?): use npm run admin -- --url http://localhost:8080 with PROGIMAGE_ADMIN_TOKEN, or stop it`,
-  ]);
+test('the admin command without --url manages tenants on the embedded store while a server runs on it', async (t) => {
+  const progimage = await embedded(t);
+  const created = await adminCommand({ PROGIMAGE_DATA_DIR: progimage.dataDir }, 'tenant', 'create', 'beside-the-server');
+  t.is(created.code, 0, created.stderr);
+  const key = printedKey(created.stdout.toString('utf8'));
+
+  t.is((await upload(progimage.baseUrl, await readFixture('320x240.jpg'), 'image/jpeg', bearer(key))).status, 202);
+  const revoked = await adminCommand({ PROGIMAGE_DATA_DIR: progimage.dataDir }, 'key', 'revoke', key);
+  t.is(revoked.code, 0, revoked.stderr);
+  await waitUntil(async () => (await statusWithKey(progimage.baseUrl, key)) === 401, { timeoutMs: 10 * AUTH_CACHE_MS, intervalMs: 100, description: 'the revoked key to be refused' });
 });
 
-test('a server that cannot start says why in one line and exits non-zero: its store held by another process, or its port taken', async (t) => {
+test('a server that cannot start says why in one line and exits non-zero: its event bus held by another process, or its port taken', async (t) => {
   const held = await mkdtemp(join(tmpdir(), 'progimage-held-'));
   const free = await mkdtemp(join(tmpdir(), 'progimage-free-'));
   t.teardown(() => Promise.all([rm(held, { recursive: true, force: true }), rm(free, { recursive: true, force: true })]));
-  await mkdir(join(held, 'catalog'));
-  await writeFile(join(held, 'catalog', 'LOCK'), `${process.pid}\n`);
+  const holder = await createInProcessEventBus(held);
+  t.teardown(() => holder.close());
   const { baseUrl } = await embedded(t);
   const takenPort = new URL(baseUrl).port;
 
   const cases: [what: string, env: Record<string, string>, line: RegExp][] = [
-    ['the store held', { PROGIMAGE_DATA_DIR: held, PROGIMAGE_HTTP_PORT: '0' }, new RegExp(`^progimage could not start: .*catalog is in use by process ${process.pid}; stop it`)],
+    ['the bus held', { PROGIMAGE_DATA_DIR: held, PROGIMAGE_HTTP_PORT: '0' }, /^progimage could not start: .*bus\.sqlite is open in another process/],
     ['the port taken', { PROGIMAGE_DATA_DIR: free, PROGIMAGE_HTTP_HOST: '127.0.0.1', PROGIMAGE_HTTP_PORT: takenPort }, /^progimage could not start: .*EADDRINUSE/],
   ];
   for (const [what, env, line] of cases) {
