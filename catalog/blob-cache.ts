@@ -1,4 +1,4 @@
-import { LruMap } from '../lib/lru-map.ts';
+import { LRUCache } from 'lru-cache';
 import type { BlobInfo } from '../lib/ports/blob-store.ts';
 
 export interface CachedBlob {
@@ -14,14 +14,18 @@ export interface CachedBlob {
  * Least recently used entries leave first once `maxBytes` is reached.
  */
 export class BlobCache {
-  readonly #entries: LruMap<string, CachedBlob>;
+  readonly #entries: LRUCache<string, CachedBlob>;
 
   constructor(
     maxBytes: number,
     /** Larger blobs are streamed from the store, never cached. */
     readonly maxBlobBytes: number,
   ) {
-    this.#entries = new LruMap(maxBytes, { weigh: (entry) => entry.data.length });
+    this.#entries = new LRUCache({
+      maxSize: maxBytes,
+      // lru-cache counts sizes as positive integers: an empty blob counts as one byte.
+      sizeCalculation: (entry) => Math.max(1, entry.data.length),
+    });
   }
 
   get(key: string): CachedBlob | undefined {

@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import { LRUCache } from 'lru-cache';
 import type { Admitted } from '../auth/gatekeeper.ts';
-import { LruMap } from '../lru-map.ts';
 import { imageCacheControl } from './cache-control.ts';
 import { answerImageRequest, imageRequest, type Representation } from './image-answer.ts';
 import { mergeHeaders } from './vary.ts';
@@ -62,22 +62,26 @@ export interface ServedFromCache {
  */
 export class ResponseCache {
   /** Only `remember` counts as a use: the first entries are the least recently checked by the full path. */
-  readonly #entries: LruMap<string, Entry>;
+  readonly #entries: LRUCache<string, Entry>;
   readonly #keysByTag = new Map<string, Set<string>>();
   /** How the answers of each negotiated URL's key vary: their entries are kept under the key and the variant. */
-  readonly #variations: LruMap<string, Negotiation['variantOf']>;
+  readonly #variations: LRUCache<string, Negotiation['variantOf']>;
 
   constructor(
     private readonly maxEntries: number,
     private readonly freshMs: number,
     private readonly now: () => number = Date.now,
   ) {
-    this.#entries = new LruMap(maxEntries, {
-      onEvict: (key, entry) => {
-        this.#untag(key, entry);
+    // lru-cache needs a bound of at least one; a cache of no entries is not `enabled` and stores nothing.
+    const max = Math.max(1, maxEntries);
+    this.#entries = new LRUCache({
+      max,
+      // Only an entry pushed out by newer ones is untagged here; #delete untags what it deletes itself.
+      dispose: (entry, key, reason) => {
+        if (reason === 'evict') this.#untag(key, entry);
       },
     });
-    this.#variations = new LruMap(maxEntries);
+    this.#variations = new LRUCache({ max });
   }
 
   get enabled(): boolean {
@@ -152,9 +156,13 @@ export class ResponseCache {
    */
   #dropStale(): void {
     const now = this.now();
-    for (let oldest = this.#entries.oldest(); oldest !== undefined && oldest[1].freshUntil <= now; oldest = this.#entries.oldest()) {
-      this.#delete(oldest[0]);
+    const stale: string[] = [];
+    // rkeys: from the least recently remembered on (peek changes no order); collected first, deleted after the walk.
+    for (const key of this.#entries.rkeys()) {
+      if ((this.#entries.peek(key)?.freshUntil ?? now) > now) break;
+      stale.push(key);
     }
+    for (const key of stale) this.#delete(key);
   }
 
   #delete(key: string): void {

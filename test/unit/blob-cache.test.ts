@@ -27,3 +27,19 @@ test('a blob over the per-blob limit is never cached; replacing a key does not c
   t.truthy(cache.get('a'));
   t.truthy(cache.get('b'));
 });
+
+test('the budget holds the total bytes: exactly the budget fits, and as many of the oldest leave as a new blob needs', (t) => {
+  const cache = new BlobCache(300, 300);
+  for (const key of ['a', 'b', 'c']) cache.set(key, blob(key, 100));
+  t.deepEqual(['a', 'b', 'c'].map((key) => cache.get(key)?.info.key), ['a', 'b', 'c'], 'exactly the budget fits');
+  cache.set('big', blob('big', 250));
+  t.deepEqual(['a', 'b', 'c', 'big'].map((key) => cache.get(key)?.info.key), [undefined, undefined, undefined, 'big']);
+  cache.set('small', blob('small', 50));
+  t.deepEqual(['big', 'small'].map((key) => cache.get(key)?.info.key), ['big', 'small']);
+});
+
+test('an empty blob is cached like any other', (t) => {
+  const cache = new BlobCache(300, 200);
+  cache.set('empty', blob('empty', 0));
+  t.is(cache.get('empty')?.data.length, 0);
+});

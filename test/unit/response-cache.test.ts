@@ -196,6 +196,17 @@ test('past its size the least recently checked entries leave first, with their t
   t.is(cache.lookup('/c'), undefined);
 });
 
+test('answering from the cache does not count as a check: the entry answered most leaves first if it was remembered first', (t) => {
+  const cache = new ResponseCache(2, 60_000);
+  cache.remember('/a', response('a'));
+  cache.remember('/b', response('b'));
+  t.truthy(cache.lookup('/a'));
+  cache.remember('/c', response('c'));
+  t.is(cache.lookup('/a'), undefined, 'a was remembered least recently, however often it was looked up');
+  t.truthy(cache.lookup('/b'));
+  t.truthy(cache.lookup('/c'));
+});
+
 test('a stale entry lets go of its body once anything is remembered after it, instead of holding it until the cache is full', async (t) => {
   let now = 1000;
   const cache = new ResponseCache(10_000, 500, () => now);
@@ -212,9 +223,10 @@ test('a stale entry lets go of its body once anything is remembered after it, in
   t.is(cache.lookup('/next')?.body.toString(), 'next');
 });
 
-test('a cache with no freshness keeps nothing', (t) => {
-  const cache = new ResponseCache(10, 0);
-  t.false(cache.enabled);
-  cache.remember('/a', response('a'));
-  t.is(cache.lookup('/a'), undefined);
+test('a cache with no freshness, or no room, keeps nothing', (t) => {
+  for (const cache of [new ResponseCache(10, 0), new ResponseCache(0, 60_000)]) {
+    t.false(cache.enabled);
+    cache.remember('/a', response('a'));
+    t.is(cache.lookup('/a'), undefined);
+  }
 });
