@@ -5,7 +5,8 @@
 //   services (admin/ api/ catalog/ ingest/ scheduler/ webhooks/ processors/<stage>/)
 //     import lib/ and nothing of each other
 //   lib/  shared code; never a service, never HTTP (Koa) below lib/http
-//   the transform language  (sdk/src today, issue 17 item 2 moves it to a package)
+//   packages/transform-language  (@progimage/transform-language) the bottom layer: the server (lib/, services)
+//     and the client (sdk/) import it by its name; it imports Node and its own packages only
 //
 // Violations that existed when a rule was written are listed in
 // .dependency-cruiser-known-violations.json (one entry per importing file and
@@ -45,10 +46,19 @@ export default {
       to: { path: SERVICE, pathNot: '^$1/' },
     },
     {
+      name: 'transform-language-at-the-bottom',
+      severity: 'error',
+      comment:
+        'The transform language (packages/transform-language) is shared by the server and the client, so it imports neither: ' +
+        'its own files, Node and its packages (zod) only.',
+      from: { path: '^packages/transform-language/' },
+      to: { pathNot: '^(packages/transform-language/|node_modules/)', dependencyTypesNot: ['core'] },
+    },
+    {
       name: 'server-not-to-client-sources',
       severity: 'error',
       comment:
-        "The server reads the transform language through a package (issue 17 item 2), never the client's source files by path. " +
+        "The server reads the transform language through its package (@progimage/transform-language), never the client's source files by path. " +
         'Only the client (sdk/) and its own tests (test/sdk/) import sdk/src.',
       from: { pathNot: '^(sdk|test/sdk)/' },
       to: { path: '^sdk/src/' },
@@ -56,9 +66,11 @@ export default {
     {
       name: 'client-not-to-server',
       severity: 'error',
-      comment: 'The client (sdk/) is published on its own: it imports its own files, Node and its packages, never the server.',
+      comment:
+        'The client (sdk/) is published on its own: it imports its own files, Node, its packages and the transform language ' +
+        '(which its build compiles into its dist/), never the server.',
       from: { path: '^sdk/' },
-      to: { pathNot: '^(sdk/|node_modules/)', dependencyTypesNot: ['core'] },
+      to: { pathNot: '^(sdk/|node_modules/|packages/transform-language/)', dependencyTypesNot: ['core'] },
     },
     {
       name: 'no-http-framework-below-lib-http',

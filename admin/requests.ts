@@ -3,7 +3,7 @@ import { MAX_CORS_ORIGINS } from '../lib/auth/tenants.ts';
 import { MAX_TTL_SECONDS } from '../lib/events/payloads.ts';
 import { tenantSchema } from '../lib/ids.ts';
 import { webOriginSchema } from '../lib/web-origin.ts';
-import { MAX_EXPIRES_IN_SECONDS } from '../sdk/src/url-signing.ts';
+import { MAX_EXPIRES_IN_SECONDS } from '@progimage/transform-language';
 
 /*
  * What the admin API accepts, checked where it enters: by the routes on the

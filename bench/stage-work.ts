@@ -1,7 +1,7 @@
 import type { ImageFormat } from '../lib/events/payloads.ts';
 import { encodeAs, openImage, render } from '../lib/imaging/codec.ts';
 import { makeMaster } from '../lib/imaging/master.ts';
-import { DEFAULT_PRESETS, parsePresets } from '../lib/transform/presets.ts';
+import { DEFAULT_PRESETS, parsePresets } from '@progimage/transform-language/schema';
 import { makeVariants } from '../lib/transform/variants.ts';
 
 /** Wall time of each stage's pixel work for one image, in milliseconds. */

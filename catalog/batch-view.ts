@@ -1,8 +1,8 @@
 import { EXTENSIONS } from '../lib/imaging/formats.ts';
-import type { Batch, BatchCounts, BatchItem } from '../sdk/src/types.ts';
+import type { Batch, BatchCounts, BatchItem } from '@progimage/transform-language';
 import type { BatchItemRecord, BatchRecord } from './batch-record.ts';
 
-export type { BatchCounts } from '../sdk/src/types.ts';
+export type { BatchCounts } from '@progimage/transform-language';
 
 export const batchStatus = (batch: BatchRecord, counts: BatchCounts): 'accepting' | 'running' | 'completed' =>
   batch.published < batch.total ? 'accepting' : counts.pending === 0 ? 'completed' : 'running';

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { IMAGE_STATUSES } from '@progimage/transform-language';
 import {
   imageFailedSchema,
   imageFormatSchema,
@@ -20,17 +21,8 @@ const renditionSchema = z.object({
   pages: z.number().int(),
 });
 
-export const imageStatusSchema = z.enum([
-  'uploaded',
-  'unscanned',
-  'clean',
-  'infected',
-  'stripped',
-  'compressed',
-  'ready',
-  'failed',
-  'deleted',
-]);
+/** The image statuses of the public image model (@progimage/transform-language), the one list. */
+export const imageStatusSchema = z.enum(IMAGE_STATUSES);
 export type ImageStatus = z.infer<typeof imageStatusSchema>;
 
 /**

@@ -1,4 +1,4 @@
-import type { Image } from '../sdk/src/types.ts';
+import type { Image } from '@progimage/transform-language';
 import type { ImageRecord } from './image-record.ts';
 
 const stageState = (done: boolean, failed: boolean): 'done' | 'failed' | 'pending' =>

@@ -1,6 +1,6 @@
 import { MAX_CORS_ORIGINS } from '../lib/auth/tenants.ts';
 import { OUTCOME_TYPES } from '../lib/events/outcomes.ts';
-import { OPTION_ALIASES, OUTPUT_FORMATS, TRANSFORM_OPTION_NAMES } from '../sdk/src/transform-options.ts';
+import { OPTION_ALIASES, OUTPUT_FORMATS, TRANSFORM_OPTION_NAMES } from '@progimage/transform-language';
 import { imageStatusSchema } from './image-record.ts';
 
 /**

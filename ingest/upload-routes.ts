@@ -3,7 +3,7 @@ import type { Context } from 'koa';
 import { z } from 'zod';
 import { imageLinks } from '../lib/image-links.ts';
 import { tenantRecordOf } from '../lib/auth/admission.ts';
-import type { UploadedImage } from '../sdk/src/types.ts';
+import type { UploadedImage } from '@progimage/transform-language';
 import { idempotencyKey } from '../lib/http/idempotency-key.ts';
 import { acceptUploads, type AcceptUploadsDependencies } from './accept-upload.ts';
 import { imageIdFor } from './image-ids.ts';

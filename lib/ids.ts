@@ -1,12 +1,9 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import type { ImageId } from '@progimage/transform-language/schema';
 
-/**
- * Image ids are lowercase UUIDs. The strict pattern is what keeps an id safe
- * to use inside blob keys and URLs: no "/", "..", NUL or upper case.
- */
-export const imageIdSchema = z.uuid({ error: 'expected an image id (a lowercase UUID)' }).regex(/^[0-9a-f-]{36}$/);
-export type ImageId = z.infer<typeof imageIdSchema>;
+/** Image ids (lowercase UUIDs, safe inside blob keys and URLs) are the transform language's: a mask or an overlay names one. */
+export { imageIdSchema, type ImageId } from '@progimage/transform-language/schema';
 
 export const tenantSchema = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'expected a tenant name: a-z, 0-9, "-"');
 export type Tenant = z.infer<typeof tenantSchema>;

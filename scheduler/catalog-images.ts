@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { LIVE_IMAGE_STATUSES } from '@progimage/transform-language';
 import { imageFormatSchema, renditionSchema, variantSchema } from '../lib/events/payloads.ts';
 import { imageIdSchema, tenantSchema } from '../lib/ids.ts';
 import type { CatalogStore, DocumentCollection } from '../lib/ports/catalog-store.ts';
@@ -29,8 +30,8 @@ export type CatalogImages = DocumentCollection<CatalogImage>;
 export const openCatalogImages = (store: CatalogStore): Promise<CatalogImages> =>
   store.collection({ name: 'images', schema: catalogImageSchema });
 
-/** Every image status but `deleted`. */
-export const LIVE_STATUSES = ['uploaded', 'unscanned', 'clean', 'infected', 'stripped', 'compressed', 'ready', 'failed'] as const;
+/** Every image status but `deleted` (the public image model's list). */
+export const LIVE_STATUSES = LIVE_IMAGE_STATUSES;
 
 /** Whether the blobs stored under this image id are in use: its own live image, or live images deduplicated onto it. */
 export async function blobsInUse(images: CatalogImages, imageId: string): Promise<boolean> {

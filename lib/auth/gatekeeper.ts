@@ -5,7 +5,7 @@ import { apiKeyHash } from './keys.ts';
 import { RateLimiter } from './rate-limiter.ts';
 import { signatureMatches } from './signatures.ts';
 import { activeSecrets, type TenantCollections, type TenantRecord } from './tenants.ts';
-import { isSignablePath } from '../../sdk/src/url-signing.ts';
+import { isSignablePath } from '@progimage/transform-language';
 
 /** A request let in: the tenant it acts for, its URL without any signature parameters, and until when a signed one is valid. */
 export interface Admitted {

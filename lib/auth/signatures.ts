@@ -1,8 +1,8 @@
 import { timingSafeEqual } from 'node:crypto';
-import { urlSignature } from '../../sdk/src/url-signing.ts';
+import { urlSignature } from '@progimage/transform-language';
 
-/** How URLs are signed is the client package's (sdk/src/url-signing.ts): a client that has the secret signs the same way. */
-export { SIGNATURE_PARAMETERS, signUrl } from '../../sdk/src/url-signing.ts';
+/** How URLs are signed is the transform language's (@progimage/transform-language, url-signing.ts): a client that has the secret signs the same way. */
+export { SIGNATURE_PARAMETERS, signUrl } from '@progimage/transform-language';
 
 /** True when `signature` was made over this path and these parameters with one of `secrets`; constant-time. */
 export function signatureMatches(

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { isSignablePath, MAX_EXPIRES_IN_SECONDS, signUrl } from '../../sdk/src/url-signing.ts';
+import { isSignablePath, MAX_EXPIRES_IN_SECONDS, signUrl } from '@progimage/transform-language';
 import { currentSecret, type TenantRecord } from './tenants.ts';
 
 /** What a signed URL is asked for with (POST /v1/signed-urls, the admin API and the admin command): image bytes only. */

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { ImageStatus } from '../../sdk/src/types.ts';
+import type { ImageStatus } from '@progimage/transform-language';
 import { imageIdSchema, tenantSchema, type Tenant } from '../ids.ts';
 import type { CatalogStore, DocumentCollection } from '../ports/catalog-store.ts';
 

@@ -8,7 +8,7 @@ import {
   environmentSchema,
   type Environment,
 } from './environment.ts';
-import { DEFAULT_PRESETS, parsePresets, type Presets } from '../transform/presets.ts';
+import { DEFAULT_PRESETS, parsePresets, type Presets } from '@progimage/transform-language/schema';
 
 export type LogLevel = Environment['PROGIMAGE_LOG_LEVEL'];
 

@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { validate as isCronExpression } from 'node-cron';
 import { z } from 'zod';
-import { parsePresets } from '../transform/presets.ts';
+import { parsePresets } from '@progimage/transform-language/schema';
 import { imageFormatSchema, MAX_TTL_SECONDS } from '../events/payloads.ts';
 import { webOriginSchema } from '../web-origin.ts';
 

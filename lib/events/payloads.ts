@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { idempotencyKeySchema, imageIdSchema } from '../ids.ts';
 import { BLOB_KEY_PATTERN } from '../ports/blob-store.ts';
-import { OUTPUT_FORMATS } from '../../sdk/src/transform-options.ts';
+import { OUTPUT_FORMATS } from '@progimage/transform-language';
 
 /** Image formats ProgImage accepts and produces, by their canonical short name. */
 export const imageFormatSchema = z.enum(['jpeg', 'png', 'webp', 'gif', 'avif', 'heif', 'tiff', 'svg']);

@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import { MAX_DPR, MAX_OUTPUT_SIDE, type TransformOptions } from '../transform/options.ts';
+import { MAX_DPR, MAX_OUTPUT_SIDE } from '@progimage/transform-language/schema';
+import type { TransformOptions } from '../transform/options.ts';
 
 /**
  * What a browser says of the screen an image is for (HTTP client hints,

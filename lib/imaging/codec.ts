@@ -12,7 +12,7 @@ import type { ImageFormat } from '../events/payloads.ts';
 import { UnprocessableImageError } from '../errors.ts';
 import { canAnimate, type OutputFormat } from './formats.ts';
 import { imageLimits } from './limits.ts';
-import { DELIVERY_QUALITY } from '../../sdk/src/canonical-form.ts';
+import { DELIVERY_QUALITY } from '@progimage/transform-language';
 
 /**
  * Opens image bytes for processing: animations keep every frame (unless the

@@ -2,12 +2,11 @@ import { createHash } from 'node:crypto';
 import { blobKeys } from '../blob-keys.ts';
 import type { ImageId, Tenant } from '../ids.ts';
 import type { OutputFormat } from '../events/payloads.ts';
+import { canonicalForm, formatProblem, type CanonicalForm } from '@progimage/transform-language';
 import { refuseProblem } from './errors.ts';
 import type { TransformOptions } from './options.ts';
-import { canonicalForm, type CanonicalForm } from '../../sdk/src/canonical-form.ts';
-import { formatProblem } from '../../sdk/src/option-problems.ts';
 
-/** See sdk/src/canonical-form.ts: the client writes image URLs from the same form. */
+/** See @progimage/transform-language's canonical-form.ts: the client writes image URLs from the same form. */
 export type CanonicalTransform = CanonicalForm;
 
 /**

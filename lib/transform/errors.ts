@@ -1,5 +1,5 @@
+import type { OptionProblem } from '@progimage/transform-language';
 import { InvalidOptionError } from '../errors.ts';
-import type { OptionProblem } from '../../sdk/src/option-problems.ts';
 
 /** A transform option that is unknown, out of range or not allowed with the others: 400, naming it. */
 export class TransformOptionError extends InvalidOptionError {
@@ -9,6 +9,8 @@ export class TransformOptionError extends InvalidOptionError {
 }
 
 /** Throws the refusal of the problem, when the options have one. */
+export function refuseProblem(problem: OptionProblem): never;
+export function refuseProblem(problem: OptionProblem | undefined): void;
 export function refuseProblem(problem: OptionProblem | undefined): void {
   if (problem !== undefined) throw new TransformOptionError(problem.option, problem.problem, problem.given);
 }

@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import type { TextFont } from '../../sdk/src/transform-options.ts';
+import type { TextFont } from '@progimage/transform-language';
 
 /**
  * The fonts text is drawn in: TrueType files of the dejavu-fonts-ttf package

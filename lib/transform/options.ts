@@ -1,178 +1,14 @@
-import { z } from 'zod';
-import { imageIdSchema } from '../ids.ts';
-import { outputFormatSchema } from '../events/payloads.ts';
-import { refuseProblem, TransformOptionError } from './errors.ts';
-import {
-  CROP_STRATEGIES,
-  FITS,
-  GRAVITIES,
-  METADATA_MODES,
-  OPTION_ALIASES,
-  TEXT_FONTS,
-  type CropGravity,
-  type TransformOptionName,
-} from '../../sdk/src/transform-options.ts';
-import {
-  allSides,
-  colourValue,
-  cropRectValue,
-  formatName,
-  gravityValue,
-  maskValue,
-  NAMED_COLOURS,
-  readBoolean,
-  readInteger,
-  readNumber,
-  sidesValue,
-} from '../../sdk/src/option-values.ts';
-import { combinationProblem } from '../../sdk/src/option-problems.ts';
+import { checkOptions, type CheckedOptions } from '@progimage/transform-language/schema';
+import { refuseProblem } from './errors.ts';
 
 /**
- * The transform language: every option a transformation takes, by its
- * canonical name, with its type and range. One flat set of options, each at
- * most once, applied in a fixed order (see plan.ts), so that a URL query and
- * a JSON body spell the same thing and two spellings share one cache key.
- * The names, aliases and enumerations are the client package's
- * (sdk/src/transform-options.ts): the client types requests with them. So
- * are the spellings of values (sdk/src/option-values.ts): this schema reads
- * with them, then checks ranges.
+ * The server's edge of the transform language (@progimage/transform-language,
+ * whose schema holds every option's name, range and message): options read
+ * there, a problem refused as an InvalidOptionError naming the option.
  */
 
-/** Output bounds: no side over 16384 pixels, no more pixels than an input may have. */
-export const MAX_OUTPUT_SIDE = 16_384;
-
-/** The largest device pixel ratio a size is multiplied by. */
-export const MAX_DPR = 4;
-
-export type { CropGravity, Gravity } from '../../sdk/src/transform-options.ts';
-
-const ALIASES: Readonly<Record<string, TransformOptionName>> = OPTION_ALIASES;
-
-/** Query strings carry text; JSON carries numbers and booleans. Both go through the same schema. */
-const bool = z.preprocess((value) => readBoolean(value) ?? value, z.boolean({ error: 'expected true or false' }));
-
-const number = (min: number, max: number, what = 'a number') =>
-  z.preprocess(
-    (value) => readNumber(value) ?? value,
-    z.number({ error: `expected ${what} from ${min} to ${max}` }).min(min, `expected ${what} from ${min} to ${max}`).max(max, `expected ${what} from ${min} to ${max}`),
-  );
-/** A switch or a number: the number when the value reads as one ("trim=1" is threshold 1), else true or false ("0" is off). */
-const switchOr = (numeric: z.ZodType<number>, what: string) =>
-  z.union([z.literal('0').transform(() => false), numeric, bool], { error: `expected true, false or ${what}` });
-
-const integer = (min: number, max: number, what = 'a whole number') =>
-  z.preprocess(
-    (value) => readInteger(value) ?? value,
-    z.number({ error: `expected ${what} from ${min} to ${max}` }).int(`expected ${what} from ${min} to ${max}`).min(min, `expected ${what} from ${min} to ${max}`).max(max, `expected ${what} from ${min} to ${max}`),
-  );
-
-/** Text in the form `valueOf` reads it into, else an issue with `message`. */
-const readText = <T>(valueOf: (text: string) => T | undefined, message: string) =>
-  z.string().transform((text, ctx) => {
-    const value = valueOf(text);
-    if (value === undefined) {
-      ctx.addIssue({ code: 'custom', message });
-      return z.NEVER;
-    }
-    return value;
-  });
-
-/** Colours as #rrggbbaa. */
-const colour = readText(colourValue, 'expected a colour: #rgb, #rgba, #rrggbb, #rrggbbaa or one of ' + Object.keys(NAMED_COLOURS).join(', '));
-
-const gravityOf = <T extends CropGravity>(allowed: readonly T[]) =>
-  readText((text) => gravityValue(text, allowed), `expected one of ${allowed.join(', ')}`);
-
-/** x,y,width,height in source pixels. */
-const cropRect = z.union([
-  readText(cropRectValue, 'expected x,y,width,height: four whole numbers, width and height above 0'),
-  z.object({ left: z.number().int().min(0), top: z.number().int().min(0), width: z.number().int(), height: z.number().int() }).strict(),
-]).refine((rect) => rect.width >= 1 && rect.height >= 1 && rect.width <= 100_000 && rect.height <= 100_000, 'expected a width and height from 1');
-
-/** One number for every side, or top,right,bottom,left (CSS order). */
-const sides = z.union([
-  readText(sidesValue, 'expected one whole number, or four: top,right,bottom,left'),
-  z.number().int().transform(allSides),
-  z.object({ top: z.number().int(), right: z.number().int(), bottom: z.number().int(), left: z.number().int() }).strict(),
-]).refine((box) => Object.values(box).every((side) => side >= 0 && side <= 2048), 'expected each side from 0 to 2048 pixels');
-
-const maskShape = readText(
-  (text) => {
-    const mask = maskValue(text);
-    return 'shape' in mask || imageIdSchema.safeParse(mask.image).success ? mask : undefined;
-  },
-  'expected circle, ellipse, rounded, or the id of a stored image whose alpha is the mask',
-);
-
-/** The most characters (code points) text drawn over an image may have. */
-export const MAX_TEXT_LENGTH = 200;
-
-/** Text to draw: 1 to MAX_TEXT_LENGTH characters, line breaks the only control characters. */
-const overlayText = z
-  .string({ error: `expected text of 1 to ${MAX_TEXT_LENGTH} characters` })
-  .refine((text) => text.trim() !== '' && Array.from(text).length <= MAX_TEXT_LENGTH, `expected text of 1 to ${MAX_TEXT_LENGTH} characters, not only spaces`)
-  .refine((text) => !/(?!\n)\p{Cc}/u.test(text), 'expected no control characters but line breaks');
-
-const outputFormat = z.preprocess(
-  (value) => (typeof value === 'string' ? formatName(value) : value),
-  z.enum(outputFormatSchema.options, { error: `expected one of ${outputFormatSchema.options.join(', ')}` }),
-);
-
-/** Every option, by canonical name. */
-export const optionsSchema = z
-  .object({
-    width: integer(1, MAX_OUTPUT_SIDE, 'a width in pixels'),
-    height: integer(1, MAX_OUTPUT_SIDE, 'a height in pixels'),
-    fit: z.enum(FITS, { error: `expected one of ${FITS.join(', ')}` }),
-    enlarge: bool,
-    dpr: z.union([z.literal('auto'), number(1, MAX_DPR, 'auto or a device pixel ratio')], { error: `expected auto or a device pixel ratio from 1 to ${MAX_DPR}` }),
-    gravity: gravityOf([...GRAVITIES, ...CROP_STRATEGIES]),
-    crop: cropRect,
-    trim: switchOr(integer(1, 255, 'a threshold'), 'a threshold from 1 to 255'),
-    rotate: number(-360, 360, 'an angle in degrees'),
-    background: colour,
-    flip: bool,
-    flop: bool,
-    extend: sides,
-    blur: number(0.3, 100, 'a blur sigma'),
-    sharpen: switchOr(number(0.5, 10, 'a sharpen sigma'), 'a sharpen sigma from 0.5 to 10'),
-    median: integer(3, 15, 'an odd window size').refine((size) => size % 2 === 1, 'expected an odd window size from 3 to 15'),
-    grayscale: bool,
-    brightness: number(0, 10, 'a brightness multiplier'),
-    saturation: number(0, 10, 'a saturation multiplier'),
-    hue: integer(-360, 360, 'a hue rotation in degrees'),
-    tint: colour,
-    negate: bool,
-    normalise: bool,
-    gamma: number(1, 3, 'a gamma'),
-    threshold: integer(0, 255, 'a threshold'),
-    mask: maskShape,
-    radius: integer(1, 4096, 'a corner radius in pixels'),
-    overlay: imageIdSchema,
-    overlay_gravity: gravityOf(GRAVITIES),
-    overlay_x: integer(-MAX_OUTPUT_SIDE, MAX_OUTPUT_SIDE, 'an offset in pixels'),
-    overlay_y: integer(-MAX_OUTPUT_SIDE, MAX_OUTPUT_SIDE, 'an offset in pixels'),
-    overlay_opacity: number(0, 1, 'an opacity'),
-    overlay_tile: bool,
-    text: overlayText,
-    text_font: z.enum(TEXT_FONTS, { error: `expected one of ${TEXT_FONTS.join(', ')}` }),
-    text_size: integer(8, 512, 'a text size in pixels'),
-    text_color: colour,
-    text_gravity: gravityOf(GRAVITIES),
-    text_opacity: number(0, 1, 'an opacity'),
-    flatten: bool,
-    format: outputFormat,
-    quality: integer(1, 100, 'a quality'),
-    lossless: bool,
-    progressive: bool,
-    effort: integer(0, 10, 'an effort'),
-    metadata: z.enum(METADATA_MODES, { error: `expected one of ${METADATA_MODES.join(', ')}` }),
-    max_bytes: integer(1024, 50 * 1024 * 1024, 'a number of bytes'),
-  } satisfies Record<TransformOptionName, z.ZodType>)
-  .partial()
-  .strict();
-
-export type TransformOptions = z.infer<typeof optionsSchema>;
+/** Options as the server takes them: every value checked and in its one form. */
+export type TransformOptions = CheckedOptions;
 
 /**
  * Parses options from a URL query (strings) or a JSON object (typed values):
@@ -180,23 +16,7 @@ export type TransformOptions = z.infer<typeof optionsSchema>;
  * expected and what was given.
  */
 export function parseOptions(input: Readonly<Record<string, unknown>>): TransformOptions {
-  const named: Record<string, unknown> = {};
-  for (const [given, value] of Object.entries(input)) {
-    const name = ALIASES[given.toLowerCase()] ?? given.toLowerCase();
-    if (Array.isArray(value)) throw new TransformOptionError(given, 'was given more than once', value);
-    if (name in named) throw new TransformOptionError(given, `repeats ${name}`, value);
-    named[name] = value;
-  }
-  const parsed = optionsSchema.safeParse(named);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    if (issue?.code === 'unrecognized_keys') {
-      const [unknown = ''] = issue.keys;
-      throw new TransformOptionError(unknown, 'is not a transform option', named[unknown]);
-    }
-    const option = String(issue?.path[0] ?? '');
-    throw new TransformOptionError(option, issue?.message ?? 'is not valid', named[option]);
-  }
-  refuseProblem(combinationProblem(parsed.data));
-  return parsed.data;
+  const checked = checkOptions(input);
+  if ('problem' in checked) return refuseProblem(checked.problem);
+  return checked.options;
 }

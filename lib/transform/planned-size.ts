@@ -3,7 +3,7 @@ import type { OutputFormat } from '../imaging/formats.ts';
 import { fitsFormat, MAX_SIDE } from '../imaging/format-limits.ts';
 import { imageLimits } from '../imaging/limits.ts';
 import type { CanonicalTransform } from './canonical.ts';
-import { MAX_OUTPUT_SIDE } from './options.ts';
+import { MAX_OUTPUT_SIDE } from '@progimage/transform-language/schema';
 
 export interface Size {
   readonly width: number;

@@ -1,42 +1,10 @@
-import { z } from 'zod';
+import type { Presets } from '@progimage/transform-language/schema';
 import type { OutputFormat } from '../events/payloads.ts';
 import { ForbiddenError } from '../errors.ts';
 import { TransformOptionError } from './errors.ts';
-import { parseOptions } from './options.ts';
 
-/** Presets by name: transform options as written in the configuration, checked when it is loaded. */
-export type Presets = ReadonlyMap<string, Readonly<Record<string, unknown>>>;
-
-const PRESET_NAME = /^[a-z0-9-]{1,32}$/;
-
-/** What every image gets unless the configuration says otherwise: boxes it fits inside, never enlarged. */
-export const DEFAULT_PRESETS: Readonly<Record<string, Readonly<Record<string, unknown>>>> = {
-  thumbnail: { width: 200, height: 200, fit: 'inside' },
-  medium: { width: 800, height: 800, fit: 'inside' },
-};
-
-/**
- * Checks presets (a JSON object of name → options): names of 1-32 a-z, 0-9
- * and "-", options of the transform language, no output format (a preset is
- * made in several) and no other preset. Throws naming the preset.
- */
-export function parsePresets(input: unknown): Presets {
-  const definitions = z.record(z.string(), z.record(z.string(), z.unknown())).safeParse(input);
-  if (!definitions.success) throw new Error('expected a JSON object of preset name → transform options');
-  const presets = new Map<string, Record<string, unknown>>();
-  for (const [name, options] of Object.entries(definitions.data)) {
-    if (!PRESET_NAME.test(name)) throw new Error(`preset "${name}": a name is 1-32 characters a-z, 0-9 or "-"`);
-    try {
-      const parsed = parseOptions(options);
-      if (parsed.format !== undefined) throw new Error('format: a preset is made in every format; leave it out');
-      if ('preset' in options) throw new Error('preset: a preset cannot name another');
-    } catch (error) {
-      throw new Error(`preset "${name}": ${error instanceof Error ? error.message : String(error)}`);
-    }
-    presets.set(name, options);
-  }
-  return presets;
-}
+// Presets are defined and checked by the transform language (@progimage/transform-language/schema: parsePresets,
+// DEFAULT_PRESETS); here a request names one, and the formats a preset is made in are chosen.
 
 /**
  * Replaces `preset=NAME` in a request's options by the preset's options (the

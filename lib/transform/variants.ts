@@ -4,7 +4,8 @@ import { fitsFormat } from '../imaging/format-limits.ts';
 import { canonicalise } from './canonical.ts';
 import { parseOptions } from './options.ts';
 import { plannedSize, type Size } from './planned-size.ts';
-import { variantFormats, type Presets } from './presets.ts';
+import type { Presets } from '@progimage/transform-language/schema';
+import { variantFormats } from './presets.ts';
 import { runTransformInFormats, type TransformSource } from './run-transform.ts';
 import { noOtherImages } from './steps/step.ts';
 

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { ProgImageError } from './errors.ts';
 import { serverSentEvents } from './server-sent-events.ts';
 import type { RequestOptions, Transport } from './transport.ts';
-import type { Batch, BatchEvent, BatchPage, BatchRequest } from './types.ts';
+import type { Batch, BatchEvent, BatchPage, BatchRequest } from '@progimage/transform-language';
 import { jsonBody } from './upload-body.ts';
 
 export interface CreateBatchOptions extends RequestOptions {

@@ -1,6 +1,6 @@
 import { Batches } from './batches.ts';
 import { Images } from './images.ts';
-import type { TransformInput } from './transform-options.ts';
+import type { TransformInput } from '@progimage/transform-language';
 import { canonicalNames, transformQuery } from './transform-query.ts';
 import { Transport, type ClientOptions, type RequestOptions } from './transport.ts';
 import { inputBody, type BodyOptions, type ImageInput } from './upload-body.ts';

@@ -3,13 +3,22 @@ import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ImageNotUsableError, NotFoundError, TimeoutError } from './errors.ts';
-import type { TransformInput, OutputFormat } from './transform-options.ts';
-import { formatName } from './option-values.ts';
+import {
+  formatName,
+  isSignablePath,
+  MAX_EXPIRES_IN_SECONDS,
+  signUrl,
+  type Image,
+  type ImagePage,
+  type ImageStatus,
+  type OutputFormat,
+  type SigningSecret,
+  type TransformInput,
+  type UploadedImage,
+} from '@progimage/transform-language';
 import { imageQuery } from './transform-query.ts';
 import type { RequestOptions, Transport } from './transport.ts';
-import type { Image, ImagePage, ImageStatus, UploadedImage } from './types.ts';
 import { inputBody, type BodyOptions, type ImageInput } from './upload-body.ts';
-import { isSignablePath, MAX_EXPIRES_IN_SECONDS, signUrl, type SigningSecret } from './url-signing.ts';
 
 /** How long uploaded images live. */
 interface TimeToLive {

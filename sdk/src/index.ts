@@ -1,6 +1,6 @@
 export { ProgImage, type TransformedImage } from './client.ts';
 export type { ClientOptions, RequestOptions } from './transport.ts';
-export type { SigningSecret } from './url-signing.ts';
+export type { SigningSecret } from '@progimage/transform-language';
 export type { Images, UploadOptions, UploadManyOptions, UploadOutcome, UploadProgress, WaitOptions, ListOptions, ImageUrlOptions, SignedUrl, SignedUrlOptions } from './images.ts';
 export type { Batches, CreateBatchOptions, GetBatchOptions } from './batches.ts';
 export type {
@@ -17,7 +17,19 @@ export type {
   ListDeliveriesOptions,
 } from './webhooks.ts';
 export type { ImageInput, BodyOptions } from './upload-body.ts';
-export type * from './types.ts';
+export type {
+  ImageStatus,
+  StageState,
+  UploadedImage,
+  Image,
+  ImagePage,
+  BatchCounts,
+  Batch,
+  BatchItem,
+  BatchPage,
+  BatchRequest,
+  BatchEvent,
+} from '@progimage/transform-language';
 export * from './errors.ts';
 export {
   GRAVITIES,
@@ -43,4 +55,4 @@ export {
   type Colour,
   type CropRect,
   type Sides,
-} from './transform-options.ts';
+} from '@progimage/transform-language';

@@ -1,7 +1,15 @@
-import { canonicalForm, type CanonicalForm } from './canonical-form.ts';
-import { combinationProblem, formatProblem } from './option-problems.ts';
-import { isRecord, outputFormatValue, readOptions } from './option-values.ts';
-import { OPTION_ALIASES, TRANSFORM_OPTION_NAMES, type TransformOptionName } from './transform-options.ts';
+import {
+  canonicalForm,
+  combinationProblem,
+  formatProblem,
+  isRecord,
+  outputFormatValue,
+  OPTION_ALIASES,
+  readOptions,
+  TRANSFORM_OPTION_NAMES,
+  type CanonicalForm,
+  type TransformOptionName,
+} from '@progimage/transform-language';
 
 const ALIASES: Readonly<Record<string, TransformOptionName>> = OPTION_ALIASES;
 const KNOWN = new Set<string>(TRANSFORM_OPTION_NAMES);
@@ -50,7 +58,7 @@ export function transformQuery(options: object): URLSearchParams {
 }
 
 /**
- * The canonical form (canonical-form.ts) of options for output in `format`,
+ * The canonical form (the transform language's canonical-form.ts) of options for output in `format`,
  * or undefined when the client cannot know it: with a preset (only the
  * server knows its options), with dpr=auto (the browser's hints size it,
  * request by request), and when the server will refuse the options (a

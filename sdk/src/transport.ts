@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ApiError, apiError, ConnectionError, TimeoutError } from './errors.ts';
 import { parseRetryAfter, RETRIED_STATUSES, retryDelay } from './retry.ts';
-import type { SigningSecret } from './url-signing.ts';
+import type { SigningSecret } from '@progimage/transform-language';
 
 /** What every call takes. */
 export interface RequestOptions {

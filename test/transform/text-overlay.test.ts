@@ -6,10 +6,11 @@ import { answerOf } from '../support/error-answer.ts';
 import type { ImageFormat } from '../../lib/events/payloads.ts';
 import { canonicalise } from '../../lib/transform/canonical.ts';
 import { fontFace } from '../../lib/transform/fonts.ts';
-import { MAX_TEXT_LENGTH, parseOptions } from '../../lib/transform/options.ts';
+import { MAX_TEXT_LENGTH } from '@progimage/transform-language/schema';
+import { parseOptions } from '../../lib/transform/options.ts';
 import { runTransform } from '../../lib/transform/run-transform.ts';
 import { noOtherImages } from '../../lib/transform/steps/step.ts';
-import { GRAVITIES, TEXT_FONTS, type Gravity } from '../../sdk/src/transform-options.ts';
+import { GRAVITIES, TEXT_FONTS, type Gravity } from '@progimage/transform-language';
 import { readFixture } from '../support/fixtures.ts';
 
 /*

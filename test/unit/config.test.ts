@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
 import test, { type ExecutionContext } from 'ava';
 import { ConfigError, loadConfig, type Config } from '../../lib/config/index.ts';
-import { DEFAULT_PRESETS, parsePresets } from '../../lib/transform/presets.ts';
+import { DEFAULT_PRESETS, parsePresets } from '@progimage/transform-language/schema';
 
 type Environment = Record<string, string>;
 

@@ -3,7 +3,7 @@ import sharp, { type JpegOptions } from 'sharp';
 import { jpegSegments } from '../../lib/imaging/jpeg-segments.ts';
 import { canonicalise } from '../../lib/transform/canonical.ts';
 import { parseOptions } from '../../lib/transform/options.ts';
-import { DEFAULT_PRESETS, parsePresets } from '../../lib/transform/presets.ts';
+import { DEFAULT_PRESETS, parsePresets } from '@progimage/transform-language/schema';
 import { runTransform } from '../../lib/transform/run-transform.ts';
 import { noOtherImages } from '../../lib/transform/steps/step.ts';
 import { makeVariants } from '../../lib/transform/variants.ts';

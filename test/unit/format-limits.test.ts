@@ -1,13 +1,13 @@
 import test from 'ava';
 import sharp from 'sharp';
-import { OUTPUT_FORMATS } from '../../sdk/src/transform-options.ts';
+import { OUTPUT_FORMATS } from '@progimage/transform-language';
 import { fitsFormat, MAX_SIDE } from '../../lib/imaging/format-limits.ts';
 import { encodeAs } from '../../lib/imaging/codec.ts';
 import { DomainError } from '../../lib/errors.ts';
 import { answerOf } from '../support/error-answer.ts';
 import { canonicalise } from '../../lib/transform/canonical.ts';
 import { parseOptions } from '../../lib/transform/options.ts';
-import { parsePresets } from '../../lib/transform/presets.ts';
+import { parsePresets } from '@progimage/transform-language/schema';
 import { runTransform, runTransformInFormats } from '../../lib/transform/run-transform.ts';
 import { noOtherImages } from '../../lib/transform/steps/step.ts';
 import { makeVariants } from '../../lib/transform/variants.ts';

@@ -4,7 +4,8 @@ import { answerOf } from '../support/error-answer.ts';
 import { canonicalise, stableJson, transformHash } from '../../lib/transform/canonical.ts';
 import { parseOptions } from '../../lib/transform/options.ts';
 import { assertOutputBounds, plannedSize } from '../../lib/transform/planned-size.ts';
-import { expandPreset, parsePresets } from '../../lib/transform/presets.ts';
+import { parsePresets } from '@progimage/transform-language/schema';
+import { expandPreset } from '../../lib/transform/presets.ts';
 
 const canonical = (query: Record<string, unknown>, format: Parameters<typeof canonicalise>[1] = 'webp') =>
   stableJson(canonicalise(parseOptions(query), format));

@@ -1,6 +1,6 @@
 import sharp from 'sharp';
 import type { CanonicalTransform } from '../canonical.ts';
-import { DEFAULT_CORNER_RADIUS } from '../../../sdk/src/canonical-form.ts';
+import { DEFAULT_CORNER_RADIUS } from '@progimage/transform-language';
 import type { Step, StepContext } from './step.ts';
 
 /** A white shape on transparency, the size of the image: what stays visible. */

@@ -1,4 +1,4 @@
-import type { Gravity } from '../options.ts';
+import type { Gravity } from '@progimage/transform-language';
 
 interface Size {
   readonly width: number;

@@ -1,9 +1,8 @@
 import sharp from 'sharp';
-import { TEXT_DEFAULTS } from '../../../sdk/src/canonical-form.ts';
+import { TEXT_DEFAULTS, type Gravity } from '@progimage/transform-language';
 import type { CanonicalTransform } from '../canonical.ts';
 import { TransformOptionError } from '../errors.ts';
 import { fontFace } from '../fonts.ts';
-import type { Gravity } from '../options.ts';
 import { placement } from './placement.ts';
 import { toRgba, type Step, type StepContext } from './step.ts';
 

@@ -1,4 +1,4 @@
-import type { SigningSecret } from '../url-signing.ts';
+import type { SigningSecret } from '@progimage/transform-language';
 import { UsageError } from './exit-codes.ts';
 
 /** PROGIMAGE_SIGNING_SECRET and PROGIMAGE_TENANT, the tenant it signs for: with them `progimage sign` signs here, with no call to the server. */

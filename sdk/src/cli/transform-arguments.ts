@@ -1,5 +1,5 @@
 import type { ImageUrlOptions } from '../images.ts';
-import { OPTION_ALIASES, TRANSFORM_OPTION_NAMES } from '../transform-options.ts';
+import { OPTION_ALIASES, TRANSFORM_OPTION_NAMES } from '@progimage/transform-language';
 import { UsageError } from './exit-codes.ts';
 
 const NAMES: ReadonlySet<string> = new Set([...TRANSFORM_OPTION_NAMES, ...Object.keys(OPTION_ALIASES), 'preset']);

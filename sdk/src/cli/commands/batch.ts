@@ -1,5 +1,5 @@
-import type { Batch, BatchRequest } from '../../types.ts';
-import type { TransformInput } from '../../transform-options.ts';
+import type { Batch, BatchRequest } from '@progimage/transform-language';
+import type { TransformInput } from '@progimage/transform-language';
 import { type Command, printJson, printLine } from '../command.ts';
 import { EXIT, UsageError } from '../exit-codes.ts';
 import { ProgressLine } from '../progress.ts';

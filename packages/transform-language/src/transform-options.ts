@@ -1,8 +1,8 @@
 /**
  * The transform language as a client writes it: every option's name, the
  * short names it may be spelt with, and the values it takes. This is the one
- * definition: the server builds its validation (lib/transform/options.ts) from
- * these names and aliases, and the client types and serialises requests with it.
+ * definition: the schema the server validates with (options-schema.ts) is built
+ * from these names and aliases, and the client types and serialises requests with it.
  */
 
 export const GRAVITIES = ['centre', 'north', 'northeast', 'east', 'southeast', 'south', 'southwest', 'west', 'northwest'] as const;

@@ -20,7 +20,7 @@ import {
  * How option values may be spelt, and the one form each is read into: query
  * text ("true", "200", "1,2,30,40") or typed values (true, 200, a CropRect),
  * gravity and colour aliases, "jpg" for jpeg. The server's schema reads
- * values with these, then checks their ranges (lib/transform/options.ts); the
+ * values with these, then checks their ranges (options-schema.ts); the
  * client reads options with them to write canonical URLs. A reader answers
  * undefined for a value that is no spelling of its kind.
  */

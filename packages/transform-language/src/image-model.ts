@@ -1,6 +1,17 @@
 import type { OutputFormat, TransformInput } from './transform-options.ts';
 
-export type ImageStatus = 'uploaded' | 'unscanned' | 'clean' | 'infected' | 'stripped' | 'compressed' | 'ready' | 'failed' | 'deleted';
+/**
+ * The public image model: what the API answers about images and batches. The
+ * one definition of an image's statuses: the catalog records them, the
+ * scheduler and the backlog count them, and the client types its answers with them.
+ */
+
+/** Every status an image can have, in the order the pipeline reaches them; `deleted` is final. */
+export const IMAGE_STATUSES = ['uploaded', 'unscanned', 'clean', 'infected', 'stripped', 'compressed', 'ready', 'failed', 'deleted'] as const;
+export type ImageStatus = (typeof IMAGE_STATUSES)[number];
+
+/** Every status but `deleted`: the images that are kept. */
+export const LIVE_IMAGE_STATUSES = IMAGE_STATUSES.filter((status): status is Exclude<ImageStatus, 'deleted'> => status !== 'deleted');
 export type StageState = 'done' | 'failed' | 'pending';
 
 /** The answer to an upload: the image is stored and the pipeline has it. */
