@@ -59,8 +59,8 @@ export default {
       severity: 'error',
       comment:
         "The server reads the transform language through its package (@progimage/transform-language), never the client's source files by path. " +
-        'Only the client (sdk/) and its own tests (test/sdk/) import sdk/src.',
-      from: { pathNot: '^(sdk|test/sdk)/' },
+        'Only the client (sdk/) and the tests, which drive the server with the client as a user would, import sdk/src.',
+      from: { pathNot: '^(sdk|test)/' },
       to: { path: '^sdk/src/' },
     },
     {

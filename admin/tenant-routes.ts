@@ -1,6 +1,6 @@
 import Router from '@koa/router';
 import type { Middleware } from 'koa';
-import { requireAdminToken } from '../lib/auth/admin-token.ts';
+import { requireAdminToken } from '../lib/http/admin-token.ts';
 import { apiKeyHash } from '../lib/auth/keys.ts';
 import { signedUrlRequestSchema } from '../lib/auth/signed-urls.ts';
 import { HttpError } from '../lib/http/errors.ts';

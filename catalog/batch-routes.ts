@@ -8,7 +8,7 @@ import { idempotencyKey } from '../lib/http/idempotency-key.ts';
 import { readJsonBody } from '../lib/http/json-body.ts';
 import { sendBlob } from '../lib/http/send-blob.ts';
 import { imageIdSchema, type Tenant } from '../lib/ids.ts';
-import { tenantOf } from '../lib/auth/admission.ts';
+import { tenantOf } from '../lib/http/admission.ts';
 import type { BlobStore } from '../lib/ports/blob-store.ts';
 import type { BatchRecord } from './batch-record.ts';
 import { batchItemId } from './batch-record.ts';

@@ -8,7 +8,7 @@ import { responseKey, type Negotiation, type ResponseCache } from '../lib/http/r
 import { sendBlob } from '../lib/http/send-blob.ts';
 import { matchedRoute } from '../lib/http/metrics.ts';
 import { imageIdSchema, type Tenant } from '../lib/ids.ts';
-import { tenantOf } from '../lib/auth/admission.ts';
+import { tenantOf } from '../lib/http/admission.ts';
 import type { UsageCollection } from '../lib/auth/stored-bytes.ts';
 import { formatForExtension, SUPPORTED_EXTENSIONS } from '../lib/imaging/formats.ts';
 import type { BlobStore } from '../lib/ports/blob-store.ts';

@@ -1,5 +1,5 @@
 import Router from '@koa/router';
-import { tenantRecordOf } from '../lib/auth/admission.ts';
+import { tenantRecordOf } from '../lib/http/admission.ts';
 import { signedUrlFor, signedUrlRequestSchema } from '../lib/auth/signed-urls.ts';
 import { readJsonBody } from '../lib/http/json-body.ts';
 

@@ -1,7 +1,7 @@
 import Router from '@koa/router';
 import { z } from 'zod';
 import { HttpError } from '../lib/http/errors.ts';
-import { tenantOf } from '../lib/auth/admission.ts';
+import { tenantOf } from '../lib/http/admission.ts';
 import type { HitCounter } from './hit-counter.ts';
 import { findImage, type ImageLookup } from './image-access.ts';
 import type { ImageStats, ImageStatsCollection } from './image-stats.ts';

@@ -1,5 +1,5 @@
 import Router from '@koa/router';
-import { tenantRecordOf } from '../lib/auth/admission.ts';
+import { tenantRecordOf } from '../lib/http/admission.ts';
 import { reportedWait } from '../lib/backlog/drain-rate.ts';
 import { tenantBacklog } from '../lib/backlog/tenant-backlog.ts';
 import type { PipelineAdmission } from './pipeline-admission.ts';

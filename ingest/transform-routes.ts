@@ -10,7 +10,7 @@ import type { Scanner } from '../lib/ports/scanner.ts';
 import { assertNotInfected } from '../lib/scanning.ts';
 import { canonicalise } from '../lib/transform/canonical.ts';
 import { estimateTransform } from '../lib/transform/cost.ts';
-import { tenantOf } from '../lib/auth/admission.ts';
+import { tenantOf } from '../lib/http/admission.ts';
 import { parseOptions } from '../lib/transform/options.ts';
 import { runTransform } from '../lib/transform/run-transform.ts';
 import { noOtherImages } from '../lib/transform/steps/step.ts';

@@ -2,7 +2,7 @@ import Router from '@koa/router';
 import type { Context } from 'koa';
 import { z } from 'zod';
 import { imageLinks } from '../lib/image-links.ts';
-import { tenantRecordOf } from '../lib/auth/admission.ts';
+import { tenantRecordOf } from '../lib/http/admission.ts';
 import type { UploadedImage } from '@progimage/transform-language';
 import { idempotencyKey } from '../lib/http/idempotency-key.ts';
 import { acceptUploads, type AcceptUploadsDependencies } from './accept-upload.ts';

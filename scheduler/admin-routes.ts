@@ -1,6 +1,6 @@
 import Router from '@koa/router';
 import { z } from 'zod';
-import { requireAdminToken } from '../lib/auth/admin-token.ts';
+import { requireAdminToken } from '../lib/http/admin-token.ts';
 import { HttpError } from '../lib/http/errors.ts';
 import type { Job } from './job.ts';
 import type { JobRunner } from './job-runner.ts';

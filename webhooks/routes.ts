@@ -1,7 +1,7 @@
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import { z } from 'zod';
-import { tenantOf } from '../lib/auth/admission.ts';
+import { tenantOf } from '../lib/http/admission.ts';
 import { outcomeTypeSchema } from '../lib/events/outcomes.ts';
 import { HttpError } from '../lib/http/errors.ts';
 import { readJsonBody } from '../lib/http/json-body.ts';

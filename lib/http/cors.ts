@@ -1,5 +1,5 @@
 import type { Context, Middleware } from 'koa';
-import { admittedTenantOf } from '../auth/admission.ts';
+import { admittedTenantOf } from './admission.ts';
 import type { CorsConfig } from '../config/index.ts';
 import { HttpError } from './errors.ts';
 

@@ -1,5 +1,5 @@
 import type { Context } from 'koa';
-import { signatureExpiresOf } from '../auth/admission.ts';
+import { signatureExpiresOf } from './admission.ts';
 import type { BlobInfo, BlobStore } from '../ports/blob-store.ts';
 import { imageCacheControl } from './cache-control.ts';
 import { downloadDisposition } from './download.ts';

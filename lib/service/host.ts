@@ -6,7 +6,7 @@ import { TransformSlots } from '../transform/transform-slots.ts';
 import type Router from '@koa/router';
 import Koa from 'koa';
 import { createBlobStore, createCatalogStore, createEventBus } from '../adapters/index.ts';
-import { admission } from '../auth/admission.ts';
+import { admission } from '../http/admission.ts';
 import type { Admitted } from '../auth/gatekeeper.ts';
 import { ensureDefaultTenant } from '../auth/default-tenant.ts';
 import { Gatekeeper } from '../auth/gatekeeper.ts';

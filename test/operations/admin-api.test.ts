@@ -17,7 +17,7 @@ import {
   tenantViewSchema,
 } from '../../admin/views.ts';
 import { createInProcessEventBus } from '../../lib/adapters/in-process-event-bus.ts';
-import { ADMIN_TOKEN_HEADER } from '../../lib/auth/admin-token.ts';
+import { ADMIN_TOKEN_HEADER } from '../../lib/http/admin-token.ts';
 import { apiKeyHash } from '../../lib/auth/keys.ts';
 import { signedUrlSchema } from '../../lib/auth/signed-urls.ts';
 import { signUrl } from '../../lib/auth/signatures.ts';

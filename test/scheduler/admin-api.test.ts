@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import test, { type ExecutionContext } from 'ava';
 import { z } from 'zod';
-import { ADMIN_TOKEN_HEADER } from '../../lib/auth/admin-token.ts';
+import { ADMIN_TOKEN_HEADER } from '../../lib/http/admin-token.ts';
 import { anonymousRequest, bearer, errorSchema, json, request, TEST_API_KEY } from '../support/api.ts';
 import { runJob, runSchema } from '../support/admin-jobs.ts';
 import { startProgImage } from '../support/progimage.ts';

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { waitUntil } from '../../lib/wait.ts';
-import { ADMIN_TOKEN_HEADER } from '../../lib/auth/admin-token.ts';
+import { ADMIN_TOKEN_HEADER } from '../../lib/http/admin-token.ts';
 import { json, request } from './api.ts';
 
 export const runSchema = z.object({

@@ -1,8 +1,8 @@
 import type { Context, Middleware } from 'koa';
 import type { Tenant } from '../ids.ts';
 import { isAdminPath } from './admin-token.ts';
-import type { Gatekeeper } from './gatekeeper.ts';
-import type { TenantRecord } from './tenants.ts';
+import type { Gatekeeper } from '../auth/gatekeeper.ts';
+import type { TenantRecord } from '../auth/tenants.ts';
 
 interface AdmittedState {
   tenant?: TenantRecord;
