@@ -9,6 +9,8 @@ export interface BenchOptions {
   readonly inFlight: number;
   readonly limitConcurrency: number;
   readonly setups: readonly SetupName[];
+  /** Each setup is measured once per value of PROGIMAGE_CONSUMER_CONCURRENCY; null: once, with the services' default. */
+  readonly consumerConcurrencies: readonly number[] | null;
   readonly pollIntervalMs: number;
   readonly target: number;
 }
@@ -19,15 +21,19 @@ export const USAGE = `Usage: npm run bench -- [options]
   --in-flight N          images between upload start and ready at a time (default 8)
   --limit-concurrency N  images the bare sharp loop works on at a time (default: CPUs, at least 3)
 ${SETUP_USAGE}
+  --consumer-concurrency LIST
+                         measure each setup once per value of PROGIMAGE_CONSUMER_CONCURRENCY,
+                         e.g. 1,2,4 (default: once, with the services' default, the CPUs)
   --poll-ms N            interval between status polls of one image (default 100)
   --fixture PATH         the image to upload (default the 2725x2225 JPEG fixture)
   --target R             the ratio to the limit the pipeline should reach (default 0.6)`;
 
 /**
- * The stages that do pixel work (strip, compress, variants). Each handles one
- * image at a time, so the pipeline has at most this many sharp operations in
- * flight; the limit gets at least as many (and at least one per CPU), so that
- * it is never the side with less parallelism or a smaller share of a busy machine.
+ * The stages that do pixel work (strip, compress, variants). The services run
+ * at most one sharp job per CPU at a time, and at least one per stage when each
+ * handles one image at a time (PROGIMAGE_CONSUMER_CONCURRENCY=1); the limit gets
+ * at least as many, so that it is never the side with less parallelism or a
+ * smaller share of a busy machine.
  */
 const PIXEL_STAGES = 3;
 
@@ -38,12 +44,22 @@ function ratio(value: string | undefined): number {
   return parsed;
 }
 
+function concurrencies(value: string | undefined): number[] | null {
+  if (value === undefined) return null;
+  const values = value.split(',').map((entry) => entry.trim());
+  if (values.some((entry) => !/^[1-9]\d*$/.test(entry))) {
+    throw new UsageError(`--consumer-concurrency: expected comma-separated whole numbers of at least 1, got "${value}"`, USAGE);
+  }
+  return values.map(Number);
+}
+
 export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): BenchOptions | 'help' {
   const values = parseCommandLine(argv, {
     ...SETUP_OPTIONS,
     count: { type: 'string' },
     'in-flight': { type: 'string' },
     'limit-concurrency': { type: 'string' },
+    'consumer-concurrency': { type: 'string' },
     'poll-ms': { type: 'string' },
     fixture: { type: 'string' },
     target: { type: 'string' },
@@ -55,6 +71,7 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): B
     inFlight: wholeNumber('in-flight', values['in-flight'], 8, 1, USAGE),
     limitConcurrency: wholeNumber('limit-concurrency', values['limit-concurrency'], Math.max(availableParallelism(), PIXEL_STAGES), 1, USAGE),
     setups: parseSetups(values, env, USAGE),
+    consumerConcurrencies: concurrencies(values['consumer-concurrency']),
     pollIntervalMs: wholeNumber('poll-ms', values['poll-ms'], 100, 1, USAGE),
     target: ratio(values.target),
   };

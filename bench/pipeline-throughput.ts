@@ -20,11 +20,13 @@ import { fixed, formatTable, mean, quantile } from './stats.ts';
 
 const loadAtStart = loadavg()[0] ?? Number.NaN;
 
-async function runSetup(name: SetupName, options: BenchOptions, upload: Buffer, contentType: string): Promise<PipelineRun> {
-  const setup = await openSetup(name, progress);
+async function runSetup(name: SetupName, concurrency: number | null, options: BenchOptions, upload: Buffer, contentType: string): Promise<PipelineRun> {
+  const opened = await openSetup(name, progress);
+  const setup = concurrency === null ? opened : { ...opened, env: { ...opened.env, PROGIMAGE_CONSUMER_CONCURRENCY: String(concurrency) } };
+  const label = concurrency === null ? name : `${name}, consumer concurrency ${concurrency}`;
   try {
-    progress(`${name}: ${options.images} uploads, ${options.inFlight} in flight`);
-    return await measurePipeline(setup, {
+    progress(`${label}: ${options.images} uploads, ${options.inFlight} in flight`);
+    const run = await measurePipeline(setup, {
       upload,
       contentType,
       images: options.images,
@@ -33,6 +35,7 @@ async function runSetup(name: SetupName, options: BenchOptions, upload: Buffer, 
       imageTimeoutMs: 10 * 60_000,
       progress,
     });
+    return { ...run, setup: label };
   } finally {
     await setup.remove();
   }
@@ -134,7 +137,9 @@ async function main(options: BenchOptions): Promise<void> {
   const firstHalf = Math.ceil(options.images / 2);
   const before = await limitPart('before', options, format, firstHalf);
   const runs: PipelineRun[] = [];
-  for (const setup of options.setups) runs.push(await runSetup(setup, options, upload, CONTENT_TYPES[format]));
+  for (const setup of options.setups) {
+    for (const concurrency of options.consumerConcurrencies ?? [null]) runs.push(await runSetup(setup, concurrency, options, upload, CONTENT_TYPES[format]));
+  }
   const limitHalves = options.images - firstHalf === 0
     ? [before]
     : [before, await limitPart('after', options, format, options.images - firstHalf)];

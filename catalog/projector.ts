@@ -37,6 +37,8 @@ export interface ProjectorDependencies {
   readonly metrics: Registry;
   /** Hears of every image an event changed (to drop what was kept of it). */
   readonly imageChanged: (imageId: string) => void;
+  /** Events projected at once: different images' together, one image's in order. */
+  readonly concurrency: number;
 }
 
 /**
@@ -44,7 +46,7 @@ export interface ProjectorDependencies {
  * event stream, and publishes each image's outcome (ready, failed, infected,
  * deleted) once its record reaches it.
  */
-export function startProjector({ bus, blobs, images, batches, usage, log, metrics, imageChanged }: ProjectorDependencies): Promise<Subscription> {
+export function startProjector({ bus, blobs, images, batches, usage, log, metrics, imageChanged, concurrency }: ProjectorDependencies): Promise<Subscription> {
   const announce = createOutcomeAnnouncer(bus, images);
   return runConsumer({
     bus,
@@ -53,6 +55,7 @@ export function startProjector({ bus, blobs, images, batches, usage, log, metric
     topics: RECORDED_TOPICS,
     retry: DEFAULT_RETRY_POLICY,
     metrics,
+    concurrency,
     handle: async (event) => {
       if (event.type === TOPICS.transformCompleted) {
         await recordItem(batches.items, event);

@@ -63,7 +63,7 @@ export const catalogApi: ServiceFactory = async ({ config, live, bus, blobs, log
 };
 
 /** The projection: every event recorded in the catalog store (images, batch items, stored bytes). */
-export const catalogProjector: ServiceFactory = async ({ bus, blobs, log, metrics, catalogStore, imageChanges }) => {
+export const catalogProjector: ServiceFactory = async ({ config, bus, blobs, log, metrics, catalogStore, imageChanges }) => {
   const store = await catalogStore();
   const projector = await startProjector({
     bus,
@@ -76,6 +76,7 @@ export const catalogProjector: ServiceFactory = async ({ bus, blobs, log, metric
     imageChanged: (id) => {
       imageChanges.announce(id);
     },
+    concurrency: config.pipeline.consumerConcurrency,
   });
   return {
     name: 'catalog',

@@ -20,3 +20,27 @@ export async function runConcurrently<T>(
   await Promise.all(Array.from({ length: Math.min(concurrency, count) }, worker));
   return results;
 }
+
+/** At most `size` tasks run at once; the others wait, first come first served. */
+export class ConcurrencyLimit {
+  #free: number;
+  readonly #waiting: (() => void)[] = [];
+
+  constructor(readonly size: number) {
+    if (!Number.isInteger(size) || size < 1) throw new RangeError(`size: expected a whole number from 1, got ${size}`);
+    this.#free = size;
+  }
+
+  /** Runs `task` once a place is free, and frees it when the task settles. */
+  async run<T>(task: () => Promise<T>): Promise<T> {
+    if (this.#free > 0) this.#free -= 1;
+    else await new Promise<void>((resolve) => this.#waiting.push(resolve));
+    try {
+      return await task();
+    } finally {
+      const next = this.#waiting.shift();
+      if (next === undefined) this.#free += 1;
+      else next();
+    }
+  }
+}

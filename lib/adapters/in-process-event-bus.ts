@@ -10,6 +10,7 @@ import type {
   DeliveryContext,
   EventBus,
   MessageHandler,
+  SubscribeOptions,
   Subscription,
 } from '../ports/event-bus.ts';
 import { attempt, identifier, openDatabase, type SqliteDatabase } from './sqlite/database.ts';
@@ -27,8 +28,11 @@ import { migrateLogBus, type MigratedBus } from './sqlite/log-bus-migration.ts';
  *   when it first subscribes, and starts at the oldest message kept.
  * - Retention: once every group entered for a topic has handled a message, it
  *   is deleted, in the transaction that commits the last group's offset.
- * - A subscription hands over one message at a time (round robin across its
- *   topics) and retries a rejected message after a backoff, never skipping it.
+ * - A subscription reads its topics in turn and hands over up to
+ *   `concurrency` messages at once, never two of one key (whatever their
+ *   topic): one key's messages are handled one after the other, in order. A
+ *   rejected message is retried after a backoff, never skipped; the group's
+ *   position moves up to the message before the lowest one not handled yet.
  * - One subscription per group and topic (one partition to share, as one
  *   Kafka partition goes to one member of a group).
  * - One process per data folder: a publish wakes only this process's
@@ -122,64 +126,137 @@ class TopicTable {
   }
 }
 
+/** A message read from a table and not handled yet. */
+interface Pending {
+  readonly table: TopicTable;
+  readonly message: DeliveredMessage;
+}
+
+/** Messages read ahead per message in the handler, to find other keys' while one key waits. */
+const READ_AHEAD_PER_SLOT = 16;
+
 class InProcessSubscription implements Subscription {
   private readonly stopSignal = new AbortController();
   private readonly running: Promise<void>;
+  private readonly tables: readonly TopicTable[];
+  /** Per table, the offset of the last message read (handled, in the handler or waiting). */
+  private readonly readUpTo: Map<TopicTable, number>;
+  /** Per table, the offsets read and not handled yet: the group's position stays below the lowest. */
+  private readonly unfinished: Map<TopicTable, Set<number>>;
+  /** Messages read and not handed over yet, in the order read. */
+  private readonly waiting: Pending[] = [];
+  /** Keys with a message in the handler: their next message waits for it. */
+  private readonly busyKeys = new Set<string>();
+  private readonly inHand = new Set<Promise<void>>();
+  private turn = 0;
+  private wakeUp: () => void = () => undefined;
 
   constructor(
-    /** Resolves at the next publish on the bus, or when the signal aborts. */
-    private readonly nextPublish: (signal: AbortSignal) => Promise<void>,
     private readonly positions: Map<TopicTable, number>,
     /** Stores the group's new position on a topic, durably. */
     private readonly commit: (table: TopicTable, offset: number) => void,
     private readonly handler: MessageHandler,
+    private readonly concurrency: number,
     private readonly onStopped: () => void,
   ) {
+    this.tables = [...positions.keys()];
+    this.readUpTo = new Map(positions);
+    this.unfinished = new Map(this.tables.map((table) => [table, new Set<number>()]));
     this.running = this.run();
   }
 
-  /** Resolves after the message in hand is handled; the rest stays uncommitted for the next subscription. */
+  /** Called at every publish on the bus. */
+  readonly wake = (): void => {
+    this.wakeUp();
+  };
+
+  /** Resolves after the messages in hand are handled; the rest stays uncommitted for the next subscription. */
   async stop(): Promise<void> {
     this.stopSignal.abort();
+    this.wake();
     await this.running;
   }
 
+  /** Reads ahead and hands over what it can, then sleeps until a publish, a message handled, or stop(). */
   private async run(): Promise<void> {
     const signal = this.stopSignal.signal;
-    const tables = [...this.positions.keys()];
-    let turn = 0;
-    let failures = 0;
     while (!signal.aborted) {
-      const next = this.nextMessage(tables, turn);
-      if (next === undefined) {
-        await this.nextPublish(signal);
+      const woken = new Promise<void>((resolve) => {
+        this.wakeUp = resolve;
+      });
+      this.readAhead();
+      this.handOver();
+      await woken;
+    }
+    await Promise.allSettled(this.inHand);
+    this.onStopped();
+  }
+
+  /** Reads the tables in turn, a message at a time, until the read-ahead is full or nothing is left. */
+  private readAhead(): void {
+    const room = () => this.concurrency * READ_AHEAD_PER_SLOT - this.waiting.length;
+    let found = true;
+    while (found && room() > 0) {
+      found = false;
+      for (let index = 0; index < this.tables.length && room() > 0; index += 1) {
+        const table = this.tables[(this.turn + index) % this.tables.length];
+        if (table === undefined) continue;
+        const message = attempt(`reading ${table.topic}`, () => table.next(this.readUpTo.get(table) ?? 0));
+        if (message === undefined) continue;
+        const offset = Number(message.offset);
+        this.readUpTo.set(table, offset);
+        this.unfinished.get(table)?.add(offset);
+        this.waiting.push({ table, message });
+        found = true;
+      }
+      this.turn += 1;
+    }
+  }
+
+  /** Starts the earliest waiting message of each key not in the handler, up to the concurrency. */
+  private handOver(): void {
+    for (let index = 0; index < this.waiting.length && this.inHand.size < this.concurrency; ) {
+      const pending = this.waiting[index];
+      if (pending === undefined || this.busyKeys.has(pending.message.key)) {
+        index += 1;
         continue;
       }
-      const [table, message] = next;
+      this.waiting.splice(index, 1);
+      this.busyKeys.add(pending.message.key);
+      const handling = this.handle(pending).finally(() => {
+        this.busyKeys.delete(pending.message.key);
+        this.inHand.delete(handling);
+        this.wake();
+      });
+      this.inHand.add(handling);
+    }
+  }
+
+  /** Hands a message over until it is handled, after a backoff on each rejection; stop() abandons it. */
+  private async handle({ table, message }: Pending): Promise<void> {
+    const signal = this.stopSignal.signal;
+    for (let failures = 0; !signal.aborted; ) {
       try {
         await this.handler(message, NO_HEARTBEAT_NEEDED);
-        this.commit(table, Number(message.offset));
-        this.positions.set(table, Number(message.offset));
-        failures = 0;
-        turn += 1;
+        this.finish(table, Number(message.offset));
+        return;
       } catch {
         failures += 1;
         const backoff = Math.min(RETRY_BACKOFF_MS.first * 2 ** (failures - 1), RETRY_BACKOFF_MS.max);
         await sleep(backoff, undefined, { signal }).catch(() => undefined);
       }
     }
-    this.onStopped();
   }
 
-  /** The next message of the first table, starting from `turn`, that has one for this subscription. */
-  private nextMessage(tables: readonly TopicTable[], turn: number): [TopicTable, DeliveredMessage] | undefined {
-    for (let index = 0; index < tables.length; index += 1) {
-      const table = tables[(turn + index) % tables.length];
-      if (table === undefined) continue;
-      const message = attempt(`reading ${table.topic}`, () => table.next(this.positions.get(table) ?? 0));
-      if (message !== undefined) return [table, message];
-    }
-    return undefined;
+  /** Marks a message handled, and moves the group's position up to the message before the lowest unfinished one. */
+  private finish(table: TopicTable, offset: number): void {
+    const unfinished = this.unfinished.get(table);
+    unfinished?.delete(offset);
+    const lowest = unfinished === undefined || unfinished.size === 0 ? undefined : Math.min(...unfinished);
+    const position = lowest === undefined ? (this.readUpTo.get(table) ?? 0) : lowest - 1;
+    if (position <= (this.positions.get(table) ?? 0)) return;
+    this.commit(table, position);
+    this.positions.set(table, position);
   }
 }
 
@@ -189,6 +266,7 @@ export class InProcessEventBus implements EventBus {
   private readonly subscriptions = new Set<InProcessSubscription>();
   /** Group and topic pairs being consumed, to refuse a second subscription to the same pair. */
   private readonly consuming = new Set<string>();
+  /** Called at every publish: one per subscription. */
   private readonly wakeUps = new Set<() => void>();
   private closed = false;
 
@@ -213,10 +291,11 @@ export class InProcessEventBus implements EventBus {
     });
   }
 
-  subscribe(group: string, topics: readonly Topic[], handler: MessageHandler): Promise<Subscription> {
+  subscribe(group: string, topics: readonly Topic[], handler: MessageHandler, options: SubscribeOptions = {}): Promise<Subscription> {
     return new Promise((resolve) => {
       this.assertOpen();
       if (topics.length === 0) throw new ProgImageError(`Consumer group ${group} must subscribe to at least one topic`, { retriable: false });
+      const concurrency = checkedConcurrency(options);
       const pairs = [...new Set(topics)].map((topic) => `${group}\n${topic}`);
       const taken = pairs.find((pair) => this.consuming.has(pair));
       if (taken !== undefined) {
@@ -239,10 +318,12 @@ export class InProcessEventBus implements EventBus {
           })();
         });
       };
-      const subscription = new InProcessSubscription((signal) => this.nextPublish(signal), positions, commit, handler, () => {
+      const subscription = new InProcessSubscription(positions, commit, handler, concurrency, () => {
+        this.wakeUps.delete(subscription.wake);
         this.subscriptions.delete(subscription);
         for (const pair of pairs) this.consuming.delete(pair);
       });
+      this.wakeUps.add(subscription.wake);
       this.subscriptions.add(subscription);
       resolve(subscription);
     });
@@ -260,18 +341,6 @@ export class InProcessEventBus implements EventBus {
     this.database.close();
   }
 
-  private nextPublish(signal: AbortSignal): Promise<void> {
-    return new Promise((resolve) => {
-      const wakeUp = (): void => {
-        this.wakeUps.delete(wakeUp);
-        signal.removeEventListener('abort', wakeUp);
-        resolve();
-      };
-      this.wakeUps.add(wakeUp);
-      signal.addEventListener('abort', wakeUp, { once: true });
-    });
-  }
-
   private table(topic: Topic): TopicTable {
     const table = this.tables.get(topic);
     if (table === undefined) throw new ProgImageError(`${topic} is not a ProgImage topic`, { retriable: false });
@@ -281,6 +350,14 @@ export class InProcessEventBus implements EventBus {
   private assertOpen(): void {
     if (this.closed) throw closedError();
   }
+}
+
+/** The concurrency asked for: a whole number of messages, at least one. */
+function checkedConcurrency({ concurrency = 1 }: SubscribeOptions): number {
+  if (!Number.isInteger(concurrency) || concurrency < 1) {
+    throw new ProgImageError(`concurrency: expected a whole number of messages from 1, got ${concurrency}`, { retriable: false });
+  }
+  return concurrency;
 }
 
 const closedError = (): Error => new ProgImageError('The in-process event bus is closed', { retriable: false });

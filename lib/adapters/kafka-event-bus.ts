@@ -7,7 +7,7 @@ import { createKafkaClient, type KafkaClientOptions } from '../kafka/client.ts';
 import { waitForGroupCoordinator } from '../kafka/group-coordinator.ts';
 import { namespaced } from '../kafka/names.ts';
 import { ensureTopics } from '../kafka/topics.ts';
-import type { BusMessage, DeliveredMessage, EventBus, MessageHandler, Subscription } from '../ports/event-bus.ts';
+import type { BusMessage, DeliveredMessage, EventBus, MessageHandler, SubscribeOptions, Subscription } from '../ports/event-bus.ts';
 
 // kafkajs is CommonJS and spreads its error classes into module.exports, which Node cannot name-import.
 const { KafkaJSError } = kafkajs;
@@ -107,8 +107,9 @@ class KafkaSubscription implements Subscription {
 /**
  * The event bus on Kafka. Publishing uses one idempotent producer and waits
  * for all in-sync replicas; each subscription is one kafkajs consumer that
- * hands over one message at a time, so one key's messages (one partition)
- * arrive in order.
+ * hands over one message at a time per partition, and up to `concurrency`
+ * partitions' messages at once (kafkajs's partitionsConsumedConcurrently), so
+ * one key's messages (one partition) arrive in order.
  */
 export class KafkaEventBus implements EventBus {
   private readonly subscriptions = new Set<KafkaSubscription>();
@@ -141,9 +142,11 @@ export class KafkaEventBus implements EventBus {
     }
   }
 
-  async subscribe(group: string, topics: readonly Topic[], handler: MessageHandler): Promise<Subscription> {
+  async subscribe(group: string, topics: readonly Topic[], handler: MessageHandler, options: SubscribeOptions = {}): Promise<Subscription> {
     this.assertOpen();
     if (topics.length === 0) throw new Error(`Consumer group ${group} must subscribe to at least one topic`);
+    const { concurrency = 1 } = options;
+    if (!Number.isInteger(concurrency) || concurrency < 1) throw new Error(`concurrency: expected a whole number of messages from 1, got ${concurrency}`);
     const groupId = namespaced(group, this.namespace);
     const consumer: Consumer = this.kafka.consumer({
       groupId,
@@ -167,7 +170,25 @@ export class KafkaEventBus implements EventBus {
     });
     joined.catch(() => undefined); // observed below; a crash after joining must not count as unhandled
 
+    /**
+     * The message of each partition in the handler. After a handler's rejection kafkajs fetches again
+     * while other partitions' messages may still be in hand: a partition's next message waits for the
+     * one before, so one partition's messages never overlap.
+     */
+    const inHand = new Map<string, Promise<void>>();
     const eachMessage = async (payload: EachMessagePayload): Promise<void> => {
+      const { topic, partition } = payload;
+      const partitionName = `${topic}[${partition}]`;
+      const before = inHand.get(partitionName) ?? Promise.resolve();
+      const handling = before.catch(() => undefined).then(() => handleMessage(payload));
+      inHand.set(partitionName, handling);
+      try {
+        await handling;
+      } finally {
+        if (inHand.get(partitionName) === handling) inHand.delete(partitionName);
+      }
+    };
+    const handleMessage = async (payload: EachMessagePayload): Promise<void> => {
       const { topic, partition, message } = payload;
       const delivered: DeliveredMessage = {
         topic: this.asTopic(topic, topics),
@@ -199,7 +220,7 @@ export class KafkaEventBus implements EventBus {
       await waitForGroupCoordinator(this.admin, groupId);
       await consumer.connect();
       await consumer.subscribe({ topics: topics.map((topic) => namespaced(topic, this.namespace)), fromBeginning: true });
-      await consumer.run({ eachMessage, autoCommitInterval: AUTO_COMMIT_INTERVAL_MS });
+      await consumer.run({ eachMessage, autoCommitInterval: AUTO_COMMIT_INTERVAL_MS, partitionsConsumedConcurrently: concurrency });
       await joined;
     } catch (error) {
       await subscription.stop().catch(() => undefined);

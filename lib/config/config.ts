@@ -157,6 +157,11 @@ export interface Config {
   readonly scheduler: SchedulerConfig;
   readonly stats: StatsConfig;
   readonly webhooks: WebhookConfig;
+  /**
+   * Messages each pipeline consumer (every stage and the catalog's projection) handles at once: different
+   * images' together, one image's in order. Pixel work in a process is bounded by its CPUs besides.
+   */
+  readonly pipeline: { readonly consumerConcurrency: number };
   /** How often the pipeline's backlog is counted, and the expected wait past which readiness shows it degraded. */
   readonly backlog: { readonly sampleMs: number; readonly degradedSeconds: number };
 }
@@ -321,6 +326,7 @@ function toConfig(env: Environment): Config {
       disableAfterFailures: env.PROGIMAGE_WEBHOOK_DISABLE_AFTER_FAILURES === 0 ? null : env.PROGIMAGE_WEBHOOK_DISABLE_AFTER_FAILURES,
       pollMs: env.PROGIMAGE_WEBHOOK_POLL_MS,
     },
+    pipeline: { consumerConcurrency: env.PROGIMAGE_CONSUMER_CONCURRENCY },
     backlog: { sampleMs: env.PROGIMAGE_BACKLOG_SAMPLE_MS, degradedSeconds: env.PROGIMAGE_BACKLOG_DEGRADED_SECONDS },
   };
 }

@@ -115,6 +115,8 @@ export const environmentSchema = z.object({
   PROGIMAGE_HEADERS_TIMEOUT_MS: wholeNumber(1000, 300_000, 'a number of milliseconds').default(20_000),
   PROGIMAGE_REQUEST_TIMEOUT_MS: wholeNumber(1000, 3_600_000, 'a number of milliseconds').default(120_000),
   PROGIMAGE_MAX_CONCURRENT_TRANSFORMS: wholeNumber(1, 256, 'a number of transformations').default(availableParallelism()),
+  /** Messages each pipeline consumer (every stage, the catalog's projection) handles at once; one image's stay in order. */
+  PROGIMAGE_CONSUMER_CONCURRENCY: wholeNumber(1, 256, 'a number of messages').default(availableParallelism()),
   PROGIMAGE_TRANSFORM_QUEUE_LENGTH: wholeNumber(0, 100_000, 'a number of transformations').default(64),
   PROGIMAGE_TRANSFORM_HEAVY_COST_MS: wholeNumber(1, 3_600_000, 'a number of milliseconds').default(1000),
   PROGIMAGE_TRANSFORM_MAX_COST_MS: wholeNumber(1, 3_600_000, 'a number of milliseconds').default(20_000),

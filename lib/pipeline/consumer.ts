@@ -35,6 +35,8 @@ interface RunnerOptions {
   readonly retry: RetryPolicy;
   /** Where the handling durations and the consumer lag are recorded. */
   readonly metrics: Registry;
+  /** Messages handled at once, one image's in order (the bus's SubscribeOptions); 1 by default. */
+  readonly concurrency?: number;
 }
 
 export interface ConsumerOptions extends RunnerOptions {
@@ -164,7 +166,7 @@ function run<I>(options: RunnerOptions, reader: Reader<I>): Promise<Subscription
     }
   };
 
-  return bus.subscribe(group, options.topics, handleMessage);
+  return bus.subscribe(group, options.topics, handleMessage, { concurrency: options.concurrency ?? 1 });
 }
 
 /** Consumes validated events: an invalid one goes to the dead-letter topic only. */

@@ -9,14 +9,20 @@ export interface StageSetup<T extends EventType> {
   readonly readiness?: Readonly<Record<string, ReadinessCheck>>;
 }
 
-/** A processor as a service: its stage consumed with the shared runner, nothing else. */
+/** A processor as a service: its stage consumed with the shared runner, PROGIMAGE_CONSUMER_CONCURRENCY messages at once, nothing else. */
 export function stageService<T extends EventType>(
   setup: (dependencies: ServiceDependencies) => StageSetup<T>,
 ): ServiceFactory {
   return async (dependencies): Promise<RunningService> => {
     const { definition, readiness } = setup(dependencies);
     const log = dependencies.log.child({ stage: definition.stage });
-    const subscription = await startStage(definition, { bus: dependencies.bus, log, retry: DEFAULT_RETRY_POLICY, metrics: dependencies.metrics });
+    const subscription = await startStage(definition, {
+      bus: dependencies.bus,
+      log,
+      retry: DEFAULT_RETRY_POLICY,
+      metrics: dependencies.metrics,
+      concurrency: dependencies.config.pipeline.consumerConcurrency,
+    });
     return {
       name: definition.stage,
       ...(readiness === undefined ? {} : { readiness }),

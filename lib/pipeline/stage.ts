@@ -33,7 +33,7 @@ const isEventOf = <T extends EventType>(type: T, event: ImageEvent): event is Ev
 /** Consumes the stage's input topic as its own consumer group, `progimage-<stage>`. */
 export function startStage<T extends EventType>(
   definition: StageDefinition<T>,
-  dependencies: { readonly bus: EventBus; readonly log: Logger; readonly retry: RetryPolicy; readonly metrics: Registry },
+  dependencies: { readonly bus: EventBus; readonly log: Logger; readonly retry: RetryPolicy; readonly metrics: Registry; readonly concurrency?: number },
 ): Promise<Subscription> {
   return runConsumer({
     ...dependencies,

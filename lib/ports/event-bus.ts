@@ -26,8 +26,20 @@ export interface DeliveryContext {
  */
 export type MessageHandler = (message: DeliveredMessage, context: DeliveryContext) => Promise<void>;
 
+/** How a subscription hands messages to its handler. */
+export interface SubscribeOptions {
+  /**
+   * Messages in the handler at once (1 by default). Messages of different keys
+   * may be handled together; one key's messages stay sequential, in order; and
+   * a group's position never passes a message still unfinished, so a crash
+   * redelivers it. Kafka runs one partition's messages in sequence, so its
+   * concurrency is across partitions (keys that share one wait for each other).
+   */
+  readonly concurrency?: number;
+}
+
 export interface Subscription {
-  /** Stops consuming; resolves after the message in hand is handled (or abandoned uncommitted). */
+  /** Stops consuming; resolves after the messages in hand are handled (or abandoned uncommitted). */
   stop(): Promise<void>;
 }
 
@@ -43,7 +55,7 @@ export interface EventBus {
    * more; two groups each see every message. A new group starts at the beginning.
    * Resolves once the group is consuming.
    */
-  subscribe(group: string, topics: readonly Topic[], handler: MessageHandler): Promise<Subscription>;
+  subscribe(group: string, topics: readonly Topic[], handler: MessageHandler, options?: SubscribeOptions): Promise<Subscription>;
   /** Rejects when the bus cannot be reached. */
   checkHealth(): Promise<void>;
   /** Stops every subscription and releases connections. */

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { setImageLimits } from '../imaging/limits.ts';
@@ -26,6 +27,7 @@ import { meteredBlobStore } from '../metered-blob-store.ts';
 import type { BlobStore } from '../ports/blob-store.ts';
 import type { EventBus } from '../ports/event-bus.ts';
 import { ImageChanges } from './image-changes.ts';
+import { ConcurrencyLimit } from '../concurrency.ts';
 
 /** What every service is given: the configuration and the shared ports. */
 export interface ServiceDependencies {
@@ -41,6 +43,8 @@ export interface ServiceDependencies {
   readonly catalogStore: () => Promise<CatalogStore>;
   /** Transformations made on request in this process, bounded. */
   readonly transformSlots: TransformSlots;
+  /** The pipeline stages' pixel work (decode, resize, encode) in this process: one job per CPU at a time. */
+  readonly pixelWork: ConcurrencyLimit;
   /** The images whose events were projected in this process. */
   readonly imageChanges: ImageChanges;
 }
@@ -211,7 +215,8 @@ export async function hostServices(
     budget: { maxCpuMs: maxTransformCost, maxMemoryBytes: transformMemoryBytes },
   });
   countTransformSlots(transformSlots, metrics);
-  const dependencies: ServiceDependencies = { config, live, log, bus, blobs, metrics, catalogStore, transformSlots, imageChanges: new ImageChanges() };
+  const dependencies: ServiceDependencies = { config, live, log, bus, blobs, metrics, catalogStore, transformSlots,
+    pixelWork: new ConcurrencyLimit(availableParallelism()), imageChanges: new ImageChanges() };
   const services: RunningService[] = [];
   for (const factory of factories) services.push(await factory(dependencies));
   const access = services.some((service) => service.routes !== undefined) || !config.auth.publicMetrics ? await openAccess(dependencies) : null;

@@ -3,7 +3,7 @@ import { TOPICS } from '../../lib/events/topics.ts';
 import { stageService } from '../../lib/pipeline/stage-service.ts';
 import { createTransformStage, reportGivenUpItem } from './transform-stage.ts';
 
-export const transformService = stageService(({ config, live, blobs }) => {
+export const transformService = stageService(({ config, live, blobs, pixelWork }) => {
   const scanner = createScanner(live);
   const handle = createTransformStage({
     blobs,
@@ -12,6 +12,7 @@ export const transformService = stageService(({ config, live, blobs }) => {
     maxBytes: () => live.current().uploads.maxBytes,
     fetch: config.fetch,
     timeoutMs: () => live.current().transforms.timeoutMs,
+    pixelWork,
   });
   return {
     definition: { stage: 'transform', input: TOPICS.transformRequested, handle, reportGivenUp: reportGivenUpItem },

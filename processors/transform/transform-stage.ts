@@ -1,4 +1,5 @@
 import { blobKeys } from '../../lib/blob-keys.ts';
+import type { ConcurrencyLimit } from '../../lib/concurrency.ts';
 import { createEvent, type EventOf, type ImageEvent } from '../../lib/events/envelope.ts';
 import type { ImageFormat, TransformResult } from '../../lib/events/payloads.ts';
 import { TOPICS } from '../../lib/events/topics.ts';
@@ -20,6 +21,8 @@ export interface TransformStageDependencies extends RemoteImageLimits {
   readonly scanner: Scanner;
   readonly acceptedFormats: readonly ImageFormat[];
   readonly timeoutMs: () => number;
+  /** Bounds the process's pixel work; a transformation's deadline starts once it has its place. */
+  readonly pixelWork: ConcurrencyLimit;
   /** Other stored images the transformations read (masks, overlays); none by default, as batches refuse them when created. */
   readonly resources?: TransformResources;
 }
@@ -61,7 +64,9 @@ export function createTransformStage(dependencies: TransformStageDependencies) {
       for (const [number, raw] of transforms.entries()) {
         const options = parseOptions(raw);
         const transform = canonicalise(options, options.format ?? masterFormat(input.format));
-        const made = await runTransform(input, transform, { resources: dependencies.resources ?? NO_OTHER_IMAGES, deadline: Date.now() + dependencies.timeoutMs() });
+        const made = await dependencies.pixelWork.run(() =>
+          runTransform(input, transform, { resources: dependencies.resources ?? NO_OTHER_IMAGES, deadline: Date.now() + dependencies.timeoutMs() }),
+        );
         const key = !store
           ? undefined
           : 'image' in source

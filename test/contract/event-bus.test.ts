@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import test, { type ExecutionContext } from 'ava';
 import Database from 'better-sqlite3';
 import { logLevel } from 'kafkajs';
@@ -27,6 +28,8 @@ interface Adapter {
   readonly name: string;
   /** A bus for one test, closed when the test ends. */
   open(t: ExecutionContext): Promise<EventBus>;
+  /** A bus whose topics hold only this test's messages (Kafka: a namespace of its own, removed at the end). */
+  openEmpty(t: ExecutionContext): Promise<EventBus>;
 }
 
 /** The local stack's Kafka, asked for once: serverConfig() takes a cross-process lock on every call. */
@@ -41,10 +44,25 @@ const adapters: readonly Adapter[] = [
       t.teardown(() => bus.close());
       return bus;
     },
+    openEmpty: async (t) => {
+      const servers = await serverConfig();
+      const deployment = isolatedDeployment('contract', servers);
+      const bus = await createKafkaEventBus({ ...servers.kafka, namespace: deployment.namespace });
+      t.teardown(async () => {
+        await bus.close();
+        await deployment.remove();
+      });
+      return bus;
+    },
   },
   {
     name: 'in-process',
     open: async (t) => {
+      const bus = await createInProcessEventBus(await temporaryDirectory(t));
+      t.teardown(() => bus.close());
+      return bus;
+    },
+    openEmpty: async (t) => {
       const bus = await createInProcessEventBus(await temporaryDirectory(t));
       t.teardown(() => bus.close());
       return bus;
@@ -82,6 +100,31 @@ async function record(
     received.push(message);
   });
   return { received, subscription };
+}
+
+/**
+ * What a subscription with several messages in hand did: the greatest number
+ * in the handler at once, each key's values in the order handled, and any key
+ * handed over while one of its messages was still in the handler.
+ */
+function concurrencyProbe() {
+  const inHand = new Set<string>();
+  const probe = { most: 0, overlappingKeys: [] as string[], handled: new Map<string, string[]>() };
+  /** Holds each message `ms` in the handler, after `react` (whose rejection is the handler's). */
+  const handle = (ms: number, react: (message: DeliveredMessage) => Promise<void> = () => Promise.resolve()): MessageHandler =>
+    async (message) => {
+      if (inHand.has(message.key)) probe.overlappingKeys.push(message.key);
+      inHand.add(message.key);
+      probe.most = Math.max(probe.most, inHand.size);
+      try {
+        await sleep(ms);
+        await react(message);
+        probe.handled.set(message.key, [...(probe.handled.get(message.key) ?? []), text(message)]);
+      } finally {
+        inHand.delete(message.key);
+      }
+    };
+  return { probe, handle };
 }
 
 async function until(condition: () => boolean, description: string): Promise<void> {
@@ -224,6 +267,56 @@ for (const adapter of adapters) {
 
     await until(() => received.length === 1, 'the earlier message');
     t.deepEqual(received.map(text), ['published first']);
+  });
+
+  test(`${name}: with concurrency 4, messages of different keys are handled at once and one key's strictly in order`, async (t) => {
+    t.timeout(120_000);
+    const bus = await adapter.openEmpty(t);
+    // Twelve keys: on Kafka they spread over the topic's partitions, whose messages are what runs at once.
+    const keys = Array.from({ length: 12 }, () => randomUUID());
+    const values = ['first', 'second', 'third'];
+    await bus.publish(topic, values.flatMap((value) => keys.map((key) => ({ key, value: utf8(value) }))));
+
+    const { probe, handle } = concurrencyProbe();
+    await bus.subscribe(uniqueGroup(), [topic], handle(100), { concurrency: 4 });
+
+    await until(() => keys.every((key) => probe.handled.get(key)?.length === values.length), 'every message');
+    t.true(probe.most >= 2, `at most ${probe.most} message(s) were in the handler at once`);
+    t.true(probe.most <= 4, `${probe.most} messages were in the handler at once`);
+    t.deepEqual(probe.overlappingKeys, [], 'no key had two messages in the handler at once');
+    for (const key of keys) t.deepEqual(probe.handled.get(key), values);
+  });
+
+  test(`${name}: with concurrency 4, a message unfinished when its subscription stops is delivered again, after others went past it, and its key's next one after it`, async (t) => {
+    t.timeout(120_000);
+    const bus = await adapter.openEmpty(t);
+    const group = uniqueGroup();
+    const stuck = randomUUID();
+    const others = Array.from({ length: 10 }, () => randomUUID());
+    await bus.publish(topic, [
+      { key: stuck, value: utf8('unfinished') },
+      ...others.map((key) => ({ key, value: utf8('other') })),
+      { key: stuck, value: utf8('after it') },
+    ]);
+
+    let attempts = 0;
+    const crashed = concurrencyProbe();
+    const first = await bus.subscribe(group, [topic], crashed.handle(20, (message) => {
+      if (message.key !== stuck) return Promise.resolve();
+      attempts += 1;
+      return Promise.reject(new Error('the process dies before handling this'));
+    }), { concurrency: 4 });
+    // Other keys' messages are handled while the stuck one is not (on Kafka, those of the other partitions).
+    await until(() => attempts > 0 && crashed.probe.handled.size > 0, 'other keys handled while one is stuck');
+    await first.stop();
+    t.is(crashed.probe.handled.get(stuck), undefined, 'the stuck key\'s next message waited for it');
+
+    const restarted = concurrencyProbe();
+    await bus.subscribe(group, [topic], restarted.handle(0), { concurrency: 4 });
+    await until(() => restarted.probe.handled.get(stuck)?.length === 2, 'the unfinished message and the one after it');
+    t.deepEqual(restarted.probe.handled.get(stuck), ['unfinished', 'after it']);
+    await until(() => others.every((key) => crashed.probe.handled.has(key) || restarted.probe.handled.has(key)), 'every other message');
+    t.deepEqual([...crashed.probe.overlappingKeys, ...restarted.probe.overlappingKeys], []);
   });
 
   test(`${name}: checkHealth resolves while the bus is open and rejects once it is closed`, async (t) => {

@@ -75,6 +75,7 @@ test('with an empty environment every server is embedded, HTTP listens on 8080 a
       orphanGraceSeconds: 86_400,
     },
     stats: { flushEveryMs: 10_000, flushAfterHits: 1000 },
+    pipeline: { consumerConcurrency: availableParallelism() },
     backlog: { sampleMs: 5000, degradedSeconds: 600 },
     webhooks: {
       timeoutMs: 10_000,
@@ -118,6 +119,7 @@ test('a full server configuration parses into the nested Config', (t) => {
     PROGIMAGE_TRANSFORM_MAX_COST_MS: '60000',
     PROGIMAGE_TRANSFORM_MEMORY_MB: '2048',
     PROGIMAGE_BACKLOG_SAMPLE_MS: '2000',
+    PROGIMAGE_CONSUMER_CONCURRENCY: '4',
     PROGIMAGE_BACKLOG_DEGRADED_SECONDS: '120',
     PROGIMAGE_PUBLIC_METRICS: 'false',
     PROGIMAGE_PRESETS: '{"avatar":{"w":64,"h":64,"mask":"circle"}}',
@@ -199,6 +201,7 @@ test('a full server configuration parses into the nested Config', (t) => {
       orphanGraceSeconds: 3600,
     },
     stats: { flushEveryMs: 5000, flushAfterHits: 200 },
+    pipeline: { consumerConcurrency: 4 },
     backlog: { sampleMs: 2000, degradedSeconds: 120 },
     webhooks: { timeoutMs: 2000, concurrency: 4, retryScheduleMs: [1000, 10_000, 60_000], disableAfterMs: 3_600_000, disableAfterFailures: 5, pollMs: 250 },
   });

@@ -7,6 +7,7 @@ import { Registry } from 'prom-client';
 import sharp from 'sharp';
 import { createFolderBlobStore } from '../../lib/adapters/folder-blob-store.ts';
 import { createInProcessEventBus } from '../../lib/adapters/in-process-event-bus.ts';
+import { ConcurrencyLimit } from '../../lib/concurrency.ts';
 import { DependencyUnavailableError } from '../../lib/errors.ts';
 import { createEvent, decodeEvent, encodeEvent, type EventOf } from '../../lib/events/envelope.ts';
 import { TOPICS } from '../../lib/events/topics.ts';
@@ -47,6 +48,7 @@ async function stageOn(resources: TransformResources) {
     maxBytes: () => 10_000_000,
     fetch: { timeoutMs: 1000, maxRedirects: 0, allowedHosts: [] },
     timeoutMs: () => 30_000,
+    pixelWork: new ConcurrencyLimit(1),
     resources,
   });
   return { blobs, handle };
