@@ -14,6 +14,7 @@ import type {
   Subscription,
 } from '../ports/event-bus.ts';
 import { attempt, identifier, openDatabase, type SqliteDatabase } from './sqlite/database.ts';
+import { KeyOrderedQueue } from './key-ordered-queue.ts';
 import { migrateLogBus, type MigratedBus } from './sqlite/log-bus-migration.ts';
 
 /**
@@ -143,11 +144,8 @@ class InProcessSubscription implements Subscription {
   private readonly readUpTo: Map<TopicTable, number>;
   /** Per table, the offsets read and not handled yet: the group's position stays below the lowest. */
   private readonly unfinished: Map<TopicTable, Set<number>>;
-  /** Messages read and not handed over yet, in the order read. */
-  private readonly waiting: Pending[] = [];
-  /** Keys with a message in the handler: their next message waits for it. */
-  private readonly busyKeys = new Set<string>();
-  private readonly inHand = new Set<Promise<void>>();
+  /** Messages read and not handled yet. */
+  private readonly queue: KeyOrderedQueue<Pending>;
   private turn = 0;
   private wakeUp: () => void = () => undefined;
 
@@ -159,6 +157,7 @@ class InProcessSubscription implements Subscription {
     private readonly concurrency: number,
     private readonly onStopped: () => void,
   ) {
+    this.queue = new KeyOrderedQueue(concurrency, (pending) => pending.message.key, (pending) => this.handle(pending), this.wake);
     this.tables = [...positions.keys()];
     this.readUpTo = new Map(positions);
     this.unfinished = new Map(this.tables.map((table) => [table, new Set<number>()]));
@@ -185,16 +184,15 @@ class InProcessSubscription implements Subscription {
         this.wakeUp = resolve;
       });
       this.readAhead();
-      this.handOver();
       await woken;
     }
-    await Promise.allSettled(this.inHand);
+    await this.queue.settled();
     this.onStopped();
   }
 
   /** Reads the tables in turn, a message at a time, until the read-ahead is full or nothing is left. */
   private readAhead(): void {
-    const room = () => this.concurrency * READ_AHEAD_PER_SLOT - this.waiting.length;
+    const room = () => this.concurrency * READ_AHEAD_PER_SLOT - this.queue.waitingCount;
     let found = true;
     while (found && room() > 0) {
       found = false;
@@ -206,29 +204,10 @@ class InProcessSubscription implements Subscription {
         const offset = Number(message.offset);
         this.readUpTo.set(table, offset);
         this.unfinished.get(table)?.add(offset);
-        this.waiting.push({ table, message });
+        this.queue.add({ table, message });
         found = true;
       }
       this.turn += 1;
-    }
-  }
-
-  /** Starts the earliest waiting message of each key not in the handler, up to the concurrency. */
-  private handOver(): void {
-    for (let index = 0; index < this.waiting.length && this.inHand.size < this.concurrency; ) {
-      const pending = this.waiting[index];
-      if (pending === undefined || this.busyKeys.has(pending.message.key)) {
-        index += 1;
-        continue;
-      }
-      this.waiting.splice(index, 1);
-      this.busyKeys.add(pending.message.key);
-      const handling = this.handle(pending).finally(() => {
-        this.busyKeys.delete(pending.message.key);
-        this.inHand.delete(handling);
-        this.wake();
-      });
-      this.inHand.add(handling);
     }
   }
 

@@ -1,12 +1,14 @@
 import kafkajs, { Partitioners, logLevel } from 'kafkajs';
-import type { Admin, Consumer, EachMessagePayload, IHeaders, Kafka, Producer } from 'kafkajs';
+import type { Admin, Consumer, EachBatchPayload, IHeaders, Kafka, KafkaMessage, Producer } from 'kafkajs';
 import type { KafkaConfig } from '../config/index.ts';
+import { ConcurrencyLimit } from '../concurrency.ts';
 import { DependencyUnavailableError } from '../errors.ts';
 import { ALL_TOPICS, type Topic } from '../events/topics.ts';
 import { createKafkaClient, type KafkaClientOptions } from '../kafka/client.ts';
 import { waitForGroupCoordinator } from '../kafka/group-coordinator.ts';
 import { namespaced } from '../kafka/names.ts';
 import { ensureTopics } from '../kafka/topics.ts';
+import { KeyOrderedQueue } from './key-ordered-queue.ts';
 import type { BusMessage, DeliveredMessage, EventBus, MessageHandler, SubscribeOptions, Subscription } from '../ports/event-bus.ts';
 
 // kafkajs is CommonJS and spreads its error classes into module.exports, which Node cannot name-import.
@@ -105,11 +107,37 @@ class KafkaSubscription implements Subscription {
 }
 
 /**
+ * Which of a batch's messages are handled: the offset to resolve is the last
+ * of the unbroken run of handled messages from the batch's start.
+ */
+class BatchProgress {
+  readonly #handled: boolean[];
+  readonly #indexOf: Map<KafkaMessage, number>;
+  /** The index of the first message not handled yet. */
+  #next = 0;
+
+  constructor(private readonly messages: readonly KafkaMessage[]) {
+    this.#handled = messages.map(() => false);
+    this.#indexOf = new Map(messages.map((message, index) => [message, index]));
+  }
+
+  /** Marks `message` handled; returns the offset that may now be resolved, if the run grew. */
+  finish(message: KafkaMessage): string | undefined {
+    const index = this.#indexOf.get(message);
+    if (index === undefined) return undefined;
+    this.#handled[index] = true;
+    const before = this.#next;
+    while (this.#handled[this.#next] === true) this.#next += 1;
+    return this.#next === before ? undefined : this.messages[this.#next - 1]?.offset;
+  }
+}
+
+/**
  * The event bus on Kafka. Publishing uses one idempotent producer and waits
  * for all in-sync replicas; each subscription is one kafkajs consumer that
- * hands over one message at a time per partition, and up to `concurrency`
- * partitions' messages at once (kafkajs's partitionsConsumedConcurrently), so
- * one key's messages (one partition) arrive in order.
+ * hands over up to `concurrency` messages at once, from one partition or
+ * several (kafkajs's partitionsConsumedConcurrently), never two of one key:
+ * one key's messages arrive in order.
  */
 export class KafkaEventBus implements EventBus {
   private readonly subscriptions = new Set<KafkaSubscription>();
@@ -171,25 +199,40 @@ export class KafkaEventBus implements EventBus {
     joined.catch(() => undefined); // observed below; a crash after joining must not count as unhandled
 
     /**
-     * The message of each partition in the handler. After a handler's rejection kafkajs fetches again
-     * while other partitions' messages may still be in hand: a partition's next message waits for the
-     * one before, so one partition's messages never overlap.
+     * Each fetched batch (one partition's messages) goes through a key-ordered queue: up to
+     * `concurrency` messages in the handler at once across the subscription's partitions, never two
+     * of one key. The partition's offset is resolved up to the message before the lowest unfinished
+     * one, so a crash or a rejection repeats unfinished work and never skips it. After a rejection
+     * no new message starts; once those in hand settle, the batch rejects and kafkajs fetches the
+     * partition again from its resolved offset.
      */
-    const inHand = new Map<string, Promise<void>>();
-    const eachMessage = async (payload: EachMessagePayload): Promise<void> => {
-      const { topic, partition } = payload;
-      const partitionName = `${topic}[${partition}]`;
-      const before = inHand.get(partitionName) ?? Promise.resolve();
-      const handling = before.catch(() => undefined).then(() => handleMessage(payload));
-      inHand.set(partitionName, handling);
-      try {
-        await handling;
-      } finally {
-        if (inHand.get(partitionName) === handling) inHand.delete(partitionName);
-      }
+    const inHandler = new ConcurrencyLimit(concurrency);
+    const eachBatch = async (payload: EachBatchPayload): Promise<void> => {
+      const { batch } = payload;
+      const progress = new BatchProgress(batch.messages);
+      let rejection: Error | undefined;
+      const queue = new KeyOrderedQueue<KafkaMessage>(
+        concurrency,
+        (message) => message.key?.toString() ?? '',
+        async (message) => {
+          if (rejection !== undefined || !payload.isRunning() || payload.isStale()) return;
+          try {
+            await inHandler.run(() => handleMessage(payload, message));
+            const resolvable = progress.finish(message);
+            if (resolvable !== undefined) payload.resolveOffset(resolvable);
+            await payload.commitOffsetsIfNecessary();
+            await payload.heartbeat();
+          } catch (error) {
+            rejection ??= error instanceof Error ? error : new Error(String(error));
+          }
+        },
+      );
+      for (const message of batch.messages) queue.add(message);
+      await queue.drained();
+      if (rejection !== undefined) throw rejection;
     };
-    const handleMessage = async (payload: EachMessagePayload): Promise<void> => {
-      const { topic, partition, message } = payload;
+    const handleMessage = async (payload: EachBatchPayload, message: KafkaMessage): Promise<void> => {
+      const { topic, partition } = payload.batch;
       const delivered: DeliveredMessage = {
         topic: this.asTopic(topic, topics),
         partition,
@@ -220,7 +263,7 @@ export class KafkaEventBus implements EventBus {
       await waitForGroupCoordinator(this.admin, groupId);
       await consumer.connect();
       await consumer.subscribe({ topics: topics.map((topic) => namespaced(topic, this.namespace)), fromBeginning: true });
-      await consumer.run({ eachMessage, autoCommitInterval: AUTO_COMMIT_INTERVAL_MS, partitionsConsumedConcurrently: concurrency });
+      await consumer.run({ eachBatch, eachBatchAutoResolve: false, autoCommitInterval: AUTO_COMMIT_INTERVAL_MS, partitionsConsumedConcurrently: concurrency });
       await joined;
     } catch (error) {
       await subscription.stop().catch(() => undefined);
