@@ -50,6 +50,13 @@ export async function storeContents(blobs: BlobStore): Promise<Record<string, st
   return contents;
 }
 
+/** The one event a stage published, as an event of `type`; anything else (none, two, another type) throws. */
+export function onlyEvent<T extends EventType>(events: readonly ImageEvent[], type: T): EventOf<T> {
+  const [event, ...more] = events;
+  if (event?.type !== type || more.length > 0) throw new Error(`expected one ${type} event, got ${JSON.stringify(events.map((each) => each.type))}`);
+  return event as EventOf<T>;
+}
+
 /** Events' types, subjects and payloads, without what each delivery makes afresh (an event's id and time). */
 export const withoutIdentity = (events: readonly ImageEvent[]): Omit<ImageEvent, 'eventId' | 'time'>[] =>
   events.map(({ eventId: _id, time: _time, ...rest }) => rest);
