@@ -10,7 +10,7 @@ import { readFile } from 'node:fs/promises';
 import sharp from 'sharp';
 import { BENCH_API_KEY, BenchChild, type BreakdownPiece, type ChildSettings, type WindowResult } from './child-process.ts';
 import { parseCommandLine, runBenchmark, UsageError, wholeNumber } from './command-line.ts';
-import { prepareRequest, requestOnce, runLoad, type HttpResponse } from './http-load.ts';
+import { authenticated, requestOnce, runLoad, type LoadRequest } from './load-run.ts';
 import {
   configName,
   loadAverage,
@@ -117,8 +117,6 @@ async function transformsMade(base: string): Promise<number | null> {
   return values.length === 0 ? null : values.reduce((sum, value) => sum + value, 0);
 }
 
-const headBytes = (response: HttpResponse): number => Buffer.byteLength(response.head, 'latin1') + 4;
-
 async function runConfig(options: Options, settings: ChildSettings, fixture: Buffer): Promise<ConfigRun> {
   const name = configName(settings);
   progress(`${name}: starting the service; uploading the fixture and waiting until it is ready`);
@@ -130,10 +128,10 @@ async function runConfig(options: Options, settings: ChildSettings, fixture: Buf
     const base = `http://${HOST}:${servicePort}`;
     const id = await uploadReady(base, fixture, 'image/jpeg', BENCH_API_KEY);
     const path = `/v1/images/${id}.${options.format}?${options.query}`;
-    const serviceRequest = prepareRequest('GET', path, HOST, servicePort, { apiKey: BENCH_API_KEY });
-    const made = await requestOnce(HOST, servicePort, serviceRequest); // the miss: the transformation is made and stored
-    const cached = await requestOnce(HOST, servicePort, serviceRequest); // from the store
-    if (made.status !== 200 || cached.status !== 200 || made.body === null || cached.body === null) {
+    const request: LoadRequest = { path, headers: authenticated(BENCH_API_KEY) };
+    const made = await requestOnce(HOST, servicePort, request); // the miss: the transformation is made and stored
+    const cached = await requestOnce(HOST, servicePort, request); // from the store
+    if (made.status !== 200 || cached.status !== 200) {
       throw new Error(`GET ${path} answered ${made.status}, then ${cached.status}`);
     }
     if (made.headers.etag !== cached.headers.etag || !made.body.equals(cached.body)) {
@@ -144,22 +142,21 @@ async function runConfig(options: Options, settings: ChildSettings, fixture: Buf
     const replayed = Object.fromEntries(Object.entries(cached.headers).filter(([header]) => !SERVER_WRITTEN.has(header)));
     bare = await BenchChild.start('bare-http', settings);
     const barePort = await bare.serve(cached.body, replayed);
-    const bareRequest = prepareRequest('GET', path, HOST, barePort, { apiKey: BENCH_API_KEY });
-    const bareFirst = await requestOnce(HOST, barePort, bareRequest);
-    if (!bareFirst.body?.equals(cached.body)) throw new Error('the bare server does not send the same bytes');
+    const bareFirst = await requestOnce(HOST, barePort, request);
+    if (!bareFirst.body.equals(cached.body)) throw new Error('the bare server does not send the same bytes');
 
     const sides = {
-      service: { child: service, port: servicePort, request: serviceRequest },
-      bare: { child: bare, port: barePort, request: bareRequest },
+      service: { child: service, port: servicePort },
+      bare: { child: bare, port: barePort },
     };
     const load = (side: Side, durationMs: number) =>
       runLoad({
         host: HOST,
         port: sides[side].port,
-        request: () => sides[side].request,
+        request: () => request,
         connections: options.connections,
         stop: { durationMs },
-        check: { expect: { status: 200, bodyLength: cached.body?.length ?? 0 } },
+        expect: { status: 200, bodyLength: cached.body.length },
       });
     if (options.warmUpMs > 0) {
       progress(`${name}: warm-up, ${options.warmUpMs / 1000} s on each side`);
@@ -193,25 +190,24 @@ async function runConfig(options: Options, settings: ChildSettings, fixture: Buf
     const transformsAfter = await transformsMade(base);
 
     progress(`${name}: the framework's floor (GET /healthz), one request at a time, and the GET's pieces`);
-    const healthz = prepareRequest('GET', '/healthz', HOST, servicePort);
     await service.windowStart();
     const floorRun = await runLoad({
       host: HOST,
       port: servicePort,
-      request: () => healthz,
+      request: () => ({ path: '/healthz' }),
       connections: options.connections,
       stop: { durationMs: options.durationMs },
-      check: { expect: { status: 200 } },
+      expect: { status: 200 },
     });
     const floorWindow = await service.windowEnd();
     const sequential = async (side: Side) => {
       const run = await runLoad({
         host: HOST,
         port: sides[side].port,
-        request: () => sides[side].request,
+        request: () => request,
         connections: 1,
         stop: { requests: SEQUENTIAL_REQUESTS },
-        check: { expect: { status: 200, bodyLength: cached.body?.length ?? 0 } },
+        expect: { status: 200, bodyLength: cached.body.length },
       });
       return { meanMs: (run.seconds * 1000) / run.requests, p50Ms: quantile(run.latenciesMs, 0.5) };
     };
@@ -234,7 +230,7 @@ async function runConfig(options: Options, settings: ChildSettings, fixture: Buf
       lines: [
         `settings     ${settingsLine([service, bare])}`,
         `request      GET ${path}: ${meta.format} ${meta.width}x${meta.height}, ${cached.body.length} bytes; ` +
-          `response head ${headBytes(cached)} bytes from the service, ${headBytes(bareFirst)} from the bare server`,
+          `response head ${cached.headBytes} bytes from the service, ${bareFirst.headBytes} from the bare server`,
         ...profiles.map((profile) => `profile      ${profile}`),
       ],
     };
@@ -300,7 +296,7 @@ function report(options: Options, runs: readonly ConfigRun[], started: { at: Dat
     ),
     '',
     `${options.connections} keep-alive connections, one request in flight on each; ${options.durationMs / 1000} s per side per round ` +
-      `after ${options.warmUpMs / 1000} s of warm-up; the load generator is this process (raw sockets), the same for both sides.`,
+      `after ${options.warmUpMs / 1000} s of warm-up; the load generator is this process (autocannon), the same for both sides.`,
     'latency: request written → last response byte. peak RSS: of the server process while it was measured (sampled every 50 ms).',
     'CPUs used: the server process\'s CPU time / wall time; event loop: its main thread\'s utilisation; client CPUs: the load generator\'s.',
     'ratio: req/s over the bare server\'s; CPU ratio: the bare server\'s CPU time per request over the side\'s, which a change in the ' +

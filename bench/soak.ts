@@ -10,7 +10,7 @@
 import { readFile } from 'node:fs/promises';
 import { BENCH_API_KEY, BenchChild, type ChildSettings, type WindowResult } from './child-process.ts';
 import { parseCommandLine, runBenchmark, UsageError, wholeNumber } from './command-line.ts';
-import { prepareRequest, requestOnce, runLoad } from './http-load.ts';
+import { authenticated, requestOnce, runLoad, type LoadRequest } from './load-run.ts';
 import { sizeAt } from './request-sizes.ts';
 import {
   configName,
@@ -94,20 +94,22 @@ async function runConfig(options: Options, settings: ChildSettings, fixture: Buf
     const port = service.port;
     if (port === null) throw new Error('the service child has no port');
     const id = await uploadReady(`http://${HOST}:${port}`, fixture, 'image/jpeg', BENCH_API_KEY);
-    const get = (path: string) => prepareRequest('GET', `/v1/images/${id}.${path}`, HOST, port, { apiKey: BENCH_API_KEY });
+    const get = (path: string): LoadRequest => ({ path: `/v1/images/${id}.${path}`, headers: authenticated(BENCH_API_KEY) });
     const hits = HITS.map(get);
     for (const hit of hits) {
       const response = await requestOnce(HOST, port, hit);
       if (response.status !== 200) throw new Error(`priming a cached image answered ${response.status}`);
     }
-    const requestAt = (index: number): Buffer => {
+    const requestAt = (index: number): LoadRequest => {
       const [width, height] = sizeAt(index);
       switch (kindOf(index)) {
         case 'request':
-          return prepareRequest('POST', `/v1/transform?w=${width}&h=${height}&q=80&format=jpeg`, HOST, port, {
-            body: { bytes: fixture, contentType: 'image/jpeg' },
-            apiKey: BENCH_API_KEY,
-          });
+          return {
+            method: 'POST',
+            path: `/v1/transform?w=${width}&h=${height}&q=80&format=jpeg`,
+            headers: authenticated(BENCH_API_KEY, 'image/jpeg'),
+            body: fixture,
+          };
         case 'stored':
           return get(`jpg?w=${width}&h=${height}&q=80`);
         case 'hit':
@@ -124,7 +126,7 @@ async function runConfig(options: Options, settings: ChildSettings, fixture: Buf
         request: (index) => requestAt(from + index),
         connections: options.connections,
         stop: { requests: options.chunk },
-        check: { expect: { status: 200 } },
+        expect: { status: 200 },
       });
       const window = await service.windowEnd();
       if (from === 0) startRssBytes = window.startRssBytes;

@@ -14,7 +14,7 @@ import { readFile } from 'node:fs/promises';
 import sharp from 'sharp';
 import { BENCH_API_KEY, BenchChild, type ChildSettings, type WindowResult } from './child-process.ts';
 import { parseCommandLine, runBenchmark, wholeNumber } from './command-line.ts';
-import { prepareRequest, requestOnce, runLoad } from './http-load.ts';
+import { authenticated, requestOnce, runLoad, type LoadRequest } from './load-run.ts';
 import { measureQuality, rgbPixels, type Quality, type RgbPixels } from './image-quality.ts';
 import {
   configName,
@@ -130,10 +130,10 @@ async function runConfig(options: Options, settings: ChildSettings, fixture: Buf
     const port = service.port;
     if (port === null) throw new Error('the service child has no port');
     const id = await uploadReady(`http://${HOST}:${port}`, fixture, 'image/jpeg', BENCH_API_KEY);
-    const requestOf = (side: 'request' | 'stored', size: readonly [number, number]): Buffer =>
+    const requestOf = (side: 'request' | 'stored', size: readonly [number, number]): LoadRequest =>
       side === 'request'
-        ? prepareRequest('POST', `/v1/transform?${query(size)}&format=jpeg`, HOST, port, { body: { bytes: fixture, contentType: 'image/jpeg' }, apiKey: BENCH_API_KEY })
-        : prepareRequest('GET', `/v1/images/${id}.jpg?${query(size)}`, HOST, port, { apiKey: BENCH_API_KEY });
+        ? { method: 'POST', path: `/v1/transform?${query(size)}&format=jpeg`, headers: authenticated(BENCH_API_KEY, 'image/jpeg'), body: fixture }
+        : { path: `/v1/images/${id}.jpg?${query(size)}`, headers: authenticated(BENCH_API_KEY) };
 
     let clientCpuSeconds = 0;
     let serviceSeconds = 0;
@@ -150,7 +150,7 @@ async function runConfig(options: Options, settings: ChildSettings, fixture: Buf
         request: (index) => requestOf(side, sizeAt(from + index)),
         connections: inFlight,
         stop: { requests: count },
-        check: { expect: { status: 200 } },
+        expect: { status: 200 },
       });
       clientCpuSeconds += result.clientCpuSeconds;
       serviceSeconds += result.seconds;
@@ -163,7 +163,7 @@ async function runConfig(options: Options, settings: ChildSettings, fixture: Buf
         return Buffer.from((await bare.sharpLoop({ fixture: options.fixture, sizes: [sizeAt(0)], quality: QUALITY, mozjpeg: side === 'mozjpeg', concurrency: 1 })).output);
       }
       const response = await requestOnce(HOST, port, requestOf(side, sizeAt(0)));
-      if (response.status !== 200 || response.body === null) throw new Error(`${SIDE_NAMES[side]}: answered ${response.status}`);
+      if (response.status !== 200) throw new Error(`${SIDE_NAMES[side]}: answered ${response.status}`);
       return response.body;
     };
     const sample = async (side: Side): Promise<Output> => {
