@@ -100,7 +100,7 @@ async function readImages(name: string, port: number, ids: readonly string[], op
     },
     connections: options.concurrency,
     stop: { durationMs: options.readSeconds * 1000 },
-    check: { record: (answer, latencyMs, index) => tallies[index % READ_FORMATS.length]?.add(answer, latencyMs) },
+    record: (answer, latencyMs, index) => tallies[index % READ_FORMATS.length]?.add(answer, latencyMs),
   });
   return { seconds: result.seconds, byFormat: tallies };
 }
@@ -128,7 +128,7 @@ async function loadService(name: string, service: BenchChild, options: Options, 
       request: (index) => requests[index % requests.length] ?? Buffer.alloc(0),
       connections: options.concurrency,
       stop: { durationMs: options.seconds * 1000 },
-      check: { record: (answer, latencyMs) => { uploads.record(answer, latencyMs); } },
+      record: (answer, latencyMs) => { uploads.record(answer, latencyMs); },
     })).finally(() => { clearInterval(ticker); });
     uploadsEnded = Date.now();
     progress(`${name}: ${uploads.ids.length} uploads accepted; waiting until every one is final (at most ${options.drainMinutes} min)`);
