@@ -22,10 +22,13 @@ import {
   RSS_TARGET_BYTES,
   settingsLine,
   SETTINGS_USAGE,
+  reportTail,
   SHARED_OPTIONS,
+  startedNow,
   type SharedOptions,
+  type Started,
 } from './side-options.ts';
-import { fixed, formatTable, quantile } from './stats.ts';
+import { againstTarget, fixed, formatTable, quantile } from './stats.ts';
 import { uploadReady } from './upload-ready.ts';
 
 const HOST = '127.0.0.1';
@@ -239,7 +242,7 @@ async function runConfig(options: Options, settings: ChildSettings, fixture: Buf
   }
 }
 
-function report(options: Options, runs: readonly ConfigRun[], started: { at: Date; load: string }, fixtureLine: string): string {
+function report(options: Options, runs: readonly ConfigRun[], started: Started, fixtureLine: string): string {
   const lines = [...machineLines(started.at), fixtureLine];
   const rows: string[][] = [];
   const targets: string[] = [];
@@ -280,11 +283,10 @@ function report(options: Options, runs: readonly ConfigRun[], started: { at: Dat
       `pieces of the service's GET, each alone, one call at a time (${BREAKDOWN_ITERATIONS} calls, in the service's process):`,
       formatTable(['piece', 'wall µs', 'CPU µs'], run.breakdown.map((piece) => [piece.name, fixed(piece.wallUs, 0), fixed(piece.cpuUs, 0)])),
     );
-    targets.push(`target ${configName(run.settings)}: ratio ${fixed(ratio, 2)} ${ratio >= options.target ? '≥' : '<'} ${options.target} → ` +
-      (ratio >= options.target ? 'MET' : 'NOT MET'));
+    targets.push(`target ${configName(run.settings)}: ratio ${againstTarget(fixed(ratio, 2), String(options.target), ratio >= options.target, 'at least')}`);
     const rssMet = service.peakRssBytes <= RSS_TARGET_BYTES;
-    targets.push(`target ${configName(run.settings)}: the service's peak RSS under the load ${megabytes(service.peakRssBytes)} MB ` +
-      `${rssMet ? '≤' : '>'} ${megabytes(RSS_TARGET_BYTES)} MB → ${rssMet ? 'MET' : 'NOT MET'} ` +
+    targets.push(`target ${configName(run.settings)}: the service's peak RSS under the load ` +
+      `${againstTarget(`${megabytes(service.peakRssBytes)} MB`, `${megabytes(RSS_TARGET_BYTES)} MB`, rssMet, 'at most')} ` +
       `(V8 heap in use ${megabytes(service.endHeapUsedBytes)} MB; the bare server's peak RSS ${megabytes(run.totals.bare.peakRssBytes)} MB)`);
   }
   lines.push(
@@ -301,15 +303,13 @@ function report(options: Options, runs: readonly ConfigRun[], started: { at: Dat
     'CPUs used: the server process\'s CPU time / wall time; event loop: its main thread\'s utilisation; client CPUs: the load generator\'s.',
     'ratio: req/s over the bare server\'s; CPU ratio: the bare server\'s CPU time per request over the side\'s, which a change in the ' +
       'machine\'s load moves less than the rates.',
-    `Load average (1 min) at start ${started.load}, at end ${loadAverage()}.`,
-    '',
-    ...targets,
+    ...reportTail(started, targets),
   );
   return lines.join('\n');
 }
 
 async function main(options: Options): Promise<void> {
-  const started = { at: new Date(), load: loadAverage() };
+  const started = startedNow();
   const fixture = await readFile(options.fixture);
   const metadata = await sharp(fixture).metadata();
   const fixtureLine = `fixture      ${options.fixture} (${metadata.format}, ${metadata.width}x${metadata.height}, ${fixture.length} bytes), ` +

@@ -22,10 +22,13 @@ import {
   RSS_TARGET_BYTES,
   settingsLine,
   PROCESS_USAGE,
+  reportTail,
   SHARED_OPTIONS,
+  startedNow,
   type SharedOptions,
+  type Started,
 } from './side-options.ts';
-import { fixed, formatTable, mean } from './stats.ts';
+import { againstTarget, fixed, formatTable, mean } from './stats.ts';
 import { uploadReady } from './upload-ready.ts';
 
 const HOST = '127.0.0.1';
@@ -149,15 +152,14 @@ function targetLines(run: SoakRun): string[] {
   const last = secondHalf.at(-1) ?? 0;
   const growth = last / firstHalf - 1;
   return [
-    `target ${name}: peak RSS ${megabytes(peak)} MB ${peak <= RSS_TARGET_BYTES ? '≤' : '>'} ${megabytes(RSS_TARGET_BYTES)} MB → ` +
-      (peak <= RSS_TARGET_BYTES ? 'MET' : 'NOT MET'),
+    `target ${name}: peak RSS ${againstTarget(`${megabytes(peak)} MB`, `${megabytes(RSS_TARGET_BYTES)} MB`, peak <= RSS_TARGET_BYTES, 'at most')}`,
     `target ${name}: no growth — RSS after the last chunk ${megabytes(last)} MB against the first half's highest ` +
-      `${megabytes(firstHalf)} MB: ${growth >= 0 ? '+' : ''}${fixed(growth * 100, 1)}% ${growth <= GROWTH_TOLERANCE ? '≤' : '>'} ` +
-      `+${GROWTH_TOLERANCE * 100}% → ${growth <= GROWTH_TOLERANCE ? 'MET' : 'NOT MET'} (second half's mean ${megabytes(mean(secondHalf))} MB)`,
+      `${megabytes(firstHalf)} MB: ${againstTarget(`${growth >= 0 ? '+' : ''}${fixed(growth * 100, 1)}%`, `+${GROWTH_TOLERANCE * 100}%`, growth <= GROWTH_TOLERANCE, 'at most')} ` +
+      `(second half's mean ${megabytes(mean(secondHalf))} MB)`,
   ];
 }
 
-function report(options: Options, runs: readonly SoakRun[], started: { at: Date; load: string }, fixtureLine: string): string {
+function report(options: Options, runs: readonly SoakRun[], started: Started, fixtureLine: string): string {
   const lines = [...machineLines(started.at), fixtureLine];
   const targets: string[] = [];
   for (const run of runs) {
@@ -184,15 +186,13 @@ function report(options: Options, runs: readonly SoakRun[], started: { at: Date;
     `${options.connections} connections, one request in flight on each. Mix, in every 20: 4 POST /v1/transform of the fixture, ` +
       `5 GET of the stored image at a size not asked for before, 11 GET of ${HITS.length} cached derived images (${HITS.join(', ')}).`,
     'RSS: of the service process (every service, as npm start runs them), sampled every 50 ms; V8 heap: JavaScript objects at the chunk\'s end.',
-    `Load average (1 min) at start ${started.load}, at end ${loadAverage()}.`,
-    '',
-    ...targets,
+    ...reportTail(started, targets),
   );
   return lines.join('\n');
 }
 
 async function main(options: Options): Promise<void> {
-  const started = { at: new Date(), load: loadAverage() };
+  const started = startedNow();
   const fixture = await readFile(options.fixture);
   const fixtureLine = `fixture      ${options.fixture} (${fixture.length} bytes)`;
   const runs: SoakRun[] = [];
