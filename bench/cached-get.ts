@@ -10,7 +10,7 @@ import { readFile } from 'node:fs/promises';
 import sharp from 'sharp';
 import { BENCH_API_KEY, BenchChild, type BreakdownPiece, type ChildSettings, type WindowResult } from './child-process.ts';
 import { parseCommandLine, runBenchmark, UsageError, wholeNumber } from './command-line.ts';
-import { prepareRequest, requestOnce, runLoad, type HttpResponse } from './http-load.ts';
+import { authenticated, requestOnce, runLoad, type LoadRequest } from './load-run.ts';
 import {
   configName,
   loadAverage,
@@ -22,10 +22,13 @@ import {
   RSS_TARGET_BYTES,
   settingsLine,
   SETTINGS_USAGE,
+  reportTail,
   SHARED_OPTIONS,
+  startedNow,
   type SharedOptions,
+  type Started,
 } from './side-options.ts';
-import { fixed, formatTable, quantile } from './stats.ts';
+import { againstTarget, fixed, formatTable, quantile } from './stats.ts';
 import { uploadReady } from './upload-ready.ts';
 
 const HOST = '127.0.0.1';
@@ -117,8 +120,6 @@ async function transformsMade(base: string): Promise<number | null> {
   return values.length === 0 ? null : values.reduce((sum, value) => sum + value, 0);
 }
 
-const headBytes = (response: HttpResponse): number => Buffer.byteLength(response.head, 'latin1') + 4;
-
 async function runConfig(options: Options, settings: ChildSettings, fixture: Buffer): Promise<ConfigRun> {
   const name = configName(settings);
   progress(`${name}: starting the service; uploading the fixture and waiting until it is ready`);
@@ -130,10 +131,10 @@ async function runConfig(options: Options, settings: ChildSettings, fixture: Buf
     const base = `http://${HOST}:${servicePort}`;
     const id = await uploadReady(base, fixture, 'image/jpeg', BENCH_API_KEY);
     const path = `/v1/images/${id}.${options.format}?${options.query}`;
-    const serviceRequest = prepareRequest('GET', path, HOST, servicePort, { apiKey: BENCH_API_KEY });
-    const made = await requestOnce(HOST, servicePort, serviceRequest); // the miss: the transformation is made and stored
-    const cached = await requestOnce(HOST, servicePort, serviceRequest); // from the store
-    if (made.status !== 200 || cached.status !== 200 || made.body === null || cached.body === null) {
+    const request: LoadRequest = { path, headers: authenticated(BENCH_API_KEY) };
+    const made = await requestOnce(HOST, servicePort, request); // the miss: the transformation is made and stored
+    const cached = await requestOnce(HOST, servicePort, request); // from the store
+    if (made.status !== 200 || cached.status !== 200) {
       throw new Error(`GET ${path} answered ${made.status}, then ${cached.status}`);
     }
     if (made.headers.etag !== cached.headers.etag || !made.body.equals(cached.body)) {
@@ -144,22 +145,21 @@ async function runConfig(options: Options, settings: ChildSettings, fixture: Buf
     const replayed = Object.fromEntries(Object.entries(cached.headers).filter(([header]) => !SERVER_WRITTEN.has(header)));
     bare = await BenchChild.start('bare-http', settings);
     const barePort = await bare.serve(cached.body, replayed);
-    const bareRequest = prepareRequest('GET', path, HOST, barePort, { apiKey: BENCH_API_KEY });
-    const bareFirst = await requestOnce(HOST, barePort, bareRequest);
-    if (!bareFirst.body?.equals(cached.body)) throw new Error('the bare server does not send the same bytes');
+    const bareFirst = await requestOnce(HOST, barePort, request);
+    if (!bareFirst.body.equals(cached.body)) throw new Error('the bare server does not send the same bytes');
 
     const sides = {
-      service: { child: service, port: servicePort, request: serviceRequest },
-      bare: { child: bare, port: barePort, request: bareRequest },
+      service: { child: service, port: servicePort },
+      bare: { child: bare, port: barePort },
     };
     const load = (side: Side, durationMs: number) =>
       runLoad({
         host: HOST,
         port: sides[side].port,
-        request: () => sides[side].request,
+        request: () => request,
         connections: options.connections,
         stop: { durationMs },
-        check: { expect: { status: 200, bodyLength: cached.body?.length ?? 0 } },
+        expect: { status: 200, bodyLength: cached.body.length },
       });
     if (options.warmUpMs > 0) {
       progress(`${name}: warm-up, ${options.warmUpMs / 1000} s on each side`);
@@ -193,25 +193,24 @@ async function runConfig(options: Options, settings: ChildSettings, fixture: Buf
     const transformsAfter = await transformsMade(base);
 
     progress(`${name}: the framework's floor (GET /healthz), one request at a time, and the GET's pieces`);
-    const healthz = prepareRequest('GET', '/healthz', HOST, servicePort);
     await service.windowStart();
     const floorRun = await runLoad({
       host: HOST,
       port: servicePort,
-      request: () => healthz,
+      request: () => ({ path: '/healthz' }),
       connections: options.connections,
       stop: { durationMs: options.durationMs },
-      check: { expect: { status: 200 } },
+      expect: { status: 200 },
     });
     const floorWindow = await service.windowEnd();
     const sequential = async (side: Side) => {
       const run = await runLoad({
         host: HOST,
         port: sides[side].port,
-        request: () => sides[side].request,
+        request: () => request,
         connections: 1,
         stop: { requests: SEQUENTIAL_REQUESTS },
-        check: { expect: { status: 200, bodyLength: cached.body?.length ?? 0 } },
+        expect: { status: 200, bodyLength: cached.body.length },
       });
       return { meanMs: (run.seconds * 1000) / run.requests, p50Ms: quantile(run.latenciesMs, 0.5) };
     };
@@ -234,7 +233,7 @@ async function runConfig(options: Options, settings: ChildSettings, fixture: Buf
       lines: [
         `settings     ${settingsLine([service, bare])}`,
         `request      GET ${path}: ${meta.format} ${meta.width}x${meta.height}, ${cached.body.length} bytes; ` +
-          `response head ${headBytes(cached)} bytes from the service, ${headBytes(bareFirst)} from the bare server`,
+          `response head ${cached.headBytes} bytes from the service, ${bareFirst.headBytes} from the bare server`,
         ...profiles.map((profile) => `profile      ${profile}`),
       ],
     };
@@ -243,7 +242,7 @@ async function runConfig(options: Options, settings: ChildSettings, fixture: Buf
   }
 }
 
-function report(options: Options, runs: readonly ConfigRun[], started: { at: Date; load: string }, fixtureLine: string): string {
+function report(options: Options, runs: readonly ConfigRun[], started: Started, fixtureLine: string): string {
   const lines = [...machineLines(started.at), fixtureLine];
   const rows: string[][] = [];
   const targets: string[] = [];
@@ -284,11 +283,10 @@ function report(options: Options, runs: readonly ConfigRun[], started: { at: Dat
       `pieces of the service's GET, each alone, one call at a time (${BREAKDOWN_ITERATIONS} calls, in the service's process):`,
       formatTable(['piece', 'wall µs', 'CPU µs'], run.breakdown.map((piece) => [piece.name, fixed(piece.wallUs, 0), fixed(piece.cpuUs, 0)])),
     );
-    targets.push(`target ${configName(run.settings)}: ratio ${fixed(ratio, 2)} ${ratio >= options.target ? '≥' : '<'} ${options.target} → ` +
-      (ratio >= options.target ? 'MET' : 'NOT MET'));
+    targets.push(`target ${configName(run.settings)}: ratio ${againstTarget(fixed(ratio, 2), String(options.target), ratio >= options.target, 'at least')}`);
     const rssMet = service.peakRssBytes <= RSS_TARGET_BYTES;
-    targets.push(`target ${configName(run.settings)}: the service's peak RSS under the load ${megabytes(service.peakRssBytes)} MB ` +
-      `${rssMet ? '≤' : '>'} ${megabytes(RSS_TARGET_BYTES)} MB → ${rssMet ? 'MET' : 'NOT MET'} ` +
+    targets.push(`target ${configName(run.settings)}: the service's peak RSS under the load ` +
+      `${againstTarget(`${megabytes(service.peakRssBytes)} MB`, `${megabytes(RSS_TARGET_BYTES)} MB`, rssMet, 'at most')} ` +
       `(V8 heap in use ${megabytes(service.endHeapUsedBytes)} MB; the bare server's peak RSS ${megabytes(run.totals.bare.peakRssBytes)} MB)`);
   }
   lines.push(
@@ -300,20 +298,18 @@ function report(options: Options, runs: readonly ConfigRun[], started: { at: Dat
     ),
     '',
     `${options.connections} keep-alive connections, one request in flight on each; ${options.durationMs / 1000} s per side per round ` +
-      `after ${options.warmUpMs / 1000} s of warm-up; the load generator is this process (raw sockets), the same for both sides.`,
+      `after ${options.warmUpMs / 1000} s of warm-up; the load generator is this process (autocannon), the same for both sides.`,
     'latency: request written → last response byte. peak RSS: of the server process while it was measured (sampled every 50 ms).',
     'CPUs used: the server process\'s CPU time / wall time; event loop: its main thread\'s utilisation; client CPUs: the load generator\'s.',
     'ratio: req/s over the bare server\'s; CPU ratio: the bare server\'s CPU time per request over the side\'s, which a change in the ' +
       'machine\'s load moves less than the rates.',
-    `Load average (1 min) at start ${started.load}, at end ${loadAverage()}.`,
-    '',
-    ...targets,
+    ...reportTail(started, targets),
   );
   return lines.join('\n');
 }
 
 async function main(options: Options): Promise<void> {
-  const started = { at: new Date(), load: loadAverage() };
+  const started = startedNow();
   const fixture = await readFile(options.fixture);
   const metadata = await sharp(fixture).metadata();
   const fixtureLine = `fixture      ${options.fixture} (${metadata.format}, ${metadata.width}x${metadata.height}, ${fixture.length} bytes), ` +

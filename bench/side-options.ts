@@ -109,6 +109,18 @@ export const megabytes = (bytes: number): string => fixed(bytes / (1024 * 1024),
 
 export const loadAverage = (): string => fixed(loadavg()[0] ?? Number.NaN, 2);
 
+/** When a benchmark started, and the machine's load then: its report says both. */
+export interface Started {
+  readonly at: Date;
+  readonly load: string;
+}
+
+export const startedNow = (): Started => ({ at: new Date(), load: loadAverage() });
+
+/** The end of a report: the machine's load at its start and at its end, then its target lines. */
+export const reportTail = (started: Started, targets: readonly string[]): string[] =>
+  [`Load average (1 min) at start ${started.load}, at end ${loadAverage()}.`, '', ...targets];
+
 export function machineLines(startedAt: Date): string[] {
   const model = cpus()[0]?.model ?? 'unknown CPU';
   return [

@@ -10,7 +10,7 @@
 import { readFile } from 'node:fs/promises';
 import { BENCH_API_KEY, BenchChild, type ChildSettings, type WindowResult } from './child-process.ts';
 import { parseCommandLine, runBenchmark, UsageError, wholeNumber } from './command-line.ts';
-import { prepareRequest, requestOnce, runLoad } from './http-load.ts';
+import { authenticated, requestOnce, runLoad, type LoadRequest } from './load-run.ts';
 import { sizeAt } from './request-sizes.ts';
 import {
   configName,
@@ -22,10 +22,13 @@ import {
   RSS_TARGET_BYTES,
   settingsLine,
   PROCESS_USAGE,
+  reportTail,
   SHARED_OPTIONS,
+  startedNow,
   type SharedOptions,
+  type Started,
 } from './side-options.ts';
-import { fixed, formatTable, mean } from './stats.ts';
+import { againstTarget, fixed, formatTable, mean } from './stats.ts';
 import { uploadReady } from './upload-ready.ts';
 
 const HOST = '127.0.0.1';
@@ -94,20 +97,22 @@ async function runConfig(options: Options, settings: ChildSettings, fixture: Buf
     const port = service.port;
     if (port === null) throw new Error('the service child has no port');
     const id = await uploadReady(`http://${HOST}:${port}`, fixture, 'image/jpeg', BENCH_API_KEY);
-    const get = (path: string) => prepareRequest('GET', `/v1/images/${id}.${path}`, HOST, port, { apiKey: BENCH_API_KEY });
+    const get = (path: string): LoadRequest => ({ path: `/v1/images/${id}.${path}`, headers: authenticated(BENCH_API_KEY) });
     const hits = HITS.map(get);
     for (const hit of hits) {
       const response = await requestOnce(HOST, port, hit);
       if (response.status !== 200) throw new Error(`priming a cached image answered ${response.status}`);
     }
-    const requestAt = (index: number): Buffer => {
+    const requestAt = (index: number): LoadRequest => {
       const [width, height] = sizeAt(index);
       switch (kindOf(index)) {
         case 'request':
-          return prepareRequest('POST', `/v1/transform?w=${width}&h=${height}&q=80&format=jpeg`, HOST, port, {
-            body: { bytes: fixture, contentType: 'image/jpeg' },
-            apiKey: BENCH_API_KEY,
-          });
+          return {
+            method: 'POST',
+            path: `/v1/transform?w=${width}&h=${height}&q=80&format=jpeg`,
+            headers: authenticated(BENCH_API_KEY, 'image/jpeg'),
+            body: fixture,
+          };
         case 'stored':
           return get(`jpg?w=${width}&h=${height}&q=80`);
         case 'hit':
@@ -124,7 +129,7 @@ async function runConfig(options: Options, settings: ChildSettings, fixture: Buf
         request: (index) => requestAt(from + index),
         connections: options.connections,
         stop: { requests: options.chunk },
-        check: { expect: { status: 200 } },
+        expect: { status: 200 },
       });
       const window = await service.windowEnd();
       if (from === 0) startRssBytes = window.startRssBytes;
@@ -147,15 +152,14 @@ function targetLines(run: SoakRun): string[] {
   const last = secondHalf.at(-1) ?? 0;
   const growth = last / firstHalf - 1;
   return [
-    `target ${name}: peak RSS ${megabytes(peak)} MB ${peak <= RSS_TARGET_BYTES ? '≤' : '>'} ${megabytes(RSS_TARGET_BYTES)} MB → ` +
-      (peak <= RSS_TARGET_BYTES ? 'MET' : 'NOT MET'),
+    `target ${name}: peak RSS ${againstTarget(`${megabytes(peak)} MB`, `${megabytes(RSS_TARGET_BYTES)} MB`, peak <= RSS_TARGET_BYTES, 'at most')}`,
     `target ${name}: no growth — RSS after the last chunk ${megabytes(last)} MB against the first half's highest ` +
-      `${megabytes(firstHalf)} MB: ${growth >= 0 ? '+' : ''}${fixed(growth * 100, 1)}% ${growth <= GROWTH_TOLERANCE ? '≤' : '>'} ` +
-      `+${GROWTH_TOLERANCE * 100}% → ${growth <= GROWTH_TOLERANCE ? 'MET' : 'NOT MET'} (second half's mean ${megabytes(mean(secondHalf))} MB)`,
+      `${megabytes(firstHalf)} MB: ${againstTarget(`${growth >= 0 ? '+' : ''}${fixed(growth * 100, 1)}%`, `+${GROWTH_TOLERANCE * 100}%`, growth <= GROWTH_TOLERANCE, 'at most')} ` +
+      `(second half's mean ${megabytes(mean(secondHalf))} MB)`,
   ];
 }
 
-function report(options: Options, runs: readonly SoakRun[], started: { at: Date; load: string }, fixtureLine: string): string {
+function report(options: Options, runs: readonly SoakRun[], started: Started, fixtureLine: string): string {
   const lines = [...machineLines(started.at), fixtureLine];
   const targets: string[] = [];
   for (const run of runs) {
@@ -182,15 +186,13 @@ function report(options: Options, runs: readonly SoakRun[], started: { at: Date;
     `${options.connections} connections, one request in flight on each. Mix, in every 20: 4 POST /v1/transform of the fixture, ` +
       `5 GET of the stored image at a size not asked for before, 11 GET of ${HITS.length} cached derived images (${HITS.join(', ')}).`,
     'RSS: of the service process (every service, as npm start runs them), sampled every 50 ms; V8 heap: JavaScript objects at the chunk\'s end.',
-    `Load average (1 min) at start ${started.load}, at end ${loadAverage()}.`,
-    '',
-    ...targets,
+    ...reportTail(started, targets),
   );
   return lines.join('\n');
 }
 
 async function main(options: Options): Promise<void> {
-  const started = { at: new Date(), load: loadAverage() };
+  const started = startedNow();
   const fixture = await readFile(options.fixture);
   const fixtureLine = `fixture      ${options.fixture} (${fixture.length} bytes)`;
   const runs: SoakRun[] = [];

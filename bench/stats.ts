@@ -30,3 +30,12 @@ export const LATENCY_HEADER = ['mean ms', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms'
 /** Latencies as table cells, in LATENCY_HEADER's order. */
 export const latencyCells = (latenciesMs: readonly number[], digits = 0): string[] =>
   [mean(latenciesMs), ...[0.5, 0.95, 0.99, 1].map((q) => quantile(latenciesMs, q))].map((value) => fixed(value, digits));
+
+/**
+ * A figure against its target, and the verdict, as the reports' target lines end:
+ * "0.86 ≥ 0.8 → MET", "260 MB > 250 MB → NOT MET".
+ */
+export function againstTarget(figure: string, limit: string, met: boolean, wanted: 'at least' | 'at most'): string {
+  const sign = wanted === 'at least' ? (met ? '≥' : '<') : met ? '≤' : '>';
+  return `${figure} ${sign} ${limit} → ${met ? 'MET' : 'NOT MET'}`;
+}

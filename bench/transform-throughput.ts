@@ -14,7 +14,7 @@ import { readFile } from 'node:fs/promises';
 import sharp from 'sharp';
 import { BENCH_API_KEY, BenchChild, type ChildSettings, type WindowResult } from './child-process.ts';
 import { parseCommandLine, runBenchmark, wholeNumber } from './command-line.ts';
-import { prepareRequest, requestOnce, runLoad } from './http-load.ts';
+import { authenticated, requestOnce, runLoad, type LoadRequest } from './load-run.ts';
 import { measureQuality, rgbPixels, type Quality, type RgbPixels } from './image-quality.ts';
 import {
   configName,
@@ -25,12 +25,15 @@ import {
   parseShared,
   progress,
   settingsLine,
+  reportTail,
   SETTINGS_USAGE,
   SHARED_OPTIONS,
+  startedNow,
   type SharedOptions,
+  type Started,
 } from './side-options.ts';
 import { HEIGHT, sizeAt, WIDTH } from './request-sizes.ts';
-import { fixed, formatTable, quantile } from './stats.ts';
+import { againstTarget, fixed, formatTable, quantile } from './stats.ts';
 import { uploadReady } from './upload-ready.ts';
 
 const QUALITY = 80;
@@ -130,10 +133,10 @@ async function runConfig(options: Options, settings: ChildSettings, fixture: Buf
     const port = service.port;
     if (port === null) throw new Error('the service child has no port');
     const id = await uploadReady(`http://${HOST}:${port}`, fixture, 'image/jpeg', BENCH_API_KEY);
-    const requestOf = (side: 'request' | 'stored', size: readonly [number, number]): Buffer =>
+    const requestOf = (side: 'request' | 'stored', size: readonly [number, number]): LoadRequest =>
       side === 'request'
-        ? prepareRequest('POST', `/v1/transform?${query(size)}&format=jpeg`, HOST, port, { body: { bytes: fixture, contentType: 'image/jpeg' }, apiKey: BENCH_API_KEY })
-        : prepareRequest('GET', `/v1/images/${id}.jpg?${query(size)}`, HOST, port, { apiKey: BENCH_API_KEY });
+        ? { method: 'POST', path: `/v1/transform?${query(size)}&format=jpeg`, headers: authenticated(BENCH_API_KEY, 'image/jpeg'), body: fixture }
+        : { path: `/v1/images/${id}.jpg?${query(size)}`, headers: authenticated(BENCH_API_KEY) };
 
     let clientCpuSeconds = 0;
     let serviceSeconds = 0;
@@ -150,7 +153,7 @@ async function runConfig(options: Options, settings: ChildSettings, fixture: Buf
         request: (index) => requestOf(side, sizeAt(from + index)),
         connections: inFlight,
         stop: { requests: count },
-        check: { expect: { status: 200 } },
+        expect: { status: 200 },
       });
       clientCpuSeconds += result.clientCpuSeconds;
       serviceSeconds += result.seconds;
@@ -163,7 +166,7 @@ async function runConfig(options: Options, settings: ChildSettings, fixture: Buf
         return Buffer.from((await bare.sharpLoop({ fixture: options.fixture, sizes: [sizeAt(0)], quality: QUALITY, mozjpeg: side === 'mozjpeg', concurrency: 1 })).output);
       }
       const response = await requestOnce(HOST, port, requestOf(side, sizeAt(0)));
-      if (response.status !== 200 || response.body === null) throw new Error(`${SIDE_NAMES[side]}: answered ${response.status}`);
+      if (response.status !== 200) throw new Error(`${SIDE_NAMES[side]}: answered ${response.status}`);
       return response.body;
     };
     const sample = async (side: Side): Promise<Output> => {
@@ -201,8 +204,6 @@ async function runConfig(options: Options, settings: ChildSettings, fixture: Buf
   }
 }
 
-const verdict = (met: boolean): string => (met ? 'MET' : 'NOT MET');
-
 /** Equal or better than the limit's, to the digits the report prints. */
 const qualityAtLeast = (side: Quality, limit: Quality): boolean =>
   Number(side.ssim.toFixed(4)) >= Number(limit.ssim.toFixed(4)) && Number(side.psnrDb.toFixed(2)) >= Number(limit.psnrDb.toFixed(2));
@@ -214,23 +215,23 @@ function targetLines(options: Options, run: ConfigRun): string[] {
     const limit = rateOf(level.bare);
     for (const side of ['request', 'stored'] as const) {
       const ratio = rateOf(level[side]) / limit;
-      lines.push(`target ${name}, ${inFlight} in flight, ${side === 'request' ? 'request data' : 'stored-image miss'}: ratio ${fixed(ratio, 2)} ` +
-        `${ratio >= options.target ? '≥' : '<'} ${options.target} → ${verdict(ratio >= options.target)}`);
+      lines.push(`target ${name}, ${inFlight} in flight, ${side === 'request' ? 'request data' : 'stored-image miss'}: ` +
+        `ratio ${againstTarget(fixed(ratio, 2), String(options.target), ratio >= options.target, 'at least')}`);
     }
     const storedToRequest = rateOf(level.stored) / rateOf(level.request);
-    lines.push(`target ${name}, ${inFlight} in flight, stored-image miss within 10% of request data: ${fixed(storedToRequest, 2)} ` +
-      `${storedToRequest >= STORED_TO_REQUEST_TARGET ? '≥' : '<'} ${STORED_TO_REQUEST_TARGET} → ${verdict(storedToRequest >= STORED_TO_REQUEST_TARGET)}`);
+    lines.push(`target ${name}, ${inFlight} in flight, stored-image miss within 10% of request data: ` +
+      againstTarget(fixed(storedToRequest, 2), String(STORED_TO_REQUEST_TARGET), storedToRequest >= STORED_TO_REQUEST_TARGET, 'at least'));
   }
   for (const side of ['request', 'stored'] as const) {
     const { quality } = run.outputs[side];
     lines.push(`target ${name}, ${side === 'request' ? 'request data' : 'stored-image miss'} quality equal or better than the limit's: ` +
       `SSIM ${fixed(quality.ssim, 4)} vs ${fixed(run.outputs.bare.quality.ssim, 4)}, PSNR ${fixed(quality.psnrDb, 2)} vs ` +
-      `${fixed(run.outputs.bare.quality.psnrDb, 2)} dB → ${verdict(qualityAtLeast(quality, run.outputs.bare.quality))}`);
+      `${fixed(run.outputs.bare.quality.psnrDb, 2)} dB → ${qualityAtLeast(quality, run.outputs.bare.quality) ? 'MET' : 'NOT MET'}`);
   }
   return lines;
 }
 
-function report(options: Options, runs: readonly ConfigRun[], started: { at: Date; load: string }, fixtureLine: string): string {
+function report(options: Options, runs: readonly ConfigRun[], started: Started, fixtureLine: string): string {
   const lines = [
     ...machineLines(started.at),
     fixtureLine,
@@ -290,15 +291,13 @@ function report(options: Options, runs: readonly ConfigRun[], started: { at: Dat
     `quality: of each side's ${WIDTH}x${HEIGHT} output against sharp's lossless resize of the fixture to ${WIDTH}x${HEIGHT}: ` +
       'SSIM on luma (11x11 Gaussian window), PSNR over R, G and B.',
     `client (this process, sending the requests): ${fixed(clientCpu, 2)} CPUs while the service was measured.`,
-    `Load average (1 min) at start ${started.load}, at end ${loadAverage()}.`,
-    '',
-    ...targets,
+    ...reportTail(started, targets),
   );
   return lines.join('\n');
 }
 
 async function main(options: Options): Promise<void> {
-  const started = { at: new Date(), load: loadAverage() };
+  const started = startedNow();
   const fixture = await readFile(options.fixture);
   const metadata = await sharp(fixture).metadata();
   const fixtureLine = `fixture      ${options.fixture} (${metadata.format}, ${metadata.width}x${metadata.height}, ${fixture.length} bytes)`;

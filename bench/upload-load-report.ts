@@ -2,7 +2,7 @@ import type { AnswerTally } from './answer-tally.ts';
 import type { WindowResult } from './child-process.ts';
 import type { Drain } from './drain-watch.ts';
 import type { ServiceSamples } from './service-sampler.ts';
-import { loadAverage, machineLines, megabytes } from './side-options.ts';
+import { loadAverage, machineLines, megabytes, type Started } from './side-options.ts';
 import { fixed, formatTable, LATENCY_HEADER, latencyCells } from './stats.ts';
 import type { UploadFixture } from './upload-mix.ts';
 
@@ -174,7 +174,7 @@ function runLines(run: LoadRun, shape: Shape): string[] {
   ];
 }
 
-export function report(shape: Shape, mix: readonly UploadFixture[], runs: readonly LoadRun[], started: { readonly at: Date; readonly load: string }): string {
+export function report(shape: Shape, mix: readonly UploadFixture[], runs: readonly LoadRun[], started: Started): string {
   return [
     ...machineLines(started.at),
     `uploads      in turn: ${mix.map((fixture) => `${fixture.name} (${fixture.description})`).join('; ')}`,

@@ -16,7 +16,7 @@ import { waitUntilFinal } from './drain-watch.ts';
 import { prepareRequest, runLoad, type HttpResponse } from './http-load.ts';
 import { openSetup, parseSetups, SETUP_OPTIONS, SETUP_USAGE, type SetupName } from './pipeline-setups.ts';
 import { ServiceSampler } from './service-sampler.ts';
-import { CHILD_OPTIONS, CHILD_SETTINGS_USAGE, configName, loadAverage, parseChildSettings, progress, settingsLine } from './side-options.ts';
+import { CHILD_OPTIONS, CHILD_SETTINGS_USAGE, configName, loadAverage, parseChildSettings, progress, settingsLine, startedNow } from './side-options.ts';
 import { loadUploadMix, type UploadFixture } from './upload-mix.ts';
 import { READ_FORMATS, report, type LoadRun } from './upload-load-report.ts';
 import { uploadReady } from './upload-ready.ts';
@@ -100,7 +100,7 @@ async function readImages(name: string, port: number, ids: readonly string[], op
     },
     connections: options.concurrency,
     stop: { durationMs: options.readSeconds * 1000 },
-    check: { record: (answer, latencyMs, index) => tallies[index % READ_FORMATS.length]?.add(answer, latencyMs) },
+    record: (answer, latencyMs, index) => tallies[index % READ_FORMATS.length]?.add(answer, latencyMs),
   });
   return { seconds: result.seconds, byFormat: tallies };
 }
@@ -128,7 +128,7 @@ async function loadService(name: string, service: BenchChild, options: Options, 
       request: (index) => requests[index % requests.length] ?? Buffer.alloc(0),
       connections: options.concurrency,
       stop: { durationMs: options.seconds * 1000 },
-      check: { record: (answer, latencyMs) => { uploads.record(answer, latencyMs); } },
+      record: (answer, latencyMs) => { uploads.record(answer, latencyMs); },
     })).finally(() => { clearInterval(ticker); });
     uploadsEnded = Date.now();
     progress(`${name}: ${uploads.ids.length} uploads accepted; waiting until every one is final (at most ${options.drainMinutes} min)`);
@@ -199,7 +199,7 @@ async function deleteImages(port: number | null, ids: readonly string[]): Promis
 }
 
 async function main(options: Options): Promise<void> {
-  const started = { at: new Date(), load: loadAverage() };
+  const started = startedNow();
   const mix = await loadUploadMix();
   const runs: LoadRun[] = [];
   for (const setup of options.setups) {

@@ -198,7 +198,11 @@ export function createClamdScanner(config: ClamdConfig): Scanner {
     enabled: true,
 
     async scan(body) {
-      const clam = await connect();
+      const clam = await connect().catch((error: unknown) => {
+        // Nothing will read the input: release what feeds it (an open blob file) now, not at garbage collection.
+        if (!Buffer.isBuffer(body)) body.destroy();
+        throw error;
+      });
       const [result, { engine, signatureVersion }] = await Promise.all([
         scanWithClamd(clam, body),
         engineVersion(clam),

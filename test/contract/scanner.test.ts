@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { createServer } from 'node:net';
 import { Readable } from 'node:stream';
 import { crc32, deflateRawSync, gzipSync } from 'node:zlib';
 import test from 'ava';
@@ -8,6 +7,7 @@ import { createClamdScanner, parseClamdVersion } from '../../lib/adapters/clamd-
 import { createDisabledScanner } from '../../lib/adapters/disabled-scanner.ts';
 import { DependencyUnavailableError, isRetriable } from '../../lib/errors.ts';
 import { ScanIncompleteError, type Scanner } from '../../lib/ports/scanner.ts';
+import { closedPort } from '../support/closed-port.ts';
 import { EICAR, fixturePath, readFixture } from '../support/fixtures.ts';
 import { serverConfig } from '../support/servers.ts';
 
@@ -73,16 +73,6 @@ function nestedZip(depth: number): Buffer {
 async function clamdScanner(): Promise<Scanner> {
   const { scan } = await serverConfig();
   return createClamdScanner(scan.clamd);
-}
-
-/** A loopback port with nothing listening on it. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
 }
 
 test('clamd: the EICAR test file is infected with the ProgImage test signature', async (t) => {
@@ -217,6 +207,10 @@ test('clamd: an unreachable clamd rejects scans and health checks with Dependenc
 
   t.true(isRetriable(onScan));
   t.regex(onScan.message, /ECONNREFUSED/);
+
+  const stream = createReadStream(fixturePath('320x240.jpg'));
+  await t.throwsAsync(scanner.scan(stream), { instanceOf: DependencyUnavailableError });
+  t.true(stream.destroyed, 'a stream it was given is released, not left open until garbage collection');
 });
 
 test('clamd VERSION replies: engine and database version, or no database version', (t) => {
