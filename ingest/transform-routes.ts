@@ -83,7 +83,7 @@ export function transformRoutes(dependencies: TransformRoutesDependencies): Rout
       await assertClean(dependencies.scanner, file.bytes);
       const estimate = estimateTransform(image, transform);
       const result = await dependencies.slots.run({ tenant: tenantOf(ctx), estimate, deadline }, () =>
-        runTransform({ bytes: file.bytes, format: image.format, upright: false }, transform, { resources: NO_STORED_IMAGES, deadline }),
+        runTransform({ bytes: file.bytes, format: image.format, upright: false, ...(image.uprightSize === undefined ? {} : { size: image.uprightSize }) }, transform, { resources: NO_STORED_IMAGES, deadline }),
       );
       ctx.type = CONTENT_TYPES[result.format];
       ctx.set('Cache-Control', 'no-store');

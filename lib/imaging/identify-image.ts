@@ -14,7 +14,16 @@ export interface IdentifiedImage {
   readonly contentType: string;
   readonly width: number;
   readonly height: number;
+  /**
+   * Its size once turned upright by its EXIF orientation, for a JPEG, whose
+   * header gives the orientation; a transformation then need not read the
+   * header again. Other formats may carry an orientation the header parser does not read.
+   */
+  readonly uprightSize?: { readonly width: number; readonly height: number };
 }
+
+/** EXIF orientations 5–8 turn the image a quarter: its width and height swap. */
+const QUARTER_TURNS: ReadonlySet<number> = new Set([5, 6, 7, 8]);
 
 
 /** SVG is text: after an optional BOM, XML declaration, comments and doctype (with its internal subset), the root must be <svg>. */
@@ -28,10 +37,10 @@ async function sniffFormat(bytes: Buffer): Promise<ImageFormat | null> {
 }
 
 /** Width and height from the header alone: nothing is decoded before the virus scan. */
-function headerDimensions(bytes: Buffer): { width: number; height: number } {
+function headerDimensions(bytes: Buffer): { width: number; height: number; orientation: number | undefined } {
   try {
-    const { width, height } = imageSize(bytes);
-    if (width > 0 && height > 0) return { width, height };
+    const { width, height, orientation } = imageSize(bytes);
+    if (width > 0 && height > 0) return { width, height, orientation };
   } catch {
     // reported below
   }
@@ -100,7 +109,9 @@ export async function identifyImage(bytes: Buffer, accepted: readonly ImageForma
   if (contradiction !== null) {
     throw new UnsupportedMediaError('type_mismatch', `the content is ${CONTENT_TYPES[format]} but it was ${contradiction}`, { detected: CONTENT_TYPES[format] });
   }
-  const { width, height } = headerDimensions(bytes);
+  const { width, height, orientation = 1 } = headerDimensions(bytes);
   assertSafeStructure(bytes, format, width, height);
-  return { format, contentType: CONTENT_TYPES[format], width, height };
+  const identified = { format, contentType: CONTENT_TYPES[format], width, height };
+  if (format !== 'jpeg') return identified;
+  return { ...identified, uprightSize: QUARTER_TURNS.has(orientation) ? { width: height, height: width } : { width, height } };
 }
