@@ -46,12 +46,16 @@ const batchPath = z.object({ id: pathSegment('The batch id') });
 const noBatch = { '404': failure('no such batch', ['not_found']) };
 
 /** The Server-Sent Events of a batch: `progress` whenever the counts change, then `completed`; comments keep the stream open. */
-const batchEvents = z.string().meta({
-  description:
-    'Server-Sent Events: "event: progress" then "data: " and a Batch (JSON) whenever its counts change, "event: completed" with the last, ' +
-    'then the stream ends; ": keep-alive" comments every 15 s; "event: error" with {message} if the counts cannot be read',
-  examples: ['event: progress\ndata: {"id":"…","status":"running",…}\n\n'],
-});
+const batchEvents = z
+  .object({
+    event: z.enum(['progress', 'completed', 'error']),
+    data: z.string().meta({ contentMediaType: 'application/json', description: 'A Batch (JSON); for error, {message}' }),
+  })
+  .meta({
+    description:
+      'One event: progress with the Batch whenever its counts change, completed with the last, then the stream ends; ' +
+      '": keep-alive" comments every 15 s; error with {message} if the counts cannot be read',
+  });
 
 export const batchPaths: ZodOpenApiPathsObject = {
   '/v1/batches': {

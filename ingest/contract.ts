@@ -5,7 +5,7 @@ import { MAX_TTL_SECONDS } from '../lib/events/payloads.ts';
 import { binarySchema } from '../lib/http/contract/image-bytes.ts';
 import { idempotencyHeaders } from '../lib/http/contract/parameters.ts';
 import { always, failure, SIGNATURE_REFUSED, URL_REFUSED } from '../lib/http/contract/refusals.ts';
-import { transformOptionsSchema, transformQuery } from '../lib/http/contract/transform-query.ts';
+import { transformQuery } from '../lib/http/contract/transform-query.ts';
 
 const MAX_URLS_PER_REQUEST = 100;
 
@@ -16,7 +16,10 @@ export const urlUploadSchema = z.union(
 );
 
 /** The JSON form of a transformation: the URL of the image, and the options beside it. */
-export const remoteTransformSchema = z.object({ url: z.string() }).catchall(z.unknown());
+export const remoteTransformSchema = z
+  .object({ url: z.string() })
+  .catchall(z.unknown())
+  .meta({ description: 'The URL of the image, and transform options beside it: canonical names or aliases, values as numbers, booleans or text' });
 
 /** Seconds until an upload is deleted: a whole number of seconds, as the query or the header gives it. */
 export const ttlSchema = z
@@ -92,7 +95,7 @@ export const ingestPaths: ZodOpenApiPathsObject = {
       operationId: 'transform',
       summary: 'Transforms the image in the body (options in the query) or at a URL (JSON {url, ...options}); nothing is stored',
       requestParams: { query: transformQuery },
-      requestBody: imageBodies(z.intersection(remoteTransformSchema, transformOptionsSchema)),
+      requestBody: imageBodies(remoteTransformSchema),
       responses: {
         '200': { description: 'The transformed image', content: { 'image/*': { schema: binarySchema } } },
         '400': failure('a bad transformation or request', ['invalid_transform', 'output_too_large', 'format_limit_exceeded', 'one_image', 'malformed_multipart', 'no_file', 'invalid_json', 'invalid_body', ...URL_REFUSED]),

@@ -23,8 +23,8 @@ export const badQuery = (description = 'a bad query') => ({ '400': failure(descr
 
 /** Any other failure of any operation. */
 const otherwise = failure(
-  'any other failure: a crash, a server it depends on not answering (503, Retry-After), a method the path does not take (405 with Allow, 501), a request HTTP cannot parse or too slow to arrive',
-  ['internal_error', 'dependency_unavailable', 'method_not_allowed', 'not_implemented', 'not_found', 'malformed_request', 'request_timeout', 'headers_too_large'],
+  'any other failure: a crash, a server it depends on not answering (503, Retry-After), a method the path does not take (405 with Allow), a request HTTP cannot parse or too slow to arrive',
+  ['internal_error', 'dependency_unavailable', 'method_not_allowed', 'not_found', 'malformed_request', 'request_timeout', 'headers_too_large'],
 );
 
 /** What any API operation may answer: refusals of its credentials, its tenant's rate, and any other failure. */

@@ -29,7 +29,3 @@ export const transformQuery = z.object(
 /** A configured preset's options, the request's own on top. */
 export const presetQuery = z.object({ preset: z.string().optional().meta({ description: "A configured preset's options (the request's own options on top)" }) });
 
-/** The transform language as JSON: canonical names or aliases, values as numbers, booleans or text. */
-export const transformOptionsSchema = z
-  .record(z.enum([...Object.keys(optionsSchema.shape), ...Object.keys(OPTION_ALIASES), 'preset']), z.unknown())
-  .meta({ id: 'TransformOptions', description: 'The transform language as JSON: canonical names or aliases, values as numbers, booleans or text' });
