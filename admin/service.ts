@@ -2,6 +2,7 @@ import { openIngestCredentials } from '../lib/auth/ingest-credentials.ts';
 import { openTenantCollections } from '../lib/auth/tenants.ts';
 import { openPipelineImages } from '../lib/backlog/pipeline-images.ts';
 import type { ServiceFactory } from '../lib/service/host.ts';
+import { adminPaths } from './contract.ts';
 import { StoredTenantAdministration } from './tenant-administration.ts';
 import { tenantRoutes } from './tenant-routes.ts';
 
@@ -12,6 +13,7 @@ export const adminApi: ServiceFactory = async ({ config, catalogStore }) => {
   return {
     name: 'admin-api',
     routes: tenantRoutes(administration, config.auth.adminToken),
+    contract: adminPaths,
     readiness: { 'catalog-store': () => store.checkHealth() },
     stop: () => Promise.resolve(),
   };

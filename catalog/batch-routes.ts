@@ -2,7 +2,6 @@ import { PassThrough } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import Router from '@koa/router';
 import type { Context } from 'koa';
-import { z } from 'zod';
 import { HttpError } from '../lib/http/errors.ts';
 import { idempotencyKey } from '../lib/http/idempotency-key.ts';
 import { readJsonBody } from '../lib/http/json-body.ts';
@@ -15,6 +14,7 @@ import { batchItemId } from './batch-record.ts';
 import { batchItemView, batchStatus, batchView, outputFile, type BatchCounts } from './batch-view.ts';
 import type { BatchCollections } from './batches-collection.ts';
 import { batchRequestSchema, createBatch, type CreateBatchDependencies } from './create-batch.ts';
+import { itemIndexSchema, itemsQuery } from './batch-contract.ts';
 
 export interface BatchRoutesDependencies extends CreateBatchDependencies {
   readonly blobs: BlobStore;
@@ -25,11 +25,6 @@ const MAX_BATCH_BODY_BYTES = 8 * 1024 * 1024;
 /** How often an event stream looks at the counts, and comments to keep proxies from closing it. */
 const EVENTS_POLL_MS = 500;
 const EVENTS_KEEPALIVE_MS = 15_000;
-
-const itemsQuery = z.object({
-  cursor: z.string().regex(/^[0-9a-f-]{36}:\d{6}$/).optional(),
-  limit: z.coerce.number().int().min(1).max(500).default(100),
-});
 
 async function findBatch(batches: BatchCollections, tenant: Tenant, id: string): Promise<BatchRecord> {
   const found = imageIdSchema.safeParse(id).success ? await batches.batches.get(id) : null;
@@ -120,13 +115,13 @@ export function batchRoutes(dependencies: BatchRoutesDependencies): Router {
 
   router.get('/:id/items/:index/:file', async (ctx) => {
     const batch = await findBatch(batches, tenantOf(ctx), ctx.params.id ?? '');
-    const index = Number(ctx.params.index);
-    const item = Number.isInteger(index) && index >= 0 ? await batches.items.get(batchItemId(batch.id, index)) : null;
+    const index = itemIndexSchema.safeParse(ctx.params.index).data;
+    const item = index === undefined ? null : await batches.items.get(batchItemId(batch.id, index));
     const result = item?.document.results.find((candidate) => outputFile(candidate) === ctx.params.file);
     if (result?.key === undefined) throw new HttpError(404, 'not_found', 'no such output');
     const blob = await blobs.stat(result.key);
     if (blob === null) throw new HttpError(404, 'not_found', 'the output is no longer stored');
-    await sendBlob(ctx, blobs, blob, { name: `${batch.id}-${index}-${result.transform}` });
+    await sendBlob(ctx, blobs, blob, { name: `${batch.id}-${String(index)}-${result.transform}` });
   });
 
   return router;

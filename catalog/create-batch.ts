@@ -31,7 +31,8 @@ export const batchRequestSchema = z
     store: z.boolean().default(true),
   })
   .strict()
-  .refine((body) => (body.images === undefined) !== (body.urls === undefined), 'expected exactly one of images and urls');
+  .refine((body) => (body.images === undefined) !== (body.urls === undefined), 'expected exactly one of images and urls')
+  .meta({ id: 'BatchRequest', oneOf: [{ required: ['images'] }, { required: ['urls'] }] });
 export type BatchRequest = z.infer<typeof batchRequestSchema>;
 
 /** The images are looked up as the read API does: a source just uploaded is found (and not ready yet). */

@@ -1,18 +1,17 @@
 import Router from '@koa/router';
 import type { Context } from 'koa';
-import { z } from 'zod';
 import { DomainError, InvalidOptionError } from '../lib/errors.ts';
 import { HttpError } from '../lib/http/errors.ts';
 import { withoutDownload } from '../lib/http/download.ts';
 import { responseKey, type Negotiation, type ResponseCache } from '../lib/http/response-cache.ts';
 import { sendBlob } from '../lib/http/send-blob.ts';
 import { matchedRoute } from '../lib/http/metrics.ts';
-import { imageIdSchema, type Tenant } from '../lib/ids.ts';
+import type { Tenant } from '../lib/ids.ts';
 import { tenantOf } from '../lib/http/admission.ts';
 import type { UsageCollection } from '../lib/auth/stored-bytes.ts';
 import { formatForExtension, SUPPORTED_EXTENSIONS } from '../lib/imaging/formats.ts';
 import type { BlobStore } from '../lib/ports/blob-store.ts';
-import { imageStatusSchema } from './image-record.ts';
+import { listQuery } from './image-contract.ts';
 import { imageView } from './image-view.ts';
 import type { ImagesCollection } from './images-collection.ts';
 import type { OutcomeAnnouncer } from './announce-outcome.ts';
@@ -53,12 +52,6 @@ function requestedFormat(extension: string): AskedFor['format'] {
   }
   return format;
 }
-
-const listQuery = z.object({
-  status: imageStatusSchema.optional(),
-  cursor: imageIdSchema.optional(),
-  limit: z.coerce.number().int().min(1).max(100).default(50),
-});
 
 /** The read API of stored images. */
 export function imageRoutes({ images, usage, blobs, renditions, transformations, transforms, responses, hits, announce }: ImageRoutesDependencies): Router {

@@ -1,4 +1,8 @@
 import Router from '@koa/router';
+import { batchPaths } from './batch-contract.ts';
+import { imagePaths } from './image-contract.ts';
+import { signedUrlPaths } from './signed-url-contract.ts';
+import { statsPaths } from './stats-contract.ts';
 import type { ServiceFactory } from '../lib/service/host.ts';
 import { createOutcomeAnnouncer } from './announce-outcome.ts';
 import { batchRoutes } from './batch-routes.ts';
@@ -8,7 +12,6 @@ import { HitCounter } from './hit-counter.ts';
 import { imageRoutes } from './image-routes.ts';
 import { signedUrlRoutes } from './signed-url-routes.ts';
 import { openImagesCollection } from './images-collection.ts';
-import { openApiRoutes } from './openapi-routes.ts';
 import { startProjector } from './projector.ts';
 import { Renditions } from './renditions.ts';
 import { openImageStats } from './image-stats.ts';
@@ -51,11 +54,11 @@ export const catalogApi: ServiceFactory = async ({ config, live, bus, blobs, log
     statsRoutes({ images, blobs, stats, hits }).routes(),
     batchRoutes({ bus, images, batches, blobs, transforms }).routes(),
     signedUrlRoutes().routes(),
-    openApiRoutes().routes(),
   );
   return {
     name: 'catalog-api',
     routes,
+    contract: { ...imagePaths, ...statsPaths, ...batchPaths, ...signedUrlPaths },
     fastPath: (request, response, admitted, headers) => responses.serve(request, response, admitted, headers),
     readiness: { 'catalog-store': () => store.checkHealth() },
     stop: () => hits.stop(),

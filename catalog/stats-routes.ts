@@ -1,20 +1,19 @@
 import Router from '@koa/router';
-import { z } from 'zod';
 import { HttpError } from '../lib/http/errors.ts';
 import { tenantOf } from '../lib/http/admission.ts';
 import type { HitCounter } from './hit-counter.ts';
 import { findImage, type ImageLookup } from './image-access.ts';
 import type { ImageStats, ImageStatsCollection } from './image-stats.ts';
+import { topQuery, type ImageStatsView } from './stats-contract.ts';
 
 export interface StatsRoutesDependencies extends ImageLookup {
   readonly stats: ImageStatsCollection;
   readonly hits: HitCounter;
 }
 
-const topQuery = z.object({ limit: z.coerce.number().int().min(1).max(1000).default(10) });
 const PAGE_SIZE = 500;
 
-const statsView = ({ id, hits, byRendition }: ImageStats) => ({
+const statsView = ({ id, hits, byRendition }: ImageStats): ImageStatsView => ({
   id,
   hits,
   byRendition: Object.fromEntries(byRendition.map((entry) => [entry.rendition, entry.hits])),

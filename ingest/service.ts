@@ -1,4 +1,5 @@
 import Router from '@koa/router';
+import { ingestPaths } from './contract.ts';
 import { Counter, type Registry } from 'prom-client';
 import type { Config, LiveConfig } from '../lib/config/index.ts';
 import { createScanner } from '../lib/adapters/index.ts';
@@ -55,6 +56,7 @@ export const ingestApi: ServiceFactory = async ({ config, live, bus, blobs, log,
   return {
     name: 'ingest-api',
     routes,
+    contract: ingestPaths,
     readiness: {
       'pipeline-backlog': () => Promise.resolve(backlogHealthOf(sampler.current(), config.backlog.degradedSeconds)),
       ...(config.scan.clamd === null ? {} : { scanner: () => scanner.checkHealth() }),

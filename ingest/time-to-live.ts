@@ -1,9 +1,9 @@
 import type { Context } from 'koa';
 import type { TenantRecord } from '../lib/auth/tenants.ts';
 import { MAX_TTL_SECONDS } from '../lib/events/payloads.ts';
+import { TTL_HEADER, ttlSchema } from './contract.ts';
 import { HttpError } from '../lib/http/errors.ts';
 
-export const TTL_HEADER = 'X-ProgImage-TTL';
 
 /** How long an upload that names no ttl lives: its tenant's default, else the service's (null: until deleted). */
 export const defaultTtlOf = (tenant: TenantRecord, serviceDefault: number | null): number | null => tenant.defaultTtlSeconds ?? serviceDefault;
@@ -24,8 +24,7 @@ export function expiresAtOf(ctx: Context, defaultTtlSeconds: number | null, now 
   }
   const given = header === '' ? query : header;
   if (given === undefined) return expiryAfter(defaultTtlSeconds, now);
-  if (typeof given !== 'string' || !/^\d+$/.test(given) || Number(given) < 1 || Number(given) > MAX_TTL_SECONDS) {
-    throw new HttpError(400, 'invalid_ttl', `ttl: expected a number of seconds from 1 to ${MAX_TTL_SECONDS}`, { ttl: given });
-  }
-  return expiryAfter(Number(given), now);
+  const seconds = ttlSchema.safeParse(given);
+  if (!seconds.success) throw new HttpError(400, 'invalid_ttl', `ttl: expected a number of seconds from 1 to ${MAX_TTL_SECONDS}`, { ttl: given });
+  return expiryAfter(seconds.data, now);
 }

@@ -1,7 +1,6 @@
 import type { TransformSlots } from '../lib/transform/transform-slots.ts';
 import Router from '@koa/router';
 import type { Context } from 'koa';
-import { z } from 'zod';
 import { InfectedImageError, InvalidOptionError } from '../lib/errors.ts';
 import { HttpError } from '../lib/http/errors.ts';
 import { CONTENT_TYPES, masterFormat } from '../lib/imaging/formats.ts';
@@ -18,6 +17,7 @@ import { identifyImage } from '../lib/imaging/identify-image.ts';
 import { readJsonBody } from '../lib/http/json-body.ts';
 import { readUploadedFiles, uploadBody, type UploadedFile } from './read-upload.ts';
 import { fetchImages, type RemoteImageLimits } from '../lib/remote/fetch-images.ts';
+import { remoteTransformSchema } from './contract.ts';
 
 export interface TransformRoutesDependencies extends RemoteImageLimits {
   readonly acceptedFormats: readonly ImageFormat[];
@@ -25,9 +25,6 @@ export interface TransformRoutesDependencies extends RemoteImageLimits {
   readonly timeoutMs: () => number;
   readonly slots: TransformSlots;
 }
-
-/** The JSON form: the URL of the image, and the options beside it. */
-const remoteTransformSchema = z.object({ url: z.string() }).catchall(z.unknown());
 
 /** Images sent in a request are not stored, so there is nothing to take a mask or overlay from. */
 const NO_STORED_IMAGES = noOtherImages('masks and overlays of stored images apply to stored images only: GET /v1/images/ID.EXT?...');

@@ -1,6 +1,5 @@
 import Router from '@koa/router';
 import type { Context } from 'koa';
-import { z } from 'zod';
 import { imageLinks } from '../lib/image-links.ts';
 import { tenantRecordOf } from '../lib/http/admission.ts';
 import type { UploadedImage } from '@progimage/transform-language';
@@ -11,15 +10,8 @@ import { defaultTtlOf, expiresAtOf } from './time-to-live.ts';
 import { readJsonBody } from '../lib/http/json-body.ts';
 import { readUploadedFiles, uploadBody, type UploadedFile } from './read-upload.ts';
 import { fetchImages, type RemoteImageLimits } from '../lib/remote/fetch-images.ts';
+import { urlUploadSchema } from './contract.ts';
 import { admitToPipeline, longExpectedWait, type PipelineAdmission } from './pipeline-admission.ts';
-
-const MAX_URLS_PER_REQUEST = 100;
-
-/** The JSON form of an upload: images to fetch from URLs. */
-const urlUploadSchema = z.union([
-  z.object({ url: z.string() }).strict(),
-  z.object({ urls: z.array(z.string()).min(1).max(MAX_URLS_PER_REQUEST) }).strict(),
-], { error: `expected {"url": "…"} or {"urls": ["…", …]} with 1-${MAX_URLS_PER_REQUEST} URLs` });
 
 /** The files of an upload request: its body's, or those fetched from the URLs its JSON names. */
 async function uploadedFiles(ctx: Context, dependencies: UploadRoutesDependencies): Promise<UploadedFile[]> {

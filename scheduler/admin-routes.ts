@@ -1,7 +1,7 @@
 import Router from '@koa/router';
-import { z } from 'zod';
 import { requireAdminToken } from '../lib/http/admin-token.ts';
 import { HttpError } from '../lib/http/errors.ts';
+import { runSeqSchema, runsQuery, type JobRunView } from './contract.ts';
 import type { Job } from './job.ts';
 import type { JobRunner } from './job-runner.ts';
 import { recentRuns, runId, type JobRun, type JobRunsCollection } from './job-runs.ts';
@@ -15,9 +15,7 @@ export interface AdminRoutesDependencies {
   readonly nextRun: (job: string) => Date | null;
 }
 
-const runsQuery = z.object({ limit: z.coerce.number().int().min(1).max(500).default(20) });
-
-const runView = (run: JobRun) => ({ ...run, links: { self: `/v1/admin/jobs/${run.job}/runs/${run.seq}` } });
+const runView = (run: JobRun): JobRunView => ({ ...run, links: { self: `/v1/admin/jobs/${run.job}/runs/${run.seq}` } });
 
 /** /v1/admin/jobs: the scheduler's jobs, their runs, and running one now. */
 export function adminRoutes({ runner, runs, token, nextRun }: AdminRoutesDependencies): Router {
@@ -58,8 +56,8 @@ export function adminRoutes({ runner, runs, token, nextRun }: AdminRoutesDepende
 
   router.get('/:name/runs/:seq', async (ctx) => {
     const job = jobNamed(ctx.params.name);
-    const seq = Number(ctx.params.seq);
-    const found = Number.isSafeInteger(seq) && seq > 0 ? await runs.get(runId(job.name, seq)) : null;
+    const seq = runSeqSchema.safeParse(ctx.params.seq).data;
+    const found = seq === undefined ? null : await runs.get(runId(job.name, seq));
     if (found === null) throw new HttpError(404, 'not_found', `no run ${ctx.params.seq ?? ''} of ${job.name}`);
     ctx.body = runView(found.document);
   });

@@ -1,4 +1,5 @@
 import Router from '@koa/router';
+import { jobPaths } from './contract.ts';
 import { createTask, type ScheduledTask } from 'node-cron';
 import type { ServiceFactory } from '../lib/service/host.ts';
 import { adminRoutes } from './admin-routes.ts';
@@ -75,5 +76,5 @@ export const jobsAdminApi: ServiceFactory = async ({ config, bus, blobs, log, ca
       },
     }).routes(),
   );
-  return { name: 'jobs-admin', routes, stop: () => runner.stop() };
+  return { name: 'jobs-admin', routes, contract: jobPaths, stop: () => runner.stop() };
 };

@@ -2,12 +2,12 @@ import Router from '@koa/router';
 import type { Context } from 'koa';
 import { z } from 'zod';
 import { tenantOf } from '../lib/http/admission.ts';
-import { outcomeTypeSchema } from '../lib/events/outcomes.ts';
 import { HttpError } from '../lib/http/errors.ts';
 import { readJsonBody } from '../lib/http/json-body.ts';
 import { parseTarget, permittedAddresses, type TargetPolicy } from '../lib/remote/remote-target.ts';
 import { updateDocument } from '../lib/update-document.ts';
-import { deliveryStateSchema, type WebhookDeliveries } from './deliveries-collection.ts';
+import type { WebhookDeliveries } from './deliveries-collection.ts';
+import { changeRequest, createRequest, deliveriesQuery, rotateRequest } from './contract.ts';
 import {
   ALL_EVENTS,
   MAX_ENDPOINTS_PER_TENANT,
@@ -25,20 +25,6 @@ export interface WebhookRoutesDependencies {
   /** The address policy's exemptions (PROGIMAGE_FETCH_ALLOW_HOSTS), as for URL fetches. */
   readonly policy: TargetPolicy;
 }
-
-const webhookUrl = z.string().max(2048);
-const events = z.array(outcomeTypeSchema).min(1);
-
-const createRequest = z.strictObject({ url: webhookUrl, events: events.optional() });
-const changeRequest = z
-  .strictObject({ url: webhookUrl.optional(), events: events.optional(), enabled: z.boolean().optional() })
-  .refine((change) => Object.keys(change).length > 0, 'expected at least one of url, events, enabled');
-const rotateRequest = z.strictObject({ graceSeconds: z.number().int().min(0).max(31_536_000).default(86_400) });
-const deliveriesQuery = z.object({
-  state: deliveryStateSchema.optional(),
-  cursor: z.uuid().optional(),
-  limit: z.coerce.number().int().min(1).max(100).default(50),
-});
 
 /** The URL as it will be called, if the address policy lets ProgImage call it now (the delivery checks it again, every time). */
 async function checkedUrl(text: string, policy: TargetPolicy): Promise<string> {

@@ -9,6 +9,7 @@ import { DeliveryQueue } from './delivery-queue.ts';
 import { pollDueDeliveries } from './due-deliveries.ts';
 import { openWebhookEndpoints } from './endpoints-collection.ts';
 import { createDeliveryRecorder } from './record-deliveries.ts';
+import { webhookPaths } from './contract.ts';
 import { webhookRoutes } from './routes.ts';
 
 /** Deliveries waiting in memory per worker; past it the poller finds them in the store. */
@@ -22,7 +23,7 @@ export const webhooksApi: ServiceFactory = async ({ config, catalogStore }) => {
     deliveries: await openWebhookDeliveries(store),
     policy: { allowedHosts: config.fetch.allowedHosts },
   });
-  return { name: 'webhooks-api', routes, readiness: { 'catalog-store': () => store.checkHealth() }, stop: () => Promise.resolve() };
+  return { name: 'webhooks-api', routes, contract: webhookPaths, readiness: { 'catalog-store': () => store.checkHealth() }, stop: () => Promise.resolve() };
 };
 
 /**

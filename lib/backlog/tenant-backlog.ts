@@ -7,8 +7,8 @@ const count = z.number().int().nonnegative();
 export const tenantBacklogSchema = z.object({
   backlog: z.object({ scan: count, strip: count, compress: count, variants: count } satisfies Record<PipelineStage, z.ZodType>),
   inFlight: count,
-  imagesInFlightLimit: z.number().int().positive().nullable(),
-});
+  imagesInFlightLimit: z.number().int().positive().nullable().meta({ description: 'null: no limit' }),
+}).meta({ id: 'TenantBacklog' });
 export type TenantBacklog = z.infer<typeof tenantBacklogSchema>;
 
 export async function tenantBacklog(images: PipelineImages, tenant: TenantRecord): Promise<TenantBacklog> {

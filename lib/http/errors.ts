@@ -41,19 +41,20 @@ const CODES: Readonly<Record<number, string>> = {
   415: 'unsupported_media_type',
   416: 'range_not_satisfiable',
   422: 'unprocessable_entity',
-  501: 'not_implemented',
   503: 'service_unavailable',
 };
 
-/** What a status that a layer set without a body (the router's 404, 405 and 501) says to the client. */
+/** What a status that a layer set without a body (the router's 404, 405 and 501, answered as 405) says to the client. */
 function statusError(ctx: Context): HttpError {
   const code = CODES[ctx.status] ?? 'bad_request';
   if (ctx.status === 404) return new HttpError(404, code, `no route for ${ctx.method} ${ctx.path}`);
   const allow = ctx.response.get('Allow');
   const allowed = allow === '' ? [] : allow.split(/\s*,\s*/);
   const headers: Record<string, string> = allow === '' ? {} : { Allow: allow };
-  if (ctx.status === 405) return new HttpError(405, code, `${ctx.method} is not allowed on ${ctx.path}`, { allowed }, headers);
-  if (ctx.status === 501) return new HttpError(501, code, `${ctx.method} is not a method ProgImage implements`, { allowed }, headers);
+  // Any method the path does not take (the router's 501 is one it has no route for anywhere: TRACE, QUERY, PROPFIND) is not allowed there.
+  if (ctx.status === 405 || ctx.status === 501) {
+    return new HttpError(405, 'method_not_allowed', `${ctx.method} is not allowed on ${ctx.path}`, { allowed }, headers);
+  }
   return new HttpError(ctx.status, code, ctx.message);
 }
 

@@ -18,6 +18,10 @@ import { ConfigError, LiveConfig, type Config } from '../config/index.ts';
 import { crossOriginSharing, imageBytesCorsHeaders, isImageBytesRequest } from '../http/cors.ts';
 import { errorResponses } from '../http/errors.ts';
 import { healthRoutes, type ReadinessCheck } from '../http/health.ts';
+import { healthPaths } from '../http/health-contract.ts';
+import { apiDocumentRoutes } from '../http/api-documents.ts';
+import { openApiDocument } from '../http/contract/document.ts';
+import type { ZodOpenApiPathsObject } from 'zod-openapi';
 import { countTransformSlots, createMetricsRegistry, requestDurations, requestMetrics, type RequestDurations } from '../http/metrics.ts';
 import type { ServedFromCache } from '../http/response-cache.ts';
 import type { Registry } from 'prom-client';
@@ -59,6 +63,8 @@ export type FastPath = (request: IncomingMessage, response: ServerResponse, admi
 export interface RunningService {
   readonly name: string;
   readonly routes?: Router;
+  /** Its routes' contract: the zod schemas they validate with and answer in, by path and method, for the OpenAPI document. */
+  readonly contract?: ZodOpenApiPathsObject;
   /** Requests it can answer without the framework (hot cached responses). */
   readonly fastPath?: FastPath;
   readonly readiness?: Readonly<Record<string, ReadinessCheck>>;
@@ -82,7 +88,10 @@ function routersOf(services: readonly RunningService[], dependencies: ServiceDep
     'blob-store': () => dependencies.blobs.checkHealth(),
   };
   for (const service of services) Object.assign(checks, service.readiness);
-  return [healthRoutes(checks, dependencies.metrics), ...services.flatMap((service) => (service.routes === undefined ? [] : [service.routes]))];
+  const contracts = services.flatMap((service) => (service.contract === undefined ? [] : [service.contract]));
+  // A process serving API routes serves their document too; a worker answers health and metrics only.
+  const documents = contracts.length === 0 ? [] : [apiDocumentRoutes(openApiDocument([healthPaths(dependencies.config.auth.publicMetrics), ...contracts]))];
+  return [healthRoutes(checks, dependencies.metrics), ...documents, ...services.flatMap((service) => (service.routes === undefined ? [] : [service.routes]))];
 }
 
 const CLIENT_HANG_UPS: ReadonlySet<string> = new Set(['ERR_STREAM_PREMATURE_CLOSE', 'ECONNRESET', 'EPIPE', 'HPE_INVALID_EOF_STATE']);

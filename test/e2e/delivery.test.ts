@@ -250,7 +250,7 @@ test('a mask into JPEG shows the background, white unless given; into PNG the co
   t.is((await corner('w=100&h=100&mask=circle', 'png'))[3], 0);
 });
 
-test('every error is JSON with the error shape: 405 with Allow, 501, 404, 413, 415', async (t) => {
+test('every error is JSON with the error shape: 405 with Allow (for a method ProgImage does not know too), 404, 413, 415', async (t) => {
   const { running, id } = await deployment();
   const { baseUrl } = running;
 
@@ -266,9 +266,10 @@ test('every error is JSON with the error shape: 405 with Allow, 501, 404, 413, 4
   t.regex(deleteHealth.headers.get('allow') ?? '', /GET/);
 
   const propfind = await request(`${baseUrl}/v1/images`, { method: 'PROPFIND' });
-  t.is(propfind.status, 501);
+  t.is(propfind.status, 405);
   checkJsonError(t, propfind, 'PROPFIND');
-  t.is(errorCode(propfind), 'not_implemented');
+  t.is(errorCode(propfind), 'method_not_allowed');
+  t.regex(propfind.headers.get('allow') ?? '', /POST/);
 
   for (const path of ['/v1/nothing-here', `/v1/images/${id}/nothing/here`, '/']) {
     const missing = await request(`${baseUrl}${path}`);

@@ -1,7 +1,6 @@
 import test, { type ExecutionContext } from 'ava';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
-import { openApiDocument } from '../../catalog/openapi-document.ts';
 import { waitUntil } from '../../lib/wait.ts';
 import { bearer, TEST_API_KEY } from '../support/api.ts';
 import { readFixture } from '../support/fixtures.ts';
@@ -12,13 +11,14 @@ import { startOnServers, type ProgImageOnServers } from '../support/on-servers.t
 interface Operation {
   readonly responses: Readonly<Record<string, { readonly content?: Readonly<Record<string, unknown>> }>>;
 }
-const paths = openApiDocument.paths as unknown as Readonly<Record<string, Readonly<Record<string, Operation>>>>;
+type Paths = Readonly<Record<string, Readonly<Record<string, Operation>>>>;
 const DOCUMENT_ID = 'https://progimage.invalid/openapi.json';
 
 // ajv-formats is CommonJS: its default export is the module object under ESM.
 const addFormats = addFormatsModule as unknown as (ajv: Ajv2020) => Ajv2020;
 const ajv = addFormats(new Ajv2020({ strict: false, allErrors: true }));
-ajv.addSchema({ ...openApiDocument, $id: DOCUMENT_ID });
+/** The document as the server serves it (GET /v1/openapi.json, without credentials), loaded into ajv. */
+let paths: Paths = {};
 
 const pointer = (...parts: string[]) => parts.map((part) => part.replaceAll('~', '~0').replaceAll('/', '~1')).join('/');
 
@@ -26,7 +26,14 @@ const pointer = (...parts: string[]) => parts.map((part) => part.replaceAll('~',
 const generic = (path: string) => path.replace(/:[A-Za-z0-9_]+/g, '{}').replace(/\{[^}]+\}/g, '{}');
 
 let running: ProgImageOnServers | undefined;
-const servers = async () => (running ??= await startOnServers('openapi'));
+async function startWithDocument(): Promise<ProgImageOnServers> {
+  const started = await startOnServers('openapi');
+  const document = (await (await fetch(`${started.progimage.baseUrl}/v1/openapi.json`, { headers: bearer(TEST_API_KEY) })).json()) as { readonly paths: Paths };
+  ajv.addSchema({ ...document, $id: DOCUMENT_ID });
+  paths = document.paths;
+  return started;
+}
+const servers = async () => (running ??= await startWithDocument());
 test.after.always(async () => {
   await running?.stop();
 });

@@ -31,6 +31,9 @@ const SIGNABLE_PATH = /^\/v1\/images\/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-
 /** True when `path` (raw, as written in the request line, without its query) may be signed and served through a signature. */
 export const isSignablePath = (path: string): boolean => SIGNABLE_PATH.test(path);
 
+/** A signable path with any query (no fragment): what may be asked to be signed. */
+export const SIGNABLE_PATH_AND_QUERY = new RegExp(`${SIGNABLE_PATH.source.slice(0, -1)}(?:\\?[^#]*)?$`);
+
 const byNameThenValue = ([a, av]: [string, string], [b, bv]: [string, string]): number =>
   a < b ? -1 : a > b ? 1 : av < bv ? -1 : av > bv ? 1 : 0;
 

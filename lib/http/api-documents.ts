@@ -1,9 +1,8 @@
 import Router from '@koa/router';
-import { asyncApiDocument } from '../lib/events/asyncapi-document.ts';
-import { openApiDocument } from './openapi-document.ts';
+import { asyncApiDocument } from '../events/asyncapi-document.ts';
 
-/** GET /v1/openapi.json and /v1/asyncapi.json: the documents of the whole HTTP API and of the public topics, served by the catalog. */
-export function openApiRoutes(): Router {
+/** GET /v1/openapi.json and /v1/asyncapi.json: the documents of the whole HTTP API (built by the host from the services it serves) and of the public topics. */
+export function apiDocumentRoutes(openApiDocument: object): Router {
   const router = new Router();
   const serve = (path: string, document: object) =>
     router.get(path, (ctx) => {
