@@ -11,6 +11,8 @@ export interface BenchOptions {
   readonly setups: readonly SetupName[];
   /** Each setup is measured once per value of PROGIMAGE_CONSUMER_CONCURRENCY; null: once, with the services' default. */
   readonly consumerConcurrencies: readonly number[] | null;
+  /** The servers setup in the distributed layout, once per value: copies of each processor; null: every service in one process. */
+  readonly copies: readonly number[] | null;
   readonly pollIntervalMs: number;
   readonly target: number;
 }
@@ -24,6 +26,9 @@ ${SETUP_USAGE}
   --consumer-concurrency LIST
                          measure each setup once per value of PROGIMAGE_CONSUMER_CONCURRENCY,
                          e.g. 1,2,4 (default: once, with the services' default, the CPUs)
+  --copies LIST          measure the servers setup in the distributed layout (every service its own
+                         process, as npm run start:distributed) once per value: copies of each
+                         processor, e.g. 1,2,4 (implies --servers; default: every service in one process)
   --poll-ms N            interval between status polls of one image (default 100)
   --fixture PATH         the image to upload (default the 2725x2225 JPEG fixture)
   --target R             the ratio to the limit the pipeline should reach (default 0.6)`;
@@ -44,11 +49,11 @@ function ratio(value: string | undefined): number {
   return parsed;
 }
 
-function concurrencies(value: string | undefined): number[] | null {
+function wholeNumbers(option: string, value: string | undefined): number[] | null {
   if (value === undefined) return null;
   const values = value.split(',').map((entry) => entry.trim());
   if (values.some((entry) => !/^[1-9]\d*$/.test(entry))) {
-    throw new UsageError(`--consumer-concurrency: expected comma-separated whole numbers of at least 1, got "${value}"`, USAGE);
+    throw new UsageError(`--${option}: expected comma-separated whole numbers of at least 1, got "${value}"`, USAGE);
   }
   return values.map(Number);
 }
@@ -60,18 +65,22 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): B
     'in-flight': { type: 'string' },
     'limit-concurrency': { type: 'string' },
     'consumer-concurrency': { type: 'string' },
+    copies: { type: 'string' },
     'poll-ms': { type: 'string' },
     fixture: { type: 'string' },
     target: { type: 'string' },
   }, USAGE);
   if (values === 'help') return 'help';
+  const copies = wholeNumbers('copies', values.copies);
+  const setups = parseSetups(values, env, USAGE);
   return {
     fixture: values.fixture ?? DEFAULT_FIXTURE,
     images: wholeNumber('count', values.count, 200, 1, USAGE),
     inFlight: wholeNumber('in-flight', values['in-flight'], 8, 1, USAGE),
     limitConcurrency: wholeNumber('limit-concurrency', values['limit-concurrency'], Math.max(availableParallelism(), PIXEL_STAGES), 1, USAGE),
-    setups: parseSetups(values, env, USAGE),
-    consumerConcurrencies: concurrencies(values['consumer-concurrency']),
+    setups: copies === null || setups.includes('servers') ? setups : [...setups, 'servers'],
+    consumerConcurrencies: wholeNumbers('consumer-concurrency', values['consumer-concurrency']),
+    copies,
     pollIntervalMs: wholeNumber('poll-ms', values['poll-ms'], 100, 1, USAGE),
     target: ratio(values.target),
   };

@@ -1,11 +1,8 @@
 import { newApiKey } from '../lib/auth/keys.ts';
-import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
-import { loadConfig } from '../lib/config/index.ts';
-import { hostServices } from '../lib/service/host.ts';
-import { ALL_SERVICES } from '../services.ts';
 import { runConcurrently } from '../lib/concurrency.ts';
+import { hostDistributed, hostInProcess, type PipelineHost } from './pipeline-hosts.ts';
 import type { PipelineSetup } from './pipeline-setups.ts';
 import type { ImageTimeline, StageTimes } from './stage-timeline.ts';
 
@@ -18,6 +15,8 @@ export interface PipelineRunOptions {
   readonly pollIntervalMs: number;
   readonly imageTimeoutMs: number;
   readonly progress: (line: string) => void;
+  /** Copies of each processor in the distributed layout (every service its own process); null: every service in this process. */
+  readonly copies: number | null;
 }
 
 export interface PipelineRun {
@@ -26,8 +25,9 @@ export interface PipelineRun {
   readonly inFlight: number;
   /** From the first upload's start to the last image observed `ready`. */
   readonly seconds: number;
-  /** CPU seconds this process (every service and the client) used during the timed uploads (user + system). */
+  /** CPU seconds used during the timed uploads (user + system), by what `cpuMeasure` names. */
   readonly cpuSeconds: number;
+  readonly cpuMeasure: string;
   readonly timelines: readonly ImageTimeline[];
   /** `name/format` of the variants the catalog lists for one image. */
   readonly variants: readonly string[];
@@ -143,23 +143,16 @@ async function followOne(client: BenchClient, options: PipelineRunOptions): Prom
 }
 
 /**
- * Every service in this process (hostServices, as `npm start` does) on the
- * setup's adapters; `images` uploads over HTTP, at most `inFlight` of them
- * between upload and `ready` at a time. One image goes through first,
- * untimed, so that start-up costs are not counted.
+ * Every service in this process (as `npm start` does) or each in its own
+ * process (`options.copies`), on the setup's adapters; `images` uploads over
+ * HTTP, at most `inFlight` of them between upload and `ready` at a time. One
+ * image goes through first, untimed, so that start-up costs are not counted.
  */
 export async function measurePipeline(setup: PipelineSetup, options: PipelineRunOptions): Promise<PipelineRun> {
   const apiKey = newApiKey();
-  const config = loadConfig({
-    ...setup.env,
-    PROGIMAGE_BOOTSTRAP_API_KEY: apiKey,
-    PROGIMAGE_LOG_LEVEL: 'warn',
-    PROGIMAGE_HTTP_HOST: '127.0.0.1',
-    PROGIMAGE_HTTP_PORT: '0',
-  });
-  const hosted = await hostServices(`bench-${setup.name}`, ALL_SERVICES, config);
-  const { port } = hosted.server.address() as AddressInfo;
-  const client = new BenchClient(`http://127.0.0.1:${port}`, apiKey);
+  const env = { ...setup.env, PROGIMAGE_BOOTSTRAP_API_KEY: apiKey, PROGIMAGE_LOG_LEVEL: 'warn' };
+  const host: PipelineHost = options.copies === null ? await hostInProcess(setup.name, env) : await hostDistributed(env, options.copies, options.progress);
+  const client = new BenchClient(host.baseUrl, apiKey);
   const ids: string[] = [];
   try {
     const warmUp = await followOne(client, options);
@@ -167,7 +160,7 @@ export async function measurePipeline(setup: PipelineSetup, options: PipelineRun
     client.statusPolls = 0;
 
     const started = Date.now();
-    const cpuBefore = process.cpuUsage();
+    const cpuBefore = host.cpuSeconds();
     let done = 0;
     const step = Math.max(1, Math.round(options.images / 10));
     const timelines = await runConcurrently(options.images, options.inFlight, async () => {
@@ -179,7 +172,7 @@ export async function measurePipeline(setup: PipelineSetup, options: PipelineRun
       }
       return timeline;
     });
-    const cpu = process.cpuUsage(cpuBefore);
+    const cpuSeconds = host.cpuSeconds() - cpuBefore;
     // Stage times the catalog had not projected when it first said ready, read now that the run is over.
     for (const [index, timeline] of timelines.entries()) {
       if (timeline.stages === null) timelines[index] = { ...timeline, stages: stageTimesOf(await client.view(timeline.id)) };
@@ -191,7 +184,8 @@ export async function measurePipeline(setup: PipelineSetup, options: PipelineRun
       images: options.images,
       inFlight: options.inFlight,
       seconds: (lastReady - firstUpload) / 1000,
-      cpuSeconds: (cpu.user + cpu.system) / 1e6,
+      cpuSeconds,
+      cpuMeasure: host.cpuMeasure,
       timelines,
       variants: warmUp.variants,
       statusPolls: client.statusPolls,
@@ -202,6 +196,6 @@ export async function measurePipeline(setup: PipelineSetup, options: PipelineRun
         options.progress(`${setup.name}: could not delete every benchmark image: ${String(error)}`);
       });
     }
-    await hosted.stop();
+    await host.stop();
   }
 }

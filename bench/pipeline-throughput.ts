@@ -20,10 +20,17 @@ import { fixed, formatTable, mean, quantile } from './stats.ts';
 
 const loadAtStart = loadavg()[0] ?? Number.NaN;
 
-async function runSetup(name: SetupName, concurrency: number | null, options: BenchOptions, upload: Buffer, contentType: string): Promise<PipelineRun> {
+async function runSetup(
+  name: SetupName,
+  { concurrency, copies }: { concurrency: number | null; copies: number | null },
+  options: BenchOptions,
+  upload: Buffer,
+  contentType: string,
+): Promise<PipelineRun> {
   const opened = await openSetup(name, progress);
   const setup = concurrency === null ? opened : { ...opened, env: { ...opened.env, PROGIMAGE_CONSUMER_CONCURRENCY: String(concurrency) } };
-  const label = concurrency === null ? name : `${name}, consumer concurrency ${concurrency}`;
+  const label = [name, ...(copies === null ? [] : [`distributed, ${copies} ${copies === 1 ? 'copy' : 'copies'} of each processor`]),
+    ...(concurrency === null ? [] : [`consumer concurrency ${concurrency}`])].join(', ');
   try {
     progress(`${label}: ${options.images} uploads, ${options.inFlight} in flight`);
     const run = await measurePipeline(setup, {
@@ -34,6 +41,7 @@ async function runSetup(name: SetupName, concurrency: number | null, options: Be
       pollIntervalMs: options.pollIntervalMs,
       imageTimeoutMs: 10 * 60_000,
       progress,
+      copies,
     });
     return { ...run, setup: label };
   } finally {
@@ -87,7 +95,8 @@ function report(
     formatTable(['setup', 'images', 'seconds', 'images/s', 'p50 s', 'p95 s', 'CPUs used', 'ratio to limit'], rows),
     '',
     'latency: limit = one image\'s stage work; pipeline = upload start → ready seen by polling GET /v1/images/ID.',
-    `CPUs used: this process's CPU time / wall time (of ${availableParallelism()}); servers' own processes are not counted. ` +
+    ...[...new Set(runs.map((run) => run.cpuMeasure))].map((measure) => `CPUs used by a pipeline run: the CPU time of ${measure} / wall time (of ${availableParallelism()} CPUs).`),
+    `Limit: this process's CPU time / wall time. ` +
       `Load average (1 min) at start ${fixed(loadAtStart, 2)}, at end ${fixed(loadavg()[0] ?? Number.NaN, 2)}.`,
     `limit, mean per image: strip ${fixed(mean(limit.stageTimesMs.map((t) => t.strip)), 0)} ms, ` +
       `compress ${fixed(mean(limit.stageTimesMs.map((t) => t.compress)), 0)} ms, ` +
@@ -138,7 +147,13 @@ async function main(options: BenchOptions): Promise<void> {
   const before = await limitPart('before', options, format, firstHalf);
   const runs: PipelineRun[] = [];
   for (const setup of options.setups) {
-    for (const concurrency of options.consumerConcurrencies ?? [null]) runs.push(await runSetup(setup, concurrency, options, upload, CONTENT_TYPES[format]));
+    // Only the servers can be shared by separate processes: the embedded bus belongs to one process.
+    const layouts = setup === 'servers' && options.copies !== null ? options.copies : [null];
+    for (const copies of layouts) {
+      for (const concurrency of options.consumerConcurrencies ?? [null]) {
+        runs.push(await runSetup(setup, { concurrency, copies }, options, upload, CONTENT_TYPES[format]));
+      }
+    }
   }
   const limitHalves = options.images - firstHalf === 0
     ? [before]

@@ -1,0 +1,78 @@
+import type { AddressInfo } from 'node:net';
+import { cpus } from 'node:os';
+import { distributedProcesses } from '../infra/local/distributed-layout.ts';
+import { freePort, Supervisor } from '../infra/local/supervisor.ts';
+import { loadConfig } from '../lib/config/index.ts';
+import { hostServices } from '../lib/service/host.ts';
+import { ALL_SERVICES } from '../services.ts';
+
+/** Where a pipeline benchmark's services run: the API's address, what they cost, and how to stop them. */
+export interface PipelineHost {
+  readonly baseUrl: string;
+  /** What `cpuSeconds` counts, for the report. */
+  readonly cpuMeasure: string;
+  /** CPU seconds used so far (user + system) by what `cpuMeasure` names. */
+  cpuSeconds(): number;
+  stop(): Promise<void>;
+}
+
+/** Every service in this process on the setup's adapters, as `npm start` runs them. */
+export async function hostInProcess(name: string, env: Readonly<Record<string, string>>): Promise<PipelineHost> {
+  const hosted = await hostServices(`bench-${name}`, ALL_SERVICES, loadConfig({ ...env, PROGIMAGE_HTTP_HOST: '127.0.0.1', PROGIMAGE_HTTP_PORT: '0' }));
+  const { port } = hosted.server.address() as AddressInfo;
+  return {
+    baseUrl: `http://127.0.0.1:${port}`,
+    cpuMeasure: 'this process (every service and the client)',
+    cpuSeconds: () => {
+      const { user, system } = process.cpuUsage();
+      return (user + system) / 1e6;
+    },
+    stop: () => hosted.stop(),
+  };
+}
+
+/** CPU time of the whole machine: the services' processes, the servers (Kafka, MinIO, FerretDB, clamd) and the client. */
+function machineCpuSeconds(): number {
+  return cpus().reduce((sum, { times }) => sum + times.user + times.nice + times.sys + times.irq, 0) / 1000;
+}
+
+/** A cold start compiles each process's TypeScript on two CPUs at once. */
+const READY_TIMEOUT_MS = 180_000;
+
+/**
+ * Every service its own process, `copies` of each pipeline processor, as
+ * `npm run start:distributed` runs them, on the setup's servers; the client
+ * uses the one API address.
+ */
+export async function hostDistributed(env: Readonly<Record<string, string>>, copies: number, progress: (line: string) => void): Promise<PipelineHost> {
+  const supervisor = new Supervisor((line) => {
+    progress(`distributed: ${line}`);
+  });
+  try {
+    const [api, ...workers] = distributedProcesses(copies);
+    if (api === undefined) throw new Error('the layout names no api process');
+    const apiPort = await freePort();
+    const baseUrl = `http://127.0.0.1:${apiPort}`;
+    await supervisor.start({ name: api.name, main: api.main, env: { ...process.env, ...env, PROGIMAGE_HTTP_HOST: '127.0.0.1', PROGIMAGE_HTTP_PORT: String(apiPort) }, baseUrl });
+    await supervisor.ready(READY_TIMEOUT_MS, [api.name]);
+    for (const worker of workers) {
+      const port = await freePort();
+      await supervisor.start({
+        name: worker.name,
+        main: worker.main,
+        env: { ...process.env, ...env, PROGIMAGE_HTTP_HOST: '127.0.0.1', PROGIMAGE_HTTP_PORT: String(port) },
+        baseUrl: `http://127.0.0.1:${port}`,
+      });
+    }
+    await supervisor.ready(READY_TIMEOUT_MS);
+    return {
+      baseUrl,
+      cpuMeasure: 'the whole machine (every process, the servers and the client)',
+      cpuSeconds: machineCpuSeconds,
+      stop: () => supervisor.stop(20_000),
+    };
+  } catch (error) {
+    await supervisor.stop(20_000);
+    throw error;
+  }
+}
