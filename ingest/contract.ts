@@ -65,10 +65,10 @@ export const ingestPaths: ZodOpenApiPathsObject = {
       operationId: 'uploadImages',
       summary: 'Store one image (raw body), many (multipart field "file"), or images at URLs (JSON {url} or {urls})',
       requestParams: {
-        header: idempotencyHeaders.extend({ [TTL_HEADER]: ttlSchema.optional().meta({ description: 'Seconds until the image is deleted (or ?ttl=; not both)' }) }),
+        header: idempotencyHeaders.extend({ [TTL_HEADER]: ttlSchema.optional().meta({ description: 'Seconds until the image is deleted (or ?ttl=, which wins when both are given)' }) }),
         query: z.object({
           ttl: ttlSchema.optional().meta({
-            description: "Seconds until the image is deleted (or the header X-ProgImage-TTL; not both). Without either: the tenant's default time to live, else the service's, else until deleted",
+            description: "Seconds until the image is deleted (or the header X-ProgImage-TTL; given both ways, each must be valid and this one wins). Without either: the tenant's default time to live, else the service's, else until deleted",
           }),
         }),
       },
