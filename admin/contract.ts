@@ -130,7 +130,7 @@ export const adminPaths: ZodOpenApiPathsObject = {
       ...ADMIN,
       operationId: 'revokeApiKey',
       summary: 'Revokes the key of this sha256 (hex); gatekeepers refuse it within PROGIMAGE_AUTH_CACHE_MS',
-      requestParams: { path: z.object({ sha256: z.string().regex(KEY_HASH).meta({ description: 'The sha256 of the key, in lower-case hex' }) }) },
+      requestParams: { path: z.object({ sha256: z.string().regex(KEY_HASH).meta({ description: 'The sha256 of the key, in lower-case hex', examples: ['0'.repeat(64)] }) }) },
       responses: { '200': { description: 'The key, revoked', content: json(apiKeyViewSchema) }, '404': failure('no such key', ['key_not_found']), ...adminRefused },
     },
   },
