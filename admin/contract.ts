@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { ZodOpenApiPathsObject, ZodOpenApiResponsesObject } from 'zod-openapi';
 import { signedUrlRequestSchema, signedUrlSchema } from '../lib/auth/signed-urls.ts';
+import { KEY_HASH } from '../lib/auth/tenants.ts';
 import { tenantBacklogSchema } from '../lib/backlog/tenant-backlog.ts';
 import { pathSegment } from '../lib/http/contract/parameters.ts';
 import { ADMIN, adminRefused, badQuery, BODY_REFUSED, failure } from '../lib/http/contract/refusals.ts';
@@ -129,7 +130,7 @@ export const adminPaths: ZodOpenApiPathsObject = {
       ...ADMIN,
       operationId: 'revokeApiKey',
       summary: 'Revokes the key of this sha256 (hex); gatekeepers refuse it within PROGIMAGE_AUTH_CACHE_MS',
-      requestParams: { path: z.object({ sha256: pathSegment('The sha256 of the key, in hex') }) },
+      requestParams: { path: z.object({ sha256: z.string().regex(KEY_HASH).meta({ description: 'The sha256 of the key, in lower-case hex', examples: ['0'.repeat(64)] }) }) },
       responses: { '200': { description: 'The key, revoked', content: json(apiKeyViewSchema) }, '404': failure('no such key', ['key_not_found']), ...adminRefused },
     },
   },

@@ -2,9 +2,11 @@ import Router from '@koa/router';
 import type { Middleware } from 'koa';
 import { requireAdminToken } from '../lib/http/admin-token.ts';
 import { apiKeyHash } from '../lib/auth/keys.ts';
+import { KEY_HASH } from '../lib/auth/tenants.ts';
 import { signedUrlRequestSchema } from '../lib/auth/signed-urls.ts';
 import { HttpError } from '../lib/http/errors.ts';
 import { readJsonBody } from '../lib/http/json-body.ts';
+import { segmentOf, segmentRoute } from '../lib/http/segment-route.ts';
 import {
   keyToRevokeSchema,
   newIngestCredentialSchema,
@@ -103,8 +105,9 @@ export function tenantRoutes(administration: TenantAdministration, token: string
     ctx.body = await administration.revokeIngestCredential(ctx.params.keyId ?? '');
   });
 
-  router.delete(`${KEYS_PATH}/:sha256`, async (ctx) => {
-    ctx.body = await administration.revokeKey(ctx.params.sha256 ?? '');
+  // A sha256 in hex, so that /v1/admin/keys/revoke is not one: DELETE there is a 405 that allows POST.
+  router.delete(segmentRoute(KEYS_PATH, KEY_HASH), async (ctx) => {
+    ctx.body = await administration.revokeKey(segmentOf(ctx));
   });
 
   // The key in the body, not the URL, which access logs and proxies keep.

@@ -4,7 +4,11 @@ import { OUTPUT_FORMATS, type Batch, type BatchItem } from '@progimage/transform
 import { delivered, deliveryHeaders, deliveryQuery, imageAnswer } from '../lib/http/contract/image-bytes.ts';
 import { idempotencyHeaders, nextOf, pageLimit, pathSegment } from '../lib/http/contract/parameters.ts';
 import { always, badQuery, failure, SIGNATURE_REFUSED } from '../lib/http/contract/refusals.ts';
-import { batchRequestSchema } from './create-batch.ts';
+import { transformObject } from '../lib/http/contract/transform-query.ts';
+import { batchRequestOf } from './create-batch.ts';
+
+/** A batch request as the document gives it: each transform by the language's option names and types. */
+const batchRequestSchema = batchRequestOf(transformObject).meta({ id: 'BatchRequest', oneOf: [{ required: ['images'] }, { required: ['urls'] }] });
 
 /** GET /v1/batches/ID: which page of its items. */
 export const itemsQuery = z.object({

@@ -23,16 +23,22 @@ const MAX_TRANSFORMS = 10;
 const CHUNK = 500;
 const LOOKUPS_AT_ONCE = 16;
 
-export const batchRequestSchema = z
-  .object({
-    images: z.array(z.string().max(64)).min(1).max(MAX_BATCH_ITEMS).optional(),
-    urls: z.array(z.string().max(4096)).min(1).max(MAX_BATCH_ITEMS).optional(),
-    transforms: z.array(z.record(z.string(), z.unknown())).min(1).max(MAX_TRANSFORMS),
-    store: z.boolean().default(true),
-  })
-  .strict()
-  .refine((body) => (body.images === undefined) !== (body.urls === undefined), 'expected exactly one of images and urls')
-  .meta({ id: 'BatchRequest', oneOf: [{ required: ['images'] }, { required: ['urls'] }] });
+/**
+ * A batch request whose transforms are `transform`. The route reads them as
+ * any objects, so that parseOptions names a bad one (invalid_transform); the
+ * document (batch-contract.ts) gives the transform language's names and types.
+ */
+export const batchRequestOf = <T extends z.ZodType<Record<string, unknown>>>(transform: T) =>
+  z
+    .object({
+      images: z.array(z.string().max(64)).min(1).max(MAX_BATCH_ITEMS).optional(),
+      urls: z.array(z.string().max(4096)).min(1).max(MAX_BATCH_ITEMS).optional(),
+      transforms: z.array(transform).min(1).max(MAX_TRANSFORMS),
+      store: z.boolean().default(true),
+    })
+    .strict()
+    .refine((body) => (body.images === undefined) !== (body.urls === undefined), 'expected exactly one of images and urls');
+export const batchRequestSchema = batchRequestOf(z.record(z.string(), z.unknown()));
 export type BatchRequest = z.infer<typeof batchRequestSchema>;
 
 /** The images are looked up as the read API does: a source just uploaded is found (and not ready yet). */

@@ -57,7 +57,7 @@ export const imageSchema = z
 
 const imagePageSchema = z.object({ images: z.array(imageSchema), next: z.string().nullable() }).meta({ id: 'ImagePage' });
 
-const imagePath = z.object({ id: pathSegment('The image id') });
+const imagePath = z.object({ id: imageIdSchema.meta({ description: 'The image id' }) });
 const noImage = { '404': failure('no such image', ['not_found']) };
 
 /** What GET of a stored image's bytes may answer besides 200 and the delivery's own. */

@@ -25,6 +25,7 @@ import { AUTO_EXTENSION, chooseByHeaders, negotiationOf, ownFormat, type AskedFo
 import { canonicalise, isPlainConversion } from '../lib/transform/canonical.ts';
 import { parseOptions } from '../lib/transform/options.ts';
 import { expandPreset } from '../lib/transform/presets.ts';
+import { segmentOf, segmentRoute } from '../lib/http/segment-route.ts';
 import type { TransformSettings } from '../lib/config/index.ts';
 import type { TransformResources } from '../lib/transform/steps/step.ts';
 
@@ -166,8 +167,9 @@ export function imageRoutes({ images, usage, blobs, renditions, transformations,
     await sendRendition(ctx, image, blob, `variants/${file}`, downloadName);
   });
 
-  router.delete('/:id', async (ctx) => {
-    const image = await findImage(lookup, tenantOf(ctx), ctx.params.id ?? '');
+  // An id without an extension: /v1/images/ID.jpg is only read, so DELETE there is a 405 that allows GET and HEAD.
+  router.delete(segmentRoute('/v1/images', /[^/.]+/), async (ctx) => {
+    const image = await findImage(lookup, tenantOf(ctx), segmentOf(ctx));
     await deleteImage({ images, blobs, usage, forget: (id) => { responses.forget(id); }, announce }, { tenant: image.tenant, imageId: image.id });
     ctx.status = 204;
   });

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { ZodOpenApiPathsObject } from 'zod-openapi';
-import { pageLimit, pathSegment } from '../lib/http/contract/parameters.ts';
+import { imageIdSchema } from '../lib/ids.ts';
+import { pageLimit } from '../lib/http/contract/parameters.ts';
 import { always, badQuery, failure } from '../lib/http/contract/refusals.ts';
 
 /** GET /v1/stats/top: how many. */
@@ -21,7 +22,7 @@ export const statsPaths: ZodOpenApiPathsObject = {
     get: {
       operationId: 'getImageStats',
       summary: "The image's hits, in all and by what was served (this process's unflushed hits included)",
-      requestParams: { path: z.object({ id: pathSegment('The image id') }) },
+      requestParams: { path: z.object({ id: imageIdSchema.meta({ description: 'The image id' }) }) },
       responses: {
         '200': { description: 'Its statistics', content: { 'application/json': { schema: imageStatsSchema } } },
         '404': failure('no such image', ['not_found']),

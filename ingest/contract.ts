@@ -2,22 +2,23 @@ import { z } from 'zod';
 import type { ZodOpenApiPathsObject, ZodOpenApiRequestBodyObject } from 'zod-openapi';
 import { tenantBacklogSchema } from '../lib/backlog/tenant-backlog.ts';
 import { MAX_TTL_SECONDS } from '../lib/events/payloads.ts';
-import { binarySchema } from '../lib/http/contract/image-bytes.ts';
-import { idempotencyHeaders } from '../lib/http/contract/parameters.ts';
+import { binarySchema, uploadedBytesSchema } from '../lib/http/contract/image-bytes.ts';
+import { fetchableUrl, idempotencyHeaders } from '../lib/http/contract/parameters.ts';
 import { always, failure, SIGNATURE_REFUSED, URL_REFUSED } from '../lib/http/contract/refusals.ts';
 import { transformQuery } from '../lib/http/contract/transform-query.ts';
+import { MAX_FILES_PER_REQUEST } from './read-upload.ts';
 
 const MAX_URLS_PER_REQUEST = 100;
 
 /** The JSON form of an upload: images to fetch from URLs. */
 export const urlUploadSchema = z.union(
-  [z.object({ url: z.string() }).strict(), z.object({ urls: z.array(z.string()).min(1).max(MAX_URLS_PER_REQUEST) }).strict()],
+  [z.object({ url: fetchableUrl() }).strict(), z.object({ urls: z.array(fetchableUrl()).min(1).max(MAX_URLS_PER_REQUEST) }).strict()],
   { error: `expected {"url": "…"} or {"urls": ["…", …]} with 1-${MAX_URLS_PER_REQUEST} URLs` },
 );
 
 /** The JSON form of a transformation: the URL of the image, and the options beside it. */
 export const remoteTransformSchema = z
-  .object({ url: z.string() })
+  .object({ url: fetchableUrl() })
   .catchall(z.unknown())
   .meta({ description: 'The URL of the image, and transform options beside it: canonical names or aliases, values as numbers, booleans or text' });
 
@@ -44,13 +45,15 @@ const uploadedImageSchema = z
   })
   .meta({ id: 'UploadedImage' });
 
-/** What an upload or a transformation takes: the image as the body, as multipart, or the JSON of URLs. */
-const imageBodies = (json: z.ZodType): ZodOpenApiRequestBodyObject => ({
+/** What an upload (up to MAX_FILES_PER_REQUEST files) or a transformation (one) takes: the image as the body, as multipart, or the JSON of URLs. */
+const imageBodies = (json: z.ZodType, maxFiles: number): ZodOpenApiRequestBodyObject => ({
   required: true,
   content: {
-    'multipart/form-data': { schema: z.object({ file: z.union([binarySchema, z.array(binarySchema)]) }) },
-    'application/octet-stream': { schema: binarySchema },
-    'image/*': { schema: binarySchema },
+    'multipart/form-data': {
+      schema: z.object({ file: maxFiles === 1 ? uploadedBytesSchema : z.union([uploadedBytesSchema, z.array(uploadedBytesSchema).min(1).max(maxFiles)]) }),
+    },
+    'application/octet-stream': { schema: uploadedBytesSchema },
+    'image/*': { schema: uploadedBytesSchema },
     'application/json': { schema: json },
   },
 });
@@ -65,14 +68,14 @@ export const ingestPaths: ZodOpenApiPathsObject = {
       operationId: 'uploadImages',
       summary: 'Store one image (raw body), many (multipart field "file"), or images at URLs (JSON {url} or {urls})',
       requestParams: {
-        header: idempotencyHeaders.extend({ [TTL_HEADER]: ttlSchema.optional().meta({ description: 'Seconds until the image is deleted (or ?ttl=; not both)' }) }),
+        header: idempotencyHeaders.extend({ [TTL_HEADER]: ttlSchema.optional().meta({ description: 'Seconds until the image is deleted (or ?ttl=, which wins when both are given)' }) }),
         query: z.object({
           ttl: ttlSchema.optional().meta({
-            description: "Seconds until the image is deleted (or the header X-ProgImage-TTL; not both). Without either: the tenant's default time to live, else the service's, else until deleted",
+            description: "Seconds until the image is deleted (or the header X-ProgImage-TTL; given both ways, each must be valid and this one wins). Without either: the tenant's default time to live, else the service's, else until deleted",
           }),
         }),
       },
-      requestBody: imageBodies(urlUploadSchema),
+      requestBody: imageBodies(urlUploadSchema, MAX_FILES_PER_REQUEST),
       responses: {
         '202': { description: 'Stored, and in the pipeline', content: { 'application/json': { schema: z.union([uploadedImageSchema, z.object({ images: z.array(uploadedImageSchema) })]) } } },
         '400': failure('a malformed request or a URL that will not be fetched', ['invalid_idempotency_key', 'invalid_ttl', 'malformed_multipart', 'no_file', 'unreadable_body', 'invalid_json', 'invalid_body', ...URL_REFUSED]),
@@ -95,7 +98,7 @@ export const ingestPaths: ZodOpenApiPathsObject = {
       operationId: 'transform',
       summary: 'Transforms the image in the body (options in the query) or at a URL (JSON {url, ...options}); nothing is stored',
       requestParams: { query: transformQuery },
-      requestBody: imageBodies(remoteTransformSchema),
+      requestBody: imageBodies(remoteTransformSchema, 1),
       responses: {
         '200': { description: 'The transformed image', content: { 'image/*': { schema: binarySchema } } },
         '400': failure('a bad transformation or request', ['invalid_transform', 'output_too_large', 'format_limit_exceeded', 'one_image', 'malformed_multipart', 'no_file', 'invalid_json', 'invalid_body', ...URL_REFUSED]),

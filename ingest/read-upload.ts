@@ -13,7 +13,8 @@ export interface UploadedFile {
   readonly claims?: Claims;
 }
 
-const MAX_FILES_PER_REQUEST = 100;
+/** The most files one multipart upload carries. */
+export const MAX_FILES_PER_REQUEST = 100;
 const MULTIPART_FIELD = 'file';
 
 /** The one answer to an upload over the limit, over HTTP or from an upstream's object. */

@@ -1,12 +1,12 @@
 import { z } from 'zod';
 import type { ZodOpenApiPathsObject } from 'zod-openapi';
 import { outcomeTypeSchema } from '../lib/events/outcomes.ts';
-import { nextOf, pageLimit, pathSegment } from '../lib/http/contract/parameters.ts';
+import { fetchableUrl, nextOf, pageLimit, pathSegment } from '../lib/http/contract/parameters.ts';
 import { always, badQuery, BODY_REFUSED, failure, URL_REFUSED } from '../lib/http/contract/refusals.ts';
 import { deliveryStateSchema, webhookDeliverySchema } from './deliveries-collection.ts';
 import { webhookEndpointSchema } from './endpoints-collection.ts';
 
-const webhookUrl = z.string().max(2048);
+const webhookUrl = fetchableUrl(2048);
 const events = z.array(outcomeTypeSchema).min(1);
 
 export const createRequest = z.strictObject({ url: webhookUrl, events: events.optional().meta({ description: 'Absent: every outcome' }) });

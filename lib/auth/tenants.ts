@@ -34,9 +34,12 @@ export const tenantRecordSchema = z.object({
 });
 export type TenantRecord = z.infer<typeof tenantRecordSchema>;
 
+/** A key's sha256 in hex, as it is stored and looked up. */
+export const KEY_HASH = /^[0-9a-f]{64}$/;
+
 export const apiKeyRecordSchema = z.object({
   /** The key's sha256 (hex): the key itself is never stored. */
-  id: z.string().regex(/^[0-9a-f]{64}$/),
+  id: z.string().regex(KEY_HASH),
   tenant: tenantSchema,
   label: z.string().max(200),
   createdAt: z.iso.datetime(),

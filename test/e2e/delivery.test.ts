@@ -260,6 +260,12 @@ test('every error is JSON with the error shape: 405 with Allow (for a method Pro
   t.is(errorCode(put), 'method_not_allowed');
   t.deepEqual(new Set(put.headers.get('allow')?.split(/,\s*/)), new Set(['HEAD', 'GET', 'DELETE']));
   t.deepEqual(new Set((json(put) as { error: { allowed: string[] } }).error.allowed), new Set(['HEAD', 'GET', 'DELETE']));
+  // /v1/images/ID.jpg is another path of the document: it is only read, and its Allow says so.
+  const deleteRendition = await request(`${baseUrl}/v1/images/${id}.jpg`, { method: 'DELETE' });
+  t.is(deleteRendition.status, 405);
+  checkJsonError(t, deleteRendition, 'DELETE an image as JPEG');
+  t.deepEqual(new Set(deleteRendition.headers.get('allow')?.split(/,\s*/)), new Set(['HEAD', 'GET']));
+  t.is((await request(`${baseUrl}/v1/images/${id}.jpg`)).status, 200, 'the image as JPEG is still there');
   const deleteHealth = await anonymousRequest(`${baseUrl}/healthz`, { method: 'DELETE' });
   t.is(deleteHealth.status, 405, 'an open path too');
   checkJsonError(t, deleteHealth, 'DELETE /healthz');

@@ -108,6 +108,9 @@ test('a tenant created through the admin API uploads with its first key; a revok
   t.is(await statusWithKey(baseUrl, second.key), 200, 'the other key still works');
 
   t.like(apiKeyViewSchema.parse(answered(await asAdmin(baseUrl, 'POST', '/v1/admin/keys/revoke', { key: second.key }), 200)), { sha256: second.sha256 });
+  const deleteRevoke = await asAdmin(baseUrl, 'DELETE', '/v1/admin/keys/revoke');
+  t.is(deleteRevoke.status, 405, '/v1/admin/keys/revoke is not a sha256');
+  t.is(deleteRevoke.headers.get('allow'), 'POST');
   await waitUntil(async () => (await statusWithKey(baseUrl, second.key)) === 401 || false, {
     timeoutMs: 10_000,
     intervalMs: 50,
@@ -188,7 +191,7 @@ test('the admin API refuses a body that is not valid with a 400 naming the field
     ['POST', '/v1/admin/tenants/nobody/keys', {}, 404, 'tenant_not_found'],
     ['POST', '/v1/admin/tenants/nobody/signing-secret', {}, 404, 'tenant_not_found'],
     ['DELETE', `/v1/admin/keys/${'0'.repeat(64)}`, undefined, 404, 'key_not_found'],
-    ['DELETE', '/v1/admin/keys/not-a-hash', undefined, 404, 'key_not_found'],
+    ['DELETE', '/v1/admin/keys/not-a-hash', undefined, 404, 'not_found'],
     ['POST', '/v1/admin/tenants/nobody/ingest-credentials', {}, 404, 'tenant_not_found'],
     ['GET', '/v1/admin/tenants/nobody/ingest-credentials', undefined, 404, 'tenant_not_found'],
     ['DELETE', '/v1/admin/ingest-credentials/ing_AAAAAAAAAAAAAAAA', undefined, 404, 'credential_not_found'],

@@ -5,6 +5,9 @@ import { failure } from './refusals.ts';
 /** Bytes of a body or an answer. */
 export const binarySchema = z.string().meta({ contentMediaType: 'application/octet-stream' });
 
+/** Bytes a request uploads: a file is never empty. */
+export const uploadedBytesSchema = z.string().min(1).meta({ contentMediaType: 'application/octet-stream' });
+
 /** The headers of image bytes (docs/api.md, "Headers and caching"); HEAD answers them without the body. */
 export const imageHeaders = z.object({
   ETag: z.string(),

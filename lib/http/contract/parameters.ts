@@ -18,3 +18,19 @@ export const idempotencyHeaders = z.object({
   }),
 });
 
+
+const OCTET = '(?:25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)';
+
+/**
+ * A URL ProgImage calls or fetches, as far as the document can say: http or
+ * https, no credentials, a host name (its last label not a number) or an IPv4
+ * address, an optional port. The route parses it again (url_invalid,
+ * url_scheme_refused, url_credentials_refused) and checks the addresses the
+ * host resolves to when it is called (address_refused, host_unresolvable),
+ * which no document can say.
+ */
+export const fetchableUrl = (maxLength?: number) =>
+  (maxLength === undefined ? z.string() : z.string().max(maxLength)).meta({
+    pattern: String.raw`^https?://(?:(?:[A-Za-z0-9-]+\.)*[A-Za-z][A-Za-z0-9-]*|(?:${OCTET}\.){3}${OCTET})(?::[1-9]\d{0,3})?(?:[/?#][\x21-\x7e]*)?$`,
+    description: 'An http or https URL without credentials; its host must resolve to public addresses (see "Fetching URLs" in docs/api.md)',
+  });

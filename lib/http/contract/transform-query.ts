@@ -29,3 +29,18 @@ export const transformQuery = z.object(
 /** A configured preset's options, the request's own on top. */
 export const presetQuery = z.object({ preset: z.string().optional().meta({ description: "A configured preset's options (the request's own options on top)" }) });
 
+
+/**
+ * A transformation as JSON (a batch's transforms): every option of the
+ * language's schema under its canonical name or an alias, with its type and
+ * range, and a preset; no other name.
+ */
+export const transformObject = z
+  .object({
+    ...presetQuery.shape,
+    ...optionsSchema.shape,
+    ...Object.fromEntries(Object.entries(OPTION_ALIASES).map(([alias, name]) => [alias, optionsSchema.shape[name]])),
+  })
+  .partial()
+  .strict()
+  .meta({ id: 'Transform', description: 'Transform options by canonical name or alias (see README "Transform"), or a preset with options on top' });
