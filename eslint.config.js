@@ -1,5 +1,6 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import prettier from 'eslint-config-prettier';
 
 export default tseslint.config(
   { ignores: ['node_modules/', 'data/', 'coverage/', 'sdk/dist/'] },
@@ -17,4 +18,6 @@ export default tseslint.config(
     },
   },
   { files: ['**/*.js', '**/*.mjs'], ...tseslint.configs.disableTypeChecked },
+  // Layout is Prettier's (npm run format): no ESLint rule may disagree with it.
+  prettier,
 );

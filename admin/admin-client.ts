@@ -33,7 +33,8 @@ import {
 
 const TIMEOUT_MS = 30_000;
 
-const pageParameters = ({ cursor, limit }: PageQuery): string => new URLSearchParams({ limit: String(limit), ...(cursor === undefined ? {} : { cursor }) }).toString();
+const pageParameters = ({ cursor, limit }: PageQuery): string =>
+  new URLSearchParams({ limit: String(limit), ...(cursor === undefined ? {} : { cursor }) }).toString();
 
 /** The server's message, the same the store's administration gives the admin command without --url. */
 function refusal(status: number, payload: unknown): Error {
@@ -89,7 +90,11 @@ export class AdminApiClient implements TenantAdministration {
   }
 
   ingestCredentials(tenant: string, page: PageQuery): Promise<IngestCredentialPage> {
-    return this.#call('GET', `${tenantPath(encodeURIComponent(tenant))}/ingest-credentials?${pageParameters(page)}`, ingestCredentialPageSchema);
+    return this.#call(
+      'GET',
+      `${tenantPath(encodeURIComponent(tenant))}/ingest-credentials?${pageParameters(page)}`,
+      ingestCredentialPageSchema,
+    );
   }
 
   createIngestCredential(tenant: string, request: NewIngestCredential): Promise<CreatedIngestCredential> {

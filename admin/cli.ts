@@ -54,7 +54,8 @@ const OPTIONS = {
 } as const;
 
 function adminApiAt(url: string, token: string | undefined): AdminApiClient {
-  if (token === undefined || token === '') throw new UsageError('--url needs the admin token: set PROGIMAGE_ADMIN_TOKEN (or give --admin-token)');
+  if (token === undefined || token === '')
+    throw new UsageError('--url needs the admin token: set PROGIMAGE_ADMIN_TOKEN (or give --admin-token)');
   if (!URL.canParse(url) || !/^https?:$/.test(new URL(url).protocol)) throw new UsageError(`--url: expected an http(s) URL, got "${url}"`);
   return new AdminApiClient(new URL(url), token);
 }
@@ -63,7 +64,13 @@ function adminApiAt(url: string, token: string | undefined): AdminApiClient {
 async function onStore(command: Command, config: Config): Promise<string> {
   const store = await createCatalogStore(config);
   try {
-    return await command(new StoredTenantAdministration(await openTenantCollections(store), await openIngestCredentials(store), await openPipelineImages(store)));
+    return await command(
+      new StoredTenantAdministration(
+        await openTenantCollections(store),
+        await openIngestCredentials(store),
+        await openPipelineImages(store),
+      ),
+    );
   } finally {
     await store.close();
   }

@@ -3,7 +3,14 @@ import type { z } from 'zod';
 import { apiKeyHash } from '../lib/auth/keys.ts';
 import { signedUrlRequestSchema } from '../lib/auth/signed-urls.ts';
 import { tenantSchema } from '../lib/ids.ts';
-import { newIngestCredentialSchema, newKeySchema, newTenantSchema, rotationSchema, tenantSettingsChangesSchema, type PageQuery } from './requests.ts';
+import {
+  newIngestCredentialSchema,
+  newKeySchema,
+  newTenantSchema,
+  rotationSchema,
+  tenantSettingsChangesSchema,
+  type PageQuery,
+} from './requests.ts';
 import type { TenantAdministration } from './tenant-administration.ts';
 import { isKeyHash } from './views.ts';
 
@@ -50,9 +57,17 @@ function numberFlag(value: string | undefined): number | string | null | undefin
 
 /** A list flag: comma-separated items; "none" is the empty list. */
 const listFlag = (value: string | undefined): string[] | undefined =>
-  value === undefined ? undefined : value === 'none' ? [] : value.split(',').map((item) => item.trim()).filter((item) => item !== '');
+  value === undefined
+    ? undefined
+    : value === 'none'
+      ? []
+      : value
+          .split(',')
+          .map((item) => item.trim())
+          .filter((item) => item !== '');
 
-const booleanFlag = (value: string | undefined): boolean | string | undefined => (value === 'true' ? true : value === 'false' ? false : value);
+const booleanFlag = (value: string | undefined): boolean | string | undefined =>
+  value === 'true' ? true : value === 'false' ? false : value;
 
 /** The request the flags make, checked by the admin API's own schema; a problem names the flag. */
 function checked<T>(schema: z.ZodType<T>, fields: Readonly<Record<string, unknown>>): T {
@@ -82,11 +97,17 @@ function tenantNamed(value: string | undefined): string {
 }
 
 /** Every item of a listing (its pages' `key`), page after page. */
-async function everyItem<K extends string, T>(key: K, page: (query: PageQuery) => Promise<Record<K, readonly T[]> & { readonly next: string | null }>): Promise<T[]> {
+async function everyItem<K extends string, T>(
+  key: K,
+  page: (query: PageQuery) => Promise<Record<K, readonly T[]> & { readonly next: string | null }>,
+): Promise<T[]> {
   const items: T[] = [];
   let cursor: string | null = null;
   do {
-    const found: Record<K, readonly T[]> & { readonly next: string | null } = await page({ limit: 1000, ...(cursor === null ? {} : { cursor }) });
+    const found: Record<K, readonly T[]> & { readonly next: string | null } = await page({
+      limit: 1000,
+      ...(cursor === null ? {} : { cursor }),
+    });
     items.push(...found[key]);
     cursor = found.next;
   } while (cursor !== null);
@@ -131,7 +152,8 @@ function keyCommand([action, subject]: readonly string[], values: Values): Comma
   if (action === 'create') {
     const tenant = tenantNamed(subject);
     const request = checked(newKeySchema, { label: values.label });
-    return async (administration) => `API key for ${tenant}, shown only this once:\n\n    ${(await administration.createKey(tenant, request)).key}\n`;
+    return async (administration) =>
+      `API key for ${tenant}, shown only this once:\n\n    ${(await administration.createKey(tenant, request)).key}\n`;
   }
   if (action === 'revoke' && subject !== undefined) {
     // The key itself never leaves this process: only its hash is sent, or looked up.

@@ -5,7 +5,15 @@ import { KEY_HASH } from '../lib/auth/tenants.ts';
 import { tenantBacklogSchema } from '../lib/backlog/tenant-backlog.ts';
 import { pathSegment } from '../lib/http/contract/parameters.ts';
 import { ADMIN, adminRefused, badQuery, BODY_REFUSED, failure } from '../lib/http/contract/refusals.ts';
-import { keyToRevokeSchema, newIngestCredentialSchema, newKeySchema, newTenantSchema, pageQuerySchema, rotationSchema, tenantSettingsChangesSchema } from './requests.ts';
+import {
+  keyToRevokeSchema,
+  newIngestCredentialSchema,
+  newKeySchema,
+  newTenantSchema,
+  pageQuerySchema,
+  rotationSchema,
+  tenantSettingsChangesSchema,
+} from './requests.ts';
 import {
   apiKeyViewSchema,
   createdIngestCredentialSchema,
@@ -24,7 +32,11 @@ const tenantPath = z.object({ name: pathSegment('The tenant') });
 const noTenant = { '404': failure('no such tenant', ['tenant_not_found']) };
 const badBody = (description = 'a body that is not valid') => ({ '400': failure(description, BODY_REFUSED) });
 /** An admin operation on a tenant: its name in the path, refused when there is no such tenant. */
-const onTenant = (responses: ZodOpenApiResponsesObject) => ({ ...ADMIN, requestParams: { path: tenantPath }, responses: { ...responses, ...noTenant, ...adminRefused } });
+const onTenant = (responses: ZodOpenApiResponsesObject) => ({
+  ...ADMIN,
+  requestParams: { path: tenantPath },
+  responses: { ...responses, ...noTenant, ...adminRefused },
+});
 
 export const adminPaths: ZodOpenApiPathsObject = {
   '/v1/admin/tenants': {
@@ -55,7 +67,10 @@ export const adminPaths: ZodOpenApiPathsObject = {
       summary: "A tenant's settings, and when its signing secrets were made and retire (never the secrets)",
     },
     patch: {
-      ...onTenant({ '200': { description: 'The tenant as it now is', content: json(tenantViewSchema) }, ...badBody('a body that is not valid; the message names the field') }),
+      ...onTenant({
+        '200': { description: 'The tenant as it now is', content: json(tenantViewSchema) },
+        ...badBody('a body that is not valid; the message names the field'),
+      }),
       operationId: 'updateTenant',
       summary: 'Changes the settings the body names (null lifts a limit); gatekeepers see them within PROGIMAGE_AUTH_CACHE_MS',
       requestBody: { required: true, content: json(tenantSettingsChangesSchema) },
@@ -84,7 +99,10 @@ export const adminPaths: ZodOpenApiPathsObject = {
   },
   '/v1/admin/tenants/{name}/signing-secret': {
     post: {
-      ...onTenant({ '200': { description: 'The tenant as it now is, and its new signing secret', content: json(rotatedTenantSchema) }, ...badBody() }),
+      ...onTenant({
+        '200': { description: 'The tenant as it now is, and its new signing secret', content: json(rotatedTenantSchema) },
+        ...badBody(),
+      }),
       operationId: 'rotateSigningSecret',
       summary: 'A new signing secret, which this answer alone shows; the current one keeps verifying for graceSeconds (0: retired at once)',
       requestBody: { required: true, content: json(rotationSchema) },
@@ -92,7 +110,10 @@ export const adminPaths: ZodOpenApiPathsObject = {
   },
   '/v1/admin/tenants/{name}/signed-urls': {
     post: {
-      ...onTenant({ '201': { description: 'The signed URL (a path and query)', content: json(signedUrlSchema) }, ...badBody('not the path of image bytes, or a bad expiry') }),
+      ...onTenant({
+        '201': { description: 'The signed URL (a path and query)', content: json(signedUrlSchema) },
+        ...badBody('not the path of image bytes, or a bad expiry'),
+      }),
       operationId: 'signUrlForTenant',
       summary: "A URL of image bytes signed with the tenant's current secret, as POST /v1/signed-urls makes for the tenant itself",
       requestBody: { required: true, content: json(signedUrlRequestSchema) },
@@ -130,8 +151,19 @@ export const adminPaths: ZodOpenApiPathsObject = {
       ...ADMIN,
       operationId: 'revokeApiKey',
       summary: 'Revokes the key of this sha256 (hex); gatekeepers refuse it within PROGIMAGE_AUTH_CACHE_MS',
-      requestParams: { path: z.object({ sha256: z.string().regex(KEY_HASH).meta({ description: 'The sha256 of the key, in lower-case hex', examples: ['0'.repeat(64)] }) }) },
-      responses: { '200': { description: 'The key, revoked', content: json(apiKeyViewSchema) }, '404': failure('no such key', ['key_not_found']), ...adminRefused },
+      requestParams: {
+        path: z.object({
+          sha256: z
+            .string()
+            .regex(KEY_HASH)
+            .meta({ description: 'The sha256 of the key, in lower-case hex', examples: ['0'.repeat(64)] }),
+        }),
+      },
+      responses: {
+        '200': { description: 'The key, revoked', content: json(apiKeyViewSchema) },
+        '404': failure('no such key', ['key_not_found']),
+        ...adminRefused,
+      },
     },
   },
   '/v1/admin/keys/revoke': {
@@ -140,7 +172,12 @@ export const adminPaths: ZodOpenApiPathsObject = {
       operationId: 'revokeApiKeyByKey',
       summary: 'Revokes the key in the body (kept out of the URL, which logs keep)',
       requestBody: { required: true, content: json(keyToRevokeSchema) },
-      responses: { '200': { description: 'The key, revoked', content: json(apiKeyViewSchema) }, ...badBody(), '404': failure('no such key', ['key_not_found']), ...adminRefused },
+      responses: {
+        '200': { description: 'The key, revoked', content: json(apiKeyViewSchema) },
+        ...badBody(),
+        '404': failure('no such key', ['key_not_found']),
+        ...adminRefused,
+      },
     },
   },
 };

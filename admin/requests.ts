@@ -22,7 +22,12 @@ export const tenantSettingsChangesSchema = z
   .object({
     requestsPerSecond: z.number({ error: ABOVE_ZERO }).positive({ error: ABOVE_ZERO }).nullable().optional(),
     storedBytesQuota: z.number({ error: WHOLE_BYTES }).int({ error: WHOLE_BYTES }).positive({ error: WHOLE_BYTES }).nullable().optional(),
-    imagesInFlightLimit: z.number({ error: WHOLE_IMAGES }).int({ error: WHOLE_IMAGES }).positive({ error: WHOLE_IMAGES }).nullable().optional(),
+    imagesInFlightLimit: z
+      .number({ error: WHOLE_IMAGES })
+      .int({ error: WHOLE_IMAGES })
+      .positive({ error: WHOLE_IMAGES })
+      .nullable()
+      .optional(),
     signedGetsOnly: z.boolean({ error: 'expected true or false' }).optional(),
     defaultTtlSeconds: z
       .number({ error: WHOLE_SECONDS })
@@ -31,7 +36,10 @@ export const tenantSettingsChangesSchema = z
       .max(MAX_TTL_SECONDS, { error: `at most ${MAX_TTL_SECONDS} seconds` })
       .nullable()
       .optional(),
-    corsOrigins: z.array(webOriginSchema).max(MAX_CORS_ORIGINS, { error: `at most ${MAX_CORS_ORIGINS} origins` }).optional(),
+    corsOrigins: z
+      .array(webOriginSchema)
+      .max(MAX_CORS_ORIGINS, { error: `at most ${MAX_CORS_ORIGINS} origins` })
+      .optional(),
   })
   .strict();
 export type TenantSettingsChanges = z.infer<typeof tenantSettingsChangesSchema>;

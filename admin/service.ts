@@ -9,7 +9,11 @@ import { tenantRoutes } from './tenant-routes.ts';
 /** The admin API of tenants, API keys, signing secrets and ingest credentials, on the catalog store the services read them from. */
 export const adminApi: ServiceFactory = async ({ config, catalogStore }) => {
   const store = await catalogStore();
-  const administration = new StoredTenantAdministration(await openTenantCollections(store), await openIngestCredentials(store), await openPipelineImages(store));
+  const administration = new StoredTenantAdministration(
+    await openTenantCollections(store),
+    await openIngestCredentials(store),
+    await openPipelineImages(store),
+  );
   return {
     name: 'admin-api',
     routes: tenantRoutes(administration, config.auth.adminToken),

@@ -77,7 +77,8 @@ export class AdministrationError extends ProgImageError {
 
 const noTenant = (name: string): AdministrationError => new AdministrationError('tenant_not_found', `no tenant ${name}`);
 const noKey = (): AdministrationError => new AdministrationError('key_not_found', 'no such key');
-const noCredential = (keyId: string): AdministrationError => new AdministrationError('credential_not_found', `no ingest credential ${keyId}`);
+const noCredential = (keyId: string): AdministrationError =>
+  new AdministrationError('credential_not_found', `no ingest credential ${keyId}`);
 
 /** One page of the documents matching `where`, in id order, and the cursor of the next page (null: this is the last). */
 async function pageOf<T extends Identified>(
@@ -129,7 +130,9 @@ export class StoredTenantAdministration implements TenantAdministration {
 
   async updateTenant(name: string, changes: TenantSettingsChanges): Promise<TenantView> {
     const { id } = await this.#tenantRecord(name);
-    const updated = await updateDocument(this.collections.tenants, id, (current) => (current === null ? null : { ...current, ...changed(current, changes) }));
+    const updated = await updateDocument(this.collections.tenants, id, (current) =>
+      current === null ? null : { ...current, ...changed(current, changes) },
+    );
     if (updated === null) throw noTenant(name);
     return tenantView(updated);
   }

@@ -20,7 +20,12 @@ import {
 import { AdministrationError, type AdministrationFailure, type TenantAdministration } from './tenant-administration.ts';
 import { INGEST_CREDENTIALS_PATH, KEYS_PATH, TENANTS_PATH, tenantPath } from './views.ts';
 
-const STATUS_OF: Readonly<Record<AdministrationFailure, number>> = { tenant_not_found: 404, key_not_found: 404, credential_not_found: 404, tenant_exists: 409 };
+const STATUS_OF: Readonly<Record<AdministrationFailure, number>> = {
+  tenant_not_found: 404,
+  key_not_found: 404,
+  credential_not_found: 404,
+  tenant_exists: 409,
+};
 
 const administrationErrors: Middleware = async (_ctx, next) => {
   try {
@@ -33,7 +38,8 @@ const administrationErrors: Middleware = async (_ctx, next) => {
 
 function pageQuery(query: unknown): PageQuery {
   const parsed = pageQuerySchema.safeParse(query);
-  if (!parsed.success) throw new HttpError(400, 'invalid_query', parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; '));
+  if (!parsed.success)
+    throw new HttpError(400, 'invalid_query', parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; '));
   return parsed.data;
 }
 

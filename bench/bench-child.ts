@@ -50,7 +50,14 @@ const commandSchema = z.discriminatedUnion('cmd', [
     mozjpeg: z.boolean(),
     concurrency: z.number(),
   }),
-  z.object({ id: z.number(), cmd: z.literal('breakdown'), imageId: z.string(), extension: z.string(), query: z.string(), iterations: z.number() }),
+  z.object({
+    id: z.number(),
+    cmd: z.literal('breakdown'),
+    imageId: z.string(),
+    extension: z.string(),
+    query: z.string(),
+    iterations: z.number(),
+  }),
 ]);
 type Command = z.infer<typeof commandSchema>;
 
@@ -149,7 +156,10 @@ async function sharpLoop(command: Extract<Command, { cmd: 'sharp-loop' }>): Prom
   // A fresh copy per operation, as each request's body is a buffer of its own: libvips' operation cache can never
   // recognise the input of an earlier operation.
   const once = ([width, height]: readonly [number, number]) =>
-    sharp(Buffer.from(bytes)).resize(width, height).jpeg({ quality: command.quality, mozjpeg: command.mozjpeg }).toBuffer({ resolveWithObject: true });
+    sharp(Buffer.from(bytes))
+      .resize(width, height)
+      .jpeg({ quality: command.quality, mozjpeg: command.mozjpeg })
+      .toBuffer({ resolveWithObject: true });
   const started = performance.now();
   const results = await runConcurrently(command.sizes.length, command.concurrency, async (index) => {
     const size = command.sizes[index];
@@ -191,15 +201,21 @@ async function breakdown(command: Extract<Command, { cmd: 'breakdown' }>): Promi
   const key = keyOf();
   if ((await blobs.stat(key)) === null) throw new Error(`breakdown: no stored transformation at ${key}`);
   const pieces: [string, () => unknown][] = [
-    ['catalog record: JSON.parse + zod parse (the embedded store\'s get after its read)', () => imageRecordSchema.parse(JSON.parse(JSON.stringify(document)))],
+    [
+      "catalog record: JSON.parse + zod parse (the embedded store's get after its read)",
+      () => imageRecordSchema.parse(JSON.parse(JSON.stringify(document))),
+    ],
     ['options: parseOptions + canonicalise + transformHash', keyOf],
     ['blob store: stat (open, read, parse the metadata file)', () => blobs.stat(key)],
-    ['blob store: getStream (metadata again, open the data file), read to the end', async () => {
-      const stream = await blobs.getStream(key);
-      let bytes = 0;
-      for await (const chunk of stream) bytes += (chunk as Buffer).length;
-      return bytes;
-    }],
+    [
+      'blob store: getStream (metadata again, open the data file), read to the end',
+      async () => {
+        const stream = await blobs.getStream(key);
+        let bytes = 0;
+        for await (const chunk of stream) bytes += (chunk as Buffer).length;
+        return bytes;
+      },
+    ],
   ];
   const results: BreakdownPiece[] = [];
   for (const [name, piece] of pieces) {
@@ -243,7 +259,11 @@ async function stop(): Promise<void> {
   const server = bareServer;
   if (server !== null) {
     server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => { resolve(); }));
+    await new Promise<void>((resolve) =>
+      server.close(() => {
+        resolve();
+      }),
+    );
   }
 }
 
@@ -259,7 +279,9 @@ async function handle(command: Command): Promise<unknown> {
       return profile === undefined ? result : { ...result, profile };
     }
     case 'serve':
-      return { port: await serveFromMemory(Buffer.from(command.body.buffer, command.body.byteOffset, command.body.byteLength), command.headers) };
+      return {
+        port: await serveFromMemory(Buffer.from(command.body.buffer, command.body.byteOffset, command.body.byteLength), command.headers),
+      };
     case 'sharp-loop':
       return sharpLoop(command);
     case 'breakdown':

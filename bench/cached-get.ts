@@ -60,14 +60,18 @@ interface Options extends SharedOptions {
 }
 
 function parseOptions(argv: readonly string[]): Options | 'help' {
-  const values = parseCommandLine(argv, {
-    ...SHARED_OPTIONS,
-    connections: { type: 'string' },
-    duration: { type: 'string' },
-    'warm-up': { type: 'string' },
-    query: { type: 'string' },
-    format: { type: 'string' },
-  }, USAGE);
+  const values = parseCommandLine(
+    argv,
+    {
+      ...SHARED_OPTIONS,
+      connections: { type: 'string' },
+      duration: { type: 'string' },
+      'warm-up': { type: 'string' },
+      query: { type: 'string' },
+      format: { type: 'string' },
+    },
+    USAGE,
+  );
   if (values === 'help') return 'help';
   const format = values.format ?? 'webp';
   if (!/^[a-z0-9]+$/.test(format)) throw new UsageError(`--format: expected an extension such as webp, got "${format}"`, USAGE);
@@ -110,7 +114,15 @@ interface ConfigRun {
 }
 
 const emptyTotals = (): Totals => ({
-  requests: 0, seconds: 0, latenciesMs: [], cpuSeconds: 0, eventLoopBusySeconds: 0, peakRssBytes: 0, endHeapUsedBytes: 0, clientCpuSeconds: 0, rates: [],
+  requests: 0,
+  seconds: 0,
+  latenciesMs: [],
+  cpuSeconds: 0,
+  eventLoopBusySeconds: 0,
+  peakRssBytes: 0,
+  endHeapUsedBytes: 0,
+  clientCpuSeconds: 0,
+  rates: [],
 });
 
 /** progimage_transforms_total summed over formats, from /metrics. */
@@ -186,8 +198,10 @@ async function runConfig(options: Options, settings: ChildSettings, fixture: Buf
         sum.endHeapUsedBytes = window.endHeapUsedBytes;
         sum.clientCpuSeconds += result.clientCpuSeconds;
         sum.rates.push(result.requests / result.seconds);
-        progress(`${name}, round ${round + 1}/${options.rounds}: ${side} ${fixed(result.requests / result.seconds, 0)} req/s ` +
-          `(load average ${loadAverage()})`);
+        progress(
+          `${name}, round ${round + 1}/${options.rounds}: ${side} ${fixed(result.requests / result.seconds, 0)} req/s ` +
+            `(load average ${loadAverage()})`,
+        );
       }
     }
     const transformsAfter = await transformsMade(base);
@@ -216,7 +230,12 @@ async function runConfig(options: Options, settings: ChildSettings, fixture: Buf
     };
     const sequentialBare = await sequential('bare');
     const sequentialService = await sequential('service');
-    const breakdown = await service.breakdown({ imageId: id, extension: options.format, query: options.query, iterations: BREAKDOWN_ITERATIONS });
+    const breakdown = await service.breakdown({
+      imageId: id,
+      extension: options.format,
+      query: options.query,
+      iterations: BREAKDOWN_ITERATIONS,
+    });
 
     const meta = await sharp(cached.body).metadata();
     return {
@@ -272,8 +291,10 @@ function report(options: Options, runs: readonly ConfigRun[], started: Started, 
     }
     const service = run.totals.service;
     const ratio = service.requests / service.seconds / bareRate;
-    lines.push(`transformations made by the service during the measured load: ` +
-      `${run.transformsMade === null ? 'unknown' : String(run.transformsMade)}${run.transformsMade === 0 ? ' (every GET was a hit)' : ''}`);
+    lines.push(
+      `transformations made by the service during the measured load: ` +
+        `${run.transformsMade === null ? 'unknown' : String(run.transformsMade)}${run.transformsMade === 0 ? ' (every GET was a hit)' : ''}`,
+    );
     lines.push(
       `framework floor: GET /healthz on the service at ${options.connections} connections, once after the rounds: ` +
         `${fixed(run.floor.rate, 0)} req/s, p50 ${fixed(run.floor.p50Ms, 1)} ms, ${fixed(run.floor.cpuUsPerRequest, 0)} µs of CPU per request ` +
@@ -281,28 +302,50 @@ function report(options: Options, runs: readonly ConfigRun[], started: Started, 
       `one request at a time (${SEQUENTIAL_REQUESTS} on one connection): service mean ${fixed(run.sequential.service.meanMs, 3)} ms ` +
         `(p50 ${fixed(run.sequential.service.p50Ms, 3)}), bare mean ${fixed(run.sequential.bare.meanMs, 3)} ms (p50 ${fixed(run.sequential.bare.p50Ms, 3)})`,
       `pieces of the service's GET, each alone, one call at a time (${BREAKDOWN_ITERATIONS} calls, in the service's process):`,
-      formatTable(['piece', 'wall µs', 'CPU µs'], run.breakdown.map((piece) => [piece.name, fixed(piece.wallUs, 0), fixed(piece.cpuUs, 0)])),
+      formatTable(
+        ['piece', 'wall µs', 'CPU µs'],
+        run.breakdown.map((piece) => [piece.name, fixed(piece.wallUs, 0), fixed(piece.cpuUs, 0)]),
+      ),
     );
-    targets.push(`target ${configName(run.settings)}: ratio ${againstTarget(fixed(ratio, 2), String(options.target), ratio >= options.target, 'at least')}`);
+    targets.push(
+      `target ${configName(run.settings)}: ratio ${againstTarget(fixed(ratio, 2), String(options.target), ratio >= options.target, 'at least')}`,
+    );
     const rssMet = service.peakRssBytes <= RSS_TARGET_BYTES;
-    targets.push(`target ${configName(run.settings)}: the service's peak RSS under the load ` +
-      `${againstTarget(`${megabytes(service.peakRssBytes)} MB`, `${megabytes(RSS_TARGET_BYTES)} MB`, rssMet, 'at most')} ` +
-      `(V8 heap in use ${megabytes(service.endHeapUsedBytes)} MB; the bare server's peak RSS ${megabytes(run.totals.bare.peakRssBytes)} MB)`);
+    targets.push(
+      `target ${configName(run.settings)}: the service's peak RSS under the load ` +
+        `${againstTarget(`${megabytes(service.peakRssBytes)} MB`, `${megabytes(RSS_TARGET_BYTES)} MB`, rssMet, 'at most')} ` +
+        `(V8 heap in use ${megabytes(service.endHeapUsedBytes)} MB; the bare server's peak RSS ${megabytes(run.totals.bare.peakRssBytes)} MB)`,
+    );
   }
   lines.push(
     '',
     formatTable(
-      ['setup', 'requests', 'seconds', 'req/s', 'p50 ms', 'p95 ms', 'p99 ms', 'peak RSS MB', 'CPUs used', 'event loop', 'client CPUs', 'CPU µs/req',
-        'ratio', 'CPU ratio', 'req/s by round'],
+      [
+        'setup',
+        'requests',
+        'seconds',
+        'req/s',
+        'p50 ms',
+        'p95 ms',
+        'p99 ms',
+        'peak RSS MB',
+        'CPUs used',
+        'event loop',
+        'client CPUs',
+        'CPU µs/req',
+        'ratio',
+        'CPU ratio',
+        'req/s by round',
+      ],
       rows,
     ),
     '',
     `${options.connections} keep-alive connections, one request in flight on each; ${options.durationMs / 1000} s per side per round ` +
       `after ${options.warmUpMs / 1000} s of warm-up; the load generator is this process (autocannon), the same for both sides.`,
     'latency: request written → last response byte. peak RSS: of the server process while it was measured (sampled every 50 ms).',
-    'CPUs used: the server process\'s CPU time / wall time; event loop: its main thread\'s utilisation; client CPUs: the load generator\'s.',
-    'ratio: req/s over the bare server\'s; CPU ratio: the bare server\'s CPU time per request over the side\'s, which a change in the ' +
-      'machine\'s load moves less than the rates.',
+    "CPUs used: the server process's CPU time / wall time; event loop: its main thread's utilisation; client CPUs: the load generator's.",
+    "ratio: req/s over the bare server's; CPU ratio: the bare server's CPU time per request over the side's, which a change in the " +
+      "machine's load moves less than the rates.",
     ...reportTail(started, targets),
   );
   return lines.join('\n');
@@ -312,7 +355,8 @@ async function main(options: Options): Promise<void> {
   const started = startedNow();
   const fixture = await readFile(options.fixture);
   const metadata = await sharp(fixture).metadata();
-  const fixtureLine = `fixture      ${options.fixture} (${metadata.format}, ${metadata.width}x${metadata.height}, ${fixture.length} bytes), ` +
+  const fixtureLine =
+    `fixture      ${options.fixture} (${metadata.format}, ${metadata.width}x${metadata.height}, ${fixture.length} bytes), ` +
     'uploaded once and processed to ready by the pipeline first';
   const runs: ConfigRun[] = [];
   for (const settings of options.configs) runs.push(await runConfig(options, settings, fixture));

@@ -125,7 +125,13 @@ type Command =
       readonly mozjpeg: boolean;
       readonly concurrency: number;
     }
-  | { readonly cmd: 'breakdown'; readonly imageId: string; readonly extension: string; readonly query: string; readonly iterations: number };
+  | {
+      readonly cmd: 'breakdown';
+      readonly imageId: string;
+      readonly extension: string;
+      readonly query: string;
+      readonly iterations: number;
+    };
 
 /** A side of a comparison in its own process (bench/bench-child.ts), driven over IPC. */
 export class BenchChild {
@@ -221,7 +227,11 @@ export class BenchChild {
   /** Stops the side (services stopped, data directory removed) and waits for the process to end; kills it if it hangs. */
   async stop(): Promise<void> {
     if (this.#exited !== null) return;
-    const exited = new Promise<void>((resolve) => this.child.once('exit', () => { resolve(); }));
+    const exited = new Promise<void>((resolve) =>
+      this.child.once('exit', () => {
+        resolve();
+      }),
+    );
     const timer = setTimeout(() => this.child.kill('SIGKILL'), STOP_TIMEOUT_MS);
     try {
       await this.#call({ cmd: 'stop' }).catch(() => undefined);

@@ -50,12 +50,21 @@ function readyImage(index: number): ImageRecord {
       filename: `photo-${index}.jpg`,
       at,
     },
-    master: { key: `derived/tenant-${index % 10}/${id}/master.jpg`, format: 'jpeg', width: 2725, height: 2225, bytes: 512_000, pages: 1, at },
+    master: {
+      key: `derived/tenant-${index % 10}/${id}/master.jpg`,
+      format: 'jpeg',
+      width: 2725,
+      height: 2225,
+      bytes: 512_000,
+      pages: 1,
+      at,
+    },
     outcomesAnnounced: ['image.ready'],
   };
 }
 
-const percentile = (sorted: readonly number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? NaN;
+const percentile = (sorted: readonly number[], p: number): number =>
+  sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? NaN;
 
 /** In a process of its own: open, first query, then `gets` random gets; prints one JSON line. */
 async function measure(dataDir: string): Promise<void> {
@@ -102,14 +111,31 @@ if (values.measure) {
   const dataDir = mkdtempSync(join(tmpdir(), 'progimage-embedded-scale-'));
   try {
     const seedSeconds = await seed(dataDir);
-    const args = ['--import', 'tsx', 'bench/embedded-scale.ts', '--measure', '--data-dir', dataDir, '--images', String(images), '--gets', String(gets)];
+    const args = [
+      '--import',
+      'tsx',
+      'bench/embedded-scale.ts',
+      '--measure',
+      '--data-dir',
+      dataDir,
+      '--images',
+      String(images),
+      '--gets',
+      String(gets),
+    ];
     const measured = JSON.parse(execFileSync(process.execPath, args, { encoding: 'utf8' })) as Record<string, number>;
     // A bare Node process with tsx, for comparison: what the store adds to the RSS.
-    const bareRss = Number(execFileSync(process.execPath, ['--import', 'tsx', '-e', 'console.log(process.memoryUsage().rss / 2 ** 20)'], { encoding: 'utf8' }));
+    const bareRss = Number(
+      execFileSync(process.execPath, ['--import', 'tsx', '-e', 'console.log(process.memoryUsage().rss / 2 ** 20)'], { encoding: 'utf8' }),
+    );
     const f = (value: number | undefined): string => (value ?? NaN).toFixed(2);
-    console.log(`embedded catalog store, ${images} images (inserted through the port in ${seedSeconds.toFixed(0)} s, one fsync'd save each)`);
+    console.log(
+      `embedded catalog store, ${images} images (inserted through the port in ${seedSeconds.toFixed(0)} s, one fsync'd save each)`,
+    );
     console.log(`  start-up (open + first query): ${f(measured.startupMs)} ms   target < 3000 ms`);
-    console.log(`  get(id) over ${gets} random ids: p50 ${(measured.getP50Ms ?? NaN).toFixed(3)} ms, p99 ${(measured.getP99Ms ?? NaN).toFixed(3)} ms`);
+    console.log(
+      `  get(id) over ${gets} random ids: p50 ${(measured.getP50Ms ?? NaN).toFixed(3)} ms, p99 ${(measured.getP99Ms ?? NaN).toFixed(3)} ms`,
+    );
     console.log(`  RSS after: ${f(measured.rssMb)} MB (a bare node + tsx: ${f(bareRss)} MB)   target < 300 MB`);
   } finally {
     rmSync(dataDir, { recursive: true, force: true });

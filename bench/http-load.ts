@@ -210,7 +210,9 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     const connection = connections[slot];
     if (connection === undefined) throw new Error(`no connection ${slot}`);
     const sent = performance.now();
-    const answer = await connection.send(request, true).catch((error: unknown) => (error instanceof Error ? error : new Error(String(error))));
+    const answer = await connection
+      .send(request, true)
+      .catch((error: unknown) => (error instanceof Error ? error : new Error(String(error))));
     last = performance.now();
     answered += 1;
     options.record(answer, last - sent, index);

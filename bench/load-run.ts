@@ -93,7 +93,11 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
           latenciesMs.push(last - (context.sentAt ?? begin));
           const length = headerValue(headers, 'content-length');
           if (status !== expect.status || (expect.bodyLength !== undefined && Number(length) !== expect.bodyLength)) {
-            settle(new Error(`expected ${expect.status} with ${expect.bodyLength ?? 'any'} bytes, got ${status} with ${length ?? 'no Content-Length'}`));
+            settle(
+              new Error(
+                `expected ${expect.status} with ${expect.bodyLength ?? 'any'} bytes, got ${status} with ${length ?? 'no Content-Length'}`,
+              ),
+            );
           }
         },
       },
@@ -130,10 +134,15 @@ export function requestOnce(host: string, port: number, { method = 'GET', path, 
       response.on('error', reject);
       response.on('end', () => {
         const raw = response.rawHeaders;
-        let headBytes = Buffer.byteLength(`HTTP/${response.httpVersion} ${response.statusCode ?? 0} ${response.statusMessage ?? ''}\r\n\r\n`, 'latin1');
-        for (let index = 0; index < raw.length; index += 2) headBytes += Buffer.byteLength(`${raw[index] ?? ''}: ${raw[index + 1] ?? ''}\r\n`, 'latin1');
+        let headBytes = Buffer.byteLength(
+          `HTTP/${response.httpVersion} ${response.statusCode ?? 0} ${response.statusMessage ?? ''}\r\n\r\n`,
+          'latin1',
+        );
+        for (let index = 0; index < raw.length; index += 2)
+          headBytes += Buffer.byteLength(`${raw[index] ?? ''}: ${raw[index + 1] ?? ''}\r\n`, 'latin1');
         const headers: Record<string, string> = {};
-        for (const [name, value] of Object.entries(response.headers)) headers[name] = Array.isArray(value) ? value.join(', ') : (value ?? '');
+        for (const [name, value] of Object.entries(response.headers))
+          headers[name] = Array.isArray(value) ? value.join(', ') : (value ?? '');
         resolve({ status: response.statusCode ?? 0, headers, body: Buffer.concat(chunks), headBytes });
       });
     });

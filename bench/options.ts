@@ -45,7 +45,8 @@ const PIXEL_STAGES = 3;
 function ratio(value: string | undefined): number {
   if (value === undefined) return 0.6;
   const parsed = Number(value);
-  if (!/^\d*\.?\d+$/.test(value) || parsed <= 0 || parsed > 1) throw new UsageError(`--target: expected a ratio in (0, 1], got "${value}"`, USAGE);
+  if (!/^\d*\.?\d+$/.test(value) || parsed <= 0 || parsed > 1)
+    throw new UsageError(`--target: expected a ratio in (0, 1], got "${value}"`, USAGE);
   return parsed;
 }
 
@@ -59,17 +60,21 @@ function wholeNumbers(option: string, value: string | undefined): number[] | nul
 }
 
 export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): BenchOptions | 'help' {
-  const values = parseCommandLine(argv, {
-    ...SETUP_OPTIONS,
-    count: { type: 'string' },
-    'in-flight': { type: 'string' },
-    'limit-concurrency': { type: 'string' },
-    'consumer-concurrency': { type: 'string' },
-    copies: { type: 'string' },
-    'poll-ms': { type: 'string' },
-    fixture: { type: 'string' },
-    target: { type: 'string' },
-  }, USAGE);
+  const values = parseCommandLine(
+    argv,
+    {
+      ...SETUP_OPTIONS,
+      count: { type: 'string' },
+      'in-flight': { type: 'string' },
+      'limit-concurrency': { type: 'string' },
+      'consumer-concurrency': { type: 'string' },
+      copies: { type: 'string' },
+      'poll-ms': { type: 'string' },
+      fixture: { type: 'string' },
+      target: { type: 'string' },
+    },
+    USAGE,
+  );
   if (values === 'help') return 'help';
   const copies = wholeNumbers('copies', values.copies);
   const setups = parseSetups(values, env, USAGE);
@@ -77,7 +82,13 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): B
     fixture: values.fixture ?? DEFAULT_FIXTURE,
     images: wholeNumber('count', values.count, 200, 1, USAGE),
     inFlight: wholeNumber('in-flight', values['in-flight'], 8, 1, USAGE),
-    limitConcurrency: wholeNumber('limit-concurrency', values['limit-concurrency'], Math.max(availableParallelism(), PIXEL_STAGES), 1, USAGE),
+    limitConcurrency: wholeNumber(
+      'limit-concurrency',
+      values['limit-concurrency'],
+      Math.max(availableParallelism(), PIXEL_STAGES),
+      1,
+      USAGE,
+    ),
     setups: copies === null || setups.includes('servers') ? setups : [...setups, 'servers'],
     consumerConcurrencies: wholeNumbers('consumer-concurrency', values['consumer-concurrency']),
     copies,

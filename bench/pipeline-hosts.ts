@@ -18,7 +18,11 @@ export interface PipelineHost {
 
 /** Every service in this process on the setup's adapters, as `npm start` runs them. */
 export async function hostInProcess(name: string, env: Readonly<Record<string, string>>): Promise<PipelineHost> {
-  const hosted = await hostServices(`bench-${name}`, ALL_SERVICES, loadConfig({ ...env, PROGIMAGE_HTTP_HOST: '127.0.0.1', PROGIMAGE_HTTP_PORT: '0' }));
+  const hosted = await hostServices(
+    `bench-${name}`,
+    ALL_SERVICES,
+    loadConfig({ ...env, PROGIMAGE_HTTP_HOST: '127.0.0.1', PROGIMAGE_HTTP_PORT: '0' }),
+  );
   const { port } = hosted.server.address() as AddressInfo;
   return {
     baseUrl: `http://127.0.0.1:${port}`,
@@ -44,7 +48,11 @@ const READY_TIMEOUT_MS = 180_000;
  * `npm run start:distributed` runs them, on the setup's servers; the client
  * uses the one API address.
  */
-export async function hostDistributed(env: Readonly<Record<string, string>>, copies: number, progress: (line: string) => void): Promise<PipelineHost> {
+export async function hostDistributed(
+  env: Readonly<Record<string, string>>,
+  copies: number,
+  progress: (line: string) => void,
+): Promise<PipelineHost> {
   const supervisor = new Supervisor((line) => {
     progress(`distributed: ${line}`);
   });
@@ -53,7 +61,12 @@ export async function hostDistributed(env: Readonly<Record<string, string>>, cop
     if (api === undefined) throw new Error('the layout names no api process');
     const apiPort = await freePort();
     const baseUrl = `http://127.0.0.1:${apiPort}`;
-    await supervisor.start({ name: api.name, main: api.main, env: { ...process.env, ...env, PROGIMAGE_HTTP_HOST: '127.0.0.1', PROGIMAGE_HTTP_PORT: String(apiPort) }, baseUrl });
+    await supervisor.start({
+      name: api.name,
+      main: api.main,
+      env: { ...process.env, ...env, PROGIMAGE_HTTP_HOST: '127.0.0.1', PROGIMAGE_HTTP_PORT: String(apiPort) },
+      baseUrl,
+    });
     await supervisor.ready(READY_TIMEOUT_MS, [api.name]);
     for (const worker of workers) {
       const port = await freePort();

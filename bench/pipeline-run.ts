@@ -151,7 +151,8 @@ async function followOne(client: BenchClient, options: PipelineRunOptions): Prom
 export async function measurePipeline(setup: PipelineSetup, options: PipelineRunOptions): Promise<PipelineRun> {
   const apiKey = newApiKey();
   const env = { ...setup.env, PROGIMAGE_BOOTSTRAP_API_KEY: apiKey, PROGIMAGE_LOG_LEVEL: 'warn' };
-  const host: PipelineHost = options.copies === null ? await hostInProcess(setup.name, env) : await hostDistributed(env, options.copies, options.progress);
+  const host: PipelineHost =
+    options.copies === null ? await hostInProcess(setup.name, env) : await hostDistributed(env, options.copies, options.progress);
   const client = new BenchClient(host.baseUrl, apiKey);
   const ids: string[] = [];
   try {

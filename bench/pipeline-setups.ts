@@ -35,8 +35,15 @@ export const SETUP_OPTIONS = {
   setups: { type: 'string' },
 } as const;
 
-export function parseSetups(values: { readonly servers?: boolean | undefined; readonly setups?: string | undefined }, env: NodeJS.ProcessEnv, usage: string): SetupName[] {
-  const names = (values.setups ?? 'embedded').split(',').map((name) => name.trim()).filter((name) => name !== '');
+export function parseSetups(
+  values: { readonly servers?: boolean | undefined; readonly setups?: string | undefined },
+  env: NodeJS.ProcessEnv,
+  usage: string,
+): SetupName[] {
+  const names = (values.setups ?? 'embedded')
+    .split(',')
+    .map((name) => name.trim())
+    .filter((name) => name !== '');
   const known: readonly string[] = ['embedded', 'servers'];
   if (names.length === 0 || names.some((name) => !known.includes(name))) {
     throw new UsageError(`--setups: expected embedded, servers or both, comma-separated, got "${values.setups ?? ''}"`, usage);

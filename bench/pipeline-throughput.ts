@@ -29,8 +29,11 @@ async function runSetup(
 ): Promise<PipelineRun> {
   const opened = await openSetup(name, progress);
   const setup = concurrency === null ? opened : { ...opened, env: { ...opened.env, PROGIMAGE_CONSUMER_CONCURRENCY: String(concurrency) } };
-  const label = [name, ...(copies === null ? [] : [`distributed, ${copies} ${copies === 1 ? 'copy' : 'copies'} of each processor`]),
-    ...(concurrency === null ? [] : [`consumer concurrency ${concurrency}`])].join(', ');
+  const label = [
+    name,
+    ...(copies === null ? [] : [`distributed, ${copies} ${copies === 1 ? 'copy' : 'copies'} of each processor`]),
+    ...(concurrency === null ? [] : [`consumer concurrency ${concurrency}`]),
+  ].join(', ');
   try {
     progress(`${label}: ${options.images} uploads, ${options.inFlight} in flight`);
     const run = await measurePipeline(setup, {
@@ -66,26 +69,35 @@ function machine(): string[] {
   ];
 }
 
-const sameVariants = (a: readonly string[], b: readonly string[]): boolean =>
-  [...a].sort().join(',') === [...b].sort().join(',');
+const sameVariants = (a: readonly string[], b: readonly string[]): boolean => [...a].sort().join(',') === [...b].sort().join(',');
 
-function report(
-  options: BenchOptions,
-  fixtureLine: string,
-  limitHalves: readonly LimitRun[],
-  runs: readonly PipelineRun[],
-): string {
+function report(options: BenchOptions, fixtureLine: string, limitHalves: readonly LimitRun[], runs: readonly PipelineRun[]): string {
   const limit = limitHalves.reduce(combineLimitRuns);
   const limitRate = limit.images / limit.seconds;
   const seconds = (ms: number) => fixed(ms / 1000, 1);
   const rows = [
-    [`limit (bare sharp loop, ${limit.concurrency} at a time)`, String(limit.images), fixed(limit.seconds, 1), fixed(limitRate, 3),
-      seconds(quantile(limit.latenciesMs, 0.5)), seconds(quantile(limit.latenciesMs, 0.95)), fixed(limit.cpuSeconds / limit.seconds, 2), '1.00'],
+    [
+      `limit (bare sharp loop, ${limit.concurrency} at a time)`,
+      String(limit.images),
+      fixed(limit.seconds, 1),
+      fixed(limitRate, 3),
+      seconds(quantile(limit.latenciesMs, 0.5)),
+      seconds(quantile(limit.latenciesMs, 0.95)),
+      fixed(limit.cpuSeconds / limit.seconds, 2),
+      '1.00',
+    ],
     ...runs.map((run) => {
       const latencies = run.timelines.map((timeline) => timeline.readyObserved - timeline.uploadStarted);
-      return [`pipeline, ${run.setup} (${run.inFlight} in flight)`, String(run.images), fixed(run.seconds, 1), fixed(run.images / run.seconds, 3),
-        seconds(quantile(latencies, 0.5)), seconds(quantile(latencies, 0.95)), fixed(run.cpuSeconds / run.seconds, 2),
-        fixed(run.images / run.seconds / limitRate, 2)];
+      return [
+        `pipeline, ${run.setup} (${run.inFlight} in flight)`,
+        String(run.images),
+        fixed(run.seconds, 1),
+        fixed(run.images / run.seconds, 3),
+        seconds(quantile(latencies, 0.5)),
+        seconds(quantile(latencies, 0.95)),
+        fixed(run.cpuSeconds / run.seconds, 2),
+        fixed(run.images / run.seconds / limitRate, 2),
+      ];
     }),
   ];
   const lines = [
@@ -94,8 +106,10 @@ function report(
     '',
     formatTable(['setup', 'images', 'seconds', 'images/s', 'p50 s', 'p95 s', 'CPUs used', 'ratio to limit'], rows),
     '',
-    'latency: limit = one image\'s stage work; pipeline = upload start → ready seen by polling GET /v1/images/ID.',
-    ...[...new Set(runs.map((run) => run.cpuMeasure))].map((measure) => `CPUs used by a pipeline run: the CPU time of ${measure} / wall time (of ${availableParallelism()} CPUs).`),
+    "latency: limit = one image's stage work; pipeline = upload start → ready seen by polling GET /v1/images/ID.",
+    ...[...new Set(runs.map((run) => run.cpuMeasure))].map(
+      (measure) => `CPUs used by a pipeline run: the CPU time of ${measure} / wall time (of ${availableParallelism()} CPUs).`,
+    ),
     `Limit: this process's CPU time / wall time. ` +
       `Load average (1 min) at start ${fixed(loadAtStart, 2)}, at end ${fixed(loadavg()[0] ?? Number.NaN, 2)}.`,
     `limit, mean per image: strip ${fixed(mean(limit.stageTimesMs.map((t) => t.strip)), 0)} ms, ` +
@@ -104,8 +118,12 @@ function report(
   ];
   const rates = limitHalves.map((half) => half.images / half.seconds);
   const spread = (Math.max(...rates) - Math.min(...rates)) / Math.min(...rates);
-  lines.push(`limit before and after the pipeline: ${rates.map((rate) => `${fixed(rate, 3)} images/s`).join(', ')}` +
-    (spread > 0.15 ? ` — they differ by ${fixed(spread * 100, 0)}%: the machine's load changed during the run; treat the ratio with care` : ''));
+  lines.push(
+    `limit before and after the pipeline: ${rates.map((rate) => `${fixed(rate, 3)} images/s`).join(', ')}` +
+      (spread > 0.15
+        ? ` — they differ by ${fixed(spread * 100, 0)}%: the machine's load changed during the run; treat the ratio with care`
+        : ''),
+  );
   for (const run of runs) {
     const loads = stageLoads(run.timelines, run.seconds);
     const extra = overheads(run.timelines);
@@ -114,7 +132,13 @@ function report(
       `pipeline, ${run.setup}: where the time goes (service time per image, from the catalog's stage timestamps)`,
       formatTable(
         ['stage', 'mean ms', 'p95 ms', 'max images/s', 'busy'],
-        loads.map((load) => [load.stage, fixed(load.meanServiceMs, 0), fixed(load.p95ServiceMs, 0), fixed(load.maxImagesPerSecond, 3), `${fixed(load.busy * 100, 0)}%`]),
+        loads.map((load) => [
+          load.stage,
+          fixed(load.meanServiceMs, 0),
+          fixed(load.p95ServiceMs, 0),
+          fixed(load.maxImagesPerSecond, 3),
+          `${fixed(load.busy * 100, 0)}%`,
+        ]),
       ),
       `upload request ${fixed(extra.uploadMs, 0)} ms, catalog projection ${fixed(extra.catalogMs, 0)} ms, ` +
         `poll delay ${fixed(extra.pollMs, 0)} ms (means); ${run.statusPolls} status polls (${fixed(run.statusPolls / run.seconds, 0)}/s)`,
@@ -122,15 +146,19 @@ function report(
     const unrecorded = run.timelines.filter((timeline) => timeline.stages === null).length;
     if (unrecorded > 0) lines.push(`${unrecorded} of ${run.images} images lack a stage time in the catalog and are left out of this table`);
     if (!sameVariants(run.variants, limit.variants)) {
-      lines.push(`WARNING: the pipeline made variants [${run.variants.join(', ')}] but the limit loop [${limit.variants.join(', ')}]: ` +
-        'bench/stage-work.ts is out of step with the processors, and the ratio compares different work');
+      lines.push(
+        `WARNING: the pipeline made variants [${run.variants.join(', ')}] but the limit loop [${limit.variants.join(', ')}]: ` +
+          'bench/stage-work.ts is out of step with the processors, and the ratio compares different work',
+      );
     }
   }
   lines.push('');
   for (const run of runs) {
     const ratio = run.images / run.seconds / limitRate;
-    lines.push(`target ${run.setup}: ratio ${fixed(ratio, 2)} ${ratio >= options.target ? '≥' : '<'} ${options.target} → ` +
-      (ratio >= options.target ? 'MET' : 'NOT MET'));
+    lines.push(
+      `target ${run.setup}: ratio ${fixed(ratio, 2)} ${ratio >= options.target ? '≥' : '<'} ${options.target} → ` +
+        (ratio >= options.target ? 'MET' : 'NOT MET'),
+    );
   }
   return lines.join('\n');
 }
@@ -155,9 +183,8 @@ async function main(options: BenchOptions): Promise<void> {
       }
     }
   }
-  const limitHalves = options.images - firstHalf === 0
-    ? [before]
-    : [before, await limitPart('after', options, format, options.images - firstHalf)];
+  const limitHalves =
+    options.images - firstHalf === 0 ? [before] : [before, await limitPart('after', options, format, options.images - firstHalf)];
 
   console.log(report(options, fixtureLine, limitHalves, runs));
 }

@@ -68,7 +68,10 @@ const add = (map: Map<string, number>, key: string, ms: number) => map.set(key, 
 const areas = new Map<string, number>();
 const selfByFunction = new Map<string, number>();
 const inclusive = new Map<string, number>();
-const stackPatterns = (values.stacks ?? '').split(',').map((text) => text.trim()).filter((text) => text !== '');
+const stackPatterns = (values.stacks ?? '')
+  .split(',')
+  .map((text) => text.trim())
+  .filter((text) => text !== '');
 const stackShares = new Map<string, number>(stackPatterns.map((text) => [text, 0]));
 // Depth-first from the root: a node's self time counts once for every distinct function on its path.
 const walk = (id: number, path: readonly string[]): void => {
@@ -101,16 +104,40 @@ if (root !== undefined) walk(root.id, []);
 const share = (ms: number) => `${fixed((ms / totalMs) * 100, 1)}%`;
 const sorted = (map: Map<string, number>) => [...map].sort((a, b) => b[1] - a[1]);
 console.log(`${file}: ${fixed(totalMs / 1000, 2)} s of samples, not counting ${fixed(idle / 1000, 2)} s idle\n`);
-console.log(formatTable(['area', 'self ms', 'share'], sorted(areas).slice(0, top).map(([name, ms]) => [name, fixed(ms, 0), share(ms)])));
+console.log(
+  formatTable(
+    ['area', 'self ms', 'share'],
+    sorted(areas)
+      .slice(0, top)
+      .map(([name, ms]) => [name, fixed(ms, 0), share(ms)]),
+  ),
+);
 console.log('');
-console.log(formatTable(['function (self time)', 'self ms', 'share'], sorted(selfByFunction).slice(0, top).map(([name, ms]) => [name, fixed(ms, 0), share(ms)])));
+console.log(
+  formatTable(
+    ['function (self time)', 'self ms', 'share'],
+    sorted(selfByFunction)
+      .slice(0, top)
+      .map(([name, ms]) => [name, fixed(ms, 0), share(ms)]),
+  ),
+);
 console.log('');
 const match = values.match;
 const ours = sorted(inclusive).filter(([name]) =>
-  match === undefined ? !name.includes('node_modules') && / (lib|catalog|ingest|processors|bench)\//.test(name) : name.includes(match));
-console.log(formatTable([`function of ${match === undefined ? 'this repository' : `"${match}"`} (inclusive time)`, 'ms', 'share'],
-  ours.slice(0, top).map(([name, ms]) => [name, fixed(ms, 0), share(ms)])));
+  match === undefined ? !name.includes('node_modules') && / (lib|catalog|ingest|processors|bench)\//.test(name) : name.includes(match),
+);
+console.log(
+  formatTable(
+    [`function of ${match === undefined ? 'this repository' : `"${match}"`} (inclusive time)`, 'ms', 'share'],
+    ours.slice(0, top).map(([name, ms]) => [name, fixed(ms, 0), share(ms)]),
+  ),
+);
 if (stackPatterns.length > 0) {
   console.log('');
-  console.log(formatTable(['samples whose stack has a frame containing', 'ms', 'share'], [...stackShares].map(([text, ms]) => [text, fixed(ms, 0), share(ms)])));
+  console.log(
+    formatTable(
+      ['samples whose stack has a frame containing', 'ms', 'share'],
+      [...stackShares].map(([text, ms]) => [text, fixed(ms, 0), share(ms)]),
+    ),
+  );
 }

@@ -56,14 +56,22 @@ export class ServiceSampler {
   readonly #timer: NodeJS.Timeout;
   #inFlight: Promise<void> = Promise.resolve();
 
-  private constructor(private readonly base: string, private readonly apiKey: string, intervalMs = 1000) {
+  private constructor(
+    private readonly base: string,
+    private readonly apiKey: string,
+    intervalMs = 1000,
+  ) {
     this.#timer = setInterval(() => {
       this.#inFlight = this.#inFlight.then(() => this.#sample());
     }, intervalMs);
   }
 
   /** Samples the service at `base` while `work` runs. */
-  static async during<T>(base: string, apiKey: string, work: (sampler: ServiceSampler) => Promise<T>): Promise<{ result: T; samples: ServiceSamples }> {
+  static async during<T>(
+    base: string,
+    apiKey: string,
+    work: (sampler: ServiceSampler) => Promise<T>,
+  ): Promise<{ result: T; samples: ServiceSamples }> {
     const sampler = new ServiceSampler(base, apiKey);
     try {
       const result = await work(sampler);

@@ -66,7 +66,10 @@ function stringOption(values: OptionValues, name: string): string | undefined {
 
 /** One ChildSettings per allocator --malloc names, each with the other settings. */
 export function parseChildSettings(values: OptionValues, usage: string): ChildSettings[] {
-  const allocators = (stringOption(values, 'malloc') ?? 'glibc').split(',').map((name) => name.trim()).filter((name) => name !== '');
+  const allocators = (stringOption(values, 'malloc') ?? 'glibc')
+    .split(',')
+    .map((name) => name.trim())
+    .filter((name) => name !== '');
   if (allocators.length === 0 || allocators.some((name) => name !== 'glibc' && name !== 'jemalloc')) {
     throw new UsageError(`--malloc: expected glibc, jemalloc or glibc,jemalloc, got "${stringOption(values, 'malloc') ?? ''}"`, usage);
   }
@@ -118,8 +121,11 @@ export interface Started {
 export const startedNow = (): Started => ({ at: new Date(), load: loadAverage() });
 
 /** The end of a report: the machine's load at its start and at its end, then its target lines. */
-export const reportTail = (started: Started, targets: readonly string[]): string[] =>
-  [`Load average (1 min) at start ${started.load}, at end ${loadAverage()}.`, '', ...targets];
+export const reportTail = (started: Started, targets: readonly string[]): string[] => [
+  `Load average (1 min) at start ${started.load}, at end ${loadAverage()}.`,
+  '',
+  ...targets,
+];
 
 export function machineLines(startedAt: Date): string[] {
   const model = cpus()[0]?.model ?? 'unknown CPU';
@@ -133,9 +139,11 @@ export function machineLines(startedAt: Date): string[] {
 /** What each process of a comparison actually ran with. */
 export function settingsLine(children: readonly BenchChild[]): string {
   return children
-    .map(({ role, info }) =>
-      `${role}: ${info.allocator}, sharp.concurrency() = ${info.sharpConcurrency}, sharp cache ${info.sharpCache}, UV_THREADPOOL_SIZE = ${info.uvThreadpoolSize}` +
-        (info.transformSlots === null ? '' : `, transformations at once ${info.transformSlots}`))
+    .map(
+      ({ role, info }) =>
+        `${role}: ${info.allocator}, sharp.concurrency() = ${info.sharpConcurrency}, sharp cache ${info.sharpCache}, UV_THREADPOOL_SIZE = ${info.uvThreadpoolSize}` +
+        (info.transformSlots === null ? '' : `, transformations at once ${info.transformSlots}`),
+    )
     .join('\n             ');
 }
 

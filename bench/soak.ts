@@ -68,7 +68,11 @@ interface Options extends SharedOptions {
 }
 
 function parseOptions(argv: readonly string[]): Options | 'help' {
-  const values = parseCommandLine(argv, { ...SOAK_SETTINGS, requests: { type: 'string' }, chunk: { type: 'string' }, connections: { type: 'string' } }, USAGE);
+  const values = parseCommandLine(
+    argv,
+    { ...SOAK_SETTINGS, requests: { type: 'string' }, chunk: { type: 'string' }, connections: { type: 'string' } },
+    USAGE,
+  );
   if (values === 'help') return 'help';
   const requests = wholeNumber('requests', values.requests, 10_000, 2, USAGE);
   const chunk = wholeNumber('chunk', values.chunk, 1000, 1, USAGE);
@@ -134,8 +138,10 @@ async function runConfig(options: Options, settings: ChildSettings, fixture: Buf
       const window = await service.windowEnd();
       if (from === 0) startRssBytes = window.startRssBytes;
       chunks.push({ done: from + options.chunk, rate: result.requests / result.seconds, window });
-      progress(`${name}: ${from + options.chunk} requests, ${fixed(result.requests / result.seconds, 0)} req/s, ` +
-        `RSS ${megabytes(window.endRssBytes)} MB (load average ${loadAverage()})`);
+      progress(
+        `${name}: ${from + options.chunk} requests, ${fixed(result.requests / result.seconds, 0)} req/s, ` +
+          `RSS ${megabytes(window.endRssBytes)} MB (load average ${loadAverage()})`,
+      );
     }
     return { settings, settingsLine: `settings     ${settingsLine([service])}`, startRssBytes, chunks };
   } finally {
@@ -185,7 +191,7 @@ function report(options: Options, runs: readonly SoakRun[], started: Started, fi
   lines.push(
     `${options.connections} connections, one request in flight on each. Mix, in every 20: 4 POST /v1/transform of the fixture, ` +
       `5 GET of the stored image at a size not asked for before, 11 GET of ${HITS.length} cached derived images (${HITS.join(', ')}).`,
-    'RSS: of the service process (every service, as npm start runs them), sampled every 50 ms; V8 heap: JavaScript objects at the chunk\'s end.',
+    "RSS: of the service process (every service, as npm start runs them), sampled every 50 ms; V8 heap: JavaScript objects at the chunk's end.",
     ...reportTail(started, targets),
   );
   return lines.join('\n');

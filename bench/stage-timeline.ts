@@ -83,7 +83,9 @@ export function overheads(timelines: readonly ImageTimeline[]) {
     /** POST /v1/images: request, sniffing, storing the original, publishing image.uploaded. */
     uploadMs: meanOf((timeline) => timeline.uploadAnswered - timeline.uploadStarted),
     /** image.variants-built published → the catalog's record says ready. */
-    catalogMs: mean(timelines.flatMap((timeline) => (timeline.stages === null ? [] : [timeline.readyRecorded - timeline.stages.variantsBuilt]))),
+    catalogMs: mean(
+      timelines.flatMap((timeline) => (timeline.stages === null ? [] : [timeline.readyRecorded - timeline.stages.variantsBuilt])),
+    ),
     /** The catalog's record says ready → the client's poll sees it. */
     pollMs: meanOf((timeline) => timeline.readyObserved - timeline.readyRecorded),
   };

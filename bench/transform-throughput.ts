@@ -127,7 +127,9 @@ const cpuPerRequest = (totals: Totals): number => totals.cpuSeconds / totals.req
 const sha256 = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex').slice(0, 16);
 
 async function runConfig(options: Options, settings: ChildSettings, fixture: Buffer, reference: RgbPixels): Promise<ConfigRun> {
-  progress(`${configName(settings)}: starting the service and the bare sharp processes; uploading the fixture and waiting until it is ready`);
+  progress(
+    `${configName(settings)}: starting the service and the bare sharp processes; uploading the fixture and waiting until it is ready`,
+  );
   const [service, bare] = await Promise.all([BenchChild.start('service', settings), BenchChild.start('bare-sharp', settings)]);
   try {
     const port = service.port;
@@ -135,7 +137,12 @@ async function runConfig(options: Options, settings: ChildSettings, fixture: Buf
     const id = await uploadReady(`http://${HOST}:${port}`, fixture, 'image/jpeg', BENCH_API_KEY);
     const requestOf = (side: 'request' | 'stored', size: readonly [number, number]): LoadRequest =>
       side === 'request'
-        ? { method: 'POST', path: `/v1/transform?${query(size)}&format=jpeg`, headers: authenticated(BENCH_API_KEY, 'image/jpeg'), body: fixture }
+        ? {
+            method: 'POST',
+            path: `/v1/transform?${query(size)}&format=jpeg`,
+            headers: authenticated(BENCH_API_KEY, 'image/jpeg'),
+            body: fixture,
+          }
         : { path: `/v1/images/${id}.jpg?${query(size)}`, headers: authenticated(BENCH_API_KEY) };
 
     let clientCpuSeconds = 0;
@@ -144,7 +151,13 @@ async function runConfig(options: Options, settings: ChildSettings, fixture: Buf
     const run = async (side: Side, from: number, count: number, inFlight: number): Promise<Omit<Measurement, 'window'>> => {
       if (side === 'bare' || side === 'mozjpeg') {
         const sizes = Array.from({ length: count }, (_, index) => sizeAt(from + index));
-        const result = await bare.sharpLoop({ fixture: options.fixture, sizes, quality: QUALITY, mozjpeg: side === 'mozjpeg', concurrency: inFlight });
+        const result = await bare.sharpLoop({
+          fixture: options.fixture,
+          sizes,
+          quality: QUALITY,
+          mozjpeg: side === 'mozjpeg',
+          concurrency: inFlight,
+        });
         return { requests: count, seconds: result.seconds, latenciesMs: result.latenciesMs };
       }
       const result = await runLoad({
@@ -163,7 +176,17 @@ async function runConfig(options: Options, settings: ChildSettings, fixture: Buf
     // Untimed: each side's 720x588 output, for its bytes and quality; then warm-up (start-up, first decode and encode).
     const outputOf = async (side: Side): Promise<Buffer> => {
       if (side === 'bare' || side === 'mozjpeg') {
-        return Buffer.from((await bare.sharpLoop({ fixture: options.fixture, sizes: [sizeAt(0)], quality: QUALITY, mozjpeg: side === 'mozjpeg', concurrency: 1 })).output);
+        return Buffer.from(
+          (
+            await bare.sharpLoop({
+              fixture: options.fixture,
+              sizes: [sizeAt(0)],
+              quality: QUALITY,
+              mozjpeg: side === 'mozjpeg',
+              concurrency: 1,
+            })
+          ).output,
+        );
       }
       const response = await requestOnce(HOST, port, requestOf(side, sizeAt(0)));
       if (response.status !== 200) throw new Error(`${SIDE_NAMES[side]}: answered ${response.status}`);
@@ -174,7 +197,12 @@ async function runConfig(options: Options, settings: ChildSettings, fixture: Buf
       await run(side, 1, WARM_UP_REQUESTS, 2);
       return { bytes: bytes.length, sha256: sha256(bytes), quality: await measureQuality(reference, bytes) };
     };
-    const outputs = { bare: await sample('bare'), mozjpeg: await sample('mozjpeg'), request: await sample('request'), stored: await sample('stored') };
+    const outputs = {
+      bare: await sample('bare'),
+      mozjpeg: await sample('mozjpeg'),
+      request: await sample('request'),
+      stored: await sample('stored'),
+    };
     clientCpuSeconds = 0;
     serviceSeconds = 0;
 
@@ -193,12 +221,22 @@ async function runConfig(options: Options, settings: ChildSettings, fixture: Buf
           const measurement = { ...result, window: await child.windowEnd() };
           add(level[side], measurement);
           if (measurement.window.profile !== undefined) profiles.push(`${side}, ${inFlight} in flight: ${measurement.window.profile}`);
-          progress(`${configName(settings)}, ${inFlight} in flight, round ${round + 1}/${options.rounds}: ${side} ` +
-            `${fixed(measurement.requests / measurement.seconds, 2)} req/s (load average ${loadAverage()})`);
+          progress(
+            `${configName(settings)}, ${inFlight} in flight, round ${round + 1}/${options.rounds}: ${side} ` +
+              `${fixed(measurement.requests / measurement.seconds, 2)} req/s (load average ${loadAverage()})`,
+          );
         }
       }
     }
-    return { settings, settingsLine: `settings     ${settingsLine([service, bare])}`, outputs, profiles, totals, clientCpuSeconds, serviceSeconds };
+    return {
+      settings,
+      settingsLine: `settings     ${settingsLine([service, bare])}`,
+      outputs,
+      profiles,
+      totals,
+      clientCpuSeconds,
+      serviceSeconds,
+    };
   } finally {
     await Promise.all([service.stop(), bare.stop()]);
   }
@@ -215,18 +253,24 @@ function targetLines(options: Options, run: ConfigRun): string[] {
     const limit = rateOf(level.bare);
     for (const side of ['request', 'stored'] as const) {
       const ratio = rateOf(level[side]) / limit;
-      lines.push(`target ${name}, ${inFlight} in flight, ${side === 'request' ? 'request data' : 'stored-image miss'}: ` +
-        `ratio ${againstTarget(fixed(ratio, 2), String(options.target), ratio >= options.target, 'at least')}`);
+      lines.push(
+        `target ${name}, ${inFlight} in flight, ${side === 'request' ? 'request data' : 'stored-image miss'}: ` +
+          `ratio ${againstTarget(fixed(ratio, 2), String(options.target), ratio >= options.target, 'at least')}`,
+      );
     }
     const storedToRequest = rateOf(level.stored) / rateOf(level.request);
-    lines.push(`target ${name}, ${inFlight} in flight, stored-image miss within 10% of request data: ` +
-      againstTarget(fixed(storedToRequest, 2), String(STORED_TO_REQUEST_TARGET), storedToRequest >= STORED_TO_REQUEST_TARGET, 'at least'));
+    lines.push(
+      `target ${name}, ${inFlight} in flight, stored-image miss within 10% of request data: ` +
+        againstTarget(fixed(storedToRequest, 2), String(STORED_TO_REQUEST_TARGET), storedToRequest >= STORED_TO_REQUEST_TARGET, 'at least'),
+    );
   }
   for (const side of ['request', 'stored'] as const) {
     const { quality } = run.outputs[side];
-    lines.push(`target ${name}, ${side === 'request' ? 'request data' : 'stored-image miss'} quality equal or better than the limit's: ` +
-      `SSIM ${fixed(quality.ssim, 4)} vs ${fixed(run.outputs.bare.quality.ssim, 4)}, PSNR ${fixed(quality.psnrDb, 2)} vs ` +
-      `${fixed(run.outputs.bare.quality.psnrDb, 2)} dB → ${qualityAtLeast(quality, run.outputs.bare.quality) ? 'MET' : 'NOT MET'}`);
+    lines.push(
+      `target ${name}, ${side === 'request' ? 'request data' : 'stored-image miss'} quality equal or better than the limit's: ` +
+        `SSIM ${fixed(quality.ssim, 4)} vs ${fixed(run.outputs.bare.quality.ssim, 4)}, PSNR ${fixed(quality.psnrDb, 2)} vs ` +
+        `${fixed(run.outputs.bare.quality.psnrDb, 2)} dB → ${qualityAtLeast(quality, run.outputs.bare.quality) ? 'MET' : 'NOT MET'}`,
+    );
   }
   return lines;
 }
@@ -277,17 +321,32 @@ function report(options: Options, runs: readonly ConfigRun[], started: Started, 
   lines.push(
     '',
     formatTable(
-      ['setup', 'in flight', 'requests', 'req/s', 'p50 ms', 'p95 ms', 'peak RSS MB', 'CPUs used', 'CPU ms/req', 'ratio', 'CPU ratio', 'bytes',
-        'SSIM', 'PSNR dB', 'req/s by round'],
+      [
+        'setup',
+        'in flight',
+        'requests',
+        'req/s',
+        'p50 ms',
+        'p95 ms',
+        'peak RSS MB',
+        'CPUs used',
+        'CPU ms/req',
+        'ratio',
+        'CPU ratio',
+        'bytes',
+        'SSIM',
+        'PSNR dB',
+        'req/s by round',
+      ],
       rows,
     ),
     '',
     formatTable(['720x588 output', 'bytes', 'SSIM', 'PSNR dB', 'sha256'], outputRows),
     '',
     'latency: service = request written → last response byte (client in the parent process); bare = operation queued → done.',
-    'peak RSS: of that side\'s process while it was measured (sampled every 50 ms); CPUs used: its CPU time / wall time.',
-    'ratio: req/s over the limit\'s; CPU ratio: the limit\'s CPU time per operation over the side\'s per request, which a change in ' +
-      'the machine\'s load moves less than the rates.',
+    "peak RSS: of that side's process while it was measured (sampled every 50 ms); CPUs used: its CPU time / wall time.",
+    "ratio: req/s over the limit's; CPU ratio: the limit's CPU time per operation over the side's per request, which a change in " +
+      "the machine's load moves less than the rates.",
     `quality: of each side's ${WIDTH}x${HEIGHT} output against sharp's lossless resize of the fixture to ${WIDTH}x${HEIGHT}: ` +
       'SSIM on luma (11x11 Gaussian window), PSNR over R, G and B.',
     `client (this process, sending the requests): ${fixed(clientCpu, 2)} CPUs while the service was measured.`,

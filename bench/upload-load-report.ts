@@ -35,7 +35,13 @@ const rate = (count: number, seconds: number): string => fixed(seconds > 0 ? cou
 function failureLines(title: string, tally: AnswerTally): string[] {
   const failures = tally.failures();
   if (failures.length === 0) return [`${title}: none`];
-  return [`${title}:`, formatTable(['status and code', 'count'], failures.map(([outcome, count]) => [outcome, String(count)]))];
+  return [
+    `${title}:`,
+    formatTable(
+      ['status and code', 'count'],
+      failures.map(([outcome, count]) => [outcome, String(count)]),
+    ),
+  ];
 }
 
 function backlogLines(run: LoadRun): string[] {
@@ -52,12 +58,16 @@ function backlogLines(run: LoadRun): string[] {
     lines.push(`progimage_pipeline_backlog_images: not in /metrics (${samples.samples} samples, once a second, uploads and drain)`);
   } else {
     const byStage = [...backlog.maxByStage].map(([stage, value]) => `${stage} ${value}`).join(', ');
-    lines.push(`progimage_pipeline_backlog_images: largest ${backlog.maxTotal} images over every stage, ` +
-      `${fixed((backlog.maxTotalAt - run.uploadsStarted) / 1000, 0)} s after the uploads began; largest by stage: ${byStage}`);
+    lines.push(
+      `progimage_pipeline_backlog_images: largest ${backlog.maxTotal} images over every stage, ` +
+        `${fixed((backlog.maxTotalAt - run.uploadsStarted) / 1000, 0)} s after the uploads began; largest by stage: ${byStage}`,
+    );
   }
   const readiness = [...samples.readiness].map(([status, count]) => `${status} ${count}`).join(', ');
-  lines.push(`/readyz over ${samples.samples} samples: ${readiness === '' ? 'never read' : readiness}` +
-    (samples.unread > 0 ? `; ${samples.unread} samples could not be read` : ''));
+  lines.push(
+    `/readyz over ${samples.samples} samples: ${readiness === '' ? 'never read' : readiness}` +
+      (samples.unread > 0 ? `; ${samples.unread} samples could not be read` : ''),
+  );
   for (const [check, { samples: count, first, last }] of samples.notOk) {
     lines.push(`  ${check} not ok in ${count} samples; first "${first}"${count > 1 ? `, last "${last}"` : ''}`);
   }
@@ -80,16 +90,22 @@ function drainLines(run: LoadRun, shape: Shape): string[] {
       `(${rate(finalDuring, uploads.seconds)} images/s)`,
   ];
   if (drain.pending.length > 0) {
-    lines.push(`after the last upload: ${left} images not final; ${left - drain.pending.length} made final in the wait ` +
-      `(${rate(left - drain.pending.length, (drain.lastSeenAt - uploadsEnded) / 1000)} images/s)`);
+    lines.push(
+      `after the last upload: ${left} images not final; ${left - drain.pending.length} made final in the wait ` +
+        `(${rate(left - drain.pending.length, (drain.lastSeenAt - uploadsEnded) / 1000)} images/s)`,
+    );
   } else if (left === 0) {
     lines.push('after the last upload: nothing left; every accepted image was final when the last upload was answered');
   } else {
-    lines.push(`after the last upload: ${left} images not final; all final ${fixed(drainSeconds, 1)} s later by the catalog's record ` +
-      `(${fixed((drain.lastSeenAt - uploadsEnded) / 1000, 1)} s later as polled): drained at ${rate(left, drainSeconds)} images/s`);
+    lines.push(
+      `after the last upload: ${left} images not final; all final ${fixed(drainSeconds, 1)} s later by the catalog's record ` +
+        `(${fixed((drain.lastSeenAt - uploadsEnded) / 1000, 1)} s later as polled): drained at ${rate(left, drainSeconds)} images/s`,
+    );
   }
   if (drain.unexpected.size > 0) {
-    lines.push(`status reads that answered neither 200 nor 404: ${[...drain.unexpected].map(([status, count]) => `${status} × ${count}`).join(', ')}`);
+    lines.push(
+      `status reads that answered neither 200 nor 404: ${[...drain.unexpected].map(([status, count]) => `${status} × ${count}`).join(', ')}`,
+    );
   }
   return lines;
 }
@@ -101,7 +117,13 @@ function readLines(run: LoadRun, shape: Shape): string[] {
   const row = (label: string, tallies: readonly AnswerTally[]) => {
     const requests = tallies.reduce((sum, tally) => sum + tally.requests, 0);
     const failed = tallies.reduce((sum, tally) => sum + tally.requests - tally.succeeded, 0);
-    return [label, String(requests), String(failed), rate(requests, reads.seconds), ...latencyCells(tallies.flatMap((tally) => tally.latenciesMs))];
+    return [
+      label,
+      String(requests),
+      String(failed),
+      rate(requests, reads.seconds),
+      ...latencyCells(tallies.flatMap((tally) => tally.latenciesMs)),
+    ];
   };
   const lines = [
     `reads: GET /v1/images/ID.EXT of the ${ready} ready images, each in ${READ_FORMATS.join(', ')} in turn, ` +
@@ -113,10 +135,12 @@ function readLines(run: LoadRun, shape: Shape): string[] {
   ];
   const asked = reads.byFormat.reduce((sum, tally) => sum + tally.requests, 0);
   const urls = ready * READ_FORMATS.length;
-  lines.push(asked <= urls
-    ? `each URL asked at most once (${asked} of the ${urls}): every read was the first of its URL, a conversion made on request ` +
-      'unless the format was the stored image\'s own'
-    : `the ${urls} URLs asked ${fixed(asked / urls, 1)} times each on average: the first read of a URL makes it, later ones are served as stored`);
+  lines.push(
+    asked <= urls
+      ? `each URL asked at most once (${asked} of the ${urls}): every read was the first of its URL, a conversion made on request ` +
+          "unless the format was the stored image's own"
+      : `the ${urls} URLs asked ${fixed(asked / urls, 1)} times each on average: the first read of a URL makes it, later ones are served as stored`,
+  );
   for (const [index, format] of READ_FORMATS.entries()) {
     const tally = reads.byFormat[index];
     if (tally !== undefined && tally.failures().length > 0) lines.push(...failureLines(`${format} failures by status and code`, tally));
@@ -125,7 +149,11 @@ function readLines(run: LoadRun, shape: Shape): string[] {
 }
 
 function memoryLines(run: LoadRun): string[] {
-  const phases: [string, WindowResult | null][] = [['uploads', run.windows.uploads], ['drain', run.windows.drain], ['reads', run.windows.reads]];
+  const phases: [string, WindowResult | null][] = [
+    ['uploads', run.windows.uploads],
+    ['drain', run.windows.drain],
+    ['reads', run.windows.reads],
+  ];
   const measured = phases.flatMap(([phase, window]) => (window === null ? [] : [[phase, window] as const]));
   const peak = measured.reduce((highest, entry) => (entry[1].peakRssBytes > highest[1].peakRssBytes ? entry : highest));
   const last = measured.at(-1) ?? peak;
@@ -157,7 +185,15 @@ function runLines(run: LoadRun, shape: Shape): string[] {
     `uploads: POST /v1/images, ${shape.concurrency} connections for ${fixed(seconds, 1)} s`,
     formatTable(
       ['requests', 'accepted (202)', 'failed', 'req/s', ...LATENCY_HEADER],
-      [[String(tally.requests), String(tally.succeeded), String(tally.requests - tally.succeeded), rate(tally.requests, seconds), ...latencyCells(tally.latenciesMs)]],
+      [
+        [
+          String(tally.requests),
+          String(tally.succeeded),
+          String(tally.requests - tally.succeeded),
+          rate(tally.requests, seconds),
+          ...latencyCells(tally.latenciesMs),
+        ],
+      ],
     ),
     ...failureLines('upload failures by status and code', tally),
     '',

@@ -16,7 +16,16 @@ import { waitUntilFinal } from './drain-watch.ts';
 import { prepareRequest, runLoad, type HttpResponse } from './http-load.ts';
 import { openSetup, parseSetups, SETUP_OPTIONS, SETUP_USAGE, type SetupName } from './pipeline-setups.ts';
 import { ServiceSampler } from './service-sampler.ts';
-import { CHILD_OPTIONS, CHILD_SETTINGS_USAGE, configName, loadAverage, parseChildSettings, progress, settingsLine, startedNow } from './side-options.ts';
+import {
+  CHILD_OPTIONS,
+  CHILD_SETTINGS_USAGE,
+  configName,
+  loadAverage,
+  parseChildSettings,
+  progress,
+  settingsLine,
+  startedNow,
+} from './side-options.ts';
 import { loadUploadMix, type UploadFixture } from './upload-mix.ts';
 import { READ_FORMATS, report, type LoadRun } from './upload-load-report.ts';
 import { uploadReady } from './upload-ready.ts';
@@ -47,14 +56,18 @@ interface Options {
 }
 
 function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): Options | 'help' {
-  const values = parseCommandLine(argv, {
-    ...CHILD_OPTIONS,
-    ...SETUP_OPTIONS,
-    seconds: { type: 'string' },
-    concurrency: { type: 'string' },
-    'read-seconds': { type: 'string' },
-    'drain-minutes': { type: 'string' },
-  }, USAGE);
+  const values = parseCommandLine(
+    argv,
+    {
+      ...CHILD_OPTIONS,
+      ...SETUP_OPTIONS,
+      seconds: { type: 'string' },
+      concurrency: { type: 'string' },
+      'read-seconds': { type: 'string' },
+      'drain-minutes': { type: 'string' },
+    },
+    USAGE,
+  );
   if (values === 'help') return 'help';
   return {
     seconds: wholeNumber('seconds', values.seconds, 60, 1, USAGE),
@@ -96,7 +109,9 @@ async function readImages(name: string, port: number, ids: readonly string[], op
     port,
     request: (index) => {
       const id = ids[Math.floor(index / READ_FORMATS.length) % ids.length] ?? '';
-      return prepareRequest('GET', `/v1/images/${id}.${READ_FORMATS[index % READ_FORMATS.length] ?? ''}`, HOST, port, { apiKey: BENCH_API_KEY });
+      return prepareRequest('GET', `/v1/images/${id}.${READ_FORMATS[index % READ_FORMATS.length] ?? ''}`, HOST, port, {
+        apiKey: BENCH_API_KEY,
+      });
     },
     connections: options.concurrency,
     stop: { durationMs: options.readSeconds * 1000 },
@@ -106,41 +121,65 @@ async function readImages(name: string, port: number, ids: readonly string[], op
 }
 
 /** The phases on a started service: uploads, the wait until every accepted image is final, reads. */
-async function loadService(name: string, service: BenchChild, options: Options, mix: readonly UploadFixture[], uploads: UploadAnswers): Promise<LoadRun> {
+async function loadService(
+  name: string,
+  service: BenchChild,
+  options: Options,
+  mix: readonly UploadFixture[],
+  uploads: UploadAnswers,
+): Promise<LoadRun> {
   const port = service.port;
   if (port === null) throw new Error('the service child has no port');
   const base = `http://${HOST}:${port}`;
   for (const fixture of mix) uploads.warmUpIds.push(await uploadReady(base, fixture.bytes, fixture.contentType, BENCH_API_KEY));
 
   const requests = mix.map((fixture) =>
-    prepareRequest('POST', '/v1/images', HOST, port, { body: { bytes: fixture.bytes, contentType: fixture.contentType }, apiKey: BENCH_API_KEY }));
+    prepareRequest('POST', '/v1/images', HOST, port, {
+      body: { bytes: fixture.bytes, contentType: fixture.contentType },
+      apiKey: BENCH_API_KEY,
+    }),
+  );
   const uploadsStarted = Date.now();
   let uploadsEnded = uploadsStarted;
-  const { result: [uploading, draining], samples } = await ServiceSampler.during(base, BENCH_API_KEY, async (sampler) => {
+  const {
+    result: [uploading, draining],
+    samples,
+  } = await ServiceSampler.during(base, BENCH_API_KEY, async (sampler) => {
     const backlog = () => (sampler.lastBacklog === null ? '' : `, backlog ${sampler.lastBacklog}`);
     progress(`${name}: uploading for ${options.seconds} s on ${options.concurrency} connections (load average ${loadAverage()})`);
     const ticker = setInterval(() => {
       progress(`${name}: ${uploads.tally.requests} uploads answered, ${uploads.ids.length} accepted${backlog()}`);
     }, 10_000);
-    const uploaded = await measured(service, () => runLoad({
-      host: HOST,
-      port,
-      request: (index) => requests[index % requests.length] ?? Buffer.alloc(0),
-      connections: options.concurrency,
-      stop: { durationMs: options.seconds * 1000 },
-      record: (answer, latencyMs) => { uploads.record(answer, latencyMs); },
-    })).finally(() => { clearInterval(ticker); });
+    const uploaded = await measured(service, () =>
+      runLoad({
+        host: HOST,
+        port,
+        request: (index) => requests[index % requests.length] ?? Buffer.alloc(0),
+        connections: options.concurrency,
+        stop: { durationMs: options.seconds * 1000 },
+        record: (answer, latencyMs) => {
+          uploads.record(answer, latencyMs);
+        },
+      }),
+    ).finally(() => {
+      clearInterval(ticker);
+    });
     uploadsEnded = Date.now();
     progress(`${name}: ${uploads.ids.length} uploads accepted; waiting until every one is final (at most ${options.drainMinutes} min)`);
-    const drained = await measured(service, () => waitUntilFinal(base, BENCH_API_KEY, uploads.ids, {
-      timeoutMs: options.drainMinutes * 60_000,
-      progress: (finals, pending) => { progress(`${name}: ${finals} final, ${pending} to go${backlog()}`); },
-    }));
+    const drained = await measured(service, () =>
+      waitUntilFinal(base, BENCH_API_KEY, uploads.ids, {
+        timeoutMs: options.drainMinutes * 60_000,
+        progress: (finals, pending) => {
+          progress(`${name}: ${finals} final, ${pending} to go${backlog()}`);
+        },
+      }),
+    );
     return [uploaded, drained] as const;
   });
 
   const ready = draining.result.finals.filter((image) => image.status === 'ready').map((image) => image.id);
-  const reading = ready.length === 0 || options.readSeconds === 0 ? null : await measured(service, () => readImages(name, port, ready, options));
+  const reading =
+    ready.length === 0 || options.readSeconds === 0 ? null : await measured(service, () => readImages(name, port, ready, options));
   return {
     name,
     settingsLine: `settings     ${settingsLine([service])}`,

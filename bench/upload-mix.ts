@@ -28,10 +28,17 @@ export interface UploadFixture {
 }
 
 export async function loadUploadMix(): Promise<UploadFixture[]> {
-  return Promise.all(FIXTURES.map(async (name) => {
-    const bytes = await readFile(fileURLToPath(new URL(name, FIXTURE_DIR)));
-    const { format, width, height } = await sharp(bytes).metadata();
-    const imageFormat = imageFormatSchema.parse(format);
-    return { name, bytes, contentType: CONTENT_TYPES[imageFormat], description: `${imageFormat} ${width}x${height}, ${bytes.length} bytes` };
-  }));
+  return Promise.all(
+    FIXTURES.map(async (name) => {
+      const bytes = await readFile(fileURLToPath(new URL(name, FIXTURE_DIR)));
+      const { format, width, height } = await sharp(bytes).metadata();
+      const imageFormat = imageFormatSchema.parse(format);
+      return {
+        name,
+        bytes,
+        contentType: CONTENT_TYPES[imageFormat],
+        description: `${imageFormat} ${width}x${height}, ${bytes.length} bytes`,
+      };
+    }),
+  );
 }

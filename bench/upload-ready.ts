@@ -9,7 +9,11 @@ const statusSchema = z.object({ status: z.string() }).loose();
 /** Uploads an image as a raw body and waits until the pipeline has made it `ready`; resolves with its id. */
 export async function uploadReady(base: string, bytes: Buffer, contentType: string, apiKey: string): Promise<string> {
   const authorization = { Authorization: `Bearer ${apiKey}` };
-  const uploaded = await fetch(`${base}/v1/images`, { method: 'POST', body: bytes, headers: { 'Content-Type': contentType, ...authorization } });
+  const uploaded = await fetch(`${base}/v1/images`, {
+    method: 'POST',
+    body: bytes,
+    headers: { 'Content-Type': contentType, ...authorization },
+  });
   const text = await uploaded.text();
   if (uploaded.status !== 202) throw new Error(`upload answered ${uploaded.status}: ${text}`);
   const { id } = idSchema.parse(JSON.parse(text));

@@ -22,7 +22,9 @@ export function createOutcomeAnnouncer(bus: EventBus, images: ImagesCollection):
     await bus.publish(TOPICS.outcomes, [{ key: record.id, value: encodeOutcome(outcome) }]);
     await updateDocument(images, record.id, (current) => {
       const announced = current?.outcomesAnnounced;
-      return current === null || announced === undefined || announced.includes(outcome.type) ? null : { ...current, outcomesAnnounced: [...announced, outcome.type] };
+      return current === null || announced === undefined || announced.includes(outcome.type)
+        ? null
+        : { ...current, outcomesAnnounced: [...announced, outcome.type] };
     });
   };
 }

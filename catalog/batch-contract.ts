@@ -8,7 +8,10 @@ import { transformObject } from '../lib/http/contract/transform-query.ts';
 import { batchRequestOf } from './create-batch.ts';
 
 /** A batch request as the document gives it: each transform by the language's option names and types. */
-const batchRequestSchema = batchRequestOf(transformObject).meta({ id: 'BatchRequest', oneOf: [{ required: ['images'] }, { required: ['urls'] }] });
+const batchRequestSchema = batchRequestOf(transformObject).meta({
+  id: 'BatchRequest',
+  oneOf: [{ required: ['images'] }, { required: ['urls'] }],
+});
 
 /** GET /v1/batches/ID: which page of its items. */
 export const itemsQuery = z.object({
@@ -40,7 +43,16 @@ const batchItemSchema = z
     status: z.enum(['done', 'failed']),
     completedAt: at,
     failure: z.object({ code: z.string(), reason: z.string() }).nullable(),
-    results: z.array(z.object({ transform: z.int(), format: z.enum(OUTPUT_FORMATS), width: z.int(), height: z.int(), bytes: z.int(), url: z.string().nullable() })),
+    results: z.array(
+      z.object({
+        transform: z.int(),
+        format: z.enum(OUTPUT_FORMATS),
+        width: z.int(),
+        height: z.int(),
+        bytes: z.int(),
+        url: z.string().nullable(),
+      }),
+    ),
   })
   .meta({ id: 'BatchItem' }) satisfies z.ZodType<BatchItem>;
 
@@ -84,7 +96,12 @@ export const batchPaths: ZodOpenApiPathsObject = {
       operationId: 'getBatch',
       summary: "A batch's counts and a page of its items",
       requestParams: { path: batchPath, query: itemsQuery },
-      responses: { '200': { description: 'The batch', content: { 'application/json': { schema: batchPageSchema } } }, ...badQuery(), ...noBatch, ...always },
+      responses: {
+        '200': { description: 'The batch', content: { 'application/json': { schema: batchPageSchema } } },
+        ...badQuery(),
+        ...noBatch,
+        ...always,
+      },
     },
   },
   '/v1/batches/{id}/events': {
@@ -92,14 +109,22 @@ export const batchPaths: ZodOpenApiPathsObject = {
       operationId: 'watchBatch',
       summary: 'Server-Sent Events: progress (data: a Batch) whenever the counts change, then completed',
       requestParams: { path: batchPath },
-      responses: { '200': { description: 'The event stream', content: { 'text/event-stream': { schema: batchEvents } } }, ...noBatch, ...always },
+      responses: {
+        '200': { description: 'The event stream', content: { 'text/event-stream': { schema: batchEvents } } },
+        ...noBatch,
+        ...always,
+      },
     },
   },
   '/v1/batches/{id}/items/{index}/{file}': {
     get: {
       operationId: 'getBatchOutput',
       summary: "An item's output: TRANSFORM.EXT",
-      requestParams: { path: batchPath.extend({ index: itemIndexSchema, file: pathSegment('TRANSFORM.EXT') }), query: deliveryQuery, header: deliveryHeaders },
+      requestParams: {
+        path: batchPath.extend({ index: itemIndexSchema, file: pathSegment('TRANSFORM.EXT') }),
+        query: deliveryQuery,
+        header: deliveryHeaders,
+      },
       responses: { '200': imageAnswer('The output'), ...delivered, '404': failure('no such output', ['not_found']), ...always },
     },
   },

@@ -98,9 +98,14 @@ export function batchRoutes(dependencies: BatchRoutesDependencies): Router {
   router.get('/:id', async (ctx) => {
     const batch = await findBatch(batches, tenantOf(ctx), ctx.params.id ?? '');
     const parsed = itemsQuery.safeParse(ctx.query);
-    if (!parsed.success) throw new HttpError(400, 'invalid_query', parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; '));
+    if (!parsed.success)
+      throw new HttpError(400, 'invalid_query', parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; '));
     const { cursor, limit } = parsed.data;
-    const page = await batches.items.find({ where: { batchId: batch.id }, limit: limit + 1, ...(cursor === undefined ? {} : { after: cursor }) });
+    const page = await batches.items.find({
+      where: { batchId: batch.id },
+      limit: limit + 1,
+      ...(cursor === undefined ? {} : { after: cursor }),
+    });
     ctx.set('Cache-Control', 'no-cache');
     ctx.body = {
       ...batchView(batch, await countsOf(batches, batch)),

@@ -59,8 +59,10 @@ function expandTransforms(request: BatchRequest, dependencies: CreateBatchDepend
     try {
       const expanded = expandPreset(raw, presets, presetsOnly && request.store);
       const options = parseOptions(expanded);
-      if (options.mask !== undefined && 'image' in options.mask) throw new InvalidOptionError('mask: other images cannot be used in batches', { option: 'mask' });
-      if (options.overlay !== undefined) throw new InvalidOptionError('overlay: other images cannot be used in batches', { option: 'overlay' });
+      if (options.mask !== undefined && 'image' in options.mask)
+        throw new InvalidOptionError('mask: other images cannot be used in batches', { option: 'mask' });
+      if (options.overlay !== undefined)
+        throw new InvalidOptionError('overlay: other images cannot be used in batches', { option: 'overlay' });
       if (options.format !== undefined) canonicalise(options, options.format);
       return expanded;
     } catch (error) {
@@ -86,7 +88,13 @@ async function imageSource(lookup: ImageLookup, tenant: Tenant, id: string): Pro
 }
 
 /** The events of items [from, to): transform.requested, or transform.completed as failed for an unusable source. */
-async function itemEvents(dependencies: CreateBatchDependencies, batch: BatchRecord, request: BatchRequest, from: number, to: number): Promise<ImageEvent[]> {
+async function itemEvents(
+  dependencies: CreateBatchDependencies,
+  batch: BatchRecord,
+  request: BatchRequest,
+  from: number,
+  to: number,
+): Promise<ImageEvent[]> {
   return runConcurrently(to - from, LOOKUPS_AT_ONCE, async (offset): Promise<ImageEvent> => {
     const index = from + offset;
     const subject = { imageId: derivedId(batch.id, String(index)), tenant: batch.tenant };
@@ -95,7 +103,13 @@ async function itemEvents(dependencies: CreateBatchDependencies, batch: BatchRec
     if ('code' in source) {
       return createEvent(TOPICS.transformCompleted, subject, { batchId: batch.id, index, results: [], failure: source });
     }
-    return createEvent(TOPICS.transformRequested, subject, { batchId: batch.id, index, source, transforms: batch.transforms, store: batch.store });
+    return createEvent(TOPICS.transformRequested, subject, {
+      batchId: batch.id,
+      index,
+      source,
+      transforms: batch.transforms,
+      store: batch.store,
+    });
   });
 }
 
@@ -106,7 +120,10 @@ async function publishItems(dependencies: CreateBatchDependencies, batch: BatchR
     const events = await itemEvents(dependencies, batch, request, from, to);
     for (const type of [TOPICS.transformRequested, TOPICS.transformCompleted] as const) {
       const ofType = events.filter((event) => event.type === type);
-      await dependencies.bus.publish(type, ofType.map((event) => ({ key: event.imageId, value: encodeEvent(event) })));
+      await dependencies.bus.publish(
+        type,
+        ofType.map((event) => ({ key: event.imageId, value: encodeEvent(event) })),
+      );
     }
     const current = await dependencies.batches.batches.get(batch.id);
     if (current !== null && current.document.published < to) {

@@ -49,7 +49,10 @@ function betterFormats(image: Servable, options: TransformOptions): OutputFormat
 /** The format and options a request with `headers` gets for what the URL asks of `image`. */
 export function chooseByHeaders(image: Servable, { format, options }: AskedFor, headers: IncomingHttpHeaders): HeaderChoice {
   const resolved = withClientHints(options, readClientHints(headers));
-  return { format: format === AUTO_EXTENSION ? negotiateFormat(headers.accept, betterFormats(image, resolved)) : format, options: resolved };
+  return {
+    format: format === AUTO_EXTENSION ? negotiateFormat(headers.accept, betterFormats(image, resolved)) : format,
+    options: resolved,
+  };
 }
 
 /**

@@ -124,7 +124,8 @@ export class HitCounter {
       this.#pending.set(id, failed);
     } else {
       pending.hits += failed.hits;
-      for (const [rendition, hits] of failed.byRendition) pending.byRendition.set(rendition, (pending.byRendition.get(rendition) ?? 0) + hits);
+      for (const [rendition, hits] of failed.byRendition)
+        pending.byRendition.set(rendition, (pending.byRendition.get(rendition) ?? 0) + hits);
     }
     this.#pendingHits += failed.hits;
   }

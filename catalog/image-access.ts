@@ -51,13 +51,23 @@ export function assertServable(image: ImageRecord): asserts image is Servable {
     throw new HttpError(410, 'infected', 'the image was found infected and is never served', { status: image.status });
   }
   if (image.status === 'failed') {
-    throw new HttpError(422, 'processing_failed', `processing failed at ${image.failure?.stage ?? 'a stage'}: ${image.failure?.reason ?? ''}`, {
-      status: image.status,
-      stage: image.failure?.stage,
-    });
+    throw new HttpError(
+      422,
+      'processing_failed',
+      `processing failed at ${image.failure?.stage ?? 'a stage'}: ${image.failure?.reason ?? ''}`,
+      {
+        status: image.status,
+        stage: image.failure?.stage,
+      },
+    );
   }
   if (!isServable(image)) {
-    throw new HttpError(409, 'not_ready', `the image is not ready yet (status: ${image.status})`, { status: image.status }, { 'Retry-After': '1' });
+    throw new HttpError(
+      409,
+      'not_ready',
+      `the image is not ready yet (status: ${image.status})`,
+      { status: image.status },
+      { 'Retry-After': '1' },
+    );
   }
 }
-

@@ -19,7 +19,8 @@ export const listQuery = z.object({
 
 const nullable = <T extends z.ZodType>(schema: T) => schema.nullable();
 const at = z.iso.datetime({ offset: true });
-const stage = <T extends z.ZodRawShape>(extra: T) => z.object({ state: z.enum(['done', 'failed', 'pending']), at: at.nullable(), ...extra });
+const stage = <T extends z.ZodRawShape>(extra: T) =>
+  z.object({ state: z.enum(['done', 'failed', 'pending']), at: at.nullable(), ...extra });
 
 /** An image's metadata and the state of every stage (catalog/image-view.ts makes it; the client's `Image`). */
 export const imageSchema = z
@@ -34,7 +35,15 @@ export const imageSchema = z
     bytes: nullable(z.int()),
     pages: nullable(z.int()),
     original: z
-      .object({ format: z.string(), contentType: z.string(), bytes: z.int(), sha256: z.string(), width: z.int(), height: z.int(), filename: nullable(z.string()) })
+      .object({
+        format: z.string(),
+        contentType: z.string(),
+        bytes: z.int(),
+        sha256: z.string(),
+        width: z.int(),
+        height: z.int(),
+        filename: nullable(z.string()),
+      })
       .nullable(),
     expiresAt: at.nullable().meta({ description: 'When an upload with a time to live is deleted' }),
     stages: z.object({
@@ -50,7 +59,9 @@ export const imageSchema = z
       variants: stage({}),
     }),
     failure: z.object({ stage: z.string(), reason: z.string(), at }).nullable(),
-    variants: z.array(z.object({ name: z.string(), format: z.enum(OUTPUT_FORMATS), width: z.int(), height: z.int(), bytes: z.int(), url: z.string() })),
+    variants: z.array(
+      z.object({ name: z.string(), format: z.enum(OUTPUT_FORMATS), width: z.int(), height: z.int(), bytes: z.int(), url: z.string() }),
+    ),
     links: z.object({ self: z.string(), image: z.string().exactOptional() }),
   })
   .meta({ id: 'Image' }) satisfies z.ZodType<Image>;
@@ -77,7 +88,11 @@ export const imagePaths: ZodOpenApiPathsObject = {
       operationId: 'listImages',
       summary: 'Stored images, a page at a time',
       requestParams: { query: listQuery },
-      responses: { '200': { description: 'One page', content: { 'application/json': { schema: imagePageSchema } } }, ...badQuery(), ...always },
+      responses: {
+        '200': { description: 'One page', content: { 'application/json': { schema: imagePageSchema } } },
+        ...badQuery(),
+        ...always,
+      },
     },
   },
   '/v1/images/{id}': {
@@ -101,14 +116,18 @@ export const imagePaths: ZodOpenApiPathsObject = {
       requestParams: {
         path: imagePath.extend({
           extension: z.enum([...SUPPORTED_EXTENSIONS, AUTO_EXTENSION]).meta({
-            description: "The format; auto: AVIF or WebP when Accept names it (q above 0), else the image's own (JPEG, PNG or GIF), with Vary: Accept",
+            description:
+              "The format; auto: AVIF or WebP when Accept names it (q above 0), else the image's own (JPEG, PNG or GIF), with Vary: Accept",
           }),
         }),
         query: presetQuery.extend(imageTransformOptions).extend(deliveryQuery.shape),
         header: deliveryHeaders.extend({
           Accept: z.string().optional().meta({ description: 'For the extension auto: the formats the client takes' }),
           'Sec-CH-DPR': z.string().optional().meta({ description: 'For dpr=auto (also DPR): the device pixel ratio, 1 to 4' }),
-          'Sec-CH-Width': z.string().optional().meta({ description: 'For dpr=auto without width or height (also Width): the laid-out width in device pixels' }),
+          'Sec-CH-Width': z
+            .string()
+            .optional()
+            .meta({ description: 'For dpr=auto without width or height (also Width): the laid-out width in device pixels' }),
         }),
       },
       responses: {
@@ -116,14 +135,29 @@ export const imagePaths: ZodOpenApiPathsObject = {
         '200': imageAnswer(
           'The image',
           imageHeaders.extend({
-            Vary: z.string().optional().meta({ description: 'For auto: Accept; for dpr=auto: Sec-CH-DPR, DPR (and Sec-CH-Width, Width without a size); Origin for listed image origins' }),
+            Vary: z.string().optional().meta({
+              description:
+                'For auto: Accept; for dpr=auto: Sec-CH-DPR, DPR (and Sec-CH-Width, Width without a size); Origin for listed image origins',
+            }),
             'Accept-CH': z.string().optional().meta({ description: 'For dpr=auto: Sec-CH-DPR, Sec-CH-Width' }),
           }),
         ),
-        '400': failure('a bad extension, transformation or query, or a format that cannot hold the output', ['unsupported_extension', 'invalid_transform', 'output_too_large', 'format_limit_exceeded', 'invalid_query']),
+        '400': failure('a bad extension, transformation or query, or a format that cannot hold the output', [
+          'unsupported_extension',
+          'invalid_transform',
+          'output_too_large',
+          'format_limit_exceeded',
+          'invalid_query',
+        ]),
         ...servedImageFailures,
-        '422': failure('a stage gave up on it, or the transformation is estimated to cost more than allowed', ['processing_failed', 'too_costly']),
-        '503': failure('past the transformation deadline, or too many transformations waiting, or the wait for a turn would pass the deadline (Retry-After)', ['transform_timeout', 'overloaded']),
+        '422': failure('a stage gave up on it, or the transformation is estimated to cost more than allowed', [
+          'processing_failed',
+          'too_costly',
+        ]),
+        '503': failure(
+          'past the transformation deadline, or too many transformations waiting, or the wait for a turn would pass the deadline (Retry-After)',
+          ['transform_timeout', 'overloaded'],
+        ),
         ...always,
         '403': failure('only presets may be stored, or a signed URL is refused', ['presets_only', ...SIGNATURE_REFUSED]),
       },
@@ -133,11 +167,18 @@ export const imagePaths: ZodOpenApiPathsObject = {
     get: {
       operationId: 'getVariant',
       summary: 'A preset of the image, e.g. thumbnail.webp',
-      requestParams: { path: imagePath.extend({ file: pathSegment('NAME.EXT: a preset and a format') }), query: deliveryQuery, header: deliveryHeaders },
+      requestParams: {
+        path: imagePath.extend({ file: pathSegment('NAME.EXT: a preset and a format') }),
+        query: deliveryQuery,
+        header: deliveryHeaders,
+      },
       responses: {
         '200': imageAnswer('The variant'),
         ...delivered,
-        '400': failure('download given more than once, or a format that cannot hold the preset', ['invalid_query', 'format_limit_exceeded']),
+        '400': failure('download given more than once, or a format that cannot hold the preset', [
+          'invalid_query',
+          'format_limit_exceeded',
+        ]),
         ...servedImageFailures,
         '404': failure('no such image or variant', ['not_found', 'no_such_variant']),
         ...always,

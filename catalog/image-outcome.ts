@@ -33,7 +33,13 @@ export function imageOutcomeOf(record: ImageRecord): Outcome | null {
     case 'failed': {
       const failure = record.failure;
       if (failure === undefined) throw new Error(`image ${record.id} failed without a failure`);
-      return createOutcome(OUTCOME_TYPES.imageFailed, subject, { stage: failure.stage, reason: failure.reason, links: { self } }, identity, failure.at);
+      return createOutcome(
+        OUTCOME_TYPES.imageFailed,
+        subject,
+        { stage: failure.stage, reason: failure.reason, links: { self } },
+        identity,
+        failure.at,
+      );
     }
     case 'infected': {
       const scan = record.scan;

@@ -1,12 +1,6 @@
 import { z } from 'zod';
 import { IMAGE_STATUSES } from '@progimage/transform-language';
-import {
-  imageFailedSchema,
-  imageFormatSchema,
-  imageScannedSchema,
-  outputFormatSchema,
-  variantSchema,
-} from '../lib/events/payloads.ts';
+import { imageFailedSchema, imageFormatSchema, imageScannedSchema, outputFormatSchema, variantSchema } from '../lib/events/payloads.ts';
 import { outcomeTypeSchema } from '../lib/events/outcomes.ts';
 import { imageIdSchema, tenantSchema } from '../lib/ids.ts';
 

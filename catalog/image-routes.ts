@@ -49,13 +49,25 @@ function requestedFormat(extension: string): AskedFor['format'] {
   if (extension === AUTO_EXTENSION) return AUTO_EXTENSION;
   const format = formatForExtension(extension);
   if (format === null) {
-    throw new HttpError(400, 'unsupported_extension', `".${extension}" is not a supported format`, { supported: [...SUPPORTED_EXTENSIONS, AUTO_EXTENSION] });
+    throw new HttpError(400, 'unsupported_extension', `".${extension}" is not a supported format`, {
+      supported: [...SUPPORTED_EXTENSIONS, AUTO_EXTENSION],
+    });
   }
   return format;
 }
 
 /** The read API of stored images. */
-export function imageRoutes({ images, usage, blobs, renditions, transformations, transforms, responses, hits, announce }: ImageRoutesDependencies): Router {
+export function imageRoutes({
+  images,
+  usage,
+  blobs,
+  renditions,
+  transformations,
+  transforms,
+  responses,
+  hits,
+  announce,
+}: ImageRoutesDependencies): Router {
   const lookup = { images, blobs };
   /** Mask and overlay sources: another servable image of the same tenant, by id. */
   const resourcesFor = (tenant: Tenant): TransformResources => ({
@@ -76,7 +88,14 @@ export function imageRoutes({ images, usage, blobs, renditions, transformations,
    * varies by when the request's headers chose it; one whose bytes are in
    * memory is kept for the next identical request (with equal headers).
    */
-  const sendRendition = async (ctx: Context, image: Servable, blob: ServableBlob, rendition: string, name: string, negotiation: Negotiation | null = null): Promise<void> => {
+  const sendRendition = async (
+    ctx: Context,
+    image: Servable,
+    blob: ServableBlob,
+    rendition: string,
+    name: string,
+    negotiation: Negotiation | null = null,
+  ): Promise<void> => {
     for (const [header, value] of Object.entries(negotiation?.headers ?? {})) {
       if (header === 'Vary') ctx.vary(value);
       else ctx.set(header, value);
@@ -170,7 +189,18 @@ export function imageRoutes({ images, usage, blobs, renditions, transformations,
   // An id without an extension: /v1/images/ID.jpg is only read, so DELETE there is a 405 that allows GET and HEAD.
   router.delete(segmentRoute('/v1/images', /[^/.]+/), async (ctx) => {
     const image = await findImage(lookup, tenantOf(ctx), segmentOf(ctx));
-    await deleteImage({ images, blobs, usage, forget: (id) => { responses.forget(id); }, announce }, { tenant: image.tenant, imageId: image.id });
+    await deleteImage(
+      {
+        images,
+        blobs,
+        usage,
+        forget: (id) => {
+          responses.forget(id);
+        },
+        announce,
+      },
+      { tenant: image.tenant, imageId: image.id },
+    );
     ctx.status = 204;
   });
 

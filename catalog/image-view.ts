@@ -1,8 +1,7 @@
 import type { Image } from '@progimage/transform-language';
 import type { ImageRecord } from './image-record.ts';
 
-const stageState = (done: boolean, failed: boolean): 'done' | 'failed' | 'pending' =>
-  done ? 'done' : failed ? 'failed' : 'pending';
+const stageState = (done: boolean, failed: boolean): 'done' | 'failed' | 'pending' => (done ? 'done' : failed ? 'failed' : 'pending');
 
 /**
  * The public JSON of an image: what it is, where each stage stands, and where to get it. Keys stay private.
@@ -22,17 +21,18 @@ export function imageView(image: ImageRecord): Image {
     height: master?.height ?? image.original?.height ?? null,
     bytes: master?.bytes ?? null,
     pages: master?.pages ?? null,
-    original: image.original === undefined
-      ? null
-      : {
-          format: image.original.format,
-          contentType: image.original.contentType,
-          bytes: image.original.bytes,
-          sha256: image.original.sha256,
-          width: image.original.width,
-          height: image.original.height,
-          filename: image.original.filename ?? null,
-        },
+    original:
+      image.original === undefined
+        ? null
+        : {
+            format: image.original.format,
+            contentType: image.original.contentType,
+            bytes: image.original.bytes,
+            sha256: image.original.sha256,
+            width: image.original.width,
+            height: image.original.height,
+            filename: image.original.filename ?? null,
+          },
     expiresAt: image.original?.expiresAt ?? null,
     stages: {
       upload: { state: stageState(image.original !== undefined, failedAt === 'ingest'), at: image.original?.at ?? null },

@@ -46,7 +46,17 @@ export interface ProjectorDependencies {
  * event stream, and publishes each image's outcome (ready, failed, infected,
  * deleted) once its record reaches it.
  */
-export function startProjector({ bus, blobs, images, batches, usage, log, metrics, imageChanged, concurrency }: ProjectorDependencies): Promise<Subscription> {
+export function startProjector({
+  bus,
+  blobs,
+  images,
+  batches,
+  usage,
+  log,
+  metrics,
+  imageChanged,
+  concurrency,
+}: ProjectorDependencies): Promise<Subscription> {
   const announce = createOutcomeAnnouncer(bus, images);
   return runConsumer({
     bus,

@@ -27,7 +27,17 @@ const CACHED_BLOB_MAX_BYTES = 512 * 1024;
 const CACHED_RESPONSES = 10_000;
 
 /** The read API: images, their formats and transformations, statistics, batches, signed URLs, the OpenAPI and AsyncAPI documents. */
-export const catalogApi: ServiceFactory = async ({ config, live, bus, blobs, log, metrics, catalogStore, transformSlots, imageChanges }) => {
+export const catalogApi: ServiceFactory = async ({
+  config,
+  live,
+  bus,
+  blobs,
+  log,
+  metrics,
+  catalogStore,
+  transformSlots,
+  imageChanges,
+}) => {
   const store = await catalogStore();
   const images = await openImagesCollection(store);
   const batches = await openBatchCollections(store);
@@ -50,7 +60,17 @@ export const catalogApi: ServiceFactory = async ({ config, live, bus, blobs, log
   const routes = new Router();
   const transforms = () => live.current().transforms;
   routes.use(
-    imageRoutes({ images, usage, blobs, renditions, transformations, transforms, responses, hits, announce: createOutcomeAnnouncer(bus, images) }).routes(),
+    imageRoutes({
+      images,
+      usage,
+      blobs,
+      renditions,
+      transformations,
+      transforms,
+      responses,
+      hits,
+      announce: createOutcomeAnnouncer(bus, images),
+    }).routes(),
     statsRoutes({ images, blobs, stats, hits }).routes(),
     batchRoutes({ bus, images, batches, blobs, transforms }).routes(),
     signedUrlRoutes().routes(),

@@ -11,7 +11,9 @@ export const imageStatsSchema = z
   .object({
     id: z.uuid(),
     hits: z.int().min(0),
-    byRendition: z.record(z.string(), z.int().min(0)).meta({ description: 'e.g. {"webp": 12, "variants/thumbnail.webp": 3, "transformed": 1}' }),
+    byRendition: z
+      .record(z.string(), z.int().min(0))
+      .meta({ description: 'e.g. {"webp": 12, "variants/thumbnail.webp": 3, "transformed": 1}' }),
     links: z.object({ image: z.string() }),
   })
   .meta({ id: 'ImageStats' });

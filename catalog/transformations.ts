@@ -56,10 +56,13 @@ export class Transformations {
       const format: OutputFormat = transform.format;
       const size = { width: master.width, height: master.height };
       const stopTimer = this.#duration.startTimer({ format });
-      const made = await this.options.slots.run({ tenant: image.tenant, estimate: estimateTransform(size, transform), deadline }, async () => {
-        const source = { bytes: await blobs.get(master.key), format: master.format, upright: true, size };
-        return runTransform(source, transform, { resources, deadline });
-      });
+      const made = await this.options.slots.run(
+        { tenant: image.tenant, estimate: estimateTransform(size, transform), deadline },
+        async () => {
+          const source = { bytes: await blobs.get(master.key), format: master.format, upright: true, size };
+          return runTransform(source, transform, { resources, deadline });
+        },
+      );
       stopTimer();
       this.#made.inc({ format });
       return { data: made.data, contentType: CONTENT_TYPES[format] };

@@ -44,7 +44,10 @@ export async function identifyAll(uploads: readonly Upload[], acceptedFormats: r
         return await identifyImage(upload.bytes, acceptedFormats, upload.claims);
       } catch (error) {
         if (error instanceof DomainError && uploads.length > 1) {
-          throw error.within(`file ${index + 1}`, { file: index + 1, ...(upload.filename === undefined ? {} : { filename: upload.filename }) });
+          throw error.within(`file ${index + 1}`, {
+            file: index + 1,
+            ...(upload.filename === undefined ? {} : { filename: upload.filename }),
+          });
         }
         throw error;
       }
@@ -102,7 +105,11 @@ export async function acceptUploads(
   files: readonly UploadedFile[],
   { imageIdOf, expiresAt }: { readonly imageIdOf: (index: number) => ImageId; readonly expiresAt: string | undefined },
 ): Promise<EventOf<typeof TOPICS.imageUploaded>[]> {
-  await assertWithinQuota(dependencies.usage, tenant, files.reduce((sum, file) => sum + file.bytes.length, 0));
+  await assertWithinQuota(
+    dependencies.usage,
+    tenant,
+    files.reduce((sum, file) => sum + file.bytes.length, 0),
+  );
   const uploads: Upload[] = files.map((file, index) => ({
     imageId: imageIdOf(index),
     tenant: tenant.id,

@@ -24,8 +24,10 @@ function readRequest(message: DeliveredMessage): EventOf<typeof TOPICS.ingestReq
     if (error instanceof InvalidEventError) throw new IngestRejection('malformed', error.reason);
     throw error;
   }
-  if (event.type !== TOPICS.ingestRequested) throw new IngestRejection('malformed', `type: expected ${TOPICS.ingestRequested}, got ${event.type}`);
-  if (message.key !== event.imageId) throw new IngestRejection('malformed', `the message key must be the imageId (${event.imageId}), got ${JSON.stringify(message.key)}`);
+  if (event.type !== TOPICS.ingestRequested)
+    throw new IngestRejection('malformed', `type: expected ${TOPICS.ingestRequested}, got ${event.type}`);
+  if (message.key !== event.imageId)
+    throw new IngestRejection('malformed', `the message key must be the imageId (${event.imageId}), got ${JSON.stringify(message.key)}`);
   return event;
 }
 
@@ -43,16 +45,24 @@ export function createAdmission(dependencies: AdmissionDependencies) {
     const { imageId, tenant } = request;
     const tenantRecord = (await dependencies.tenants.get(tenant))?.document;
     if (tenantRecord === undefined) throw new IngestRejection('unknown_tenant', `there is no tenant ${tenant}`);
-    if (tenant !== credential.tenant) throw new IngestRejection('tenant_mismatch', `the ingest credential ${credential.id} does not sign for tenant ${tenant}`);
+    if (tenant !== credential.tenant)
+      throw new IngestRejection('tenant_mismatch', `the ingest credential ${credential.id} does not sign for tenant ${tenant}`);
     const excess = await inFlightExcess(dependencies.images, tenantRecord, 1);
     if (excess !== null) {
-      throw new IngestRejection('not_admitted', `the tenant has ${excess.inFlight} images in the pipeline and may have ${excess.limit}: send it again once some are done`, tenant);
+      throw new IngestRejection(
+        'not_admitted',
+        `the tenant has ${excess.inFlight} images in the pipeline and may have ${excess.limit}: send it again once some are done`,
+        tenant,
+      );
     }
     const fingerprint = requestFingerprint(request.payload);
     const claim = await claimImageId(dependencies.claims, request, fingerprint);
     if (claim.tenant !== tenant) throw new IngestRejection('image_id_taken', `image id ${imageId} belongs to another tenant`, tenant);
     if (claim.request !== fingerprint) {
-      const before = claim.request === null ? 'names an image uploaded over HTTP' : 'was requested before for another image (another key, url or idempotencyKey)';
+      const before =
+        claim.request === null
+          ? 'names an image uploaded over HTTP'
+          : 'was requested before for another image (another key, url or idempotencyKey)';
       throw new IngestRejection('image_id_reused', `image id ${imageId} ${before}`, tenant);
     }
     return createEvent(TOPICS.ingestAdmitted, request, request.payload);

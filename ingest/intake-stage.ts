@@ -34,12 +34,18 @@ async function incomingObject(blobs: BlobStore, key: string, maxBytes: number): 
 function retriableIfPassing(error: unknown): unknown {
   if (!(error instanceof RemoteFailedError || error instanceof RemoteTimeoutError)) return error;
   const remoteStatus = Number(error.details.remoteStatus);
-  const passing = error.code === 'remote_timeout' || error.code === 'remote_unreachable' || (error.code === 'remote_error' && (remoteStatus === 429 || remoteStatus >= 500));
+  const passing =
+    error.code === 'remote_timeout' ||
+    error.code === 'remote_unreachable' ||
+    (error.code === 'remote_error' && (remoteStatus === 429 || remoteStatus >= 500));
   return passing ? new ProgImageError(error.message, { retriable: true, cause: error }) : error;
 }
 
 /** The image a request names: its object's bytes, or the image at its URL (through the same address checks as an HTTP upload's). */
-async function requestedFile(dependencies: IntakeDependencies, { key, url, filename }: EventOf<typeof TOPICS.ingestAdmitted>['payload']): Promise<UploadedFile> {
+async function requestedFile(
+  dependencies: IntakeDependencies,
+  { key, url, filename }: EventOf<typeof TOPICS.ingestAdmitted>['payload'],
+): Promise<UploadedFile> {
   const named = filename === undefined ? {} : { filename };
   if (key !== undefined) return { bytes: await incomingObject(dependencies.blobs, key, dependencies.maxBytes()), ...named };
   const [fetched] = await fetchImages([url ?? ''], dependencies).catch((error: unknown) => {

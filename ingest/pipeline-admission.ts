@@ -24,7 +24,12 @@ export async function admitToPipeline({ images, sampler }: PipelineAdmission, te
   if (excess === null) return;
   const { limit, inFlight } = excess;
   if (requested > limit) {
-    throw new HttpError(422, 'too_many_images', `the request has ${requested} images, more than the ${limit} the tenant may have in the pipeline`, { limit, requested });
+    throw new HttpError(
+      422,
+      'too_many_images',
+      `the request has ${requested} images, more than the ${limit} the tenant may have in the pipeline`,
+      { limit, requested },
+    );
   }
   const pipeline = sampler.current();
   const retryAfter = retryAfterSeconds({

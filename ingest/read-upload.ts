@@ -78,7 +78,10 @@ async function takeMultipartFiles(ctx: Context): Promise<UploadedFile[]> {
       parts.map(async (part) => ({
         bytes: await readFile(part.filepath),
         ...(part.originalFilename === null ? {} : { filename: part.originalFilename.slice(0, 255) }),
-        claims: { ...(part.originalFilename === null ? {} : { filename: part.originalFilename }), ...(part.mimetype === null ? {} : { contentType: part.mimetype }) },
+        claims: {
+          ...(part.originalFilename === null ? {} : { filename: part.originalFilename }),
+          ...(part.mimetype === null ? {} : { contentType: part.mimetype }),
+        },
       })),
     );
   } finally {
@@ -100,9 +103,14 @@ async function readRawBody(ctx: Context, maxBytes: number): Promise<UploadedFile
 export async function readUploadedFiles(ctx: Context, maxBytes: number): Promise<UploadedFile[]> {
   if (typeof ctx.is('multipart') === 'string') return takeMultipartFiles(ctx);
   if (typeof ctx.is('image/*', 'application/octet-stream') === 'string') return readRawBody(ctx, maxBytes);
-  throw new HttpError(415, 'unsupported_media_type', 'upload an image as multipart/form-data (field "file") or as a raw body with an image content type', {
-    contentType: ctx.get('content-type') || null,
-  });
+  throw new HttpError(
+    415,
+    'unsupported_media_type',
+    'upload an image as multipart/form-data (field "file") or as a raw body with an image content type',
+    {
+      contentType: ctx.get('content-type') || null,
+    },
+  );
 }
 
 /**

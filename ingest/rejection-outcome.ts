@@ -25,8 +25,15 @@ function namedIn(value: Buffer): { readonly imageId: string | null; readonly ten
  * recurring), and which request, so that its upstream can tell it was theirs.
  * Its id derives from the message's place in the topic, so a repeat is recognised.
  */
-export function rejectionOutcome(message: DeliveredMessage, topicName: string, failure: unknown): OutcomeOf<typeof OUTCOME_TYPES.ingestRejected> {
-  const rejection = failure instanceof IngestRejection ? failure : new IngestRejection('not_admitted', `the request could not be admitted: ${errorMessage(failure)}`);
+export function rejectionOutcome(
+  message: DeliveredMessage,
+  topicName: string,
+  failure: unknown,
+): OutcomeOf<typeof OUTCOME_TYPES.ingestRejected> {
+  const rejection =
+    failure instanceof IngestRejection
+      ? failure
+      : new IngestRejection('not_admitted', `the request could not be admitted: ${errorMessage(failure)}`);
   const named = namedIn(message.value);
   return createOutcome(
     OUTCOME_TYPES.ingestRejected,

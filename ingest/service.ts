@@ -70,12 +70,17 @@ export const ingestApi: ServiceFactory = async ({ config, live, bus, blobs, log,
 
 /** Ingest requests refused, by reason: each is also an ingest.rejected outcome and a dead letter. */
 const rejectionCounter = (registry: Registry) =>
-  sharedMetric(registry, 'progimage_ingest_rejections_total', (registers) => new Counter({
-    name: 'progimage_ingest_rejections_total',
-    help: 'Upstream ingest requests rejected (nothing stored), by reason',
-    labelNames: ['reason'] as const,
-    registers,
-  }));
+  sharedMetric(
+    registry,
+    'progimage_ingest_rejections_total',
+    (registers) =>
+      new Counter({
+        name: 'progimage_ingest_rejections_total',
+        help: 'Upstream ingest requests rejected (nothing stored), by reason',
+        labelNames: ['reason'] as const,
+        registers,
+      }),
+  );
 
 /**
  * Upstream systems' requests, in two consumers: admission (ingest.requested →

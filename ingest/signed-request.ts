@@ -31,9 +31,19 @@ export async function provenCredential(check: SignatureCheck, message: Delivered
   const found = ingestKeyIdSchema.safeParse(keyId).success ? await check.credentials.get(keyId) : null;
   if (found === null) throw new IngestRejection('unknown_credential', `no ingest credential has the key id ${JSON.stringify(keyId)}`);
   const credential = found.document;
-  if (credential.revokedAt !== null) throw new IngestRejection('credential_revoked', `the ingest credential ${keyId} was revoked at ${credential.revokedAt}`);
-  if (!ingestSignatureMatches(credential.secret, ingestSignedBytes(keyId, timestamp, check.topicName, message.value), header(INGEST_SIGNATURE_HEADERS.signature))) {
-    throw new IngestRejection('signature_invalid', `the signature is not the HMAC of this key id, timestamp, topic (${check.topicName}) and value with the secret of ${keyId}`);
+  if (credential.revokedAt !== null)
+    throw new IngestRejection('credential_revoked', `the ingest credential ${keyId} was revoked at ${credential.revokedAt}`);
+  if (
+    !ingestSignatureMatches(
+      credential.secret,
+      ingestSignedBytes(keyId, timestamp, check.topicName, message.value),
+      header(INGEST_SIGNATURE_HEADERS.signature),
+    )
+  ) {
+    throw new IngestRejection(
+      'signature_invalid',
+      `the signature is not the HMAC of this key id, timestamp, topic (${check.topicName}) and value with the secret of ${keyId}`,
+    );
   }
   const age = check.now() / 1000 - (UNIX_SECONDS.test(timestamp) ? Number(timestamp) : Number.NaN);
   if (!(age <= check.maxAgeSeconds && age >= -CLOCK_SKEW_SECONDS)) {

@@ -5,7 +5,8 @@ import { TTL_HEADER, ttlSchema } from './contract.ts';
 import { HttpError } from '../lib/http/errors.ts';
 
 /** How long an upload that names no ttl lives: its tenant's default, else the service's (null: until deleted). */
-export const defaultTtlOf = (tenant: TenantRecord, serviceDefault: number | null): number | null => tenant.defaultTtlSeconds ?? serviceDefault;
+export const defaultTtlOf = (tenant: TenantRecord, serviceDefault: number | null): number | null =>
+  tenant.defaultTtlSeconds ?? serviceDefault;
 
 /** When an upload that lives `ttlSeconds` expires; undefined (null seconds): never. */
 export const expiryAfter = (ttlSeconds: number | null, now = Date.now()): string | undefined =>
@@ -27,6 +28,7 @@ export function expiresAtOf(ctx: Context, defaultTtlSeconds: number | null, now 
 
 function secondsOf(given: string | string[]): number {
   const seconds = ttlSchema.safeParse(given);
-  if (!seconds.success) throw new HttpError(400, 'invalid_ttl', `ttl: expected a number of seconds from 1 to ${MAX_TTL_SECONDS}`, { ttl: given });
+  if (!seconds.success)
+    throw new HttpError(400, 'invalid_ttl', `ttl: expected a number of seconds from 1 to ${MAX_TTL_SECONDS}`, { ttl: given });
   return seconds.data;
 }

@@ -66,27 +66,32 @@ async function assertClean(scanner: Scanner, bytes: Buffer): Promise<void> {
  */
 export function transformRoutes(dependencies: TransformRoutesDependencies): Router {
   const router = new Router();
-  router.post(
-    '/v1/transform',
-    ...uploadBody(dependencies.maxBytes),
-    async (ctx) => {
-      const { file, options: bodyOptions } = await requestImage(ctx, dependencies);
-      // The deadline counts from the request's arrival in full: the scan and the wait for a turn are in it.
-      const deadline = Date.now() + dependencies.timeoutMs();
-      if (file === undefined) throw new Error('a request image was read');
-      const image = await identifyImage(file.bytes, dependencies.acceptedFormats, file.claims);
-      const options = parseOptions(mergeOptions(ctx.query, bodyOptions));
-      const transform = canonicalise(options, options.format ?? masterFormat(image.format));
-      await assertClean(dependencies.scanner, file.bytes);
-      const estimate = estimateTransform(image, transform);
-      const result = await dependencies.slots.run({ tenant: tenantOf(ctx), estimate, deadline }, () =>
-        runTransform({ bytes: file.bytes, format: image.format, upright: false, ...(image.uprightSize === undefined ? {} : { size: image.uprightSize }) }, transform, { resources: NO_STORED_IMAGES, deadline }),
-      );
-      ctx.type = CONTENT_TYPES[result.format];
-      ctx.set('Cache-Control', 'no-store');
-      ctx.set('X-Content-Type-Options', 'nosniff');
-      ctx.body = result.data;
-    },
-  );
+  router.post('/v1/transform', ...uploadBody(dependencies.maxBytes), async (ctx) => {
+    const { file, options: bodyOptions } = await requestImage(ctx, dependencies);
+    // The deadline counts from the request's arrival in full: the scan and the wait for a turn are in it.
+    const deadline = Date.now() + dependencies.timeoutMs();
+    if (file === undefined) throw new Error('a request image was read');
+    const image = await identifyImage(file.bytes, dependencies.acceptedFormats, file.claims);
+    const options = parseOptions(mergeOptions(ctx.query, bodyOptions));
+    const transform = canonicalise(options, options.format ?? masterFormat(image.format));
+    await assertClean(dependencies.scanner, file.bytes);
+    const estimate = estimateTransform(image, transform);
+    const result = await dependencies.slots.run({ tenant: tenantOf(ctx), estimate, deadline }, () =>
+      runTransform(
+        {
+          bytes: file.bytes,
+          format: image.format,
+          upright: false,
+          ...(image.uprightSize === undefined ? {} : { size: image.uprightSize }),
+        },
+        transform,
+        { resources: NO_STORED_IMAGES, deadline },
+      ),
+    );
+    ctx.type = CONTENT_TYPES[result.format];
+    ctx.set('Cache-Control', 'no-store');
+    ctx.set('X-Content-Type-Options', 'nosniff');
+    ctx.body = result.data;
+  });
   return router;
 }

@@ -52,7 +52,10 @@ export function uploadRoutes(dependencies: UploadRoutesDependencies): Router {
       const files = await uploadedFiles(ctx, dependencies);
       if (files.length > 1) await admitToPipeline(dependencies.pipeline, tenant, files.length);
       const expectedWaitSeconds = longExpectedWait(dependencies.pipeline.sampler);
-      const events = await acceptUploads(dependencies, tenant, files, { imageIdOf: (index) => imageIdFor(tenant.id, key, index), expiresAt });
+      const events = await acceptUploads(dependencies, tenant, files, {
+        imageIdOf: (index) => imageIdFor(tenant.id, key, index),
+        expiresAt,
+      });
       const accepted: UploadedImage[] = events.map((event) => ({
         id: event.imageId,
         status: 'uploaded',

@@ -21,18 +21,18 @@ export const blobKeys = {
   /** The stripped master: upright, sRGB, no metadata. */
   master: (subject: Subject, format: OutputFormat): string => `${derived(subject)}/master.${EXTENSIONS[format]}`,
   /** The master re-encoded smaller. */
-  compressed: (subject: Subject, format: OutputFormat): string =>
-    `${derived(subject)}/compressed.${EXTENSIONS[format]}`,
-  variant: (subject: Subject, name: string, format: OutputFormat): string =>
-    `${derived(subject)}/variants/${name}.${EXTENSIONS[format]}`,
+  compressed: (subject: Subject, format: OutputFormat): string => `${derived(subject)}/compressed.${EXTENSIONS[format]}`,
+  variant: (subject: Subject, name: string, format: OutputFormat): string => `${derived(subject)}/variants/${name}.${EXTENSIONS[format]}`,
   /** The master converted to another format on request. */
   rendition: (subject: Subject, format: OutputFormat): string => `${derived(subject)}/formats/master.${EXTENSIONS[format]}`,
   /** A transformation of the master, named by the hash of its canonical form. */
   transformed: (subject: Subject, hash: string, format: OutputFormat): string =>
     `${derived(subject)}/transforms/${hash}.${EXTENSIONS[format]}`,
   /** An output of a batch kept for its item (the item's source is not a stored image, or stays as it is). */
-  batchOutput: ({ tenant, batchId, index, transform }: { tenant: Tenant; batchId: ImageId; index: number; transform: number }, format: OutputFormat): string =>
-    `batches/${tenant}/${batchId}/${index}/${transform}.${EXTENSIONS[format]}`,
+  batchOutput: (
+    { tenant, batchId, index, transform }: { tenant: Tenant; batchId: ImageId; index: number; transform: number },
+    format: OutputFormat,
+  ): string => `batches/${tenant}/${batchId}/${index}/${transform}.${EXTENSIONS[format]}`,
   /** Where a tenant's upstream systems put the objects their ingest requests name; ProgImage removes each once taken in. */
   incoming: (tenant: Tenant): string => `incoming/${tenant}/`,
   /** Everything derived from one image, for deletion. */

@@ -3,11 +3,7 @@
  * flight, each started as soon as a slot frees; resolves with the results in
  * index order. The first failure rejects (the tasks in flight still finish).
  */
-export async function runConcurrently<T>(
-  count: number,
-  concurrency: number,
-  task: (index: number) => Promise<T>,
-): Promise<T[]> {
+export async function runConcurrently<T>(count: number, concurrency: number, task: (index: number) => Promise<T>): Promise<T[]> {
   const results: T[] = [];
   let next = 0;
   const worker = async (): Promise<void> => {

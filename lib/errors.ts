@@ -47,7 +47,11 @@ export class DomainError extends ProgImageError {
     Object.assign(copy, this, { details: { ...this.details, ...details } });
     Object.defineProperty(copy, 'message', { value: `${prefix}: ${this.message}`, writable: true, configurable: true });
     Object.defineProperty(copy, 'cause', { value: this, writable: true, configurable: true });
-    Object.defineProperty(copy, 'stack', { value: `${this.name}: ${copy.message}\n${this.stack?.split('\n').slice(1).join('\n') ?? ''}`, writable: true, configurable: true });
+    Object.defineProperty(copy, 'stack', {
+      value: `${this.name}: ${copy.message}\n${this.stack?.split('\n').slice(1).join('\n') ?? ''}`,
+      writable: true,
+      configurable: true,
+    });
     return copy;
   }
 }

@@ -7,7 +7,11 @@ export async function* everyDocument<T extends Identified>(
 ): AsyncGenerator<T> {
   let after: string | undefined;
   for (;;) {
-    const page = await collection.find({ limit: pageSize, ...(where === undefined ? {} : { where }), ...(after === undefined ? {} : { after }) });
+    const page = await collection.find({
+      limit: pageSize,
+      ...(where === undefined ? {} : { where }),
+      ...(after === undefined ? {} : { after }),
+    });
     yield* page;
     if (page.length < pageSize) return;
     after = page.at(-1)?.id;

@@ -15,12 +15,17 @@ export interface ScanDependencies {
 
 /** Verdicts of first scans and re-scans, by verdict. */
 export const scanVerdictCounter = (registry: Registry): Counter<'verdict'> =>
-  sharedMetric(registry, 'progimage_scan_verdicts_total', (registers) => new Counter({
-    name: 'progimage_scan_verdicts_total',
-    help: 'Scan verdicts (first scans and re-scans) by verdict',
-    labelNames: ['verdict'] as const,
-    registers,
-  }));
+  sharedMetric(
+    registry,
+    'progimage_scan_verdicts_total',
+    (registers) =>
+      new Counter({
+        name: 'progimage_scan_verdicts_total',
+        help: 'Scan verdicts (first scans and re-scans) by verdict',
+        labelNames: ['verdict'] as const,
+        registers,
+      }),
+  );
 
 type Verdict = PayloadOf<typeof TOPICS.imageScanned>;
 
@@ -39,9 +44,7 @@ export async function scanOriginal(
   }
   const quarantineKey = blobKeys.quarantine(subject);
   // A retry after a crash between quarantining and publishing finds the original already moved.
-  const sourceKey = (await blobs.stat(original.key)) === null && (await blobs.stat(quarantineKey)) !== null
-    ? quarantineKey
-    : original.key;
+  const sourceKey = (await blobs.stat(original.key)) === null && (await blobs.stat(quarantineKey)) !== null ? quarantineKey : original.key;
   const result = await scanner.scan(await blobs.getStream(sourceKey));
   verdicts.inc({ verdict: result.verdict });
   const verdict = {

@@ -14,5 +14,10 @@ export const webOriginSchema = z
 /** A comma-separated list of origins in one setting or flag ("" and spaces around commas ignored). */
 export const webOriginList = z
   .string()
-  .transform((value) => value.split(',').map((entry) => entry.trim()).filter((entry) => entry !== ''))
+  .transform((value) =>
+    value
+      .split(',')
+      .map((entry) => entry.trim())
+      .filter((entry) => entry !== ''),
+  )
   .pipe(z.array(webOriginSchema));

@@ -15,9 +15,7 @@ const catalogImageSchema = z.object({
   tenant: tenantSchema,
   status: z.string(),
   createdAt: z.iso.datetime(),
-  original: z
-    .object({ key: z.string(), format: imageFormatSchema, sha256: z.string(), expiresAt: z.iso.datetime().optional() })
-    .optional(),
+  original: z.object({ key: z.string(), format: imageFormatSchema, sha256: z.string(), expiresAt: z.iso.datetime().optional() }).optional(),
   scan: z.object({ verdict: z.string(), signatureVersion: z.string().optional(), at: z.iso.datetime() }).optional(),
   master: renditionSchema.optional(),
   compression: z.object({ master: renditionSchema }).optional(),

@@ -33,7 +33,15 @@ export const jobPaths: ZodOpenApiPathsObject = {
           description: 'The jobs',
           content: json(
             z.object({
-              jobs: z.array(z.object({ name: z.string(), description: z.string(), schedule: z.string().nullable(), nextRun: z.string().nullable(), lastRun: jobRunViewSchema.nullable() })),
+              jobs: z.array(
+                z.object({
+                  name: z.string(),
+                  description: z.string(),
+                  schedule: z.string().nullable(),
+                  nextRun: z.string().nullable(),
+                  lastRun: jobRunViewSchema.nullable(),
+                }),
+              ),
             }),
           ),
         },
@@ -73,7 +81,11 @@ export const jobPaths: ZodOpenApiPathsObject = {
       operationId: 'getJobRun',
       summary: 'One run: its start, end, counts and error',
       requestParams: { path: jobPath.extend({ seq: runSeqSchema }) },
-      responses: { '200': { description: 'The run', content: json(jobRunViewSchema) }, '404': failure('no such job or run', ['not_found']), ...adminRefused },
+      responses: {
+        '200': { description: 'The run', content: json(jobRunViewSchema) },
+        '404': failure('no such job or run', ['not_found']),
+        ...adminRefused,
+      },
     },
   },
 };

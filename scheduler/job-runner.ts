@@ -13,8 +13,7 @@ export type Refusal =
   | { readonly reason: 'taken-by-another-scheduler' };
 
 export type StartResult =
-  | { readonly started: true; readonly run: JobRun; readonly finished: Promise<JobRun> }
-  | ({ readonly started: false } & Refusal);
+  { readonly started: true; readonly run: JobRun; readonly finished: Promise<JobRun> } | ({ readonly started: false } & Refusal);
 
 const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 
@@ -103,7 +102,9 @@ export class JobRunner {
     const renew = setInterval(() => {
       renewing = renewing
         .then(() => save({ ...run, counts: { ...counts }, expiresAt: new Date(Date.now() + this.#leaseMs).toISOString() }))
-        .catch((error: unknown) => { log.warn({ err: error }, 'renewing the lease failed'); });
+        .catch((error: unknown) => {
+          log.warn({ err: error }, 'renewing the lease failed');
+        });
     }, this.#leaseMs / 3);
     log.info({ trigger: run.trigger, slot: run.slot }, 'job started');
     let error: string | undefined;
@@ -123,9 +124,9 @@ export class JobRunner {
     }
     const finishedAt = new Date().toISOString();
     const outcome = error === undefined ? 'succeeded' : 'failed';
-    await save({ ...run, counts, finishedAt, outcome, ...(error === undefined ? {} : { error }) }).catch(
-      (saveError: unknown) => { log.error({ err: saveError }, 'recording the end of the run failed'); },
-    );
+    await save({ ...run, counts, finishedAt, outcome, ...(error === undefined ? {} : { error }) }).catch((saveError: unknown) => {
+      log.error({ err: saveError }, 'recording the end of the run failed');
+    });
     if (error === undefined) log.info({ counts }, 'job succeeded');
     else log.error({ counts, error }, 'job failed');
     return { ...run, counts, finishedAt, outcome, ...(error === undefined ? {} : { error }) };

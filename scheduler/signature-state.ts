@@ -34,10 +34,14 @@ export function signatureHealthOf(state: SignatureState | undefined, maxAgeMs: n
   if (state === undefined) return undefined;
   const running = `clamd runs signatures ${state.version} since ${state.versionSince}`;
   if (state.freshclam !== null && !state.freshclam.ok) {
-    return { degraded: `signatures not updated: freshclam failed at ${state.freshclam.at} (${state.freshclam.error ?? 'no reason'}); ${running}` };
+    return {
+      degraded: `signatures not updated: freshclam failed at ${state.freshclam.at} (${state.freshclam.error ?? 'no reason'}); ${running}`,
+    };
   }
   if (state.builtAt !== null && now - Date.parse(state.builtAt) > maxAgeMs) {
-    return { degraded: `signatures out of date: built at ${state.builtAt}, more than ${Math.round(maxAgeMs / 3_600_000)} hours ago; ${running}` };
+    return {
+      degraded: `signatures out of date: built at ${state.builtAt}, more than ${Math.round(maxAgeMs / 3_600_000)} hours ago; ${running}`,
+    };
   }
   return undefined;
 }

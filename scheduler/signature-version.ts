@@ -12,7 +12,12 @@ const SIGNATURE_FILE = /\.(c[vl]d|cud|[hm][ds][bu]|nd[bu]|ld[bu]|cdb|pdb|gdb|wdb
 async function databaseDigest(databaseDir: string): Promise<string> {
   const files = (await readdir(databaseDir)).filter((name) => SIGNATURE_FILE.test(name)).sort();
   const hash = createHash('sha256');
-  for (const name of files) hash.update(name).update('\0').update(await readFile(join(databaseDir, name))).update('\0');
+  for (const name of files)
+    hash
+      .update(name)
+      .update('\0')
+      .update(await readFile(join(databaseDir, name)))
+      .update('\0');
   return `local:${hash.digest('hex').slice(0, 16)}`;
 }
 

@@ -40,7 +40,15 @@ function describeDuration(ms: number): string {
  * the endpoint's secrets, then records the result in the delivery log and
  * in the endpoint's run of failures, which disables an endpoint that keeps failing.
  */
-export function createDeliveryAttempt({ endpoints, deliveries, settings, policy, metrics, log, now }: AttemptDependencies): DeliveryAttempt {
+export function createDeliveryAttempt({
+  endpoints,
+  deliveries,
+  settings,
+  policy,
+  metrics,
+  log,
+  now,
+}: AttemptDependencies): DeliveryAttempt {
   /** The delivery and its endpoint, taken for one attempt; null when it is not due, taken by another attempt, or cannot be sent. */
   async function claim(id: string): Promise<{ delivery: WebhookDelivery; endpoint: WebhookEndpoint } | null> {
     const found = await deliveries.get(id);
@@ -55,7 +63,8 @@ export function createDeliveryAttempt({ endpoints, deliveries, settings, policy,
     }
     if (!endpoint.enabled) {
       const lastError = `not sent: the endpoint is disabled (${endpoint.disabledReason ?? 'by request'})`;
-      if ((await deliveries.save({ ...delivery, state: 'failed', nextAttemptAt: null, lastError }, version)) !== null) metrics.givenUp.inc();
+      if ((await deliveries.save({ ...delivery, state: 'failed', nextAttemptAt: null, lastError }, version)) !== null)
+        metrics.givenUp.inc();
       return null;
     }
     const claimed: WebhookDelivery = {
@@ -70,10 +79,17 @@ export function createDeliveryAttempt({ endpoints, deliveries, settings, policy,
   /** The delivery after an attempt: delivered, due again after its backoff, or given up once the schedule is used up. */
   function settled(delivery: WebhookDelivery, outcome: AttemptOutcome, finishedAt: number): WebhookDelivery {
     const last = { lastStatus: outcome.status, lastError: outcome.error };
-    if (outcome.result === 'delivered') return { ...delivery, ...last, state: 'delivered', deliveredAt: iso(finishedAt), nextAttemptAt: null, failuresInRow: 0 };
+    if (outcome.result === 'delivered')
+      return { ...delivery, ...last, state: 'delivered', deliveredAt: iso(finishedAt), nextAttemptAt: null, failuresInRow: 0 };
     const failuresInRow = delivery.failuresInRow + 1;
     const wait = retryDelayMs(settings.retryScheduleMs, failuresInRow);
-    return { ...delivery, ...last, failuresInRow, state: wait === null ? 'failed' : 'pending', nextAttemptAt: wait === null ? null : iso(finishedAt + wait) };
+    return {
+      ...delivery,
+      ...last,
+      failuresInRow,
+      state: wait === null ? 'failed' : 'pending',
+      nextAttemptAt: wait === null ? null : iso(finishedAt + wait),
+    };
   }
 
   /** Counts the attempt in the endpoint's run of failures (a success ends it); disables the endpoint when the run is too long. */
@@ -82,7 +98,8 @@ export function createDeliveryAttempt({ endpoints, deliveries, settings, policy,
     await updateDocument(endpoints, endpointId, (current) => {
       disabledReason = null;
       if (current === null) return null;
-      if (outcome.result === 'delivered') return current.consecutiveFailures === 0 ? null : { ...current, consecutiveFailures: 0, failingSince: null };
+      if (outcome.result === 'delivered')
+        return current.consecutiveFailures === 0 ? null : { ...current, consecutiveFailures: 0, failingSince: null };
       const consecutiveFailures = current.consecutiveFailures + 1;
       const failingSince = current.failingSince ?? iso(startedAt);
       const failingForMs = now() - Date.parse(failingSince);
@@ -106,7 +123,10 @@ export function createDeliveryAttempt({ endpoints, deliveries, settings, policy,
     const { delivery, endpoint } = taken;
     const startedAt = now();
     const message = { id: delivery.id, timestamp: new Date(startedAt), body: delivery.body };
-    const outcome = await sendWebhook(endpoint.url, message, signingSecrets(endpoint, message.timestamp), { ...policy, timeoutMs: settings.timeoutMs });
+    const outcome = await sendWebhook(endpoint.url, message, signingSecrets(endpoint, message.timestamp), {
+      ...policy,
+      timeoutMs: settings.timeoutMs,
+    });
     metrics.attempts.inc({ result: outcome.result });
     const after = await updateDocument(deliveries, id, (current) => (current === null ? null : settled(current, outcome, now())));
     const bindings = { deliveryId: id, endpointId: endpoint.id, eventId: delivery.eventId, attempt: delivery.attempts };
@@ -114,7 +134,8 @@ export function createDeliveryAttempt({ endpoints, deliveries, settings, policy,
     else if (after?.state === 'failed') {
       metrics.givenUp.inc();
       log.warn({ ...bindings, error: outcome.error }, 'webhook delivery given up: its retries are used up');
-    } else log.info({ ...bindings, error: outcome.error, nextAttemptAt: after?.nextAttemptAt }, 'webhook delivery failed; it will be retried');
+    } else
+      log.info({ ...bindings, error: outcome.error, nextAttemptAt: after?.nextAttemptAt }, 'webhook delivery failed; it will be retried');
     await recordOnEndpoint(endpoint.id, outcome, startedAt);
   };
 }

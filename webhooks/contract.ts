@@ -29,19 +29,23 @@ export const webhookViewSchema = z
     ...shown,
     disabledReason: shown.disabledReason.meta({ description: 'Why it was disabled (its deliveries kept failing, or by request)' }),
     consecutiveFailures: shown.consecutiveFailures.meta({ description: 'Delivery attempts failed since the last that succeeded' }),
-    secrets: z.array(secrets.element.omit({ secret: true })).meta({ description: 'The current secret first; the others still sign deliveries until they retire' }),
+    secrets: z
+      .array(secrets.element.omit({ secret: true }))
+      .meta({ description: 'The current secret first; the others still sign deliveries until they retire' }),
     links: z.object({ self: z.string(), deliveries: z.string() }),
   })
   .meta({ id: 'Webhook' });
 export type WebhookView = z.infer<typeof webhookViewSchema>;
 
 const withSecret = webhookViewSchema
-  .extend({ secret: secrets.element.shape.secret.meta({
+  .extend({
+    secret: secrets.element.shape.secret.meta({
       description: 'The Standard Webhooks secret deliveries are signed with; shown in this answer only',
       override: ({ jsonSchema }) => {
         delete jsonSchema.format; // zod's name for startsWith, which the pattern says
       },
-    }) })
+    }),
+  })
   .meta({ id: 'WebhookWithSecret' });
 
 const { endpointId: _endpoint, tenant: _owner, body: _body, failuresInRow: _failures, ...logged } = webhookDeliverySchema.shape;
@@ -52,7 +56,9 @@ export const deliveryViewSchema = z
     ...logged,
     id: logged.id.meta({ description: 'The webhook-id header of every attempt' }),
     eventId: logged.eventId.meta({ description: 'The outcome delivered (its eventId)' }),
-    lastStatus: logged.lastStatus.meta({ description: 'The status the receiver answered; null when none came (timed out, unreachable, refused)' }),
+    lastStatus: logged.lastStatus.meta({
+      description: 'The status the receiver answered; null when none came (timed out, unreachable, refused)',
+    }),
     links: z.object({ redeliver: z.string() }),
   })
   .meta({ id: 'WebhookDelivery' });
@@ -94,7 +100,12 @@ export const webhookPaths: ZodOpenApiPathsObject = {
       summary: 'Changes its URL or events, enables it again (starting afresh) or disables it',
       requestParams: { path: webhookPath },
       requestBody: { required: true, content: json(changeRequest) },
-      responses: { '200': { description: 'The endpoint as it now is', content: json(webhookViewSchema) }, ...refusedBody, ...noWebhook, ...always },
+      responses: {
+        '200': { description: 'The endpoint as it now is', content: json(webhookViewSchema) },
+        ...refusedBody,
+        ...noWebhook,
+        ...always,
+      },
     },
     delete: {
       operationId: 'deleteWebhook',
@@ -123,7 +134,10 @@ export const webhookPaths: ZodOpenApiPathsObject = {
       summary: "The endpoint's delivery log, a page at a time (by delivery id)",
       requestParams: { path: webhookPath, query: deliveriesQuery },
       responses: {
-        '200': { description: 'One page', content: json(z.object({ deliveries: z.array(deliveryViewSchema), next: z.string().nullable() })) },
+        '200': {
+          description: 'One page',
+          content: json(z.object({ deliveries: z.array(deliveryViewSchema), next: z.string().nullable() })),
+        },
         ...badQuery(),
         ...noWebhook,
         ...always,

@@ -5,7 +5,7 @@ const PAGE = 500;
 
 /** Offers every pending delivery whose next attempt is due (a retry, a redelivery, or one a crashed attempt left). */
 async function offerDue(deliveries: WebhookDeliveries, offer: (id: string) => void, now: number): Promise<void> {
-  for (let after: string | undefined; ; ) {
+  for (let after: string | undefined; ;) {
     const page = await deliveries.find({ where: { state: 'pending' }, limit: PAGE, ...(after === undefined ? {} : { after }) });
     for (const delivery of page) {
       if (delivery.nextAttemptAt !== null && Date.parse(delivery.nextAttemptAt) <= now) offer(delivery.id);

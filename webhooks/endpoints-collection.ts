@@ -89,4 +89,6 @@ export function withRotatedSecret(endpoint: WebhookEndpoint, graceSeconds: numbe
 
 /** The secrets a delivery made at `now` is signed with: the current one and those not retired yet. */
 export const signingSecrets = (endpoint: WebhookEndpoint, now: Date): string[] =>
-  endpoint.secrets.filter((secret) => secret.retiresAt === null || Date.parse(secret.retiresAt) > now.getTime()).map((secret) => secret.secret);
+  endpoint.secrets
+    .filter((secret) => secret.retiresAt === null || Date.parse(secret.retiresAt) > now.getTime())
+    .map((secret) => secret.secret);

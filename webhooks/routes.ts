@@ -58,7 +58,11 @@ export function webhookRoutes({ endpoints, deliveries, policy }: WebhookRoutesDe
     return found.document;
   };
   /** Changes the tenant's endpoint `id` (compare-and-set); 404 when it is gone. */
-  const changeEndpoint = async (ctx: Context, param: string | undefined, change: (endpoint: WebhookEndpoint) => WebhookEndpoint): Promise<WebhookEndpoint> => {
+  const changeEndpoint = async (
+    ctx: Context,
+    param: string | undefined,
+    change: (endpoint: WebhookEndpoint) => WebhookEndpoint,
+  ): Promise<WebhookEndpoint> => {
     const { id } = await endpointOf(ctx, param);
     const changed = await updateDocument(endpoints, id, (current) => (current === null ? null : change(current)));
     if (changed === null) throw notFound(id);
@@ -70,7 +74,9 @@ export function webhookRoutes({ endpoints, deliveries, policy }: WebhookRoutesDe
     const url = await checkedUrl(request.url, policy);
     const tenant = tenantOf(ctx);
     if ((await endpoints.count({ tenant })) >= MAX_ENDPOINTS_PER_TENANT) {
-      throw new HttpError(409, 'webhook_limit_reached', `a tenant may register at most ${MAX_ENDPOINTS_PER_TENANT} webhooks`, { max: MAX_ENDPOINTS_PER_TENANT });
+      throw new HttpError(409, 'webhook_limit_reached', `a tenant may register at most ${MAX_ENDPOINTS_PER_TENANT} webhooks`, {
+        max: MAX_ENDPOINTS_PER_TENANT,
+      });
     }
     const { endpoint, secret } = newWebhookEndpoint(tenant, url, request.events ?? ALL_EVENTS, new Date());
     await endpoints.save(endpoint, null);
@@ -93,7 +99,11 @@ export function webhookRoutes({ endpoints, deliveries, policy }: WebhookRoutesDe
     const url = request.url === undefined ? undefined : await checkedUrl(request.url, policy);
     const now = new Date();
     const changed = await changeEndpoint(ctx, ctx.params.id, (current) => {
-      const next = { ...current, ...(url === undefined ? {} : { url }), ...(request.events === undefined ? {} : { events: [...new Set(request.events)] }) };
+      const next = {
+        ...current,
+        ...(url === undefined ? {} : { url }),
+        ...(request.events === undefined ? {} : { events: [...new Set(request.events)] }),
+      };
       return request.enabled === undefined ? next : withEnabled(next, request.enabled, now);
     });
     ctx.body = endpointView(changed);
@@ -124,10 +134,15 @@ export function webhookRoutes({ endpoints, deliveries, policy }: WebhookRoutesDe
 
   router.get('/:id/deliveries', async (ctx) => {
     const parsed = deliveriesQuery.safeParse(ctx.query);
-    if (!parsed.success) throw new HttpError(400, 'invalid_query', parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; '));
+    if (!parsed.success)
+      throw new HttpError(400, 'invalid_query', parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; '));
     const { state, cursor, limit } = parsed.data;
     const { id } = await endpointOf(ctx, ctx.params.id);
-    const page = await deliveries.find({ where: { endpointId: id, ...(state === undefined ? {} : { state }) }, limit: limit + 1, ...(cursor === undefined ? {} : { after: cursor }) });
+    const page = await deliveries.find({
+      where: { endpointId: id, ...(state === undefined ? {} : { state }) },
+      limit: limit + 1,
+      ...(cursor === undefined ? {} : { after: cursor }),
+    });
     const shown = page.slice(0, limit);
     ctx.body = { deliveries: shown.map(deliveryView), next: page.length > limit ? (shown.at(-1)?.id ?? null) : null };
   });
@@ -139,12 +154,16 @@ export function webhookRoutes({ endpoints, deliveries, policy }: WebhookRoutesDe
     if (found?.document.endpointId !== endpoint.id) {
       throw new HttpError(404, 'delivery_not_found', `no delivery ${deliveryId} of webhook ${endpoint.id}`, { id: deliveryId });
     }
-    if (!endpoint.enabled) throw new HttpError(409, 'webhook_disabled', `webhook ${endpoint.id} is disabled: enable it first (PATCH {"enabled": true})`, { id: endpoint.id });
+    if (!endpoint.enabled)
+      throw new HttpError(409, 'webhook_disabled', `webhook ${endpoint.id} is disabled: enable it first (PATCH {"enabled": true})`, {
+        id: endpoint.id,
+      });
     const now = new Date().toISOString();
     const queued = await updateDocument(deliveries, deliveryId, (current) =>
       current === null ? null : { ...current, state: 'pending' as const, nextAttemptAt: now, failuresInRow: 0, deliveredAt: null },
     );
-    if (queued === null) throw new HttpError(404, 'delivery_not_found', `no delivery ${deliveryId} of webhook ${endpoint.id}`, { id: deliveryId });
+    if (queued === null)
+      throw new HttpError(404, 'delivery_not_found', `no delivery ${deliveryId} of webhook ${endpoint.id}`, { id: deliveryId });
     ctx.status = 202;
     ctx.body = deliveryView(queued);
   });

@@ -41,7 +41,13 @@ export function webhookHeaders(message: WebhookMessage, secrets: readonly string
 }
 
 /** Posts the body to the checked addresses; resolves with the status once the answer's headers arrive (its body is not read). */
-function post(url: URL, addresses: Addresses, headers: Readonly<Record<string, string>>, body: string, signal: AbortSignal): Promise<number> {
+function post(
+  url: URL,
+  addresses: Addresses,
+  headers: Readonly<Record<string, string>>,
+  body: string,
+  signal: AbortSignal,
+): Promise<number> {
   const client = url.protocol === 'https:' ? https : http;
   return new Promise((resolve, reject) => {
     // No agent: a pooled keep-alive socket is keyed by host and port only, and would skip the checked addresses.
@@ -52,7 +58,12 @@ function post(url: URL, addresses: Addresses, headers: Readonly<Record<string, s
         agent: false,
         lookup: pinnedLookup(addresses),
         signal,
-        headers: { ...headers, 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)), 'user-agent': 'ProgImage-Webhooks' },
+        headers: {
+          ...headers,
+          'content-type': 'application/json',
+          'content-length': String(Buffer.byteLength(body)),
+          'user-agent': 'ProgImage-Webhooks',
+        },
       },
       (response: IncomingMessage) => {
         resolve(response.statusCode ?? 0);
@@ -74,7 +85,12 @@ function failed(result: AttemptResult, error: string, status: number | null = nu
  * connection pinned to the addresses checked; no redirect is followed. It
  * never throws: every way it can end is an outcome for the delivery log.
  */
-export async function sendWebhook(url: string, message: WebhookMessage, secrets: readonly string[], options: SendOptions): Promise<AttemptOutcome> {
+export async function sendWebhook(
+  url: string,
+  message: WebhookMessage,
+  secrets: readonly string[],
+  options: SendOptions,
+): Promise<AttemptOutcome> {
   const deadline = AbortSignal.timeout(options.timeoutMs);
   // A DNS lookup cannot be aborted: the race ends the attempt at the deadline all the same.
   const timedOut = new Promise<never>((_resolve, reject) => {

@@ -23,7 +23,13 @@ export const webhooksApi: ServiceFactory = async ({ config, catalogStore }) => {
     deliveries: await openWebhookDeliveries(store),
     policy: { allowedHosts: config.fetch.allowedHosts },
   });
-  return { name: 'webhooks-api', routes, contract: webhookPaths, readiness: { 'catalog-store': () => store.checkHealth() }, stop: () => Promise.resolve() };
+  return {
+    name: 'webhooks-api',
+    routes,
+    contract: webhookPaths,
+    readiness: { 'catalog-store': () => store.checkHealth() },
+    stop: () => Promise.resolve(),
+  };
 };
 
 /**
@@ -60,7 +66,14 @@ export const webhookDelivery: ServiceFactory = async ({ config, bus, log, metric
       return [];
     },
   });
-  const poller = pollDueDeliveries(deliveries, (id) => { queue.add(id); }, config.webhooks.pollMs, workerLog);
+  const poller = pollDueDeliveries(
+    deliveries,
+    (id) => {
+      queue.add(id);
+    },
+    config.webhooks.pollMs,
+    workerLog,
+  );
   return {
     name: 'webhooks',
     readiness: { 'catalog-store': () => store.checkHealth() },

@@ -22,7 +22,8 @@ export function endpointView(endpoint: WebhookEndpoint): WebhookView {
 
 /** A delivery as the log shows it: what was sent, how often, and what came back (the body is the outcome its eventId names). */
 export function deliveryView(delivery: WebhookDelivery): DeliveryView {
-  const { id, endpointId, eventId, type, state, createdAt, attempts, nextAttemptAt, lastAttemptAt, lastStatus, lastError, deliveredAt } = delivery;
+  const { id, endpointId, eventId, type, state, createdAt, attempts, nextAttemptAt, lastAttemptAt, lastStatus, lastError, deliveredAt } =
+    delivery;
   return {
     id,
     eventId,

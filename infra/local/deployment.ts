@@ -22,7 +22,10 @@ export interface IsolatedDeployment {
   remove(): Promise<void>;
 }
 
-export function isolatedDeployment(label: string, servers: { readonly kafka: KafkaConfig; readonly mongo: MongoConfig }): IsolatedDeployment {
+export function isolatedDeployment(
+  label: string,
+  servers: { readonly kafka: KafkaConfig; readonly mongo: MongoConfig },
+): IsolatedDeployment {
   const namespace = `${label}-${shortId()}`;
   const database = `${label.replaceAll('-', '_')}_${shortId()}`;
   return {

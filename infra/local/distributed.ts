@@ -37,7 +37,8 @@ function parseCopies(argv: readonly string[]): number {
     process.exit(0);
   }
   const copies = Number(values.copies);
-  if (!Number.isInteger(copies) || copies < 1 || copies > 16) throw new ConfigError([`--copies: expected a whole number from 1 to 16, got "${values.copies}"`]);
+  if (!Number.isInteger(copies) || copies < 1 || copies > 16)
+    throw new ConfigError([`--copies: expected a whole number from 1 to 16, got "${values.copies}"`]);
   return copies;
 }
 

@@ -19,8 +19,14 @@ const infraDir = fileURLToPath(new URL('..', import.meta.url));
 /** A digest of the tool's source and pinned dependencies: a change to either builds it anew. */
 function sourceDigest(sourceDir: string): string {
   const hash = createHash('sha256');
-  for (const name of readdirSync(sourceDir).filter((file) => /\.go$|^go\.(mod|sum)$/.test(file)).sort()) {
-    hash.update(name).update('\0').update(readFileSync(join(sourceDir, name))).update('\0');
+  for (const name of readdirSync(sourceDir)
+    .filter((file) => /\.go$|^go\.(mod|sum)$/.test(file))
+    .sort()) {
+    hash
+      .update(name)
+      .update('\0')
+      .update(readFileSync(join(sourceDir, name)))
+      .update('\0');
   }
   return hash.digest('hex').slice(0, 16);
 }

@@ -21,11 +21,17 @@ async function install(name: string, requirementsFile: string): Promise<string> 
       throw new Error(`python3 -m venv failed: ${VENV_HINT}`, { cause: error });
     }
     // Wheels only: a package built from source would need compilers and headers (librdkafka's) a test machine may lack.
-    await run(join(scratch, 'bin', 'python'), ['-m', 'pip', 'install', '--disable-pip-version-check', '--no-input', '--only-binary=:all:', '-r', requirementsFile], {
-      cwd: dirname(requirementsFile),
-      logFile,
+    await run(
+      join(scratch, 'bin', 'python'),
+      ['-m', 'pip', 'install', '--disable-pip-version-check', '--no-input', '--only-binary=:all:', '-r', requirementsFile],
+      {
+        cwd: dirname(requirementsFile),
+        logFile,
+      },
+    );
+    await run(join(scratch, 'bin', 'python'), ['-m', 'pip', 'freeze', '--disable-pip-version-check'], {
+      logFile: join(scratch, 'installed'),
     });
-    await run(join(scratch, 'bin', 'python'), ['-m', 'pip', 'freeze', '--disable-pip-version-check'], { logFile: join(scratch, 'installed') });
   });
   return join(home, 'bin', 'python');
 }

@@ -97,7 +97,9 @@ export class Supervisor {
   /** SIGTERM to every process (a clean stop: consumers leave their groups), SIGKILL to any still there after `graceMs`. */
   async stop(graceMs: number): Promise<void> {
     this.#stopping = true;
-    const running = [...this.#copies.values()].flatMap(({ child }) => (child !== null && child.exitCode === null && child.signalCode === null ? [child] : []));
+    const running = [...this.#copies.values()].flatMap(({ child }) =>
+      child !== null && child.exitCode === null && child.signalCode === null ? [child] : [],
+    );
     const exits = running.map((child) => once(child, 'exit'));
     for (const child of running) child.kill('SIGTERM');
     const timer = setTimeout(() => {

@@ -106,9 +106,7 @@ const messageOf = (error: unknown): string => (error instanceof Error ? error.me
 export function createClamdScanner(config: ClamdConfig): Scanner {
   const where = `clamd at ${config.host}:${config.port}`;
   const unavailable = (error: unknown): DependencyUnavailableError =>
-    error instanceof DependencyUnavailableError
-      ? error
-      : new DependencyUnavailableError(`${where} failed: ${messageOf(error)}`, error);
+    error instanceof DependencyUnavailableError ? error : new DependencyUnavailableError(`${where} failed: ${messageOf(error)}`, error);
   const timedOut = (what: string) => (): DependencyUnavailableError =>
     new DependencyUnavailableError(`${where} did not answer ${what} within ${config.timeoutMs} ms`);
 
@@ -184,10 +182,7 @@ export function createClamdScanner(config: ClamdConfig): Scanner {
       // Over StreamMaxLength clamd answers "INSTREAM size limit exceeded. ERROR" and hangs up; whether
       // clamscan reports that reply or the broken pipe it then writes into is a race, which a PING settles.
       const code = (error as NodeJS.ErrnoException).code;
-      if (
-        /size limit exceeded/i.test(messageOf(error)) ||
-        ((code === 'EPIPE' || code === 'ECONNRESET') && (await answersPing(clam)))
-      ) {
+      if (/size limit exceeded/i.test(messageOf(error)) || ((code === 'EPIPE' || code === 'ECONNRESET') && (await answersPing(clam)))) {
         throw new ScanIncompleteError(`${where} hung up before the end of the input (over its StreamMaxLength?)`);
       }
       throw unavailable(error);
@@ -203,10 +198,7 @@ export function createClamdScanner(config: ClamdConfig): Scanner {
         if (!Buffer.isBuffer(body)) body.destroy();
         throw error;
       });
-      const [result, { engine, signatureVersion }] = await Promise.all([
-        scanWithClamd(clam, body),
-        engineVersion(clam),
-      ]);
+      const [result, { engine, signatureVersion }] = await Promise.all([scanWithClamd(clam, body), engineVersion(clam)]);
       const about = signatureVersion === undefined ? { engine } : { engine, signatureVersion };
       if (result.isInfected === false) return { verdict: 'clean', signatures: [], ...about } satisfies ScanResult;
       if (result.isInfected === null) {

@@ -107,8 +107,7 @@ class SqliteDocumentCollection<T extends Identified> implements DocumentCollecti
   get(id: string): Promise<Versioned<T> | null> {
     return settle(() => {
       const row = this.#run('get', `SELECT id, version, document FROM ${this.#table} WHERE id = ?`, (statement) => statement.get(id)) as
-        | StoredRow
-        | undefined;
+        StoredRow | undefined;
       return row === undefined ? null : { document: this.#decode(row), version: row.version };
     });
   }
@@ -154,9 +153,7 @@ class SqliteDocumentCollection<T extends Identified> implements DocumentCollecti
   }
 
   delete(id: string): Promise<boolean> {
-    return settle(
-      () => this.#run('delete', `DELETE FROM ${this.#table} WHERE id = ?`, (statement) => statement.run(id)).changes === 1,
-    );
+    return settle(() => this.#run('delete', `DELETE FROM ${this.#table} WHERE id = ?`, (statement) => statement.run(id)).changes === 1);
   }
 
   /** Runs `sql`, prepared once per collection. */

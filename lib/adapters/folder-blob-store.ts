@@ -66,7 +66,6 @@ interface Location {
   temporary(): string;
 }
 
-
 const isMissing = (error: unknown): boolean => errorCode(error) === 'ENOENT';
 
 const sha256Of = (body: Buffer): string => createHash('sha256').update(body).digest('hex');
@@ -75,8 +74,6 @@ function isInside(root: string, path: string): boolean {
   const fromRoot = relative(root, path);
   return fromRoot !== '' && fromRoot !== '..' && !fromRoot.startsWith(`..${sep}`) && !isAbsolute(fromRoot);
 }
-
-
 
 /** A second name for an immutable data file; a copy where the file system has no hard links. */
 async function linkOrCopy(source: string, target: string): Promise<void> {

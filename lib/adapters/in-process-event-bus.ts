@@ -86,9 +86,7 @@ class TopicTable {
     this.#register = database.prepare('INSERT INTO group_offsets (group_name, topic, handled) VALUES (?, ?, ?) ON CONFLICT DO NOTHING');
     this.#position = database.prepare('SELECT handled FROM group_offsets WHERE group_name = ? AND topic = ?');
     this.#commit = database.prepare('UPDATE group_offsets SET handled = ? WHERE group_name = ? AND topic = ?');
-    this.#retain = database.prepare(
-      `DELETE FROM ${table} WHERE offset <= (SELECT min(handled) FROM group_offsets WHERE topic = ?)`,
-    );
+    this.#retain = database.prepare(`DELETE FROM ${table} WHERE offset <= (SELECT min(handled) FROM group_offsets WHERE topic = ?)`);
   }
 
   /** Appends a message; `offset` only when migrating, null for the next one. */
@@ -157,7 +155,12 @@ class InProcessSubscription implements Subscription {
     private readonly concurrency: number,
     private readonly onStopped: () => void,
   ) {
-    this.queue = new KeyOrderedQueue(concurrency, (pending) => pending.message.key, (pending) => this.handle(pending), this.wake);
+    this.queue = new KeyOrderedQueue(
+      concurrency,
+      (pending) => pending.message.key,
+      (pending) => this.handle(pending),
+      this.wake,
+    );
     this.tables = [...positions.keys()];
     this.readUpTo = new Map(positions);
     this.unfinished = new Map(this.tables.map((table) => [table, new Set<number>()]));
@@ -214,7 +217,7 @@ class InProcessSubscription implements Subscription {
   /** Hands a message over until it is handled, after a backoff on each rejection; stop() abandons it. */
   private async handle({ table, message }: Pending): Promise<void> {
     const signal = this.stopSignal.signal;
-    for (let failures = 0; !signal.aborted; ) {
+    for (let failures = 0; !signal.aborted;) {
       try {
         await this.handler(message, NO_HEARTBEAT_NEEDED);
         this.finish(table, Number(message.offset));
@@ -273,7 +276,8 @@ export class InProcessEventBus implements EventBus {
   subscribe(group: string, topics: readonly Topic[], handler: MessageHandler, options: SubscribeOptions = {}): Promise<Subscription> {
     return new Promise((resolve) => {
       this.assertOpen();
-      if (topics.length === 0) throw new ProgImageError(`Consumer group ${group} must subscribe to at least one topic`, { retriable: false });
+      if (topics.length === 0)
+        throw new ProgImageError(`Consumer group ${group} must subscribe to at least one topic`, { retriable: false });
       const concurrency = checkedConcurrency(options);
       const pairs = [...new Set(topics)].map((topic) => `${group}\n${topic}`);
       const taken = pairs.find((pair) => this.consuming.has(pair));

@@ -174,7 +174,8 @@ export class KafkaEventBus implements EventBus {
     this.assertOpen();
     if (topics.length === 0) throw new Error(`Consumer group ${group} must subscribe to at least one topic`);
     const { concurrency = 1 } = options;
-    if (!Number.isInteger(concurrency) || concurrency < 1) throw new Error(`concurrency: expected a whole number of messages from 1, got ${concurrency}`);
+    if (!Number.isInteger(concurrency) || concurrency < 1)
+      throw new Error(`concurrency: expected a whole number of messages from 1, got ${concurrency}`);
     const groupId = namespaced(group, this.namespace);
     const consumer: Consumer = this.kafka.consumer({
       groupId,
@@ -263,7 +264,12 @@ export class KafkaEventBus implements EventBus {
       await waitForGroupCoordinator(this.admin, groupId);
       await consumer.connect();
       await consumer.subscribe({ topics: topics.map((topic) => namespaced(topic, this.namespace)), fromBeginning: true });
-      await consumer.run({ eachBatch, eachBatchAutoResolve: false, autoCommitInterval: AUTO_COMMIT_INTERVAL_MS, partitionsConsumedConcurrently: concurrency });
+      await consumer.run({
+        eachBatch,
+        eachBatchAutoResolve: false,
+        autoCommitInterval: AUTO_COMMIT_INTERVAL_MS,
+        partitionsConsumedConcurrently: concurrency,
+      });
       await joined;
     } catch (error) {
       await subscription.stop().catch(() => undefined);
@@ -277,10 +283,7 @@ export class KafkaEventBus implements EventBus {
     this.assertOpen();
     const failed = [...this.subscriptions].find((subscription) => subscription.failure !== undefined);
     if (failed?.failure !== undefined) {
-      throw new DependencyUnavailableError(
-        `Kafka: consumer group ${failed.group} stopped: ${failed.failure.message}`,
-        failed.failure,
-      );
+      throw new DependencyUnavailableError(`Kafka: consumer group ${failed.group} stopped: ${failed.failure.message}`, failed.failure);
     }
     try {
       await this.healthAdmin.connect();

@@ -42,7 +42,7 @@ export class KeyOrderedQueue<T> {
 
   /** Starts the earliest waiting item of each key not in hand, up to the concurrency. */
   #handOver(): void {
-    for (let index = 0; index < this.#waiting.length && this.#inHand.size < this.concurrency; ) {
+    for (let index = 0; index < this.#waiting.length && this.#inHand.size < this.concurrency;) {
       const item = this.#waiting[index] as T;
       const key = this.keyOf(item);
       if (this.#busyKeys.has(key)) {

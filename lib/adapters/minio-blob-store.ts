@@ -47,8 +47,7 @@ const UNAVAILABLE_S3_CODES = new Set([
 
 const NOT_FOUND_CODES = new Set(['NotFound', 'NoSuchKey']);
 
-const errorCode = (error: unknown): unknown =>
-  typeof error === 'object' && error !== null && 'code' in error ? error.code : undefined;
+const errorCode = (error: unknown): unknown => (typeof error === 'object' && error !== null && 'code' in error ? error.code : undefined);
 
 const isNotFound = (error: unknown): boolean => NOT_FOUND_CODES.has(String(errorCode(error)));
 
@@ -149,7 +148,10 @@ export class MinioBlobStore implements BlobStore {
     }
     try {
       await withinDeadline(
-        this.client.copyObject(new CopySourceOptions({ Bucket: this.bucket, Object: from }), new CopyDestinationOptions({ Bucket: this.bucket, Object: to })),
+        this.client.copyObject(
+          new CopySourceOptions({ Bucket: this.bucket, Object: from }),
+          new CopyDestinationOptions({ Bucket: this.bucket, Object: to }),
+        ),
         `copying ${from} to ${to}`,
         this.timeoutMs,
       );

@@ -62,11 +62,7 @@ const UNAVAILABLE_CODES = new Set([
 ]);
 
 function isUnavailable(error: unknown): boolean {
-  if (
-    error instanceof MongoNetworkError ||
-    error instanceof MongoServerSelectionError ||
-    error instanceof MongoOperationTimeoutError
-  ) {
+  if (error instanceof MongoNetworkError || error instanceof MongoServerSelectionError || error instanceof MongoOperationTimeoutError) {
     return true;
   }
   if (!(error instanceof MongoError)) return false;
@@ -221,7 +217,11 @@ export async function createMongoCatalogStore(config: MongoConfig): Promise<Cata
   // socketTimeoutMS: a server that stops answering mid-operation fails it (by default the driver waits forever,
   // and its timeoutMS is ignored since driver 7); connectTimeoutMS bounds the handshake of the retry that follows.
   // Finding no server at all fails after serverSelectionTimeoutMS (30 s).
-  const client = new MongoClient(config.url, { ignoreUndefined: true, socketTimeoutMS: config.timeoutMs, connectTimeoutMS: config.timeoutMs });
+  const client = new MongoClient(config.url, {
+    ignoreUndefined: true,
+    socketTimeoutMS: config.timeoutMs,
+    connectTimeoutMS: config.timeoutMs,
+  });
   try {
     await client.connect();
   } catch (error) {

@@ -34,7 +34,10 @@ export function presentedCredentials({ authorization, url }: PresentedRequest): 
   if (authorization !== undefined) {
     const bearer = BEARER.exec(authorization);
     return {
-      credentials: bearer?.[1] === undefined ? { kind: 'malformed', reason: 'expected "Authorization: Bearer <API key>"' } : { kind: 'key', key: bearer[1] },
+      credentials:
+        bearer?.[1] === undefined
+          ? { kind: 'malformed', reason: 'expected "Authorization: Bearer <API key>"' }
+          : { kind: 'key', key: bearer[1] },
       url,
     };
   }

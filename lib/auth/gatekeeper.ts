@@ -15,7 +15,8 @@ export interface Admitted {
   readonly signatureExpires: number | null;
 }
 
-const signatureExpiry = (credentials: Credentials): number | null => (credentials.kind === 'signature' ? Number(credentials.expires) : null);
+const signatureExpiry = (credentials: Credentials): number | null =>
+  credentials.kind === 'signature' ? Number(credentials.expires) : null;
 
 interface Remembered<T> {
   readonly value: T;
@@ -72,7 +73,8 @@ export class Gatekeeper {
       tenant = owner === undefined || owner === null ? undefined : this.#recalled(this.#tenants, owner);
     } else if (credentials.kind === 'signature') {
       tenant = this.#recalled(this.#tenants, credentials.tenant);
-      if (tenant !== undefined && tenant !== null && this.#verifySignature(tenant, credentials, request.method) !== 'valid') return undefined;
+      if (tenant !== undefined && tenant !== null && this.#verifySignature(tenant, credentials, request.method) !== 'valid')
+        return undefined;
     }
     if (tenant === undefined || tenant === null) return undefined;
     try {
@@ -99,7 +101,8 @@ export class Gatekeeper {
         const tenant = /^[a-z0-9-]{1,63}$/.test(credentials.tenant) ? await this.#tenant(credentials.tenant) : null;
         if (tenant === null) throw signatureInvalid();
         const verdict = this.#verifySignature(tenant, credentials, request.method);
-        if (verdict === 'expired') throw new ForbiddenError('signature_expired', 'the signed URL has expired', { expires: Number(credentials.expires) });
+        if (verdict === 'expired')
+          throw new ForbiddenError('signature_expired', 'the signed URL has expired', { expires: Number(credentials.expires) });
         if (verdict === 'invalid') throw signatureInvalid();
         return tenant;
       }
@@ -114,17 +117,28 @@ export class Gatekeeper {
     if (!/^\d{1,12}$/.test(credentials.expires)) return 'invalid';
     if (Number(credentials.expires) * 1000 <= this.now()) return 'expired';
     if ((method !== 'GET' && method !== 'HEAD') || !isSignablePath(credentials.path)) return 'invalid';
-    return signatureMatches(activeSecrets(tenant, this.now()), credentials.path, credentials.parameters, credentials.signature) ? 'valid' : 'invalid';
+    return signatureMatches(activeSecrets(tenant, this.now()), credentials.path, credentials.parameters, credentials.signature)
+      ? 'valid'
+      : 'invalid';
   }
 
   #checkRules(tenant: TenantRecord, credentials: Credentials, request: PresentedRequest): void {
-    if (tenant.signedGetsOnly && credentials.kind === 'key' && (request.method === 'GET' || request.method === 'HEAD') && IMAGE_BYTES_PATH.test(request.url)) {
+    if (
+      tenant.signedGetsOnly &&
+      credentials.kind === 'key' &&
+      (request.method === 'GET' || request.method === 'HEAD') &&
+      IMAGE_BYTES_PATH.test(request.url)
+    ) {
       throw new ForbiddenError('signature_required', `tenant ${tenant.id} serves image bytes through signed URLs only`);
     }
     if (tenant.requestsPerSecond !== null) {
       const waitSeconds = this.#limiter.take(tenant.id, tenant.requestsPerSecond);
       if (waitSeconds > 0) {
-        throw new RateLimitedError(`more than ${tenant.requestsPerSecond} requests a second`, { requestsPerSecond: tenant.requestsPerSecond }, Math.ceil(waitSeconds));
+        throw new RateLimitedError(
+          `more than ${tenant.requestsPerSecond} requests a second`,
+          { requestsPerSecond: tenant.requestsPerSecond },
+          Math.ceil(waitSeconds),
+        );
       }
     }
   }

@@ -23,14 +23,16 @@ const imageIdClaimSchema = z.object({
 export type ImageIdClaim = z.infer<typeof imageIdClaimSchema>;
 export type ImageIdClaims = DocumentCollection<ImageIdClaim>;
 
-export const openImageIdClaims = (store: CatalogStore): Promise<ImageIdClaims> => store.collection({ name: 'image_ids', schema: imageIdClaimSchema });
+export const openImageIdClaims = (store: CatalogStore): Promise<ImageIdClaims> =>
+  store.collection({ name: 'image_ids', schema: imageIdClaimSchema });
 
 /**
  * What makes two ingest requests for one id the same request: the
  * idempotency key when there is one, otherwise the object or URL.
  */
 export function requestFingerprint(request: IngestRequest): string {
-  const identity = request.idempotencyKey === undefined ? { key: request.key, url: request.url } : { idempotencyKey: request.idempotencyKey };
+  const identity =
+    request.idempotencyKey === undefined ? { key: request.key, url: request.url } : { idempotencyKey: request.idempotencyKey };
   return createHash('sha256').update(JSON.stringify(identity)).digest('hex');
 }
 

@@ -31,7 +31,11 @@ export const openIngestCredentials = (store: CatalogStore): Promise<IngestCreden
   store.collection({ name: 'ingest_credentials', schema: ingestCredentialRecordSchema, indexes: [['tenant']] });
 
 /** A new credential for `tenant`: 96 random bits of key id, 256 of secret. The caller shows the secret once. */
-export async function createIngestCredential(credentials: IngestCredentials, tenant: Tenant, label: string): Promise<IngestCredentialRecord> {
+export async function createIngestCredential(
+  credentials: IngestCredentials,
+  tenant: Tenant,
+  label: string,
+): Promise<IngestCredentialRecord> {
   const record: IngestCredentialRecord = {
     id: `${KEY_ID_PREFIX}${randomBytes(12).toString('base64url')}`,
     tenant,
@@ -50,6 +54,7 @@ export async function revokeIngestCredential(credentials: IngestCredentials, key
   if (found === null) return null;
   if (found.document.revokedAt !== null) return found.document;
   const revoked = { ...found.document, revokedAt: new Date().toISOString() };
-  if ((await credentials.save(revoked, found.version)) === null) throw new Error('the credential changed while it was being revoked; try again');
+  if ((await credentials.save(revoked, found.version)) === null)
+    throw new Error('the credential changed while it was being revoked; try again');
   return revoked;
 }

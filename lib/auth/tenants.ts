@@ -68,7 +68,14 @@ export interface TenantSettings {
   readonly corsOrigins: readonly string[];
 }
 
-export const UNLIMITED: TenantSettings = { requestsPerSecond: null, storedBytesQuota: null, imagesInFlightLimit: null, signedGetsOnly: false, defaultTtlSeconds: null, corsOrigins: [] };
+export const UNLIMITED: TenantSettings = {
+  requestsPerSecond: null,
+  storedBytesQuota: null,
+  imagesInFlightLimit: null,
+  signedGetsOnly: false,
+  defaultTtlSeconds: null,
+  corsOrigins: [],
+};
 
 /** Stores a new API key for `tenant`; returns the key, the only time it exists outside the client. */
 export async function createApiKey(collections: TenantCollections, tenant: Tenant, label: string, key = newApiKey()): Promise<string> {
@@ -89,7 +96,12 @@ export async function createTenant(
   key?: string,
 ): Promise<{ readonly tenant: TenantRecord; readonly apiKey: string } | null> {
   const now = new Date().toISOString();
-  const tenant: TenantRecord = { id, createdAt: now, ...settings, signingSecrets: [{ secret: newSigningSecret(), createdAt: now, retiresAt: null }] };
+  const tenant: TenantRecord = {
+    id,
+    createdAt: now,
+    ...settings,
+    signingSecrets: [{ secret: newSigningSecret(), createdAt: now, retiresAt: null }],
+  };
   if ((await collections.tenants.save(tenant, null)) === null) return null;
   return { tenant, apiKey: await createApiKey(collections, id, 'created with the tenant', key) };
 }

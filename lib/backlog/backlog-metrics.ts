@@ -29,7 +29,12 @@ export function exportBacklogGauges(sampler: BacklogSampler, registry: Registry)
       for (const stage of PIPELINE_STAGES) this.set({ stage }, backlog[stage]);
     },
   });
-  stateGauge(registry, 'progimage_pipeline_drain_images_per_second', 'Images leaving the pipeline (becoming final) per second, smoothed over the last counts', () => sampler.current()?.drainPerSecond);
+  stateGauge(
+    registry,
+    'progimage_pipeline_drain_images_per_second',
+    'Images leaving the pipeline (becoming final) per second, smoothed over the last counts',
+    () => sampler.current()?.drainPerSecond,
+  );
   stateGauge(
     registry,
     'progimage_pipeline_expected_wait_seconds',

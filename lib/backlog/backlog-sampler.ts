@@ -91,6 +91,9 @@ export function backlogHealthOf(state: PipelineState | null, degradedSeconds: nu
   const wait = state?.expectedWaitSeconds ?? null;
   if (state === null || wait === null || wait <= degradedSeconds) return undefined;
   const rate = state.drainPerSecond;
-  const expected = rate === null ? `none has drained yet: at least ${Math.ceil(wait)} s` : `they drain at ${rate.toFixed(2)}/s, in about ${Math.ceil(wait)} s`;
+  const expected =
+    rate === null
+      ? `none has drained yet: at least ${Math.ceil(wait)} s`
+      : `they drain at ${rate.toFixed(2)}/s, in about ${Math.ceil(wait)} s`;
   return { degraded: `${state.inFlight} images in the pipeline and ${expected}: past ${degradedSeconds} s` };
 }

@@ -70,7 +70,12 @@ export const reportedWait = (seconds: number | null): number | null =>
  * in turn). From 1 s to LONGEST_RETRY_AFTER_SECONDS; the longest when the
  * rate is not known or nothing drains.
  */
-export function retryAfterSeconds({ excess, tenantInFlight, inFlight, rate }: {
+export function retryAfterSeconds({
+  excess,
+  tenantInFlight,
+  inFlight,
+  rate,
+}: {
   readonly excess: number;
   readonly tenantInFlight: number;
   readonly inFlight: number;

@@ -4,11 +4,13 @@ import { countBacklog, imagesInFlight, type PipelineImages, type PipelineStage }
 
 /** A tenant's images in the pipeline, by the stage they wait for, and its limit of them (null: none). */
 const count = z.number().int().nonnegative();
-export const tenantBacklogSchema = z.object({
-  backlog: z.object({ scan: count, strip: count, compress: count, variants: count } satisfies Record<PipelineStage, z.ZodType>),
-  inFlight: count,
-  imagesInFlightLimit: z.number().int().positive().nullable().meta({ description: 'null: no limit' }),
-}).meta({ id: 'TenantBacklog' });
+export const tenantBacklogSchema = z
+  .object({
+    backlog: z.object({ scan: count, strip: count, compress: count, variants: count } satisfies Record<PipelineStage, z.ZodType>),
+    inFlight: count,
+    imagesInFlightLimit: z.number().int().positive().nullable().meta({ description: 'null: no limit' }),
+  })
+  .meta({ id: 'TenantBacklog' });
 export type TenantBacklog = z.infer<typeof tenantBacklogSchema>;
 
 export async function tenantBacklog(images: PipelineImages, tenant: TenantRecord): Promise<TenantBacklog> {

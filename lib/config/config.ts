@@ -14,7 +14,6 @@ export type LogLevel = Environment['PROGIMAGE_LOG_LEVEL'];
 
 export type TransformSettings = Config['transforms'];
 
-
 export interface KafkaConfig {
   readonly brokers: readonly string[];
   readonly clientId: string;
@@ -131,7 +130,12 @@ export interface Config {
    * when the store has no tenant), how long keys and tenants are remembered, whether /metrics is open,
    * and the token of the admin API (/v1/admin; null: off).
    */
-  readonly auth: { readonly bootstrapApiKey: string | null; readonly cacheMs: number; readonly publicMetrics: boolean; readonly adminToken: string | null };
+  readonly auth: {
+    readonly bootstrapApiKey: string | null;
+    readonly cacheMs: number;
+    readonly publicMetrics: boolean;
+    readonly adminToken: string | null;
+  };
   /**
    * Bounds on the work one request can cause: pixels (all frames) and frames of an input, how long a client
    * may take to send its headers and its whole request, transformations running and waiting per process, and their cost.
@@ -180,7 +184,12 @@ export class ConfigError extends Error {
 type EnvironmentVariables = Readonly<Record<string, string | undefined>>;
 
 /** The client's settings (the progimage command and the admin command): a shell that uses both may export them. */
-const CLIENT_SETTINGS: ReadonlySet<string> = new Set(['PROGIMAGE_URL', 'PROGIMAGE_API_KEY', 'PROGIMAGE_TENANT', 'PROGIMAGE_SIGNING_SECRET']);
+const CLIENT_SETTINGS: ReadonlySet<string> = new Set([
+  'PROGIMAGE_URL',
+  'PROGIMAGE_API_KEY',
+  'PROGIMAGE_TENANT',
+  'PROGIMAGE_SIGNING_SECRET',
+]);
 
 function unknownSettings(env: EnvironmentVariables): string[] {
   const known = new Set<string>(SETTING_NAMES);
@@ -290,13 +299,14 @@ function toConfig(env: Environment): Config {
             region: env.PROGIMAGE_S3_REGION,
             timeoutMs: env.PROGIMAGE_S3_TIMEOUT_MS,
           },
-    mongo: mongoUrl === undefined ? null : { url: mongoUrl, database: env.PROGIMAGE_MONGODB_DATABASE, timeoutMs: env.PROGIMAGE_MONGODB_TIMEOUT_MS },
+    mongo:
+      mongoUrl === undefined
+        ? null
+        : { url: mongoUrl, database: env.PROGIMAGE_MONGODB_DATABASE, timeoutMs: env.PROGIMAGE_MONGODB_TIMEOUT_MS },
     scan: {
       enabled: env.PROGIMAGE_SCAN !== 'off' && clamdHost !== undefined,
       clamd:
-        clamdHost === undefined
-          ? null
-          : { host: clamdHost, port: env.PROGIMAGE_CLAMD_PORT, timeoutMs: env.PROGIMAGE_CLAMD_TIMEOUT_MS },
+        clamdHost === undefined ? null : { host: clamdHost, port: env.PROGIMAGE_CLAMD_PORT, timeoutMs: env.PROGIMAGE_CLAMD_TIMEOUT_MS },
     },
     scheduler: {
       schedules: {
@@ -337,9 +347,7 @@ function toConfig(env: Environment): Config {
  * @throws ConfigError naming every variable that is wrong and what it accepts.
  */
 export function loadConfig(env: EnvironmentVariables = process.env): Config {
-  const relevant = Object.fromEntries(
-    Object.entries(env).filter(([name, value]) => name.startsWith(SETTING_PREFIX) && value !== ''),
-  );
+  const relevant = Object.fromEntries(Object.entries(env).filter(([name, value]) => name.startsWith(SETTING_PREFIX) && value !== ''));
   const problems = [...unknownSettings(relevant), ...inconsistentSettings(relevant)];
   const parsed = environmentSchema.safeParse(relevant);
   if (!parsed.success) problems.push(...parsed.error.issues.map((issue) => describeIssue(issue, relevant)));

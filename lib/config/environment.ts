@@ -20,7 +20,11 @@ const wholeNumber = (min: number, max: number, what: string) =>
 const port = wholeNumber(1, 65535, 'a TCP port number');
 const milliseconds = (min: number, max: number) => wholeNumber(min, max, 'a number of milliseconds');
 
-const commaSeparated = (value: string): string[] => value.split(',').map((entry) => entry.trim()).filter((entry) => entry !== '');
+const commaSeparated = (value: string): string[] =>
+  value
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== '');
 
 const hostPort = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):([1-9]\d{0,3}|[1-5]\d{4}|6[0-4]\d{3}|65[0-4]\d{2}|655[0-2]\d|6553[0-5])$/;
 
@@ -47,15 +51,10 @@ const anyOrListedOrigins = z
 
 const httpUrl = z.url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' });
 
-const mongoUrl = z
-  .string()
-  .regex(/^mongodb(\+srv)?:\/\/\S+$/, 'expected a mongodb:// or mongodb+srv:// connection string');
+const mongoUrl = z.string().regex(/^mongodb(\+srv)?:\/\/\S+$/, 'expected a mongodb:// or mongodb+srv:// connection string');
 
 /** S3 bucket naming rules (the subset every S3-compatible store accepts). */
-const bucketName = z
-  .string()
-  .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'expected 3-63 lowercase letters, digits, dots or hyphens');
-
+const bucketName = z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'expected 3-63 lowercase letters, digits, dots or hyphens');
 
 /** A cron expression (five or six fields), or "off" for a job that runs on demand only. */
 const schedule = z
@@ -70,7 +69,13 @@ const retrySchedule = z
   .transform(commaSeparated)
   .pipe(
     z
-      .array(z.string().regex(/^\d+$/, 'expected whole numbers of seconds').transform(Number).pipe(z.number().min(1).max(86_400, 'expected at most 86400 seconds between two attempts')))
+      .array(
+        z
+          .string()
+          .regex(/^\d+$/, 'expected whole numbers of seconds')
+          .transform(Number)
+          .pipe(z.number().min(1).max(86_400, 'expected at most 86400 seconds between two attempts')),
+      )
       .min(1, 'expected a comma-separated list of seconds, e.g. 5,300,1800')
       .max(50, 'expected at most 50 retries'),
   );
@@ -107,7 +112,10 @@ export const environmentSchema = z.object({
     .optional(),
   PROGIMAGE_PRESETS_ONLY: z.enum(['true', 'false'], { error: 'expected true or false' }).default('false'),
   /** A key the default tenant accepts (for scripted installs and tests); e.g. made with `npm run admin -- new-key`. */
-  PROGIMAGE_BOOTSTRAP_API_KEY: z.string().regex(/^pik_[A-Za-z0-9_-]{32,}$/, 'expected "pik_" and at least 32 letters, digits, "-" or "_"').optional(),
+  PROGIMAGE_BOOTSTRAP_API_KEY: z
+    .string()
+    .regex(/^pik_[A-Za-z0-9_-]{32,}$/, 'expected "pik_" and at least 32 letters, digits, "-" or "_"')
+    .optional(),
   PROGIMAGE_AUTH_CACHE_MS: wholeNumber(0, 300_000, 'a number of milliseconds').default(5000),
   PROGIMAGE_PUBLIC_METRICS: z.enum(['true', 'false'], { error: 'expected true or false' }).default('true'),
   PROGIMAGE_MAX_INPUT_PIXELS: wholeNumber(10_000, 268_402_689, 'a number of pixels').default(100_000_000),
@@ -129,12 +137,20 @@ export const environmentSchema = z.object({
   PROGIMAGE_TRANSFORM_TIMEOUT_MS: wholeNumber(100, 600_000, 'a number of milliseconds').default(30_000),
   PROGIMAGE_ACCEPTED_FORMATS: z
     .string()
-    .transform((value) => value.split(',').map((format) => format.trim().toLowerCase()).filter((format) => format !== ''))
+    .transform((value) =>
+      value
+        .split(',')
+        .map((format) => format.trim().toLowerCase())
+        .filter((format) => format !== ''),
+    )
     .pipe(z.array(imageFormatSchema).min(1, 'expected at least one format'))
     .default(['jpeg', 'png', 'webp', 'gif', 'avif', 'heif', 'tiff', 'svg']),
 
   PROGIMAGE_KAFKA_BROKERS: brokerList.optional(),
-  PROGIMAGE_KAFKA_CLIENT_ID: z.string().regex(/^[A-Za-z0-9._-]+$/, 'expected letters, digits, ".", "_" or "-"').default('progimage'),
+  PROGIMAGE_KAFKA_CLIENT_ID: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]+$/, 'expected letters, digits, ".", "_" or "-"')
+    .default('progimage'),
   PROGIMAGE_KAFKA_NAMESPACE: z
     .string()
     .regex(/^[a-z0-9][a-z0-9_-]{0,39}$/, 'expected up to 40 lower-case letters, digits, "_" or "-", e.g. staging')
@@ -230,7 +246,11 @@ export const LIVE_SETTINGS: ReadonlySet<string> = new Set<SettingName>([
 ]);
 
 /** Settings whose values never appear in an error message or a log line. */
-export const SECRET_SETTINGS: ReadonlySet<string> = new Set<SettingName>(['PROGIMAGE_S3_SECRET_KEY', 'PROGIMAGE_BOOTSTRAP_API_KEY', 'PROGIMAGE_ADMIN_TOKEN']);
+export const SECRET_SETTINGS: ReadonlySet<string> = new Set<SettingName>([
+  'PROGIMAGE_S3_SECRET_KEY',
+  'PROGIMAGE_BOOTSTRAP_API_KEY',
+  'PROGIMAGE_ADMIN_TOKEN',
+]);
 
 /** Settings that may carry credentials inside a URL (mongodb://user:password@host). */
 export const URL_SETTINGS_WITH_CREDENTIALS: ReadonlySet<string> = new Set<SettingName>(['PROGIMAGE_MONGODB_URL']);

@@ -1,5 +1,16 @@
 export { ConfigError, loadConfig } from './config.ts';
-export type { ClamdConfig, Config, CorsConfig, KafkaConfig, LogLevel, MongoConfig, S3Config, SchedulerConfig, TransformSettings, WebhookConfig } from './config.ts';
+export type {
+  ClamdConfig,
+  Config,
+  CorsConfig,
+  KafkaConfig,
+  LogLevel,
+  MongoConfig,
+  S3Config,
+  SchedulerConfig,
+  TransformSettings,
+  WebhookConfig,
+} from './config.ts';
 export { SETTING_NAMES } from './environment.ts';
 export type { SettingName } from './environment.ts';
 export { LiveConfig } from './live-config.ts';

@@ -115,7 +115,10 @@ export class LiveConfig {
       config = loadConfig({ ...this.#env, ...settings });
     } catch (error) {
       if (!(error instanceof ConfigError)) throw error;
-      log.error({ file, problems: error.problems }, `configuration file rejected, the previous configuration stays in force: ${error.problems.join('; ')}`);
+      log.error(
+        { file, problems: error.problems },
+        `configuration file rejected, the previous configuration stays in force: ${error.problems.join('; ')}`,
+      );
       return;
     }
     const names = new Set([...Object.keys(settings), ...Object.keys(this.#fileSettings)]);

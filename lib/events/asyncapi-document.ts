@@ -14,7 +14,10 @@ import { TOPICS } from './topics.ts';
 
 /** JSON Schema draft-07, the schema format AsyncAPI 3.0 reads by default. */
 const SCHEMA_FORMAT = 'application/schema+json;version=draft-07';
-const jsonSchema = (schema: z.ZodType, io: 'input' | 'output') => ({ schemaFormat: SCHEMA_FORMAT, schema: z.toJSONSchema(schema, { target: 'draft-7', io }) });
+const jsonSchema = (schema: z.ZodType, io: 'input' | 'output') => ({
+  schemaFormat: SCHEMA_FORMAT,
+  schema: z.toJSONSchema(schema, { target: 'draft-7', io }),
+});
 
 const NAMESPACED = 'With PROGIMAGE_KAFKA_NAMESPACE set, its name on the cluster has that prefix and a dot (staging.';
 

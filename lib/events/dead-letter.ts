@@ -19,12 +19,7 @@ export const deadLetterSchema = z.object({
 });
 export type DeadLetter = z.infer<typeof deadLetterSchema>;
 
-export function toDeadLetter(
-  message: DeliveredMessage,
-  group: string,
-  reason: string,
-  attempts: number,
-): DeadLetter {
+export function toDeadLetter(message: DeliveredMessage, group: string, reason: string, attempts: number): DeadLetter {
   return {
     group,
     topic: message.topic,

@@ -37,7 +37,8 @@ const envelope = <T extends string, P extends z.ZodType>(type: T, payload: P) =>
 const ingestEnvelope = <T extends string>(type: T) =>
   envelope(type, ingestRequestedSchema).superRefine(({ tenant, payload: { key } }, context) => {
     const prefix = blobKeys.incoming(tenant);
-    if (key !== undefined && !key.startsWith(prefix)) context.addIssue({ code: 'custom', path: ['payload', 'key'], message: `expected a key under ${prefix}` });
+    if (key !== undefined && !key.startsWith(prefix))
+      context.addIssue({ code: 'custom', path: ['payload', 'key'], message: `expected a key under ${prefix}` });
   });
 
 /** One schema per topic: the event type is the topic name. */
@@ -111,9 +112,7 @@ export class InvalidEventError extends Error {
 export function validateEvent(candidate: unknown): ImageEvent {
   const parsed = imageEventSchema.safeParse(candidate);
   if (!parsed.success) {
-    throw new InvalidEventError(
-      parsed.error.issues.map((issue) => `${issue.path.join('.') || '(event)'}: ${issue.message}`).join('; '),
-    );
+    throw new InvalidEventError(parsed.error.issues.map((issue) => `${issue.path.join('.') || '(event)'}: ${issue.message}`).join('; '));
   }
   return parsed.data;
 }

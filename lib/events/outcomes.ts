@@ -38,9 +38,15 @@ export const imageReadySchema = z
     links: z.object({
       self: link.describe('The image: its metadata and processing state'),
       image: link.describe('The processed image in its own format'),
-      webp: link.optional().describe('The image as WebP (absent when too large for WebP); any supported extension works on self, with transform options in the query'),
+      webp: link
+        .optional()
+        .describe(
+          'The image as WebP (absent when too large for WebP); any supported extension works on self, with transform options in the query',
+        ),
     }),
-    variants: z.array(z.object({ name: z.string(), format: outputFormatSchema, width: dimension, height: dimension, bytes: byteCount, url: link })),
+    variants: z.array(
+      z.object({ name: z.string(), format: outputFormatSchema, width: dimension, height: dimension, bytes: byteCount, url: link }),
+    ),
   })
   .describe('Every stage is done: the image can be served');
 

@@ -31,7 +31,10 @@ export function requireAdminToken(token: string | null): Middleware {
     if (token === null) throw new ForbiddenError('admin_disabled', 'the admin API is off: set PROGIMAGE_ADMIN_TOKEN');
     const given = ctx.get(ADMIN_TOKEN_HEADER) || BEARER.exec(ctx.get('authorization'))?.[1];
     if (given === undefined || given === '') {
-      throw unauthenticated('admin_token_required', `send the admin token as "Authorization: Bearer <PROGIMAGE_ADMIN_TOKEN>" or in ${ADMIN_TOKEN_HEADER}`);
+      throw unauthenticated(
+        'admin_token_required',
+        `send the admin token as "Authorization: Bearer <PROGIMAGE_ADMIN_TOKEN>" or in ${ADMIN_TOKEN_HEADER}`,
+      );
     }
     if (!sameSecret(given, token)) {
       throw unauthenticated('admin_token_invalid', "the admin token is not valid (a tenant's API key does not open the admin API)");

@@ -23,7 +23,11 @@ export function admission(gatekeeper: Gatekeeper, openPaths: ReadonlySet<string>
       return;
     }
     const authorization = ctx.get('authorization');
-    const admitted = await gatekeeper.admit({ method: ctx.method, authorization: authorization === '' ? undefined : authorization, url: ctx.url });
+    const admitted = await gatekeeper.admit({
+      method: ctx.method,
+      authorization: authorization === '' ? undefined : authorization,
+      url: ctx.url,
+    });
     const state = ctx.state as AdmittedState;
     state.tenant = admitted.tenant;
     state.signatureExpires = admitted.signatureExpires;

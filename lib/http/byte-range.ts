@@ -3,9 +3,7 @@ import type { ByteRange } from '../ports/blob-store.ts';
 
 /** What a Range header asks of a representation: all of it, one part of it, or nothing it has. */
 export type RangeRequest =
-  | { readonly kind: 'whole' }
-  | { readonly kind: 'part'; readonly range: ByteRange }
-  | { readonly kind: 'unsatisfiable' };
+  { readonly kind: 'whole' } | { readonly kind: 'part'; readonly range: ByteRange } | { readonly kind: 'unsatisfiable' };
 
 const WHOLE: RangeRequest = { kind: 'whole' };
 

@@ -11,17 +11,23 @@ const IMAGE_BYTES_PATH = /^\/v1\/(?:images\/[^/]+\.[^/]+|images\/[^/]+\/variants
 const IMAGE_METHODS = 'GET, HEAD';
 const API_METHODS = 'GET, HEAD, POST, PATCH, DELETE';
 /** The request headers ProgImage reads that a browser only sends once a preflight allowed them. */
-const REQUEST_HEADERS = 'Authorization, Content-Type, Idempotency-Key, X-ProgImage-TTL, X-ProgImage-Admin-Token, Range, If-Range, If-None-Match, If-Modified-Since';
+const REQUEST_HEADERS =
+  'Authorization, Content-Type, Idempotency-Key, X-ProgImage-TTL, X-ProgImage-Admin-Token, Range, If-Range, If-None-Match, If-Modified-Since';
 /** The response headers a page may read besides the safelisted ones (Content-Type, Cache-Control …). */
-const EXPOSED_HEADERS = 'Accept-Ranges, Content-Disposition, Content-Length, Content-Range, ETag, Last-Modified, Location, Retry-After, WWW-Authenticate';
+const EXPOSED_HEADERS =
+  'Accept-Ranges, Content-Disposition, Content-Length, Content-Range, ETag, Last-Modified, Location, Retry-After, WWW-Authenticate';
 /** How long a browser may reuse a preflight's answer (Chromium keeps it at most 7200 s). */
 const PREFLIGHT_MAX_AGE_SECONDS = '7200';
 
 /** Whether the request asks for image bytes (a GET or HEAD of their URLs), which have a CORS policy of their own. */
-export const isImageBytesRequest = (method: string, path: string): boolean => (method === 'GET' || method === 'HEAD') && IMAGE_BYTES_PATH.test(path);
+export const isImageBytesRequest = (method: string, path: string): boolean =>
+  (method === 'GET' || method === 'HEAD') && IMAGE_BYTES_PATH.test(path);
 
 /** A page of `origin` ("*": any page) may read the answer and these of its headers; no credentials are ever allowed. */
-const readableBy = (origin: string): Headers => ({ 'Access-Control-Allow-Origin': origin, 'Access-Control-Expose-Headers': EXPOSED_HEADERS });
+const readableBy = (origin: string): Headers => ({
+  'Access-Control-Allow-Origin': origin,
+  'Access-Control-Expose-Headers': EXPOSED_HEADERS,
+});
 
 /**
  * The CORS headers of image bytes, the same whichever path serves them (the
@@ -37,8 +43,13 @@ export function imageBytesCorsHeaders(imageOrigins: CorsConfig['imageOrigins'], 
 
 /** Answers a preflight the headers set so far allow (204), or refuses it without them, so that the browser blocks the request. */
 function answerPreflight(ctx: Context, origin: string, methods: string, refusal: string): void {
-  if (!ctx.res.hasHeader('Access-Control-Allow-Origin')) throw new HttpError(403, 'origin_not_allowed', `pages of ${origin} ${refusal}`, { origin });
-  ctx.set({ 'Access-Control-Allow-Methods': methods, 'Access-Control-Allow-Headers': REQUEST_HEADERS, 'Access-Control-Max-Age': PREFLIGHT_MAX_AGE_SECONDS });
+  if (!ctx.res.hasHeader('Access-Control-Allow-Origin'))
+    throw new HttpError(403, 'origin_not_allowed', `pages of ${origin} ${refusal}`, { origin });
+  ctx.set({
+    'Access-Control-Allow-Methods': methods,
+    'Access-Control-Allow-Headers': REQUEST_HEADERS,
+    'Access-Control-Max-Age': PREFLIGHT_MAX_AGE_SECONDS,
+  });
   ctx.status = 204;
 }
 

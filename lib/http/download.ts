@@ -37,13 +37,21 @@ const MAX_STEM_CHARACTERS = 150;
  * added). `fallback` when nothing of the name is left.
  */
 export function safeFileName(requested: string, fallback: string, extension: string | null): string {
-  const cleaned = requested.normalize('NFC').replace(INVISIBLE, '').replace(RESERVED, '_').replace(/\s+/g, ' ').replace(/^[\s.]+|[\s.]+$/g, '');
+  const cleaned = requested
+    .normalize('NFC')
+    .replace(INVISIBLE, '')
+    .replace(RESERVED, '_')
+    .replace(/\s+/g, ' ')
+    .replace(/^[\s.]+|[\s.]+$/g, '');
   const dot = cleaned.lastIndexOf('.');
   const ownFormat = dot === -1 ? null : formatForExtension(cleaned.slice(dot + 1));
   const stem = ownFormat === null ? cleaned : cleaned.slice(0, dot);
   const keepsOwn = ownFormat !== null && (extension === null || ownFormat === formatForExtension(extension));
   const suffix = keepsOwn ? cleaned.slice(dot + 1) : extension;
-  const shortened = Array.from(stem).slice(0, MAX_STEM_CHARACTERS).join('').replace(/[\s.]+$/, '');
+  const shortened = Array.from(stem)
+    .slice(0, MAX_STEM_CHARACTERS)
+    .join('')
+    .replace(/[\s.]+$/, '');
   return `${shortened === '' ? fallback : shortened}${suffix === null ? '' : `.${suffix}`}`;
 }
 
@@ -58,7 +66,10 @@ const extendedValue = (text: string): string =>
  */
 export function attachment(fileName: string): string {
   if (/^[\x20-\x7e]*$/.test(fileName) && !fileName.includes('%')) return `attachment; filename="${fileName}"`;
-  const ascii = fileName.normalize('NFKD').replace(/[\u0300-\u036f]/g, '').replace(/[^\x20-\x7e]|%/g, '_');
+  const ascii = fileName
+    .normalize('NFKD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .replace(/[^\x20-\x7e]|%/g, '_');
   return `attachment; filename="${ascii}"; filename*=UTF-8''${extendedValue(fileName)}`;
 }
 

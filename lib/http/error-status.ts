@@ -80,6 +80,7 @@ export function errorAnswerOf(error: DomainError): ErrorAnswer | null {
   const status = statusOf(error);
   if (status === undefined) return null;
   // Which server, and why, is for the operator (logged), not the client.
-  const message = error instanceof DependencyUnavailableError ? 'a server ProgImage depends on did not answer: try again shortly' : error.message;
+  const message =
+    error instanceof DependencyUnavailableError ? 'a server ProgImage depends on did not answer: try again shortly' : error.message;
   return { status, code: error.code, message, details: error.details, headers: headersOf(error) };
 }

@@ -80,7 +80,8 @@ export function errorResponses(log: Logger) {
     } catch (error) {
       const known = toAnswer(error);
       if (known === null) log.error({ err: error, method: ctx.method, path: ctx.path }, 'request failed');
-      else if (error instanceof DependencyUnavailableError) log.warn({ err: error, method: ctx.method, path: ctx.path }, 'request refused: a dependency is unavailable');
+      else if (error instanceof DependencyUnavailableError)
+        log.warn({ err: error, method: ctx.method, path: ctx.path }, 'request refused: a dependency is unavailable');
       const response = known ?? new HttpError(500, 'internal_error', 'internal error; the request was logged');
       ctx.status = response.status;
       ctx.set(response.headers);

@@ -25,7 +25,11 @@ async function runCheck(check: ReadinessCheck): Promise<CheckResult> {
   try {
     const result = await Promise.race([
       check(),
-      new Promise<never>((_, reject) => setTimeout(() => { reject(new Error(`no answer within ${CHECK_TIMEOUT_MS} ms`)); }, CHECK_TIMEOUT_MS).unref()),
+      new Promise<never>((_, reject) =>
+        setTimeout(() => {
+          reject(new Error(`no answer within ${CHECK_TIMEOUT_MS} ms`));
+        }, CHECK_TIMEOUT_MS).unref(),
+      ),
     ]);
     return { answers: true, report: result === undefined ? 'ok' : `degraded: ${result.degraded}` };
   } catch (error) {

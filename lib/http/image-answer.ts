@@ -57,13 +57,19 @@ export function answerImageRequest(request: ImageRequest, representation: Repres
     ...(disposition === null ? {} : { 'Content-Disposition': disposition }),
   };
   // RFC 9110 §14.2: GET is the only method ranges are defined for.
-  const wanted = request.method === 'GET' && rangeApplies(request, representation) ? requestedRange(request.range, size) : { kind: 'whole' as const };
+  const wanted =
+    request.method === 'GET' && rangeApplies(request, representation) ? requestedRange(request.range, size) : { kind: 'whole' as const };
   if (wanted.kind === 'unsatisfiable') return { status: 416, headers: { 'Content-Range': `bytes */${size}`, 'Accept-Ranges': 'bytes' } };
-  if (wanted.kind === 'whole') return { status: 200, headers: { ...headers, 'Content-Length': String(size) }, withBody: request.method !== 'HEAD' };
+  if (wanted.kind === 'whole')
+    return { status: 200, headers: { ...headers, 'Content-Length': String(size) }, withBody: request.method !== 'HEAD' };
   const { range } = wanted;
   return {
     status: 206,
-    headers: { ...headers, 'Content-Length': String(range.end - range.start + 1), 'Content-Range': `bytes ${range.start}-${range.end}/${size}` },
+    headers: {
+      ...headers,
+      'Content-Length': String(range.end - range.start + 1),
+      'Content-Range': `bytes ${range.start}-${range.end}/${size}`,
+    },
     range,
   };
 }

@@ -133,7 +133,12 @@ export class ResponseCache {
    * returns null, having written nothing, for every other request, and for
    * a range it cannot satisfy (the full path answers its 416).
    */
-  serve(request: IncomingMessage, response: ServerResponse, { tenant, url, signatureExpires }: Admitted, headers: Readonly<Record<string, string>>): ServedFromCache | null {
+  serve(
+    request: IncomingMessage,
+    response: ServerResponse,
+    { tenant, url, signatureExpires }: Admitted,
+    headers: Readonly<Record<string, string>>,
+  ): ServedFromCache | null {
     const { method = '' } = request;
     if (method !== 'GET' && method !== 'HEAD') return null;
     const cached = this.lookup(responseKey(tenant.id, url), request.headers);

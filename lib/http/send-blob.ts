@@ -31,7 +31,13 @@ export async function sendBlob(ctx: Context, blobs: BlobStore, blob: BlobInfo, {
   };
   const answer = answerImageRequest(imageRequest(ctx.method, ctx.headers), representation, imageCacheControl(signatureExpiresOf(ctx)));
   if (answer.status === 416) {
-    throw new HttpError(416, 'range_not_satisfiable', `the range asks for none of the image's ${blob.size} bytes`, { size: blob.size }, answer.headers);
+    throw new HttpError(
+      416,
+      'range_not_satisfiable',
+      `the range asks for none of the image's ${blob.size} bytes`,
+      { size: blob.size },
+      answer.headers,
+    );
   }
   // The bytes are opened before anything is set: a store that fails leaves a clean error response.
   const body =

@@ -1,7 +1,6 @@
 import type { ImageFormat } from '../events/payloads.ts';
 import { FORMAT_BY_CONTENT_TYPE } from './formats.ts';
 
-
 const FORMAT_BY_EXTENSION: Readonly<Record<string, ImageFormat>> = {
   jpg: 'jpeg',
   jpeg: 'jpeg',
@@ -34,7 +33,8 @@ export function contradictedClaim(claims: Claims, sniffed: ImageFormat): string 
   const contentType = claims.contentType?.split(';')[0]?.trim().toLowerCase();
   const byType = contentType === undefined ? undefined : FORMAT_BY_CONTENT_TYPE[contentType];
   if (byType !== undefined && family(byType) !== family(sniffed)) return `sent as ${contentType ?? ''}`;
-  const extension = claims.filename?.includes('.') === true ? claims.filename.slice(claims.filename.lastIndexOf('.') + 1).toLowerCase() : undefined;
+  const extension =
+    claims.filename?.includes('.') === true ? claims.filename.slice(claims.filename.lastIndexOf('.') + 1).toLowerCase() : undefined;
   const byName = extension === undefined ? undefined : FORMAT_BY_EXTENSION[extension];
   if (byName !== undefined && family(byName) !== family(sniffed)) return `named ${claims.filename ?? ''}`;
   return null;

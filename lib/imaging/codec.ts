@@ -121,12 +121,21 @@ export function profileQuality(profile: EncodingProfile, format: OutputFormat): 
 export function encodeAs(image: Sharp, format: OutputFormat, profile: EncodingProfile, overrides: EncodingOverrides = {}): Sharp {
   const options = PROFILES[profile];
   const { quality, lossless, progressive, effort, chromaSubsampling } = overrides;
-  const set = <T extends object>(base: T, extra: Record<string, unknown>): T =>
-    ({ ...base, ...Object.fromEntries(Object.entries(extra).filter(([, value]) => value !== undefined)) });
+  const set = <T extends object>(base: T, extra: Record<string, unknown>): T => ({
+    ...base,
+    ...Object.fromEntries(Object.entries(extra).filter(([, value]) => value !== undefined)),
+  });
   const output = overrides.keepMetadata === true ? image.keepMetadata() : image;
   switch (format) {
     case 'jpeg':
-      return output.jpeg(set(options.jpeg, { quality, progressive, chromaSubsampling, mozjpeg: effort === undefined ? undefined : effort >= MOZJPEG_EFFORT }));
+      return output.jpeg(
+        set(options.jpeg, {
+          quality,
+          progressive,
+          chromaSubsampling,
+          mozjpeg: effort === undefined ? undefined : effort >= MOZJPEG_EFFORT,
+        }),
+      );
     case 'png':
       // A PNG quality means a palette of as few colours as reach it.
       return output.png(set(options.png, { progressive, effort, ...(quality === undefined ? {} : { palette: true, quality }) }));
@@ -180,9 +189,11 @@ export async function readMetadata(image: Sharp): Promise<Metadata> {
  */
 export async function assertDecodes(image: Sharp, width: number): Promise<void> {
   try {
-    await image.resize({ width: Math.max(1, Math.round(width / 8)) }).raw().toBuffer();
+    await image
+      .resize({ width: Math.max(1, Math.round(width / 8)) })
+      .raw()
+      .toBuffer();
   } catch (error) {
     throw undecodable(error);
   }
 }
-

@@ -25,9 +25,9 @@ export interface IdentifiedImage {
 /** EXIF orientations 5–8 turn the image a quarter: its width and height swap. */
 const QUARTER_TURNS: ReadonlySet<number> = new Set([5, 6, 7, 8]);
 
-
 /** SVG is text: after an optional BOM, XML declaration, comments and doctype (with its internal subset), the root must be <svg>. */
-const SVG_START = /^\uFEFF?\s*(<\?xml[^>]*>\s*)?(<!--[\s\S]*?-->\s*)*(<!DOCTYPE[^[>]*(\[[\s\S]*?\])?\s*>\s*)?(<!--[\s\S]*?-->\s*)*<svg[\s>]/i;
+const SVG_START =
+  /^\uFEFF?\s*(<\?xml[^>]*>\s*)?(<!--[\s\S]*?-->\s*)*(<!DOCTYPE[^[>]*(\[[\s\S]*?\])?\s*>\s*)?(<!--[\s\S]*?-->\s*)*<svg[\s>]/i;
 
 async function sniffFormat(bytes: Buffer): Promise<ImageFormat | null> {
   const detected = await fileTypeFromBuffer(bytes);
@@ -57,9 +57,13 @@ function assertSafeStructure(bytes: Buffer, format: ImageFormat, width: number, 
   if (truncated) throw new UnprocessableImageError('truncated_image', 'the file ends before its image does: it is incomplete');
   const trailing = end === null ? 0 : foreignTrailer(bytes, format, end);
   if (trailing > 0) {
-    throw new UnsupportedMediaError('trailing_data', `the file goes on for ${trailing} bytes after its image ends: a file that is also another kind of file is refused`, {
-      trailingBytes: trailing,
-    });
+    throw new UnsupportedMediaError(
+      'trailing_data',
+      `the file goes on for ${trailing} bytes after its image ends: a file that is also another kind of file is refused`,
+      {
+        trailingBytes: trailing,
+      },
+    );
   }
   const { maxFrames } = imageLimits();
   if (frames > maxFrames) {
@@ -86,7 +90,11 @@ function assertSafeSvg(text: string, width: number, height: number): void {
   if (reason !== null) throw new UnprocessableImageError('unsafe_svg', `the SVG is refused: it contains ${reason}`, { reason });
   assertPixelBudget('the SVG', width, height);
   for (const raster of embeddedRasters(text)) {
-    if (raster === null) throw new UnprocessableImageError('unreadable_image', 'an image inlined in the SVG is corrupt or incomplete: it would be drawn as nothing');
+    if (raster === null)
+      throw new UnprocessableImageError(
+        'unreadable_image',
+        'an image inlined in the SVG is corrupt or incomplete: it would be drawn as nothing',
+      );
     assertPixelBudget('an image inlined in the SVG', raster.width, raster.height);
   }
 }
@@ -107,7 +115,9 @@ export async function identifyImage(bytes: Buffer, accepted: readonly ImageForma
   }
   const contradiction = contradictedClaim(claims, format);
   if (contradiction !== null) {
-    throw new UnsupportedMediaError('type_mismatch', `the content is ${CONTENT_TYPES[format]} but it was ${contradiction}`, { detected: CONTENT_TYPES[format] });
+    throw new UnsupportedMediaError('type_mismatch', `the content is ${CONTENT_TYPES[format]} but it was ${contradiction}`, {
+      detected: CONTENT_TYPES[format],
+    });
   }
   const { width, height, orientation = 1 } = headerDimensions(bytes);
   assertSafeStructure(bytes, format, width, height);

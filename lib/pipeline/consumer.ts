@@ -21,7 +21,10 @@ export interface Publication {
 }
 
 /** An event as a message: on the topic of its type, keyed by its image id. */
-export const eventPublication = (event: ImageEvent): Publication => ({ topic: event.type, message: { key: event.imageId, value: encodeEvent(event) } });
+export const eventPublication = (event: ImageEvent): Publication => ({
+  topic: event.type,
+  message: { key: event.imageId, value: encodeEvent(event) },
+});
 
 /** Consumer logic: one validated event in, the events to publish out (possibly none). */
 export type EventHandler = (event: ImageEvent, context: HandlerContext) => Promise<readonly ImageEvent[]>;
@@ -55,20 +58,30 @@ export interface MessageConsumerOptions extends RunnerOptions {
 /** How long handling took, retries included, and how old events were when they were consumed. */
 function consumerMetrics(registry: Registry) {
   return {
-    duration: sharedMetric(registry, 'progimage_stage_duration_seconds', (registers) => new Histogram({
-      name: 'progimage_stage_duration_seconds',
-      help: 'Time to handle one event, retries included, by consumer group and outcome (handled, given_up)',
-      labelNames: ['group', 'outcome'] as const,
-      buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
-      registers,
-    })),
-    lag: sharedMetric(registry, 'progimage_consumer_lag_seconds', (registers) => new Histogram({
-      name: 'progimage_consumer_lag_seconds',
-      help: 'Age of an event (now minus its time) when its consumer group takes it up',
-      labelNames: ['group'] as const,
-      buckets: [0.01, 0.05, 0.1, 0.5, 1, 5, 15, 60, 300, 900, 3600],
-      registers,
-    })),
+    duration: sharedMetric(
+      registry,
+      'progimage_stage_duration_seconds',
+      (registers) =>
+        new Histogram({
+          name: 'progimage_stage_duration_seconds',
+          help: 'Time to handle one event, retries included, by consumer group and outcome (handled, given_up)',
+          labelNames: ['group', 'outcome'] as const,
+          buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
+          registers,
+        }),
+    ),
+    lag: sharedMetric(
+      registry,
+      'progimage_consumer_lag_seconds',
+      (registers) =>
+        new Histogram({
+          name: 'progimage_consumer_lag_seconds',
+          help: 'Age of an event (now minus its time) when its consumer group takes it up',
+          labelNames: ['group'] as const,
+          buckets: [0.01, 0.05, 0.1, 0.5, 1, 5, 15, 60, 300, 900, 3600],
+          registers,
+        }),
+    ),
   };
 }
 

@@ -10,9 +10,7 @@ export interface StageSetup<T extends EventType> {
 }
 
 /** A processor as a service: its stage consumed with the shared runner, PROGIMAGE_CONSUMER_CONCURRENCY messages at once, nothing else. */
-export function stageService<T extends EventType>(
-  setup: (dependencies: ServiceDependencies) => StageSetup<T>,
-): ServiceFactory {
+export function stageService<T extends EventType>(setup: (dependencies: ServiceDependencies) => StageSetup<T>): ServiceFactory {
   return async (dependencies): Promise<RunningService> => {
     const { definition, readiness } = setup(dependencies);
     const log = dependencies.log.child({ stage: definition.stage });

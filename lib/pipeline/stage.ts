@@ -33,13 +33,22 @@ const isEventOf = <T extends EventType>(type: T, event: ImageEvent): event is Ev
 /** Consumes the stage's input topic as its own consumer group, `progimage-<stage>`. */
 export function startStage<T extends EventType>(
   definition: StageDefinition<T>,
-  dependencies: { readonly bus: EventBus; readonly log: Logger; readonly retry: RetryPolicy; readonly metrics: Registry; readonly concurrency?: number },
+  dependencies: {
+    readonly bus: EventBus;
+    readonly log: Logger;
+    readonly retry: RetryPolicy;
+    readonly metrics: Registry;
+    readonly concurrency?: number;
+  },
 ): Promise<Subscription> {
   return runConsumer({
     ...dependencies,
     group: `progimage-${definition.stage}`,
     topics: [definition.input],
-    ...optional('reportGivenUp', definition.reportGivenUp ?? (isPipelineStage(definition.stage) ? imageFailedAt(definition.stage) : undefined)),
+    ...optional(
+      'reportGivenUp',
+      definition.reportGivenUp ?? (isPipelineStage(definition.stage) ? imageFailedAt(definition.stage) : undefined),
+    ),
     handle: (event, context) => {
       if (!isEventOf(definition.input, event)) {
         throw new InvalidEventError(`expected a ${definition.input} event on its topic, got ${event.type}`);

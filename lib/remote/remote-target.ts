@@ -39,7 +39,9 @@ export function parseTarget(text: string, base?: URL): URL {
     throw new InvalidRequestError('url_scheme_refused', `only http and https URLs can be fetched, not ${url.protocol}`, { url: url.href });
   }
   if (url.username !== '' || url.password !== '') {
-    throw new InvalidRequestError('url_credentials_refused', `a URL to fetch may not carry credentials (${url.hostname})`, { host: url.hostname });
+    throw new InvalidRequestError('url_credentials_refused', `a URL to fetch may not carry credentials (${url.hostname})`, {
+      host: url.hostname,
+    });
   }
   return url;
 }

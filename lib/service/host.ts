@@ -57,7 +57,12 @@ export interface ServiceDependencies {
  * Answers a request for image bytes before the Koa app sees it, adding `headers` (CORS) to its own,
  * or returns null having written nothing.
  */
-export type FastPath = (request: IncomingMessage, response: ServerResponse, admitted: Admitted, headers: Readonly<Record<string, string>>) => ServedFromCache | null;
+export type FastPath = (
+  request: IncomingMessage,
+  response: ServerResponse,
+  admitted: Admitted,
+  headers: Readonly<Record<string, string>>,
+) => ServedFromCache | null;
 
 /** A started service: its HTTP routes (if any), what its readiness depends on, and how to stop it. */
 export interface RunningService {
@@ -90,8 +95,13 @@ function routersOf(services: readonly RunningService[], dependencies: ServiceDep
   for (const service of services) Object.assign(checks, service.readiness);
   const contracts = services.flatMap((service) => (service.contract === undefined ? [] : [service.contract]));
   // A process serving API routes serves their document too; a worker answers health and metrics only.
-  const documents = contracts.length === 0 ? [] : [apiDocumentRoutes(openApiDocument([healthPaths(dependencies.config.auth.publicMetrics), ...contracts]))];
-  return [healthRoutes(checks, dependencies.metrics), ...documents, ...services.flatMap((service) => (service.routes === undefined ? [] : [service.routes]))];
+  const documents =
+    contracts.length === 0 ? [] : [apiDocumentRoutes(openApiDocument([healthPaths(dependencies.config.auth.publicMetrics), ...contracts]))];
+  return [
+    healthRoutes(checks, dependencies.metrics),
+    ...documents,
+    ...services.flatMap((service) => (service.routes === undefined ? [] : [service.routes])),
+  ];
 }
 
 const CLIENT_HANG_UPS: ReadonlySet<string> = new Set(['ERR_STREAM_PREMATURE_CLOSE', 'ECONNRESET', 'EPIPE', 'HPE_INVALID_EOF_STATE']);
@@ -118,7 +128,12 @@ function createApp(routers: readonly Router[], dependencies: ServiceDependencies
   });
   app.use(errorResponses(dependencies.log));
   app.use(requestMetrics(durations));
-  app.use(crossOriginSharing(() => dependencies.live.current().cors, async (origin) => (await access?.tenantOrigins.someTenantAllows(origin)) ?? false));
+  app.use(
+    crossOriginSharing(
+      () => dependencies.live.current().cors,
+      async (origin) => (await access?.tenantOrigins.someTenantAllows(origin)) ?? false,
+    ),
+  );
   if (access !== null) {
     const openPaths = new Set(['/healthz', '/readyz', ...(dependencies.config.auth.publicMetrics ? ['/metrics'] : [])]);
     app.use(admission(access.gatekeeper, openPaths));
@@ -131,7 +146,13 @@ function createApp(routers: readonly Router[], dependencies: ServiceDependencies
  * The services' fast paths first, for image bytes the gatekeeper can admit from memory (with the CORS
  * headers the Koa app would send them); then the Koa app.
  */
-function requestHandler(services: readonly RunningService[], app: Koa, durations: RequestDurations, gatekeeper: Gatekeeper | null, live: LiveConfig) {
+function requestHandler(
+  services: readonly RunningService[],
+  app: Koa,
+  durations: RequestDurations,
+  gatekeeper: Gatekeeper | null,
+  live: LiveConfig,
+) {
   const fastPaths = services.flatMap((service) => (service.fastPath === undefined ? [] : [service.fastPath]));
   const callback = app.callback();
   return (request: IncomingMessage, response: ServerResponse): void => {
@@ -173,7 +194,10 @@ function listen(handler: (request: IncomingMessage, response: ServerResponse) =>
   const { headersTimeoutMs, requestTimeoutMs } = config.limits;
   return new Promise((resolve, reject) => {
     // Slow clients cannot hold a connection open: the timeouts are checked every second, not every 30 s.
-    const server = createServer({ headersTimeout: headersTimeoutMs, requestTimeout: requestTimeoutMs, connectionsCheckingInterval: 1000 }, handler);
+    const server = createServer(
+      { headersTimeout: headersTimeoutMs, requestTimeout: requestTimeoutMs, connectionsCheckingInterval: 1000 },
+      handler,
+    );
     server.on('clientError', refuseMalformedRequest);
     server.listen(config.http.port, config.http.host, () => {
       resolve(server);
@@ -186,7 +210,10 @@ function listen(handler: (request: IncomingMessage, response: ServerResponse) =>
 async function openAccess({ config, log, catalogStore }: ServiceDependencies): Promise<Access> {
   const collections = await openTenantCollections(await catalogStore());
   await ensureDefaultTenant(collections, config.auth.bootstrapApiKey, log);
-  return { gatekeeper: new Gatekeeper(collections, config.auth.cacheMs), tenantOrigins: new TenantOrigins(collections, config.auth.cacheMs) };
+  return {
+    gatekeeper: new Gatekeeper(collections, config.auth.cacheMs),
+    tenantOrigins: new TenantOrigins(collections, config.auth.cacheMs),
+  };
 }
 
 /**
@@ -204,7 +231,8 @@ export async function hostServices(
   const config = live.current();
   const log = logger ?? createLogger(name, config.logLevel);
   // Each process names itself to the brokers, so their logs and quotas tell services apart.
-  const busConfig = config.kafka === null ? config : { ...config, kafka: { ...config.kafka, clientId: `${config.kafka.clientId}-${name}` } };
+  const busConfig =
+    config.kafka === null ? config : { ...config, kafka: { ...config.kafka, clientId: `${config.kafka.clientId}-${name}` } };
   const bus = await createEventBus(busConfig, log);
   const metrics = createMetricsRegistry(name);
   const blobs = meteredBlobStore(await createBlobStore(config), metrics);
@@ -224,11 +252,22 @@ export async function hostServices(
     budget: { maxCpuMs: maxTransformCost, maxMemoryBytes: transformMemoryBytes },
   });
   countTransformSlots(transformSlots, metrics);
-  const dependencies: ServiceDependencies = { config, live, log, bus, blobs, metrics, catalogStore, transformSlots,
-    pixelWork: new ConcurrencyLimit(availableParallelism()), imageChanges: new ImageChanges() };
+  const dependencies: ServiceDependencies = {
+    config,
+    live,
+    log,
+    bus,
+    blobs,
+    metrics,
+    catalogStore,
+    transformSlots,
+    pixelWork: new ConcurrencyLimit(availableParallelism()),
+    imageChanges: new ImageChanges(),
+  };
   const services: RunningService[] = [];
   for (const factory of factories) services.push(await factory(dependencies));
-  const access = services.some((service) => service.routes !== undefined) || !config.auth.publicMetrics ? await openAccess(dependencies) : null;
+  const access =
+    services.some((service) => service.routes !== undefined) || !config.auth.publicMetrics ? await openAccess(dependencies) : null;
   const durations = requestDurations(dependencies.metrics);
   const routers = routersOf(services, dependencies);
   const app = createApp(routers, dependencies, durations, access);
@@ -241,7 +280,11 @@ export async function hostServices(
     routers,
     async stop() {
       live.stop();
-      await new Promise<void>((resolve) => server.close(() => { resolve(); }));
+      await new Promise<void>((resolve) =>
+        server.close(() => {
+          resolve();
+        }),
+      );
       for (const service of [...services].reverse()) await service.stop();
       if (catalog !== undefined) await (await catalog).close();
       await bus.close();

@@ -74,8 +74,13 @@ export function estimateTransform(source: Size, transform: CanonicalTransform): 
   const sourcePixels = source.width * source.height;
   const outputPixels = output.width * output.height;
   return {
-    cpuMs: Math.ceil((sourcePixels * DECODE_MS_PER_MP + outputPixels * (encodeCost(transform.format, transform.effort) + filterCost(transform))) / MEGAPIXEL),
-    memoryBytes: (isPlainConversion(transform) ? 0 : Math.max(sourcePixels, outputPixels) * DECODED_BYTES_PER_PIXEL) + outputPixels * ENCODE_BYTES_PER_PIXEL[transform.format],
+    cpuMs: Math.ceil(
+      (sourcePixels * DECODE_MS_PER_MP + outputPixels * (encodeCost(transform.format, transform.effort) + filterCost(transform))) /
+        MEGAPIXEL,
+    ),
+    memoryBytes:
+      (isPlainConversion(transform) ? 0 : Math.max(sourcePixels, outputPixels) * DECODED_BYTES_PER_PIXEL) +
+      outputPixels * ENCODE_BYTES_PER_PIXEL[transform.format],
   };
 }
 
@@ -90,10 +95,13 @@ const MEGABYTE = 1024 * 1024;
 export function assertAffordable(estimate: TransformEstimate, budget: TransformBudget): void {
   const advice = 'ask for a smaller output (w, h), another format, a lighter filter or a lower effort';
   if (estimate.cpuMs > budget.maxCpuMs) {
-    throw new TooCostlyError(`the transformation would take about ${estimate.cpuMs} ms of CPU: at most ${budget.maxCpuMs} are allowed; ${advice}`, {
-      estimatedCostMs: estimate.cpuMs,
-      maxCostMs: budget.maxCpuMs,
-    });
+    throw new TooCostlyError(
+      `the transformation would take about ${estimate.cpuMs} ms of CPU: at most ${budget.maxCpuMs} are allowed; ${advice}`,
+      {
+        estimatedCostMs: estimate.cpuMs,
+        maxCostMs: budget.maxCpuMs,
+      },
+    );
   }
   if (estimate.memoryBytes > budget.maxMemoryBytes) {
     const [needed, allowed] = [estimate.memoryBytes, budget.maxMemoryBytes].map((bytes) => Math.ceil(bytes / MEGABYTE));

@@ -52,12 +52,16 @@ export function plannedSize(source: Size, t: CanonicalTransform): Size {
 /** Refuses a transformation whose output would exceed the bounds: no side over MAX_OUTPUT_SIDE, no more pixels than an input may have. */
 export function assertOutputBounds(size: Size): void {
   if (size.width > MAX_OUTPUT_SIDE || size.height > MAX_OUTPUT_SIDE || size.width * size.height > imageLimits().maxInputPixels) {
-    throw new InvalidRequestError('output_too_large', `the output would be ${size.width}x${size.height}: at most ${MAX_OUTPUT_SIDE} pixels a side and ${imageLimits().maxInputPixels} in all`, {
-      width: size.width,
-      height: size.height,
-      maxSide: MAX_OUTPUT_SIDE,
-      maxPixels: imageLimits().maxInputPixels,
-    });
+    throw new InvalidRequestError(
+      'output_too_large',
+      `the output would be ${size.width}x${size.height}: at most ${MAX_OUTPUT_SIDE} pixels a side and ${imageLimits().maxInputPixels} in all`,
+      {
+        width: size.width,
+        height: size.height,
+        maxSide: MAX_OUTPUT_SIDE,
+        maxPixels: imageLimits().maxInputPixels,
+      },
+    );
   }
 }
 

@@ -11,15 +11,13 @@ import { TransformOptionError } from './errors.ts';
  * request's own options on top). With `presetsOnly`, a request for a stored
  * derived image may name a preset and nothing else.
  */
-export function expandPreset(
-  request: Readonly<Record<string, unknown>>,
-  presets: Presets,
-  presetsOnly: boolean,
-): Record<string, unknown> {
+export function expandPreset(request: Readonly<Record<string, unknown>>, presets: Presets, presetsOnly: boolean): Record<string, unknown> {
   const { preset, ...own } = request;
   if (preset === undefined) {
     if (presetsOnly && Object.keys(own).length > 0) {
-      throw new ForbiddenError('presets_only', `only presets may be asked for: ?preset=${[...presets.keys()].join('|')}`, { presets: [...presets.keys()] });
+      throw new ForbiddenError('presets_only', `only presets may be asked for: ?preset=${[...presets.keys()].join('|')}`, {
+        presets: [...presets.keys()],
+      });
     }
     return own;
   }
@@ -29,7 +27,9 @@ export function expandPreset(
   }
   const extra = Object.keys(own).filter((name) => name !== 'format');
   if (presetsOnly && extra.length > 0) {
-    throw new ForbiddenError('presets_only', `only presets may be asked for, without other options (got ${extra.join(', ')})`, { presets: [...presets.keys()] });
+    throw new ForbiddenError('presets_only', `only presets may be asked for, without other options (got ${extra.join(', ')})`, {
+      presets: [...presets.keys()],
+    });
   }
   return { ...options, ...own };
 }

@@ -45,10 +45,12 @@ export const stepsOf = (t: CanonicalTransform): Step[] => [
   ...flattenSteps(t),
 ];
 
-const pastDeadline = (cause?: unknown): DeadlineExceededError => new DeadlineExceededError('the transformation did not finish within its deadline', cause);
+const pastDeadline = (cause?: unknown): DeadlineExceededError =>
+  new DeadlineExceededError('the transformation did not finish within its deadline', cause);
 
 /** How libvips says that sharp's `timeout()` stopped a pipeline: `timeout: 40% complete`. */
-const isSharpTimeout = (error: unknown): boolean => error instanceof Error && !(error instanceof DomainError) && /^timeout: \d+% complete/m.test(error.message);
+const isSharpTimeout = (error: unknown): boolean =>
+  error instanceof Error && !(error instanceof DomainError) && /^timeout: \d+% complete/m.test(error.message);
 
 /**
  * What a failed transformation is: an error that says what went wrong
@@ -113,7 +115,10 @@ async function encodeWithin(image: Sharp, t: CanonicalTransform, options: RunTra
   const first = await encode(max === undefined ? image : image.clone(), t, options, t.quality);
   if (max === undefined || first.data.length <= max) return first;
   const tooLarge = () =>
-    new UnprocessableImageError('output_too_large', `the output cannot be made ${max} bytes or smaller in ${t.format}`, { maxBytes: max, smallest: first.data.length });
+    new UnprocessableImageError('output_too_large', `the output cannot be made ${max} bytes or smaller in ${t.format}`, {
+      maxBytes: max,
+      smallest: first.data.length,
+    });
   if (!LOSSY.has(t.format) || t.lossless === true) throw tooLarge();
   let best: EncodedImage | null = null;
   let low = MIN_QUALITY;
@@ -190,7 +195,8 @@ export async function runTransform(source: TransformSource, t: CanonicalTransfor
 /** The options of a canonical form only the encoder reads: forms equal but for these take the same steps. */
 const ENCODER_OPTIONS: ReadonlySet<string> = new Set(['format', 'quality', 'lossless', 'progressive', 'effort', 'metadata', 'max_bytes']);
 
-const stepsKey = (t: CanonicalTransform): string => stableJson(Object.fromEntries(Object.entries(t).filter(([name]) => !ENCODER_OPTIONS.has(name))));
+const stepsKey = (t: CanonicalTransform): string =>
+  stableJson(Object.fromEntries(Object.entries(t).filter(([name]) => !ENCODER_OPTIONS.has(name))));
 
 /** `transforms` in groups whose steps are the same. */
 function bySteps(transforms: readonly CanonicalTransform[]): CanonicalTransform[][] {
@@ -203,7 +209,11 @@ function bySteps(transforms: readonly CanonicalTransform[]): CanonicalTransform[
 }
 
 /** Transforms with the same steps in several formats: a still image is transformed once and its pixels encoded in each. */
-async function runSameSteps(source: TransformSource, transforms: readonly CanonicalTransform[], options: RunTransformOptions): Promise<EncodedImage[]> {
+async function runSameSteps(
+  source: TransformSource,
+  transforms: readonly CanonicalTransform[],
+  options: RunTransformOptions,
+): Promise<EncodedImage[]> {
   const [first] = transforms;
   if (first === undefined) return [];
   if (transforms.length === 1 || (canAnimate(source.format) && transforms.some((t) => canAnimate(t.format)))) {

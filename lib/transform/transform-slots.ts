@@ -125,7 +125,10 @@ export class TransformSlots {
   }
 
   #canStart(request: SlotRequest, heavy: boolean): boolean {
-    return this.#running[classOf(heavy)] < this.settings.concurrency && this.#memoryInUse + request.estimate.memoryBytes <= this.settings.budget.maxMemoryBytes;
+    return (
+      this.#running[classOf(heavy)] < this.settings.concurrency &&
+      this.#memoryInUse + request.estimate.memoryBytes <= this.settings.budget.maxMemoryBytes
+    );
   }
 
   #start(tenant: ActiveTenant, request: SlotRequest, heavy: boolean): void {
@@ -178,10 +181,14 @@ export class TransformSlots {
     }
     const expectedWaitMs = this.#expectedWaitMs(heavy);
     if (Date.now() + expectedWaitMs + request.estimate.cpuMs * this.#msPerCost <= request.deadline) return null;
-    return overloaded(`the transformations queued ahead would take about ${Math.ceil(expectedWaitMs)} ms: past this request's deadline`, expectedWaitMs, {
-      ...state,
-      expectedWaitMs: Math.ceil(expectedWaitMs),
-    });
+    return overloaded(
+      `the transformations queued ahead would take about ${Math.ceil(expectedWaitMs)} ms: past this request's deadline`,
+      expectedWaitMs,
+      {
+        ...state,
+        expectedWaitMs: Math.ceil(expectedWaitMs),
+      },
+    );
   }
 
   #remove(tenant: ActiveTenant, waiter: Waiter): void {

@@ -24,9 +24,7 @@ export function createCompressStage({ blobs, pixelWork }: CompressStageDependenc
     const bytes = await blobs.get(master.key);
     const compact = await pixelWork.run(() => render(encodeAs(openImage(bytes, format), format, 'compact'), format));
     if (compact.data.length >= master.bytes) {
-      return [
-        createEvent(TOPICS.imageCompressed, event, { master, bytesBefore: master.bytes, bytesAfter: master.bytes, kept: false }),
-      ];
+      return [createEvent(TOPICS.imageCompressed, event, { master, bytesBefore: master.bytes, bytesAfter: master.bytes, kept: false })];
     }
     const key = blobKeys.compressed(event, format);
     const stored = await blobs.put(key, compact.data, { contentType: CONTENT_TYPES[format] });

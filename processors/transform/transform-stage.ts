@@ -65,7 +65,10 @@ export function createTransformStage(dependencies: TransformStageDependencies) {
         const options = parseOptions(raw);
         const transform = canonicalise(options, options.format ?? masterFormat(input.format));
         const made = await dependencies.pixelWork.run(() =>
-          runTransform(input, transform, { resources: dependencies.resources ?? NO_OTHER_IMAGES, deadline: Date.now() + dependencies.timeoutMs() }),
+          runTransform(input, transform, {
+            resources: dependencies.resources ?? NO_OTHER_IMAGES,
+            deadline: Date.now() + dependencies.timeoutMs(),
+          }),
         );
         const key = !store
           ? undefined
@@ -73,7 +76,14 @@ export function createTransformStage(dependencies: TransformStageDependencies) {
             ? storedTransformKey({ tenant: event.tenant, imageId: source.image.id }, transform)
             : blobKeys.batchOutput({ tenant: event.tenant, batchId, index, transform: number }, made.format);
         if (key !== undefined) await dependencies.blobs.put(key, made.data, { contentType: CONTENT_TYPES[made.format] });
-        results.push({ transform: number, format: made.format, width: made.width, height: made.height, bytes: made.data.length, ...(key === undefined ? {} : { key }) });
+        results.push({
+          transform: number,
+          format: made.format,
+          width: made.width,
+          height: made.height,
+          bytes: made.data.length,
+          ...(key === undefined ? {} : { key }),
+        });
       }
       return [completed(event, { results })];
     } catch (error) {

@@ -20,7 +20,14 @@ export interface VariantsStageDependencies {
 export function createVariantsStage({ blobs, transforms, pixelWork }: VariantsStageDependencies) {
   return async (event: EventOf<typeof TOPICS.imageCompressed>): Promise<readonly ImageEvent[]> => {
     const { master } = event.payload;
-    const source = { bytes: await blobs.get(master.key), format: master.format, pages: master.pages, width: master.width, height: master.height, upright: true };
+    const source = {
+      bytes: await blobs.get(master.key),
+      format: master.format,
+      pages: master.pages,
+      width: master.width,
+      height: master.height,
+      upright: true,
+    };
     const variants: Variant[] = [];
     const { presets, timeoutMs } = transforms();
     const made = makeVariants(source, presets, timeoutMs)[Symbol.asyncIterator]();

@@ -80,14 +80,18 @@ export function duplicatesJob({ images, blobs, bus, schedule }: DuplicatesJobDep
         const duplicates = group.filter((image) => image.id !== canonical.id);
         for (const duplicate of duplicates.filter((image) => image.blobsOf !== canonical.id)) {
           signal.throwIfAborted();
-          const event = createEvent(TOPICS.imageDeduplicated, { imageId: duplicate.id, tenant: duplicate.tenant }, {
-            canonicalId: canonical.id,
-            sha256: canonical.original.sha256,
-            originalKey: canonical.original.key,
-            master: canonical.master,
-            compressedMaster: canonical.compression.master,
-            variants: canonical.variants.items,
-          });
+          const event = createEvent(
+            TOPICS.imageDeduplicated,
+            { imageId: duplicate.id, tenant: duplicate.tenant },
+            {
+              canonicalId: canonical.id,
+              sha256: canonical.original.sha256,
+              originalKey: canonical.original.key,
+              master: canonical.master,
+              compressedMaster: canonical.compression.master,
+              variants: canonical.variants.items,
+            },
+          );
           await bus.publish(TOPICS.imageDeduplicated, [{ key: duplicate.id, value: encodeEvent(event) }]);
           count('repointed');
         }

@@ -10,9 +10,7 @@ import type { SignatureState, SignatureStateCollection } from '../signature-stat
 const SERVED_AFTER_SCAN = ['clean', 'stripped', 'compressed', 'ready'];
 
 const scannedBeforeCurrentSignatures = (image: CatalogImage, state: SignatureState): boolean =>
-  image.scan?.verdict === 'clean' &&
-  image.scan.signatureVersion !== state.version &&
-  image.scan.at < state.versionSince;
+  image.scan?.verdict === 'clean' && image.scan.signatureVersion !== state.version && image.scan.at < state.versionSince;
 
 export interface RescanJobDependencies {
   readonly images: CatalogImages;
@@ -41,9 +39,13 @@ export function rescanJob({ images, states, bus, perSecond, schedule }: RescanJo
         count('examined');
         if (image.original === undefined || !scannedBeforeCurrentSignatures(image, state)) continue;
         signal.throwIfAborted();
-        const event = createEvent(TOPICS.imageRescanRequested, { imageId: image.id, tenant: image.tenant }, {
-          original: { key: image.original.key, format: image.original.format },
-        });
+        const event = createEvent(
+          TOPICS.imageRescanRequested,
+          { imageId: image.id, tenant: image.tenant },
+          {
+            original: { key: image.original.key, format: image.original.format },
+          },
+        );
         await bus.publish(TOPICS.imageRescanRequested, [{ key: image.id, value: encodeEvent(event) }]);
         count('requested');
         requested += 1;

@@ -33,7 +33,9 @@ async function updateSignatures(freshclam: SchedulerConfig['freshclam']): Promis
 export function signaturesJob({ states, clamd, freshclam, schedule }: SignaturesJobDependencies): Job {
   return {
     name: 'signatures',
-    description: freshclam.enabled ? 'freshclam, then clamd RELOAD; records the signature version' : 'clamd RELOAD (freshclam runs elsewhere); records the signature version',
+    description: freshclam.enabled
+      ? 'freshclam, then clamd RELOAD; records the signature version'
+      : 'clamd RELOAD (freshclam runs elsewhere); records the signature version',
     schedule,
     async run({ count }) {
       const update = await updateSignatures(freshclam);

@@ -26,7 +26,13 @@ export class Batches {
     const { idempotencyKey = randomUUID(), ...rest } = options;
     const body = jsonBody(request);
     return this.transport.json<Batch>(
-      { method: 'POST', path: '/v1/batches', headers: { ...body.headers, 'Idempotency-Key': idempotencyKey }, body: body.body, retriable: true },
+      {
+        method: 'POST',
+        path: '/v1/batches',
+        headers: { ...body.headers, 'Idempotency-Key': idempotencyKey },
+        body: body.body,
+        retriable: true,
+      },
       rest,
     );
   }

@@ -36,9 +36,19 @@ export class ProgImage {
     const body = inputBody(input, options, (url) => ({ url, ...canonicalNames(transform) }));
     // Nothing is stored, so a repeat is harmless whenever the body can be sent again.
     return this.transport.request(
-      { method: 'POST', path: '/v1/transform', query: body.remote ? new URLSearchParams() : transformQuery(transform), headers: body.headers, body: body.body, retriable: body.replayable },
+      {
+        method: 'POST',
+        path: '/v1/transform',
+        query: body.remote ? new URLSearchParams() : transformQuery(transform),
+        headers: body.headers,
+        body: body.body,
+        retriable: body.replayable,
+      },
       options,
-      async (response) => ({ contentType: response.headers.get('content-type') ?? 'application/octet-stream', data: Buffer.from(await response.arrayBuffer()) }),
+      async (response) => ({
+        contentType: response.headers.get('content-type') ?? 'application/octet-stream',
+        data: Buffer.from(await response.arrayBuffer()),
+      }),
     );
   }
 }

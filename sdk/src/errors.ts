@@ -19,30 +19,62 @@ export class ApiError extends ProgImageError {
   }
 }
 
-export class BadRequestError extends ApiError { override name = 'BadRequestError'; }
-export class AuthenticationError extends ApiError { override name = 'AuthenticationError'; }
-export class PermissionDeniedError extends ApiError { override name = 'PermissionDeniedError'; }
-export class NotFoundError extends ApiError { override name = 'NotFoundError'; }
+export class BadRequestError extends ApiError {
+  override name = 'BadRequestError';
+}
+export class AuthenticationError extends ApiError {
+  override name = 'AuthenticationError';
+}
+export class PermissionDeniedError extends ApiError {
+  override name = 'PermissionDeniedError';
+}
+export class NotFoundError extends ApiError {
+  override name = 'NotFoundError';
+}
 /** 409: e.g. `not_ready`, an image still in the pipeline. */
-export class ConflictError extends ApiError { override name = 'ConflictError'; }
+export class ConflictError extends ApiError {
+  override name = 'ConflictError';
+}
 /** 410: e.g. `infected`, an image that is quarantined and never served. */
-export class GoneError extends ApiError { override name = 'GoneError'; }
-export class PayloadTooLargeError extends ApiError { override name = 'PayloadTooLargeError'; }
-export class UnsupportedMediaTypeError extends ApiError { override name = 'UnsupportedMediaTypeError'; }
-export class UnprocessableEntityError extends ApiError { override name = 'UnprocessableEntityError'; }
-export class RateLimitError extends ApiError { override name = 'RateLimitError'; }
+export class GoneError extends ApiError {
+  override name = 'GoneError';
+}
+export class PayloadTooLargeError extends ApiError {
+  override name = 'PayloadTooLargeError';
+}
+export class UnsupportedMediaTypeError extends ApiError {
+  override name = 'UnsupportedMediaTypeError';
+}
+export class UnprocessableEntityError extends ApiError {
+  override name = 'UnprocessableEntityError';
+}
+export class RateLimitError extends ApiError {
+  override name = 'RateLimitError';
+}
 /** Any 5xx; 503 has a class of its own. */
-export class ServerError extends ApiError { override name = 'ServerError'; }
-export class ServiceUnavailableError extends ServerError { override name = 'ServiceUnavailableError'; }
+export class ServerError extends ApiError {
+  override name = 'ServerError';
+}
+export class ServiceUnavailableError extends ServerError {
+  override name = 'ServiceUnavailableError';
+}
 
 /** The server could not be reached, or the connection broke before an answer. */
-export class ConnectionError extends ProgImageError { override name = 'ConnectionError'; }
+export class ConnectionError extends ProgImageError {
+  override name = 'ConnectionError';
+}
 /** The call's `timeout` passed. */
-export class TimeoutError extends ProgImageError { override name = 'TimeoutError'; }
+export class TimeoutError extends ProgImageError {
+  override name = 'TimeoutError';
+}
 /** waitUntilReady: the pipeline gave up on the image (failed) or found it infected. */
 export class ImageNotUsableError extends ProgImageError {
   override name = 'ImageNotUsableError';
-  constructor(readonly id: string, readonly status: string, message: string) {
+  constructor(
+    readonly id: string,
+    readonly status: string,
+    message: string,
+  ) {
     super(message);
   }
 }

@@ -83,7 +83,11 @@ export interface ListOptions extends RequestOptions {
  * server makes its extension match the format; "" names it after the image):
  * not a transform option, it changes no stored result.
  */
-export type ImageUrlOptions = Omit<TransformInput, 'format'> & { readonly format: OutputFormat | 'jpg' | 'tif' | 'auto'; readonly preset?: string; readonly download?: string };
+export type ImageUrlOptions = Omit<TransformInput, 'format'> & {
+  readonly format: OutputFormat | 'jpg' | 'tif' | 'auto';
+  readonly preset?: string;
+  readonly download?: string;
+};
 
 const DEFAULT_CONCURRENCY = 4;
 const DEFAULT_WAIT_MS = 120_000;
@@ -95,7 +99,8 @@ const UNUSABLE: ReadonlySet<ImageStatus> = new Set(['failed', 'infected']);
 function imageLocation(id: string, options: ImageUrlOptions): { readonly path: string; readonly query: URLSearchParams } {
   const { format, download, ...transform } = options;
   // Only callers without the types can leave it out.
-  if (typeof (format as unknown) !== 'string') throw new TypeError('an image URL needs a format: without an extension the server answers the image\'s metadata');
+  if (typeof (format as unknown) !== 'string')
+    throw new TypeError("an image URL needs a format: without an extension the server answers the image's metadata");
   const query = imageQuery(transform, format);
   if (download !== undefined) query.append('download', download);
   return { path: `/v1/images/${encodeURIComponent(id)}.${formatName(format)}`, query };
@@ -137,7 +142,10 @@ export class Images {
       'Idempotency-Key': options.idempotencyKey ?? randomUUID(),
       ...(options.ttl === undefined ? {} : { 'X-ProgImage-TTL': String(options.ttl) }),
     };
-    return this.transport.json<UploadedImage>({ method: 'POST', path: '/v1/images', headers, body: body.body, retriable: body.replayable }, options);
+    return this.transport.json<UploadedImage>(
+      { method: 'POST', path: '/v1/images', headers, body: body.body, retriable: body.replayable },
+      options,
+    );
   }
 
   /** Uploads every input, `concurrency` at a time; one failure does not stop the others. Outcomes are in input order. */
@@ -186,7 +194,11 @@ export class Images {
         });
         if (image?.status === 'ready') return image;
         if (image !== null && UNUSABLE.has(image.status)) {
-          throw new ImageNotUsableError(id, image.status, `image ${id} is ${image.status}${image.failure === null ? '' : `: ${image.failure.reason}`}`);
+          throw new ImageNotUsableError(
+            id,
+            image.status,
+            `image ${id} is ${image.status}${image.failure === null ? '' : `: ${image.failure.reason}`}`,
+          );
         }
         await sleep(pause, undefined, { signal });
       }
@@ -241,14 +253,23 @@ export class Images {
     const { expiresIn = 3600, ...request } = signing;
     const { path, query } = imageLocation(id, options);
     const signedPath = `${path}${query.size === 0 ? '' : `?${query.toString()}`}`;
-    const signed = this.signing === undefined ? await this.signedByServer(signedPath, expiresIn, request) : signedLocally(this.signing, path, signedPath, expiresIn);
+    const signed =
+      this.signing === undefined
+        ? await this.signedByServer(signedPath, expiresIn, request)
+        : signedLocally(this.signing, path, signedPath, expiresIn);
     return { url: `${this.transport.baseUrl}${signed.path}`, expiresAt: signed.expiresAt };
   }
 
   /** POST /v1/signed-urls: `pathAndQuery` signed by the server. */
   private async signedByServer(pathAndQuery: string, expiresIn: number, request: RequestOptions): Promise<SignedPath> {
     const signed = await this.transport.json<{ url: string; expiresAt: string }>(
-      { method: 'POST', path: '/v1/signed-urls', headers: { 'Content-Type': 'application/json' }, body: () => JSON.stringify({ path: pathAndQuery, expiresIn }), retriable: true },
+      {
+        method: 'POST',
+        path: '/v1/signed-urls',
+        headers: { 'Content-Type': 'application/json' },
+        body: () => JSON.stringify({ path: pathAndQuery, expiresIn }),
+        retriable: true,
+      },
       request,
     );
     return { path: signed.url, expiresAt: new Date(signed.expiresAt) };
@@ -257,10 +278,7 @@ export class Images {
   /** The image in a format, transformed, as a stream. */
   async download(id: string, options: ImageUrlOptions, request?: RequestOptions): Promise<Readable> {
     const { path, query } = imageLocation(id, options);
-    const response = await this.transport.send(
-      { method: 'GET', path, query, retriable: true },
-      request,
-    );
+    const response = await this.transport.send({ method: 'GET', path, query, retriable: true }, request);
     if (response.body === null) throw new TypeError('the image answer has no body');
     return Readable.fromWeb(response.body as WebReadableStream<Uint8Array>);
   }

@@ -1,7 +1,18 @@
 export { ProgImage, type TransformedImage } from './client.ts';
 export type { ClientOptions, RequestOptions } from './transport.ts';
 export type { SigningSecret } from '@progimage/transform-language';
-export type { Images, UploadOptions, UploadManyOptions, UploadOutcome, UploadProgress, WaitOptions, ListOptions, ImageUrlOptions, SignedUrl, SignedUrlOptions } from './images.ts';
+export type {
+  Images,
+  UploadOptions,
+  UploadManyOptions,
+  UploadOutcome,
+  UploadProgress,
+  WaitOptions,
+  ListOptions,
+  ImageUrlOptions,
+  SignedUrl,
+  SignedUrlOptions,
+} from './images.ts';
 export type { Batches, CreateBatchOptions, GetBatchOptions } from './batches.ts';
 export type {
   Webhooks,

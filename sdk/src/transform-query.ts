@@ -35,7 +35,10 @@ function queryText(value: unknown): string {
   if (isRecord(value)) {
     if ('shape' in value) return String(value.shape);
     if ('image' in value) return String(value.image);
-    const parts = 'left' in value && 'width' in value ? [value.left, value.top, value.width, value.height] : [value.top, value.right, value.bottom, value.left];
+    const parts =
+      'left' in value && 'width' in value
+        ? [value.left, value.top, value.width, value.height]
+        : [value.top, value.right, value.bottom, value.left];
     return parts.map(String).join(',');
   }
   return String(value);
@@ -48,7 +51,8 @@ function queryText(value: unknown): string {
  */
 export function transformQuery(options: object): URLSearchParams {
   const named = canonicalNames(options);
-  const order = (name: string) => (KNOWN.has(name) ? TRANSFORM_OPTION_NAMES.indexOf(name as TransformOptionName) : TRANSFORM_OPTION_NAMES.length);
+  const order = (name: string) =>
+    KNOWN.has(name) ? TRANSFORM_OPTION_NAMES.indexOf(name as TransformOptionName) : TRANSFORM_OPTION_NAMES.length;
   const names = Object.keys(named).sort((a, b) => order(a) - order(b) || (a < b ? -1 : a > b ? 1 : 0));
   const query = new URLSearchParams();
   for (const name of names) {
@@ -69,7 +73,13 @@ export function transformQuery(options: object): URLSearchParams {
 export function canonicalTransform(options: object, format: string): CanonicalForm | undefined {
   const parsed = readOptions(canonicalNames(options));
   const output = outputFormatValue(format);
-  if (parsed === undefined || output === undefined || parsed.dpr === 'auto' || (combinationProblem(parsed) ?? formatProblem(parsed, output)) !== undefined) return undefined;
+  if (
+    parsed === undefined ||
+    output === undefined ||
+    parsed.dpr === 'auto' ||
+    (combinationProblem(parsed) ?? formatProblem(parsed, output)) !== undefined
+  )
+    return undefined;
   return canonicalForm(parsed, output);
 }
 

@@ -44,7 +44,10 @@ export interface Call {
 class CallSignal {
   readonly deadline: AbortSignal;
   readonly signal: AbortSignal;
-  constructor(readonly timeoutMs: number, signal: AbortSignal | undefined) {
+  constructor(
+    readonly timeoutMs: number,
+    signal: AbortSignal | undefined,
+  ) {
     // Infinity: no deadline (an event stream that lasts as long as its batch).
     this.deadline = Number.isFinite(timeoutMs) ? AbortSignal.timeout(timeoutMs) : new AbortController().signal;
     this.signal = signal === undefined ? this.deadline : AbortSignal.any([signal, this.deadline]);

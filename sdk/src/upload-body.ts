@@ -35,7 +35,9 @@ const webStream = (chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): Re
 function multipart(filename: string, contentType: string, content: () => AsyncIterable<Uint8Array>, replayable: boolean): RequestBody {
   const boundary = `progimage-${randomUUID()}`;
   const quoted = filename.replace(/"/g, '%22').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
-  const head = Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${quoted}"\r\nContent-Type: ${contentType}\r\n\r\n`);
+  const head = Buffer.from(
+    `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${quoted}"\r\nContent-Type: ${contentType}\r\n\r\n`,
+  );
   const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
   async function* parts() {
     yield head;
@@ -61,7 +63,14 @@ function imageBody(input: Exclude<ImageInput, URL>, options: BodyOptions = {}): 
   const replayable = input instanceof Uint8Array;
   const content = () => (input instanceof Uint8Array ? [input] : chunksOf(input));
   if (options.filename !== undefined) {
-    return multipart(options.filename, contentType, async function* () { yield* content(); }, replayable);
+    return multipart(
+      options.filename,
+      contentType,
+      async function* () {
+        yield* content();
+      },
+      replayable,
+    );
   }
   return { headers: { 'Content-Type': contentType }, body: () => (input instanceof Uint8Array ? input : webStream(content())), replayable };
 }
@@ -73,7 +82,13 @@ export function jsonBody(value: unknown): RequestBody {
 }
 
 /** The body of a request about one image: the image itself, or for a URL the JSON `remote(url)` makes. */
-export function inputBody(input: ImageInput, options: BodyOptions, remote: (url: string) => unknown): RequestBody & { readonly remote: boolean } {
+export function inputBody(
+  input: ImageInput,
+  options: BodyOptions,
+  remote: (url: string) => unknown,
+): RequestBody & { readonly remote: boolean } {
   const url = remoteUrl(input);
-  return url === null ? { ...imageBody(input as Exclude<ImageInput, URL>, options), remote: false } : { ...jsonBody(remote(url)), remote: true };
+  return url === null
+    ? { ...imageBody(input as Exclude<ImageInput, URL>, options), remote: false }
+    : { ...jsonBody(remote(url)), remote: true };
 }

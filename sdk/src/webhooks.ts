@@ -77,7 +77,8 @@ export interface ListDeliveriesOptions extends RequestOptions {
   readonly cursor?: string;
 }
 
-const pathOf = (id: string, ...rest: string[]): string => ['/v1/webhooks', encodeURIComponent(id), ...rest.map(encodeURIComponent)].join('/');
+const pathOf = (id: string, ...rest: string[]): string =>
+  ['/v1/webhooks', encodeURIComponent(id), ...rest.map(encodeURIComponent)].join('/');
 
 /** pi.webhooks: endpoints that receive the tenant's outcomes, signed as Standard Webhooks, and their delivery logs. */
 export class Webhooks {
@@ -87,11 +88,15 @@ export class Webhooks {
   create(url: string, options: CreateWebhookOptions = {}): Promise<WebhookWithSecret> {
     const { events, ...request } = options;
     const body = jsonBody({ url, ...(events === undefined ? {} : { events }) });
-    return this.transport.json<WebhookWithSecret>({ method: 'POST', path: '/v1/webhooks', headers: body.headers, body: body.body, retriable: false }, request);
+    return this.transport.json<WebhookWithSecret>(
+      { method: 'POST', path: '/v1/webhooks', headers: body.headers, body: body.body, retriable: false },
+      request,
+    );
   }
 
   async list(options: RequestOptions = {}): Promise<readonly Webhook[]> {
-    return (await this.transport.json<{ webhooks: readonly Webhook[] }>({ method: 'GET', path: '/v1/webhooks', retriable: true }, options)).webhooks;
+    return (await this.transport.json<{ webhooks: readonly Webhook[] }>({ method: 'GET', path: '/v1/webhooks', retriable: true }, options))
+      .webhooks;
   }
 
   get(id: string, options: RequestOptions = {}): Promise<Webhook> {
@@ -102,7 +107,10 @@ export class Webhooks {
   update(id: string, options: UpdateWebhookOptions): Promise<Webhook> {
     const { url, events, enabled, ...request } = options;
     const body = jsonBody({ url, events, enabled });
-    return this.transport.json<Webhook>({ method: 'PATCH', path: pathOf(id), headers: body.headers, body: body.body, retriable: true }, request);
+    return this.transport.json<Webhook>(
+      { method: 'PATCH', path: pathOf(id), headers: body.headers, body: body.body, retriable: true },
+      request,
+    );
   }
 
   async delete(id: string, options: RequestOptions = {}): Promise<void> {
@@ -113,7 +121,10 @@ export class Webhooks {
   rotateSecret(id: string, options: RotateSecretOptions = {}): Promise<WebhookWithSecret> {
     const { graceSeconds, ...request } = options;
     const body = jsonBody(graceSeconds === undefined ? {} : { graceSeconds });
-    return this.transport.json<WebhookWithSecret>({ method: 'POST', path: pathOf(id, 'rotate-secret'), headers: body.headers, body: body.body, retriable: false }, request);
+    return this.transport.json<WebhookWithSecret>(
+      { method: 'POST', path: pathOf(id, 'rotate-secret'), headers: body.headers, body: body.body, retriable: false },
+      request,
+    );
   }
 
   /** One page of the endpoint's delivery log. */
@@ -128,6 +139,9 @@ export class Webhooks {
 
   /** Sends a delivery again, as the same message (the same webhook-id). */
   redeliver(id: string, deliveryId: string, options: RequestOptions = {}): Promise<WebhookDelivery> {
-    return this.transport.json<WebhookDelivery>({ method: 'POST', path: pathOf(id, 'deliveries', deliveryId, 'redeliver'), retriable: true }, options);
+    return this.transport.json<WebhookDelivery>(
+      { method: 'POST', path: pathOf(id, 'deliveries', deliveryId, 'redeliver'), retriable: true },
+      options,
+    );
   }
 }

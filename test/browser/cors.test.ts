@@ -140,9 +140,14 @@ async function openPage(t: ExecutionContext, origin: string): Promise<Page> {
 }
 
 /** Calls one of the page's functions (cors-page.html) in the page. */
-function inPage<K extends keyof CorsPage>(page: Page, name: K, ...args: Parameters<CorsPage[K]>): Promise<Awaited<ReturnType<CorsPage[K]>>> {
+function inPage<K extends keyof CorsPage>(
+  page: Page,
+  name: K,
+  ...args: Parameters<CorsPage[K]>
+): Promise<Awaited<ReturnType<CorsPage[K]>>> {
   return page.evaluate(
-    ([functionName, functionArgs]) => (globalThis as unknown as Record<string, (...values: unknown[]) => unknown>)[functionName]?.(...functionArgs),
+    ([functionName, functionArgs]) =>
+      (globalThis as unknown as Record<string, (...values: unknown[]) => unknown>)[functionName]?.(...functionArgs),
     [name, args] as const,
   ) as Promise<Awaited<ReturnType<CorsPage[K]>>>;
 }
@@ -158,33 +163,38 @@ function checkStripes(t: ExecutionContext, pixels: readonly Rgb[] | undefined, t
   });
 }
 
-test.serial('a page of any origin fetches a signed URL, reads it with HEAD and Range, and draws it into a canvas whose pixels it can read', async (t) => {
-  const { running, id, allowed, refused } = started();
-  t.log(`Chromium ${started().browser.version()}; pages at ${allowed} and ${refused}, ProgImage at ${running.baseUrl}`);
-  const url = await signedUrl(running.baseUrl, `/v1/images/${id}.png?w=90`);
-  for (const origin of [allowed, refused]) {
-    const page = await openPage(t, origin);
-    const image = await inPage(page, 'fetchImage', url, STRIPES);
-    t.is(image.status, 200, `${origin}: ${image.message ?? ''}`);
-    t.is(image.headers?.['content-type'], 'image/png', origin);
-    t.regex(image.headers?.etag ?? '', /^"[0-9a-f]{64}"$/, `${origin}: the ETag is exposed`);
-    t.is(image.width, 90, origin);
-    checkStripes(t, image.pixels, 1, `${origin}: fetch() into a canvas`);
-    t.log(`${origin}: fetch() of a signed URL → ${image.status}, pixels ${JSON.stringify(image.pixels)}`);
+test.serial(
+  'a page of any origin fetches a signed URL, reads it with HEAD and Range, and draws it into a canvas whose pixels it can read',
+  async (t) => {
+    const { running, id, allowed, refused } = started();
+    t.log(`Chromium ${started().browser.version()}; pages at ${allowed} and ${refused}, ProgImage at ${running.baseUrl}`);
+    const url = await signedUrl(running.baseUrl, `/v1/images/${id}.png?w=90`);
+    for (const origin of [allowed, refused]) {
+      const page = await openPage(t, origin);
+      const image = await inPage(page, 'fetchImage', url, STRIPES);
+      t.is(image.status, 200, `${origin}: ${image.message ?? ''}`);
+      t.is(image.headers?.['content-type'], 'image/png', origin);
+      t.regex(image.headers?.etag ?? '', /^"[0-9a-f]{64}"$/, `${origin}: the ETag is exposed`);
+      t.is(image.width, 90, origin);
+      checkStripes(t, image.pixels, 1, `${origin}: fetch() into a canvas`);
+      t.log(`${origin}: fetch() of a signed URL → ${image.status}, pixels ${JSON.stringify(image.pixels)}`);
 
-    const head = await inPage(page, 'fetchBytes', url, { method: 'HEAD' });
-    t.is(head.status, 200, `${origin}: ${head.message ?? ''}`);
-    t.is(head.bytes, 0, origin);
-    t.regex(head.headers?.['content-length'] ?? '', /^[1-9]\d*$/, `${origin}: HEAD tells the length`);
-    t.is(head.headers?.['accept-ranges'], 'bytes', `${origin}: Accept-Ranges is exposed`);
+      const head = await inPage(page, 'fetchBytes', url, { method: 'HEAD' });
+      t.is(head.status, 200, `${origin}: ${head.message ?? ''}`);
+      t.is(head.bytes, 0, origin);
+      t.regex(head.headers?.['content-length'] ?? '', /^[1-9]\d*$/, `${origin}: HEAD tells the length`);
+      t.is(head.headers?.['accept-ranges'], 'bytes', `${origin}: Accept-Ranges is exposed`);
 
-    const part = await inPage(page, 'fetchBytes', url, { headers: { Range: 'bytes=0-99' } });
-    t.is(part.status, 206, `${origin}: ${part.message ?? ''}`);
-    t.is(part.bytes, 100, origin);
-    t.regex(part.headers?.['content-range'] ?? '', /^bytes 0-99\/\d+$/, `${origin}: Content-Range is exposed`);
-    t.log(`${origin}: HEAD → ${head.status}, Content-Length ${head.headers?.['content-length'] ?? ''}; Range bytes=0-99 → ${part.status}, ${part.headers?.['content-range'] ?? ''}`);
-  }
-});
+      const part = await inPage(page, 'fetchBytes', url, { headers: { Range: 'bytes=0-99' } });
+      t.is(part.status, 206, `${origin}: ${part.message ?? ''}`);
+      t.is(part.bytes, 100, origin);
+      t.regex(part.headers?.['content-range'] ?? '', /^bytes 0-99\/\d+$/, `${origin}: Content-Range is exposed`);
+      t.log(
+        `${origin}: HEAD → ${head.status}, Content-Length ${head.headers?.['content-length'] ?? ''}; Range bytes=0-99 → ${part.status}, ${part.headers?.['content-range'] ?? ''}`,
+      );
+    }
+  },
+);
 
 test.serial('an <img crossorigin="anonymous"> of a signed URL draws into a canvas the page can read', async (t) => {
   const { running, id, refused } = started();
@@ -212,25 +222,35 @@ test.serial('the JSON API answers a page of a configured origin; for a page of a
   t.log(`${refused}: GET /v1/images/ID with an API key → rejected: ${fromRefused.rejected ?? ''}: ${fromRefused.message ?? ''}`);
 });
 
-test.serial('image bytes shared with listed origins only (a live setting): a page of another origin can neither fetch nor draw them', async (t) => {
-  const { running, id, configFile, allowed, refused } = started();
-  await writeFile(configFile, JSON.stringify({ PROGIMAGE_CORS_IMAGE_ORIGINS: allowed }));
-  // URLs no browser cache has seen: the answers of "*" must not be reused.
-  const url = await signedUrl(running.baseUrl, `/v1/images/${id}.png?w=60`);
-  await waitUntil(async () => (await anonymousRequest(url, { method: 'HEAD', headers: { Origin: allowed } })).headers.get('access-control-allow-origin') === allowed, {
-    timeoutMs: 10_000,
-    description: 'PROGIMAGE_CORS_IMAGE_ORIGINS to apply',
-  });
-  const other = await signedUrl(running.baseUrl, `/v1/images/${id}.webp?w=60`);
+test.serial(
+  'image bytes shared with listed origins only (a live setting): a page of another origin can neither fetch nor draw them',
+  async (t) => {
+    const { running, id, configFile, allowed, refused } = started();
+    await writeFile(configFile, JSON.stringify({ PROGIMAGE_CORS_IMAGE_ORIGINS: allowed }));
+    // URLs no browser cache has seen: the answers of "*" must not be reused.
+    const url = await signedUrl(running.baseUrl, `/v1/images/${id}.png?w=60`);
+    await waitUntil(
+      async () =>
+        (await anonymousRequest(url, { method: 'HEAD', headers: { Origin: allowed } })).headers.get('access-control-allow-origin') ===
+        allowed,
+      {
+        timeoutMs: 10_000,
+        description: 'PROGIMAGE_CORS_IMAGE_ORIGINS to apply',
+      },
+    );
+    const other = await signedUrl(running.baseUrl, `/v1/images/${id}.webp?w=60`);
 
-  const allowedPage = await openPage(t, allowed);
-  checkStripes(t, (await inPage(allowedPage, 'fetchImage', url, STRIPES)).pixels, 1, `${allowed}: fetch()`);
-  checkStripes(t, (await inPage(allowedPage, 'loadImage', other, STRIPES)).pixels, 6, `${allowed}: <img crossorigin>`);
+    const allowedPage = await openPage(t, allowed);
+    checkStripes(t, (await inPage(allowedPage, 'fetchImage', url, STRIPES)).pixels, 1, `${allowed}: fetch()`);
+    checkStripes(t, (await inPage(allowedPage, 'loadImage', other, STRIPES)).pixels, 6, `${allowed}: <img crossorigin>`);
 
-  const refusedPage = await openPage(t, refused);
-  const fetched = await inPage(refusedPage, 'fetchImage', url, STRIPES);
-  t.is(fetched.rejected, 'TypeError', JSON.stringify(fetched));
-  const loaded = await inPage(refusedPage, 'loadImage', other, STRIPES);
-  t.false(loaded.loaded, JSON.stringify(loaded));
-  t.log(`${refused}: with PROGIMAGE_CORS_IMAGE_ORIGINS=${allowed}: fetch() → ${fetched.rejected ?? ''}, <img crossorigin> → loaded: ${String(loaded.loaded)}`);
-});
+    const refusedPage = await openPage(t, refused);
+    const fetched = await inPage(refusedPage, 'fetchImage', url, STRIPES);
+    t.is(fetched.rejected, 'TypeError', JSON.stringify(fetched));
+    const loaded = await inPage(refusedPage, 'loadImage', other, STRIPES);
+    t.false(loaded.loaded, JSON.stringify(loaded));
+    t.log(
+      `${refused}: with PROGIMAGE_CORS_IMAGE_ORIGINS=${allowed}: fetch() → ${fetched.rejected ?? ''}, <img crossorigin> → loaded: ${String(loaded.loaded)}`,
+    );
+  },
+);

@@ -128,7 +128,12 @@ for (const { name, open, openUnusable } of adapters) {
     const image = await readFixture('flowers.jpeg');
     await store.put(key('ranged.jpg'), image, { contentType: 'image/jpeg' });
     const last = image.length - 1;
-    for (const range of [{ start: 0, end: 0 }, { start: 100, end: 1123 }, { start: last - 99, end: last }, { start: 0, end: last }]) {
+    for (const range of [
+      { start: 0, end: 0 },
+      { start: 100, end: 1123 },
+      { start: last - 99, end: last },
+      { start: 0, end: last },
+    ]) {
       const read = await buffer(await store.getStream(key('ranged.jpg'), range));
       t.true(read.equals(image.subarray(range.start, range.end + 1)), `bytes ${range.start}-${range.end}`);
     }
@@ -212,9 +217,7 @@ for (const { name, open, openUnusable } of adapters) {
     const { store, key } = await open(t);
     // "-" and "." sort before "/", digits and letters after it: a folder walk must still give S3's order.
     const names = ['a/b/z', 'a/b/c/d', 'a/b/c-d', 'a/b/c.d', 'a/b/c0', 'a/b/C', 'a/b/c_', 'a/bc/x', 'a/b-', 'a/a/x'];
-    await Promise.all(
-      names.map((name, index) => store.put(key(name), Buffer.from(name), { contentType: `text/x-${index}` })),
-    );
+    await Promise.all(names.map((name, index) => store.put(key(name), Buffer.from(name), { contentType: `text/x-${index}` })));
 
     const listed = await collect(store.list(key('a/b/')));
 
@@ -272,7 +275,11 @@ for (const { name, open, openUnusable } of adapters) {
     const { store, key } = await open(t);
     const base = key('');
     const rest = 1024 - base.length;
-    const longest = base + Array.from({ length: Math.ceil(rest / 201) }, () => 'k'.repeat(200)).join('/').slice(0, rest);
+    const longest =
+      base +
+      Array.from({ length: Math.ceil(rest / 201) }, () => 'k'.repeat(200))
+        .join('/')
+        .slice(0, rest);
     t.is(longest.length, 1024);
 
     await store.put(longest, Buffer.from('long'), { contentType: 'text/plain' });

@@ -141,9 +141,7 @@ for (const adapter of [mongodb, embedded]) {
   test(name('of ten concurrent inserts of one id exactly one wins'), async (t) => {
     const collection = await imagesOf(t, adapter);
 
-    const results = await Promise.all(
-      Array.from({ length: 10 }, (_, index) => collection.save(image('img-1', { bytes: index }), null)),
-    );
+    const results = await Promise.all(Array.from({ length: 10 }, (_, index) => collection.save(image('img-1', { bytes: index }), null)));
 
     t.is(results.filter((result) => result === 1).length, 1, `results: ${JSON.stringify(results)}`);
     t.is(results.filter((result) => result === null).length, 9);
@@ -387,7 +385,10 @@ test('embedded: a folder of JSON-lines logs from an earlier version is migrated 
   t.deepEqual(await migrated.get('img-1'), { document: image('img-1', { status: 'scanned', filename: 'cat.jpg' }), version: 2 });
   t.is(await migrated.get('img-2'), null, 'a deletion is migrated');
   t.is(await migrated.get('img-4'), null, 'a write cut short is dropped');
-  t.deepEqual((await migrated.find({ where: { tenant: 'other' }, limit: 10 })).map((document) => document.id), ['img-3']);
+  t.deepEqual(
+    (await migrated.find({ where: { tenant: 'other' }, limit: 10 })).map((document) => document.id),
+    ['img-3'],
+  );
   t.false(existsSync(join(dataDir, 'catalog')));
   t.is(await readFile(join(dataDir, 'catalog.migrated-to-sqlite', 'images.jsonl'), 'utf8'), JSONL_LOG);
 
@@ -398,7 +399,7 @@ test('embedded: a folder of JSON-lines logs from an earlier version is migrated 
   t.like(await reopened.get('img-1'), { document: { status: 'failed' }, version: 3 });
 });
 
-test('embedded: a corrupt line inside an earlier version\'s log stops the store from opening and is named', async (t) => {
+test("embedded: a corrupt line inside an earlier version's log stops the store from opening and is named", async (t) => {
   const dataDir = await dataFolder(t);
   await writeJsonlCatalog(dataDir, `garbage\n${JSONL_LOG}`);
 

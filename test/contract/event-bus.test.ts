@@ -112,7 +112,8 @@ function concurrencyProbe() {
   const inHand = new Set<string>();
   const probe = { most: 0, overlappingKeys: [] as string[], handled: new Map<string, string[]>() };
   /** Holds each message `ms` in the handler, after `react` (whose rejection is the handler's). */
-  const handle = (ms: number, react: (message: DeliveredMessage) => Promise<void> = () => Promise.resolve()): MessageHandler =>
+  const handle =
+    (ms: number, react: (message: DeliveredMessage) => Promise<void> = () => Promise.resolve()): MessageHandler =>
     async (message) => {
       if (inHand.has(message.key)) probe.overlappingKeys.push(message.key);
       inHand.add(message.key);
@@ -161,7 +162,10 @@ for (const adapter of adapters) {
 
     const first = await record(bus, uniqueGroup(), keys);
     const second = await record(bus, uniqueGroup(), keys);
-    await bus.publish(topic, keys.map((key) => ({ key, value: utf8(key) })));
+    await bus.publish(
+      topic,
+      keys.map((key) => ({ key, value: utf8(key) })),
+    );
 
     await until(() => first.received.length === 3 && second.received.length === 3, 'both groups to get 3 messages');
     const keysOf = (received: readonly DeliveredMessage[]) => received.map((message) => message.key).sort();
@@ -177,7 +181,10 @@ for (const adapter of adapters) {
 
     const { received } = await record(bus, uniqueGroup(), [key]);
     for (const value of values.slice(0, 5)) await bus.publish(topic, [{ key, value: utf8(value) }]);
-    await bus.publish(topic, values.slice(5).map((value) => ({ key, value: utf8(value) })));
+    await bus.publish(
+      topic,
+      values.slice(5).map((value) => ({ key, value: utf8(value) })),
+    );
 
     await until(() => received.length === values.length, `${values.length} messages`);
     t.deepEqual(received.map(text), values);
@@ -200,7 +207,10 @@ for (const adapter of adapters) {
       deliveries.push(text(message));
       return Promise.resolve();
     });
-    await bus.publish(topic, ['first', 'second', 'third'].map((value) => ({ key, value: utf8(value) })));
+    await bus.publish(
+      topic,
+      ['first', 'second', 'third'].map((value) => ({ key, value: utf8(value) })),
+    );
 
     await until(() => deliveries.includes('third'), 'the third message');
     t.deepEqual(deliveries, ['first', 'second (rejected)', 'second', 'third']);
@@ -275,7 +285,10 @@ for (const adapter of adapters) {
     const bus = await adapter.openEmpty(t);
     const keys = Array.from({ length: 12 }, () => randomUUID());
     const values = ['first', 'second', 'third'];
-    await bus.publish(topic, values.flatMap((value) => keys.map((key) => ({ key, value: utf8(value) }))));
+    await bus.publish(
+      topic,
+      values.flatMap((value) => keys.map((key) => ({ key, value: utf8(value) }))),
+    );
 
     const { probe, handle } = concurrencyProbe();
     await bus.subscribe(uniqueGroup(), [topic], handle(100), { concurrency: 4 });
@@ -301,15 +314,20 @@ for (const adapter of adapters) {
 
     let attempts = 0;
     const crashed = concurrencyProbe();
-    const first = await bus.subscribe(group, [topic], crashed.handle(20, (message) => {
-      if (message.key !== stuck) return Promise.resolve();
-      attempts += 1;
-      return Promise.reject(new Error('the process dies before handling this'));
-    }), { concurrency: 4 });
+    const first = await bus.subscribe(
+      group,
+      [topic],
+      crashed.handle(20, (message) => {
+        if (message.key !== stuck) return Promise.resolve();
+        attempts += 1;
+        return Promise.reject(new Error('the process dies before handling this'));
+      }),
+      { concurrency: 4 },
+    );
     // Other keys' messages are handled while the stuck one is not, on Kafka from the same partition.
     await until(() => attempts > 0 && crashed.probe.handled.size > 0, 'other keys handled while one is stuck');
     await first.stop();
-    t.is(crashed.probe.handled.get(stuck), undefined, 'the stuck key\'s next message waited for it');
+    t.is(crashed.probe.handled.get(stuck), undefined, "the stuck key's next message waited for it");
 
     const restarted = concurrencyProbe();
     await bus.subscribe(group, [topic], restarted.handle(0), { concurrency: 4 });
@@ -355,10 +373,10 @@ test('kafka: a namespace gives a deployment topics and consumer groups of its ow
   // One key, so one partition: were the names shared, each side would see both messages, in this order.
   await namespacedBus.publish(topic, [{ key, value: utf8('namespaced') }]);
   await plainBus.publish(topic, [{ key, value: utf8('plain') }]);
-  await until(() => inNamespace.received.length > 0 && plain.received.length > 0, 'each side\'s message');
+  await until(() => inNamespace.received.length > 0 && plain.received.length > 0, "each side's message");
 
   t.deepEqual(inNamespace.received.map(text), ['namespaced']);
-  t.is(inNamespace.received[0]?.topic, topic, 'the handler sees the project topic, not the cluster\'s name for it');
+  t.is(inNamespace.received[0]?.topic, topic, "the handler sees the project topic, not the cluster's name for it");
   t.deepEqual(plain.received.map(text), ['plain']);
   const admin = createKafkaClient(servers.kafka, { logLevel: logLevel.NOTHING }).admin();
   await admin.connect();
@@ -399,7 +417,10 @@ test('in-process: after re-creating the bus, a group resumes after the last mess
     attempts += 1;
     return Promise.reject(new Error('the process dies before handling this'));
   });
-  await before.publish(topic, ['handled', 'not handled'].map((value) => ({ key, value: utf8(value) })));
+  await before.publish(
+    topic,
+    ['handled', 'not handled'].map((value) => ({ key, value: utf8(value) })),
+  );
   await until(() => attempts > 0, 'an attempt at the second message');
   await before.close();
 
@@ -419,14 +440,20 @@ test('in-process: a message every group has handled is deleted; one a group has 
   const second = await record(bus, slow, [key], (message) =>
     text(message) === 'second' ? Promise.reject(new Error('not yet')) : Promise.resolve(),
   );
-  await bus.publish(topic, ['first', 'second'].map((value) => ({ key, value: utf8(value) })));
+  await bus.publish(
+    topic,
+    ['first', 'second'].map((value) => ({ key, value: utf8(value) })),
+  );
   await until(() => first.received.length === 2 && second.received.length === 1, 'fast to handle both, slow the first');
   await bus.close();
 
   const database = new Database(join(directory, 'bus.sqlite'), { readonly: true });
   t.teardown(() => database.close());
   const kept = database.prepare(`SELECT value FROM "topic:${topic}" ORDER BY offset`).all() as { value: Buffer }[];
-  t.deepEqual(kept.map((row) => row.value.toString('utf8')), ['second']);
+  t.deepEqual(
+    kept.map((row) => row.value.toString('utf8')),
+    ['second'],
+  );
 });
 
 test('in-process: a second process on the same bus is refused, and says why', async (t) => {
@@ -463,7 +490,10 @@ test('in-process: the log files of an earlier version are migrated once at start
 
   await until(() => old.received.length === 2 && fresh.received.length === 2, 'the messages the old group had not handled');
   t.deepEqual(old.received.map(text), ['not handled', 'last']);
-  t.deepEqual(old.received.map((message) => message.headers), [{ n: 'not handled' }, { n: 'last' }]);
+  t.deepEqual(
+    old.received.map((message) => message.headers),
+    [{ n: 'not handled' }, { n: 'last' }],
+  );
   t.deepEqual(fresh.received.map(text), ['not handled', 'last'], 'what every group had handled was not kept');
   t.false(existsSync(join(directory, 'bus')));
   t.true(existsSync(join(directory, 'bus.migrated-to-sqlite', `${topic}.log`)));
@@ -477,7 +507,10 @@ test('in-process: a second subscription of one group to the same topic is refuse
   const group = uniqueGroup();
   await bus.subscribe(group, [topic], () => Promise.resolve());
 
-  await t.throwsAsync(bus.subscribe(group, [TOPICS.imageScanned, topic], () => Promise.resolve()), {
-    message: /already consumes image\.uploaded/,
-  });
+  await t.throwsAsync(
+    bus.subscribe(group, [TOPICS.imageScanned, topic], () => Promise.resolve()),
+    {
+      message: /already consumes image\.uploaded/,
+    },
+  );
 });

@@ -82,7 +82,10 @@ test('clamd: the EICAR test file is infected with the ProgImage test signature',
 
   t.is(result.verdict, 'infected');
   t.true(scanner.enabled);
-  t.true(result.signatures.some((name) => name.startsWith('ProgImage.Test.EICAR')), result.signatures.join(', '));
+  t.true(
+    result.signatures.some((name) => name.startsWith('ProgImage.Test.EICAR')),
+    result.signatures.join(', '),
+  );
   t.regex(result.engine ?? '', /^ClamAV \d/);
 });
 
@@ -97,7 +100,10 @@ test('clamd: EICAR deflated inside a zip is infected', async (t) => {
   const result = await scanner.scan(archive);
 
   t.is(result.verdict, 'infected');
-  t.true(result.signatures.some((name) => name.startsWith('ProgImage.Test.EICAR')), result.signatures.join(', '));
+  t.true(
+    result.signatures.some((name) => name.startsWith('ProgImage.Test.EICAR')),
+    result.signatures.join(', '),
+  );
 });
 
 test('clamd: a real JPEG is clean, with the engine and database that judged it', async (t) => {

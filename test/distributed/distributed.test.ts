@@ -61,7 +61,9 @@ test.serial('uploads (one, many, a URL) become ready, and every link they return
   const pi = await client();
   const { baseUrl } = await layout();
   const one = await pi.images.upload(await readFixture('320x240.jpg'));
-  const many = await pi.images.uploadMany([fixturePath('4.webp'), fixturePath('with-alpha.png'), fixturePath('Landscape_3.jpg')], { concurrency: 3 });
+  const many = await pi.images.uploadMany([fixturePath('4.webp'), fixturePath('with-alpha.png'), fixturePath('Landscape_3.jpg')], {
+    concurrency: 3,
+  });
   const fromUrl = await pi.images.upload(new URL(fixtures?.url('grey-plus-alpha.gif') ?? ''));
   const uploaded: UploadedImage[] = [one, ...many.flatMap((outcome) => (outcome.ok ? [outcome.image] : [])), fromUrl];
   t.is(uploaded.length, 5, 'every file of uploadMany was accepted');
@@ -80,74 +82,95 @@ test.serial('uploads (one, many, a URL) become ready, and every link they return
   }
 });
 
-test.serial('a stored image is served in every output format, transformed, and through a signed URL without a key; then deleted', async (t) => {
-  const pi = await client();
-  const { baseUrl } = await layout();
-  const { id } = await pi.images.upload(await readFixture('Landscape_1.jpg'));
-  await pi.images.waitUntilReady(id, WAIT);
-  for (const format of OUTPUT_FORMATS) {
-    const bytes = await buffer(await pi.images.download(id, { format, w: 64 }));
-    const metadata = await sharp(bytes).metadata();
-    t.is(metadata.format === 'heif' ? 'avif' : metadata.format, format, `${id}.${format}`);
-    t.is(metadata.width, 64);
-  }
-  const transformed = await pi.transform(await readFixture('with-alpha.png'), { w: 50, format: 'webp', grayscale: true });
-  t.is(transformed.contentType, 'image/webp');
-  t.like(await sharp(transformed.data).metadata(), { format: 'webp', width: 50 });
+test.serial(
+  'a stored image is served in every output format, transformed, and through a signed URL without a key; then deleted',
+  async (t) => {
+    const pi = await client();
+    const { baseUrl } = await layout();
+    const { id } = await pi.images.upload(await readFixture('Landscape_1.jpg'));
+    await pi.images.waitUntilReady(id, WAIT);
+    for (const format of OUTPUT_FORMATS) {
+      const bytes = await buffer(await pi.images.download(id, { format, w: 64 }));
+      const metadata = await sharp(bytes).metadata();
+      t.is(metadata.format === 'heif' ? 'avif' : metadata.format, format, `${id}.${format}`);
+      t.is(metadata.width, 64);
+    }
+    const transformed = await pi.transform(await readFixture('with-alpha.png'), { w: 50, format: 'webp', grayscale: true });
+    t.is(transformed.contentType, 'image/webp');
+    t.like(await sharp(transformed.data).metadata(), { format: 'webp', width: 50 });
 
-  const signed = await pi.images.signedUrl(id, { format: 'png', w: 40 }, { expiresIn: 300 });
-  const anonymous = await fetch(new URL(signed.url, baseUrl));
-  t.is(anonymous.status, 200, 'a signed URL needs no key');
-  t.like(await sharp(Buffer.from(await anonymous.arrayBuffer())).metadata(), { format: 'png', width: 40 });
-  t.is((await fetch(new URL(pi.images.url(id, { format: 'png', w: 40 }), baseUrl))).status, 401, 'the same URL unsigned and without a key is refused');
+    const signed = await pi.images.signedUrl(id, { format: 'png', w: 40 }, { expiresIn: 300 });
+    const anonymous = await fetch(new URL(signed.url, baseUrl));
+    t.is(anonymous.status, 200, 'a signed URL needs no key');
+    t.like(await sharp(Buffer.from(await anonymous.arrayBuffer())).metadata(), { format: 'png', width: 40 });
+    t.is(
+      (await fetch(new URL(pi.images.url(id, { format: 'png', w: 40 }), baseUrl))).status,
+      401,
+      'the same URL unsigned and without a key is refused',
+    );
 
-  await pi.images.delete(id);
-  await t.throwsAsync(pi.images.get(id), { instanceOf: NotFoundError });
-});
+    await pi.images.delete(id);
+    await t.throwsAsync(pi.images.get(id), { instanceOf: NotFoundError });
+  },
+);
 
 test.serial('the progimage command uploads and waits until ready against the one base URL', async (t) => {
   const { baseUrl } = await layout();
-  const result = await runCommand(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'sdk/src/cli/main.ts'), 'upload', '--wait', '--json', fixturePath('320x240.jpg')], {
-    cwd: REPO_ROOT,
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, PROGIMAGE_URL: baseUrl, PROGIMAGE_API_KEY: TEST_API_KEY },
-  });
+  const result = await runCommand(
+    process.execPath,
+    ['--import', 'tsx', join(REPO_ROOT, 'sdk/src/cli/main.ts'), 'upload', '--wait', '--json', fixturePath('320x240.jpg')],
+    {
+      cwd: REPO_ROOT,
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, PROGIMAGE_URL: baseUrl, PROGIMAGE_API_KEY: TEST_API_KEY },
+    },
+  );
   t.is(result.code, 0, result.stderr);
   const [uploaded] = JSON.parse(result.stdout.toString('utf8')) as { id: string; status?: string }[];
   t.truthy(uploaded?.id);
   t.is((await (await client()).images.get(uploaded?.id ?? '')).status, 'ready');
 });
 
-test.serial('a batch reports progress and completes every item while one copy of the transform processor is killed with SIGKILL', async (t) => {
-  const pi = await client();
-  const distributed = await layout();
-  const names = ['320x240.jpg', 'Portrait_1.jpg', 'flowers.jpeg', ...[2, 3, 4, 5, 6].map((n) => `Landscape_${n}.jpg`)];
-  const images = await Promise.all(names.map(async (name) => (await pi.images.upload(fixturePath(name))).id));
-  for (const id of images) await pi.images.waitUntilReady(id, WAIT);
-  const transforms = [
-    { w: 120, format: 'webp' as const },
-    { w: 60, h: 60, fit: 'cover' as const, format: 'avif' as const },
-  ];
-  const total = ITEMS;
-  const batch = await pi.batches.create({ images: Array.from({ length: total }, (_, index) => images[index % images.length] ?? ''), transforms });
-  t.is(batch.counts.total, total);
+test.serial(
+  'a batch reports progress and completes every item while one copy of the transform processor is killed with SIGKILL',
+  async (t) => {
+    const pi = await client();
+    const distributed = await layout();
+    const names = ['320x240.jpg', 'Portrait_1.jpg', 'flowers.jpeg', ...[2, 3, 4, 5, 6].map((n) => `Landscape_${n}.jpg`)];
+    const images = await Promise.all(names.map(async (name) => (await pi.images.upload(fixturePath(name))).id));
+    for (const id of images) await pi.images.waitUntilReady(id, WAIT);
+    const transforms = [
+      { w: 120, format: 'webp' as const },
+      { w: 60, h: 60, fit: 'cover' as const, format: 'avif' as const },
+    ];
+    const total = ITEMS;
+    const batch = await pi.batches.create({
+      images: Array.from({ length: total }, (_, index) => images[index % images.length] ?? ''),
+      transforms,
+    });
+    t.is(batch.counts.total, total);
 
-  const atKill = await waitUntil(
-    async () => {
-      const { counts } = await pi.batches.get(batch.id, { limit: 1 });
-      return counts.done >= KILL_AFTER_DONE ? counts : false;
-    },
-    { timeoutMs: 180_000, intervalMs: 100, description: `${KILL_AFTER_DONE} items of the batch to be done` },
-  );
-  const victim = distributed.pid('transform#1');
-  process.kill(victim, 'SIGKILL');
-  t.true(atKill.pending > 0, `the kill came mid-batch (${JSON.stringify(atKill)})`);
+    const atKill = await waitUntil(
+      async () => {
+        const { counts } = await pi.batches.get(batch.id, { limit: 1 });
+        return counts.done >= KILL_AFTER_DONE ? counts : false;
+      },
+      { timeoutMs: 180_000, intervalMs: 100, description: `${KILL_AFTER_DONE} items of the batch to be done` },
+    );
+    const victim = distributed.pid('transform#1');
+    process.kill(victim, 'SIGKILL');
+    t.true(atKill.pending > 0, `the kill came mid-batch (${JSON.stringify(atKill)})`);
 
-  const events: BatchEvent[] = [];
-  for await (const event of pi.batches.watch(batch.id, { timeout: 300_000 })) events.push(event);
-  t.true(events.slice(0, -1).every((event) => event.type === 'progress'));
-  t.like(events.at(-1), { type: 'completed', batch: { status: 'completed', counts: { total, done: total, failed: 0, pending: 0 } } });
-  t.regex(distributed.output(), new RegExp(`transform#1 \\(pid ${victim}\\) ended with SIGKILL; starting it again`), 'the launcher saw the crash and started the copy again');
-});
+    const events: BatchEvent[] = [];
+    for await (const event of pi.batches.watch(batch.id, { timeout: 300_000 })) events.push(event);
+    t.true(events.slice(0, -1).every((event) => event.type === 'progress'));
+    t.like(events.at(-1), { type: 'completed', batch: { status: 'completed', counts: { total, done: total, failed: 0, pending: 0 } } });
+    t.regex(
+      distributed.output(),
+      new RegExp(`transform#1 \\(pid ${victim}\\) ended with SIGKILL; starting it again`),
+      'the launcher saw the crash and started the copy again',
+    );
+  },
+);
 
 test.serial('Ctrl-C stops every process of the layout', async (t) => {
   const distributed = await layout();

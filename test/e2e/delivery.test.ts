@@ -67,7 +67,14 @@ async function signed(baseUrl: string, path: string): Promise<{ url: string; exp
 }
 
 /** The headers that describe image bytes, the same for a GET and a HEAD. */
-const REPRESENTATION_HEADERS = ['content-type', 'content-length', 'etag', 'last-modified', 'accept-ranges', 'x-content-type-options'] as const;
+const REPRESENTATION_HEADERS = [
+  'content-type',
+  'content-length',
+  'etag',
+  'last-modified',
+  'accept-ranges',
+  'x-content-type-options',
+] as const;
 const representationOf = (reply: Reply) => Object.fromEntries(REPRESENTATION_HEADERS.map((name) => [name, reply.headers.get(name)]));
 
 interface ImageUrl {
@@ -188,7 +195,11 @@ for (const setting of Object.keys(SETTINGS) as (keyof typeof SETTINGS)[]) {
 
       const options = await ask({ method: 'OPTIONS' });
       if (options.reply.status >= 400) checkJsonError(t, options.reply, `${label} OPTIONS`);
-      else t.true(['GET', 'HEAD'].every((method) => options.reply.headers.get('allow')?.split(/,\s*/).includes(method)), `${label} OPTIONS`);
+      else
+        t.true(
+          ['GET', 'HEAD'].every((method) => options.reply.headers.get('allow')?.split(/,\s*/).includes(method)),
+          `${label} OPTIONS`,
+        );
       if (image.expires === undefined) t.is(options.reply.status, 200, `${label} OPTIONS with a key`);
     }
   });
@@ -244,7 +255,10 @@ test('a mask into JPEG shows the background, white unless given; into PNG the co
     return [...data.subarray(0, info.channels)];
   };
   const white = await corner('w=100&h=100&mask=circle', 'jpg');
-  t.true(white.every((channel) => channel >= 250), `white, not black: [${white.join(', ')}]`);
+  t.true(
+    white.every((channel) => channel >= 250),
+    `white, not black: [${white.join(', ')}]`,
+  );
   const [red = 0, green = 255, blue = 255] = await corner('w=100&h=100&mask=circle&bg=red', 'jpg');
   t.true(red >= 245 && green <= 10 && blue <= 10, `red: [${[red, green, blue].join(', ')}]`);
   t.is((await corner('w=100&h=100&mask=circle', 'png'))[3], 0);

@@ -30,8 +30,14 @@ const ready = () =>
     const images: Record<string, string> = {};
     for (const tenant of [HEAVY_TENANT, CHEAP_TENANT]) {
       const key = printedKey(await admin(secured.env, 'tenant', 'create', tenant));
-      const id = await uploadAccepted(secured.running.baseUrl, await readFixture('2569067123_aca715a2ee_o.jpg'), 'application/octet-stream', key);
-      if ((await waitForFinalStatus(secured.running.baseUrl, id, key)).status !== 'ready') throw new Error(`the image of ${tenant} is not ready`);
+      const id = await uploadAccepted(
+        secured.running.baseUrl,
+        await readFixture('2569067123_aca715a2ee_o.jpg'),
+        'application/octet-stream',
+        key,
+      );
+      if ((await waitForFinalStatus(secured.running.baseUrl, id, key)).status !== 'ready')
+        throw new Error(`the image of ${tenant} is not ready`);
       keys[tenant] = key;
       images[tenant] = id;
     }
@@ -43,34 +49,44 @@ test.after.always(async () => {
 });
 
 const transform = (s: Setup, tenant: string, query: string, extension = 'jpg'): Promise<Reply> =>
-  anonymousRequest(`${s.secured.running.baseUrl}/v1/images/${s.images[tenant]}.${extension}?${query}`, { headers: bearer(s.keys[tenant] ?? '') });
+  anonymousRequest(`${s.secured.running.baseUrl}/v1/images/${s.images[tenant]}.${extension}?${query}`, {
+    headers: bearer(s.keys[tenant] ?? ''),
+  });
 
 for (const cheapTenant of [HEAVY_TENANT, CHEAP_TENANT]) {
   const who = cheapTenant === HEAVY_TENANT ? 'the same tenant' : 'another tenant';
-  test.serial(`ten heavy transformations, then a cheap one from ${who}: the cheap one is answered before the second heavy one`, async (t) => {
-    t.timeout(240_000);
-    const s = await ready();
-    const finished: string[] = [];
-    const tracked = (name: string, reply: Promise<Reply>) =>
-      reply.then((answer) => {
-        finished.push(name);
-        return answer;
-      });
-    // Every request a little different (from each other and from the other test's): identical ones would share one transformation.
-    const variation = cheapTenant === HEAVY_TENANT ? 0 : 1;
-    const heavy = Array.from({ length: 10 }, (_, index) => tracked(`heavy-${index}`, transform(s, HEAVY_TENANT, `blur=${60 + index}&q=${70 + variation}`)));
-    const cheap = await tracked('cheap', transform(s, cheapTenant, `w=${100 + variation}`));
-    t.is(cheap.status, 200, cheap.bytes.toString('utf8', 0, 300));
-    t.true(finished.indexOf('cheap') <= 1, `finished before the cheap one: ${finished.slice(0, finished.indexOf('cheap')).join(', ')}`);
-    for (const reply of await Promise.all(heavy)) t.is(reply.status, 200, reply.bytes.toString('utf8', 0, 300));
-  });
+  test.serial(
+    `ten heavy transformations, then a cheap one from ${who}: the cheap one is answered before the second heavy one`,
+    async (t) => {
+      t.timeout(240_000);
+      const s = await ready();
+      const finished: string[] = [];
+      const tracked = (name: string, reply: Promise<Reply>) =>
+        reply.then((answer) => {
+          finished.push(name);
+          return answer;
+        });
+      // Every request a little different (from each other and from the other test's): identical ones would share one transformation.
+      const variation = cheapTenant === HEAVY_TENANT ? 0 : 1;
+      const heavy = Array.from({ length: 10 }, (_, index) =>
+        tracked(`heavy-${index}`, transform(s, HEAVY_TENANT, `blur=${60 + index}&q=${70 + variation}`)),
+      );
+      const cheap = await tracked('cheap', transform(s, cheapTenant, `w=${100 + variation}`));
+      t.is(cheap.status, 200, cheap.bytes.toString('utf8', 0, 300));
+      t.true(finished.indexOf('cheap') <= 1, `finished before the cheap one: ${finished.slice(0, finished.indexOf('cheap')).join(', ')}`);
+      for (const reply of await Promise.all(heavy)) t.is(reply.status, 200, reply.bytes.toString('utf8', 0, 300));
+    },
+  );
 }
 
-test.serial('a transformation estimated past the cost budget is refused before any pixel is touched: 422 too_costly naming the limit', async (t) => {
-  const s = await ready();
-  const reply = await transform(s, HEAVY_TENANT, 'w=8000&enlarge=1&effort=9', 'avif');
-  t.is(reply.status, 422);
-  const body = errorSchema.parse(json(reply)).error;
-  t.is(body.code, 'too_costly');
-  t.like(body, { maxCostMs: 20_000 });
-});
+test.serial(
+  'a transformation estimated past the cost budget is refused before any pixel is touched: 422 too_costly naming the limit',
+  async (t) => {
+    const s = await ready();
+    const reply = await transform(s, HEAVY_TENANT, 'w=8000&enlarge=1&effort=9', 'avif');
+    t.is(reply.status, 422);
+    const body = errorSchema.parse(json(reply)).error;
+    t.is(body.code, 'too_costly');
+    t.like(body, { maxCostMs: 20_000 });
+  },
+);

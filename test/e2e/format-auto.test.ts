@@ -46,7 +46,10 @@ async function start(): Promise<Images> {
     readFixture('with-alpha.png').then(stored),
     readFixture('4.webp').then(stored),
     readFixture('rotating-squares.gif').then(stored),
-    sharp({ create: { width: 16_384, height: 16, channels: 3, background: '#336699' } }).png().toBuffer().then(stored),
+    sharp({ create: { width: 16_384, height: 16, channels: 3, background: '#336699' } })
+      .png()
+      .toBuffer()
+      .then(stored),
   ]);
   return { running, baseUrl, photo, alpha, webp, animation, wide };
 }
@@ -55,7 +58,8 @@ test.after.always(async () => {
   if (started !== undefined) await (await started).running.stop();
 });
 
-const get = (url: string, headers: Record<string, string> = {}, method = 'GET'): Promise<Reply> => request(url, { method, headers: { origin: PAGE, ...headers } });
+const get = (url: string, headers: Record<string, string> = {}, method = 'GET'): Promise<Reply> =>
+  request(url, { method, headers: { origin: PAGE, ...headers } });
 
 const varyOf = (reply: Reply): string[] => (reply.headers.get('vary') ?? '').split(',').map((name) => name.trim().toLowerCase());
 
@@ -63,7 +67,10 @@ const varyOf = (reply: Reply): string[] => (reply.headers.get('vary') ?? '').spl
 async function checkServed(t: ExecutionContext, reply: Reply, contentType: string, label: string): Promise<Metadata> {
   t.is(reply.status, 200, `${label}: ${reply.bytes.toString('utf8', 0, 200)}`);
   t.is(reply.headers.get('content-type'), contentType, label);
-  t.true(['accept', 'origin'].every((name) => varyOf(reply).includes(name)), `${label}: Vary ${reply.headers.get('vary')}`);
+  t.true(
+    ['accept', 'origin'].every((name) => varyOf(reply).includes(name)),
+    `${label}: Vary ${reply.headers.get('vary')}`,
+  );
   const metadata = await sharp(reply.bytes, { animated: true }).metadata();
   t.is(`image/${metadata.format === 'heif' ? 'avif' : metadata.format}`, contentType, `${label}: the bytes are what Content-Type says`);
   return metadata;
@@ -93,7 +100,11 @@ test('a photo goes as AVIF to a client naming it, WebP to one naming only WebP, 
 
 test('ID.auto shares the stored result of the format it chose: the same ETag and bytes as ID.avif, ID.webp, ID.jpg, transformed or not', async (t) => {
   const { baseUrl, photo } = await images();
-  for (const [accept, extension] of [[CHROME, 'avif'], [WEBP_ONLY, 'webp'], ['*/*', 'jpg']] as const) {
+  for (const [accept, extension] of [
+    [CHROME, 'avif'],
+    [WEBP_ONLY, 'webp'],
+    ['*/*', 'jpg'],
+  ] as const) {
     for (const query of ['', '?w=120&h=90&fit=cover']) {
       const auto = await get(`${baseUrl}/v1/images/${photo}.auto${query}`, { accept });
       const fixed = await get(`${baseUrl}/v1/images/${photo}.${extension}${query}`);
@@ -122,12 +133,23 @@ test('an image with alpha goes as PNG when neither AVIF nor WebP is taken; an op
   const { baseUrl, alpha, webp, animation } = await images();
   const alphaPng = await checkServed(t, await get(`${baseUrl}/v1/images/${alpha}.auto`, { accept: '*/*' }), 'image/png', 'alpha, */*');
   t.true(alphaPng.hasAlpha);
-  t.true((await checkServed(t, await get(`${baseUrl}/v1/images/${alpha}.auto`, { accept: WEBP_ONLY }), 'image/webp', 'alpha, WebP')).hasAlpha);
-  await checkServed(t, await get(`${baseUrl}/v1/images/${webp}.auto`, { accept: 'image/png,image/*;q=0.8' }), 'image/jpeg', 'opaque WebP, no WebP taken');
+  t.true(
+    (await checkServed(t, await get(`${baseUrl}/v1/images/${alpha}.auto`, { accept: WEBP_ONLY }), 'image/webp', 'alpha, WebP')).hasAlpha,
+  );
+  await checkServed(
+    t,
+    await get(`${baseUrl}/v1/images/${webp}.auto`, { accept: 'image/png,image/*;q=0.8' }),
+    'image/jpeg',
+    'opaque WebP, no WebP taken',
+  );
   await checkServed(t, await get(`${baseUrl}/v1/images/${webp}.auto`, { accept: CHROME }), 'image/avif', 'opaque WebP, Chrome');
   const animatedWebp = await get(`${baseUrl}/v1/images/${animation}.auto`, { accept: CHROME });
   t.true(((await checkServed(t, animatedWebp, 'image/webp', 'animation, Chrome: AVIF would lose the frames')).pages ?? 1) > 1);
-  t.is(animatedWebp.headers.get('etag'), (await get(`${baseUrl}/v1/images/${animation}.webp`)).headers.get('etag'), 'the animated WebP of ID.webp');
+  t.is(
+    animatedWebp.headers.get('etag'),
+    (await get(`${baseUrl}/v1/images/${animation}.webp`)).headers.get('etag'),
+    'the animated WebP of ID.webp',
+  );
   const gif = await get(`${baseUrl}/v1/images/${animation}.auto`, { accept: '*/*' });
   t.true(((await checkServed(t, gif, 'image/gif', 'animation, */*')).pages ?? 1) > 1);
   t.is(gif.headers.get('etag'), (await get(`${baseUrl}/v1/images/${animation}.gif`)).headers.get('etag'), 'the animated GIF of ID.gif');
@@ -135,7 +157,10 @@ test('an image with alpha goes as PNG when neither AVIF nor WebP is taken; an op
 
 test('an image too wide for WebP goes in the next acceptable format instead of failing', async (t) => {
   const { baseUrl, wide } = await images();
-  t.is((await checkServed(t, await get(`${baseUrl}/v1/images/${wide}.auto`, { accept: WEBP_ONLY }), 'image/png', 'WebP only')).width, 16_384);
+  t.is(
+    (await checkServed(t, await get(`${baseUrl}/v1/images/${wide}.auto`, { accept: WEBP_ONLY }), 'image/png', 'WebP only')).width,
+    16_384,
+  );
   await checkServed(t, await get(`${baseUrl}/v1/images/${wide}.auto`, { accept: 'image/webp,image/avif' }), 'image/avif', 'WebP and AVIF');
   await checkServed(t, await get(`${baseUrl}/v1/images/${wide}.auto?w=8000`, { accept: WEBP_ONLY }), 'image/webp', 'resized to fit WebP');
 });
@@ -144,7 +169,11 @@ test('a signed ID.auto URL serves by Accept without a key, varying by Accept', a
   const { baseUrl, photo } = await images();
   const url = await signedUrl(baseUrl, `/v1/images/${photo}.auto?w=80`);
   for (const round of ['made', 'cached']) {
-    for (const [accept, contentType] of [[CHROME, 'image/avif'], ['*/*', 'image/jpeg'], [WEBP_ONLY, 'image/webp']] as const) {
+    for (const [accept, contentType] of [
+      [CHROME, 'image/avif'],
+      ['*/*', 'image/jpeg'],
+      [WEBP_ONLY, 'image/webp'],
+    ] as const) {
       const reply = await anonymousRequest(url, { headers: { accept, origin: PAGE } });
       const metadata = await checkServed(t, reply, contentType, `${accept} (${round})`);
       t.is(metadata.width, 80);
@@ -189,7 +218,11 @@ test('dpr=auto reads the client hints: Sec-CH-DPR 2 doubles the size, a width hi
     }
   }
   const doubled = await get(sized, { accept: CHROME, 'sec-ch-dpr': '2' });
-  t.is(doubled.headers.get('etag'), (await get(`${baseUrl}/v1/images/${photo}.avif?w=200`)).headers.get('etag'), 'the same stored result as w=200');
+  t.is(
+    doubled.headers.get('etag'),
+    (await get(`${baseUrl}/v1/images/${photo}.avif?w=200`)).headers.get('etag'),
+    'the same stored result as w=200',
+  );
 
   const unsized = `${baseUrl}/v1/images/${photo}.webp?dpr=auto`;
   const byWidth = await get(unsized, { 'sec-ch-width': '240', 'sec-ch-dpr': '2' });

@@ -30,7 +30,9 @@ test(`an image ${WIDTH} pixels wide: no WebP in its links or variants, a WebP as
     await rm(dataDir, { recursive: true, force: true });
   });
   const { baseUrl } = running;
-  const png = await sharp({ create: { width: WIDTH, height: HEIGHT, channels: 3, background: '#336699' } }).png().toBuffer();
+  const png = await sharp({ create: { width: WIDTH, height: HEIGHT, channels: 3, background: '#336699' } })
+    .png()
+    .toBuffer();
 
   const accepted = await upload(baseUrl, png, 'image/png');
   t.is(accepted.status, 202);
@@ -45,7 +47,10 @@ test(`an image ${WIDTH} pixels wide: no WebP in its links or variants, a WebP as
     'every variant but a WebP too wide for it',
   );
   const view = imageSchema.extend({ links: z.record(z.string(), z.string()) }).parse(json(await request(`${baseUrl}/v1/images/${id}`)));
-  t.false(Object.values(view.links).some((link) => link.endsWith('.webp')), JSON.stringify(view.links));
+  t.false(
+    Object.values(view.links).some((link) => link.endsWith('.webp')),
+    JSON.stringify(view.links),
+  );
 
   for (const path of [`/v1/images/${id}.webp`, `/v1/images/${id}.webp?grayscale=true`, `/v1/images/${id}/variants/grey.webp`]) {
     const refused = await request(`${baseUrl}${path}`);

@@ -28,7 +28,13 @@ async function peakRss(pid: number): Promise<number> {
 test(`a ${SIDE}x${SIDE} image in every format keeps the process under 1 GB; what would not fit is a 422 naming the memory it would need`, async (t) => {
   t.timeout(600_000);
   const dataDir = await mkdtemp(join(tmpdir(), 'progimage-memory-'));
-  const progimage = await spawnChildService('main.ts', { ...process.env, ...TEST_AUTH_ENV, PROGIMAGE_DATA_DIR: dataDir, PROGIMAGE_LOG_LEVEL: 'warn', MALLOC_ARENA_MAX: '2' });
+  const progimage = await spawnChildService('main.ts', {
+    ...process.env,
+    ...TEST_AUTH_ENV,
+    PROGIMAGE_DATA_DIR: dataDir,
+    PROGIMAGE_LOG_LEVEL: 'warn',
+    MALLOC_ARENA_MAX: '2',
+  });
   t.teardown(async () => {
     await progimage.stop();
     await rm(dataDir, { recursive: true, force: true });
@@ -37,7 +43,9 @@ test(`a ${SIDE}x${SIDE} image in every format keeps the process under 1 GB; what
   const { baseUrl, pid } = progimage;
   if (pid === undefined) throw new Error('the process has a pid');
 
-  const png = await sharp({ create: { width: SIDE, height: SIDE, channels: 3, background: '#336699' } }).png().toBuffer();
+  const png = await sharp({ create: { width: SIDE, height: SIDE, channels: 3, background: '#336699' } })
+    .png()
+    .toBuffer();
   const id = await uploadAccepted(baseUrl, png, 'image/png');
   t.is((await waitForFinalStatus(baseUrl, id)).status, 'ready');
 

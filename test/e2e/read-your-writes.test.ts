@@ -20,7 +20,9 @@ const UPLOADS = 20;
 
 /** A PNG of its own for each upload (equal bytes would be the same image to the deduplication job). */
 const distinctPng = (n: number): Promise<Buffer> =>
-  sharp({ create: { width: 16, height: 16, channels: 3, background: { r: n, g: 255 - n, b: 128 } } }).png().toBuffer();
+  sharp({ create: { width: 16, height: 16, channels: 3, background: { r: n, g: 255 - n, b: 128 } } })
+    .png()
+    .toBuffer();
 
 async function otherTenantKey(baseUrl: string): Promise<string> {
   const reply = await anonymousRequest(`${baseUrl}/v1/admin/tenants`, {

@@ -46,7 +46,13 @@ test('GET of a stored image with text draws the text where asked', async (t) => 
   const base = `${servers.progimage.baseUrl}/v1/images/${id}.png?w=400`;
   const plain = await request(base);
   t.is(plain.status, 200);
-  const query = new URLSearchParams({ text: 'Progimage <b>&amp; ünïcode', text_color: 'white', text_size: '28', text_gravity: 'north', font: 'sans-bold' });
+  const query = new URLSearchParams({
+    text: 'Progimage <b>&amp; ünïcode',
+    text_color: 'white',
+    text_size: '28',
+    text_gravity: 'north',
+    font: 'sans-bold',
+  });
   const withText = await request(`${base}&${query.toString()}`);
   t.is(withText.status, 200, withText.bytes.toString('utf8', 0, 300));
   t.is(withText.headers.get('content-type'), 'image/png');
@@ -62,11 +68,14 @@ test('GET of a stored image with text draws the text where asked', async (t) => 
 
 test('POST /v1/transform draws text over request data', async (t) => {
   const { servers } = await deployment();
-  const reply = await request(`${servers.progimage.baseUrl}/v1/transform?w=300&format=png&text=Hello&text_gravity=south&text_color=%23ff0`, {
-    method: 'POST',
-    body: await readFixture('Landscape_1.jpg'),
-    headers: { 'content-type': 'image/jpeg' },
-  });
+  const reply = await request(
+    `${servers.progimage.baseUrl}/v1/transform?w=300&format=png&text=Hello&text_gravity=south&text_color=%23ff0`,
+    {
+      method: 'POST',
+      body: await readFixture('Landscape_1.jpg'),
+      headers: { 'content-type': 'image/jpeg' },
+    },
+  );
   t.is(reply.status, 200, reply.bytes.toString('utf8', 0, 300));
   const plain = await request(`${servers.progimage.baseUrl}/v1/transform?w=300&format=png`, {
     method: 'POST',

@@ -39,7 +39,13 @@ interface Receivers {
 
 const test = anyTest as TestFn<{ secured: SecuredProgImage; receivers: Receivers }>;
 
-const everyReceiver = ({ flaky, hanging, steady, rotated, broken }: Receivers): WebhookReceiver[] => [flaky, hanging, steady, rotated, broken];
+const everyReceiver = ({ flaky, hanging, steady, rotated, broken }: Receivers): WebhookReceiver[] => [
+  flaky,
+  hanging,
+  steady,
+  rotated,
+  broken,
+];
 
 const ATTEMPT_TIMEOUT_MS = 1000;
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -53,7 +59,9 @@ test.before(async (t) => {
     broken: await startWebhookReceiver(() => 500),
   };
   const secured = await startSecured('webhooks', {
-    PROGIMAGE_FETCH_ALLOW_HOSTS: everyReceiver(receivers).map((receiver) => receiver.host).join(','),
+    PROGIMAGE_FETCH_ALLOW_HOSTS: everyReceiver(receivers)
+      .map((receiver) => receiver.host)
+      .join(','),
     PROGIMAGE_WEBHOOK_RETRY_SCHEDULE: '1,1,1,1,1,1,1,1,1,1',
     PROGIMAGE_WEBHOOK_TIMEOUT_MS: String(ATTEMPT_TIMEOUT_MS),
     PROGIMAGE_WEBHOOK_DISABLE_AFTER_FAILURES: '4',
@@ -121,8 +129,18 @@ async function deliveriesOf(progimage: RunningProgImage, key: string, endpointId
 }
 
 /** Waits for the one delivery of an endpoint that `matches`. */
-const waitForDelivery = (progimage: RunningProgImage, key: string, endpointId: string, matches: (delivery: z.infer<typeof deliverySchema>) => boolean, description: string) =>
-  waitUntil(async () => (await deliveriesOf(progimage, key, endpointId)).find(matches) ?? false, { timeoutMs: 120_000, intervalMs: 100, description });
+const waitForDelivery = (
+  progimage: RunningProgImage,
+  key: string,
+  endpointId: string,
+  matches: (delivery: z.infer<typeof deliverySchema>) => boolean,
+  description: string,
+) =>
+  waitUntil(async () => (await deliveriesOf(progimage, key, endpointId)).find(matches) ?? false, {
+    timeoutMs: 120_000,
+    intervalMs: 100,
+    description,
+  });
 
 /** The messages a receiver got about an image, of one outcome type. */
 const messagesAbout = (receiver: WebhookReceiver, imageId: string, type = 'image.ready'): ReceivedWebhook[] =>
@@ -170,15 +188,37 @@ test('a receiver that fails twice then succeeds gets three attempts of one messa
     t.is(message.headers['content-type'], 'application/json');
   }
   t.true(second.at - first.at < 5000, `first retry after ${second.at - first.at} ms`);
-  t.throws(() => verified(first, `whsec_${Buffer.alloc(32, 1).toString('base64')}`), { message: /No matching signature/ }, 'another secret does not verify');
+  t.throws(
+    () => verified(first, `whsec_${Buffer.alloc(32, 1).toString('base64')}`),
+    { message: /No matching signature/ },
+    'another secret does not verify',
+  );
   const python = await verifiedInPython(first, endpoint.secret);
   t.is(python.code, 0, python.stderr);
-  t.deepEqual(outcomeSchema.parse(JSON.parse(python.stdout.toString('utf8'))), published, "docs/events.md's Python verifier takes the delivery");
+  t.deepEqual(
+    outcomeSchema.parse(JSON.parse(python.stdout.toString('utf8'))),
+    published,
+    "docs/events.md's Python verifier takes the delivery",
+  );
   const tampered = await verifiedInPython({ ...first, body: first.body.replace('image.ready', 'image.failed') }, endpoint.secret);
   t.regex(tampered.stderr, /signature does not match/, "docs/events.md's Python verifier refuses a changed body");
 
-  const delivery = await waitForDelivery(progimage, key, endpoint.id, (one) => one.state === 'delivered', 'the delivery to be logged as delivered');
-  t.like(delivery, { id: first.headers['webhook-id'], eventId: published.eventId, type: 'image.ready', attempts: 3, lastStatus: 204, lastError: null, nextAttemptAt: null });
+  const delivery = await waitForDelivery(
+    progimage,
+    key,
+    endpoint.id,
+    (one) => one.state === 'delivered',
+    'the delivery to be logged as delivered',
+  );
+  t.like(delivery, {
+    id: first.headers['webhook-id'],
+    eventId: published.eventId,
+    type: 'image.ready',
+    attempts: 3,
+    lastStatus: 204,
+    lastError: null,
+    nextAttemptAt: null,
+  });
   t.not(delivery.deliveredAt, null);
 
   const metrics = (await request(`${progimage.baseUrl}/metrics`)).bytes.toString('utf8');
@@ -197,7 +237,8 @@ test('a receiver that hangs holds up neither the pipeline nor the other endpoint
   const ids = await Promise.all(photos.map(async (name) => uploadAccepted(progimage.baseUrl, await readFixture(name), 'image/jpeg', key)));
   for (const id of ids) {
     t.is((await waitForFinalStatus(progimage.baseUrl, id, key)).status, 'ready', id);
-    for (const message of await waitForMessages(receivers.steady, id, 1)) t.like(verified(message, steady.secret), { type: 'image.ready', imageId: id });
+    for (const message of await waitForMessages(receivers.steady, id, 1))
+      t.like(verified(message, steady.secret), { type: 'image.ready', imageId: id });
   }
 
   const timedOut = await waitForDelivery(
@@ -210,9 +251,22 @@ test('a receiver that hangs holds up neither the pipeline nor the other endpoint
   t.regex(timedOut.lastError ?? '', new RegExp(`no answer within ${ATTEMPT_TIMEOUT_MS} ms`));
   t.is(timedOut.lastStatus, null);
   t.not(timedOut.state, 'delivered');
-  const retried = await waitForDelivery(progimage, key, hanging.id, (delivery) => delivery.id === timedOut.id && delivery.attempts >= 2, 'the timed-out delivery to be tried again');
+  const retried = await waitForDelivery(
+    progimage,
+    key,
+    hanging.id,
+    (delivery) => delivery.id === timedOut.id && delivery.attempts >= 2,
+    'the timed-out delivery to be tried again',
+  );
   t.true(retried.attempts >= 2);
-  t.is(new Set(receivers.hanging.received.filter((message) => (JSON.parse(message.body) as { eventId?: string }).eventId === timedOut.eventId).map((message) => message.headers['webhook-id'])).size, 1);
+  t.is(
+    new Set(
+      receivers.hanging.received
+        .filter((message) => (JSON.parse(message.body) as { eventId?: string }).eventId === timedOut.eventId)
+        .map((message) => message.headers['webhook-id']),
+    ).size,
+    1,
+  );
 });
 
 test('a webhook on an address the policy refuses is refused at registration, naming why', async (t) => {
@@ -233,7 +287,10 @@ test('a webhook on an address the policy refuses is refused at registration, nam
     t.like(errorSchema.parse(json(reply)).error, { code }, url);
     t.regex(errorSchema.parse(json(reply)).error.message, message, url);
   }
-  const unknownEvent = await send(progimage, key, 'POST', '/v1/webhooks', { url: t.context.receivers.steady.url, events: ['image.uploaded'] });
+  const unknownEvent = await send(progimage, key, 'POST', '/v1/webhooks', {
+    url: t.context.receivers.steady.url,
+    events: ['image.uploaded'],
+  });
   t.is(unknownEvent.status, 400);
   t.is(errorSchema.parse(json(unknownEvent)).error.code, 'invalid_body');
   t.deepEqual(json(await send(progimage, key, 'GET', '/v1/webhooks')), { webhooks: [] });
@@ -248,9 +305,16 @@ test("webhooks are listed, read, rotated (signed with both secrets in the grace 
   t.deepEqual(endpoint.events, ['image.ready', 'image.deleted']);
 
   const listed = z.object({ webhooks: z.array(endpointSchema) }).parse(json(await send(progimage, key, 'GET', '/v1/webhooks')));
-  t.deepEqual(listed.webhooks.map(({ id }) => id), [endpoint.id]);
+  t.deepEqual(
+    listed.webhooks.map(({ id }) => id),
+    [endpoint.id],
+  );
   t.false(JSON.stringify(listed).includes(endpoint.secret), 'a listing never shows the secret');
-  t.like(endpointSchema.parse(json(await send(progimage, key, 'GET', `/v1/webhooks/${endpoint.id}`))), { id: endpoint.id, url: receivers.rotated.url, enabled: true });
+  t.like(endpointSchema.parse(json(await send(progimage, key, 'GET', `/v1/webhooks/${endpoint.id}`))), {
+    id: endpoint.id,
+    url: receivers.rotated.url,
+    enabled: true,
+  });
   t.is((await send(progimage, otherKey, 'GET', `/v1/webhooks/${endpoint.id}`)).status, 404);
   t.is((await send(progimage, otherKey, 'DELETE', `/v1/webhooks/${endpoint.id}`)).status, 404);
   t.deepEqual(json(await send(progimage, otherKey, 'GET', '/v1/webhooks')), { webhooks: [] });
@@ -276,9 +340,20 @@ test("webhooks are listed, read, rotated (signed with both secrets in the grace 
   t.is(again.headers['webhook-signature']?.split(' ').length, 2, 'signed with the new secret and the old one');
   t.like(verified(again, rotated.secret), { type: 'image.ready', imageId });
   t.like(verified(again, endpoint.secret), { type: 'image.ready', imageId });
-  await waitForDelivery(progimage, key, endpoint.id, (one) => one.state === 'delivered' && one.attempts === 2, 'the redelivery to be logged');
+  await waitForDelivery(
+    progimage,
+    key,
+    endpoint.id,
+    (one) => one.state === 'delivered' && one.attempts === 2,
+    'the redelivery to be logged',
+  );
 
-  const noSuchDelivery = await send(progimage, key, 'POST', `/v1/webhooks/${endpoint.id}/deliveries/00000000-0000-4000-8000-000000000000/redeliver`);
+  const noSuchDelivery = await send(
+    progimage,
+    key,
+    'POST',
+    `/v1/webhooks/${endpoint.id}/deliveries/00000000-0000-4000-8000-000000000000/redeliver`,
+  );
   t.is(errorSchema.parse(json(noSuchDelivery)).error.code, 'delivery_not_found');
 
   t.is((await send(progimage, key, 'DELETE', `/v1/webhooks/${endpoint.id}`)).status, 204);
@@ -318,7 +393,10 @@ test('an endpoint whose deliveries keep failing is disabled with a reason; its d
   t.is((await send(progimage, key, 'POST', `/v1/webhooks/${endpoint.id}/deliveries/${stopped.id}/redeliver`)).status, 202);
   const delivered = await waitForDelivery(progimage, key, endpoint.id, (one) => one.state === 'delivered', 'the redelivery after enabling');
   t.like(delivered, { id: stopped.id, attempts: 5, lastStatus: 200 });
-  t.regex((await request(`${progimage.baseUrl}/metrics`)).bytes.toString('utf8'), /progimage_webhook_endpoints_disabled_total\{[^}]*\} [1-9]/);
+  t.regex(
+    (await request(`${progimage.baseUrl}/metrics`)).bytes.toString('utf8'),
+    /progimage_webhook_endpoints_disabled_total\{[^}]*\} [1-9]/,
+  );
 });
 
 test('the client library and the progimage command register, list, rotate, redeliver and delete webhooks', async (t) => {
@@ -336,13 +414,23 @@ test('the client library and the progimage command register, list, rotate, redel
 
   const created = await client.webhooks.create(receivers.steady.url, { events: ['image.ready'] });
   t.regex(created.secret, /^whsec_/);
-  t.deepEqual((await client.webhooks.list()).map(({ id }) => id), [created.id]);
+  t.deepEqual(
+    (await client.webhooks.list()).map(({ id }) => id),
+    [created.id],
+  );
   const viaCommand = await cli('create', receivers.steady.url, '--event', 'image.deleted', '--json');
   t.is(viaCommand.code, 0, viaCommand.stderr);
   const second = createdSchema.parse(JSON.parse(viaCommand.text));
   t.deepEqual(second.events, ['image.deleted']);
   const listed = await cli('list');
-  t.deepEqual(listed.text.trim().split('\n').map((line) => line.split('\t')[0]).sort(), [created.id, second.id].sort());
+  t.deepEqual(
+    listed.text
+      .trim()
+      .split('\n')
+      .map((line) => line.split('\t')[0])
+      .sort(),
+    [created.id, second.id].sort(),
+  );
 
   const refused = await cli('create', 'http://169.254.169.254/');
   t.is(refused.code, 3, 'the server refused it');

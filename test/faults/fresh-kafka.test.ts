@@ -17,7 +17,9 @@ import { readFixture } from '../support/fixtures.ts';
 import { serverConfig } from '../support/servers.ts';
 
 /** Every consumer group the services run: the catalog, ingest's two, and one per processor. */
-const GROUPS = ['catalog', 'ingest', 'intake', 'scan', 'strip', 'compress', 'variants', 'transform', 'rescan'].map((name) => `progimage-${name}`);
+const GROUPS = ['catalog', 'ingest', 'intake', 'scan', 'strip', 'compress', 'variants', 'transform', 'rescan'].map(
+  (name) => `progimage-${name}`,
+);
 /** A new cluster creates its offsets topic (50 partitions) on the first group's request, and each new topic's leaders. */
 const READY_TIMEOUT_MS = 90_000;
 /** kafkajs logs "Crash: …" each time a consumer fails, even one it restarts; a service that crashed prints "could not start". */
@@ -78,7 +80,10 @@ test('every service started on a newly formatted Kafka joins its consumer groups
   }
 
   t.false(progimage.hasExited, 'the services process ended');
-  const crashes = progimage.output().split('\n').filter((line) => CRASH_LINE.test(line));
+  const crashes = progimage
+    .output()
+    .split('\n')
+    .filter((line) => CRASH_LINE.test(line));
   t.deepEqual(crashes, [], 'lines of crashed consumers or services');
   t.log(`${Math.round((Date.now() - began) / 1000)} s from a new cluster to a ready image`);
 });

@@ -85,7 +85,8 @@ async function waitForFinal(baseUrl: string, ids: readonly string[], timeoutMs: 
       { timeoutMs, intervalMs: 2000, description: `all ${ids.length} images to be final in the catalog` },
     );
   } catch (error) {
-    if (error instanceof Error) error.message += `; the catalog is done with ${next} of them (the last seen: ${JSON.stringify(latest.get(ids[next] ?? ''))})`;
+    if (error instanceof Error)
+      error.message += `; the catalog is done with ${next} of them (the last seen: ${JSON.stringify(latest.get(ids[next] ?? ''))})`;
     throw error;
   }
   return { images: [...latest.values()], readyEarly: readyEarly.size };
@@ -143,9 +144,7 @@ async function observeEvents(config: KafkaConfig) {
   return {
     /** How many of `ids` had each topic's event published more than once. */
     repeated(ids: readonly string[]) {
-      return Object.fromEntries(
-        topics.map((topic) => [topic, ids.filter((id) => (counts.get(topic)?.get(id) ?? 0) > 1).length]),
-      );
+      return Object.fromEntries(topics.map((topic) => [topic, ids.filter((id) => (counts.get(topic)?.get(id) ?? 0) > 1).length]));
     },
     /** How many of `ids` have had at least one `topic` event. */
     reached,
@@ -200,7 +199,11 @@ test('a strip processor killed mid-burst and started again: every image is ready
 
   // Everything but strip in this process; strip in a process of its own, which the test can kill.
   const config = loadConfig({ ...env, PROGIMAGE_HTTP_HOST: '127.0.0.1', PROGIMAGE_HTTP_PORT: '0' });
-  const hosted = await hostServices('restart-test', [catalogApi, catalogProjector, ingestApi, scanService, compressService, variantsService], config);
+  const hosted = await hostServices(
+    'restart-test',
+    [catalogApi, catalogProjector, ingestApi, scanService, compressService, variantsService],
+    config,
+  );
   t.teardown(() => hosted.stop());
   const baseUrl = `http://127.0.0.1:${(hosted.server.address() as AddressInfo).port}`;
   const events = await observeEvents(config.kafka ?? servers.kafka);
@@ -229,7 +232,9 @@ test('a strip processor killed mid-burst and started again: every image is ready
   t.is(killed.signal, 'SIGKILL');
   t.true(pastStrip < BURST, 'strip is killed while some images of the burst still have to pass it');
   const committed = await events.committed('progimage-strip', ids);
-  t.log(`killed strip (pid ${firstStrip.pid ?? '?'}) with ${pastStrip} of ${BURST} images stripped (${committed} of them committed), ${scanned} scanned`);
+  t.log(
+    `killed strip (pid ${firstStrip.pid ?? '?'}) with ${pastStrip} of ${BURST} images stripped (${committed} of them committed), ${scanned} scanned`,
+  );
 
   const secondStrip = await spawnChildService(STRIP_MAIN, env);
   t.teardown(() => secondStrip.stop());
@@ -247,7 +252,11 @@ test('a strip processor killed mid-burst and started again: every image is ready
   t.is(readyEarly, 0, 'no image is called ready before every stage of it is recorded');
 
   const notReady = final.filter((image) => image.status !== 'ready');
-  t.deepEqual(notReady.map((image) => ({ id: image.id, status: image.status, failure: image.failure })), [], 'every image is ready');
+  t.deepEqual(
+    notReady.map((image) => ({ id: image.id, status: image.status, failure: image.failure })),
+    [],
+    'every image is ready',
+  );
 
   // One catalog document per image: each id is listed once among the ready images.
   const listed = (await listReady(baseUrl)).filter((id) => ids.includes(id));

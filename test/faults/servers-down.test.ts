@@ -73,7 +73,12 @@ async function assertIntact(t: ExecutionContext, baseUrl: string, expected: Read
     const sha256 = createHash('sha256').update(served.bytes).digest('hex');
     t.is(served.headers.get('etag'), `"${sha256}"`, `${id}: the bytes are those the catalog recorded`);
     masters.add(sha256);
-    t.deepEqual(await sharp(served.bytes).metadata().then(({ width, height }) => [width, height]), [320, 240]);
+    t.deepEqual(
+      await sharp(served.bytes)
+        .metadata()
+        .then(({ width, height }) => [width, height]),
+      [320, 240],
+    );
     t.true((await pixelDifference(served.bytes, fixture)) < 8, `${id}: the served image is the uploaded one`);
   }
   t.true(masters.size <= 1, `every upload of the same bytes has the same master (${masters.size} different)`);
@@ -110,59 +115,69 @@ test.serial('clamd stopped: uploads are accepted, wait unscanned and unserved, a
   await assertIntact(t, baseUrl, new Map([...clean.map((id) => [id, 'ready'] as const), [infected, 'infected'] as const]), jpeg);
 });
 
-test.serial('MinIO stopped: an upload is a 503 that leaves nothing behind; images in the pipeline wait and finish once it is back', async (t) => {
-  t.timeout(600_000);
-  const { running } = await progimage();
-  const { baseUrl } = running;
-  const jpeg = await readFixture('320x240.jpg');
-  const inPipeline = await runConcurrently(4, 4, () => uploadAccepted(baseUrl, jpeg));
-  const before = await catalogIds(baseUrl);
-  await stopProcess('minio');
-  t.teardown(() => startStack(() => undefined));
+test.serial(
+  'MinIO stopped: an upload is a 503 that leaves nothing behind; images in the pipeline wait and finish once it is back',
+  async (t) => {
+    t.timeout(600_000);
+    const { running } = await progimage();
+    const { baseUrl } = running;
+    const jpeg = await readFixture('320x240.jpg');
+    const inPipeline = await runConcurrently(4, 4, () => uploadAccepted(baseUrl, jpeg));
+    const before = await catalogIds(baseUrl);
+    await stopProcess('minio');
+    t.teardown(() => startStack(() => undefined));
 
-  const refused = await upload(baseUrl, jpeg, 'image/jpeg');
-  t.is(refused.status, 503, refused.bytes.toString('utf8', 0, 300));
-  t.is(errorSchema.parse(json(refused)).error.code, 'dependency_unavailable');
-  t.truthy(refused.headers.get('retry-after'));
+    const refused = await upload(baseUrl, jpeg, 'image/jpeg');
+    t.is(refused.status, 503, refused.bytes.toString('utf8', 0, 300));
+    t.is(errorSchema.parse(json(refused)).error.code, 'dependency_unavailable');
+    t.truthy(refused.headers.get('retry-after'));
 
-  await startStack(() => undefined);
-  const known = new Set([...before, ...inPipeline]);
-  t.deepEqual((await catalogIds(baseUrl)).filter((id) => !known.has(id)), [], 'the refused upload recorded nothing');
-  const after = await uploadAccepted(baseUrl, jpeg);
-  await assertIntact(t, baseUrl, new Map([...inPipeline, after].map((id) => [id, 'ready'] as const)), jpeg);
-});
-
-test.serial('Kafka restarted during a burst: every upload answered 202 ends ready once; those refused meanwhile succeed when retried', async (t) => {
-  t.timeout(900_000);
-  const { running } = await progimage();
-  const { baseUrl } = running;
-  const jpeg = await readFixture('320x240.jpg');
-  const accepted: string[] = [];
-  let refusals = 0;
-  let restarted: Promise<void> | undefined;
-  /** One upload as a careful client makes it: a 503 is retried after its Retry-After, with the same Idempotency-Key. */
-  const uploadUntilAccepted = async (index: number) => {
-    const key = `kafka-restart-${index}-${Date.now()}`;
-    for (;;) {
-      const reply = await upload(baseUrl, jpeg, 'image/jpeg', { 'Idempotency-Key': key });
-      if (reply.status === 202) {
-        accepted.push((json(reply) as { id: string }).id);
-        if (accepted.length === 5) restarted ??= restartKafka();
-        return;
-      }
-      t.is(reply.status, 503, reply.bytes.toString('utf8', 0, 300));
-      refusals += 1;
-      await sleep(1000 * Number(reply.headers.get('retry-after') ?? '1')); // as Retry-After asks: the client behaviour under test
-    }
-  };
-  const restartKafka = async () => {
-    await stopProcess('kafka');
     await startStack(() => undefined);
-  };
-  t.teardown(() => startStack(() => undefined));
-  await runConcurrently(30, 3, async (index) => uploadUntilAccepted(index));
-  await restarted;
-  t.log(`30 uploads accepted, ${refusals} refusals with 503 while Kafka was down or coming back`);
-  t.is(new Set(accepted).size, 30);
-  await assertIntact(t, baseUrl, new Map(accepted.map((id) => [id, 'ready'] as const)), jpeg);
-});
+    const known = new Set([...before, ...inPipeline]);
+    t.deepEqual(
+      (await catalogIds(baseUrl)).filter((id) => !known.has(id)),
+      [],
+      'the refused upload recorded nothing',
+    );
+    const after = await uploadAccepted(baseUrl, jpeg);
+    await assertIntact(t, baseUrl, new Map([...inPipeline, after].map((id) => [id, 'ready'] as const)), jpeg);
+  },
+);
+
+test.serial(
+  'Kafka restarted during a burst: every upload answered 202 ends ready once; those refused meanwhile succeed when retried',
+  async (t) => {
+    t.timeout(900_000);
+    const { running } = await progimage();
+    const { baseUrl } = running;
+    const jpeg = await readFixture('320x240.jpg');
+    const accepted: string[] = [];
+    let refusals = 0;
+    let restarted: Promise<void> | undefined;
+    /** One upload as a careful client makes it: a 503 is retried after its Retry-After, with the same Idempotency-Key. */
+    const uploadUntilAccepted = async (index: number) => {
+      const key = `kafka-restart-${index}-${Date.now()}`;
+      for (;;) {
+        const reply = await upload(baseUrl, jpeg, 'image/jpeg', { 'Idempotency-Key': key });
+        if (reply.status === 202) {
+          accepted.push((json(reply) as { id: string }).id);
+          if (accepted.length === 5) restarted ??= restartKafka();
+          return;
+        }
+        t.is(reply.status, 503, reply.bytes.toString('utf8', 0, 300));
+        refusals += 1;
+        await sleep(1000 * Number(reply.headers.get('retry-after') ?? '1')); // as Retry-After asks: the client behaviour under test
+      }
+    };
+    const restartKafka = async () => {
+      await stopProcess('kafka');
+      await startStack(() => undefined);
+    };
+    t.teardown(() => startStack(() => undefined));
+    await runConcurrently(30, 3, async (index) => uploadUntilAccepted(index));
+    await restarted;
+    t.log(`30 uploads accepted, ${refusals} refusals with 503 while Kafka was down or coming back`);
+    t.is(new Set(accepted).size, 30);
+    await assertIntact(t, baseUrl, new Map(accepted.map((id) => [id, 'ready'] as const)), jpeg);
+  },
+);

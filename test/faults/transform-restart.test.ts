@@ -28,17 +28,27 @@ const KILL_AFTER_DONE = 30;
 const READY_TIMEOUT_MS = 120_000;
 
 const batchSchema = z
-  .object({ id: z.string(), status: z.string(), counts: z.object({ total: z.number(), done: z.number(), failed: z.number(), pending: z.number() }) })
+  .object({
+    id: z.string(),
+    status: z.string(),
+    counts: z.object({ total: z.number(), done: z.number(), failed: z.number(), pending: z.number() }),
+  })
   .loose();
 const pageSchema = batchSchema.extend({
-  items: z.array(z.object({ index: z.number(), status: z.string(), failure: z.object({ code: z.string(), reason: z.string() }).nullable() })),
+  items: z.array(
+    z.object({ index: z.number(), status: z.string(), failure: z.object({ code: z.string(), reason: z.string() }).nullable() }),
+  ),
   next: z.string().nullable(),
 });
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
 async function createBatch(baseUrl: string, body: unknown): Promise<string> {
-  const reply = await request(`${baseUrl}/v1/batches`, { method: 'POST', body: JSON.stringify(body), headers: { 'Content-Type': 'application/json' } });
+  const reply = await request(`${baseUrl}/v1/batches`, {
+    method: 'POST',
+    body: JSON.stringify(body),
+    headers: { 'Content-Type': 'application/json' },
+  });
   if (reply.status !== 202) throw new Error(`POST /v1/batches answered ${reply.status}: ${reply.bytes.toString('utf8')}`);
   return batchSchema.parse(json(reply)).id;
 }
@@ -65,11 +75,22 @@ test('batches over stored images and URLs complete with correct counts while pro
   const fixtures = await startFixtureServer();
   t.teardown(() => fixtures.close());
   const stack = process.env.PROGIMAGE_KAFKA_BROKERS === undefined ? { ...process.env, ...localStackEnvironment() } : process.env;
-  const env = { ...stack, ...deployment.env, ...TEST_AUTH_ENV, PROGIMAGE_SCAN: 'on', PROGIMAGE_LOG_LEVEL: 'warn', PROGIMAGE_FETCH_ALLOW_HOSTS: fixtures.host };
+  const env = {
+    ...stack,
+    ...deployment.env,
+    ...TEST_AUTH_ENV,
+    PROGIMAGE_SCAN: 'on',
+    PROGIMAGE_LOG_LEVEL: 'warn',
+    PROGIMAGE_FETCH_ALLOW_HOSTS: fixtures.host,
+  };
 
   // Everything but the transform processor in this process; it runs in a process of its own, which the test kills.
   const config = loadConfig({ ...env, PROGIMAGE_HTTP_HOST: '127.0.0.1', PROGIMAGE_HTTP_PORT: '0' });
-  const hosted = await hostServices('batch-restart-test', [catalogApi, catalogProjector, ingestApi, scanService, stripService, compressService, variantsService], config);
+  const hosted = await hostServices(
+    'batch-restart-test',
+    [catalogApi, catalogProjector, ingestApi, scanService, stripService, compressService, variantsService],
+    config,
+  );
   t.teardown(() => hosted.stop());
   const baseUrl = `http://127.0.0.1:${(hosted.server.address() as AddressInfo).port}`;
 
@@ -77,8 +98,14 @@ test('batches over stored images and URLs complete with correct counts while pro
   const ids = await Promise.all(Array.from({ length: STORED_IMAGES }, () => uploadAccepted(baseUrl, jpeg, 'image/jpeg')));
   for (const id of ids) t.is((await waitForFinalStatus(baseUrl, id)).status, 'ready');
 
-  const transforms = [{ w: 120, format: 'webp' }, { w: 60, grayscale: true, format: 'jpeg' }];
-  const stored = await createBatch(baseUrl, { images: Array.from({ length: ITEMS_PER_BATCH }, (_, index) => ids[index % STORED_IMAGES]), transforms });
+  const transforms = [
+    { w: 120, format: 'webp' },
+    { w: 60, grayscale: true, format: 'jpeg' },
+  ];
+  const stored = await createBatch(baseUrl, {
+    images: Array.from({ length: ITEMS_PER_BATCH }, (_, index) => ids[index % STORED_IMAGES]),
+    transforms,
+  });
   const remote = await createBatch(baseUrl, {
     urls: Array.from({ length: ITEMS_PER_BATCH }, (_, index) => fixtures.url(URL_FIXTURES[index % URL_FIXTURES.length] ?? '')),
     transforms,
@@ -88,7 +115,11 @@ test('batches over stored images and URLs complete with correct counts while pro
   const first = await spawnChildService(TRANSFORM_MAIN, env);
   t.teardown(() => first.stop());
   await first.ready(READY_TIMEOUT_MS);
-  await waitUntil(async () => (await done()) >= KILL_AFTER_DONE, { timeoutMs: 240_000, intervalMs: 50, description: `${KILL_AFTER_DONE} items done` });
+  await waitUntil(async () => (await done()) >= KILL_AFTER_DONE, {
+    timeoutMs: 240_000,
+    intervalMs: 50,
+    description: `${KILL_AFTER_DONE} items done`,
+  });
   const killed = await first.kill();
   const doneAtKill = await done();
   const killedAt = Date.now();
@@ -100,11 +131,14 @@ test('batches over stored images and URLs complete with correct counts while pro
   t.teardown(() => second.stop());
   await second.ready(READY_TIMEOUT_MS);
   t.log(`the new transform processor joined ${seconds(Date.now() - killedAt)} after the kill`);
-  await waitUntil(async () => (await done()) + (await countsOf(baseUrl, stored)).failed + (await countsOf(baseUrl, remote)).failed >= 2 * ITEMS_PER_BATCH, {
-    timeoutMs: 300_000,
-    intervalMs: 500,
-    description: 'both batches to complete',
-  }).catch((error: unknown) => {
+  await waitUntil(
+    async () => (await done()) + (await countsOf(baseUrl, stored)).failed + (await countsOf(baseUrl, remote)).failed >= 2 * ITEMS_PER_BATCH,
+    {
+      timeoutMs: 300_000,
+      intervalMs: 500,
+      description: 'both batches to complete',
+    },
+  ).catch((error: unknown) => {
     t.log(`the second processor's output:\n${second.output()}`);
     throw error;
   });
@@ -113,7 +147,14 @@ test('batches over stored images and URLs complete with correct counts while pro
   for (const id of [stored, remote]) {
     t.deepEqual(await countsOf(baseUrl, id), { total: ITEMS_PER_BATCH, done: ITEMS_PER_BATCH, failed: 0, pending: 0 }, id);
     const items = await itemsOf(baseUrl, id);
-    t.deepEqual(items.map((item) => item.index), Array.from({ length: ITEMS_PER_BATCH }, (_, index) => index), 'each item recorded once');
-    t.deepEqual(items.filter((item) => item.status !== 'done').map((item) => item.failure), []);
+    t.deepEqual(
+      items.map((item) => item.index),
+      Array.from({ length: ITEMS_PER_BATCH }, (_, index) => index),
+      'each item recorded once',
+    );
+    t.deepEqual(
+      items.filter((item) => item.status !== 'done').map((item) => item.failure),
+      [],
+    );
   }
 });

@@ -47,7 +47,10 @@ interface EmbeddedProgImage {
   stop(): Promise<void>;
 }
 
-async function embedded(t: ExecutionContext, env: Record<string, string> = { PROGIMAGE_ADMIN_TOKEN: ADMIN_TOKEN }): Promise<EmbeddedProgImage> {
+async function embedded(
+  t: ExecutionContext,
+  env: Record<string, string> = { PROGIMAGE_ADMIN_TOKEN: ADMIN_TOKEN },
+): Promise<EmbeddedProgImage> {
   const dataDir = await mkdtemp(join(tmpdir(), 'progimage-admin-api-'));
   const progimage = await startProgImage({ PROGIMAGE_DATA_DIR: dataDir, PROGIMAGE_AUTH_CACHE_MS: String(AUTH_CACHE_MS), ...env });
   let stopping: Promise<void> | undefined;
@@ -75,22 +78,30 @@ function answered(reply: Reply, status: number): unknown {
 }
 
 /** The status of a cheap request made with `key`: 200 while it is valid. */
-const statusWithKey = async (baseUrl: string, key: string): Promise<number> => (await anonymousRequest(`${baseUrl}/v1/images?limit=1`, { headers: bearer(key) })).status;
+const statusWithKey = async (baseUrl: string, key: string): Promise<number> =>
+  (await anonymousRequest(`${baseUrl}/v1/images?limit=1`, { headers: bearer(key) })).status;
 
 /** `npm run admin -- ...args`, as an operator runs it, with `env` only. */
 const adminCommand = (env: Record<string, string>, ...args: string[]): Promise<CommandResult> =>
-  runCommand(process.execPath, ['--import', 'tsx', 'admin/cli.ts', ...args], { cwd: REPO_ROOT, env: { PATH: process.env.PATH, PROGIMAGE_LOG_LEVEL: 'warn', ...env } });
+  runCommand(process.execPath, ['--import', 'tsx', 'admin/cli.ts', ...args], {
+    cwd: REPO_ROOT,
+    env: { PATH: process.env.PATH, PROGIMAGE_LOG_LEVEL: 'warn', ...env },
+  });
 
 const linesOf = (text: string): string[] => text.trim().split('\n');
 
 test('a tenant created through the admin API uploads with its first key; a revoked key is refused within the auth cache time', async (t) => {
   const { baseUrl } = await embedded(t);
-  const created = createdTenantSchema.parse(answered(await asAdmin(baseUrl, 'POST', '/v1/admin/tenants', { name: 'acme', requestsPerSecond: 50 }), 201));
+  const created = createdTenantSchema.parse(
+    answered(await asAdmin(baseUrl, 'POST', '/v1/admin/tenants', { name: 'acme', requestsPerSecond: 50 }), 201),
+  );
   t.like(created.tenant, { name: 'acme', requestsPerSecond: 50, storedBytesQuota: null, signedGetsOnly: false, defaultTtlSeconds: null });
   t.is(created.key.sha256, apiKeyHash(created.key.key));
   t.is((await upload(baseUrl, await readFixture('320x240.jpg'), 'image/jpeg', bearer(created.key.key))).status, 202);
 
-  const updated = tenantViewSchema.parse(answered(await asAdmin(baseUrl, 'PATCH', '/v1/admin/tenants/acme', { requestsPerSecond: null, defaultTtlSeconds: 600 }), 200));
+  const updated = tenantViewSchema.parse(
+    answered(await asAdmin(baseUrl, 'PATCH', '/v1/admin/tenants/acme', { requestsPerSecond: null, defaultTtlSeconds: 600 }), 200),
+  );
   t.like(updated, { requestsPerSecond: null, defaultTtlSeconds: 600, signedGetsOnly: false });
   t.deepEqual(tenantViewSchema.parse(answered(await asAdmin(baseUrl, 'GET', '/v1/admin/tenants/acme'), 200)), updated);
 
@@ -107,7 +118,9 @@ test('a tenant created through the admin API uploads with its first key; a revok
   });
   t.is(await statusWithKey(baseUrl, second.key), 200, 'the other key still works');
 
-  t.like(apiKeyViewSchema.parse(answered(await asAdmin(baseUrl, 'POST', '/v1/admin/keys/revoke', { key: second.key }), 200)), { sha256: second.sha256 });
+  t.like(apiKeyViewSchema.parse(answered(await asAdmin(baseUrl, 'POST', '/v1/admin/keys/revoke', { key: second.key }), 200)), {
+    sha256: second.sha256,
+  });
   const deleteRevoke = await asAdmin(baseUrl, 'DELETE', '/v1/admin/keys/revoke');
   t.is(deleteRevoke.status, 405, '/v1/admin/keys/revoke is not a sha256');
   t.is(deleteRevoke.headers.get('allow'), 'POST');
@@ -117,18 +130,27 @@ test('a tenant created through the admin API uploads with its first key; a revok
     description: 'the key revoked by itself to be refused',
   });
   const { keys } = keyPageSchema.parse(answered(await asAdmin(baseUrl, 'GET', '/v1/admin/tenants/acme/keys'), 200));
-  t.deepEqual(keys.map((key) => [key.label, key.revokedAt !== null]).sort(), [['ci', true], ['created with the tenant', true]]);
+  t.deepEqual(keys.map((key) => [key.label, key.revokedAt !== null]).sort(), [
+    ['ci', true],
+    ['created with the tenant', true],
+  ]);
   t.false(JSON.stringify(keys).includes('pik_'), 'a listing never shows a key');
 
   const { tenants } = tenantPageSchema.parse(answered(await asAdmin(baseUrl, 'GET', '/v1/admin/tenants'), 200));
-  t.deepEqual(tenants.map((tenant) => tenant.name), ['acme', 'default']);
+  t.deepEqual(
+    tenants.map((tenant) => tenant.name),
+    ['acme', 'default'],
+  );
 });
 
 test("rotating a tenant's signing secret: URLs it signed before verify during the grace only, those signed after with the new secret", async (t) => {
   const { baseUrl } = await embedded(t);
   answered(await asAdmin(baseUrl, 'POST', '/v1/admin/tenants', { name: 'signer' }), 201);
   const sign = async () => {
-    const reply = await asAdmin(baseUrl, 'POST', '/v1/admin/tenants/signer/signed-urls', { path: `/v1/images/${randomUUID()}.webp?w=40`, expiresIn: 600 });
+    const reply = await asAdmin(baseUrl, 'POST', '/v1/admin/tenants/signer/signed-urls', {
+      path: `/v1/images/${randomUUID()}.webp?w=40`,
+      expiresIn: 600,
+    });
     return signedUrlSchema.parse(answered(reply, 201)).url;
   };
   // A signed URL the gatekeeper admits reaches the route: 404, as no such image is stored. One it refuses is a 403.
@@ -141,13 +163,21 @@ test("rotating a tenant's signing secret: URLs it signed before verify during th
 
   t.is((await rotate(3600)).signingSecrets.length, 2);
   const second = await sign();
-  await waitUntil(async () => (await statusOf(second)) === 404 || false, { timeoutMs: 10_000, intervalMs: 50, description: 'the new secret to verify' });
+  await waitUntil(async () => (await statusOf(second)) === 404 || false, {
+    timeoutMs: 10_000,
+    intervalMs: 50,
+    description: 'the new secret to verify',
+  });
   t.is(await statusOf(first), 404, 'the replaced secret verifies during its grace');
 
   const rotated = await rotate(0);
   t.is(rotated.signingSecrets[0]?.retiresAt, null);
   const third = await sign();
-  await waitUntil(async () => (await statusOf(third)) === 404 || false, { timeoutMs: 10_000, intervalMs: 50, description: 'the newest secret to verify' });
+  await waitUntil(async () => (await statusOf(third)) === 404 || false, {
+    timeoutMs: 10_000,
+    intervalMs: 50,
+    description: 'the newest secret to verify',
+  });
   t.is(await statusOf(second), 403, 'a secret retired without grace no longer verifies');
   t.is(await statusOf(first), 404, 'the first secret is still in its grace');
   t.false(JSON.stringify(rotated).includes('"secret"'), 'the secrets in the list are never shown');
@@ -209,15 +239,27 @@ test("the tenant admin API admits the admin token alone, never a tenant's API ke
     ['no credentials', {}, 'admin_token_required'],
     ["a tenant's API key", bearer(TEST_API_KEY), 'admin_token_invalid'],
     ['a wrong token', bearer(`${ADMIN_TOKEN}x`), 'admin_token_invalid'],
-    ['a wrong token beside a valid API key', { ...bearer(TEST_API_KEY), [ADMIN_TOKEN_HEADER]: 'wrong-token-of-some-length' }, 'admin_token_invalid'],
+    [
+      'a wrong token beside a valid API key',
+      { ...bearer(TEST_API_KEY), [ADMIN_TOKEN_HEADER]: 'wrong-token-of-some-length' },
+      'admin_token_invalid',
+    ],
   ];
   for (const [what, headers, code] of refusals) {
-    const reply = await anonymousRequest(`${baseUrl}/v1/admin/tenants`, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: '{"name":"intruder"}' });
+    const reply = await anonymousRequest(`${baseUrl}/v1/admin/tenants`, {
+      method: 'POST',
+      headers: { ...headers, 'content-type': 'application/json' },
+      body: '{"name":"intruder"}',
+    });
     t.is(reply.status, 401, what);
     t.is(errorSchema.parse(json(reply)).error.code, code, what);
     t.is(reply.headers.get('cache-control'), 'no-store');
   }
-  for (const headers of [bearer(ADMIN_TOKEN), { [ADMIN_TOKEN_HEADER]: ADMIN_TOKEN }, { ...bearer(TEST_API_KEY), [ADMIN_TOKEN_HEADER]: ADMIN_TOKEN }]) {
+  for (const headers of [
+    bearer(ADMIN_TOKEN),
+    { [ADMIN_TOKEN_HEADER]: ADMIN_TOKEN },
+    { ...bearer(TEST_API_KEY), [ADMIN_TOKEN_HEADER]: ADMIN_TOKEN },
+  ]) {
     const reply = await anonymousRequest(`${baseUrl}/v1/admin/tenants/default`, { headers });
     t.is(reply.status, 200, Object.keys(headers).join(' and '));
     t.is(reply.headers.get('cache-control'), 'no-store');
@@ -257,7 +299,16 @@ test('the admin command with --url manages tenants through the admin API while t
 test('an ingest credential is issued with its secret shown once, signs requests, is listed without its secret, and once revoked signs nothing', async (t) => {
   const progimage = await embedded(t);
   const env = { PROGIMAGE_ADMIN_TOKEN: ADMIN_TOKEN };
-  const created = await adminCommand(env, '--url', progimage.baseUrl, 'ingest-credential', 'create', 'default', '--label', 'photo-importer');
+  const created = await adminCommand(
+    env,
+    '--url',
+    progimage.baseUrl,
+    'ingest-credential',
+    'create',
+    'default',
+    '--label',
+    'photo-importer',
+  );
   t.is(created.code, 0, created.stderr);
   const printed = /key id: (ing_\S+)\n\s+secret: (ingsec_\S+)/.exec(created.stdout.toString('utf8'));
   const [, keyId = '', secret = ''] = printed ?? [];
@@ -273,19 +324,29 @@ test('an ingest credential is issued with its secret shown once, signs requests,
   const listed = await adminCommand(env, '--url', progimage.baseUrl, 'ingest-credential', 'list', 'default');
   t.is(listed.code, 0, listed.stderr);
   t.like(JSON.parse(listed.stdout.toString('utf8')), [{ keyId, tenant: 'default', label: 'photo-importer', revokedAt: null }]);
-  const page = ingestCredentialPageSchema.parse(answered(await asAdmin(progimage.baseUrl, 'GET', '/v1/admin/tenants/default/ingest-credentials'), 200));
+  const page = ingestCredentialPageSchema.parse(
+    answered(await asAdmin(progimage.baseUrl, 'GET', '/v1/admin/tenants/default/ingest-credentials'), 200),
+  );
   t.false(JSON.stringify(page).includes('ingsec_') || listed.stdout.toString('utf8').includes('ingsec_'), 'a listing never shows a secret');
 
   const revoked = await adminCommand(env, '--url', progimage.baseUrl, 'ingest-credential', 'revoke', keyId);
   t.is(revoked.code, 0, revoked.stderr);
   t.is(revoked.stdout.toString('utf8').trim(), `revoked ${keyId}`);
   const refused = await requestIngest(progimage.running, { keyId, secret }, 'default', { key });
-  const rejection = await outcomes.next((outcome) => outcome.type === 'ingest.rejected' && outcome.imageId === refused, 'the request signed after revocation to be rejected');
+  const rejection = await outcomes.next(
+    (outcome) => outcome.type === 'ingest.rejected' && outcome.imageId === refused,
+    'the request signed after revocation to be rejected',
+  );
   t.like(rejection, { payload: { reason: 'credential_revoked' } });
-  const api = createdIngestCredentialSchema.parse(answered(await asAdmin(progimage.baseUrl, 'POST', '/v1/admin/tenants/default/ingest-credentials', {}), 201));
+  const api = createdIngestCredentialSchema.parse(
+    answered(await asAdmin(progimage.baseUrl, 'POST', '/v1/admin/tenants/default/ingest-credentials', {}), 201),
+  );
   t.like(api, { tenant: 'default', label: '', revokedAt: null });
   t.true(api.secret.startsWith('ingsec_'));
-  t.truthy(ingestCredentialViewSchema.parse(answered(await asAdmin(progimage.baseUrl, 'DELETE', `/v1/admin/ingest-credentials/${api.keyId}`), 200)).revokedAt);
+  t.truthy(
+    ingestCredentialViewSchema.parse(answered(await asAdmin(progimage.baseUrl, 'DELETE', `/v1/admin/ingest-credentials/${api.keyId}`), 200))
+      .revokedAt,
+  );
 });
 
 test('the admin command without --url manages tenants on the embedded store while a server runs on it', async (t) => {
@@ -297,7 +358,11 @@ test('the admin command without --url manages tenants on the embedded store whil
   t.is((await upload(progimage.baseUrl, await readFixture('320x240.jpg'), 'image/jpeg', bearer(key))).status, 202);
   const revoked = await adminCommand({ PROGIMAGE_DATA_DIR: progimage.dataDir }, 'key', 'revoke', key);
   t.is(revoked.code, 0, revoked.stderr);
-  await waitUntil(async () => (await statusWithKey(progimage.baseUrl, key)) === 401, { timeoutMs: 10 * AUTH_CACHE_MS, intervalMs: 100, description: 'the revoked key to be refused' });
+  await waitUntil(async () => (await statusWithKey(progimage.baseUrl, key)) === 401, {
+    timeoutMs: 10 * AUTH_CACHE_MS,
+    intervalMs: 100,
+    description: 'the revoked key to be refused',
+  });
 });
 
 test('a server that cannot start says why in one line and exits non-zero: its event bus held by another process, or its port taken', async (t) => {
@@ -310,11 +375,22 @@ test('a server that cannot start says why in one line and exits non-zero: its ev
   const takenPort = new URL(baseUrl).port;
 
   const cases: [what: string, env: Record<string, string>, line: RegExp][] = [
-    ['the bus held', { PROGIMAGE_DATA_DIR: held, PROGIMAGE_HTTP_PORT: '0' }, /^progimage could not start: .*bus\.sqlite is open in another process/],
-    ['the port taken', { PROGIMAGE_DATA_DIR: free, PROGIMAGE_HTTP_HOST: '127.0.0.1', PROGIMAGE_HTTP_PORT: takenPort }, /^progimage could not start: .*EADDRINUSE/],
+    [
+      'the bus held',
+      { PROGIMAGE_DATA_DIR: held, PROGIMAGE_HTTP_PORT: '0' },
+      /^progimage could not start: .*bus\.sqlite is open in another process/,
+    ],
+    [
+      'the port taken',
+      { PROGIMAGE_DATA_DIR: free, PROGIMAGE_HTTP_HOST: '127.0.0.1', PROGIMAGE_HTTP_PORT: takenPort },
+      /^progimage could not start: .*EADDRINUSE/,
+    ],
   ];
   for (const [what, env, line] of cases) {
-    const result = await runCommand(process.execPath, ['--import', 'tsx', 'main.ts'], { cwd: REPO_ROOT, env: { PATH: process.env.PATH, PROGIMAGE_LOG_LEVEL: 'error', ...env } });
+    const result = await runCommand(process.execPath, ['--import', 'tsx', 'main.ts'], {
+      cwd: REPO_ROOT,
+      env: { PATH: process.env.PATH, PROGIMAGE_LOG_LEVEL: 'error', ...env },
+    });
     t.is(result.code, 1, what);
     t.is(linesOf(result.stderr).length, 1, `${what}: ${result.stderr}`);
     t.regex(result.stderr, line, what);

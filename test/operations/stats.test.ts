@@ -55,7 +55,10 @@ test('10,000 hits are counted per image and rendition with a few dozen writes, a
     },
     { timeoutMs: 30_000, intervalMs: 100, description: 'the hits to be flushed' },
   );
-  t.deepEqual(top.map((entry) => entry.id), [popular]);
+  t.deepEqual(
+    top.map((entry) => entry.id),
+    [popular],
+  );
 
   const metrics = await request(`${baseUrl}/metrics`);
   t.is(metrics.status, 200);

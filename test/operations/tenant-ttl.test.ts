@@ -18,7 +18,9 @@ test.after.always(async () => {
   if (secured !== undefined) await (await secured).stop();
 });
 
-const expiringSchema = z.object({ expiresAt: z.iso.datetime().nullable(), stages: z.object({ upload: z.object({ state: z.string() }).loose() }).loose() }).loose();
+const expiringSchema = z
+  .object({ expiresAt: z.iso.datetime().nullable(), stages: z.object({ upload: z.object({ state: z.string() }).loose() }).loose() })
+  .loose();
 
 /**
  * Uploads as `key` (with `headers`) and resolves to the seconds between the
@@ -51,7 +53,10 @@ test("a tenant's default time to live applies to its uploads that name none; a t
   t.is(await uploadedTtl(key, { 'X-ProgImage-TTL': '30' }), 30, 'the ttl the upload names');
   t.is(await uploadedTtl(TEST_API_KEY), SERVICE_DEFAULT_TTL_SECONDS, 'a tenant without a default: the service default');
 
-  const shown = z.object({ defaultTtlSeconds: z.number().nullable() }).loose().parse(JSON.parse(await admin(env, 'tenant', 'show', 'short-lived')));
+  const shown = z
+    .object({ defaultTtlSeconds: z.number().nullable() })
+    .loose()
+    .parse(JSON.parse(await admin(env, 'tenant', 'show', 'short-lived')));
   t.is(shown.defaultTtlSeconds, 600);
   await admin(env, 'tenant', 'set', 'short-lived', '--default-ttl', 'none');
   await waitUntil(async () => (await uploadedTtl(key)) === SERVICE_DEFAULT_TTL_SECONDS, {

@@ -25,21 +25,27 @@ async function embedded(t: ExecutionContext, env: Record<string, string> = {}) {
 }
 
 const jobsSchema = z.object({
-  jobs: z.array(z.object({ name: z.string(), schedule: z.string().nullable(), nextRun: z.string().nullable(), lastRun: runSchema.nullable() })),
+  jobs: z.array(
+    z.object({ name: z.string(), schedule: z.string().nullable(), nextRun: z.string().nullable(), lastRun: runSchema.nullable() }),
+  ),
 });
 
 test('the admin API lists the jobs with their schedules and last runs, and runs one on demand', async (t) => {
   const { baseUrl } = await embedded(t, { PROGIMAGE_ADMIN_TOKEN: ADMIN_TOKEN, PROGIMAGE_SCHEDULE_RESCAN: '0 4 * * *' });
   const headers = { [ADMIN_TOKEN_HEADER]: ADMIN_TOKEN };
   const before = jobsSchema.parse(json(await request(`${baseUrl}/v1/admin/jobs`, { headers })));
-  t.deepEqual(before.jobs.map((job) => [job.name, job.schedule, job.lastRun?.seq ?? null]), [
-    ['signatures', null, null],
-    ['rescan', '0 4 * * *', null],
-    ['expiry', '*/10 * * * *', null],
-    ['orphans', null, null],
-    ['duplicates', '15 4 * * *', null],
-    ['image-id-claims', null, 1],
-  ], 'image-id-claims ran when the scheduler started');
+  t.deepEqual(
+    before.jobs.map((job) => [job.name, job.schedule, job.lastRun?.seq ?? null]),
+    [
+      ['signatures', null, null],
+      ['rescan', '0 4 * * *', null],
+      ['expiry', '*/10 * * * *', null],
+      ['orphans', null, null],
+      ['duplicates', '15 4 * * *', null],
+      ['image-id-claims', null, 1],
+    ],
+    'image-id-claims ran when the scheduler started',
+  );
   t.truthy(before.jobs.find((job) => job.name === 'rescan')?.nextRun);
   t.is(before.jobs.find((job) => job.name === 'signatures')?.nextRun, null);
 
@@ -48,7 +54,10 @@ test('the admin API lists the jobs with their schedules and last runs, and runs 
   const after = jobsSchema.parse(json(await request(`${baseUrl}/v1/admin/jobs`, { headers })));
   t.like(after.jobs.find((job) => job.name === 'orphans')?.lastRun, { seq: 1, outcome: 'succeeded' });
   const runs = z.object({ runs: z.array(runSchema) }).parse(json(await request(`${baseUrl}/v1/admin/jobs/orphans/runs`, { headers })));
-  t.deepEqual(runs.runs.map((one) => one.seq), [1]);
+  t.deepEqual(
+    runs.runs.map((one) => one.seq),
+    [1],
+  );
 
   const unknown = await request(`${baseUrl}/v1/admin/jobs/nightly-backup/runs`, { method: 'POST', headers });
   t.is(unknown.status, 404);
@@ -91,5 +100,8 @@ test('run-job.ts runs a job from the command line and prints the recorded run', 
   t.like(JSON.parse((await run('expiry')).stdout), { seq: 2 });
   const error = await t.throwsAsync(run('backup'));
   t.like(error, { code: 64 });
-  t.regex(String((error as { stderr?: string } | undefined)?.stderr), /jobs: signatures, rescan, expiry, orphans, duplicates, image-id-claims/);
+  t.regex(
+    String((error as { stderr?: string } | undefined)?.stderr),
+    /jobs: signatures, rescan, expiry, orphans, duplicates, image-id-claims/,
+  );
 });

@@ -11,7 +11,6 @@ import { runJob } from '../support/admin-jobs.ts';
 import { ADMIN_TOKEN, startJobsHost } from '../support/jobs-host.ts';
 import type { RunningProgImage } from '../support/progimage.ts';
 
-
 /** What each URL of an image serves, by path suffix. */
 async function servedBytes(baseUrl: string, id: string, paths: readonly string[]): Promise<string[]> {
   return Promise.all(
@@ -55,7 +54,9 @@ test('images with equal originals end up on one set of blobs, every id serving t
   t.teardown(() => store.close());
   const { baseUrl } = progimage;
 
-  const bytes = await sharp(randomBytes(40 * 30 * 3), { raw: { width: 40, height: 30, channels: 3 } }).png().toBuffer();
+  const bytes = await sharp(randomBytes(40 * 30 * 3), { raw: { width: 40, height: 30, channels: 3 } })
+    .png()
+    .toBuffer();
   const ids: string[] = [];
   for (let copy = 0; copy < 3; copy += 1) ids.push(await uploadAccepted(baseUrl, bytes, 'image/png'));
   const other = await uploadAccepted(baseUrl, await sharp(bytes).negate().png().toBuffer(), 'image/png');
@@ -73,7 +74,12 @@ test('images with equal originals end up on one set of blobs, every id serving t
   await servesExpected('before');
 
   // A run killed at its first deletion: repointed, nothing lost.
-  const interrupted = duplicatesJob({ images: await openCatalogImages(store), blobs: crashingOnFirstDelete(progimage.blobs), bus: progimage.bus, schedule: null });
+  const interrupted = duplicatesJob({
+    images: await openCatalogImages(store),
+    blobs: crashingOnFirstDelete(progimage.blobs),
+    bus: progimage.bus,
+    schedule: null,
+  });
   await t.throwsAsync(
     interrupted.run({ log: createLogger('test', 'silent'), signal: new AbortController().signal, count: () => undefined }),
     { message: 'the scheduler was killed' },

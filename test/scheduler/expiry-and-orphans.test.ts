@@ -22,7 +22,10 @@ async function startWithOwnBucket(t: ExecutionContext): Promise<RunningProgImage
   return progimage;
 }
 
-const noise = () => sharp(randomBytes(48 * 32 * 3), { raw: { width: 48, height: 32, channels: 3 } }).png().toBuffer();
+const noise = () =>
+  sharp(randomBytes(48 * 32 * 3), { raw: { width: 48, height: 32, channels: 3 } })
+    .png()
+    .toBuffer();
 
 async function blobKeysOf(progimage: RunningProgImage, id: string): Promise<string[]> {
   const keys: string[] = [];
@@ -60,7 +63,8 @@ test('an image past its time to live is deleted with every blob derived from it;
   t.is(run.counts.expired, 1);
   // The catalog marks it deleted (404 at once), then deletes its blobs.
   await waitUntil(
-    async () => (await request(`${baseUrl}/v1/images/${shortLived}`)).status === 404 && (await blobKeysOf(progimage, shortLived)).length === 0,
+    async () =>
+      (await request(`${baseUrl}/v1/images/${shortLived}`)).status === 404 && (await blobKeysOf(progimage, shortLived)).length === 0,
     { timeoutMs: 60_000, intervalMs: 100, description: `image ${shortLived} and its blobs to be deleted` },
   );
   t.is((await request(`${baseUrl}/v1/images/${longLived}.webp`)).status, 200);
@@ -81,8 +85,14 @@ test('a blob without a catalog entry is swept once older than the grace period; 
   t.is(tooYoung.counts.deleted ?? 0, 0, 'an upload in flight is younger than the grace period');
   t.deepEqual(await blobKeysOf(progimage, orphanId), orphanKeys);
 
-  const written = Math.max(...(await Promise.all(orphanKeys.map(async (key) => (await progimage.blobs.stat(key))?.lastModified.getTime() ?? 0))));
-  await waitUntil(() => Date.now() > written + GRACE_SECONDS * 1000 + 1000, { timeoutMs: 10_000, intervalMs: 100, description: 'the grace period to pass' });
+  const written = Math.max(
+    ...(await Promise.all(orphanKeys.map(async (key) => (await progimage.blobs.stat(key))?.lastModified.getTime() ?? 0))),
+  );
+  await waitUntil(() => Date.now() > written + GRACE_SECONDS * 1000 + 1000, {
+    timeoutMs: 10_000,
+    intervalMs: 100,
+    description: 'the grace period to pass',
+  });
   const swept = await runJob(baseUrl, ADMIN_TOKEN, 'orphans');
   t.is(swept.outcome, 'succeeded', swept.error);
   t.is(swept.counts.deleted, 2);

@@ -32,7 +32,13 @@ function gatedJob(name = 'gated') {
       await gate;
     },
   };
-  return { job, runs: () => runs, release: () => { release(); } };
+  return {
+    job,
+    runs: () => runs,
+    release: () => {
+      release();
+    },
+  };
 }
 
 /** Two scheduler processes' views of one catalog store: on MongoDB two clients, embedded one store (it allows one process). */
@@ -83,9 +89,7 @@ for (const adapter of Object.keys(adapters)) {
     const gated = gatedJob();
     const { a, b } = await twoRunners(t, adapter, [gated.job]);
     const slot = new Date('2026-11-22T03:00:00Z');
-    const results = await Promise.all(
-      Array.from({ length: 10 }, (_, index) => (index % 2 === 0 ? a : b).start('gated', 'schedule', slot)),
-    );
+    const results = await Promise.all(Array.from({ length: 10 }, (_, index) => (index % 2 === 0 ? a : b).start('gated', 'schedule', slot)));
     const winners = started(results);
     t.is(winners.length, 1);
     for (const result of results) {
@@ -97,7 +101,10 @@ for (const adapter of Object.keys(adapters)) {
     t.is((await winner.finished).outcome, 'succeeded');
     // Late firings for the same time (a replica whose clock runs behind) find it done.
     const late = await Promise.all([a.start('gated', 'schedule', slot), b.start('gated', 'schedule', slot)]);
-    t.deepEqual(late.map((result) => (result.started ? 'started' : result.reason)), ['already-run-for-slot', 'already-run-for-slot']);
+    t.deepEqual(
+      late.map((result) => (result.started ? 'started' : result.reason)),
+      ['already-run-for-slot', 'already-run-for-slot'],
+    );
     t.is(gated.runs(), 1);
   });
 
@@ -122,10 +129,13 @@ for (const adapter of Object.keys(adapters)) {
     t.true(after.started);
     if (after.started) await after.finished;
     const history = await recentRuns(runs, 'gated', 10);
-    t.deepEqual(history.map((run) => [run.seq, run.outcome, run.slot]), [
-      [2, 'succeeded', next.toISOString()],
-      [1, 'succeeded', '2026-11-22T03:00:00.000Z'],
-    ]);
+    t.deepEqual(
+      history.map((run) => [run.seq, run.outcome, run.slot]),
+      [
+        [2, 'succeeded', next.toISOString()],
+        [1, 'succeeded', '2026-11-22T03:00:00.000Z'],
+      ],
+    );
   });
 
   test(`${adapter}: a failed run is recorded with its error and its counts so far`, async (t) => {
@@ -151,7 +161,18 @@ for (const adapter of Object.keys(adapters)) {
     const { a, runs } = await twoRunners(t, adapter, [gated.job]);
     const past = new Date(Date.now() - 60_000).toISOString();
     await runs.save(
-      { id: runId('gated', 1), job: 'gated', seq: 1, trigger: 'schedule', slot: past, holder: 'dead-host/1', startedAt: past, expiresAt: past, outcome: 'running', counts: {} },
+      {
+        id: runId('gated', 1),
+        job: 'gated',
+        seq: 1,
+        trigger: 'schedule',
+        slot: past,
+        holder: 'dead-host/1',
+        startedAt: past,
+        expiresAt: past,
+        outcome: 'running',
+        counts: {},
+      },
       null,
     );
     const result = await a.start('gated', 'schedule', new Date());

@@ -45,7 +45,9 @@ test('a signature that arrives after an image was found clean makes the re-scan 
   const { baseUrl } = progimage;
 
   // Noise: bytes no other test uploads, so the new signature matches nothing but this image.
-  const image = await sharp(randomBytes(64 * 48 * 3), { raw: { width: 64, height: 48, channels: 3 } }).png().toBuffer();
+  const image = await sharp(randomBytes(64 * 48 * 3), { raw: { width: 64, height: 48, channels: 3 } })
+    .png()
+    .toBuffer();
   const id = await uploadAccepted(baseUrl, image, 'image/png');
   const ready = await waitForFinalStatus(baseUrl, id);
   t.is(ready.status, 'ready');
@@ -66,7 +68,10 @@ test('a signature that arrives after an image was found clean makes the re-scan 
   const readiness = await request(`${baseUrl}/readyz`);
   t.is(readiness.status, 200, 'a failed update degrades, it does not take the service down');
   t.like(json(readiness), { status: 'degraded' });
-  t.regex(z.object({ checks: z.object({ signatures: z.string() }) }).parse(json(readiness)).checks.signatures, /^degraded: signatures not updated: freshclam failed/);
+  t.regex(
+    z.object({ checks: z.object({ signatures: z.string() }) }).parse(json(readiness)).checks.signatures,
+    /^degraded: signatures not updated: freshclam failed/,
+  );
 
   const rescan = await runJob(baseUrl, 'rescan');
   t.is(rescan.outcome, 'succeeded', rescan.error);
@@ -93,19 +98,22 @@ test('a signature that arrives after an image was found clean makes the re-scan 
 });
 
 // Serial: the other test adds a signature to the same database directory, which changes its version.
-test.serial('with PROGIMAGE_FRESHCLAM=off the signatures job leaves updates to another process: it only reloads clamd and records the version', async (t) => {
-  t.timeout(120_000);
-  const { progimage } = await startJobsHost(t, 'no-freshclam', {
-    PROGIMAGE_FRESHCLAM: 'off',
-    // Were freshclam run, it would fail on this mirror and fail the job.
-    PROGIMAGE_FRESHCLAM_MIRROR: `http://127.0.0.1:${await freePort()}`,
-    PROGIMAGE_CLAMAV_DATABASE_DIR: clamdDatabaseDir,
-  });
-  const signatures = await runJob(progimage.baseUrl, 'signatures');
-  t.is(signatures.outcome, 'succeeded', signatures.error);
-  t.deepEqual(signatures.counts, { versionChanged: 1 }, 'a first run records the version clamd loaded');
-  const readiness = await request(`${progimage.baseUrl}/readyz`);
-  t.is(readiness.status, 200);
-  t.like(json(readiness), { status: 'ready', checks: { signatures: 'ok' } });
-  t.deepEqual((await runJob(progimage.baseUrl, 'signatures')).counts, { versionChanged: 0 });
-});
+test.serial(
+  'with PROGIMAGE_FRESHCLAM=off the signatures job leaves updates to another process: it only reloads clamd and records the version',
+  async (t) => {
+    t.timeout(120_000);
+    const { progimage } = await startJobsHost(t, 'no-freshclam', {
+      PROGIMAGE_FRESHCLAM: 'off',
+      // Were freshclam run, it would fail on this mirror and fail the job.
+      PROGIMAGE_FRESHCLAM_MIRROR: `http://127.0.0.1:${await freePort()}`,
+      PROGIMAGE_CLAMAV_DATABASE_DIR: clamdDatabaseDir,
+    });
+    const signatures = await runJob(progimage.baseUrl, 'signatures');
+    t.is(signatures.outcome, 'succeeded', signatures.error);
+    t.deepEqual(signatures.counts, { versionChanged: 1 }, 'a first run records the version clamd loaded');
+    const readiness = await request(`${progimage.baseUrl}/readyz`);
+    t.is(readiness.status, 200);
+    t.like(json(readiness), { status: 'ready', checks: { signatures: 'ok' } });
+    t.deepEqual((await runJob(progimage.baseUrl, 'signatures')).counts, { versionChanged: 0 });
+  },
+);

@@ -31,75 +31,106 @@ async function progimage(args: readonly string[], env: NodeJS.ProcessEnv = {}) {
   return { ...result, text: result.stdout.toString('utf8') };
 }
 
-const uploadResults = z.array(z.object({ input: z.string(), id: z.string().optional(), error: z.object({ status: z.number().optional(), code: z.string().optional(), message: z.string() }).optional() }));
+const uploadResults = z.array(
+  z.object({
+    input: z.string(),
+    id: z.string().optional(),
+    error: z.object({ status: z.number().optional(), code: z.string().optional(), message: z.string() }).optional(),
+  }),
+);
 
-test.serial('upload of a folder and a file: --json lists each input with its id or its error; a partial failure exits 4; no progress off a terminal', async (t) => {
-  const folder = await mkdtemp(join(tmpdir(), 'progimage-cli-'));
-  t.teardown(() => rm(folder, { recursive: true, force: true }));
-  await mkdir(join(folder, 'nested'));
-  await copyFile(fixturePath('320x240.jpg'), join(folder, 'a.jpg'));
-  await copyFile(fixturePath('with-alpha.png'), join(folder, 'nested', 'b.png'));
-  await copyFile(fixturePath('README.md'), join(folder, 'notes.md'));
-  await copyFile(fixturePath('320x240.jpg'), join(folder, '.hidden.jpg'));
+test.serial(
+  'upload of a folder and a file: --json lists each input with its id or its error; a partial failure exits 4; no progress off a terminal',
+  async (t) => {
+    const folder = await mkdtemp(join(tmpdir(), 'progimage-cli-'));
+    t.teardown(() => rm(folder, { recursive: true, force: true }));
+    await mkdir(join(folder, 'nested'));
+    await copyFile(fixturePath('320x240.jpg'), join(folder, 'a.jpg'));
+    await copyFile(fixturePath('with-alpha.png'), join(folder, 'nested', 'b.png'));
+    await copyFile(fixturePath('README.md'), join(folder, 'notes.md'));
+    await copyFile(fixturePath('320x240.jpg'), join(folder, '.hidden.jpg'));
 
-  const result = await progimage(['upload', folder, fixturePath('Landscape_6.jpg'), '--json', '--concurrency', '2']);
-  t.is(result.code, 4, result.stderr);
-  t.is(result.stderr, '', 'no progress bar when stderr is not a terminal');
-  const outcomes = uploadResults.parse(JSON.parse(result.text));
-  t.deepEqual(outcomes.map((outcome) => outcome.input), [join(folder, 'a.jpg'), join(folder, 'nested', 'b.png'), join(folder, 'notes.md'), fixturePath('Landscape_6.jpg')]);
-  t.deepEqual(outcomes.map((outcome) => outcome.error?.code ?? 'ok'), ['ok', 'ok', 'unsupported_media_type', 'ok']);
+    const result = await progimage(['upload', folder, fixturePath('Landscape_6.jpg'), '--json', '--concurrency', '2']);
+    t.is(result.code, 4, result.stderr);
+    t.is(result.stderr, '', 'no progress bar when stderr is not a terminal');
+    const outcomes = uploadResults.parse(JSON.parse(result.text));
+    t.deepEqual(
+      outcomes.map((outcome) => outcome.input),
+      [join(folder, 'a.jpg'), join(folder, 'nested', 'b.png'), join(folder, 'notes.md'), fixturePath('Landscape_6.jpg')],
+    );
+    t.deepEqual(
+      outcomes.map((outcome) => outcome.error?.code ?? 'ok'),
+      ['ok', 'ok', 'unsupported_media_type', 'ok'],
+    );
 
-  const good = await progimage(['upload', fixturePath('Landscape_7.jpg'), '--wait', '--ttl', '86400']);
-  t.is(good.code, 0, good.stderr);
-  const [id, input] = good.text.trim().split('\t');
-  t.is(input, fixturePath('Landscape_7.jpg'));
+    const good = await progimage(['upload', fixturePath('Landscape_7.jpg'), '--wait', '--ttl', '86400']);
+    t.is(good.code, 0, good.stderr);
+    const [id, input] = good.text.trim().split('\t');
+    t.is(input, fixturePath('Landscape_7.jpg'));
 
-  const image = await progimage(['get', id ?? '', '--json']);
-  t.is(image.code, 0, image.stderr);
-  const shown = z.object({ id: z.string(), status: z.string(), format: z.string(), expiresAt: z.iso.datetime() }).parse(JSON.parse(image.text));
-  t.like(shown, { id, status: 'ready', format: 'jpeg' });
-  t.true(Date.parse(shown.expiresAt) > Date.now() + 86_000_000, '--ttl gives the upload its time to live');
-  t.is((await progimage(['upload', fixturePath('Landscape_7.jpg'), '--ttl', 'soon'])).code, 2, 'a ttl that is not a number of seconds is a usage error');
-  t.regex((await progimage(['get', id ?? ''])).text, new RegExp(`^${id ?? ''}\\tready\\tjpeg\\t\\d+x\\d+\\n$`));
-});
+    const image = await progimage(['get', id ?? '', '--json']);
+    t.is(image.code, 0, image.stderr);
+    const shown = z
+      .object({ id: z.string(), status: z.string(), format: z.string(), expiresAt: z.iso.datetime() })
+      .parse(JSON.parse(image.text));
+    t.like(shown, { id, status: 'ready', format: 'jpeg' });
+    t.true(Date.parse(shown.expiresAt) > Date.now() + 86_000_000, '--ttl gives the upload its time to live');
+    t.is(
+      (await progimage(['upload', fixturePath('Landscape_7.jpg'), '--ttl', 'soon'])).code,
+      2,
+      'a ttl that is not a number of seconds is a usage error',
+    );
+    t.regex((await progimage(['get', id ?? ''])).text, new RegExp(`^${id ?? ''}\\tready\\tjpeg\\t\\d+x\\d+\\n$`));
+  },
+);
 
 test.serial('url prints the canonical URL of the image in a format, as the library builds it', async (t) => {
   const { progimage: service } = await servers();
   const id = '1b09c5c8-2d0e-4bd2-9a5b-3c1f0f6c2a11';
   const result = await progimage(['url', id, 'webp', 'h=100', 'w=200', 'fit=cover', 'flip']);
   t.is(result.code, 0, result.stderr);
-  t.is(result.text, `${new ProgImage({ baseUrl: service.baseUrl }).images.url(id, { format: 'webp', width: 200, height: 100, fit: 'cover', flip: true })}\n`);
+  t.is(
+    result.text,
+    `${new ProgImage({ baseUrl: service.baseUrl }).images.url(id, { format: 'webp', width: 200, height: 100, fit: 'cover', flip: true })}\n`,
+  );
   const unknown = await progimage(['url', id, 'webp', 'spin=3']);
   t.is(unknown.code, 2);
   t.regex(unknown.stderr, /"spin" is not a transform option/);
 });
 
-test.serial('sign prints the absolute URL of the transformed image that answers without a key until it expires; --json adds the expiry', async (t) => {
-  const { progimage: service } = await servers();
-  const uploaded = await progimage(['upload', fixturePath('Landscape_5.jpg'), '--wait', '--json']);
-  t.is(uploaded.code, 0, uploaded.stderr);
-  const [{ id = '' } = {}] = uploadResults.parse(JSON.parse(uploaded.text));
+test.serial(
+  'sign prints the absolute URL of the transformed image that answers without a key until it expires; --json adds the expiry',
+  async (t) => {
+    const { progimage: service } = await servers();
+    const uploaded = await progimage(['upload', fixturePath('Landscape_5.jpg'), '--wait', '--json']);
+    t.is(uploaded.code, 0, uploaded.stderr);
+    const [{ id = '' } = {}] = uploadResults.parse(JSON.parse(uploaded.text));
 
-  const signed = await progimage(['sign', id, 'webp', 'w=40']);
-  t.is(signed.code, 0, signed.stderr);
-  const url = signed.text.trim();
-  t.true(url.startsWith(`${service.baseUrl}/v1/images/${id}.webp?width=40&`), url);
-  const anonymous = await fetch(url);
-  t.is(anonymous.status, 200);
-  t.like(await sharp(Buffer.from(await anonymous.arrayBuffer())).metadata(), { format: 'webp', width: 40 });
-  t.is((await fetch(url.replace('width=40', 'width=41'))).status, 403, 'the options are signed');
+    const signed = await progimage(['sign', id, 'webp', 'w=40']);
+    t.is(signed.code, 0, signed.stderr);
+    const url = signed.text.trim();
+    t.true(url.startsWith(`${service.baseUrl}/v1/images/${id}.webp?width=40&`), url);
+    const anonymous = await fetch(url);
+    t.is(anonymous.status, 200);
+    t.like(await sharp(Buffer.from(await anonymous.arrayBuffer())).metadata(), { format: 'webp', width: 40 });
+    t.is((await fetch(url.replace('width=40', 'width=41'))).status, 403, 'the options are signed');
 
-  const scripted = await progimage(['sign', id, 'png', 'h=30', '--expires-in', '120', '--json']);
-  t.is(scripted.code, 0, scripted.stderr);
-  const { url: pngUrl, expiresAt } = z.object({ url: z.url(), expiresAt: z.iso.datetime() }).parse(JSON.parse(scripted.text));
-  t.true(pngUrl.startsWith(`${service.baseUrl}/v1/images/${id}.png?height=30&`), pngUrl);
-  const lifetime = Date.parse(expiresAt) - Date.now();
-  t.true(lifetime > 100_000 && lifetime <= 120_000, `--expires-in 120 gives it two minutes, not ${lifetime} ms`);
+    const scripted = await progimage(['sign', id, 'png', 'h=30', '--expires-in', '120', '--json']);
+    t.is(scripted.code, 0, scripted.stderr);
+    const { url: pngUrl, expiresAt } = z.object({ url: z.url(), expiresAt: z.iso.datetime() }).parse(JSON.parse(scripted.text));
+    t.true(pngUrl.startsWith(`${service.baseUrl}/v1/images/${id}.png?height=30&`), pngUrl);
+    const lifetime = Date.parse(expiresAt) - Date.now();
+    t.true(lifetime > 100_000 && lifetime <= 120_000, `--expires-in 120 gives it two minutes, not ${lifetime} ms`);
 
-  t.is((await progimage(['sign', id, 'png', '--expires-in', 'soon'])).code, 2, 'an expiry that is not a number of seconds is a usage error');
-  t.is((await progimage(['sign', id])).code, 2, 'the format is required');
-  t.is((await progimage(['sign', id, 'png', '--expires-in', String(400 * 24 * 3600)])).code, 3, 'the server refuses more than a year');
-});
+    t.is(
+      (await progimage(['sign', id, 'png', '--expires-in', 'soon'])).code,
+      2,
+      'an expiry that is not a number of seconds is a usage error',
+    );
+    t.is((await progimage(['sign', id])).code, 2, 'the format is required');
+    t.is((await progimage(['sign', id, 'png', '--expires-in', String(400 * 24 * 3600)])).code, 3, 'the server refuses more than a year');
+  },
+);
 
 test.serial('transform writes the transformed image to --out, or to stdout in a pipe', async (t) => {
   const folder = await mkdtemp(join(tmpdir(), 'progimage-cli-'));

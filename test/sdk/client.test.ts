@@ -76,10 +76,17 @@ test.serial('get, list (page by page), url, download and delete', async (t) => {
   const pages: string[][] = [];
   for await (const page of pi.images.list({ limit: 1 })) pages.push(page.map((image) => image.id));
   t.true(pages.every((page) => page.length <= 1));
-  t.true(ids.every((one) => pages.flat().includes(one)), 'every image is on some page');
+  t.true(
+    ids.every((one) => pages.flat().includes(one)),
+    'every image is on some page',
+  );
 
   const url = pi.images.url(id, { format: 'webp', h: 100, fit: 'cover', w: 120, flip: false, gravity: 'attention' });
-  t.is(url, `${(await servers()).progimage.baseUrl}/v1/images/${id}.webp?width=120&height=100&gravity=attention`, 'in canonical form: fit=cover is the default, flip=false is off');
+  t.is(
+    url,
+    `${(await servers()).progimage.baseUrl}/v1/images/${id}.webp?width=120&height=100&gravity=attention`,
+    'in canonical form: fit=cover is the default, flip=false is off',
+  );
   const stream = await pi.images.download(id, { format: 'webp', w: 120, h: 100, fit: 'cover', gravity: 'attention' });
   const downloaded = await buffer(stream);
   t.like(await sharp(downloaded).metadata(), { format: 'webp', width: 120, height: 100 });
@@ -112,12 +119,17 @@ test.serial('transform of bytes, a file and a URL answers the transformed image 
 test.serial('API errors become typed errors with status, code, message and details', async (t) => {
   const pi = await client();
   const stranger = new ProgImage({ baseUrl: (await servers()).progimage.baseUrl, apiKey: 'pik_not-a-key' });
-  t.like(await t.throwsAsync(stranger.images.get(randomUUID()), { instanceOf: AuthenticationError }), { status: 401, code: 'unauthenticated' });
+  t.like(await t.throwsAsync(stranger.images.get(randomUUID()), { instanceOf: AuthenticationError }), {
+    status: 401,
+    code: 'unauthenticated',
+  });
 
   const missing = await t.throwsAsync(pi.images.get(randomUUID()), { instanceOf: NotFoundError });
   t.like(missing, { status: 404, code: 'not_found' });
 
-  const notImage = await t.throwsAsync(pi.images.upload(Buffer.from('plain text, not an image')), { instanceOf: UnsupportedMediaTypeError });
+  const notImage = await t.throwsAsync(pi.images.upload(Buffer.from('plain text, not an image')), {
+    instanceOf: UnsupportedMediaTypeError,
+  });
   t.like(notImage, { status: 415, code: 'unsupported_media_type' });
   t.true(Array.isArray(notImage.details.accepted), 'the details list the accepted formats');
 
@@ -129,41 +141,58 @@ test.serial('API errors become typed errors with status, code, message and detai
   const infected = await pi.images.upload(await jpegWithEicarComment());
   const unusable = await t.throwsAsync(pi.images.waitUntilReady(infected.id), { instanceOf: ImageNotUsableError });
   t.is(unusable.status, 'infected');
-  t.like(await t.throwsAsync(pi.images.download(infected.id, { format: 'png' }), { instanceOf: GoneError }), { status: 410, code: 'infected' });
+  t.like(await t.throwsAsync(pi.images.download(infected.id, { format: 'png' }), { instanceOf: GoneError }), {
+    status: 410,
+    code: 'infected',
+  });
 });
 
-test.serial('an idempotent call is retried after a 503 as Retry-After says; a stream upload, which cannot be sent twice, is not', async (t) => {
-  const proxy = await startFlakyProxy((await servers()).progimage.baseUrl);
-  t.teardown(() => proxy.close());
-  const pi = new ProgImage({ baseUrl: proxy.baseUrl, apiKey: TEST_API_KEY });
-  const bytes = await readFixture('320x240.jpg');
+test.serial(
+  'an idempotent call is retried after a 503 as Retry-After says; a stream upload, which cannot be sent twice, is not',
+  async (t) => {
+    const proxy = await startFlakyProxy((await servers()).progimage.baseUrl);
+    t.teardown(() => proxy.close());
+    const pi = new ProgImage({ baseUrl: proxy.baseUrl, apiKey: TEST_API_KEY });
+    const bytes = await readFixture('320x240.jpg');
 
-  proxy.failNext(1, 1);
-  const started = Date.now();
-  const uploaded = await pi.images.upload(bytes);
-  t.true(Date.now() - started >= 1000, 'waited as long as Retry-After asked');
-  t.deepEqual(proxy.requests.map((request) => request.answered), [503, 202]);
-  const [first, second] = proxy.requests;
-  t.truthy(first?.headers['idempotency-key']);
-  t.is(first?.headers['idempotency-key'], second?.headers['idempotency-key'], 'the retry carries the same Idempotency-Key');
+    proxy.failNext(1, 1);
+    const started = Date.now();
+    const uploaded = await pi.images.upload(bytes);
+    t.true(Date.now() - started >= 1000, 'waited as long as Retry-After asked');
+    t.deepEqual(
+      proxy.requests.map((request) => request.answered),
+      [503, 202],
+    );
+    const [first, second] = proxy.requests;
+    t.truthy(first?.headers['idempotency-key']);
+    t.is(first?.headers['idempotency-key'], second?.headers['idempotency-key'], 'the retry carries the same Idempotency-Key');
 
-  await pi.images.waitUntilReady(uploaded.id);
-  const before = proxy.requests.length;
-  proxy.failNext(2);
-  t.is((await pi.images.get(uploaded.id)).id, uploaded.id);
-  t.deepEqual(proxy.requests.slice(before).map((request) => request.answered), [503, 503, 200]);
+    await pi.images.waitUntilReady(uploaded.id);
+    const before = proxy.requests.length;
+    proxy.failNext(2);
+    t.is((await pi.images.get(uploaded.id)).id, uploaded.id);
+    t.deepEqual(
+      proxy.requests.slice(before).map((request) => request.answered),
+      [503, 503, 200],
+    );
 
-  proxy.failNext(1);
-  await t.throwsAsync(pi.images.upload(Readable.from([bytes])), { instanceOf: ServiceUnavailableError });
-  t.is(proxy.requests.length, before + 4, 'the stream upload was sent once');
-});
+    proxy.failNext(1);
+    await t.throwsAsync(pi.images.upload(Readable.from([bytes])), { instanceOf: ServiceUnavailableError });
+    t.is(proxy.requests.length, before + 4, 'the stream upload was sent once');
+  },
+);
 
 /** Finished POST /v1/images requests, from the service's own metrics. */
 async function uploadsHandled(baseUrl: string): Promise<number> {
   const text = await (await fetch(`${baseUrl}/metrics`)).text();
   return text
     .split('\n')
-    .filter((line) => line.startsWith('progimage_http_request_duration_seconds_count{') && line.includes('method="POST"') && line.includes('route="/v1/images"'))
+    .filter(
+      (line) =>
+        line.startsWith('progimage_http_request_duration_seconds_count{') &&
+        line.includes('method="POST"') &&
+        line.includes('route="/v1/images"'),
+    )
     .reduce((sum, line) => sum + Number(line.slice(line.lastIndexOf(' ') + 1)), 0);
 }
 
@@ -186,10 +215,18 @@ test.serial('aborting an upload midway leaves nothing stored', async (t) => {
   const idempotencyKey = randomUUID();
   const before = await uploadsHandled(progimage.baseUrl);
   const uploading = pi.images.upload(body, { idempotencyKey, signal: controller.signal });
-  await waitUntil(() => proxy.bytesForwarded() >= half.length, { timeoutMs: 30_000, intervalMs: 20, description: 'half the upload to reach the service' });
+  await waitUntil(() => proxy.bytesForwarded() >= half.length, {
+    timeoutMs: 30_000,
+    intervalMs: 20,
+    description: 'half the upload to reach the service',
+  });
   controller.abort();
   await t.throwsAsync(uploading, { any: true, name: 'AbortError' });
-  await waitUntil(async () => (await uploadsHandled(progimage.baseUrl)) > before, { timeoutMs: 30_000, intervalMs: 50, description: 'the service to finish the aborted upload' });
+  await waitUntil(async () => (await uploadsHandled(progimage.baseUrl)) > before, {
+    timeoutMs: 30_000,
+    intervalMs: 50,
+    description: 'the service to finish the aborted upload',
+  });
 
   const id = imageIdFor(DEFAULT_TENANT, idempotencyKey, 0);
   t.is(await progimage.blobs.stat(blobKeys.original({ tenant: DEFAULT_TENANT, imageId: id })), null);
@@ -200,7 +237,13 @@ test.serial('batches: create, watch its progress to the end, and get its items',
   const pi = await client();
   const ids = await Promise.all(['Landscape_4.jpg', 'Landscape_5.jpg'].map(async (name) => (await pi.images.upload(fixturePath(name))).id));
   await Promise.all(ids.map((id) => pi.images.waitUntilReady(id)));
-  const batch = await pi.batches.create({ images: [...ids, randomUUID()], transforms: [{ w: 50, format: 'webp' }, { width: 20, h: 20, mask: 'circle', format: 'png' }] });
+  const batch = await pi.batches.create({
+    images: [...ids, randomUUID()],
+    transforms: [
+      { w: 50, format: 'webp' },
+      { width: 20, h: 20, mask: 'circle', format: 'png' },
+    ],
+  });
   t.like(batch, { counts: { total: 3 } });
 
   const events: BatchEvent[] = [];
@@ -213,31 +256,48 @@ test.serial('batches: create, watch its progress to the end, and get its items',
   t.is(first.items.length, 2);
   t.truthy(first.next);
   const rest = await pi.batches.get(batch.id, { cursor: first.next ?? '' });
-  t.deepEqual([...first.items, ...rest.items].map((item) => item.status), ['done', 'done', 'failed']);
+  t.deepEqual(
+    [...first.items, ...rest.items].map((item) => item.status),
+    ['done', 'done', 'failed'],
+  );
   t.like(first.items[0]?.results[1], { format: 'png', width: 20, height: 20 });
 });
 
-test.serial('uploadMany stores a folder of fixtures with progress; the images it refuses are reported with their typed errors', async (t) => {
-  const pi = await client();
-  const names = (await readdir(FIXTURES)).sort();
-  const files = names.map((name) => `${FIXTURES}${name}`);
-  const progress: UploadProgress[] = [];
-  const outcomes = await pi.images.uploadMany(files, { concurrency: 4, onProgress: (update) => progress.push(update) });
+test.serial(
+  'uploadMany stores a folder of fixtures with progress; the images it refuses are reported with their typed errors',
+  async (t) => {
+    const pi = await client();
+    const names = (await readdir(FIXTURES)).sort();
+    const files = names.map((name) => `${FIXTURES}${name}`);
+    const progress: UploadProgress[] = [];
+    const outcomes = await pi.images.uploadMany(files, { concurrency: 4, onProgress: (update) => progress.push(update) });
 
-  t.is(outcomes.length, files.length);
-  t.deepEqual(outcomes.map((outcome) => outcome.input), files, 'outcomes are in input order');
-  t.deepEqual(progress.map((update) => update.finished), files.map((_, index) => index + 1));
-  t.true(progress.every((update) => update.total === files.length));
-  const failures = new Map(outcomes.flatMap((outcome, index) => (outcome.ok ? [] : [[names[index], outcome.error] as const])));
-  t.is(progress.at(-1)?.failed, failures.size);
-  t.true(failures.has('README.md') && failures.has('corrupt-header.jpg'));
-  t.false(failures.has('320x240.jpg'));
-  for (const error of failures.values()) t.true(error instanceof ApiError && error.status >= 400 && error.status < 500);
-  t.true(failures.get('README.md') instanceof UnsupportedMediaTypeError);
-  // Each accepted image reaches the catalog (moments after its 202).
-  for (const outcome of outcomes) {
-    if (!outcome.ok) continue;
-    const image = await waitUntil(() => pi.images.get(outcome.image.id), { timeoutMs: 60_000, intervalMs: 100, description: `image ${outcome.image.id} in the catalog` });
-    t.is(image.id, outcome.image.id);
-  }
-});
+    t.is(outcomes.length, files.length);
+    t.deepEqual(
+      outcomes.map((outcome) => outcome.input),
+      files,
+      'outcomes are in input order',
+    );
+    t.deepEqual(
+      progress.map((update) => update.finished),
+      files.map((_, index) => index + 1),
+    );
+    t.true(progress.every((update) => update.total === files.length));
+    const failures = new Map(outcomes.flatMap((outcome, index) => (outcome.ok ? [] : [[names[index], outcome.error] as const])));
+    t.is(progress.at(-1)?.failed, failures.size);
+    t.true(failures.has('README.md') && failures.has('corrupt-header.jpg'));
+    t.false(failures.has('320x240.jpg'));
+    for (const error of failures.values()) t.true(error instanceof ApiError && error.status >= 400 && error.status < 500);
+    t.true(failures.get('README.md') instanceof UnsupportedMediaTypeError);
+    // Each accepted image reaches the catalog (moments after its 202).
+    for (const outcome of outcomes) {
+      if (!outcome.ok) continue;
+      const image = await waitUntil(() => pi.images.get(outcome.image.id), {
+        timeoutMs: 60_000,
+        intervalMs: 100,
+        description: `image ${outcome.image.id} in the catalog`,
+      });
+      t.is(image.id, outcome.image.id);
+    }
+  },
+);

@@ -41,7 +41,11 @@ test.after.always(async () => {
 const expiresOf = (url: string): string | null => new URL(url).searchParams.get('expires');
 
 /** The URL the server signs and the one the client signs for the same image, options and lifetime, made within one second (so with one expiry). */
-async function signedBothWays({ keyed, signing, id }: Setup, options: ImageUrlOptions, expiresIn = 600): Promise<{ server: string; local: string }> {
+async function signedBothWays(
+  { keyed, signing, id }: Setup,
+  options: ImageUrlOptions,
+  expiresIn = 600,
+): Promise<{ server: string; local: string }> {
   for (let attempt = 0; attempt < 5; attempt += 1) {
     const server = (await keyed.images.signedUrl(id, options, { expiresIn })).url;
     const local = (await signing.images.signedUrl(id, options, { expiresIn })).url;
@@ -61,10 +65,13 @@ async function start(): Promise<Setup> {
   if (secret === undefined) throw new Error(`the admin command printed no signing secret:\n${printed}`);
   const setup = { secured, baseUrl, keyed, signing: new ProgImage({ baseUrl, signing: { tenant: DEFAULT_TENANT, secret } }), id, secret };
   // A rotated secret is in force once the services' tenant caches have expired (PROGIMAGE_AUTH_CACHE_MS).
-  await waitUntil(async () => {
-    const { server, local } = await signedBothWays(setup, { format: 'png' });
-    return server === local;
-  }, { timeoutMs: 30_000, intervalMs: 250, description: 'the server to sign with the rotated secret' });
+  await waitUntil(
+    async () => {
+      const { server, local } = await signedBothWays(setup, { format: 'png' });
+      return server === local;
+    },
+    { timeoutMs: 30_000, intervalMs: 250, description: 'the server to sign with the rotated secret' },
+  );
   return setup;
 }
 
@@ -108,7 +115,10 @@ test.serial('a locally signed URL that is changed, or signed with another secret
   }
   const otherTenant = await anonymousRequest(url.replace(`tenant=${DEFAULT_TENANT}`, 'tenant=someone-else'));
   t.true([401, 403].includes(otherTenant.status), `another tenant named: ${otherTenant.status}`);
-  const forged = new ProgImage({ baseUrl: s.baseUrl, signing: { tenant: DEFAULT_TENANT, secret: 'a-secret-the-server-never-made-0000000000' } });
+  const forged = new ProgImage({
+    baseUrl: s.baseUrl,
+    signing: { tenant: DEFAULT_TENANT, secret: 'a-secret-the-server-never-made-0000000000' },
+  });
   const reply = await anonymousRequest((await forged.images.signedUrl(s.id, { format: 'webp', w: 100 })).url);
   t.is(reply.status, 403);
   t.is(errorCode(reply), 'signature_invalid');
@@ -121,10 +131,13 @@ test.serial('a locally signed URL works until it expires, then is refused', asyn
   t.true(Math.abs(signed.expiresAt.getTime() - (before + 3000)) < 1000, `expires at ${signed.expiresAt.toISOString()}`);
   t.is(Number(expiresOf(signed.url)), Math.floor(signed.expiresAt.getTime() / 1000));
   t.is((await anonymousRequest(signed.url)).status, 200);
-  const refused = await waitUntil(async () => {
-    const reply = await anonymousRequest(signed.url);
-    return reply.status === 200 ? false : reply;
-  }, { timeoutMs: 10_000, intervalMs: 200, description: 'the URL to expire' });
+  const refused = await waitUntil(
+    async () => {
+      const reply = await anonymousRequest(signed.url);
+      return reply.status === 200 ? false : reply;
+    },
+    { timeoutMs: 10_000, intervalMs: 200, description: 'the URL to expire' },
+  );
   t.is(refused.status, 403);
   t.is(errorCode(refused), 'signature_expired');
   t.true(Date.now() >= Number(expiresOf(signed.url)) * 1000, 'not before its expiry');
@@ -133,10 +146,14 @@ test.serial('a locally signed URL works until it expires, then is refused', asyn
 test.serial('progimage sign signs locally with PROGIMAGE_SIGNING_SECRET and PROGIMAGE_TENANT, without an API key', async (t) => {
   const s = await setup();
   const sign = (env: NodeJS.ProcessEnv) =>
-    runCommand(process.execPath, ['--import', 'tsx', CLI, 'sign', s.id, 'webp', 'w=200', 'text=Hi there', '--expires-in', '600', '--json'], {
-      cwd: REPO_ROOT,
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
-    });
+    runCommand(
+      process.execPath,
+      ['--import', 'tsx', CLI, 'sign', s.id, 'webp', 'w=200', 'text=Hi there', '--expires-in', '600', '--json'],
+      {
+        cwd: REPO_ROOT,
+        env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
+      },
+    );
   const result = await sign({ PROGIMAGE_URL: s.baseUrl, PROGIMAGE_TENANT: DEFAULT_TENANT, PROGIMAGE_SIGNING_SECRET: s.secret });
   t.is(result.code, 0, result.stderr);
   const { url } = JSON.parse(result.stdout.toString('utf8')) as { url: string };
@@ -157,8 +174,17 @@ test('local signing makes no call, and refuses what the server would refuse to s
   const signed = await offline.images.signedUrl(id, { format: 'jpg', w: 10 }, { expiresIn: 60 });
   t.regex(signed.url, new RegExp(`^${NOWHERE}/v1/images/${id}\\.jpeg\\?width=10&tenant=acme&expires=\\d+&signature=[A-Za-z0-9_-]{43}$`));
   for (const expiresIn of [0, 1.5, 365 * 24 * 3600 + 1]) {
-    await t.throwsAsync(offline.images.signedUrl(id, { format: 'png' }, { expiresIn }), { instanceOf: RangeError, message: /^expiresIn: / });
+    await t.throwsAsync(offline.images.signedUrl(id, { format: 'png' }, { expiresIn }), {
+      instanceOf: RangeError,
+      message: /^expiresIn: /,
+    });
   }
-  await t.throwsAsync(offline.images.signedUrl('not-an-image-id', { format: 'png' }), { instanceOf: TypeError, message: /cannot be signed/ });
-  await t.throwsAsync(offline.images.signedUrl(id.toUpperCase(), { format: 'png' }), { instanceOf: TypeError, message: /cannot be signed/ });
+  await t.throwsAsync(offline.images.signedUrl('not-an-image-id', { format: 'png' }), {
+    instanceOf: TypeError,
+    message: /cannot be signed/,
+  });
+  await t.throwsAsync(offline.images.signedUrl(id.toUpperCase(), { format: 'png' }), {
+    instanceOf: TypeError,
+    message: /cannot be signed/,
+  });
 });

@@ -75,6 +75,11 @@ test('Schemathesis finds no answer outside the document and no server error', as
   const output = result.stdout.toString('utf8');
   writeFileSync(join(reportDir, 'output.txt'), output);
   const summary = output.slice(output.lastIndexOf('SUMMARY'));
-  t.log(summary.split('\n').filter((line) => /cases|generated|failures|❌/.test(line)).join('\n'));
+  t.log(
+    summary
+      .split('\n')
+      .filter((line) => /cases|generated|failures|❌/.test(line))
+      .join('\n'),
+  );
   t.is(result.code, 0, `${summary}\nEvery failure: ${join(reportDir, 'output.txt')}\n${result.stderr.slice(-4000)}`);
 });

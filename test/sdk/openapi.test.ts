@@ -9,7 +9,11 @@ import { startOnServers, type ProgImageOnServers } from '../support/on-servers.t
 /** The OpenAPI document names every route the services register, and the services answer as it says. */
 
 interface Operation {
-  readonly parameters?: readonly { readonly in: string; readonly name: string; readonly schema?: { readonly examples?: readonly string[] } }[];
+  readonly parameters?: readonly {
+    readonly in: string;
+    readonly name: string;
+    readonly schema?: { readonly examples?: readonly string[] };
+  }[];
   readonly responses: Readonly<Record<string, { readonly content?: Readonly<Record<string, unknown>> }>>;
 }
 type Paths = Readonly<Record<string, Readonly<Record<string, Operation>>>>;
@@ -28,12 +32,18 @@ const generic = (path: string) => path.replace(/:[A-Za-z0-9_]+/g, '{}').replace(
 
 /** A concrete path of a documented operation: each path parameter its schema's first example, else x. */
 const exampleOf = (path: string, operation: Operation | undefined) =>
-  path.replace(/\{([^}]+)\}/g, (_, name: string) => operation?.parameters?.find((parameter) => parameter.in === 'path' && parameter.name === name)?.schema?.examples?.[0] ?? 'x');
+  path.replace(
+    /\{([^}]+)\}/g,
+    (_, name: string) =>
+      operation?.parameters?.find((parameter) => parameter.in === 'path' && parameter.name === name)?.schema?.examples?.[0] ?? 'x',
+  );
 
 let running: ProgImageOnServers | undefined;
 async function startWithDocument(): Promise<ProgImageOnServers> {
   const started = await startOnServers('openapi');
-  const document = (await (await fetch(`${started.progimage.baseUrl}/v1/openapi.json`, { headers: bearer(TEST_API_KEY) })).json()) as { readonly paths: Paths };
+  const document = (await (await fetch(`${started.progimage.baseUrl}/v1/openapi.json`, { headers: bearer(TEST_API_KEY) })).json()) as {
+    readonly paths: Paths;
+  };
   ajv.addSchema({ ...document, $id: DOCUMENT_ID });
   paths = document.paths;
   return started;
@@ -46,7 +56,11 @@ test.after.always(async () => {
 test.serial('every route the services register is in the document, and every documented path is served', async (t) => {
   const { progimage } = await servers();
   const registered = progimage.routers.flatMap((router) =>
-    router.stack.flatMap((layer) => layer.methods.filter((method) => method !== 'HEAD').map((method) => ({ method: method.toLowerCase(), path: String(layer.path), regexp: layer.regexp }))),
+    router.stack.flatMap((layer) =>
+      layer.methods
+        .filter((method) => method !== 'HEAD')
+        .map((method) => ({ method: method.toLowerCase(), path: String(layer.path), regexp: layer.regexp })),
+    ),
   );
   t.true(registered.length >= 14, 'the walk found the routes');
   const documented = Object.entries(paths).flatMap(([path, item]) =>
@@ -56,14 +70,18 @@ test.serial('every route the services register is in the document, and every doc
   );
   for (const route of registered) {
     // A route of a RegExp (lib/http/segment-route.ts) is known by what it matches.
-    const same = (entry: (typeof documented)[number]) => (route.path.startsWith('/^') ? route.regexp.test(entry.example) : generic(entry.path) === generic(route.path));
+    const same = (entry: (typeof documented)[number]) =>
+      route.path.startsWith('/^') ? route.regexp.test(entry.example) : generic(entry.path) === generic(route.path);
     t.true(
       documented.some((entry) => entry.method === route.method && same(entry)),
       `${route.method.toUpperCase()} ${route.path} is documented`,
     );
   }
   for (const entry of documented) {
-    t.true(registered.some((route) => route.method === entry.method && route.regexp.test(entry.example)), `${entry.method.toUpperCase()} ${entry.path} is served`);
+    t.true(
+      registered.some((route) => route.method === entry.method && route.regexp.test(entry.example)),
+      `${entry.method.toUpperCase()} ${entry.path} is served`,
+    );
   }
 });
 
@@ -86,7 +104,9 @@ async function conforms(t: ExecutionContext, method: string, path: string, respo
     t.is((await response.arrayBuffer()).byteLength, 0, `${method} ${path} ${status} has no body`);
     return;
   }
-  const mediaType = contentTypes.find((candidate) => candidate === type || (candidate.endsWith('/*') && type.startsWith(candidate.slice(0, -1))));
+  const mediaType = contentTypes.find(
+    (candidate) => candidate === type || (candidate.endsWith('/*') && type.startsWith(candidate.slice(0, -1))),
+  );
   t.truthy(mediaType, `${method} ${path} ${status}: ${type} is one of ${contentTypes.join(', ')}`);
   if (mediaType !== 'application/json') {
     await response.arrayBuffer();
@@ -94,7 +114,9 @@ async function conforms(t: ExecutionContext, method: string, path: string, respo
   }
   const body: unknown = await response.json();
   const responseStatus = operation.responses[status] === undefined ? 'default' : status;
-  const validate = ajv.getSchema(`${DOCUMENT_ID}#/${pointer('paths', path, method, 'responses', responseStatus, 'content', mediaType, 'schema')}`);
+  const validate = ajv.getSchema(
+    `${DOCUMENT_ID}#/${pointer('paths', path, method, 'responses', responseStatus, 'content', mediaType, 'schema')}`,
+  );
   if (validate === undefined) throw new Error(`no schema for ${method} ${path} ${status}`);
   t.true(validate(body), `${method} ${path} ${status}: ${ajv.errorsText(validate.errors)}\n${JSON.stringify(body).slice(0, 400)}`);
 }
@@ -122,7 +144,12 @@ test.serial('real answers of every service validate against the document', async
   form.append('file', new Blob([jpeg]), 'a.jpg');
   form.append('file', new Blob([png]), 'b.png');
   await conforms(t, 'post', '/v1/images', await fetch(`${base}/v1/images`, { method: 'POST', body: form, headers: authorization }));
-  await conforms(t, 'post', '/v1/images', await post('/v1/images', JSON.stringify({ url: fixtures.url('with-alpha.png') }), 'application/json'));
+  await conforms(
+    t,
+    'post',
+    '/v1/images',
+    await post('/v1/images', JSON.stringify({ url: fixtures.url('with-alpha.png') }), 'application/json'),
+  );
   await conforms(t, 'post', '/v1/images', await post('/v1/images', 'not an image', 'text/plain'));
   await conforms(t, 'post', '/v1/images', await post('/v1/images', JSON.stringify({ link: 'x' }), 'application/json'));
 
@@ -136,9 +163,19 @@ test.serial('real answers of every service validate against the document', async
   await conforms(t, 'get', '/v1/images', await get(`/v1/images?limit=2`));
   await conforms(t, 'get', '/v1/images', await get(`/v1/images?limit=1000`));
   await conforms(t, 'get', '/v1/images/{id}.{extension}', await get(`/v1/images/${id}.webp?w=40`));
-  await conforms(t, 'get', '/v1/images/{id}.{extension}', await fetch(`${base}/v1/images/${id}.auto?w=40&dpr=auto`, { headers: { ...authorization, Accept: 'image/avif', 'Sec-CH-DPR': '2' } }));
+  await conforms(
+    t,
+    'get',
+    '/v1/images/{id}.{extension}',
+    await fetch(`${base}/v1/images/${id}.auto?w=40&dpr=auto`, { headers: { ...authorization, Accept: 'image/avif', 'Sec-CH-DPR': '2' } }),
+  );
   for (const range of ['bytes=0-99', 'bytes=99999999-']) {
-    await conforms(t, 'get', '/v1/images/{id}.{extension}', await fetch(`${base}/v1/images/${id}.webp?w=40`, { headers: { ...authorization, Range: range } }));
+    await conforms(
+      t,
+      'get',
+      '/v1/images/{id}.{extension}',
+      await fetch(`${base}/v1/images/${id}.webp?w=40`, { headers: { ...authorization, Range: range } }),
+    );
   }
   await conforms(t, 'get', '/v1/images/{id}.{extension}', await get(`/v1/images/${id}.webp?w=0`));
   await conforms(t, 'get', '/v1/images/{id}.{extension}', await get(`/v1/images/${id}.bmp`));
@@ -184,9 +221,19 @@ test.serial('answers of the webhook routes validate against the document', async
   await conforms(t, 'get', '/v1/webhooks/{id}', await send('GET', `/v1/webhooks/${id}`));
   await conforms(t, 'get', '/v1/webhooks/{id}', await send('GET', '/v1/webhooks/00000000-0000-4000-8000-000000000000'));
   await conforms(t, 'patch', '/v1/webhooks/{id}', await send('PATCH', `/v1/webhooks/${id}`, { enabled: false }));
-  await conforms(t, 'post', '/v1/webhooks/{id}/rotate-secret', await send('POST', `/v1/webhooks/${id}/rotate-secret`, { graceSeconds: 60 }));
+  await conforms(
+    t,
+    'post',
+    '/v1/webhooks/{id}/rotate-secret',
+    await send('POST', `/v1/webhooks/${id}/rotate-secret`, { graceSeconds: 60 }),
+  );
   await conforms(t, 'get', '/v1/webhooks/{id}/deliveries', await send('GET', `/v1/webhooks/${id}/deliveries?limit=5`));
   await conforms(t, 'get', '/v1/webhooks/{id}/deliveries', await send('GET', `/v1/webhooks/${id}/deliveries?state=lost`));
-  await conforms(t, 'post', '/v1/webhooks/{id}/deliveries/{deliveryId}/redeliver', await send('POST', `/v1/webhooks/${id}/deliveries/${id}/redeliver`));
+  await conforms(
+    t,
+    'post',
+    '/v1/webhooks/{id}/deliveries/{deliveryId}/redeliver',
+    await send('POST', `/v1/webhooks/${id}/deliveries/${id}/redeliver`),
+  );
   await conforms(t, 'delete', '/v1/webhooks/{id}', await send('DELETE', `/v1/webhooks/${id}`));
 });

@@ -47,7 +47,10 @@ const HELP_FIRST_LINE = /^progimage: store, transform and serve images with Prog
 /** Every file under a folder, relative to it, sorted. */
 async function filesUnder(folder: string): Promise<string[]> {
   const entries = await readdir(folder, { recursive: true, withFileTypes: true });
-  return entries.filter((entry) => entry.isFile()).map((entry) => relative(folder, join(entry.parentPath, entry.name))).sort();
+  return entries
+    .filter((entry) => entry.isFile())
+    .map((entry) => relative(folder, join(entry.parentPath, entry.name)))
+    .sort();
 }
 
 const CONSUMER = `
@@ -73,54 +76,92 @@ test.serial('in the checkout, after npm ci, npx progimage runs the command of th
   t.regex(help.stdout.toString('utf8'), HELP_FIRST_LINE);
 });
 
-test.serial('the packed tarball holds the built library, its declarations, the executable command, README, LICENSE and package.json, and nothing else', async (t) => {
-  const unpacked = await mkdtemp(join(tmpdir(), 'progimage-unpacked-'));
-  t.teardown(() => rm(unpacked, { recursive: true, force: true }));
-  // Unpacked by tar, not npm, whose installer makes a command executable whatever the tarball says.
-  const untarred = await runCommand('tar', ['-xzf', await tarball(), '-C', unpacked], { cwd: unpacked, env });
-  t.is(untarred.code, 0, succeeded(untarred));
-  const files = await filesUnder(join(unpacked, 'package'));
+test.serial(
+  'the packed tarball holds the built library, its declarations, the executable command, README, LICENSE and package.json, and nothing else',
+  async (t) => {
+    const unpacked = await mkdtemp(join(tmpdir(), 'progimage-unpacked-'));
+    t.teardown(() => rm(unpacked, { recursive: true, force: true }));
+    // Unpacked by tar, not npm, whose installer makes a command executable whatever the tarball says.
+    const untarred = await runCommand('tar', ['-xzf', await tarball(), '-C', unpacked], { cwd: unpacked, env });
+    t.is(untarred.code, 0, succeeded(untarred));
+    const files = await filesUnder(join(unpacked, 'package'));
 
-  t.deepEqual(files.filter((file) => !file.startsWith('dist/')), ['LICENSE', 'README.md', 'package.json']);
-  t.deepEqual(files.filter((file) => file.startsWith('dist/') && !/\.(js|d\.ts)$/.test(file)), [], 'only code and declarations in dist');
-  t.deepEqual(files.filter((file) => file.startsWith('dist/cli/') && file.endsWith('.d.ts')), [], "the command's modules are no API: no declarations");
-  for (const file of ['dist/index.js', 'dist/index.d.ts', 'dist/cli/main.js', 'dist/cli/commands/sign.js']) t.true(files.includes(file), file);
+    t.deepEqual(
+      files.filter((file) => !file.startsWith('dist/')),
+      ['LICENSE', 'README.md', 'package.json'],
+    );
+    t.deepEqual(
+      files.filter((file) => file.startsWith('dist/') && !/\.(js|d\.ts)$/.test(file)),
+      [],
+      'only code and declarations in dist',
+    );
+    t.deepEqual(
+      files.filter((file) => file.startsWith('dist/cli/') && file.endsWith('.d.ts')),
+      [],
+      "the command's modules are no API: no declarations",
+    );
+    for (const file of ['dist/index.js', 'dist/index.d.ts', 'dist/cli/main.js', 'dist/cli/commands/sign.js'])
+      t.true(files.includes(file), file);
 
-  const command = join(unpacked, 'package/dist/cli/main.js');
-  t.is((await stat(command)).mode & 0o111, 0o111, 'the command is executable in the tarball');
-  t.true((await readFile(command, 'utf8')).startsWith('#!/usr/bin/env node\n'));
-  t.regex(await readFile(join(unpacked, 'package/LICENSE'), 'utf8'), /^MIT License\n\nCopyright \(c\) 2026 ProgImage\n/);
-});
+    const command = join(unpacked, 'package/dist/cli/main.js');
+    t.is((await stat(command)).mode & 0o111, 0o111, 'the command is executable in the tarball');
+    t.true((await readFile(command, 'utf8')).startsWith('#!/usr/bin/env node\n'));
+    t.regex(await readFile(join(unpacked, 'package/LICENSE'), 'utf8'), /^MIT License\n\nCopyright \(c\) 2026 ProgImage\n/);
+  },
+);
 
-test.serial('the packed tarball installs into an empty project; there the library, its type declarations and the progimage command work', async (t) => {
-  const project = await mkdtemp(join(tmpdir(), 'progimage-consumer-'));
-  t.teardown(() => rm(project, { recursive: true, force: true }));
+test.serial(
+  'the packed tarball installs into an empty project; there the library, its type declarations and the progimage command work',
+  async (t) => {
+    const project = await mkdtemp(join(tmpdir(), 'progimage-consumer-'));
+    t.teardown(() => rm(project, { recursive: true, force: true }));
 
-  await writeFile(join(project, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }));
-  const installed = await runCommand(NPM, ['install', '--offline', await tarball()], { cwd: project, env });
-  t.is(installed.code, 0, succeeded(installed));
+    await writeFile(join(project, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }));
+    const installed = await runCommand(NPM, ['install', '--offline', await tarball()], { cwd: project, env });
+    t.is(installed.code, 0, succeeded(installed));
 
-  // The declarations type-check a consumer's code, with the compiler and Node's types of this repository.
-  await writeFile(join(project, 'consumer.ts'), "import { ProgImage, type Image } from '@progimage/client';\nconst pi = new ProgImage({ baseUrl: 'http://x' });\nexport const url: string = pi.images.url('id', { format: 'png', w: 10, fit: 'cover' });\nexport type Shown = Image['status'];\n");
-  await writeFile(
-    join(project, 'tsconfig.json'),
-    JSON.stringify({ compilerOptions: { strict: true, noEmit: true, module: 'NodeNext', moduleResolution: 'NodeNext', target: 'ES2023', types: ['node'], typeRoots: [join(REPO_ROOT, 'node_modules/@types')] }, files: ['consumer.ts'] }),
-  );
-  const typed = await runCommand(process.execPath, [join(REPO_ROOT, 'node_modules/typescript/bin/tsc'), '-p', project], { cwd: project, env });
-  t.is(typed.code, 0, succeeded(typed));
+    // The declarations type-check a consumer's code, with the compiler and Node's types of this repository.
+    await writeFile(
+      join(project, 'consumer.ts'),
+      "import { ProgImage, type Image } from '@progimage/client';\nconst pi = new ProgImage({ baseUrl: 'http://x' });\nexport const url: string = pi.images.url('id', { format: 'png', w: 10, fit: 'cover' });\nexport type Shown = Image['status'];\n",
+    );
+    await writeFile(
+      join(project, 'tsconfig.json'),
+      JSON.stringify({
+        compilerOptions: {
+          strict: true,
+          noEmit: true,
+          module: 'NodeNext',
+          moduleResolution: 'NodeNext',
+          target: 'ES2023',
+          types: ['node'],
+          typeRoots: [join(REPO_ROOT, 'node_modules/@types')],
+        },
+        files: ['consumer.ts'],
+      }),
+    );
+    const typed = await runCommand(process.execPath, [join(REPO_ROOT, 'node_modules/typescript/bin/tsc'), '-p', project], {
+      cwd: project,
+      env,
+    });
+    t.is(typed.code, 0, succeeded(typed));
 
-  running = await startOnServers('sdk-package');
-  const service = { ...env, PROGIMAGE_URL: running.progimage.baseUrl, PROGIMAGE_API_KEY: TEST_API_KEY };
-  await writeFile(join(project, 'consumer.mjs'), CONSUMER);
-  const used = await runCommand(process.execPath, ['consumer.mjs', fixturePath('320x240.jpg')], { cwd: project, env: service });
-  t.is(used.code, 0, succeeded(used));
-  const outcome = JSON.parse(used.stdout.toString('utf8')) as { id: string; url: string };
-  t.like(outcome, { status: 'ready', missing: 'not_found', url: `${running.progimage.baseUrl}/v1/images/${outcome.id}.webp?width=50` });
+    running = await startOnServers('sdk-package');
+    const service = { ...env, PROGIMAGE_URL: running.progimage.baseUrl, PROGIMAGE_API_KEY: TEST_API_KEY };
+    await writeFile(join(project, 'consumer.mjs'), CONSUMER);
+    const used = await runCommand(process.execPath, ['consumer.mjs', fixturePath('320x240.jpg')], { cwd: project, env: service });
+    t.is(used.code, 0, succeeded(used));
+    const outcome = JSON.parse(used.stdout.toString('utf8')) as { id: string; url: string };
+    t.like(outcome, { status: 'ready', missing: 'not_found', url: `${running.progimage.baseUrl}/v1/images/${outcome.id}.webp?width=50` });
 
-  const help = await npxHelp(project);
-  t.is(help.code, 0, succeeded(help));
-  t.regex(help.stdout.toString('utf8'), HELP_FIRST_LINE);
-  const command = await runCommand(join(project, 'node_modules/.bin/progimage'), ['upload', fixturePath('with-alpha.png'), '--json'], { cwd: project, env: service });
-  t.is(command.code, 0, succeeded(command));
-  t.regex(command.stdout.toString('utf8'), /"id": "[0-9a-f-]{36}"/);
-});
+    const help = await npxHelp(project);
+    t.is(help.code, 0, succeeded(help));
+    t.regex(help.stdout.toString('utf8'), HELP_FIRST_LINE);
+    const command = await runCommand(join(project, 'node_modules/.bin/progimage'), ['upload', fixturePath('with-alpha.png'), '--json'], {
+      cwd: project,
+      env: service,
+    });
+    t.is(command.code, 0, succeeded(command));
+    t.regex(command.stdout.toString('utf8'), /"id": "[0-9a-f-]{36}"/);
+  },
+);

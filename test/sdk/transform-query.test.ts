@@ -16,25 +16,68 @@ test('url() writes canonical names in the order options apply, whatever order an
 });
 
 test('url() leaves out options that are off, and writes rectangles and sides as lists', (t) => {
-  const url = pi.images.url(ID, { format: 'png', flop: false, crop: { left: 1, top: 2, width: 30, height: 40 }, extend: { top: 1, right: 2, bottom: 3, left: 4 }, preset: 'thumbnail' });
+  const url = pi.images.url(ID, {
+    format: 'png',
+    flop: false,
+    crop: { left: 1, top: 2, width: 30, height: 40 },
+    extend: { top: 1, right: 2, bottom: 3, left: 4 },
+    preset: 'thumbnail',
+  });
   t.is(url, `https://images.example.com/v1/images/${ID}.png?crop=1%2C2%2C30%2C40&extend=1%2C2%2C3%2C4&preset=thumbnail`);
 });
 
 test('url() writes download after the transformation: a parameter of the response, not of the canonical form', (t) => {
-  t.is(pi.images.url(ID, { format: 'webp', download: 'Été à Paris', w: 100 }), `https://images.example.com/v1/images/${ID}.webp?width=100&download=%C3%89t%C3%A9+%C3%A0+Paris`);
+  t.is(
+    pi.images.url(ID, { format: 'webp', download: 'Été à Paris', w: 100 }),
+    `https://images.example.com/v1/images/${ID}.webp?width=100&download=%C3%89t%C3%A9+%C3%A0+Paris`,
+  );
   t.is(pi.images.url(ID, { format: 'png', download: '' }), `https://images.example.com/v1/images/${ID}.png?download=`);
 });
 
 test('an option given under two spellings is refused before anything is sent', (t) => {
-  t.throws(() => pi.images.url(ID, { format: 'png', w: 1, width: 2 }), { instanceOf: TypeError, message: /w repeats width|width repeats width/ });
+  t.throws(() => pi.images.url(ID, { format: 'png', w: 1, width: 2 }), {
+    instanceOf: TypeError,
+    message: /w repeats width|width repeats width/,
+  });
 });
 
 const SAMPLES: readonly TransformInput[] = [
   { w: 320, h: 200, fit: 'contain', g: 'north', bg: '#ff000080', enlarge: true, dpr: 2 },
   { crop: { left: 0, top: 0, width: 10, height: 10 }, rotate: -45, flip: true, flop: false, extend: 4, blur: 1.5, sharpen: 2 },
-  { trim: 20, median: 5, gamma: 2.2, negate: true, normalise: true, brightness: 1.2, saturation: 0, hue: 90, tint: 'red', grayscale: true, threshold: 128 },
-  { mask: 'rounded', radius: 8, flatten: true, format: 'webp', quality: 70, lossless: false, effort: 4, metadata: 'keep', max_bytes: 20_000 },
-  { overlay: ID, overlay_gravity: 'southwest', overlay_x: 5, overlay_y: 6, overlay_opacity: 0.5, overlay_tile: false, progressive: true, format: 'jpg' },
+  {
+    trim: 20,
+    median: 5,
+    gamma: 2.2,
+    negate: true,
+    normalise: true,
+    brightness: 1.2,
+    saturation: 0,
+    hue: 90,
+    tint: 'red',
+    grayscale: true,
+    threshold: 128,
+  },
+  {
+    mask: 'rounded',
+    radius: 8,
+    flatten: true,
+    format: 'webp',
+    quality: 70,
+    lossless: false,
+    effort: 4,
+    metadata: 'keep',
+    max_bytes: 20_000,
+  },
+  {
+    overlay: ID,
+    overlay_gravity: 'southwest',
+    overlay_x: 5,
+    overlay_y: 6,
+    overlay_opacity: 0.5,
+    overlay_tile: false,
+    progressive: true,
+    format: 'jpg',
+  },
 ];
 
 for (const [index, sample] of SAMPLES.entries()) {

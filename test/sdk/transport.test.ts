@@ -28,15 +28,30 @@ import { serverSentEvents } from '../../sdk/src/server-sent-events.ts';
 type Handler = (request: IncomingMessage, response: ServerResponse) => void;
 
 /** A client of a local server that answers with `handler`; no retries unless asked. */
-async function serve(t: { teardown(fn: () => unknown): void }, handler: Handler, options: Partial<ClientOptions> = {}): Promise<{ pi: ProgImage; requests: IncomingMessage[] }> {
+async function serve(
+  t: { teardown(fn: () => unknown): void },
+  handler: Handler,
+  options: Partial<ClientOptions> = {},
+): Promise<{ pi: ProgImage; requests: IncomingMessage[] }> {
   const requests: IncomingMessage[] = [];
   const server = createServer((request, response) => {
     requests.push(request);
     handler(request, response);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  t.teardown(() => new Promise((resolve) => { server.closeAllConnections(); server.close(resolve); }));
-  const pi = new ProgImage({ baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`, apiKey: 'key-1', maxRetries: 0, ...options });
+  t.teardown(
+    () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(resolve);
+      }),
+  );
+  const pi = new ProgImage({
+    baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`,
+    apiKey: 'key-1',
+    maxRetries: 0,
+    ...options,
+  });
   return { pi, requests };
 }
 
@@ -47,28 +62,45 @@ const answer = (response: ServerResponse, status: number, body: unknown, headers
 const IMAGE = { id: 'x', status: 'uploaded' };
 
 test('every call carries the API key as a bearer token', async (t) => {
-  const { pi, requests } = await serve(t, (_, response) => { answer(response, 200, IMAGE); });
+  const { pi, requests } = await serve(t, (_, response) => {
+    answer(response, 200, IMAGE);
+  });
   await pi.images.get('x');
   t.is(requests[0]?.headers.authorization, 'Bearer key-1');
   t.is(requests[0]?.url, '/v1/images/x');
 });
 
 const CLASSES = [
-  [400, BadRequestError], [401, AuthenticationError], [403, PermissionDeniedError], [404, NotFoundError], [409, ConflictError],
-  [410, GoneError], [413, PayloadTooLargeError], [415, UnsupportedMediaTypeError], [422, UnprocessableEntityError],
-  [429, RateLimitError], [500, ServerError], [502, ServerError], [503, ServiceUnavailableError], [418, ApiError],
+  [400, BadRequestError],
+  [401, AuthenticationError],
+  [403, PermissionDeniedError],
+  [404, NotFoundError],
+  [409, ConflictError],
+  [410, GoneError],
+  [413, PayloadTooLargeError],
+  [415, UnsupportedMediaTypeError],
+  [422, UnprocessableEntityError],
+  [429, RateLimitError],
+  [500, ServerError],
+  [502, ServerError],
+  [503, ServiceUnavailableError],
+  [418, ApiError],
 ] as const;
 
 for (const [status, ErrorClass] of CLASSES) {
   test(`a ${status} answer becomes ${ErrorClass.name} with the code, message and details of its body`, async (t) => {
-    const { pi } = await serve(t, (_, response) => { answer(response, status, { error: { code: 'some_code', message: 'what happened', option: 'width' } }, { 'Retry-After': '7' }); });
+    const { pi } = await serve(t, (_, response) => {
+      answer(response, status, { error: { code: 'some_code', message: 'what happened', option: 'width' } }, { 'Retry-After': '7' });
+    });
     const error = await t.throwsAsync(pi.images.get('x'), { instanceOf: ErrorClass });
     t.like(error, { status, code: 'some_code', message: 'what happened', details: { option: 'width' }, retryAfter: 7 });
   });
 }
 
 test('an error answer without a JSON body still has a status and a code', async (t) => {
-  const { pi } = await serve(t, (_, response) => { response.writeHead(500).end('<html>oops</html>'); });
+  const { pi } = await serve(t, (_, response) => {
+    response.writeHead(500).end('<html>oops</html>');
+  });
   t.like(await t.throwsAsync(pi.images.get('x'), { instanceOf: ServerError }), { status: 500, code: 'http_500' });
 });
 
@@ -90,18 +122,30 @@ test('a broken connection is retried, then reported as a ConnectionError', async
 });
 
 test('429 and 503 are retried as often as allowed, Retry-After honoured; the last answer is the error', async (t) => {
-  const { pi, requests } = await serve(t, (_, response) => { answer(response, 429, { error: { code: 'slow_down', message: 'later' } }, { 'Retry-After': '0' }); }, { maxRetries: 3 });
+  const { pi, requests } = await serve(
+    t,
+    (_, response) => {
+      answer(response, 429, { error: { code: 'slow_down', message: 'later' } }, { 'Retry-After': '0' });
+    },
+    { maxRetries: 3 },
+  );
   await t.throwsAsync(pi.images.get('x'), { instanceOf: RateLimitError });
   t.is(requests.length, 4);
 });
 
 test('a 4xx other than 429 is never retried', async (t) => {
-  const { pi, requests } = await serve(t, (_, response) => { answer(response, 404, { error: { code: 'not_found', message: 'no' } }); }, { maxRetries: 3 });
+  const { pi, requests } = await serve(
+    t,
+    (_, response) => {
+      answer(response, 404, { error: { code: 'not_found', message: 'no' } });
+    },
+    { maxRetries: 3 },
+  );
   await t.throwsAsync(pi.images.get('x'), { instanceOf: NotFoundError });
   t.is(requests.length, 1);
 });
 
-test('a call past its timeout fails with TimeoutError; an aborted one with the signal\'s reason', async (t) => {
+test("a call past its timeout fails with TimeoutError; an aborted one with the signal's reason", async (t) => {
   const { pi } = await serve(t, () => undefined);
   await t.throwsAsync(pi.images.get('x', { timeout: 100 }), { instanceOf: TimeoutError });
   const controller = new AbortController();
@@ -122,11 +166,26 @@ test('waitUntilReady polls until the image is ready, and gives up with TimeoutEr
 });
 
 test('backoff is exponential with full jitter, and Retry-After wins', (t) => {
-  t.is(retryDelay(0, null, () => 1), 250);
-  t.is(retryDelay(3, null, () => 1), 2000);
-  t.is(retryDelay(10, null, () => 1), 10_000);
-  t.is(retryDelay(3, null, () => 0), 0);
-  t.is(retryDelay(0, 3000, () => 1), 3000);
+  t.is(
+    retryDelay(0, null, () => 1),
+    250,
+  );
+  t.is(
+    retryDelay(3, null, () => 1),
+    2000,
+  );
+  t.is(
+    retryDelay(10, null, () => 1),
+    10_000,
+  );
+  t.is(
+    retryDelay(3, null, () => 0),
+    0,
+  );
+  t.is(
+    retryDelay(0, 3000, () => 1),
+    3000,
+  );
   t.is(parseRetryAfter('2'), 2000);
   t.is(parseRetryAfter(new Date(Date.UTC(2030, 0, 1, 0, 0, 5)).toUTCString(), Date.UTC(2030, 0, 1)), 5000);
   t.is(parseRetryAfter('soon'), null);
@@ -144,5 +203,8 @@ test('server-sent events are read whatever the chunks', async (t) => {
   });
   const events = [];
   for await (const event of serverSentEvents(stream)) events.push(event);
-  t.deepEqual(events, [{ event: 'progress', data: '{"a":1}' }, { event: 'completed', data: '{"a":\n2}' }]);
+  t.deepEqual(events, [
+    { event: 'progress', data: '{"a":1}' },
+    { event: 'completed', data: '{"a":\n2}' },
+  ]);
 });

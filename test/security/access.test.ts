@@ -5,7 +5,17 @@ import { signUrl } from '../../lib/auth/signatures.ts';
 import { currentSecret, openTenantCollections } from '../../lib/auth/tenants.ts';
 import { loadConfig } from '../../lib/config/index.ts';
 import { waitUntil } from '../../lib/wait.ts';
-import { anonymousRequest, bearer, errorSchema, json, request, upload, uploadAccepted, waitForFinalStatus, type Reply } from '../support/api.ts';
+import {
+  anonymousRequest,
+  bearer,
+  errorSchema,
+  json,
+  request,
+  upload,
+  uploadAccepted,
+  waitForFinalStatus,
+  type Reply,
+} from '../support/api.ts';
 import { spawnChildService } from '../support/child-service.ts';
 import { readFixture } from '../support/fixtures.ts';
 import { admin, printedKey, startSecured, type SecuredProgImage } from '../support/secured.ts';
@@ -42,8 +52,17 @@ const defaultTenantImage = () =>
 test('without a valid API key the API answers 401 with a JSON error and a WWW-Authenticate challenge; health checks stay open', async (t) => {
   const { running } = await progimage();
   const id = await defaultTenantImage();
-  for (const headers of [{}, { authorization: 'Basic dXNlcjpwYXNz' }, { authorization: 'Bearer pik_not-a-key-anyone-was-given-0000000000' }]) {
-    for (const [method, path] of [['GET', `/v1/images/${id}`], ['GET', `/v1/images/${id}.webp`], ['DELETE', `/v1/images/${id}`], ['POST', '/v1/images']] as const) {
+  for (const headers of [
+    {},
+    { authorization: 'Basic dXNlcjpwYXNz' },
+    { authorization: 'Bearer pik_not-a-key-anyone-was-given-0000000000' },
+  ]) {
+    for (const [method, path] of [
+      ['GET', `/v1/images/${id}`],
+      ['GET', `/v1/images/${id}.webp`],
+      ['DELETE', `/v1/images/${id}`],
+      ['POST', '/v1/images'],
+    ] as const) {
       const reply = await anonymousRequest(`${running.baseUrl}${path}`, { method, headers });
       t.is(reply.status, 401, `${method} ${path} with ${JSON.stringify(headers)}`);
       t.is(errorCode(reply), 'unauthenticated');
@@ -62,7 +81,12 @@ test("a tenant sees only its own images: another tenant's id is a 404 exactly li
   // The owner's GET puts the image in the response cache first: the other tenant must not be answered from it.
   t.is((await request(`${running.baseUrl}/v1/images/${id}.webp?w=50`)).status, 200);
   const unknown = await asOther('/v1/images/00000000-0000-4000-8000-000000000000');
-  for (const path of [`/v1/images/${id}`, `/v1/images/${id}.webp`, `/v1/images/${id}.webp?w=50`, `/v1/images/${id}/variants/thumbnail.webp`]) {
+  for (const path of [
+    `/v1/images/${id}`,
+    `/v1/images/${id}.webp`,
+    `/v1/images/${id}.webp?w=50`,
+    `/v1/images/${id}/variants/thumbnail.webp`,
+  ]) {
     const reply = await asOther(path);
     t.is(reply.status, 404, path);
     t.deepEqual(json(reply), json(unknown), path);
@@ -85,10 +109,13 @@ test('a revoked key stops working; the tenant’s other keys do not', async (t) 
   const list = (key: string) => request(`${running.baseUrl}/v1/images`, { headers: bearer(key) });
   t.is((await list(tenant.key)).status, 200);
   await admin(env, 'key', 'revoke', tenant.key);
-  const refused = await waitUntil(async () => {
-    const reply = await list(tenant.key);
-    return reply.status === 401 ? reply : false;
-  }, { timeoutMs: AUTH_CACHE_MS * 20, intervalMs: 50, description: 'the revoked key to be refused' });
+  const refused = await waitUntil(
+    async () => {
+      const reply = await list(tenant.key);
+      return reply.status === 401 ? reply : false;
+    },
+    { timeoutMs: AUTH_CACHE_MS * 20, intervalMs: 50, description: 'the revoked key to be refused' },
+  );
   t.is(errorCode(refused), 'unauthenticated');
   t.is((await list(second)).status, 200);
 });
@@ -98,11 +125,13 @@ test('signed URLs: anyone may GET until expiry; a tampered, expired or misused o
   const id = await defaultTenantImage();
   const path = `/v1/images/${id}.png?w=40&h=30`;
   const keyed = await request(`${running.baseUrl}${path}`);
-  const signed = json(await request(`${running.baseUrl}/v1/signed-urls`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ path, expiresIn: 600 }),
-  })) as { url: string; expiresAt: string };
+  const signed = json(
+    await request(`${running.baseUrl}/v1/signed-urls`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ path, expiresIn: 600 }),
+    }),
+  ) as { url: string; expiresAt: string };
   t.regex(signed.url, /[?&]signature=/);
 
   for (let attempt = 0; attempt < 2; attempt += 1) {
@@ -150,10 +179,13 @@ test('rotating the signing secret keeps URLs already handed out valid for the gr
   t.not(after, before);
   t.is((await anonymousRequest(`${running.baseUrl}${before}`)).status, 200, 'the old secret still verifies during the grace period');
   t.is((await anonymousRequest(`${running.baseUrl}${after}`)).status, 200);
-  const refused = await waitUntil(async () => {
-    const reply = await anonymousRequest(`${running.baseUrl}${before}`);
-    return reply.status === 403 ? reply : false;
-  }, { timeoutMs: 60_000, intervalMs: 200, description: 'the old secret to retire' });
+  const refused = await waitUntil(
+    async () => {
+      const reply = await anonymousRequest(`${running.baseUrl}${before}`);
+      return reply.status === 403 ? reply : false;
+    },
+    { timeoutMs: 60_000, intervalMs: 200, description: 'the old secret to retire' },
+  );
   t.is(errorCode(refused), 'signature_invalid');
   t.is((await anonymousRequest(`${running.baseUrl}${after}`)).status, 200);
 });
@@ -163,17 +195,22 @@ test('a tenant that requires signatures gets 403 for image bytes fetched with on
   const tenant = await newTenant('signed-only', '--signed-gets-only', 'true');
   const id = await uploadAccepted(running.baseUrl, await readFixture('320x240.jpg'), 'application/octet-stream', tenant.key);
   // The catalog learns of an upload moments after its 202.
-  const meta = await waitUntil(async () => {
-    const reply = await request(`${running.baseUrl}/v1/images/${id}`, { headers: bearer(tenant.key) });
-    return reply.status === 404 ? false : reply;
-  }, { timeoutMs: 60_000, intervalMs: 100, description: 'the catalog to know the upload' });
+  const meta = await waitUntil(
+    async () => {
+      const reply = await request(`${running.baseUrl}/v1/images/${id}`, { headers: bearer(tenant.key) });
+      return reply.status === 404 ? false : reply;
+    },
+    { timeoutMs: 60_000, intervalMs: 100, description: 'the catalog to know the upload' },
+  );
   t.is(meta.status, 200);
   const bytes = await request(`${running.baseUrl}/v1/images/${id}.webp`, { headers: bearer(tenant.key) });
   t.is(bytes.status, 403);
   t.is(errorCode(bytes), 'signature_required');
   await admin(env, 'tenant', 'set', tenant.name, '--signed-gets-only', 'false');
   await waitUntil(async () => (await request(`${running.baseUrl}/v1/images/${id}.webp`, { headers: bearer(tenant.key) })).status !== 403, {
-    timeoutMs: AUTH_CACHE_MS * 20, intervalMs: 50, description: 'the setting to be seen',
+    timeoutMs: AUTH_CACHE_MS * 20,
+    intervalMs: 50,
+    description: 'the setting to be seen',
   });
   t.pass();
 });
@@ -231,6 +268,8 @@ test('a new installation creates the default tenant and prints its key once; the
   await second.ready(60_000);
   t.notRegex(second.output(), /pik_/, 'the key is printed only when the tenant is created');
   t.is((await anonymousRequest(`${second.baseUrl}/v1/images`, { headers: bearer(key) })).status, 200);
-  const image = await sharp({ create: { width: 8, height: 8, channels: 3, background: '#fff' } }).png().toBuffer();
+  const image = await sharp({ create: { width: 8, height: 8, channels: 3, background: '#fff' } })
+    .png()
+    .toBuffer();
   t.is((await upload(second.baseUrl, image, 'application/octet-stream', bearer(key))).status, 202);
 });

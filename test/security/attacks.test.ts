@@ -59,7 +59,15 @@ const ready = () =>
       socket.destroy();
     });
     await new Promise<void>((resolve) => tripwire.server.listen(0, '127.0.0.1', resolve));
-    return { secured, baseUrl, port: Number(new URL(baseUrl).port), attackerKey, victimKey, victimImage, tripwire: { ...tripwire, port: (tripwire.server.address() as AddressInfo).port } };
+    return {
+      secured,
+      baseUrl,
+      port: Number(new URL(baseUrl).port),
+      attackerKey,
+      victimKey,
+      victimImage,
+      tripwire: { ...tripwire, port: (tripwire.server.address() as AddressInfo).port },
+    };
   })());
 
 test.after.always(async () => {
@@ -79,7 +87,10 @@ async function snapshot({ secured, attackerKey, victimKey, baseUrl }: Setup): Pr
       stored[prefix] = keys.sort();
     }
   }
-  for (const [tenant, apiKey] of [[VICTIM, victimKey], [ATTACKER, attackerKey]] as const) {
+  for (const [tenant, apiKey] of [
+    [VICTIM, victimKey],
+    [ATTACKER, attackerKey],
+  ] as const) {
     const list = json(await anonymousRequest(`${baseUrl}/v1/images?limit=100`, { headers: bearer(apiKey) })) as {
       images: { id: string; status: string }[];
     };
@@ -88,12 +99,16 @@ async function snapshot({ secured, attackerKey, victimKey, baseUrl }: Setup): Pr
   return stored;
 }
 
-const attacker = (s: Setup, init: { method?: string; body?: NonNullable<RequestInit['body']>; headers?: Record<string, string> } = {}): RequestInit => ({
+const attacker = (
+  s: Setup,
+  init: { method?: string; body?: NonNullable<RequestInit['body']>; headers?: Record<string, string> } = {},
+): RequestInit => ({
   ...init,
   headers: { ...bearer(s.attackerKey), ...init.headers },
 });
 const asVictim = (s: Setup, path: string) => anonymousRequest(`${s.baseUrl}${path}`, { headers: bearer(s.victimKey) });
-const uploadAs = (s: Setup, body: Buffer, contentType = 'application/octet-stream') => upload(s.baseUrl, body, contentType, bearer(s.attackerKey));
+const uploadAs = (s: Setup, body: Buffer, contentType = 'application/octet-stream') =>
+  upload(s.baseUrl, body, contentType, bearer(s.attackerKey));
 const multipartAs = (s: Setup, body: Buffer, filename: string, type: string) => {
   const form = new FormData();
   form.append('file', new Blob([body], { type }), filename);
@@ -101,9 +116,13 @@ const multipartAs = (s: Setup, body: Buffer, filename: string, type: string) => 
 };
 const svgUpload = (s: Setup, svg: string) => uploadAs(s, Buffer.from(svg), 'image/svg+xml');
 const urlUpload = (s: Setup, url: string) =>
-  anonymousRequest(`${s.baseUrl}/v1/images`, attacker(s, { method: 'POST', body: JSON.stringify({ url }), headers: { 'content-type': 'application/json' } }));
+  anonymousRequest(
+    `${s.baseUrl}/v1/images`,
+    attacker(s, { method: 'POST', body: JSON.stringify({ url }), headers: { 'content-type': 'application/json' } }),
+  );
 
-const svg = (inner: string, prolog = '') => `${prolog}<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" width="64" height="64">${inner}</svg>`;
+const svg = (inner: string, prolog = '') =>
+  `${prolog}<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" width="64" height="64">${inner}</svg>`;
 const BILLION_LAUGHS = `<?xml version="1.0"?><!DOCTYPE svg [<!ENTITY a "lol"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;"><!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;"><!ENTITY d "&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;"><!ENTITY e "&d;&d;&d;&d;&d;&d;&d;&d;&d;&d;">]>`;
 
 async function victimSecret(s: Setup): Promise<string> {
@@ -118,9 +137,12 @@ async function victimSecret(s: Setup): Promise<string> {
 }
 
 function* chunkedBody(path: string, key: string, totalBytes: number): Generator<Buffer> {
-  yield Buffer.from(`POST ${path} HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer ${key}\r\nContent-Type: image/jpeg\r\nTransfer-Encoding: chunked\r\n\r\n`);
+  yield Buffer.from(
+    `POST ${path} HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer ${key}\r\nContent-Type: image/jpeg\r\nTransfer-Encoding: chunked\r\n\r\n`,
+  );
   const chunk = Buffer.alloc(64 * 1024, 0xab);
-  for (let sent = 0; sent < totalBytes; sent += chunk.length) yield Buffer.concat([Buffer.from(`${chunk.length.toString(16)}\r\n`), chunk, Buffer.from('\r\n')]);
+  for (let sent = 0; sent < totalBytes; sent += chunk.length)
+    yield Buffer.concat([Buffer.from(`${chunk.length.toString(16)}\r\n`), chunk, Buffer.from('\r\n')]);
   yield Buffer.from('0\r\n\r\n');
 }
 
@@ -154,7 +176,13 @@ const UNSIGNABLE_PATHS: readonly string[] = [
 ];
 
 /** Requests that differ from the path signed for them only by what a router or URL parser would decode or resolve. */
-const ALIASES_OF_SIGNED_PATH: readonly string[] = ['/v1/images/./{id}.png', '/v1/images//{id}.png', '/v1/images/../images/{id}.png', '/v1/images/{id}%2epng', '/V1/IMAGES/{id}.png'];
+const ALIASES_OF_SIGNED_PATH: readonly string[] = [
+  '/v1/images/./{id}.png',
+  '/v1/images//{id}.png',
+  '/v1/images/../images/{id}.png',
+  '/v1/images/{id}%2epng',
+  '/V1/IMAGES/{id}.png',
+];
 
 interface Attack {
   readonly name: string;
@@ -165,8 +193,18 @@ interface Attack {
 
 const attacks: readonly Attack[] = [
   // Pixel bombs and broken files
-  { name: 'a JPEG pixel bomb (20000x14000 declared)', send: async (s) => uploadAs(s, await readFixture('giant-image.jpg')), status: 422, code: 'too_many_pixels' },
-  { name: 'a PNG declaring 65536x65536', send: async (s) => uploadAs(s, await readFixture('65536-uint32-limit.png')), status: 422, code: 'too_many_pixels' },
+  {
+    name: 'a JPEG pixel bomb (20000x14000 declared)',
+    send: async (s) => uploadAs(s, await readFixture('giant-image.jpg')),
+    status: 422,
+    code: 'too_many_pixels',
+  },
+  {
+    name: 'a PNG declaring 65536x65536',
+    send: async (s) => uploadAs(s, await readFixture('65536-uint32-limit.png')),
+    status: 422,
+    code: 'too_many_pixels',
+  },
   {
     name: 'an animation of 600 frames',
     send: async (s) => {
@@ -174,68 +212,268 @@ const attacks: readonly Attack[] = [
       const frames = await Promise.all(
         Array.from({ length: 600 }, (_, index) => {
           const pixels = Buffer.alloc(25 * 25 * 3).fill(255, index * 3, index * 3 + 3);
-          return sharp(pixels, { raw: { width: 25, height: 25, channels: 3 } }).png().toBuffer();
+          return sharp(pixels, { raw: { width: 25, height: 25, channels: 3 } })
+            .png()
+            .toBuffer();
         }),
       );
-      return uploadAs(s, await sharp(frames, { join: { animated: true } }).gif().toBuffer());
+      return uploadAs(
+        s,
+        await sharp(frames, { join: { animated: true } })
+          .gif()
+          .toBuffer(),
+      );
     },
     status: 422,
     code: 'too_many_frames',
   },
   { name: 'a truncated JPEG', send: async (s) => uploadAs(s, await readFixture('truncated.jpg')), status: 422, code: 'truncated_image' },
   { name: 'a truncated PNG', send: async (s) => uploadAs(s, await readFixture('truncated.png')), status: 422, code: 'truncated_image' },
-  { name: 'a JPEG with a corrupt header', send: async (s) => uploadAs(s, await readFixture('corrupt-header.jpg')), status: 422, code: 'unreadable_image' },
-  { name: 'a truncated JPEG sent to POST /v1/transform', send: async (s) => anonymousRequest(`${s.baseUrl}/v1/transform?w=10`, attacker(s, { method: 'POST', body: await readFixture('truncated.jpg'), headers: { 'content-type': 'image/jpeg' } })), status: 422, code: 'truncated_image' },
+  {
+    name: 'a JPEG with a corrupt header',
+    send: async (s) => uploadAs(s, await readFixture('corrupt-header.jpg')),
+    status: 422,
+    code: 'unreadable_image',
+  },
+  {
+    name: 'a truncated JPEG sent to POST /v1/transform',
+    send: async (s) =>
+      anonymousRequest(
+        `${s.baseUrl}/v1/transform?w=10`,
+        attacker(s, { method: 'POST', body: await readFixture('truncated.jpg'), headers: { 'content-type': 'image/jpeg' } }),
+      ),
+    status: 422,
+    code: 'truncated_image',
+  },
   // Polyglots and lies about the type
-  { name: 'a JPEG with a ZIP appended', send: async (s) => uploadAs(s, Buffer.concat([await readFixture('320x240.jpg'), zipOf('eicar.com', EICAR)])), status: 415, code: 'trailing_data' },
-  { name: 'a JPEG with HTML appended', send: async (s) => uploadAs(s, Buffer.concat([await readFixture('320x240.jpg'), Buffer.from('<html><script>alert(1)</script></html>')])), status: 415, code: 'trailing_data' },
-  { name: 'a PNG with HTML appended', send: async (s) => uploadAs(s, Buffer.concat([await readFixture('with-alpha.png'), Buffer.from('<script>alert(1)</script>')])), status: 415, code: 'trailing_data' },
-  { name: 'HTML named .png and declared image/png', send: (s) => multipartAs(s, Buffer.from('<!doctype html><html><body><script>alert(1)</script></body></html>'), 'cat.png', 'image/png'), status: 415, code: 'unsupported_media_type' },
-  { name: 'a PNG declared as image/jpeg', send: async (s) => uploadAs(s, await readFixture('with-alpha.png'), 'image/jpeg'), status: 415, code: 'type_mismatch' },
-  { name: 'a JPEG named .gif', send: async (s) => multipartAs(s, await readFixture('320x240.jpg'), 'photo.gif', 'application/octet-stream'), status: 415, code: 'type_mismatch' },
+  {
+    name: 'a JPEG with a ZIP appended',
+    send: async (s) => uploadAs(s, Buffer.concat([await readFixture('320x240.jpg'), zipOf('eicar.com', EICAR)])),
+    status: 415,
+    code: 'trailing_data',
+  },
+  {
+    name: 'a JPEG with HTML appended',
+    send: async (s) =>
+      uploadAs(s, Buffer.concat([await readFixture('320x240.jpg'), Buffer.from('<html><script>alert(1)</script></html>')])),
+    status: 415,
+    code: 'trailing_data',
+  },
+  {
+    name: 'a PNG with HTML appended',
+    send: async (s) => uploadAs(s, Buffer.concat([await readFixture('with-alpha.png'), Buffer.from('<script>alert(1)</script>')])),
+    status: 415,
+    code: 'trailing_data',
+  },
+  {
+    name: 'HTML named .png and declared image/png',
+    send: (s) => multipartAs(s, Buffer.from('<!doctype html><html><body><script>alert(1)</script></body></html>'), 'cat.png', 'image/png'),
+    status: 415,
+    code: 'unsupported_media_type',
+  },
+  {
+    name: 'a PNG declared as image/jpeg',
+    send: async (s) => uploadAs(s, await readFixture('with-alpha.png'), 'image/jpeg'),
+    status: 415,
+    code: 'type_mismatch',
+  },
+  {
+    name: 'a JPEG named .gif',
+    send: async (s) => multipartAs(s, await readFixture('320x240.jpg'), 'photo.gif', 'application/octet-stream'),
+    status: 415,
+    code: 'type_mismatch',
+  },
   { name: 'EICAR inside a zip', send: (s) => uploadAs(s, zipOf('eicar.com', EICAR)), status: 415, code: 'unsupported_media_type' },
-  { name: 'a zip bomb (100 MB of zeros deflated)', send: (s) => uploadAs(s, zipOf('zeros.bin', Buffer.alloc(100 * 1024 * 1024))), status: 415, code: 'unsupported_media_type' },
+  {
+    name: 'a zip bomb (100 MB of zeros deflated)',
+    send: (s) => uploadAs(s, zipOf('zeros.bin', Buffer.alloc(100 * 1024 * 1024))),
+    status: 415,
+    code: 'unsupported_media_type',
+  },
   // SVG that reaches out, runs code, or explodes
-  { name: 'SVG with a script', send: (s) => svgUpload(s, svg('<script>alert(document.cookie)</script><rect width="64" height="64"/>')), status: 422, code: 'unsafe_svg' },
-  { name: 'SVG with an onload handler', send: (s) => svgUpload(s, svg('<rect width="64" height="64"/>').replace('<svg ', '<svg onload="alert(1)" ')), status: 422, code: 'unsafe_svg' },
-  { name: 'SVG with a javascript: href', send: (s) => svgUpload(s, svg('<a href="javascript:alert(1)"><rect width="64" height="64"/></a>')), status: 422, code: 'unsafe_svg' },
-  { name: 'SVG with an external image href (the tripwire)', send: (s) => svgUpload(s, svg(`<image xlink:href="http://127.0.0.1:${s.tripwire.port}/x.png" width="64" height="64"/>`)), status: 422, code: 'unsafe_svg' },
-  { name: 'SVG with a file: image href', send: (s) => svgUpload(s, svg('<image href="file:///etc/passwd" width="64" height="64"/>')), status: 422, code: 'unsafe_svg' },
-  { name: 'SVG with an XXE entity', send: (s) => svgUpload(s, svg('<text>&xxe;</text>', '<?xml version="1.0"?><!DOCTYPE svg [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>')), status: 422, code: 'unsafe_svg' },
+  {
+    name: 'SVG with a script',
+    send: (s) => svgUpload(s, svg('<script>alert(document.cookie)</script><rect width="64" height="64"/>')),
+    status: 422,
+    code: 'unsafe_svg',
+  },
+  {
+    name: 'SVG with an onload handler',
+    send: (s) => svgUpload(s, svg('<rect width="64" height="64"/>').replace('<svg ', '<svg onload="alert(1)" ')),
+    status: 422,
+    code: 'unsafe_svg',
+  },
+  {
+    name: 'SVG with a javascript: href',
+    send: (s) => svgUpload(s, svg('<a href="javascript:alert(1)"><rect width="64" height="64"/></a>')),
+    status: 422,
+    code: 'unsafe_svg',
+  },
+  {
+    name: 'SVG with an external image href (the tripwire)',
+    send: (s) => svgUpload(s, svg(`<image xlink:href="http://127.0.0.1:${s.tripwire.port}/x.png" width="64" height="64"/>`)),
+    status: 422,
+    code: 'unsafe_svg',
+  },
+  {
+    name: 'SVG with a file: image href',
+    send: (s) => svgUpload(s, svg('<image href="file:///etc/passwd" width="64" height="64"/>')),
+    status: 422,
+    code: 'unsafe_svg',
+  },
+  {
+    name: 'SVG with an XXE entity',
+    send: (s) => svgUpload(s, svg('<text>&xxe;</text>', '<?xml version="1.0"?><!DOCTYPE svg [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>')),
+    status: 422,
+    code: 'unsafe_svg',
+  },
   { name: 'SVG billion laughs', send: (s) => svgUpload(s, svg('<text>&e;</text>', BILLION_LAUGHS)), status: 422, code: 'unsafe_svg' },
-  { name: 'SVG declaring 100000x100000', send: (s) => svgUpload(s, svg('').replace('width="64" height="64"', 'width="100000" height="100000"')), status: 422, code: 'too_many_pixels' },
+  {
+    name: 'SVG declaring 100000x100000',
+    send: (s) => svgUpload(s, svg('').replace('width="64" height="64"', 'width="100000" height="100000"')),
+    status: 422,
+    code: 'too_many_pixels',
+  },
   ...[16_000, 30_000].map((side): Attack => ({
     name: `SVG inlining a ${side}x${side} PNG`,
-    send: async (s) => svgUpload(s, svg(`<image width="64" height="64" href="data:image/png;base64,${(await pngDeclaring(side, side)).toString('base64')}"/>`)),
+    send: async (s) =>
+      svgUpload(
+        s,
+        svg(`<image width="64" height="64" href="data:image/png;base64,${(await pngDeclaring(side, side)).toString('base64')}"/>`),
+      ),
     status: 422,
     code: 'too_many_pixels',
   })),
   // Paths and ids
-  { name: '../ in an image id', send: (s) => anonymousRequest(`${s.baseUrl}/v1/images/..%2F..%2Fetc%2Fpasswd`, attacker(s)), status: 404, code: 'not_found' },
-  { name: 'an absolute path as an image id', send: (s) => anonymousRequest(`${s.baseUrl}/v1/images/%2Fetc%2Fpasswd.png`, attacker(s)), status: 404, code: 'not_found' },
-  { name: 'a NUL byte in an image id', send: (s) => anonymousRequest(`${s.baseUrl}/v1/images/${s.victimImage}%00.png`, attacker(s)), status: 404, code: 'not_found' },
-  { name: '../ in a variant name', send: (s) => asVictim(s, `/v1/images/${s.victimImage}/variants/..%2F..%2F..%2Foriginals%2Fdefault`), status: 404, code: 'no_such_variant' },
-  { name: '../ in a batch id', send: (s) => anonymousRequest(`${s.baseUrl}/v1/batches/..%2F..%2Fimages`, attacker(s)), status: 404, code: 'not_found' },
+  {
+    name: '../ in an image id',
+    send: (s) => anonymousRequest(`${s.baseUrl}/v1/images/..%2F..%2Fetc%2Fpasswd`, attacker(s)),
+    status: 404,
+    code: 'not_found',
+  },
+  {
+    name: 'an absolute path as an image id',
+    send: (s) => anonymousRequest(`${s.baseUrl}/v1/images/%2Fetc%2Fpasswd.png`, attacker(s)),
+    status: 404,
+    code: 'not_found',
+  },
+  {
+    name: 'a NUL byte in an image id',
+    send: (s) => anonymousRequest(`${s.baseUrl}/v1/images/${s.victimImage}%00.png`, attacker(s)),
+    status: 404,
+    code: 'not_found',
+  },
+  {
+    name: '../ in a variant name',
+    send: (s) => asVictim(s, `/v1/images/${s.victimImage}/variants/..%2F..%2F..%2Foriginals%2Fdefault`),
+    status: 404,
+    code: 'no_such_variant',
+  },
+  {
+    name: '../ in a batch id',
+    send: (s) => anonymousRequest(`${s.baseUrl}/v1/batches/..%2F..%2Fimages`, attacker(s)),
+    status: 404,
+    code: 'not_found',
+  },
   // HTTP abuse
-  { name: 'headers of 64 KB', send: (s) => anonymousRequest(`${s.baseUrl}/v1/images`, attacker(s, { headers: { 'x-padding': 'a'.repeat(64 * 1024) } })), status: 431, code: 'headers_too_large' },
-  { name: 'a chunked body over the size limit, without Content-Length', send: (s) => rawExchange(s.port, chunkedBody('/v1/images', s.attackerKey, 3 * MAX_UPLOAD_BYTES), 30_000), status: 413, code: 'payload_too_large' },
-  { name: 'a client sending its request line one byte a second', send: (s) => rawExchange(s.port, slowly(Buffer.from(`GET /v1/images HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${s.attackerKey}\r\n\r\n`), 1000), HEADERS_TIMEOUT_MS * 4), status: 408, code: 'request_timeout' },
-  { name: 'malformed multipart', send: (s) => anonymousRequest(`${s.baseUrl}/v1/images`, attacker(s, { method: 'POST', body: '--x\r\nContent-Disposition: form-data; name="file"; filename="a.jpg"\r\n\r\nnot closed', headers: { 'content-type': 'multipart/form-data; boundary=x' } })), status: 400, code: 'malformed_multipart' },
-  { name: 'JSON that does not parse', send: (s) => anonymousRequest(`${s.baseUrl}/v1/images`, attacker(s, { method: 'POST', body: '{"url": ', headers: { 'content-type': 'application/json' } })), status: 400, code: 'invalid_json' },
+  {
+    name: 'headers of 64 KB',
+    send: (s) => anonymousRequest(`${s.baseUrl}/v1/images`, attacker(s, { headers: { 'x-padding': 'a'.repeat(64 * 1024) } })),
+    status: 431,
+    code: 'headers_too_large',
+  },
+  {
+    name: 'a chunked body over the size limit, without Content-Length',
+    send: (s) => rawExchange(s.port, chunkedBody('/v1/images', s.attackerKey, 3 * MAX_UPLOAD_BYTES), 30_000),
+    status: 413,
+    code: 'payload_too_large',
+  },
+  {
+    name: 'a client sending its request line one byte a second',
+    send: (s) =>
+      rawExchange(
+        s.port,
+        slowly(Buffer.from(`GET /v1/images HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${s.attackerKey}\r\n\r\n`), 1000),
+        HEADERS_TIMEOUT_MS * 4,
+      ),
+    status: 408,
+    code: 'request_timeout',
+  },
+  {
+    name: 'malformed multipart',
+    send: (s) =>
+      anonymousRequest(
+        `${s.baseUrl}/v1/images`,
+        attacker(s, {
+          method: 'POST',
+          body: '--x\r\nContent-Disposition: form-data; name="file"; filename="a.jpg"\r\n\r\nnot closed',
+          headers: { 'content-type': 'multipart/form-data; boundary=x' },
+        }),
+      ),
+    status: 400,
+    code: 'malformed_multipart',
+  },
+  {
+    name: 'JSON that does not parse',
+    send: (s) =>
+      anonymousRequest(
+        `${s.baseUrl}/v1/images`,
+        attacker(s, { method: 'POST', body: '{"url": ', headers: { 'content-type': 'application/json' } }),
+      ),
+    status: 400,
+    code: 'invalid_json',
+  },
   // Who is asking
-  { name: 'a wrong API key', send: (s) => anonymousRequest(`${s.baseUrl}/v1/images/${s.victimImage}`, { headers: bearer('pik_wrongwrongwrongwrongwrongwrongwrong') }), status: 401, code: 'unauthenticated' },
-  { name: "another tenant's image id", send: (s) => anonymousRequest(`${s.baseUrl}/v1/images/${s.victimImage}.png`, attacker(s)), status: 404, code: 'not_found' },
-  { name: "deleting another tenant's image", send: (s) => anonymousRequest(`${s.baseUrl}/v1/images/${s.victimImage}`, attacker(s, { method: 'DELETE' })), status: 404, code: 'not_found' },
-  { name: 'an expired signature', send: async (s) => anonymousRequest(`${s.baseUrl}${signUrl(`/v1/images/${s.victimImage}.png`, VICTIM, await victimSecret(s), new Date(Date.now() - 60_000))}`), status: 403, code: 'signature_expired' },
-  { name: 'a forged signature', send: async (s) => anonymousRequest(`${s.baseUrl}${signUrl(`/v1/images/${s.victimImage}.png`, VICTIM, 'a-secret-the-server-never-made-0000000000', new Date(Date.now() + 60_000))}`), status: 403, code: 'signature_invalid' },
+  {
+    name: 'a wrong API key',
+    send: (s) =>
+      anonymousRequest(`${s.baseUrl}/v1/images/${s.victimImage}`, { headers: bearer('pik_wrongwrongwrongwrongwrongwrongwrong') }),
+    status: 401,
+    code: 'unauthenticated',
+  },
+  {
+    name: "another tenant's image id",
+    send: (s) => anonymousRequest(`${s.baseUrl}/v1/images/${s.victimImage}.png`, attacker(s)),
+    status: 404,
+    code: 'not_found',
+  },
+  {
+    name: "deleting another tenant's image",
+    send: (s) => anonymousRequest(`${s.baseUrl}/v1/images/${s.victimImage}`, attacker(s, { method: 'DELETE' })),
+    status: 404,
+    code: 'not_found',
+  },
+  {
+    name: 'an expired signature',
+    send: async (s) =>
+      anonymousRequest(
+        `${s.baseUrl}${signUrl(`/v1/images/${s.victimImage}.png`, VICTIM, await victimSecret(s), new Date(Date.now() - 60_000))}`,
+      ),
+    status: 403,
+    code: 'signature_expired',
+  },
+  {
+    name: 'a forged signature',
+    send: async (s) =>
+      anonymousRequest(
+        `${s.baseUrl}${signUrl(`/v1/images/${s.victimImage}.png`, VICTIM, 'a-secret-the-server-never-made-0000000000', new Date(Date.now() + 60_000))}`,
+      ),
+    status: 403,
+    code: 'signature_invalid',
+  },
   {
     name: "the attacker's own signed URL, its tenant changed to the victim's",
     send: async (s) => {
-      const signed = json(await anonymousRequest(`${s.baseUrl}/v1/signed-urls`, attacker(s, {
-        method: 'POST',
-        body: JSON.stringify({ path: `/v1/images/${s.victimImage}.png` }),
-        headers: { 'content-type': 'application/json' },
-      }))) as { url: string };
+      const signed = json(
+        await anonymousRequest(
+          `${s.baseUrl}/v1/signed-urls`,
+          attacker(s, {
+            method: 'POST',
+            body: JSON.stringify({ path: `/v1/images/${s.victimImage}.png` }),
+            headers: { 'content-type': 'application/json' },
+          }),
+        ),
+      ) as { url: string };
       return anonymousRequest(`${s.baseUrl}${signed.url.replace(`tenant=${ATTACKER}`, `tenant=${VICTIM}`)}`);
     },
     status: 403,
@@ -244,7 +482,15 @@ const attacks: readonly Attack[] = [
   // Signing only the canonical paths of image bytes, and serving nothing else through a signature
   ...UNSIGNABLE_PATHS.map((path): Attack => ({
     name: `signing ${path}`,
-    send: (s) => anonymousRequest(`${s.baseUrl}/v1/signed-urls`, attacker(s, { method: 'POST', body: JSON.stringify({ path: withImage(path, s) }), headers: { 'content-type': 'application/json' } })),
+    send: (s) =>
+      anonymousRequest(
+        `${s.baseUrl}/v1/signed-urls`,
+        attacker(s, {
+          method: 'POST',
+          body: JSON.stringify({ path: withImage(path, s) }),
+          headers: { 'content-type': 'application/json' },
+        }),
+      ),
     status: 400,
     code: 'invalid_body',
   })),
@@ -270,14 +516,39 @@ const attacks: readonly Attack[] = [
     status: 400,
     code: 'address_refused',
   })),
-  { name: 'an upload from the cloud metadata address', send: (s) => urlUpload(s, 'http://169.254.169.254/latest/meta-data/'), status: 400, code: 'address_refused' },
+  {
+    name: 'an upload from the cloud metadata address',
+    send: (s) => urlUpload(s, 'http://169.254.169.254/latest/meta-data/'),
+    status: 400,
+    code: 'address_refused',
+  },
   { name: 'an upload from a private address', send: (s) => urlUpload(s, 'http://10.0.0.1/x.jpg'), status: 400, code: 'address_refused' },
   { name: 'an upload from a file: URL', send: (s) => urlUpload(s, 'file:///etc/passwd'), status: 400, code: 'url_scheme_refused' },
   // Transformations that would be too much
-  { name: 'a width of 100000', send: (s) => asVictim(s, `/v1/images/${s.victimImage}.png?w=100000`), status: 400, code: 'invalid_transform' },
-  { name: 'an output over the bounds, with a key', send: (s) => asVictim(s, `/v1/images/${s.victimImage}.png?w=16000&h=16000&fit=fill&enlarge=1`), status: 400, code: 'output_too_large' },
-  { name: 'an AVIF of 48 megapixels at the highest effort', send: (s) => asVictim(s, `/v1/images/${s.victimImage}.avif?w=8000&enlarge=1&effort=9`), status: 422, code: 'too_costly' },
-  { name: 'a blur of 100 on 75 megapixels', send: (s) => asVictim(s, `/v1/images/${s.victimImage}.png?w=10000&enlarge=1&blur=100`), status: 422, code: 'too_costly' },
+  {
+    name: 'a width of 100000',
+    send: (s) => asVictim(s, `/v1/images/${s.victimImage}.png?w=100000`),
+    status: 400,
+    code: 'invalid_transform',
+  },
+  {
+    name: 'an output over the bounds, with a key',
+    send: (s) => asVictim(s, `/v1/images/${s.victimImage}.png?w=16000&h=16000&fit=fill&enlarge=1`),
+    status: 400,
+    code: 'output_too_large',
+  },
+  {
+    name: 'an AVIF of 48 megapixels at the highest effort',
+    send: (s) => asVictim(s, `/v1/images/${s.victimImage}.avif?w=8000&enlarge=1&effort=9`),
+    status: 422,
+    code: 'too_costly',
+  },
+  {
+    name: 'a blur of 100 on 75 megapixels',
+    send: (s) => asVictim(s, `/v1/images/${s.victimImage}.png?w=10000&enlarge=1&blur=100`),
+    status: 422,
+    code: 'too_costly',
+  },
 ];
 
 async function assertGoodRequestServed(t: ExecutionContext, s: Setup, after: string): Promise<void> {

@@ -13,7 +13,10 @@ async function scan(bytes: Buffer): Promise<{ isInfected: boolean; viruses: stri
 test('clamd over TCP calls the EICAR test file infected', async (t) => {
   const verdict = await scan(EICAR);
   t.true(verdict.isInfected);
-  t.true(verdict.viruses.some((name) => name.startsWith('ProgImage.Test.EICAR')), verdict.viruses.join(', '));
+  t.true(
+    verdict.viruses.some((name) => name.startsWith('ProgImage.Test.EICAR')),
+    verdict.viruses.join(', '),
+  );
 });
 
 test('clamd finds EICAR appended to a real JPEG by its body signature', async (t) => {

@@ -48,8 +48,7 @@ test('the broker refuses to auto-create a topic the project did not create', asy
   const producer = createKafkaClient(config, { retries: 0, logLevel: logLevel.NOTHING }).producer();
   t.teardown(() => producer.disconnect());
   await producer.connect();
-  await t.throwsAsync(
-    producer.send({ topic: `not-a-project-topic-${randomUUID()}`, messages: [{ value: 'x' }] }),
-    { message: /does not host this topic-partition|UNKNOWN_TOPIC_OR_PARTITION/i },
-  );
+  await t.throwsAsync(producer.send({ topic: `not-a-project-topic-${randomUUID()}`, messages: [{ value: 'x' }] }), {
+    message: /does not host this topic-partition|UNKNOWN_TOPIC_OR_PARTITION/i,
+  });
 });

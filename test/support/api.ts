@@ -35,7 +35,12 @@ export const bearer = (key: string): Record<string, string> => ({ authorization:
 const acceptedSchema = z.object({ id: z.string(), status: z.literal('uploaded') });
 
 /** Uploads an image that must be accepted; returns its id. */
-export async function uploadAccepted(baseUrl: string, bytes: Buffer, contentType = 'application/octet-stream', key = TEST_API_KEY): Promise<string> {
+export async function uploadAccepted(
+  baseUrl: string,
+  bytes: Buffer,
+  contentType = 'application/octet-stream',
+  key = TEST_API_KEY,
+): Promise<string> {
   const reply = await upload(baseUrl, bytes, contentType, bearer(key));
   if (reply.status !== 202) throw new Error(`upload answered ${reply.status}: ${reply.bytes.toString('utf8')}`);
   return acceptedSchema.parse(json(reply)).id;

@@ -16,7 +16,7 @@ export const counters = { name: 'counters', schema: counterSchema, indexes: [['w
 /** Adds one to `counter` and inserts a document of its own, `times` times; resolves to the number of lost races. */
 export async function count(collection: DocumentCollection<Counted>, writer: string, times: number): Promise<number> {
   let lost = 0;
-  for (let done = 0; done < times; ) {
+  for (let done = 0; done < times;) {
     const current = await collection.get('counter');
     const saved =
       current === null

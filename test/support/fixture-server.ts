@@ -34,6 +34,12 @@ export async function startFixtureServer(): Promise<FixtureServer> {
     host,
     url: (name) => `http://${host}/images/${encodeURIComponent(name)}`,
     connections: () => connections,
-    close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(() => { resolve(); }); }),
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => {
+          resolve();
+        });
+      }),
   };
 }

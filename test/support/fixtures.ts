@@ -3,8 +3,7 @@ import { crc32 } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 
 /** The curated test images shared by every project of the workplace (../shared beside the checkout). */
-export const fixturePath = (name: string): string =>
-  fileURLToPath(new URL(`../../../shared/fixtures/images/${name}`, import.meta.url));
+export const fixturePath = (name: string): string => fileURLToPath(new URL(`../../../shared/fixtures/images/${name}`, import.meta.url));
 
 export const readFixture = (name: string): Promise<Buffer> => readFile(fixturePath(name));
 

@@ -31,7 +31,10 @@ export async function startFlakyProxy(target: string): Promise<FlakyProxy> {
       failures -= 1;
       record(503);
       req.resume();
-      res.writeHead(503, { 'Content-Type': 'application/json', ...(retryAfter === undefined ? {} : { 'Retry-After': String(retryAfter) }) });
+      res.writeHead(503, {
+        'Content-Type': 'application/json',
+        ...(retryAfter === undefined ? {} : { 'Retry-After': String(retryAfter) }),
+      });
       res.end(JSON.stringify({ error: { code: 'service_unavailable', message: 'try again' } }));
       return;
     }
@@ -59,6 +62,12 @@ export async function startFlakyProxy(target: string): Promise<FlakyProxy> {
       failures = count;
       retryAfter = seconds;
     },
-    close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(() => { resolve(); }); }),
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => {
+          resolve();
+        });
+      }),
   };
 }

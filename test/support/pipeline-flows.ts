@@ -60,7 +60,8 @@ export function registerPipelineFlows(label: string, start: () => Promise<Runnin
         const format: string = meta.format;
         t.is(format, SHARP_FORMAT[extension] ?? extension, extension);
         t.deepEqual([meta.width, meta.pageHeight ?? meta.height], [expected.width, expected.height], extension);
-        if (ANIMATED.has(fixture) && (extension === 'gif' || extension === 'webp')) t.true((meta.pages ?? 1) > 1, `${extension} stays animated`);
+        if (ANIMATED.has(fixture) && (extension === 'gif' || extension === 'webp'))
+          t.true((meta.pages ?? 1) > 1, `${extension} stays animated`);
       }
       t.true(image.variants.length > 0);
       for (const variant of image.variants) {
@@ -152,7 +153,17 @@ export function registerPipelineFlows(label: string, start: () => Promise<Runnin
     await waitForFinalStatus(baseUrl, id);
     const bmp = await request(`${baseUrl}/v1/images/${id}.bmp`);
     t.is(bmp.status, 400);
-    t.deepEqual((json(bmp) as { error: { supported: string[] } }).error.supported, ['jpg', 'jpeg', 'png', 'webp', 'avif', 'gif', 'tif', 'tiff', 'auto']);
+    t.deepEqual((json(bmp) as { error: { supported: string[] } }).error.supported, [
+      'jpg',
+      'jpeg',
+      'png',
+      'webp',
+      'avif',
+      'gif',
+      'tif',
+      'tiff',
+      'auto',
+    ]);
     t.is((await request(`${baseUrl}/v1/images/00000000-0000-4000-8000-000000000000`)).status, 404);
     t.is((await request(`${baseUrl}/v1/images/..%2f..%2fetc%2fpasswd.jpg`)).status, 404);
   });
@@ -197,7 +208,13 @@ export function registerPipelineFlows(label: string, start: () => Promise<Runnin
     const { images } = json(reply) as { images: { id: string }[] };
     t.is(images.length, 2);
     const done = await Promise.all(images.map(({ id }) => waitForFinalStatus(baseUrl, id)));
-    t.deepEqual(done.map((image) => [image.status, image.format]), [['ready', 'jpeg'], ['ready', 'png']]);
+    t.deepEqual(
+      done.map((image) => [image.status, image.format]),
+      [
+        ['ready', 'jpeg'],
+        ['ready', 'png'],
+      ],
+    );
   });
 
   test(`${label}: a body over the size limit is refused with 413 and stores nothing`, async (t) => {
@@ -216,7 +233,10 @@ export function registerPipelineFlows(label: string, start: () => Promise<Runnin
     const key = `incoming/${DEFAULT_TENANT}/${randomUUID()}/landscape.jpg`;
     await blobs.put(key, jpeg, { contentType: 'image/jpeg' });
     t.teardown(() => blobs.delete(key));
-    const id = await requestIngest(running, await ingestCredential(running, DEFAULT_TENANT), DEFAULT_TENANT, { key, filename: 'landscape.jpg' });
+    const id = await requestIngest(running, await ingestCredential(running, DEFAULT_TENANT), DEFAULT_TENANT, {
+      key,
+      filename: 'landscape.jpg',
+    });
 
     const image = await waitForFinalStatus(baseUrl, id);
     t.is(image.status, 'ready', JSON.stringify(image.failure));

@@ -29,7 +29,10 @@ export interface RunningProgImage {
  * takes every blob its catalog does not know for an orphan, stays off unless a test turns it on; so
  * does the signatures job, which would run freshclam and reload the shared clamd.
  */
-export async function startProgImage(env: Readonly<Record<string, string | undefined>>, services: readonly ServiceFactory[] = ALL_SERVICES): Promise<RunningProgImage> {
+export async function startProgImage(
+  env: Readonly<Record<string, string | undefined>>,
+  services: readonly ServiceFactory[] = ALL_SERVICES,
+): Promise<RunningProgImage> {
   const live = LiveConfig.open({
     PROGIMAGE_LOG_LEVEL: 'warn',
     PROGIMAGE_SCHEDULE_ORPHANS: 'off',
@@ -42,5 +45,13 @@ export async function startProgImage(env: Readonly<Record<string, string | undef
   const hosted = await hostServices('test', services, live);
   const { port } = hosted.server.address() as AddressInfo;
   const { blobs, bus, catalogStore } = hosted.dependencies;
-  return { baseUrl: `http://127.0.0.1:${port}`, config: live.current(), blobs, bus, catalogStore, routers: hosted.routers, stop: () => hosted.stop() };
+  return {
+    baseUrl: `http://127.0.0.1:${port}`,
+    config: live.current(),
+    blobs,
+    bus,
+    catalogStore,
+    routers: hosted.routers,
+    stop: () => hosted.stop(),
+  };
 }

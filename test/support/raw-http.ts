@@ -52,7 +52,9 @@ export function rawExchange(port: number, chunks: AsyncIterable<Buffer> | Iterab
       if (reply !== null) finish(reply);
     });
     socket.on('close', () => {
-      finish(parse(received) ?? new Error(`the connection closed without a complete response: ${received.toString('latin1').slice(0, 300)}`));
+      finish(
+        parse(received) ?? new Error(`the connection closed without a complete response: ${received.toString('latin1').slice(0, 300)}`),
+      );
     });
     socket.on('error', () => {
       // A server that answers and closes while the request is still being written: the response decides.

@@ -7,7 +7,11 @@ export interface CommandResult {
 }
 
 /** Runs a program to its end, as a user's shell would (no terminal: stdout and stderr are pipes). */
-export function runCommand(program: string, args: readonly string[], options: { readonly cwd: string; readonly env: NodeJS.ProcessEnv }): Promise<CommandResult> {
+export function runCommand(
+  program: string,
+  args: readonly string[],
+  options: { readonly cwd: string; readonly env: NodeJS.ProcessEnv },
+): Promise<CommandResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(program, args, { cwd: options.cwd, env: options.env, stdio: ['ignore', 'pipe', 'pipe'] });
     const stdout: Buffer[] = [];

@@ -18,7 +18,11 @@ export interface SecuredProgImage {
   stop(): Promise<void>;
 }
 
-export async function startSecured(label: string, extra: Readonly<Record<string, string>> = {}, services: readonly ServiceFactory[] = ALL_SERVICES): Promise<SecuredProgImage> {
+export async function startSecured(
+  label: string,
+  extra: Readonly<Record<string, string>> = {},
+  services: readonly ServiceFactory[] = ALL_SERVICES,
+): Promise<SecuredProgImage> {
   const deployment = isolatedDeployment(label, await serverConfig());
   const stack = process.env.PROGIMAGE_KAFKA_BROKERS === undefined ? { ...process.env, ...localStackEnvironment() } : process.env;
   const env = { ...stack, ...deployment.env, PROGIMAGE_SCAN: 'on', ...extra };

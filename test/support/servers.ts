@@ -11,12 +11,7 @@ export interface ServerConfig extends Config {
   readonly scan: { readonly enabled: true; readonly clamd: ClamdConfig };
 }
 
-const SERVER_SETTINGS = [
-  'PROGIMAGE_KAFKA_BROKERS',
-  'PROGIMAGE_S3_ENDPOINT',
-  'PROGIMAGE_MONGODB_URL',
-  'PROGIMAGE_CLAMD_HOST',
-] as const;
+const SERVER_SETTINGS = ['PROGIMAGE_KAFKA_BROKERS', 'PROGIMAGE_S3_ENDPOINT', 'PROGIMAGE_MONGODB_URL', 'PROGIMAGE_CLAMD_HOST'] as const;
 
 function requireServers(config: Config, source: string): ServerConfig {
   const { kafka, s3, mongo, scan } = config;

@@ -53,7 +53,8 @@ export async function storeContents(blobs: BlobStore): Promise<Record<string, st
 /** The one event a stage published, as an event of `type`; anything else (none, two, another type) throws. */
 export function onlyEvent<T extends EventType>(events: readonly ImageEvent[], type: T): EventOf<T> {
   const [event, ...more] = events;
-  if (event?.type !== type || more.length > 0) throw new Error(`expected one ${type} event, got ${JSON.stringify(events.map((each) => each.type))}`);
+  if (event?.type !== type || more.length > 0)
+    throw new Error(`expected one ${type} event, got ${JSON.stringify(events.map((each) => each.type))}`);
   return event as EventOf<T>;
 }
 
@@ -99,7 +100,10 @@ export const unreachableClamd = async (): Promise<Scanner> =>
   createClamdScanner({ host: '127.0.0.1', port: await closedPort(), timeoutMs: 2000 });
 
 /** The scan and rescan stages' dependencies: `scanner` on `blobs`, verdicts counted in a registry of their own. */
-export function scanDependencies(blobs: BlobStore, scanner: Scanner): ScanDependencies & { readonly verdictCount: (verdict: string) => Promise<number> } {
+export function scanDependencies(
+  blobs: BlobStore,
+  scanner: Scanner,
+): ScanDependencies & { readonly verdictCount: (verdict: string) => Promise<number> } {
   const verdicts = scanVerdictCounter(new Registry());
   return {
     blobs,
@@ -116,11 +120,13 @@ export function scanDependencies(blobs: BlobStore, scanner: Scanner): ScanDepend
  */
 export function blobStoreDownForReads(blobs: BlobStore, failures: number): BlobStore & { readonly reads: () => number } {
   let reads = 0;
-  const read = <A extends unknown[], R>(operation: (...args: A) => Promise<R>) => (...args: A): Promise<R> => {
-    reads += 1;
-    if (reads <= failures) return Promise.reject(new DependencyUnavailableError('S3 did not answer while reading: connect ECONNREFUSED'));
-    return operation(...args);
-  };
+  const read =
+    <A extends unknown[], R>(operation: (...args: A) => Promise<R>) =>
+    (...args: A): Promise<R> => {
+      reads += 1;
+      if (reads <= failures) return Promise.reject(new DependencyUnavailableError('S3 did not answer while reading: connect ECONNREFUSED'));
+      return operation(...args);
+    };
   return {
     reads: () => reads,
     put: (key, body, options) => blobs.put(key, body, options),
@@ -161,10 +167,15 @@ export async function startStageOnBus<T extends EventType>(t: ExecutionContext, 
   });
   await startStage(definition, { bus, log: pino({ level: 'silent' }), retry: QUICK_RETRY, metrics: new Registry() });
   const atLeast = (topic: Topic, count: number) =>
-    waitUntil(() => (seen(topic).length >= count ? seen(topic) : false), { timeoutMs: 20_000, intervalMs: 20, description: `${count} message(s) on ${topic}` });
+    waitUntil(() => (seen(topic).length >= count ? seen(topic) : false), {
+      timeoutMs: 20_000,
+      intervalMs: 20,
+      description: `${count} message(s) on ${topic}`,
+    });
   return {
     publish: (event) => bus.publish(event.type, [{ key: event.imageId, value: encodeEvent(event) }]),
-    events: async <E extends EventType>(topic: E, count = 1) => (await atLeast(topic, count)).map((value) => decodeEvent(value) as EventOf<E>),
+    events: async <E extends EventType>(topic: E, count = 1) =>
+      (await atLeast(topic, count)).map((value) => decodeEvent(value) as EventOf<E>),
     deadLetters: async (count = 1) =>
       (await atLeast(TOPICS.deadLetter, count)).map((value) => deadLetterSchema.parse(JSON.parse(value.toString('utf8')))),
     seen,

@@ -56,7 +56,9 @@ const batchItemSchema = z.object({
   index: z.number(),
   status: z.string(),
   failure: z.object({ code: z.string(), reason: z.string() }).nullable(),
-  results: z.array(z.object({ transform: z.number(), format: z.string(), width: z.number(), height: z.number(), url: z.string().nullable() })),
+  results: z.array(
+    z.object({ transform: z.number(), format: z.string(), width: z.number(), height: z.number(), url: z.string().nullable() }),
+  ),
 });
 const batchPageSchema = batchSchema.extend({ items: z.array(batchItemSchema), next: z.string().nullable() });
 
@@ -126,26 +128,31 @@ export function registerTransformFlows(label: string, start: StartProgImage, flo
   });
 
   // Serial: these count the image's stored transformations and the catalog's transform counter.
-  test.serial(`${label}: a stored image transformed over GET is made once, kept under its canonical key and served like a variant`, async (t) => {
-    t.timeout(300_000);
-    const running = await progimage();
-    const id = await storedImage();
-    const first = await request(`${running.baseUrl}/v1/images/${id}.webp?w=100&h=100&fit=cover&g=north`);
-    t.is(first.status, 200, first.bytes.toString('utf8', 0, 300));
-    t.is(first.headers.get('content-type'), 'image/webp');
-    t.is(first.headers.get('cache-control'), 'public, max-age=31536000, immutable');
-    const meta = await sharp(first.bytes).metadata();
-    t.deepEqual([meta.format, meta.width, meta.height], ['webp', 100, 100]);
-    const etag = first.headers.get('etag');
-    t.truthy(etag);
-    for (const spelling of ['height=100&width=100&gravity=top', 'w=50&h=50&dpr=2&g=n&fit=cover']) {
-      const again = await request(`${running.baseUrl}/v1/images/${id}.webp?${spelling}`);
-      t.is(again.headers.get('etag'), etag, spelling);
-    }
-    t.is((await transformedBlobs(running, id)).length, 1, 'three spellings, one stored object');
-    const revalidated = await request(`${running.baseUrl}/v1/images/${id}.webp?w=100&h=100&g=north`, { headers: { 'If-None-Match': etag ?? '' } });
-    t.is(revalidated.status, 304);
-  });
+  test.serial(
+    `${label}: a stored image transformed over GET is made once, kept under its canonical key and served like a variant`,
+    async (t) => {
+      t.timeout(300_000);
+      const running = await progimage();
+      const id = await storedImage();
+      const first = await request(`${running.baseUrl}/v1/images/${id}.webp?w=100&h=100&fit=cover&g=north`);
+      t.is(first.status, 200, first.bytes.toString('utf8', 0, 300));
+      t.is(first.headers.get('content-type'), 'image/webp');
+      t.is(first.headers.get('cache-control'), 'public, max-age=31536000, immutable');
+      const meta = await sharp(first.bytes).metadata();
+      t.deepEqual([meta.format, meta.width, meta.height], ['webp', 100, 100]);
+      const etag = first.headers.get('etag');
+      t.truthy(etag);
+      for (const spelling of ['height=100&width=100&gravity=top', 'w=50&h=50&dpr=2&g=n&fit=cover']) {
+        const again = await request(`${running.baseUrl}/v1/images/${id}.webp?${spelling}`);
+        t.is(again.headers.get('etag'), etag, spelling);
+      }
+      t.is((await transformedBlobs(running, id)).length, 1, 'three spellings, one stored object');
+      const revalidated = await request(`${running.baseUrl}/v1/images/${id}.webp?w=100&h=100&g=north`, {
+        headers: { 'If-None-Match': etag ?? '' },
+      });
+      t.is(revalidated.status, 304);
+    },
+  );
 
   test(`${label}: a preset is served as a variant in any format, and by name as an option`, async (t) => {
     const { baseUrl } = await progimage();
@@ -154,7 +161,12 @@ export function registerTransformFlows(label: string, start: StartProgImage, flo
     t.is(built.status, 200);
     const onDemand = await request(`${baseUrl}/v1/images/${id}/variants/thumbnail.png`);
     t.is(onDemand.status, 200, 'a format the pipeline did not build is made on request');
-    t.deepEqual(await sharp(onDemand.bytes).metadata().then((meta) => [meta.format, meta.width, meta.height]), ['png', 200, 150]);
+    t.deepEqual(
+      await sharp(onDemand.bytes)
+        .metadata()
+        .then((meta) => [meta.format, meta.width, meta.height]),
+      ['png', 200, 150],
+    );
     const byName = await request(`${baseUrl}/v1/images/${id}.png?preset=thumbnail`);
     t.is(byName.headers.get('etag'), onDemand.headers.get('etag'), 'one transformation, one stored object');
     const unknown = await request(`${baseUrl}/v1/images/${id}/variants/banner.webp`);
@@ -196,7 +208,12 @@ export function registerTransformFlows(label: string, start: StartProgImage, flo
     const running = await progimage();
     const id = await storedImage();
     const stored = await transformedBlobs(running, id);
-    for (const [query, option] of [['w=0', 'width'], ['rotate=abc', 'rotate'], ['sepia=1', 'sepia'], ['q=50&lossless=1', 'lossless']] as const) {
+    for (const [query, option] of [
+      ['w=0', 'width'],
+      ['rotate=abc', 'rotate'],
+      ['sepia=1', 'sepia'],
+      ['q=50&lossless=1', 'lossless'],
+    ] as const) {
       const reply = await request(`${running.baseUrl}/v1/images/${id}.jpg?${query}`);
       t.is(reply.status, 400, query);
       const body = errorSchema.parse(json(reply));
@@ -207,20 +224,27 @@ export function registerTransformFlows(label: string, start: StartProgImage, flo
     t.is((await request(`${running.baseUrl}/v1/images/${id}.jpg?w=10`)).status, 200, 'the next good request succeeds');
   });
 
-  test.serial(`${label}: a DELETE while a transformation of the image is being made wins: no derived blob outlives the image`, async (t) => {
-    t.timeout(300_000);
-    const running = await progimage();
-    const id = await uploadAccepted(running.baseUrl, await readFixture('2569067123_aca715a2ee_o.jpg'));
-    t.is((await waitForFinalStatus(running.baseUrl, id)).status, 'ready');
-    // A blur of this size on 6 megapixels takes seconds: long enough to delete the image under it.
-    const slow = request(`${running.baseUrl}/v1/images/${id}.png?blur=80`);
-    await waitUntil(async () => (await transformsRunning(running.baseUrl)) > 0, { timeoutMs: 30_000, intervalMs: 20, description: 'the transformation to start' });
-    t.is((await request(`${running.baseUrl}/v1/images/${id}`, { method: 'DELETE' })).status, 204);
-    const answer = await slow;
-    t.is(answer.status, 404, answer.bytes.toString('utf8', 0, 300));
-    t.is(errorSchema.parse(json(answer)).error.code, 'not_found');
-    t.deepEqual(await derivedBlobs(running, id), [], 'the transformation made after the DELETE listed the blobs is deleted too');
-  });
+  test.serial(
+    `${label}: a DELETE while a transformation of the image is being made wins: no derived blob outlives the image`,
+    async (t) => {
+      t.timeout(300_000);
+      const running = await progimage();
+      const id = await uploadAccepted(running.baseUrl, await readFixture('2569067123_aca715a2ee_o.jpg'));
+      t.is((await waitForFinalStatus(running.baseUrl, id)).status, 'ready');
+      // A blur of this size on 6 megapixels takes seconds: long enough to delete the image under it.
+      const slow = request(`${running.baseUrl}/v1/images/${id}.png?blur=80`);
+      await waitUntil(async () => (await transformsRunning(running.baseUrl)) > 0, {
+        timeoutMs: 30_000,
+        intervalMs: 20,
+        description: 'the transformation to start',
+      });
+      t.is((await request(`${running.baseUrl}/v1/images/${id}`, { method: 'DELETE' })).status, 204);
+      const answer = await slow;
+      t.is(answer.status, 404, answer.bytes.toString('utf8', 0, 300));
+      t.is(errorSchema.parse(json(answer)).error.code, 'not_found');
+      t.deepEqual(await derivedBlobs(running, id), [], 'the transformation made after the DELETE listed the blobs is deleted too');
+    },
+  );
 
   test(`${label}: POST /v1/transform transforms the image in the body and stores nothing`, async (t) => {
     const { baseUrl } = await progimage();
@@ -233,7 +257,11 @@ export function registerTransformFlows(label: string, start: StartProgImage, flo
     t.is(reply.headers.get('cache-control'), 'no-store');
     const meta = await sharp(reply.bytes).metadata();
     t.deepEqual([meta.format, meta.width, meta.height], ['heif', 160, 120], 'upright (EXIF orientation 6 applied), then resized');
-    const notAnImage = await request(`${baseUrl}/v1/transform?w=10`, { method: 'POST', body: 'hello', headers: { 'Content-Type': 'image/png' } });
+    const notAnImage = await request(`${baseUrl}/v1/transform?w=10`, {
+      method: 'POST',
+      body: 'hello',
+      headers: { 'Content-Type': 'image/png' },
+    });
     t.is(notAnImage.status, 415);
   });
 
@@ -275,11 +303,27 @@ export function registerTransformFlows(label: string, start: StartProgImage, flo
       connections += 1;
     });
     await new Promise<void>((resolve) => trap.listen(0, '127.0.0.1', resolve));
-    t.teardown(() => new Promise<void>((resolve) => trap.close(() => { resolve(); })));
+    t.teardown(
+      () =>
+        new Promise<void>((resolve) =>
+          trap.close(() => {
+            resolve();
+          }),
+        ),
+    );
     const { port } = trap.address() as AddressInfo;
-    for (const url of [`http://127.0.0.1:${port}/x.jpg`, `http://[::ffff:127.0.0.1]:${port}/x.jpg`, `http://2130706433:${port}/x.jpg`, 'http://169.254.169.254/latest/meta-data/']) {
+    for (const url of [
+      `http://127.0.0.1:${port}/x.jpg`,
+      `http://[::ffff:127.0.0.1]:${port}/x.jpg`,
+      `http://2130706433:${port}/x.jpg`,
+      'http://169.254.169.254/latest/meta-data/',
+    ]) {
       for (const path of ['/v1/transform', '/v1/images']) {
-        const reply = await request(`${baseUrl}${path}`, { method: 'POST', body: JSON.stringify({ url }), headers: { 'Content-Type': 'application/json' } });
+        const reply = await request(`${baseUrl}${path}`, {
+          method: 'POST',
+          body: JSON.stringify({ url }),
+          headers: { 'Content-Type': 'application/json' },
+        });
         t.is(reply.status, 400, `${path} ${url}`);
         t.is(errorSchema.parse(json(reply)).error.code, 'address_refused', `${path} ${url}`);
       }
@@ -294,7 +338,10 @@ export function registerTransformFlows(label: string, start: StartProgImage, flo
     const unknown = '00000000-0000-4000-8000-000000000000';
     const accepted = await postJson(`${baseUrl}/v1/batches`, {
       images: [id, unknown, id],
-      transforms: [{ w: 100, format: 'webp' }, { w: 50, grayscale: true }],
+      transforms: [
+        { w: 100, format: 'webp' },
+        { w: 50, grayscale: true },
+      ],
     });
     t.is(accepted.status, 202, accepted.bytes.toString('utf8', 0, 300));
     const batch = batchSchema.parse(json(accepted));
@@ -304,16 +351,28 @@ export function registerTransformFlows(label: string, start: StartProgImage, flo
     t.is(last?.event, 'completed');
     t.deepEqual(last?.data.counts, { total: 3, done: 2, failed: 1, pending: 0 });
     const page = batchPageSchema.parse(json(await request(`${baseUrl}/v1/batches/${batch.id}`)));
-    t.deepEqual(page.items.map((item) => [item.index, item.status]), [[0, 'done'], [1, 'failed'], [2, 'done']]);
+    t.deepEqual(
+      page.items.map((item) => [item.index, item.status]),
+      [
+        [0, 'done'],
+        [1, 'failed'],
+        [2, 'done'],
+      ],
+    );
     t.is(page.items[1]?.failure?.code, 'not_found', 'one failed item, and the batch still completes');
     const [webp, gray] = page.items[0]?.results ?? [];
     t.deepEqual([webp?.format, webp?.width, webp?.height], ['webp', 100, 75]);
     t.deepEqual([gray?.format, gray?.width], ['jpeg', 50]);
     const output = await request(`${baseUrl}${webp?.url ?? ''}`);
     t.is(output.status, 200);
-    t.deepEqual(await sharp(output.bytes).metadata().then((meta) => [meta.format, meta.width]), ['webp', 100]);
+    t.deepEqual(
+      await sharp(output.bytes)
+        .metadata()
+        .then((meta) => [meta.format, meta.width]),
+      ['webp', 100],
+    );
     const same = await request(`${baseUrl}/v1/images/${id}.webp?w=100`);
-    t.is(same.headers.get('etag'), output.headers.get('etag'), 'a stored image\'s outputs are where GET puts that transformation');
+    t.is(same.headers.get('etag'), output.headers.get('etag'), "a stored image's outputs are where GET puts that transformation");
   });
 
   test(`${label}: a batch over URLs fetches each through the fetcher; an item that fails does not fail the batch`, async (t) => {
@@ -328,9 +387,17 @@ export function registerTransformFlows(label: string, start: StartProgImage, flo
     const batch = batchSchema.parse(json(accepted));
     t.deepEqual((await followBatch(baseUrl, batch.id)).at(-1)?.data.counts, { total: 4, done: 2, failed: 2, pending: 0 });
     const page = batchPageSchema.parse(json(await request(`${baseUrl}/v1/batches/${batch.id}`)));
-    t.deepEqual(page.items.map((item) => item.failure?.code ?? item.status), ['done', 'remote_error', 'done', 'address_refused']);
+    t.deepEqual(
+      page.items.map((item) => item.failure?.code ?? item.status),
+      ['done', 'remote_error', 'done', 'address_refused'],
+    );
     const landscape = await request(`${baseUrl}${page.items[2]?.results[0]?.url ?? ''}`);
-    t.deepEqual(await sharp(landscape.bytes).metadata().then((meta) => [meta.format, meta.width, meta.height]), ['png', 64, 64]);
+    t.deepEqual(
+      await sharp(landscape.bytes)
+        .metadata()
+        .then((meta) => [meta.format, meta.width, meta.height]),
+      ['png', 64, 64],
+    );
   });
 
   test(`${label}: a batch retried with its Idempotency-Key is the same batch; a bad transformation is a 400 naming it`, async (t) => {

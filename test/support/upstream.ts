@@ -23,20 +23,32 @@ export async function ingestCredential(progimage: RunningProgImage, tenant: Tena
 }
 
 /** ingest.requested's name on the cluster (namespace included): what a signature covers. */
-export const ingestTopicName = (progimage: RunningProgImage): string => namespaced(TOPICS.ingestRequested, progimage.config.kafka?.namespace ?? null);
+export const ingestTopicName = (progimage: RunningProgImage): string =>
+  namespaced(TOPICS.ingestRequested, progimage.config.kafka?.namespace ?? null);
 
 /** The message value of a request, exactly as the docs describe it. */
 export const ingestRequest = (subject: { readonly imageId: ImageId; readonly tenant: Tenant }, payload: IngestRequest): Buffer =>
   Buffer.from(JSON.stringify(createEvent(TOPICS.ingestRequested, subject, payload)));
 
 /** Publishes `value` on ingest.requested under `key`, signed with `signingKey` (null: unsigned). */
-export async function publishIngestRequest(progimage: RunningProgImage, key: string, value: Buffer, signingKey: IngestSigningKey | null): Promise<void> {
+export async function publishIngestRequest(
+  progimage: RunningProgImage,
+  key: string,
+  value: Buffer,
+  signingKey: IngestSigningKey | null,
+): Promise<void> {
   const headers = signingKey === null ? {} : signIngestRequest(signingKey, ingestTopicName(progimage), value);
   await progimage.bus.publish(TOPICS.ingestRequested, [{ key, value, headers }]);
 }
 
 /** Publishes a signed request for `payload` as `tenant`'s upstream; resolves to the image id it chose. */
-export async function requestIngest(progimage: RunningProgImage, signingKey: IngestSigningKey, tenant: Tenant, payload: IngestRequest, imageId: ImageId = randomUUID()): Promise<ImageId> {
+export async function requestIngest(
+  progimage: RunningProgImage,
+  signingKey: IngestSigningKey,
+  tenant: Tenant,
+  payload: IngestRequest,
+  imageId: ImageId = randomUUID(),
+): Promise<ImageId> {
   await publishIngestRequest(progimage, imageId, ingestRequest({ imageId, tenant }, payload), signingKey);
   return imageId;
 }

@@ -48,7 +48,13 @@ export async function startWebhookReceiver(answer: WebhookReceiver['answer']): P
     url: `http://${host}/hooks/progimage`,
     received,
     answer,
-    close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(() => { resolve(); }); }),
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => {
+          resolve();
+        });
+      }),
   };
   return receiver;
 }

@@ -28,7 +28,9 @@ const MAGENTA: Rgb = [255, 0, 255];
 
 /** An opaque PNG of `width`x`height` in one colour. */
 const solid = (width: number, height: number, [r, g, b]: Rgb): Promise<Buffer> =>
-  sharp({ create: { width, height, channels: 3, background: { r, g, b } } }).png().toBuffer();
+  sharp({ create: { width, height, channels: 3, background: { r, g, b } } })
+    .png()
+    .toBuffer();
 
 /** A PNG from a function of each pixel's position. */
 function drawn(width: number, height: number, colourAt: (x: number, y: number) => readonly number[], channels: 3 | 4 = 3): Promise<Buffer> {
@@ -110,7 +112,8 @@ async function pixels(bytes: Buffer): Promise<Pixels> {
 }
 
 function pixelAt(image: Pixels, x: number, y: number): number[] {
-  if (x < 0 || y < 0 || x >= image.width || y >= image.height) throw new RangeError(`(${x}, ${y}) is outside ${image.width}x${image.height}`);
+  if (x < 0 || y < 0 || x >= image.width || y >= image.height)
+    throw new RangeError(`(${x}, ${y}) is outside ${image.width}x${image.height}`);
   const start = (y * image.width + x) * image.channels;
   return [...image.data.subarray(start, start + image.channels)];
 }
@@ -134,7 +137,8 @@ function over([r = 0, g = 0, b = 0, a = 255]: readonly number[], background: Rgb
 async function stats(bytes: Buffer): Promise<{ mean: number; stdev: number; min: number; max: number; sharpness: number }> {
   const result = await sharp(bytes).removeAlpha().stats();
   const colour = result.channels.slice(0, 3);
-  const average = (pick: (channel: (typeof colour)[number]) => number) => colour.reduce((sum, channel) => sum + pick(channel), 0) / colour.length;
+  const average = (pick: (channel: (typeof colour)[number]) => number) =>
+    colour.reduce((sum, channel) => sum + pick(channel), 0) / colour.length;
   return {
     mean: average((channel) => channel.mean),
     stdev: average((channel) => channel.stdev),
@@ -218,7 +222,13 @@ test('crop cuts the rectangle given; one reaching past the edge is cut at the ed
   const out = await transform(await quadrants(), 'png', { crop: '20,0,20,10' });
   t.like(out, { width: 20, height: 10 });
   const image = await pixels(out.data);
-  for (const [x, y] of [[0, 0], [19, 0], [0, 9], [19, 9]] as const) isColour(t, image, x, y, BLUE);
+  for (const [x, y] of [
+    [0, 0],
+    [19, 0],
+    [0, 9],
+    [19, 9],
+  ] as const)
+    isColour(t, image, x, y, BLUE);
 
   const past = await pixels((await transform(await quadrants(), 'png', { crop: '10,5,100,100' })).data);
   t.is(past.width, 30);
@@ -306,7 +316,15 @@ test('extend adds borders of the background colour (top, right, bottom, left)', 
 test('the geometry steps run in the fixed order: crop, resize, rotate, mirror, extend', async (t) => {
   // The top half (red | blue), doubled to 80x20, turned clockwise (red above blue), flipped (blue above red),
   // then padded by 1 in magenta.
-  const out = await transform(await quadrants(), 'png', { crop: '0,0,40,10', w: '80', enlarge: '1', r: '90', flip: '1', pad: '1', bg: 'ff00ff' });
+  const out = await transform(await quadrants(), 'png', {
+    crop: '0,0,40,10',
+    w: '80',
+    enlarge: '1',
+    r: '90',
+    flip: '1',
+    pad: '1',
+    bg: 'ff00ff',
+  });
   t.like(out, { width: 20 + 2, height: 80 + 2 });
   const image = await pixels(out.data);
   isColour(t, image, 0, 0, MAGENTA);
@@ -315,7 +333,10 @@ test('the geometry steps run in the fixed order: crop, resize, rotate, mirror, e
 });
 
 test('a background colour stays that colour on a grey image', async (t) => {
-  const grey = await sharp({ create: { width: 40, height: 20, channels: 3, background: '#808080' } }).toColourspace('b-w').jpeg().toBuffer();
+  const grey = await sharp({ create: { width: 40, height: 20, channels: 3, background: '#808080' } })
+    .toColourspace('b-w')
+    .jpeg()
+    .toBuffer();
   t.is((await sharp(grey).metadata()).channels, 1, 'the source is a one-channel JPEG');
   const red = [255, 0, 0];
   isColour(t, await pixels((await transform(grey, 'jpeg', { pad: '4', bg: 'red' })).data), 0, 0, red);
@@ -328,11 +349,16 @@ test('a background colour stays that colour on a grey image', async (t) => {
   isColour(t, await pixels((await fixture('bggn4a16.png', { flatten: '1', bg: 'red' })).data), x, y, red);
 });
 
-test('a background colour leaves a CMYK image\'s colours (by its ICC profile) alone', async (t) => {
+test("a background colour leaves a CMYK image's colours (by its ICC profile) alone", async (t) => {
   const plain = await pixels((await fixture('Channel_digital_image_CMYK_color.jpg', { w: '200' })).data);
   const padded = await pixels((await fixture('Channel_digital_image_CMYK_color.jpg', { w: '200', pad: '10', bg: 'red' })).data);
   isColour(t, padded, 0, 0, [255, 0, 0]);
-  for (const [x, y] of [[50, 50], [100, 60], [150, 100]] as const) isColour(t, padded, x + 10, y + 10, pixelAt(plain, x, y), 1);
+  for (const [x, y] of [
+    [50, 50],
+    [100, 60],
+    [150, 100],
+  ] as const)
+    isColour(t, padded, x + 10, y + 10, pixelAt(plain, x, y), 1);
 });
 
 // ---------------------------------------------------------------- filters
@@ -413,7 +439,13 @@ test('tint colours a grey image', async (t) => {
 test('grayscale leaves every sampled pixel with R = G = B', async (t) => {
   const out = await fixture('320x240.jpg', { greyscale: '1' }, 'png');
   const image = await pixels(out.data);
-  for (const [x, y] of [[0, 0], [50, 60], [160, 120], [300, 200], [319, 239]] as const) {
+  for (const [x, y] of [
+    [0, 0],
+    [50, 60],
+    [160, 120],
+    [300, 200],
+    [319, 239],
+  ] as const) {
     const [r, g, b] = pixelAt(image, x, y);
     t.true(r === g && g === b, `pixel (${x}, ${y}) is [${r}, ${g}, ${b}]`);
   }
@@ -431,13 +463,20 @@ test('threshold leaves only black and white', async (t) => {
   const out = await fixture('320x240.jpg', { threshold: '128' });
   const image = await pixels(out.data);
   const values = new Set(image.data);
-  t.deepEqual([...values].sort((a, b) => a - b), [0, 255]);
+  t.deepEqual(
+    [...values].sort((a, b) => a - b),
+    [0, 255],
+  );
 });
 
 test('the filters run in the fixed order, whatever order sharp has', async (t) => {
   // blur, then threshold: only black and white remain (sharp on its own thresholds before it blurs).
   const blurred = await pixels((await fixture('320x240.jpg', { blur: '3', threshold: '128' })).data);
-  t.deepEqual([...new Set(blurred.data)].sort((a, b) => a - b), [0, 255], 'blur then threshold');
+  t.deepEqual(
+    [...new Set(blurred.data)].sort((a, b) => a - b),
+    [0, 255],
+    'blur then threshold',
+  );
 
   // tint, then grayscale: grey (sharp on its own makes the image grey first, then tints it).
   const tinted = await pixels((await transform(await solid(8, 8, [128, 128, 128]), 'png', { tint: 'red', grayscale: '1' })).data);
@@ -545,7 +584,9 @@ test('overlay at southeast, moved inwards by its offsets', async (t) => {
 
 test('overlay at other gravities', async (t) => {
   const at = async (gravity: string, x = '0', y = '0') =>
-    pixels((await transform(await BLUE_BASE(), 'png', { overlay: ids.redPatch, overlay_gravity: gravity, overlay_x: x, overlay_y: y })).data);
+    pixels(
+      (await transform(await BLUE_BASE(), 'png', { overlay: ids.redPatch, overlay_gravity: gravity, overlay_x: x, overlay_y: y })).data,
+    );
   const northwest = await at('northwest', '7', '3');
   isColour(t, northwest, 7, 3, RED);
   isColour(t, northwest, 6, 3, BLUE);
@@ -561,7 +602,9 @@ test('overlay at other gravities', async (t) => {
 });
 
 test('overlay_opacity 0.5 blends the overlay with the image', async (t) => {
-  const image = await pixels((await transform(await BLUE_BASE(), 'png', { overlay: ids.redPatch, overlay_gravity: 'centre', overlay_opacity: '0.5' })).data);
+  const image = await pixels(
+    (await transform(await BLUE_BASE(), 'png', { overlay: ids.redPatch, overlay_gravity: 'centre', overlay_opacity: '0.5' })).data,
+  );
   isColour(t, image, 50, 40, [128, 0, 128], 2);
   isColour(t, image, 5, 5, BLUE);
 });
@@ -587,7 +630,12 @@ test('overlay of a stored photo (a JPEG, no alpha) puts its pixels at the place 
   const image = await pixels(out.data);
   const photo = await pixels(await readFixture('320x240.jpg'));
   // 320x240 at x 270..589, y 205..444.
-  for (const [x, y] of [[0, 0], [100, 50], [160, 120], [319, 239]] as const) {
+  for (const [x, y] of [
+    [0, 0],
+    [100, 50],
+    [160, 120],
+    [319, 239],
+  ] as const) {
     isColour(t, image, 270 + x, 205 + y, pixelAt(photo, x, y), 1);
   }
   const half = await pixels((await fixture('Landscape_1.jpg', { overlay: ids.photo, overlay_opacity: '0.5' })).data);
@@ -600,8 +648,22 @@ test('overlay of a stored photo (a JPEG, no alpha) puts its pixels at the place 
 test('overlay of a stored image with alpha blends by its alpha', async (t) => {
   // with-alpha.png is 256x192, 168/255 opaque all over.
   const overlay = await pixels(await readFixture('with-alpha.png'));
-  const out = await pixels((await transform(await solid(300, 200, BLUE), 'png', { overlay: ids.withAlpha, overlay_gravity: 'northwest', overlay_x: '4', overlay_y: '2' })).data);
-  for (const [x, y] of [[0, 0], [128, 96], [255, 191]] as const) isColour(t, out, 4 + x, 2 + y, over(pixelAt(overlay, x, y), BLUE), 2);
+  const out = await pixels(
+    (
+      await transform(await solid(300, 200, BLUE), 'png', {
+        overlay: ids.withAlpha,
+        overlay_gravity: 'northwest',
+        overlay_x: '4',
+        overlay_y: '2',
+      })
+    ).data,
+  );
+  for (const [x, y] of [
+    [0, 0],
+    [128, 96],
+    [255, 191],
+  ] as const)
+    isColour(t, out, 4 + x, 2 + y, over(pixelAt(overlay, x, y), BLUE), 2);
   isColour(t, out, 3, 50, BLUE);
   isColour(t, out, 261, 50, BLUE);
   // A stored image with transparent parts: the base shows through them.
@@ -633,7 +695,12 @@ test('flatten drops the alpha channel onto the background colour', async (t) => 
   const out = await fixture('with-alpha.png', { flatten: '1', bg: '#ff00ff' });
   t.is((await sharp(out.data).metadata()).channels, 3);
   const image = await pixels(out.data);
-  for (const [x, y] of [[0, 0], [128, 96], [255, 191]] as const) isColour(t, image, x, y, over(pixelAt(source, x, y), MAGENTA), 2);
+  for (const [x, y] of [
+    [0, 0],
+    [128, 96],
+    [255, 191],
+  ] as const)
+    isColour(t, image, x, y, over(pixelAt(source, x, y), MAGENTA), 2);
 
   // Where the image was transparent: the background, white unless given.
   const [x, y] = await transparentPixel('bggn4a16.png');
@@ -651,7 +718,7 @@ test('a grey image keeps its transparency for the steps after the filters', asyn
   t.true(r - g > 50 && Math.abs(r - b) <= 2, `grey at 168/255 over magenta is [${r}, ${g}, ${b}]`);
 
   const masked = await pixels((await fixture('with-alpha.png', { grayscale: '1', mask: 'circle' })).data);
-  t.is(alphaAt(masked, 128, 96), 168, 'the image\'s own alpha inside the circle');
+  t.is(alphaAt(masked, 128, 96), 168, "the image's own alpha inside the circle");
   t.is(alphaAt(masked, 0, 0), 0);
 });
 
@@ -687,7 +754,7 @@ test('progressive JPEG and interlaced PNG', async (t) => {
   t.false((await sharp(plainPng.data).metadata()).isProgressive);
 });
 
-test('effort trades time for bytes, within each format\'s range', async (t) => {
+test("effort trades time for bytes, within each format's range", async (t) => {
   const least = await fixture('320x240.jpg', { effort: '0' }, 'webp');
   const most = await fixture('320x240.jpg', { effort: '6' }, 'webp');
   t.not(least.data.length, most.data.length);
@@ -772,7 +839,12 @@ test('an output over the bounds is refused with 400 before any work', async (t) 
   const resources = storedImages();
   // A deadline already passed: the bound is checked first, so the answer is 400, not 503.
   const query = { w: '16000', h: '16000', enlarge: '1', fit: 'fill', overlay: ids.photo };
-  await refusal(t, transform(await readFixture('320x240.jpg'), 'jpeg', query, 'jpeg', { deadline: Date.now() - 1000, resources }), 400, 'output_too_large');
+  await refusal(
+    t,
+    transform(await readFixture('320x240.jpg'), 'jpeg', query, 'jpeg', { deadline: Date.now() - 1000, resources }),
+    400,
+    'output_too_large',
+  );
   t.deepEqual(resources.loaded, [], 'no overlay was loaded');
   await refusal(t, fixture('320x240.jpg', { w: '16000', h: '16000', enlarge: '1', fit: 'fill' }, 'jpeg'), 400, 'output_too_large');
   await refusal(t, fixture('320x240.jpg', { pad: '2048', w: '16000', enlarge: '1' }, 'png'), 400, 'output_too_large');

@@ -45,7 +45,8 @@ async function render(bytes: Buffer, format: ImageFormat, query: Readonly<Record
 }
 
 /** Landscape_1.jpg at 400x300, transformed. */
-const photo = async (query: Readonly<Record<string, string>> = {}) => render(await readFixture('Landscape_1.jpg'), 'jpeg', { w: '400', ...query });
+const photo = async (query: Readonly<Record<string, string>> = {}) =>
+  render(await readFixture('Landscape_1.jpg'), 'jpeg', { w: '400', ...query });
 
 /** The smallest box holding every pixel that differs between the two (right and bottom exclusive), or null when none does. */
 function changed(a: Raster, b: Raster): Box | null {
@@ -67,7 +68,10 @@ function changed(a: Raster, b: Raster): Box | null {
 /** sharp's statistics of a region (stats() reads a pipeline's input: the region is cut out first). */
 async function regionStats(image: Raster, box: Box): Promise<Stats> {
   const raw = { raw: { width: image.width, height: image.height, channels: image.channels as 3 } };
-  const region = await sharp(image.data, raw).extract({ left: box.left, top: box.top, width: box.right - box.left, height: box.bottom - box.top }).png().toBuffer();
+  const region = await sharp(image.data, raw)
+    .extract({ left: box.left, top: box.top, width: box.right - box.left, height: box.bottom - box.top })
+    .png()
+    .toBuffer();
   return sharp(region).stats();
 }
 
@@ -107,7 +111,10 @@ test('text is drawn at the gravity asked, and nowhere else', async (t) => {
       t.fail(`${gravity}: no text drawn`);
       continue;
     }
-    t.true(box.right - box.left > 80 && box.right - box.left < 300, `${gravity}: about nine glyphs at 40 pixels wide, ${box.right - box.left}`);
+    t.true(
+      box.right - box.left > 80 && box.right - box.left < 300,
+      `${gravity}: about nine glyphs at 40 pixels wide, ${box.right - box.left}`,
+    );
     t.true(box.bottom - box.top > 20 && box.bottom - box.top < 60, `${gravity}: one line at 40 pixels high, ${box.bottom - box.top}`);
     isPlaced(t, gravity, box, plain);
   }
@@ -120,7 +127,10 @@ test('by default, text is black at southeast; gravity aliases name the same plac
   if (box === null) return t.fail('no text drawn');
   isPlaced(t, 'southeast', box, plain);
   const { channels } = await regionStats(byDefault, box);
-  t.true(channels.every((channel) => channel.min === 0), 'the glyphs are black');
+  t.true(
+    channels.every((channel) => channel.min === 0),
+    'the glyphs are black',
+  );
   t.deepEqual(await photo({ text: 'ProgImage', text_gravity: 'se' }), byDefault);
   t.deepEqual(await photo({ text: 'ProgImage', text_gravity: 'top' }), await photo({ text: 'ProgImage', text_gravity: 'north' }));
 });
@@ -128,7 +138,8 @@ test('by default, text is black at southeast; gravity aliases name the same plac
 test('text_opacity scales how strongly the text is drawn; 0 draws nothing', async (t) => {
   const plain = await photo();
   // Magenta: far from every colour of the photo.
-  const at = (opacity: string) => photo({ text: 'ProgImage', text_color: '#f0f', text_size: '48', text_gravity: 'centre', text_opacity: opacity });
+  const at = (opacity: string) =>
+    photo({ text: 'ProgImage', text_color: '#f0f', text_size: '48', text_gravity: 'centre', text_opacity: opacity });
   const full = await at('1');
   const box = changed(plain, full);
   if (box === null) return t.fail('no text drawn');
@@ -137,15 +148,31 @@ test('text_opacity scales how strongly the text is drawn; 0 draws nothing', asyn
   t.true(strength > 20, `opaque text changes the box by ${strength} on average`);
   t.true(Math.abs(half / strength - 0.5) < 0.08, `half the opacity, about half the change: ${half} of ${strength}`);
   t.is(changed(plain, await at('0')), null);
-  const translucentColour = await meanDifference(plain, await photo({ text: 'ProgImage', text_color: '#ff00ff80', text_size: '48', text_gravity: 'centre' }), box);
+  const translucentColour = await meanDifference(
+    plain,
+    await photo({ text: 'ProgImage', text_color: '#ff00ff80', text_size: '48', text_gravity: 'centre' }),
+    box,
+  );
   t.true(Math.abs(translucentColour / strength - 0.5) < 0.08, `a colour's alpha acts as opacity: ${translucentColour} of ${strength}`);
 });
 
 test('text_color colours the glyphs, spelt as background is', async (t) => {
-  const blue = await sharp({ create: { width: 300, height: 100, channels: 3, background: { r: 0, g: 0, b: 255 } } }).png().toBuffer();
-  const out = await render(blue, 'png', { text: 'III', text_color: '#f00', text_size: '80', text_font: 'sans-bold', text_gravity: 'centre' });
+  const blue = await sharp({ create: { width: 300, height: 100, channels: 3, background: { r: 0, g: 0, b: 255 } } })
+    .png()
+    .toBuffer();
+  const out = await render(blue, 'png', {
+    text: 'III',
+    text_color: '#f00',
+    text_size: '80',
+    text_font: 'sans-bold',
+    text_gravity: 'centre',
+  });
   const { channels } = await sharp(out.data, { raw: { width: out.width, height: out.height, channels: 3 } }).stats();
-  t.deepEqual(channels.map((channel) => channel.max), [255, 0, 255], 'pure red appears, over pure blue');
+  t.deepEqual(
+    channels.map((channel) => channel.max),
+    [255, 0, 255],
+    'pure red appears, over pure blue',
+  );
   t.deepEqual(
     await render(blue, 'png', { text: 'III', text_colour: 'red', text_size: '80', font: 'sans-bold', text_gravity: 'centre' }),
     out,
@@ -195,7 +222,10 @@ test('text options out of range, unknown fonts and colours are refused with the 
   t.like(refusal(t, { text: '   ' }), { option: 'text' });
   t.like(refusal(t, { text: 'a\u0000b' }), { option: 'text', message: 'text: expected no control characters but line breaks' });
   t.notThrows(() => parseOptions({ text: 'two\nlines' }));
-  t.like(refusal(t, { text: 'a', text_font: 'comic-sans' }), { option: 'text_font', message: `text_font: expected one of ${TEXT_FONTS.join(', ')}` });
+  t.like(refusal(t, { text: 'a', text_font: 'comic-sans' }), {
+    option: 'text_font',
+    message: `text_font: expected one of ${TEXT_FONTS.join(', ')}`,
+  });
   t.like(refusal(t, { text: 'a', font: '/etc/passwd' }), { option: 'text_font' });
   t.like(refusal(t, { text: 'a', text_color: 'chartreuse' }), { option: 'text_color' });
   t.like(refusal(t, { text: 'a', text_size: '7' }), { option: 'text_size' });
@@ -207,6 +237,9 @@ test('text options out of range, unknown fonts and colours are refused with the 
 
 test('text options at their defaults are left out of the canonical form', (t) => {
   const form = (query: Readonly<Record<string, string>>) => canonicalise(parseOptions(query), 'webp');
-  t.deepEqual(form({ text: 'a', font: 'sans', text_size: '32', text_color: 'black', text_gravity: 'se', text_opacity: '1' }), { text: 'a', format: 'webp' });
+  t.deepEqual(form({ text: 'a', font: 'sans', text_size: '32', text_color: 'black', text_gravity: 'se', text_opacity: '1' }), {
+    text: 'a',
+    format: 'webp',
+  });
   t.deepEqual(form({ text: 'a', text_color: '#FFF' }), { text: 'a', text_color: '#ffffffff', format: 'webp' });
 });

@@ -32,19 +32,55 @@ test('the official parser finds no error in the document', async (t) => {
     [],
   );
   t.not(document, undefined);
-  t.deepEqual(document?.channels().all().map((channel) => channel.address()).sort(), [TOPICS.ingestRequested, TOPICS.outcomes].sort(), 'every public topic, and no internal one, is a channel');
-  t.deepEqual(document?.operations().all().map((operation) => operation.action()).sort(), ['receive', 'send']);
+  t.deepEqual(
+    document
+      ?.channels()
+      .all()
+      .map((channel) => channel.address())
+      .sort(),
+    [TOPICS.ingestRequested, TOPICS.outcomes].sort(),
+    'every public topic, and no internal one, is a channel',
+  );
+  t.deepEqual(
+    document
+      ?.operations()
+      .all()
+      .map((operation) => operation.action())
+      .sort(),
+    ['receive', 'send'],
+  );
 });
 
 test('an outcome the code builds validates against its message schema', (t) => {
   const subject = { imageId: '7a2b3c4d-5e6f-4a8b-9c0d-aabbccddeeff', tenant: 'acme' };
-  const master = { key: `derived/acme/${subject.imageId}/compressed.jpg`, format: 'jpeg', width: 600, height: 450, bytes: 1000, pages: 1 } as const;
+  const master = {
+    key: `derived/acme/${subject.imageId}/compressed.jpg`,
+    format: 'jpeg',
+    width: 600,
+    height: 450,
+    bytes: 1000,
+    pages: 1,
+  } as const;
   const sequence: ImageEvent[] = [
-    createEvent(TOPICS.imageUploaded, subject, { originalKey: `originals/acme/${subject.imageId}`, format: 'jpeg', contentType: 'image/jpeg', bytes: 2000, sha256: 'a'.repeat(64), width: 600, height: 450 }),
-    createEvent(TOPICS.imageScanned, subject, { verdict: 'clean', signatures: [], original: { key: `originals/acme/${subject.imageId}`, format: 'jpeg' } }),
+    createEvent(TOPICS.imageUploaded, subject, {
+      originalKey: `originals/acme/${subject.imageId}`,
+      format: 'jpeg',
+      contentType: 'image/jpeg',
+      bytes: 2000,
+      sha256: 'a'.repeat(64),
+      width: 600,
+      height: 450,
+    }),
+    createEvent(TOPICS.imageScanned, subject, {
+      verdict: 'clean',
+      signatures: [],
+      original: { key: `originals/acme/${subject.imageId}`, format: 'jpeg' },
+    }),
     createEvent(TOPICS.imageStripped, subject, { master }),
     createEvent(TOPICS.imageCompressed, subject, { master, bytesBefore: 1000, bytesAfter: 1000, kept: false }),
-    createEvent(TOPICS.imageVariantsBuilt, subject, { variants: [{ ...master, key: `derived/acme/${subject.imageId}/variants/thumbnail.webp`, format: 'webp', name: 'thumbnail' }] }),
+    createEvent(TOPICS.imageVariantsBuilt, subject, {
+      variants: [{ ...master, key: `derived/acme/${subject.imageId}/variants/thumbnail.webp`, format: 'webp', name: 'thumbnail' }],
+    }),
   ];
   const record = sequence.reduce<ImageRecord | null>((current, event) => projectEvent(current, event) ?? current, null);
   const outcome = record === null ? null : imageOutcomeOf(record);
@@ -55,12 +91,19 @@ test('an outcome the code builds validates against its message schema', (t) => {
 });
 
 test('a signed ingest request validates against its payload and headers schemas', (t) => {
-  const event = createEvent(TOPICS.ingestRequested, { imageId: '1b09c7d4-5e6f-4a8b-9c0d-aabbccddeeff', tenant: 'acme' }, { url: 'https://example.com/photo.jpg', ttl: 86_400 });
+  const event = createEvent(
+    TOPICS.ingestRequested,
+    { imageId: '1b09c7d4-5e6f-4a8b-9c0d-aabbccddeeff', tenant: 'acme' },
+    { url: 'https://example.com/photo.jpg', ttl: 86_400 },
+  );
   const value = encodeEvent(event);
   const payload = ajv.compile(messages.ingestRequested.payload.schema);
   t.true(payload(JSON.parse(value.toString('utf8'))), ajv.errorsText(payload.errors));
   const headers = ajv.compile(messages.ingestRequested.headers);
-  t.true(headers(signIngestRequest({ keyId: 'ing_3q2C8nS0bqS1Vd4F', secret: 'ingsec_x' }, TOPICS.ingestRequested, value)), ajv.errorsText(headers.errors));
+  t.true(
+    headers(signIngestRequest({ keyId: 'ing_3q2C8nS0bqS1Vd4F', secret: 'ingsec_x' }, TOPICS.ingestRequested, value)),
+    ajv.errorsText(headers.errors),
+  );
   t.false(headers({}), 'unsigned is not a request');
 });
 

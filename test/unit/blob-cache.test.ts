@@ -14,7 +14,10 @@ test('the least recently used blobs leave first once the cache is full', (t) => 
   t.truthy(cache.get('a'), 'reading a makes b the least recently used');
   cache.set('d', blob('d', 100));
   t.is(cache.get('b'), undefined);
-  t.deepEqual(['a', 'c', 'd'].map((key) => cache.get(key)?.info.key), ['a', 'c', 'd']);
+  t.deepEqual(
+    ['a', 'c', 'd'].map((key) => cache.get(key)?.info.key),
+    ['a', 'c', 'd'],
+  );
 });
 
 test('a blob over the per-blob limit is never cached; replacing a key does not count it twice', (t) => {
@@ -31,11 +34,21 @@ test('a blob over the per-blob limit is never cached; replacing a key does not c
 test('the budget holds the total bytes: exactly the budget fits, and as many of the oldest leave as a new blob needs', (t) => {
   const cache = new BlobCache(300, 300);
   for (const key of ['a', 'b', 'c']) cache.set(key, blob(key, 100));
-  t.deepEqual(['a', 'b', 'c'].map((key) => cache.get(key)?.info.key), ['a', 'b', 'c'], 'exactly the budget fits');
+  t.deepEqual(
+    ['a', 'b', 'c'].map((key) => cache.get(key)?.info.key),
+    ['a', 'b', 'c'],
+    'exactly the budget fits',
+  );
   cache.set('big', blob('big', 250));
-  t.deepEqual(['a', 'b', 'c', 'big'].map((key) => cache.get(key)?.info.key), [undefined, undefined, undefined, 'big']);
+  t.deepEqual(
+    ['a', 'b', 'c', 'big'].map((key) => cache.get(key)?.info.key),
+    [undefined, undefined, undefined, 'big'],
+  );
   cache.set('small', blob('small', 50));
-  t.deepEqual(['big', 'small'].map((key) => cache.get(key)?.info.key), ['big', 'small']);
+  t.deepEqual(
+    ['big', 'small'].map((key) => cache.get(key)?.info.key),
+    ['big', 'small'],
+  );
 });
 
 test('an empty blob is cached like any other', (t) => {

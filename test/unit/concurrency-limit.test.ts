@@ -26,7 +26,10 @@ test('no more tasks run at once than the limit, and the waiting ones start first
 test('a task that fails frees its place', async (t) => {
   const limit = new ConcurrencyLimit(1);
 
-  await t.throwsAsync(limit.run(() => Promise.reject(new Error('broken image'))), { message: 'broken image' });
+  await t.throwsAsync(
+    limit.run(() => Promise.reject(new Error('broken image'))),
+    { message: 'broken image' },
+  );
   t.is(await limit.run(() => Promise.resolve('next')), 'next');
 });
 

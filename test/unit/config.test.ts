@@ -173,8 +173,23 @@ test('a full server configuration parses into the nested Config', (t) => {
     uploads: { maxBytes: 1_048_576, acceptedFormats: ['jpeg', 'png'], defaultTtlSeconds: 86_400, ingestMaxAgeSeconds: 3600 },
     fetch: { timeoutMs: 2000, maxRedirects: 2, allowedHosts: ['images.internal:8080', '[::1]:9000'] },
     transforms: { timeoutMs: 12_000, presets: new Map([['avatar', { w: 64, h: 64, mask: 'circle' }]]), presetsOnly: true },
-    auth: { bootstrapApiKey: 'pik_0123456789abcdef0123456789abcdef', cacheMs: 250, publicMetrics: false, adminToken: 'an-admin-token-of-some-length' },
-    limits: { maxInputPixels: 50_000_000, maxFrames: 100, headersTimeoutMs: 5000, requestTimeoutMs: 60_000, concurrentTransforms: 3, queuedTransforms: 10, heavyTransformCost: 500, maxTransformCost: 60_000, transformMemoryBytes: 2048 * 1024 * 1024 },
+    auth: {
+      bootstrapApiKey: 'pik_0123456789abcdef0123456789abcdef',
+      cacheMs: 250,
+      publicMetrics: false,
+      adminToken: 'an-admin-token-of-some-length',
+    },
+    limits: {
+      maxInputPixels: 50_000_000,
+      maxFrames: 100,
+      headersTimeoutMs: 5000,
+      requestTimeoutMs: 60_000,
+      concurrentTransforms: 3,
+      queuedTransforms: 10,
+      heavyTransformCost: 500,
+      maxTransformCost: 60_000,
+      transformMemoryBytes: 2048 * 1024 * 1024,
+    },
     kafka: {
       brokers: ['kafka-1:9092', 'kafka-2:9092', 'kafka-3:9092'],
       clientId: 'progimage-test',
@@ -203,7 +218,14 @@ test('a full server configuration parses into the nested Config', (t) => {
     stats: { flushEveryMs: 5000, flushAfterHits: 200 },
     pipeline: { consumerConcurrency: 4 },
     backlog: { sampleMs: 2000, degradedSeconds: 120 },
-    webhooks: { timeoutMs: 2000, concurrency: 4, retryScheduleMs: [1000, 10_000, 60_000], disableAfterMs: 3_600_000, disableAfterFailures: 5, pollMs: 250 },
+    webhooks: {
+      timeoutMs: 2000,
+      concurrency: 4,
+      retryScheduleMs: [1000, 10_000, 60_000],
+      disableAfterMs: 3_600_000,
+      disableAfterFailures: 5,
+      pollMs: 250,
+    },
   });
 });
 
@@ -303,10 +325,7 @@ test('every problem is reported at once, one line per variable, and the message 
   };
   const error = t.throws(() => loadConfig(env), { instanceOf: ConfigError });
 
-  t.deepEqual(
-    error.problems.map((problem) => /^PROGIMAGE_[A-Z0-9_]+/.exec(problem)?.[0]).sort(),
-    Object.keys(env).sort(),
-  );
+  t.deepEqual(error.problems.map((problem) => /^PROGIMAGE_[A-Z0-9_]+/.exec(problem)?.[0]).sort(), Object.keys(env).sort());
   for (const problem of error.problems) t.true(error.message.includes(problem), `message includes "${problem}"`);
 });
 
@@ -365,12 +384,18 @@ test('HTTP port 0 asks for any free port; server ports still start at 1', (t) =>
 test('CORS origins are written as browsers send them; image bytes may be open to any page (*) or to none (off)', (t) => {
   t.deepEqual(loadConfig({ PROGIMAGE_CORS_IMAGE_ORIGINS: 'off' }).cors.imageOrigins, []);
   t.deepEqual(loadConfig({ PROGIMAGE_CORS_IMAGE_ORIGINS: ' * ' }).cors.imageOrigins, '*');
-  t.deepEqual(loadConfig({ PROGIMAGE_CORS_IMAGE_ORIGINS: 'https://a.example,https://b.example:8443' }).cors.imageOrigins, ['https://a.example', 'https://b.example:8443']);
+  t.deepEqual(loadConfig({ PROGIMAGE_CORS_IMAGE_ORIGINS: 'https://a.example,https://b.example:8443' }).cors.imageOrigins, [
+    'https://a.example',
+    'https://b.example:8443',
+  ]);
   for (const origin of ['https://app.example/', 'https://App.example', 'https://app.example:443', 'ftp://app.example', 'null', '*']) {
     const [problem = ''] = problemsOf(t, { PROGIMAGE_CORS_API_ORIGINS: `https://ok.example,${origin}` });
     t.regex(problem, /^PROGIMAGE_CORS_API_ORIGINS: expected an origin as browsers send it/, origin);
   }
-  t.regex(problemsOf(t, { PROGIMAGE_CORS_IMAGE_ORIGINS: 'https://app.example/images' })[0] ?? '', /^PROGIMAGE_CORS_IMAGE_ORIGINS: expected an origin/);
+  t.regex(
+    problemsOf(t, { PROGIMAGE_CORS_IMAGE_ORIGINS: 'https://app.example/images' })[0] ?? '',
+    /^PROGIMAGE_CORS_IMAGE_ORIGINS: expected an origin/,
+  );
 });
 
 test('presets are a JSON object of name → transform options; a bad one names the preset and the problem', (t) => {

@@ -76,7 +76,10 @@ test('an invalid message goes to the dead-letter topic with the reason, and the 
   });
 
   await waitUntil(() => seen.some(({ topic }) => topic === TOPICS.imageScanned), { timeoutMs: 5000, description: 'the output' });
-  t.deepEqual(handled.map((event) => event.eventId), [uploaded.eventId]);
+  t.deepEqual(
+    handled.map((event) => event.eventId),
+    [uploaded.eventId],
+  );
   const [letter] = deadLetters(seen);
   t.is(letter?.reason, 'invalid event: not JSON');
   t.is(letter?.value, '{not json');
@@ -128,7 +131,10 @@ test('any other failure that outlasts the retries is dead-lettered and published
   });
   await bus.publish(TOPICS.imageUploaded, [{ key: subject.imageId, value: encodeEvent(uploaded) }]);
 
-  const [failed] = await waitUntil(() => (failures(seen).length > 0 ? failures(seen) : false), { timeoutMs: 5000, description: 'image.failed' });
+  const [failed] = await waitUntil(() => (failures(seen).length > 0 ? failures(seen) : false), {
+    timeoutMs: 5000,
+    description: 'image.failed',
+  });
   t.is(calls, fastRetry.attempts);
   t.like(failed?.payload, { stage: 'scan', reason: 'the codec crashed', permanent: false, attempts: 3 });
   t.is(failed?.imageId, subject.imageId);
@@ -145,7 +151,10 @@ test('a bad image is given up on at once, as a permanent failure', async (t) => 
   });
   await bus.publish(TOPICS.imageUploaded, [{ key: subject.imageId, value: encodeEvent(uploaded) }]);
 
-  const [failed] = await waitUntil(() => (failures(seen).length > 0 ? failures(seen) : false), { timeoutMs: 5000, description: 'image.failed' });
+  const [failed] = await waitUntil(() => (failures(seen).length > 0 ? failures(seen) : false), {
+    timeoutMs: 5000,
+    description: 'image.failed',
+  });
   t.is(calls, 1);
   t.like(failed?.payload, { permanent: true, attempts: 1 });
 });

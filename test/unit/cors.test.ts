@@ -13,19 +13,32 @@ test('image bytes are a GET or HEAD of an image in a format, a variant or a batc
     t.false(isImageBytesRequest('DELETE', path), path);
     t.false(isImageBytesRequest('OPTIONS', path), path);
   }
-  for (const path of ['/v1/images', `/v1/images/${ID}`, `/v1/images/${ID}/stats`, `/v1/batches/${ID}`, `/v1/batches/${ID}/events`, '/v1/openapi.json', '/metrics']) {
+  for (const path of [
+    '/v1/images',
+    `/v1/images/${ID}`,
+    `/v1/images/${ID}/stats`,
+    `/v1/batches/${ID}`,
+    `/v1/batches/${ID}/events`,
+    '/v1/openapi.json',
+    '/metrics',
+  ]) {
     t.false(isImageBytesRequest('GET', path), path);
   }
 });
 
 test('image bytes open to any page say so the same way to every request; listed origins are reflected with Vary: Origin; off sends nothing', (t) => {
   const exposed = imageBytesCorsHeaders('*', undefined)['Access-Control-Expose-Headers'] ?? '';
-  for (const name of ['Content-Length', 'Content-Range', 'Accept-Ranges', 'ETag', 'Last-Modified', 'Content-Disposition']) t.true(exposed.split(', ').includes(name), name);
+  for (const name of ['Content-Length', 'Content-Range', 'Accept-Ranges', 'ETag', 'Last-Modified', 'Content-Disposition'])
+    t.true(exposed.split(', ').includes(name), name);
   t.deepEqual(imageBytesCorsHeaders('*', 'https://a.example'), imageBytesCorsHeaders('*', undefined));
   t.is(imageBytesCorsHeaders('*', 'https://a.example')['Access-Control-Allow-Origin'], '*');
 
   const listed = ['https://a.example', 'https://b.example'];
-  t.deepEqual(imageBytesCorsHeaders(listed, 'https://b.example'), { Vary: 'Origin', 'Access-Control-Allow-Origin': 'https://b.example', 'Access-Control-Expose-Headers': exposed });
+  t.deepEqual(imageBytesCorsHeaders(listed, 'https://b.example'), {
+    Vary: 'Origin',
+    'Access-Control-Allow-Origin': 'https://b.example',
+    'Access-Control-Expose-Headers': exposed,
+  });
   t.deepEqual(imageBytesCorsHeaders(listed, 'https://c.example'), { Vary: 'Origin' });
   t.deepEqual(imageBytesCorsHeaders(listed, undefined), { Vary: 'Origin' });
   t.deepEqual(imageBytesCorsHeaders([], 'https://a.example'), {});
@@ -46,9 +59,11 @@ function tenantsWith(origins: readonly (readonly string[])[]) {
   return { store, collections: { tenants: { find } } as unknown as TenantCollections };
 }
 
-test("the origins of every tenant are read once per cache time, page after page, and a failed read is not remembered", async (t) => {
+test('the origins of every tenant are read once per cache time, page after page, and a failed read is not remembered', async (t) => {
   let now = 0;
-  const many = Array.from({ length: 2500 }, (_, index) => (index === 2400 ? ['https://last.example'] : index === 0 ? ['https://first.example'] : []));
+  const many = Array.from({ length: 2500 }, (_, index) =>
+    index === 2400 ? ['https://last.example'] : index === 0 ? ['https://first.example'] : [],
+  );
   const { store, collections } = tenantsWith(many);
   const origins = new TenantOrigins(collections, 5000, () => now);
 

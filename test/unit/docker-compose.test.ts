@@ -70,7 +70,9 @@ const serviceSchema = z.object({
   healthcheck: z.object({ test: z.array(z.string()).optional(), disable: z.boolean().optional() }).optional(),
   restart: z.string().optional(),
   ports: z.array(portSchema).optional(),
-  volumes: z.array(z.object({ type: z.string(), source: z.string().optional(), target: z.string(), read_only: z.boolean().optional() })).optional(),
+  volumes: z
+    .array(z.object({ type: z.string(), source: z.string().optional(), target: z.string(), read_only: z.boolean().optional() }))
+    .optional(),
   container_name: z.string().optional(),
 });
 const modelSchema = z.object({ services: z.record(z.string(), serviceSchema) });
@@ -105,7 +107,9 @@ async function composeModel(env: ReadonlyMap<string, string>): Promise<Model> {
   const envFile = path.join(directory, '.env');
   writeFileSync(envFile, [...env].map(([name, value]) => `${name}=${value}\n`).join(''));
   try {
-    const { stdout } = await execFileAsync(await goTool('compose-check'), ['--env-file', envFile, composePath], { maxBuffer: 16 * 1024 * 1024 });
+    const { stdout } = await execFileAsync(await goTool('compose-check'), ['--env-file', envFile, composePath], {
+      maxBuffer: 16 * 1024 * 1024,
+    });
     return modelSchema.parse(JSON.parse(stdout));
   } catch (error) {
     const { stderr } = z.object({ stderr: z.string() }).safeParse(error).data ?? { stderr: String(error) };
@@ -137,10 +141,7 @@ const env = operatorEnv();
 const model = await composeModel(env);
 
 test('compose-go loads the file with the variables of .env.example and its secrets made, and runs every service', (t) => {
-  t.deepEqual(
-    Object.keys(model.services).sort(),
-    [...Object.keys(SERVICE_COMMANDS), ...Object.keys(SERVER_IMAGES), ...MONITORING].sort(),
-  );
+  t.deepEqual(Object.keys(model.services).sort(), [...Object.keys(SERVICE_COMMANDS), ...Object.keys(SERVER_IMAGES), ...MONITORING].sort());
 });
 
 test('without one of its secrets Compose refuses to start, naming it; .env.example gives none of them a value', async (t) => {
@@ -192,7 +193,10 @@ function copiedIntoImage(): Map<string, string> {
   const finalStage = lines.slice(lines.findLastIndex((line) => line.startsWith('FROM ')));
   const copied = new Map<string, string>();
   for (const line of finalStage.filter((text) => text.startsWith('COPY ') && !text.includes('--from='))) {
-    const words = line.split(/\s+/).slice(1).filter((word) => !word.startsWith('--'));
+    const words = line
+      .split(/\s+/)
+      .slice(1)
+      .filter((word) => !word.startsWith('--'));
     const destination = words.pop() ?? '';
     for (const source of words) {
       const target = destination.endsWith('/') ? path.posix.join(destination, path.posix.basename(source)) : destination;
@@ -228,7 +232,17 @@ test('progimage-admin is on the PATH of the image and runs the admin command in 
     const { stdout } = await execFileAsync('sh', ['-c', script, 'progimage-admin', 'tenant', 'create', 'acme'], {
       env: { PATH: `${fakeApp}:/usr/bin:/bin`, PROGIMAGE_HTTP_PORT: configOf(model, 'api').http.port.toString() },
     });
-    t.deepEqual(stdout.trim().split('\n'), [fakeApp, '--import', 'tsx', 'admin/cli.ts', '--url', 'http://127.0.0.1:8080', 'tenant', 'create', 'acme']);
+    t.deepEqual(stdout.trim().split('\n'), [
+      fakeApp,
+      '--import',
+      'tsx',
+      'admin/cli.ts',
+      '--url',
+      'http://127.0.0.1:8080',
+      'tenant',
+      'create',
+      'acme',
+    ]);
   } finally {
     rmSync(fakeApp, { recursive: true, force: true });
   }
@@ -315,11 +329,17 @@ test('the published ports and the upstream address follow .env', async (t) => {
 });
 
 test('Kafka advertises its external listener at the host and port upstream systems connect to', async (t) => {
-  const kafkaOf = async (changes: Record<string, string>) => environmentOf(serviceOf(await composeModel(new Map([...env, ...Object.entries(changes)])), 'kafka'));
+  const kafkaOf = async (changes: Record<string, string>) =>
+    environmentOf(serviceOf(await composeModel(new Map([...env, ...Object.entries(changes)])), 'kafka'));
   const kafka = environmentOf(serviceOf(model, 'kafka'));
-  const listenerPort = (listeners: string | undefined, name: string) => /:(\d+)$/.exec(listeners?.split(',').find((listener) => listener.startsWith(`${name}://`)) ?? '')?.[1];
+  const listenerPort = (listeners: string | undefined, name: string) =>
+    /:(\d+)$/.exec(listeners?.split(',').find((listener) => listener.startsWith(`${name}://`)) ?? '')?.[1];
 
-  t.is(listenerPort(kafka.KAFKA_LISTENERS, 'EXTERNAL'), String(serviceOf(model, 'kafka').ports?.[0]?.target), 'the published port is the EXTERNAL listener');
+  t.is(
+    listenerPort(kafka.KAFKA_LISTENERS, 'EXTERNAL'),
+    String(serviceOf(model, 'kafka').ports?.[0]?.target),
+    'the published port is the EXTERNAL listener',
+  );
   t.regex(kafka.KAFKA_LISTENER_SECURITY_PROTOCOL_MAP ?? '', /(^|,)EXTERNAL:PLAINTEXT(,|$)/);
   t.regex(kafka.KAFKA_ADVERTISED_LISTENERS ?? '', /(^|,)PLAINTEXT:\/\/kafka:9092(,|$)/, 'the services reach it by its service name');
   t.regex(kafka.KAFKA_ADVERTISED_LISTENERS ?? '', /(^|,)EXTERNAL:\/\/localhost:19092(,|$)/);
@@ -350,17 +370,25 @@ test('start order: servers, then the api (its log has the one-time key), then th
   const waitsFor = (name: string) => Object.keys(dependenciesOf(serviceOf(model, name))).sort();
 
   t.deepEqual(waitsFor('api'), ['kafka', 'minio', 'mongodb'], 'uploads are taken while ClamAV loads its signatures');
-  for (const name of WORKERS) t.true(['api', 'kafka', 'minio'].every((server) => waitsFor(name).includes(server)), `${name} waits for the api, Kafka and MinIO`);
+  for (const name of WORKERS)
+    t.true(
+      ['api', 'kafka', 'minio'].every((server) => waitsFor(name).includes(server)),
+      `${name} waits for the api, Kafka and MinIO`,
+    );
   for (const name of ['scan', 'transform', 'rescan', 'scheduler']) t.true(waitsFor(name).includes('clamav'), `${name} waits for ClamAV`);
   for (const name of ['catalog', 'scheduler', 'webhooks']) t.true(waitsFor(name).includes('mongodb'), `${name} waits for MongoDB`);
   t.deepEqual(waitsFor('grafana'), ['prometheus']);
 });
 
 test('every service has a healthcheck; each ProgImage service checks /healthz on the port it listens on and restarts unless stopped', (t) => {
-  for (const [name, service] of Object.entries(model.services)) t.true((service.healthcheck?.test ?? []).length > 1, `${name}: healthcheck`);
+  for (const [name, service] of Object.entries(model.services))
+    t.true((service.healthcheck?.test ?? []).length > 1, `${name}: healthcheck`);
   for (const name of Object.keys(SERVICE_COMMANDS)) {
     const service = serviceOf(model, name);
-    t.true((service.healthcheck?.test ?? []).join(' ').includes(`://127.0.0.1:${configOf(model, name).http.port}/healthz`), `${name}: /healthz`);
+    t.true(
+      (service.healthcheck?.test ?? []).join(' ').includes(`://127.0.0.1:${configOf(model, name).http.port}/healthz`),
+      `${name}: /healthz`,
+    );
     t.is(service.restart, 'unless-stopped', `${name}: restart`);
   }
 });
@@ -370,7 +398,9 @@ test('Prometheus and Grafana run under the "monitoring" profile, which .env.exam
   const withoutMonitoring = await composeModel(new Map([...env, ['COMPOSE_PROFILES', '']]));
   t.deepEqual(
     Object.keys(withoutMonitoring.services).sort(),
-    Object.keys(model.services).filter((name) => !MONITORING.includes(name)).sort(),
+    Object.keys(model.services)
+      .filter((name) => !MONITORING.includes(name))
+      .sort(),
   );
 });
 
@@ -379,11 +409,19 @@ test('Prometheus and Grafana run under the "monitoring" profile, which .env.exam
 /** The series the services export: what the code registers (lib/, the services' folders) and prom-client's default metrics. */
 async function exportedSeries(): Promise<Set<string>> {
   const seriesOf = (name: string, type: string): string[] =>
-    type === 'histogram' ? [`${name}_bucket`, `${name}_sum`, `${name}_count`] : type === 'summary' ? [name, `${name}_sum`, `${name}_count`] : [name];
+    type === 'histogram'
+      ? [`${name}_bucket`, `${name}_sum`, `${name}_count`]
+      : type === 'summary'
+        ? [name, `${name}_sum`, `${name}_count`]
+        : [name];
   const registered = ['lib', 'api', 'admin', 'ingest', 'catalog', 'processors', 'scheduler', 'webhooks'].flatMap((folder) =>
     readdirSync(inRepository(folder), { recursive: true, encoding: 'utf8' })
       .filter((file) => file.endsWith('.ts'))
-      .flatMap((file) => [...readFileSync(inRepository(path.join(folder, file)), 'utf8').matchAll(/new (Counter|Gauge|Histogram|Summary)(?:<[^>]*>)?\(\{\s*name: '(\w+)'/g)])
+      .flatMap((file) => [
+        ...readFileSync(inRepository(path.join(folder, file)), 'utf8').matchAll(
+          /new (Counter|Gauge|Histogram|Summary)(?:<[^>]*>)?\(\{\s*name: '(\w+)'/g,
+        ),
+      ])
       .flatMap(([, type = '', name = '']) => seriesOf(name, type.toLowerCase())),
   );
   const defaults = new Registry();
@@ -427,12 +465,19 @@ test("Prometheus loads its configuration (promtool's checks) and finds every cop
     .parse(parse(await prometheusCheck(['config', prometheusConfigPath])));
 
   const [progimage] = config.scrape_configs;
-  const targets = (progimage?.dns_sd_configs ?? []).flatMap(({ names, type, port }) => names.map((name) => `${type} ${name}:${port}${progimage?.metrics_path ?? ''}`));
+  const targets = (progimage?.dns_sd_configs ?? []).flatMap(({ names, type, port }) =>
+    names.map((name) => `${type} ${name}:${port}${progimage?.metrics_path ?? ''}`),
+  );
   t.deepEqual(
     targets.sort(),
-    Object.keys(SERVICE_COMMANDS).map((name) => `A ${name}:${configOf(model, name).http.port}/metrics`).sort(),
+    Object.keys(SERVICE_COMMANDS)
+      .map((name) => `A ${name}:${configOf(model, name).http.port}/metrics`)
+      .sort(),
   );
-  t.deepEqual(config.rule_files.map((file) => path.resolve(file)), [alertsPath]);
+  t.deepEqual(
+    config.rule_files.map((file) => path.resolve(file)),
+    [alertsPath],
+  );
 
   const prometheus = serviceOf(model, 'prometheus');
   const configFlag = (prometheus.command ?? []).find((argument) => argument.startsWith('--config.file='));
@@ -448,12 +493,25 @@ test('the Prometheus image is the version whose code checks the files', (t) => {
 
 test('the alert rules load, cover a stalled pipeline, a failing scanner and stale signatures, and read only exported metrics', async (t) => {
   const rules = z
-    .array(checkedExprSchema.extend({ alert: z.string().optional(), labels: z.record(z.string(), z.string()).nullable(), annotations: z.record(z.string(), z.string()).nullable() }))
+    .array(
+      checkedExprSchema.extend({
+        alert: z.string().optional(),
+        labels: z.record(z.string(), z.string()).nullable(),
+        annotations: z.record(z.string(), z.string()).nullable(),
+      }),
+    )
     .parse(JSON.parse(await prometheusCheck(['rules', alertsPath])));
   const exported = await exportedSeries();
   const alerts = new Map(rules.map((rule) => [rule.alert ?? '', rule]));
 
-  for (const name of ['ProgImagePipelineStalled', 'ProgImageConsumerLagging', 'ProgImageScannerUnreachable', 'ProgImageScanFailing', 'ProgImageSignaturesStale', 'ProgImageServiceDown']) {
+  for (const name of [
+    'ProgImagePipelineStalled',
+    'ProgImageConsumerLagging',
+    'ProgImageScannerUnreachable',
+    'ProgImageScanFailing',
+    'ProgImageSignaturesStale',
+    'ProgImageServiceDown',
+  ]) {
     t.true(alerts.has(name), name);
   }
   for (const rule of rules) {
@@ -485,19 +543,27 @@ test("Grafana is provisioned with the stack's Prometheus and the ProgImage dashb
 
   t.is(datasource?.type, 'prometheus');
   t.not(model.services[prometheusUrl.hostname], undefined, `${prometheusUrl.hostname} is a service of the stack`);
-  t.deepEqual(serviceOf(model, prometheusUrl.hostname).ports?.map(({ target }) => String(target)), [prometheusUrl.port]);
+  t.deepEqual(
+    serviceOf(model, prometheusUrl.hostname).ports?.map(({ target }) => String(target)),
+    [prometheusUrl.port],
+  );
   t.is(mountOf(grafana, 'infra/grafana/provisioning'), '/etc/grafana/provisioning');
-  t.deepEqual(grafanaDashboards.providers.map(({ options }) => options.path), [mountOf(grafana, 'infra/grafana/dashboards')]);
+  t.deepEqual(
+    grafanaDashboards.providers.map(({ options }) => options.path),
+    [mountOf(grafana, 'infra/grafana/dashboards')],
+  );
   t.is(environmentOf(grafana).GF_SECURITY_ADMIN_PASSWORD, env.get('PROGIMAGE_GRAFANA_ADMIN_PASSWORD'));
 });
 
-test("every panel of the dashboard queries the provisioned Prometheus, and each query parses and reads only exported metrics", async (t) => {
+test('every panel of the dashboard queries the provisioned Prometheus, and each query parses and reads only exported metrics', async (t) => {
   const uid = grafanaDatasources.datasources[0]?.uid ?? 'none provisioned';
   const queries = dashboard.panels.filter((panel) => panel.type !== 'row');
   t.true(queries.length > 0);
 
   // Grafana replaces its interval variables before the query reaches Prometheus.
-  const exprs = queries.flatMap((panel) => panel.targets.map((target) => target.expr.replaceAll(/\$__(rate_interval|interval|range)\b/g, '5m')));
+  const exprs = queries.flatMap((panel) =>
+    panel.targets.map((target) => target.expr.replaceAll(/\$__(rate_interval|interval|range)\b/g, '5m')),
+  );
   const checked = z.array(checkedExprSchema).parse(JSON.parse(await prometheusCheck(['exprs'], JSON.stringify(exprs))));
   const exported = await exportedSeries();
 
@@ -507,6 +573,10 @@ test("every panel of the dashboard queries the provisioned Prometheus, and each 
     for (const target of panel.targets) t.is(target.datasource.uid, uid, `${panel.title}: query datasource`);
   }
   for (const { expr, metrics } of checked) {
-    t.deepEqual(metrics.filter((metric) => !exported.has(metric) && !SCRAPE_SERIES.includes(metric)), [], expr);
+    t.deepEqual(
+      metrics.filter((metric) => !exported.has(metric) && !SCRAPE_SERIES.includes(metric)),
+      [],
+      expr,
+    );
   }
 });

@@ -58,11 +58,15 @@ test('a wait is told in whole seconds, at most a day', (t) => {
   t.is(reportedWait(Infinity), LONGEST_REPORTED_WAIT_SECONDS);
 });
 
-test("a tenant over its limit is told to come back when its excess has drained at its share of the rate, from 1 s to the longest", (t) => {
+test('a tenant over its limit is told to come back when its excess has drained at its share of the rate, from 1 s to the longest', (t) => {
   t.is(retryAfterSeconds({ excess: 1, tenantInFlight: 10, inFlight: 100, rate: 2 }), 5, '1 image at a tenth of 2/s');
   t.is(retryAfterSeconds({ excess: 1, tenantInFlight: 10, inFlight: 10, rate: 50 }), 1, 'at least a second');
   t.is(retryAfterSeconds({ excess: 5, tenantInFlight: 10, inFlight: 1000, rate: 1 }), LONGEST_RETRY_AFTER_SECONDS, 'at most the longest');
-  t.is(retryAfterSeconds({ excess: 1, tenantInFlight: 2, inFlight: 0, rate: 1 }), 1, 'a tenant counted ahead of the last sample owns the whole pipeline');
+  t.is(
+    retryAfterSeconds({ excess: 1, tenantInFlight: 2, inFlight: 0, rate: 1 }),
+    1,
+    'a tenant counted ahead of the last sample owns the whole pipeline',
+  );
   t.is(retryAfterSeconds({ excess: 1, tenantInFlight: 2, inFlight: 2, rate: null }), LONGEST_RETRY_AFTER_SECONDS, 'no rate yet');
   t.is(retryAfterSeconds({ excess: 1, tenantInFlight: 2, inFlight: 2, rate: 0 }), LONGEST_RETRY_AFTER_SECONDS, 'nothing drains');
 });
@@ -79,8 +83,14 @@ test('the pipeline is degraded, not failing, while its expected wait passes the 
   t.is(backlogHealthOf(null, 600), undefined, 'not counted yet');
   t.is(backlogHealthOf(state(3, null), 600), undefined, 'no rate yet');
   t.is(backlogHealthOf(state(1000, 2), 600), undefined, '500 s');
-  t.regex(backlogHealthOf(state(1500, 2), 600)?.degraded ?? '', /^1500 images in the pipeline and they drain at 2\.00\/s, in about 750 s: past 600 s$/);
-  t.regex(backlogHealthOf({ ...state(3, null), expectedWaitSeconds: 900 }, 600)?.degraded ?? '', /^3 images in the pipeline and none has drained yet: at least 900 s: past 600 s$/);
+  t.regex(
+    backlogHealthOf(state(1500, 2), 600)?.degraded ?? '',
+    /^1500 images in the pipeline and they drain at 2\.00\/s, in about 750 s: past 600 s$/,
+  );
+  t.regex(
+    backlogHealthOf({ ...state(3, null), expectedWaitSeconds: 900 }, 600)?.degraded ?? '',
+    /^3 images in the pipeline and none has drained yet: at least 900 s: past 600 s$/,
+  );
 });
 
 /** The images collection as the sampler counts it: a status → count table, and a total. */
@@ -99,7 +109,11 @@ test('the sampler measures the drain from one count to the next, and until the f
   counts.total = 14;
   counts.byStatus = { uploaded: 3, clean: 1 };
   now = 1000;
-  t.like(await sampler.sample(), { backlog: { scan: 3, strip: 1, compress: 0, variants: 0 }, inFlight: 4, drainPerSecond: null, expectedWaitSeconds: null }, 'arrivals only: no pace yet');
+  t.like(
+    await sampler.sample(),
+    { backlog: { scan: 3, strip: 1, compress: 0, variants: 0 }, inFlight: 4, drainPerSecond: null, expectedWaitSeconds: null },
+    'arrivals only: no pace yet',
+  );
   now = 3000;
   t.like(await sampler.sample(), { drainPerSecond: null, expectedWaitSeconds: 8 }, 'nothing drained for 2 s: at least 4 × 2 s');
   now = 6000;

@@ -28,23 +28,31 @@ function quantisationTables(jpeg: Buffer): string {
 
 /** The tables sharp writes at `quality` with libjpeg-turbo (its default) or with mozjpeg. */
 const tablesOf = async (options: JpegOptions): Promise<string> =>
-  quantisationTables(await sharp({ create: { width: 16, height: 16, channels: 3, background: 'grey' } }).jpeg(options).toBuffer());
+  quantisationTables(
+    await sharp({ create: { width: 16, height: 16, channels: 3, background: 'grey' } })
+      .jpeg(options)
+      .toBuffer(),
+  );
 const libjpegTurbo = (quality: number) => tablesOf({ quality });
 const mozjpeg = (quality: number) => tablesOf({ quality, mozjpeg: true });
 
 const transform = async (query: Record<string, string>) =>
   (
-    await runTransform({ bytes: await readFixture('320x240.jpg'), format: 'jpeg', upright: true }, canonicalise(parseOptions(query), 'jpeg'), {
-      resources: noOtherImages('none here'),
-      deadline: Date.now() + 60_000,
-    })
+    await runTransform(
+      { bytes: await readFixture('320x240.jpg'), format: 'jpeg', upright: true },
+      canonicalise(parseOptions(query), 'jpeg'),
+      {
+        resources: noOtherImages('none here'),
+        deadline: Date.now() + 60_000,
+      },
+    )
   ).data;
 
 test('the two encoders are told apart by their quantisation tables', async (t) => {
   t.not(await libjpegTurbo(82), await mozjpeg(82));
 });
 
-test('a just-in-time JPEG is libjpeg-turbo\'s, baseline, at the delivery quality', async (t) => {
+test("a just-in-time JPEG is libjpeg-turbo's, baseline, at the delivery quality", async (t) => {
   const output = await transform({ w: '200' });
   t.is(quantisationTables(output), await libjpegTurbo(82));
   t.false((await sharp(output).metadata()).isProgressive);
@@ -58,7 +66,7 @@ test('effort=1 asks for mozjpeg on request, and effort=0 for libjpeg-turbo', asy
   t.is(quantisationTables(await transform({ w: '200', effort: '0' })), await libjpegTurbo(82));
 });
 
-test('a preset\'s JPEG variant, built once and served many times, is mozjpeg\'s', async (t) => {
+test("a preset's JPEG variant, built once and served many times, is mozjpeg's", async (t) => {
   const master = { bytes: await readFixture('320x240.jpg'), format: 'jpeg' as const, pages: 1, width: 320, height: 240, upright: true };
   const jpegs = [];
   for await (const variant of makeVariants(master, parsePresets(DEFAULT_PRESETS), 60_000)) {

@@ -40,8 +40,18 @@ test('each error is answered with the status, code, details and headers it was a
   const cases: [DomainError, number, string, Record<string, string>][] = [
     [new TransformOptionError('blur', 'expected a blur sigma from 0.3 to 100', '500'), 400, 'invalid_transform', {}],
     [new InvalidOptionError('presets cannot use other stored images as masks or overlays'), 400, 'invalid_transform', {}],
-    [new RefusedAddressError('refusing to connect to x: 10.0.0.1 is private', { host: 'x', address: '10.0.0.1' }), 400, 'address_refused', {}],
-    [new UnauthenticatedError('unauthenticated', 'send an API key', 'progimage'), 401, 'unauthenticated', { 'WWW-Authenticate': 'Bearer realm="progimage"' }],
+    [
+      new RefusedAddressError('refusing to connect to x: 10.0.0.1 is private', { host: 'x', address: '10.0.0.1' }),
+      400,
+      'address_refused',
+      {},
+    ],
+    [
+      new UnauthenticatedError('unauthenticated', 'send an API key', 'progimage'),
+      401,
+      'unauthenticated',
+      { 'WWW-Authenticate': 'Bearer realm="progimage"' },
+    ],
     [new ForbiddenError('presets_only', 'only presets may be asked for'), 403, 'presets_only', {}],
     [new UnsupportedMediaError('trailing_data', 'the file goes on'), 415, 'trailing_data', {}],
     [new UnprocessableImageError('truncated_image', 'the file ends before its image does'), 422, 'truncated_image', {}],
@@ -54,7 +64,18 @@ test('each error is answered with the status, code, details and headers it was a
     [new RemoteTimeoutError('not fetched within 200 ms', { timeoutMs: 200 }), 504, 'remote_timeout', {}],
   ];
   for (const [error, status, code, headers] of cases) {
-    t.deepEqual(errorAnswerOf(error), { status, code, message: error.message === 'minio did not answer' ? 'a server ProgImage depends on did not answer: try again shortly' : error.message, details: error.details, headers }, error.name);
+    t.deepEqual(
+      errorAnswerOf(error),
+      {
+        status,
+        code,
+        message:
+          error.message === 'minio did not answer' ? 'a server ProgImage depends on did not answer: try again shortly' : error.message,
+        details: error.details,
+        headers,
+      },
+      error.name,
+    );
     t.is(statusOf(error), status);
   }
 });
@@ -77,13 +98,21 @@ test('a retriable error says so; a refusal does not', (t) => {
 test('an error put in context keeps its class, code and hints, with the prefix and the details added', (t) => {
   const error = new RateLimitedError('too fast', { requestsPerSecond: 1 }, 3).within('url 2', { url: 'http://x/' });
   t.true(error instanceof RateLimitedError);
-  t.like(error, { code: 'rate_limited', message: 'url 2: too fast', details: { requestsPerSecond: 1, url: 'http://x/' }, retryAfterSeconds: 3 });
+  t.like(error, {
+    code: 'rate_limited',
+    message: 'url 2: too fast',
+    details: { requestsPerSecond: 1, url: 'http://x/' },
+    retryAfterSeconds: 3,
+  });
   t.like(answerOf(error), { status: 429, headers: { 'Retry-After': '3' } });
 });
 
 // ------------------------------------------------- failures of a transformation
 
-const photo = () => sharp({ create: { width: 40, height: 30, channels: 3, background: '#3366cc' } }).jpeg().toBuffer();
+const photo = () =>
+  sharp({ create: { width: 40, height: 30, channels: 3, background: '#3366cc' } })
+    .jpeg()
+    .toBuffer();
 const downOnce = (): TransformResources & { calls: number } => {
   const resources = {
     calls: 0,
@@ -99,9 +128,12 @@ for (const option of ['overlay', 'mask'] as const) {
   test(`a blob store down while the ${option} image loads is a retriable 503 dependency_unavailable, not a 422`, async (t) => {
     const resources = downOnce();
     const transform = canonicalise(parseOptions({ [option]: OTHER_IMAGE, w: '20' }), 'png');
-    const error = await t.throwsAsync(runTransform({ bytes: await photo(), format: 'jpeg', upright: true }, transform, { resources, deadline: Date.now() + 30_000 }), {
-      instanceOf: DependencyUnavailableError,
-    });
+    const error = await t.throwsAsync(
+      runTransform({ bytes: await photo(), format: 'jpeg', upright: true }, transform, { resources, deadline: Date.now() + 30_000 }),
+      {
+        instanceOf: DependencyUnavailableError,
+      },
+    );
     t.is(resources.calls, 1);
     t.true(error.retriable);
     t.deepEqual(answerOf(error), {
@@ -116,15 +148,28 @@ for (const option of ['overlay', 'mask'] as const) {
 
 test('a transformation past its deadline is a retriable DeadlineExceededError; an undecodable image a permanent 422', async (t) => {
   const resources = downOnce();
-  const late = await t.throwsAsync(runTransform({ bytes: await photo(), format: 'jpeg', upright: true }, canonicalise(parseOptions({ w: '20' }), 'png'), { resources, deadline: Date.now() - 1 }), {
-    instanceOf: DeadlineExceededError,
-  });
+  const late = await t.throwsAsync(
+    runTransform({ bytes: await photo(), format: 'jpeg', upright: true }, canonicalise(parseOptions({ w: '20' }), 'png'), {
+      resources,
+      deadline: Date.now() - 1,
+    }),
+    {
+      instanceOf: DeadlineExceededError,
+    },
+  );
   t.true(late.retriable);
   t.like(answerOf(late), { status: 503, code: 'transform_timeout', headers: { 'Retry-After': '5' } });
   const broken = Buffer.from('not an image at all: a JPEG has no such header');
-  const undecodable = await t.throwsAsync(runTransform({ bytes: broken, format: 'jpeg', upright: true, size: { width: 40, height: 30 } }, canonicalise(parseOptions({ w: '20' }), 'png'), { resources, deadline: Date.now() + 30_000 }), {
-    instanceOf: UnprocessableImageError,
-  });
+  const undecodable = await t.throwsAsync(
+    runTransform(
+      { bytes: broken, format: 'jpeg', upright: true, size: { width: 40, height: 30 } },
+      canonicalise(parseOptions({ w: '20' }), 'png'),
+      { resources, deadline: Date.now() + 30_000 },
+    ),
+    {
+      instanceOf: UnprocessableImageError,
+    },
+  );
   t.false(undecodable.retriable);
   t.like(answerOf(undecodable), { status: 422, code: 'unprocessable_image' });
   t.regex(undecodable.message, /^the image could not be transformed: /);

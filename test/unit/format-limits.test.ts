@@ -34,16 +34,24 @@ for (const format of OUTPUT_FORMATS) {
 }
 
 const wideSource = async () => ({
-  bytes: await sharp({ create: { width: 16_384, height: 16, channels: 3, background: '#336699' } }).png().toBuffer(),
+  bytes: await sharp({ create: { width: 16_384, height: 16, channels: 3, background: '#336699' } })
+    .png()
+    .toBuffer(),
   format: 'png' as const,
   upright: true,
 });
 const options = { resources: noOtherImages('no other images here'), deadline: Date.now() + 60_000 };
 
-test('a transformation past its format\'s limit is a 400 naming the format and the limit, before any pixel is touched', async (t) => {
+test("a transformation past its format's limit is a 400 naming the format and the limit, before any pixel is touched", async (t) => {
   const source = await wideSource();
-  const error = await t.throwsAsync(runTransform(source, canonicalise(parseOptions({ grayscale: 'true' }), 'webp'), options), { instanceOf: DomainError });
-  t.like(answerOf(error), { status: 400, code: 'format_limit_exceeded', details: { format: 'webp', maxSide: 16_383, width: 16_384, height: 16 } });
+  const error = await t.throwsAsync(runTransform(source, canonicalise(parseOptions({ grayscale: 'true' }), 'webp'), options), {
+    instanceOf: DomainError,
+  });
+  t.like(answerOf(error), {
+    status: 400,
+    code: 'format_limit_exceeded',
+    details: { format: 'webp', maxSide: 16_383, width: 16_384, height: 16 },
+  });
   const fitted = await runTransform(source, canonicalise(parseOptions({ grayscale: 'true', w: '16383' }), 'webp'), options);
   t.is(fitted.width, 16_383);
 });
@@ -59,6 +67,7 @@ test('variants are made in every variant format that can hold them, and no other
   const master = { ...(await wideSource()), pages: 1, width: 16_384, height: 16 };
   const presets = parsePresets({ small: { width: 200 }, grey: { grayscale: true } });
   const made: string[] = [];
-  for await (const variant of makeVariants(master, presets, 60_000)) made.push(`${variant.name}.${variant.image.format} ${variant.image.width}`);
+  for await (const variant of makeVariants(master, presets, 60_000))
+    made.push(`${variant.name}.${variant.image.format} ${variant.image.width}`);
   t.deepEqual(made.sort(), ['grey.avif 16384', 'grey.png 16384', 'small.avif 200', 'small.png 200', 'small.webp 200']);
 });

@@ -18,10 +18,17 @@ const image: Representation = {
 };
 const CACHING = 'public, max-age=31536000, immutable';
 
-const request = (headers: Partial<Omit<ImageRequest, 'method'>> = {}, method = 'GET'): ImageRequest =>
-  ({ method, ifNoneMatch: undefined, ifModifiedSince: undefined, ifRange: undefined, range: undefined, ...headers });
+const request = (headers: Partial<Omit<ImageRequest, 'method'>> = {}, method = 'GET'): ImageRequest => ({
+  method,
+  ifNoneMatch: undefined,
+  ifModifiedSince: undefined,
+  ifRange: undefined,
+  range: undefined,
+  ...headers,
+});
 
-const get = (headers: Partial<Omit<ImageRequest, 'method'>> = {}, method = 'GET'): ImageAnswer => answerImageRequest(request(headers, method), image, CACHING);
+const get = (headers: Partial<Omit<ImageRequest, 'method'>> = {}, method = 'GET'): ImageAnswer =>
+  answerImageRequest(request(headers, method), image, CACHING);
 
 /** The part a 206 sends, as `start-end`; the status otherwise. */
 function sent(answer: ImageAnswer): string {
@@ -64,7 +71,11 @@ test('If-None-Match answers 304 for the ETag, weak or in a list; If-Modified-Sin
   t.is(get({ ifModifiedSince: 'Wed, 08 May 2024 00:00:00 GMT' }).status, 304);
   t.is(get({ ifModifiedSince: 'Tue, 07 May 2024 10:20:29 GMT' }).status, 200, 'a second before');
   t.is(get({ ifModifiedSince: 'not a date' }).status, 200);
-  t.is(get({ ifNoneMatch: '"other"', ifModifiedSince: 'Wed, 08 May 2024 00:00:00 GMT' }).status, 200, 'the ETag wins over the date (RFC 9110 §13.1.3)');
+  t.is(
+    get({ ifNoneMatch: '"other"', ifModifiedSince: 'Wed, 08 May 2024 00:00:00 GMT' }).status,
+    200,
+    'the ETag wins over the date (RFC 9110 §13.1.3)',
+  );
   t.deepEqual(get({ ifNoneMatch: '"abc"' }).headers, { ETag: '"abc"', 'Last-Modified': LAST_MODIFIED, 'Cache-Control': CACHING });
 });
 

@@ -7,7 +7,14 @@ import { outcomeSchema } from '../../lib/events/outcomes.ts';
 import { TOPICS } from '../../lib/events/topics.ts';
 
 const subject = { imageId: '7a2b3c4d-5e6f-4a8b-9c0d-aabbccddeeff', tenant: 'acme' };
-const master = { key: `derived/acme/${subject.imageId}/compressed.jpg`, format: 'jpeg', width: 600, height: 450, bytes: 1000, pages: 1 } as const;
+const master = {
+  key: `derived/acme/${subject.imageId}/compressed.jpg`,
+  format: 'jpeg',
+  width: 600,
+  height: 450,
+  bytes: 1000,
+  pages: 1,
+} as const;
 const events = {
   uploaded: createEvent(TOPICS.imageUploaded, subject, {
     originalKey: `originals/acme/${subject.imageId}`,
@@ -19,11 +26,21 @@ const events = {
     height: 450,
     expiresAt: '2030-01-01T00:00:00.000Z',
   }),
-  scanned: createEvent(TOPICS.imageScanned, subject, { verdict: 'clean', signatures: [], original: { key: `originals/acme/${subject.imageId}`, format: 'jpeg' } }),
-  infected: createEvent(TOPICS.imageScanned, subject, { verdict: 'infected', signatures: ['Eicar-Signature'], original: { key: `originals/acme/${subject.imageId}`, format: 'jpeg' } }),
+  scanned: createEvent(TOPICS.imageScanned, subject, {
+    verdict: 'clean',
+    signatures: [],
+    original: { key: `originals/acme/${subject.imageId}`, format: 'jpeg' },
+  }),
+  infected: createEvent(TOPICS.imageScanned, subject, {
+    verdict: 'infected',
+    signatures: ['Eicar-Signature'],
+    original: { key: `originals/acme/${subject.imageId}`, format: 'jpeg' },
+  }),
   stripped: createEvent(TOPICS.imageStripped, subject, { master }),
   compressed: createEvent(TOPICS.imageCompressed, subject, { master, bytesBefore: 1000, bytesAfter: 1000, kept: false }),
-  built: createEvent(TOPICS.imageVariantsBuilt, subject, { variants: [{ ...master, key: `derived/acme/${subject.imageId}/variants/thumbnail.webp`, format: 'webp', name: 'thumbnail' }] }),
+  built: createEvent(TOPICS.imageVariantsBuilt, subject, {
+    variants: [{ ...master, key: `derived/acme/${subject.imageId}/variants/thumbnail.webp`, format: 'webp', name: 'thumbnail' }],
+  }),
   failed: createEvent(TOPICS.imageFailed, subject, { stage: 'strip', reason: 'truncated', permanent: true, attempts: 1 }),
 };
 
@@ -59,7 +76,11 @@ test('a ready image has image.ready with its size, expiry and the links an upstr
 
 test('a failed, an infected and a deleted image have their outcomes, each with its own id; an image on its way has none', (t) => {
   const failed = outcomeSchema.parse(imageOutcomeOf(recordOf(events.uploaded, events.scanned, events.failed)));
-  t.like(failed, { type: 'image.failed', time: events.failed.time, payload: { stage: 'strip', reason: 'truncated', links: { self: `/v1/images/${subject.imageId}` } } });
+  t.like(failed, {
+    type: 'image.failed',
+    time: events.failed.time,
+    payload: { stage: 'strip', reason: 'truncated', links: { self: `/v1/images/${subject.imageId}` } },
+  });
   const infected = outcomeSchema.parse(imageOutcomeOf(recordOf(events.uploaded, events.infected)));
   t.like(infected, { type: 'image.infected', payload: { signatures: ['Eicar-Signature'] } });
   const deletedRecord = markDeleted(recordOf(events.uploaded, events.scanned, events.stripped, events.compressed, events.built));

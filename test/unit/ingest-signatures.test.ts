@@ -1,5 +1,10 @@
 import test from 'ava';
-import { INGEST_SIGNATURE_HEADERS, ingestSignatureMatches, ingestSignedBytes, signIngestRequest } from '../../lib/auth/ingest-signatures.ts';
+import {
+  INGEST_SIGNATURE_HEADERS,
+  ingestSignatureMatches,
+  ingestSignedBytes,
+  signIngestRequest,
+} from '../../lib/auth/ingest-signatures.ts';
 
 /** The example of docs/events.md, computed there with Python's hmac: every implementation must agree on it. */
 const VECTOR = {
@@ -18,7 +23,10 @@ test('a request is signed with the HMAC-SHA256 of the scheme, key id, timestamp,
     [INGEST_SIGNATURE_HEADERS.timestamp]: VECTOR.timestamp,
     [INGEST_SIGNATURE_HEADERS.signature]: VECTOR.signature,
   });
-  t.is(ingestSignedBytes(VECTOR.keyId, VECTOR.timestamp, VECTOR.topic, VECTOR.value).toString('utf8'), 'progimage-ingest-v1\ning_0123456789abcdef\n1700000000\ningest.requested\n{"imageId":"x"}');
+  t.is(
+    ingestSignedBytes(VECTOR.keyId, VECTOR.timestamp, VECTOR.topic, VECTOR.value).toString('utf8'),
+    'progimage-ingest-v1\ning_0123456789abcdef\n1700000000\ningest.requested\n{"imageId":"x"}',
+  );
 });
 
 test('a signature verifies only over exactly what was signed, with the same secret; base64 padding does not matter', (t) => {
@@ -26,10 +34,25 @@ test('a signature verifies only over exactly what was signed, with the same secr
   t.true(ingestSignatureMatches(VECTOR.secret, signed, VECTOR.signature));
   t.true(ingestSignatureMatches(VECTOR.secret, signed, `${VECTOR.signature}=`));
   const changes: [what: string, bytes: Buffer, secret: string, signature: string][] = [
-    ['another value', ingestSignedBytes(VECTOR.keyId, VECTOR.timestamp, VECTOR.topic, Buffer.from('{"imageId":"y"}')), VECTOR.secret, VECTOR.signature],
+    [
+      'another value',
+      ingestSignedBytes(VECTOR.keyId, VECTOR.timestamp, VECTOR.topic, Buffer.from('{"imageId":"y"}')),
+      VECTOR.secret,
+      VECTOR.signature,
+    ],
     ['another time', ingestSignedBytes(VECTOR.keyId, '1700000001', VECTOR.topic, VECTOR.value), VECTOR.secret, VECTOR.signature],
-    ['another topic', ingestSignedBytes(VECTOR.keyId, VECTOR.timestamp, 'staging.ingest.requested', VECTOR.value), VECTOR.secret, VECTOR.signature],
-    ['another key id', ingestSignedBytes('ing_fedcba9876543210', VECTOR.timestamp, VECTOR.topic, VECTOR.value), VECTOR.secret, VECTOR.signature],
+    [
+      'another topic',
+      ingestSignedBytes(VECTOR.keyId, VECTOR.timestamp, 'staging.ingest.requested', VECTOR.value),
+      VECTOR.secret,
+      VECTOR.signature,
+    ],
+    [
+      'another key id',
+      ingestSignedBytes('ing_fedcba9876543210', VECTOR.timestamp, VECTOR.topic, VECTOR.value),
+      VECTOR.secret,
+      VECTOR.signature,
+    ],
     ['another secret', signed, `${VECTOR.secret}x`, VECTOR.signature],
     ['a truncated signature', signed, VECTOR.secret, VECTOR.signature.slice(0, -2)],
     ['no signature', signed, VECTOR.secret, ''],

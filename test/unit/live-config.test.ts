@@ -14,14 +14,23 @@ interface LogLine {
 /** A logger whose lines are kept for the test to read. */
 function capturedLog() {
   const lines: LogLine[] = [];
-  const log = pino({ level: 'info' }, { write: (line: string) => { lines.push(JSON.parse(line) as LogLine); } });
+  const log = pino(
+    { level: 'info' },
+    {
+      write: (line: string) => {
+        lines.push(JSON.parse(line) as LogLine);
+      },
+    },
+  );
   return { log, lines };
 }
 
 const ERROR = 50;
 const INFO = 30;
 
-async function configFile(content: unknown): Promise<{ file: string; write: (next: unknown) => Promise<void>; remove: () => Promise<void> }> {
+async function configFile(
+  content: unknown,
+): Promise<{ file: string; write: (next: unknown) => Promise<void>; remove: () => Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), 'progimage-live-'));
   const file = join(dir, 'live.json');
   const write = (next: unknown) => writeFile(file, typeof next === 'string' ? next : JSON.stringify(next));
@@ -31,7 +40,7 @@ async function configFile(content: unknown): Promise<{ file: string; write: (nex
 
 const CLAMD = { PROGIMAGE_CLAMD_HOST: 'clamd.internal' };
 
-test('the file\'s settings apply over the environment at start, in the forms JSON allows', async (t) => {
+test("the file's settings apply over the environment at start, in the forms JSON allows", async (t) => {
   const { file, remove } = await configFile({
     PROGIMAGE_SCAN: 'off',
     PROGIMAGE_MAX_FRAMES: 10,
@@ -69,7 +78,11 @@ const REJECTED: readonly [string, unknown, RegExp][] = [
   ['invalid JSON', '{"PROGIMAGE_SCAN": "off",', /live\.json: .*JSON/],
   ['not an object', '["PROGIMAGE_SCAN"]', /expected a JSON object/],
   ['an unknown setting', { PROGIMAGE_SACN: 'off' }, /PROGIMAGE_SACN: not a live setting/],
-  ['a setting that needs a restart', { PROGIMAGE_KAFKA_BROKERS: 'kafka:9092' }, /PROGIMAGE_KAFKA_BROKERS: not a live setting; set it in the environment and restart/],
+  [
+    'a setting that needs a restart',
+    { PROGIMAGE_KAFKA_BROKERS: 'kafka:9092' },
+    /PROGIMAGE_KAFKA_BROKERS: not a live setting; set it in the environment and restart/,
+  ],
   ['a bad value', { PROGIMAGE_MAX_FRAMES: 'many' }, /PROGIMAGE_MAX_FRAMES: expected a number of frames/],
   ['a value of the wrong type', { PROGIMAGE_MAX_FRAMES: [10] }, /PROGIMAGE_MAX_FRAMES: expected a string, a number or true\/false/],
   ['a bad preset', { PROGIMAGE_PRESETS: { avatar: { format: 'png' } } }, /PROGIMAGE_PRESETS: preset "avatar": format/],
@@ -84,7 +97,9 @@ for (const [what, content, problem] of REJECTED) {
     const before = live.current();
     const { log, lines } = capturedLog();
     let told = false;
-    live.onChange(() => { told = true; });
+    live.onChange(() => {
+      told = true;
+    });
 
     await write(content);
     live.reload(log);
@@ -124,12 +139,18 @@ test('while watched, a file an editor replaces takes effect without being asked'
   const live = LiveConfig.open({ PROGIMAGE_CONFIG_FILE: file });
   const { log } = capturedLog();
   live.watch(log);
-  t.teardown(() => { live.stop(); });
+  t.teardown(() => {
+    live.stop();
+  });
 
   // As editors save: a new file renamed over the old one.
   await writeFile(`${file}.tmp`, JSON.stringify({ PROGIMAGE_MAX_FRAMES: 8 }));
   await rename(`${file}.tmp`, file);
 
-  await waitUntil(() => live.current().limits.maxFrames === 8, { timeoutMs: 10_000, intervalMs: 100, description: 'the new file to be in force' });
+  await waitUntil(() => live.current().limits.maxFrames === 8, {
+    timeoutMs: 10_000,
+    intervalMs: 100,
+    description: 'the new file to be in force',
+  });
   t.pass();
 });

@@ -13,7 +13,9 @@ import { readFixture } from '../support/fixtures.ts';
 
 /** The entropy-coded data of each scan: a JPEG's pixels, compressed. */
 const scans = (jpeg: Buffer): Buffer[] =>
-  jpegSegments(jpeg).segments.filter((segment) => segment.marker === 0xda).map((segment) => jpeg.subarray(segment.start, segment.end));
+  jpegSegments(jpeg)
+    .segments.filter((segment) => segment.marker === 0xda)
+    .map((segment) => jpeg.subarray(segment.start, segment.end));
 
 const rawPixels = async (jpeg: Buffer): Promise<Buffer> => sharp(jpeg).raw().toBuffer();
 
@@ -59,7 +61,9 @@ test('a JPEG that needs turning upright or converting is encoded again: baseline
 });
 
 test('a progressive JPEG is encoded again as a baseline one, quicker to decode', async (t) => {
-  const progressive = await sharp(await readFixture('flowers.jpeg')).jpeg({ quality: 90, progressive: true }).toBuffer();
+  const progressive = await sharp(await readFixture('flowers.jpeg'))
+    .jpeg({ quality: 90, progressive: true })
+    .toBuffer();
   const master = await makeMaster(progressive, 'jpeg');
   t.false((await sharp(master.data).metadata()).isProgressive);
 });
@@ -69,7 +73,7 @@ test('a JPEG whose data ends early behind a complete structure fails as undecoda
   await t.throwsAsync(makeMaster(damaged, 'jpeg'), { instanceOf: UnprocessableImageError });
 });
 
-test('what follows the image (a multi-picture file\'s further pictures) is left out', async (t) => {
+test("what follows the image (a multi-picture file's further pictures) is left out", async (t) => {
   const original = await readFixture('flowers.jpeg');
   const master = await makeMaster(Buffer.concat([original, original]), 'jpeg');
   const { segments, end } = jpegSegments(master.data);

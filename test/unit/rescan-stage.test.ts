@@ -66,9 +66,12 @@ test('an original found infected now: verdict infected with the signatures, the 
   t.deepEqual(await blobs.get(QUARANTINE_KEY), original);
 });
 
-test('an infected original shared with another image (deduplicated) is reported, and left for that image\'s own re-scan to move', async (t) => {
+test("an infected original shared with another image (deduplicated) is reported, and left for that image's own re-scan to move", async (t) => {
   const blobs = await storeOriginal(await jpegWithEicarComment(), SHARED_KEY);
-  const rescanned = onlyEvent(await createRescanStage(scanDependencies(blobs, eicarScanner()))(rescanRequested(SHARED_KEY)), TOPICS.imageRescanned);
+  const rescanned = onlyEvent(
+    await createRescanStage(scanDependencies(blobs, eicarScanner()))(rescanRequested(SHARED_KEY)),
+    TOPICS.imageRescanned,
+  );
 
   t.like(rescanned.payload, { verdict: 'infected', original: { key: SHARED_KEY } });
   t.false('quarantineKey' in rescanned.payload);
@@ -91,13 +94,17 @@ test('redelivered after the original was quarantined: the same verdict, from the
 test('clamd not answering is retriable, never a verdict, and nothing moves', async (t) => {
   const original = await jpegWithEicarComment();
   const blobs = await storeOriginal(original);
-  const error = await t.throwsAsync(createRescanStage(scanDependencies(blobs, await unreachableClamd()))(rescanRequested()), { instanceOf: DependencyUnavailableError });
+  const error = await t.throwsAsync(createRescanStage(scanDependencies(blobs, await unreachableClamd()))(rescanRequested()), {
+    instanceOf: DependencyUnavailableError,
+  });
   t.true(error.retriable);
   t.deepEqual(Object.keys(await storeContents(blobs)), [ORIGINAL_KEY]);
 });
 
 test('an original no longer in the store is a permanent failure', async (t) => {
-  const error = await t.throwsAsync(createRescanStage(scanDependencies(await emptyBlobStore(), eicarScanner()))(rescanRequested()), { instanceOf: BlobNotFoundError });
+  const error = await t.throwsAsync(createRescanStage(scanDependencies(await emptyBlobStore(), eicarScanner()))(rescanRequested()), {
+    instanceOf: BlobNotFoundError,
+  });
   t.false(error.retriable);
 });
 

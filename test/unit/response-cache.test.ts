@@ -14,7 +14,13 @@ const LAST_MODIFIED = new Date('2024-05-06T07:08:09Z');
 
 const response = (body: string, tags: readonly string[] = ['image-1'], disposition: string | null = null): CachedResponse => ({
   body: Buffer.from(body),
-  representation: { etag: `"${body}-etag"`, lastModified: LAST_MODIFIED, size: Buffer.byteLength(body), contentType: 'image/webp', disposition },
+  representation: {
+    etag: `"${body}-etag"`,
+    lastModified: LAST_MODIFIED,
+    size: Buffer.byteLength(body),
+    contentType: 'image/webp',
+    disposition,
+  },
   route: '/v1/images/:name',
   tags,
 });
@@ -27,7 +33,11 @@ const response = (body: string, tags: readonly string[] = ['image-1'], dispositi
 async function serving(cache: ResponseCache, headers: Readonly<Record<string, string>> = {}): Promise<{ url: string; server: Server }> {
   const server = createServer((request, reply) => {
     const signed = request.headers['signed-until'];
-    const admitted = { tenant: { id: 'acme' } as TenantRecord, url: request.url ?? '', signatureExpires: signed === undefined ? null : Number(signed) };
+    const admitted = {
+      tenant: { id: 'acme' } as TenantRecord,
+      url: request.url ?? '',
+      signatureExpires: signed === undefined ? null : Number(signed),
+    };
     if (cache.serve(request, reply, admitted, headers) !== null) return;
     reply.writeHead(299).end('full path');
   });
@@ -58,7 +68,9 @@ test('a fresh entry is answered as the full path sent it: 200 with its bytes and
   t.is(notModified.status, 304);
   t.is(notModified.headers.get('etag'), '"pixels-etag"');
 
-  const notModifiedSince = await fetch(`${url}/v1/images/a.webp?w=400`, { headers: { 'If-Modified-Since': 'Mon, 06 May 2024 07:08:09 GMT' } });
+  const notModifiedSince = await fetch(`${url}/v1/images/a.webp?w=400`, {
+    headers: { 'If-Modified-Since': 'Mon, 06 May 2024 07:08:09 GMT' },
+  });
   t.is(notModifiedSince.status, 304);
 
   const head = await fetch(`${url}/v1/images/a.webp?w=400`, { method: 'HEAD' });
@@ -68,7 +80,11 @@ test('a fresh entry is answered as the full path sent it: 200 with its bytes and
   t.is(head.headers.get('etag'), '"pixels-etag"');
   t.is(await head.text(), '');
 
-  for (const other of [fetch(`${url}/v1/images/a.webp?w=401`), fetch(`${url}/v1/images/b.webp`), fetch(`${url}/v1/images/a.webp?w=400`, { method: 'DELETE' })]) {
+  for (const other of [
+    fetch(`${url}/v1/images/a.webp?w=401`),
+    fetch(`${url}/v1/images/b.webp`),
+    fetch(`${url}/v1/images/a.webp?w=400`, { method: 'DELETE' }),
+  ]) {
     const missed = await other;
     t.is(missed.status, 299, "another URL, another tenant's, or another method, takes the full path");
     await missed.text();
@@ -102,7 +118,9 @@ test("a signed URL's entry is kept by caches no longer than its signature, and a
   const { url, server } = await serving(cache);
   t.teardown(() => server.close());
 
-  const signed = await fetch(`${url}/v1/images/a.webp?download=cat`, { headers: { 'signed-until': String(Math.floor(Date.now() / 1000) + 600) } });
+  const signed = await fetch(`${url}/v1/images/a.webp?download=cat`, {
+    headers: { 'signed-until': String(Math.floor(Date.now() / 1000) + 600) },
+  });
   t.is(signed.status, 200);
   const maxAge = Number(/^public, max-age=(\d+)$/.exec(signed.headers.get('cache-control') ?? '')?.[1]);
   t.true(maxAge > 590 && maxAge <= 600, `max-age ${maxAge}`);
@@ -124,13 +142,17 @@ test('the headers the host gives (CORS) go with every answer from the cache: 200
   }
 });
 
-test('a negotiated URL keeps one answer per variant its headers choose, never another client\'s, with Vary merged with the host\'s', async (t) => {
+test("a negotiated URL keeps one answer per variant its headers choose, never another client's, with Vary merged with the host's", async (t) => {
   const cache = new ResponseCache(10, 60_000);
   // As ID.auto does: AVIF to a client naming it, else the own format (here the variant is the format).
   const variantOf = (headers: IncomingHttpHeaders) => (headers.accept?.includes('image/avif') === true ? 'avif' : 'jpeg');
   const negotiated = (body: string, variant: string, contentType: string): CachedResponse => {
     const base = response(body);
-    return { ...base, representation: { ...base.representation, contentType }, negotiation: { variant, variantOf, headers: { Vary: 'Accept' } } };
+    return {
+      ...base,
+      representation: { ...base.representation, contentType },
+      negotiation: { variant, variantOf, headers: { Vary: 'Accept' } },
+    };
   };
   cache.remember(responseKey('acme', '/v1/images/a.auto'), negotiated('avif bytes', 'avif', 'image/avif'));
   const { url, server } = await serving(cache, { 'Access-Control-Allow-Origin': 'https://page.example', Vary: 'Origin' });
@@ -151,9 +173,17 @@ test('a negotiated URL keeps one answer per variant its headers choose, never an
 
   cache.remember(responseKey('acme', '/v1/images/a.auto'), negotiated('jpeg bytes', 'jpeg', 'image/jpeg'));
   t.is(cache.lookup(responseKey('acme', '/v1/images/a.auto'), { accept: 'image/webp' })?.body.toString(), 'jpeg bytes');
-  t.is(cache.lookup(responseKey('acme', '/v1/images/a.auto'), { accept: 'image/avif' })?.body.toString(), 'avif bytes', 'each variant is kept');
+  t.is(
+    cache.lookup(responseKey('acme', '/v1/images/a.auto'), { accept: 'image/avif' })?.body.toString(),
+    'avif bytes',
+    'each variant is kept',
+  );
   cache.forget('image-1');
-  t.is(cache.lookup(responseKey('acme', '/v1/images/a.auto'), { accept: 'image/avif' }), undefined, 'forgetting the image forgets every variant');
+  t.is(
+    cache.lookup(responseKey('acme', '/v1/images/a.auto'), { accept: 'image/avif' }),
+    undefined,
+    'forgetting the image forgets every variant',
+  );
 });
 
 test('an entry is answered only while fresh, then the full path checks the image again', (t) => {

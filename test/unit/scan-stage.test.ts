@@ -121,7 +121,9 @@ test('redelivered after a clean verdict: the same verdict, the store untouched',
 
 test('an original missing from the blob store is a permanent failure: no retry brings it back', async (t) => {
   const blobs = await emptyBlobStore();
-  const error = await t.throwsAsync(createScanStage(scanDependencies(blobs, eicarScanner()))(uploaded(Buffer.alloc(1))), { instanceOf: BlobNotFoundError });
+  const error = await t.throwsAsync(createScanStage(scanDependencies(blobs, eicarScanner()))(uploaded(Buffer.alloc(1))), {
+    instanceOf: BlobNotFoundError,
+  });
   t.false(error.retriable);
 });
 

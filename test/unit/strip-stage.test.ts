@@ -42,11 +42,23 @@ test('an original with EXIF orientation 6 becomes an upright master: 600x450, it
   t.is(more.length, 0);
   t.like(stripped, { type: TOPICS.imageStripped, imageId: SUBJECT.imageId, tenant: 'default' });
   const master = await blobs.get(masterKey('jpg'));
-  t.deepEqual(stripped?.payload, { master: { key: masterKey('jpg'), format: 'jpeg', width: 600, height: 450, bytes: master.length, pages: 1 } });
+  t.deepEqual(stripped?.payload, {
+    master: { key: masterKey('jpg'), format: 'jpeg', width: 600, height: 450, bytes: master.length, pages: 1 },
+  });
   t.is((await blobs.stat(masterKey('jpg')))?.contentType, 'image/jpeg');
   const meta = await sharp(master).metadata();
-  t.like(meta, { format: 'jpeg', width: 600, height: 450, orientation: undefined, exif: undefined, icc: undefined, xmp: undefined, iptc: undefined, space: 'srgb' });
-  t.true(await pixelDifference(master, await sharp(original).rotate().toBuffer()) < 2, 'the pixels of the original, turned upright');
+  t.like(meta, {
+    format: 'jpeg',
+    width: 600,
+    height: 450,
+    orientation: undefined,
+    exif: undefined,
+    icc: undefined,
+    xmp: undefined,
+    iptc: undefined,
+    space: 'srgb',
+  });
+  t.true((await pixelDifference(master, await sharp(original).rotate().toBuffer())) < 2, 'the pixels of the original, turned upright');
   t.deepEqual(await blobs.get(ORIGINAL_KEY), original, 'the original is kept as received');
 });
 
@@ -81,7 +93,11 @@ test('a PNG master keeps its transparency, and an animated GIF master stays anim
   t.like(animation, { format: 'gif', width: 80, pageHeight: 80, loop: 0 });
   // The GIF encoder merges identical consecutive frames (30 become 9), adding up their delays: the animation plays the same.
   t.true((animation.pages ?? 1) > 1);
-  t.is(animation.delay?.reduce((total, delay) => total + delay, 0), 30 * 30, '30 frames of 30 ms');
+  t.is(
+    animation.delay?.reduce((total, delay) => total + delay, 0),
+    30 * 30,
+    '30 frames of 30 ms',
+  );
 });
 
 test('an unscanned original (scanning off) is stripped like a clean one', async (t) => {
@@ -110,7 +126,9 @@ for (const name of ['truncated.jpg', 'corrupt-header.jpg', 'truncated.png']) {
 
 test('an original missing from the blob store is a permanent failure', async (t) => {
   const blobs = await emptyBlobStore();
-  const error = await t.throwsAsync(createStripStage({ blobs, pixelWork: onePixelJob() })(scanned('jpeg')), { instanceOf: BlobNotFoundError });
+  const error = await t.throwsAsync(createStripStage({ blobs, pixelWork: onePixelJob() })(scanned('jpeg')), {
+    instanceOf: BlobNotFoundError,
+  });
   t.false(error.retriable);
 });
 

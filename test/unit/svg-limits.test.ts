@@ -17,7 +17,11 @@ const refusal = async (bytes: Buffer) => {
 };
 
 test('an SVG declaring 100000x100000 is refused before it is stored', async (t) => {
-  t.like(await refusal(svg('width="100000" height="100000"')), { status: 422, code: 'too_many_pixels', message: 'the SVG is 100000x100000: more than 100000000 pixels' });
+  t.like(await refusal(svg('width="100000" height="100000"')), {
+    status: 422,
+    code: 'too_many_pixels',
+    message: 'the SVG is 100000x100000: more than 100000000 pixels',
+  });
 });
 
 test('an SVG sized by its viewBox alone is held to the same limit', async (t) => {

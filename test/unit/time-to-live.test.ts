@@ -17,8 +17,14 @@ test('a ttl given as ?ttl= or X-ProgImage-TTL sets the expiry; without either th
 test('a ttl given both ways is taken when both are valid, ?ttl= winning; either one not valid is a 400 invalid_ttl', (t) => {
   t.is(expiresAtOf(upload({ ttl: '30' }, { 'x-progimage-ttl': '30' }), null, NOW), after(30));
   t.is(expiresAtOf(upload({ ttl: '30' }, { 'x-progimage-ttl': '90' }), null, NOW), after(30));
-  for (const [query, header] of [['30', ''], ['0', '30'], ['30', 'soon']]) {
-    const error = t.throws(() => expiresAtOf(upload({ ttl: query ?? '' }, { 'x-progimage-ttl': header ?? '' }), null, NOW), { instanceOf: HttpError });
+  for (const [query, header] of [
+    ['30', ''],
+    ['0', '30'],
+    ['30', 'soon'],
+  ]) {
+    const error = t.throws(() => expiresAtOf(upload({ ttl: query ?? '' }, { 'x-progimage-ttl': header ?? '' }), null, NOW), {
+      instanceOf: HttpError,
+    });
     t.like(error, { status: 400, code: 'invalid_ttl' });
   }
 });

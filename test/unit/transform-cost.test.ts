@@ -15,7 +15,8 @@ const memoryMb = (source: { width: number; height: number }, query: Record<strin
   estimateTransform(source, canonicalise(parseOptions(query), format)).memoryBytes / (1024 * 1024);
 
 test('a thumbnail of a 6-megapixel photo is cheap, whatever the format', (t) => {
-  for (const format of ['jpeg', 'webp', 'avif', 'png'] as const) t.true(cost(PHOTO, { width: '720', height: '588' }, format) < HEAVY, format);
+  for (const format of ['jpeg', 'webp', 'avif', 'png'] as const)
+    t.true(cost(PHOTO, { width: '720', height: '588' }, format) < HEAVY, format);
 });
 
 test('a strong blur of a 100-megapixel image is over the budget; the same blur on its thumbnail adds little (filters run after the resize)', (t) => {

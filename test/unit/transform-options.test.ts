@@ -47,7 +47,10 @@ test('options that cannot matter are dropped from the canonical form', (t) => {
   t.is(canonical({ mask: 'rounded' }), '{"format":"webp","mask":{"shape":"rounded"},"radius":16}');
   t.is(canonical({ mask: 'circle', bg: 'red' }), '{"format":"webp","mask":{"shape":"circle"}}', 'a format with alpha shows no background');
   t.is(canonical({ mask: 'circle' }, 'jpeg'), canonical({ mask: 'circle', flatten: 'true' }, 'jpeg'), 'into JPEG a mask is flattened');
-  t.is(canonical({ mask: 'circle', bg: 'red' }, 'jpeg'), '{"background":"#ff0000ff","flatten":true,"format":"jpeg","mask":{"shape":"circle"}}');
+  t.is(
+    canonical({ mask: 'circle', bg: 'red' }, 'jpeg'),
+    '{"background":"#ff0000ff","flatten":true,"format":"jpeg","mask":{"shape":"circle"}}',
+  );
   t.is(canonical({ bg: '#F00', extend: '4' }), canonical({ background: 'ff0000ff', pad: '4,4,4,4' }));
 });
 
@@ -97,7 +100,12 @@ test('the planned output size bounds what a transformation can make, before any 
   t.deepEqual(plan({ w: '300', h: '300', fit: 'inside', rotate: '90' }), { width: 245, height: 300 });
   t.deepEqual(plan({ crop: '0,0,100,50', extend: '10,0,10,0' }), { width: 100, height: 70 });
   const huge = plan({ w: '16000', h: '16000', enlarge: '1', fit: 'fill' });
-  const error = t.throws(() => { assertOutputBounds(huge); }, { instanceOf: DomainError });
+  const error = t.throws(
+    () => {
+      assertOutputBounds(huge);
+    },
+    { instanceOf: DomainError },
+  );
   t.is(error.code, 'output_too_large');
 });
 
@@ -108,9 +116,18 @@ test('a preset stands for its options; the request may add to them, unless only 
   t.deepEqual(expandPreset({ w: '32' }, presets, false), { w: '32' });
   t.deepEqual(expandPreset({}, presets, true), {}, 'a plain conversion is always allowed');
   t.deepEqual(expandPreset({ preset: 'avatar', format: 'png' }, presets, true), { w: 64, h: 64, mask: 'circle', format: 'png' });
-  t.like(answerOf(t.throws(() => expandPreset({ preset: 'banner' }, presets, false), { instanceOf: DomainError })), { status: 400, code: 'invalid_transform' });
-  t.like(answerOf(t.throws(() => expandPreset({ w: '32' }, presets, true), { instanceOf: DomainError })), { status: 403, code: 'presets_only' });
-  t.like(answerOf(t.throws(() => expandPreset({ preset: 'avatar', blur: '2' }, presets, true), { instanceOf: DomainError })), { status: 403, code: 'presets_only' });
+  t.like(answerOf(t.throws(() => expandPreset({ preset: 'banner' }, presets, false), { instanceOf: DomainError })), {
+    status: 400,
+    code: 'invalid_transform',
+  });
+  t.like(answerOf(t.throws(() => expandPreset({ w: '32' }, presets, true), { instanceOf: DomainError })), {
+    status: 403,
+    code: 'presets_only',
+  });
+  t.like(answerOf(t.throws(() => expandPreset({ preset: 'avatar', blur: '2' }, presets, true), { instanceOf: DomainError })), {
+    status: 403,
+    code: 'presets_only',
+  });
 });
 
 test('dpr is 1 to 4 or auto; auto needs no size (a width hint may give it) and, where no client hints are read, is 1', (t) => {

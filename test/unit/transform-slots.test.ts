@@ -14,7 +14,12 @@ class Job {
   #finish: () => void = () => undefined;
   readonly done: Promise<string>;
 
-  constructor(slots: TransformSlots, readonly name: string, request: SlotRequest, readonly order: string[]) {
+  constructor(
+    slots: TransformSlots,
+    readonly name: string,
+    request: SlotRequest,
+    readonly order: string[],
+  ) {
     this.done = slots.run(request, () => {
       this.started = true;
       order.push(name);
@@ -49,13 +54,21 @@ test('ten heavy transformations and then a cheap one: the cheap one starts at on
       const order: string[] = [];
       const heavy = Array.from({ length: 10 }, (_, index) => new Job(slots, `heavy-${index}`, request('acme', HEAVY), order));
       await settle();
-      t.deepEqual(order, heavy.slice(0, concurrency).map((job) => job.name), 'heavy work holds its lane');
+      t.deepEqual(
+        order,
+        heavy.slice(0, concurrency).map((job) => job.name),
+        'heavy work holds its lane',
+      );
       const cheap = new Job(slots, 'cheap', request(cheapTenant, CHEAP), order);
       await settle();
       t.true(cheap.started, `${cheapTenant}, ${concurrency} slots`);
       await cheap.finish();
       for (const job of heavy) await job.finish();
-      t.deepEqual(order, [...heavy.slice(0, concurrency).map((job) => job.name), 'cheap', ...heavy.slice(concurrency).map((job) => job.name)]);
+      t.deepEqual(order, [
+        ...heavy.slice(0, concurrency).map((job) => job.name),
+        'cheap',
+        ...heavy.slice(concurrency).map((job) => job.name),
+      ]);
     }
   }
 });
@@ -75,7 +88,7 @@ test('cheap work waits only for the cheap work ahead of it', async (t) => {
   await heavy.finish();
 });
 
-test('tenants take turns: one tenant\'s queue of heavy work does not hold back another tenant\'s', async (t) => {
+test("tenants take turns: one tenant's queue of heavy work does not hold back another tenant's", async (t) => {
   const slots = new TransformSlots({ ...settings, concurrency: 1 });
   const order: string[] = [];
   const jobs = [
@@ -92,13 +105,19 @@ test('tenants take turns: one tenant\'s queue of heavy work does not hold back a
 
 test('a transformation over the cost budget is refused before it waits: 422 too_costly naming the estimate and the limit', async (t) => {
   const slots = new TransformSlots(settings);
-  const error = await t.throwsAsync(slots.run(request('acme', 25_000), () => Promise.resolve('never')), { instanceOf: DomainError });
+  const error = await t.throwsAsync(
+    slots.run(request('acme', 25_000), () => Promise.resolve('never')),
+    { instanceOf: DomainError },
+  );
   t.like(answerOf(error), { status: 422, code: 'too_costly', details: { estimatedCostMs: 25_000, maxCostMs: 20_000 } });
 });
 
 test('a transformation needing more memory than the budget is refused before it waits: 422 too_costly naming both', async (t) => {
   const slots = new TransformSlots(settings);
-  const error = await t.throwsAsync(slots.run(request('acme', CHEAP, 60_000, 3000), () => Promise.resolve('never')), { instanceOf: DomainError });
+  const error = await t.throwsAsync(
+    slots.run(request('acme', CHEAP, 60_000, 3000), () => Promise.resolve('never')),
+    { instanceOf: DomainError },
+  );
   t.like(answerOf(error), { status: 422, code: 'too_costly', details: { estimatedMemoryMb: 3000, maxMemoryMb: 768 } });
 });
 
@@ -124,7 +143,10 @@ test('a request whose expected wait passes its deadline is refused at once: 503 
   const order: string[] = [];
   const heavy = Array.from({ length: 6 }, (_, index) => new Job(slots, `heavy-${index}`, request('acme', HEAVY), order));
   // Four heavy ones wait: 20,000 estimated ms on the two slots of their lane, then 5,000 of its own.
-  const error = await t.throwsAsync(slots.run(request('other', HEAVY, 14_000), () => Promise.resolve('never')), { instanceOf: DomainError });
+  const error = await t.throwsAsync(
+    slots.run(request('other', HEAVY, 14_000), () => Promise.resolve('never')),
+    { instanceOf: DomainError },
+  );
   t.like(answerOf(error), { status: 503, code: 'overloaded' });
   t.is(answerOf(error).headers['Retry-After'], '10');
   for (const job of heavy) await job.finish();
@@ -146,6 +168,9 @@ test('a full queue refuses at once: 503 overloaded', async (t) => {
   const slots = new TransformSlots({ ...settings, concurrency: 1, queueLength: 1 });
   const order: string[] = [];
   const jobs = [new Job(slots, 'running', request('acme', CHEAP), order), new Job(slots, 'waiting', request('acme', CHEAP), order)];
-  await t.throwsAsync(slots.run(request('acme', CHEAP), () => Promise.resolve('never')), { instanceOf: DomainError, message: /1 transformations are running and 1 waiting/ });
+  await t.throwsAsync(
+    slots.run(request('acme', CHEAP), () => Promise.resolve('never')),
+    { instanceOf: DomainError, message: /1 transformations are running and 1 waiting/ },
+  );
   for (const job of jobs) await job.finish();
 });

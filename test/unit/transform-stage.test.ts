@@ -21,7 +21,10 @@ const OVERLAY = '0b7e5c1d-2f3a-4b6c-8d9e-aabbccddee12';
 const MASTER_KEY = `derived/default/${ITEM}/master.png`;
 
 const scanningOff: Scanner = { enabled: false, scan: () => Promise.reject(new Error('not called')), checkHealth: () => Promise.resolve() };
-const square = (colour: string) => sharp({ create: { width: 32, height: 32, channels: 4, background: colour } }).png().toBuffer();
+const square = (colour: string) =>
+  sharp({ create: { width: 32, height: 32, channels: 4, background: colour } })
+    .png()
+    .toBuffer();
 
 /** Overlay sources on a blob store that is down for the first `failures` reads. */
 function flakyOverlays(failures: number): TransformResources & { readonly calls: () => number } {
@@ -60,7 +63,13 @@ async function stageOn(resources: TransformResources) {
 const requested = createEvent(
   TOPICS.transformRequested,
   { imageId: ITEM, tenant: 'default' },
-  { batchId: BATCH, index: 0, source: { image: { id: ITEM, key: MASTER_KEY, format: 'png' } }, transforms: [{ overlay: OVERLAY, format: 'png' }], store: false },
+  {
+    batchId: BATCH,
+    index: 0,
+    source: { image: { id: ITEM, key: MASTER_KEY, format: 'png' } },
+    transforms: [{ overlay: OVERLAY, format: 'png' }],
+    store: false,
+  },
 );
 
 test('a batch item whose overlay load meets a down blob store throws a retriable error, and succeeds when tried again', async (t) => {
@@ -93,9 +102,12 @@ const item = (transforms: Record<string, unknown>[], store: boolean, key = MASTE
     { batchId: BATCH, index: 3, source: { image: { id: ITEM, key, format: 'png' } }, transforms, store },
   );
 
-test('a stored image\'s outputs, when the batch stores them, go where GET /v1/images/ID.EXT?… would put them', async (t) => {
+test("a stored image's outputs, when the batch stores them, go where GET /v1/images/ID.EXT?… would put them", async (t) => {
   const { blobs, handle } = await stageOn(NO_RESOURCES);
-  const transforms = [{ width: 16, format: 'webp' }, { width: 8, height: 4, fit: 'fill', format: 'jpeg' }];
+  const transforms = [
+    { width: 16, format: 'webp' },
+    { width: 8, height: 4, fit: 'fill', format: 'jpeg' },
+  ];
   const completed = onlyEvent(await handle(item(transforms, true)), TOPICS.transformCompleted);
 
   const keys = transforms.map((raw) => {
@@ -120,7 +132,9 @@ test('a batch that does not store its outputs writes nothing: results without ke
   const { blobs, handle } = await stageOn(NO_RESOURCES);
   const before = await storeContents(blobs);
   const completed = onlyEvent(await handle(item([{ width: 10, format: 'png' }], false)), TOPICS.transformCompleted);
-  t.deepEqual(completed.payload.results, [{ transform: 0, format: 'png', width: 10, height: 10, bytes: completed.payload.results[0]?.bytes ?? -1 }]);
+  t.deepEqual(completed.payload.results, [
+    { transform: 0, format: 'png', width: 10, height: 10, bytes: completed.payload.results[0]?.bytes ?? -1 },
+  ]);
   t.deepEqual(await storeContents(blobs), before);
 });
 
@@ -129,7 +143,10 @@ test('an item that cannot succeed completes as failed with the code of its error
   await blobs.put('derived/default/broken/master.png', await readFixture('truncated.png'), { contentType: 'image/png' });
   const failureOf = async (event: ReturnType<typeof item>) => onlyEvent(await handle(event), TOPICS.transformCompleted).payload;
 
-  t.like(await failureOf(item([{ width: 10 }], false, 'derived/default/broken/master.png')), { results: [], failure: { code: 'unprocessable_image' } });
+  t.like(await failureOf(item([{ width: 10 }], false, 'derived/default/broken/master.png')), {
+    results: [],
+    failure: { code: 'unprocessable_image' },
+  });
   t.like(await failureOf(item([{ width: -3 }], false)), { results: [], failure: { code: 'invalid_transform' } });
   const missing = await failureOf(item([{ width: 10 }], false, 'derived/default/missing/master.png'));
   t.deepEqual(missing.results, []);

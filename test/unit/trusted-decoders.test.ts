@@ -4,10 +4,13 @@ import { allowOnlyTrustedDecoders } from '../../lib/imaging/trusted-decoders.ts'
 import { readFixture } from '../support/fixtures.ts';
 
 const decodes = (bytes: Buffer): Promise<boolean> =>
-  sharp(bytes).png().toBuffer().then(
-    () => true,
-    () => false,
-  );
+  sharp(bytes)
+    .png()
+    .toBuffer()
+    .then(
+      () => true,
+      () => false,
+    );
 
 // One test: the block is process-wide, and this file's process is its own.
 test('only the decoders of the accepted formats (and SVG, for masks) run; the rest of libvips is blocked', async (t) => {

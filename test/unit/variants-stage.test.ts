@@ -47,10 +47,19 @@ async function storeMaster(blobs: BlobStore, name: string, format: 'jpeg' | 'gif
 }
 
 /** The variants stage with `presets` in force, a master of fixture `name` in its store. */
-async function buildingVariants(name: string, format: 'jpeg' | 'gif', presets: Presets = parsePresets(DEFAULT_PRESETS), timeoutMs = 60_000) {
+async function buildingVariants(
+  name: string,
+  format: 'jpeg' | 'gif',
+  presets: Presets = parsePresets(DEFAULT_PRESETS),
+  timeoutMs = 60_000,
+) {
   const blobs = await emptyBlobStore();
   const master = await storeMaster(blobs, name, format);
-  return { blobs, master, handle: createVariantsStage({ blobs, transforms: () => ({ presets, timeoutMs, presetsOnly: false }), pixelWork: onePixelJob() }) };
+  return {
+    blobs,
+    master,
+    handle: createVariantsStage({ blobs, transforms: () => ({ presets, timeoutMs, presetsOnly: false }), pixelWork: onePixelJob() }),
+  };
 }
 
 test('the default presets (thumbnail 200, medium 800, inside) in WebP, AVIF and JPEG: each stored, named in the event, fitting its box', async (t) => {
@@ -59,14 +68,17 @@ test('the default presets (thumbnail 200, medium 800, inside) in WebP, AVIF and 
 
   t.like(built, { imageId: SUBJECT.imageId, tenant: 'default' });
   const { variants } = built.payload;
-  t.deepEqual(variants.map(({ name, format, key }) => [name, format, key]), [
-    ['thumbnail', 'webp', variantKey('thumbnail', 'webp')],
-    ['thumbnail', 'avif', variantKey('thumbnail', 'avif')],
-    ['thumbnail', 'jpeg', variantKey('thumbnail', 'jpg')],
-    ['medium', 'webp', variantKey('medium', 'webp')],
-    ['medium', 'avif', variantKey('medium', 'avif')],
-    ['medium', 'jpeg', variantKey('medium', 'jpg')],
-  ]);
+  t.deepEqual(
+    variants.map(({ name, format, key }) => [name, format, key]),
+    [
+      ['thumbnail', 'webp', variantKey('thumbnail', 'webp')],
+      ['thumbnail', 'avif', variantKey('thumbnail', 'avif')],
+      ['thumbnail', 'jpeg', variantKey('thumbnail', 'jpg')],
+      ['medium', 'webp', variantKey('medium', 'webp')],
+      ['medium', 'avif', variantKey('medium', 'avif')],
+      ['medium', 'jpeg', variantKey('medium', 'jpg')],
+    ],
+  );
   for (const variant of variants) {
     const box = variant.name === 'thumbnail' ? 200 : 800;
     t.is(variant.width, box, `${variant.key}: as wide as its box`);
@@ -74,10 +86,19 @@ test('the default presets (thumbnail 200, medium 800, inside) in WebP, AVIF and 
     t.is(variant.pages, 1);
     const stored = await blobs.get(variant.key);
     t.is(variant.bytes, stored.length);
-    t.like(await sharp(stored).metadata(), { format: SHARP_FORMAT[EXTENSIONS[variant.format]], width: variant.width, height: variant.height, exif: undefined });
+    t.like(await sharp(stored).metadata(), {
+      format: SHARP_FORMAT[EXTENSIONS[variant.format]],
+      width: variant.width,
+      height: variant.height,
+      exif: undefined,
+    });
     t.is((await blobs.stat(variant.key))?.contentType, `image/${variant.format}`);
   }
-  t.deepEqual(Object.keys(await storeContents(blobs)).sort(), [masterKey('jpeg'), ...variants.map(({ key }) => key)].sort(), 'nothing else written');
+  t.deepEqual(
+    Object.keys(await storeContents(blobs)).sort(),
+    [masterKey('jpeg'), ...variants.map(({ key }) => key)].sort(),
+    'nothing else written',
+  );
 });
 
 test('an image smaller than a preset is not enlarged', async (t) => {
@@ -92,18 +113,27 @@ test('the presets in force when the event is handled are the ones made', async (
   const presets = parsePresets({ square: { width: 64, height: 64, fit: 'cover' } });
   const { master, handle } = await buildingVariants('flowers.jpeg', 'jpeg', presets);
   const built = onlyEvent(await handle(compressed(master)), TOPICS.imageVariantsBuilt);
-  t.deepEqual(built.payload.variants.map(({ name, format, width, height }) => [name, format, width, height]), [
-    ['square', 'webp', 64, 64],
-    ['square', 'avif', 64, 64],
-    ['square', 'jpeg', 64, 64],
-  ]);
+  t.deepEqual(
+    built.payload.variants.map(({ name, format, width, height }) => [name, format, width, height]),
+    [
+      ['square', 'webp', 64, 64],
+      ['square', 'avif', 64, 64],
+      ['square', 'jpeg', 64, 64],
+    ],
+  );
 });
 
 test('an animated master: WebP and GIF variants that stay animated, and no AVIF (which would be a still)', async (t) => {
   const presets = parsePresets({ small: { width: 40, height: 40, fit: 'inside' } });
   const { blobs, master, handle } = await buildingVariants('rotating-squares.gif', 'gif', presets);
   const built = onlyEvent(await handle(compressed(master)), TOPICS.imageVariantsBuilt);
-  t.deepEqual(built.payload.variants.map(({ format, width, height }) => [format, width, height]), [['webp', 40, 40], ['gif', 40, 40]]);
+  t.deepEqual(
+    built.payload.variants.map(({ format, width, height }) => [format, width, height]),
+    [
+      ['webp', 40, 40],
+      ['gif', 40, 40],
+    ],
+  );
   for (const variant of built.payload.variants) {
     t.true(variant.pages > 1, `${variant.key} is animated`);
     t.like(await sharp(await blobs.get(variant.key), { animated: true }).metadata(), { pageHeight: 40, pages: variant.pages });
@@ -115,7 +145,9 @@ test('a master that cannot be decoded is a permanent failure, and no variant is 
   const broken = await readFixture('truncated.jpg');
   await blobs.put(masterKey('jpeg'), broken, { contentType: 'image/jpeg' });
   const handle = createVariantsStage({ blobs, transforms: defaultSettings, pixelWork: onePixelJob() });
-  const error = await t.throwsAsync(handle(compressed({ data: broken, format: 'jpeg', width: 2725, height: 2225, pages: 1 })), { instanceOf: UnprocessableImageError });
+  const error = await t.throwsAsync(handle(compressed({ data: broken, format: 'jpeg', width: 2725, height: 2225, pages: 1 })), {
+    instanceOf: UnprocessableImageError,
+  });
   t.false(error.retriable);
   t.deepEqual(Object.keys(await storeContents(blobs)), [masterKey('jpeg')]);
 });
@@ -152,10 +184,7 @@ test('redelivered: the same variants under the same keys, byte for byte, and the
 
 test('on the runner: consumes image.compressed as progimage-variants; a missing master fails the image at variants, permanently', async (t) => {
   const blobs = await emptyBlobStore();
-  const stage = await startStageOnBus(
-    t,
-    variantsStage({ blobs, transforms: defaultSettings, pixelWork: onePixelJob() }),
-  );
+  const stage = await startStageOnBus(t, variantsStage({ blobs, transforms: defaultSettings, pixelWork: onePixelJob() }));
   await stage.publish(compressed({ data: Buffer.alloc(10), format: 'jpeg', width: 1, height: 1, pages: 1 }));
 
   const [failed] = await stage.events(TOPICS.imageFailed);

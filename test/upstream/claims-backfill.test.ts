@@ -44,7 +44,10 @@ test("the image-id-claims job claims an old image's id for its tenant, twice har
   await progimage.blobs.put(key, await readFixture('flowers.jpeg'), { contentType: 'application/octet-stream' });
   t.teardown(() => progimage.blobs.delete(key));
   await requestIngest(progimage, await ingestCredential(progimage, BRAVO), BRAVO, { key }, imageId);
-  const rejected = await outcomes.next((outcome) => outcome.type === 'ingest.rejected' && outcome.imageId === imageId, `the rejection of ${BRAVO}'s request`);
+  const rejected = await outcomes.next(
+    (outcome) => outcome.type === 'ingest.rejected' && outcome.imageId === imageId,
+    `the rejection of ${BRAVO}'s request`,
+  );
   t.like(rejected, { tenant: BRAVO, payload: { reason: 'image_id_taken' } });
 
   const stored: string[] = [];

@@ -69,7 +69,15 @@ async function start(): Promise<Setup> {
     deadLetters.push(deadLetterSchema.parse(JSON.parse(message.value.toString('utf8'))));
     return Promise.resolve();
   });
-  return { servers, progimage, acme: await party(ACME), bravo: await party(BRAVO), outcomes: await readOutcomes(progimage), deadLetters, stopDeadLetters };
+  return {
+    servers,
+    progimage,
+    acme: await party(ACME),
+    bravo: await party(BRAVO),
+    outcomes: await readOutcomes(progimage),
+    deadLetters,
+    stopDeadLetters,
+  };
 }
 
 const upstream = (): Promise<Setup> => (setup ??= start());
@@ -99,7 +107,11 @@ async function blobsOf({ progimage }: Setup, tenant: Tenant, imageId: string): P
 }
 
 /** The first rejection `matches` accepts, once it has arrived. */
-async function rejectionOf({ outcomes }: Setup, matches: (outcome: OutcomeOf<'ingest.rejected'>) => boolean, description: string): Promise<OutcomeOf<'ingest.rejected'>> {
+async function rejectionOf(
+  { outcomes }: Setup,
+  matches: (outcome: OutcomeOf<'ingest.rejected'>) => boolean,
+  description: string,
+): Promise<OutcomeOf<'ingest.rejected'>> {
   const isRejection = (outcome: Outcome): outcome is OutcomeOf<'ingest.rejected'> => outcome.type === 'ingest.rejected';
   return (await outcomes.next((outcome) => isRejection(outcome) && matches(outcome), description)) as OutcomeOf<'ingest.rejected'>;
 }
@@ -118,7 +130,11 @@ test('a signed request for an object under incoming/ becomes image.ready, read b
   t.is(alsoReady.eventId, ready.eventId, 'one outcome, read by each group');
   t.like(ready, { tenant: ACME, schemaVersion: 1, payload: { width: 320, height: 240, expiresAt: null } });
   if (ready.type !== 'image.ready') throw new Error('narrowed above');
-  t.deepEqual(ready.payload.links, { self: `/v1/images/${imageId}`, image: `/v1/images/${imageId}.jpg`, webp: `/v1/images/${imageId}.webp` });
+  t.deepEqual(ready.payload.links, {
+    self: `/v1/images/${imageId}`,
+    image: `/v1/images/${imageId}.jpg`,
+    webp: `/v1/images/${imageId}.webp`,
+  });
   t.true(ready.payload.variants.length > 0);
   const served = await request(`${progimage.baseUrl}${ready.payload.links.webp}`, { headers: bearer(setup.acme.apiKey) });
   t.is(served.status, 200, 'the link serves the image to the tenant');
@@ -126,27 +142,36 @@ test('a signed request for an object under incoming/ becomes image.ready, read b
 });
 
 // Serial: they count what the intake consumer handled, which a test running beside them would add to.
-test.serial('a request for a URL is fetched like an HTTP URL upload, with its ttl; a retry with the same idempotencyKey is the same request', async (t) => {
-  const setup = await upstream();
-  const { progimage, outcomes, servers } = setup;
-  const signingKey = setup.bravo.signingKey;
-  const imageId = await requestIngest(progimage, signingKey, BRAVO, { url: servers.fixtures.url('320x240.jpg'), ttl: 3600, idempotencyKey: 'order-42' });
+test.serial(
+  'a request for a URL is fetched like an HTTP URL upload, with its ttl; a retry with the same idempotencyKey is the same request',
+  async (t) => {
+    const setup = await upstream();
+    const { progimage, outcomes, servers } = setup;
+    const signingKey = setup.bravo.signingKey;
+    const imageId = await requestIngest(progimage, signingKey, BRAVO, {
+      url: servers.fixtures.url('320x240.jpg'),
+      ttl: 3600,
+      idempotencyKey: 'order-42',
+    });
 
-  const ready = await outcomes.next(outcomeFor('image.ready', imageId), `image.ready for ${imageId}`);
-  if (ready.type !== 'image.ready') throw new Error('narrowed above');
-  const expiresIn = Date.parse(ready.payload.expiresAt ?? '') - Date.now();
-  t.true(expiresIn > 3500_000 && expiresIn <= 3600_000, `expires in ${expiresIn} ms`);
+    const ready = await outcomes.next(outcomeFor('image.ready', imageId), `image.ready for ${imageId}`);
+    if (ready.type !== 'image.ready') throw new Error('narrowed above');
+    const expiresIn = Date.parse(ready.payload.expiresAt ?? '') - Date.now();
+    t.true(expiresIn > 3500_000 && expiresIn <= 3600_000, `expires in ${expiresIn} ms`);
 
-  const intakes = await handledBy(progimage, 'progimage-intake');
-  await requestIngest(progimage, signingKey, BRAVO, { url: servers.fixtures.url('flowers.jpeg'), idempotencyKey: 'order-42' }, imageId);
-  await waitForHandled(progimage, 'progimage-intake', intakes + 1);
-  const image = imageSchema.parse(json(await request(`${progimage.baseUrl}/v1/images/${imageId}`, { headers: bearer(setup.bravo.apiKey) })));
-  t.like(image, { status: 'ready', width: 320, height: 240 }, 'the retry changed nothing');
+    const intakes = await handledBy(progimage, 'progimage-intake');
+    await requestIngest(progimage, signingKey, BRAVO, { url: servers.fixtures.url('flowers.jpeg'), idempotencyKey: 'order-42' }, imageId);
+    await waitForHandled(progimage, 'progimage-intake', intakes + 1);
+    const image = imageSchema.parse(
+      json(await request(`${progimage.baseUrl}/v1/images/${imageId}`, { headers: bearer(setup.bravo.apiKey) })),
+    );
+    t.like(image, { status: 'ready', width: 320, height: 240 }, 'the retry changed nothing');
 
-  await requestIngest(progimage, signingKey, BRAVO, { url: servers.fixtures.url('flowers.jpeg') }, imageId);
-  const reused = await rejectionOf(setup, (outcome) => outcome.imageId === imageId, `the rejection of the reuse of ${imageId}`);
-  t.like(reused, { tenant: BRAVO, payload: { reason: 'image_id_reused' } });
-});
+    await requestIngest(progimage, signingKey, BRAVO, { url: servers.fixtures.url('flowers.jpeg') }, imageId);
+    const reused = await rejectionOf(setup, (outcome) => outcome.imageId === imageId, `the rejection of the reuse of ${imageId}`);
+    t.like(reused, { tenant: BRAVO, payload: { reason: 'image_id_reused' } });
+  },
+);
 
 test.serial('a repeated request (a replay, a redelivery) after its object was taken in changes nothing', async (t) => {
   const setup = await upstream();
@@ -173,7 +198,11 @@ async function handledBy(progimage: RunningProgImage, group: string): Promise<nu
 }
 
 async function waitForHandled(progimage: RunningProgImage, group: string, count: number): Promise<void> {
-  await waitUntil(async () => (await handledBy(progimage, group)) >= count, { timeoutMs: 60_000, intervalMs: 100, description: `${group} to be done with ${count} messages` });
+  await waitUntil(async () => (await handledBy(progimage, group)) >= count, {
+    timeoutMs: 60_000,
+    intervalMs: 100,
+    description: `${group} to be done with ${count} messages`,
+  });
 }
 
 interface RefusedRequest {
@@ -203,8 +232,12 @@ const REFUSED: readonly RefusedRequest[] = [
     tenant: BRAVO,
     message: (setup, imageId, key) => {
       const value = ingestRequest({ imageId, tenant: BRAVO }, { key });
-      const keyId = (setup.bravo.signingKey).keyId;
-      return { key: imageId, value, headers: signIngestRequest({ keyId, secret: `ingsec_${'x'.repeat(43)}` }, ingestTopicName(setup.progimage), value) };
+      const keyId = setup.bravo.signingKey.keyId;
+      return {
+        key: imageId,
+        value,
+        headers: signIngestRequest({ keyId, secret: `ingsec_${'x'.repeat(43)}` }, ingestTopicName(setup.progimage), value),
+      };
     },
   },
   {
@@ -213,7 +246,11 @@ const REFUSED: readonly RefusedRequest[] = [
     tenant: BRAVO,
     message: (setup, imageId, key) => {
       const value = ingestRequest({ imageId, tenant: BRAVO }, { key });
-      return { key: imageId, value: Buffer.from(value.toString('utf8').replace('"payload":{', '"payload":{"ttl":1,')), headers: signedAs(setup, 'bravo', value) };
+      return {
+        key: imageId,
+        value: Buffer.from(value.toString('utf8').replace('"payload":{', '"payload":{"ttl":1,')),
+        headers: signedAs(setup, 'bravo', value),
+      };
     },
   },
   {
@@ -249,7 +286,11 @@ const REFUSED: readonly RefusedRequest[] = [
     tenant: BRAVO,
     message: (setup, imageId, key) => {
       const value = ingestRequest({ imageId, tenant: BRAVO }, { key });
-      return { key: imageId, value, headers: signIngestRequest({ keyId: 'ing_AAAAAAAAAAAAAAAA', secret: 'ingsec_unknown' }, ingestTopicName(setup.progimage), value) };
+      return {
+        key: imageId,
+        value,
+        headers: signIngestRequest({ keyId: 'ing_AAAAAAAAAAAAAAAA', secret: 'ingsec_unknown' }, ingestTopicName(setup.progimage), value),
+      };
     },
   },
   {
@@ -276,7 +317,12 @@ const REFUSED: readonly RefusedRequest[] = [
     reason: 'malformed',
     tenant: BRAVO,
     message: (setup, imageId, key) => {
-      const value = Buffer.from(JSON.stringify({ ...JSON.parse(ingestRequest({ imageId, tenant: BRAVO }, { key }).toString('utf8')), payload: { key, url: 'https://example.com/a.jpg' } }));
+      const value = Buffer.from(
+        JSON.stringify({
+          ...JSON.parse(ingestRequest({ imageId, tenant: BRAVO }, { key }).toString('utf8')),
+          payload: { key, url: 'https://example.com/a.jpg' },
+        }),
+      );
       return { key: imageId, value, headers: signedAs(setup, 'bravo', value) };
     },
   },
@@ -318,7 +364,12 @@ test('a request that does not prove its tenant, or is not a valid request, is re
     const reply = await request(`${progimage.baseUrl}/v1/images/${imageId}`, { headers: bearer(setup.bravo.apiKey) });
     t.is(reply.status, 404, `${refused.name}: no image`);
     t.true(
-      setup.deadLetters.some((letter) => letter.offset === rejected.payload.request.offset && letter.partition === rejected.payload.request.partition && letter.group === 'progimage-ingest'),
+      setup.deadLetters.some(
+        (letter) =>
+          letter.offset === rejected.payload.request.offset &&
+          letter.partition === rejected.payload.request.partition &&
+          letter.group === 'progimage-ingest',
+      ),
       `${refused.name}: dead-lettered`,
     );
   }

@@ -40,7 +40,13 @@ async function startOnceFailingServer(): Promise<OnceFailingServer> {
     host,
     url: (status) => `http://${host}/${status}/${randomUUID()}.jpg`,
     requests,
-    close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(() => { resolve(); }); }),
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => {
+          resolve();
+        });
+      }),
   };
 }
 
@@ -98,7 +104,10 @@ test('an infected upload is answered with image.infected, naming what the scanne
   const imageId = await uploadAccepted(servers.progimage.baseUrl, await jpegWithEicarComment());
   const infected = await outcomes.next(outcomeFor('image.infected', imageId), `image.infected for ${imageId}`);
   if (infected.type !== 'image.infected') throw new Error('narrowed above');
-  t.true(infected.payload.signatures.some((name) => name.startsWith('ProgImage.Test.EICAR')), infected.payload.signatures.join(', '));
+  t.true(
+    infected.payload.signatures.some((name) => name.startsWith('ProgImage.Test.EICAR')),
+    infected.payload.signatures.join(', '),
+  );
   t.false(outcomes.outcomes.some(outcomeFor('image.ready', imageId)));
 });
 

@@ -50,8 +50,7 @@ function freshclamConf(): string {
   return `${[`DatabaseDirectory ${clamdDatabaseDir}`, 'DatabaseOwner root', 'DatabaseMirror database.clamav.net', 'ConnectTimeout 10', 'ReceiveTimeout 30', 'MaxAttempts 1'].join('\n')}\n`;
 }
 
-const hasOfficialSignatures = (): boolean =>
-  readdirSync(clamdDatabaseDir).some((file) => /^(daily|main)\.c[vl]d$/.test(file));
+const hasOfficialSignatures = (): boolean => readdirSync(clamdDatabaseDir).some((file) => /^(daily|main)\.c[vl]d$/.test(file));
 
 /** freshclam fetches the official signatures where a mirror is reachable; offline that is a warning. */
 async function refreshSignatures(): Promise<void> {

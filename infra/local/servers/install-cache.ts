@@ -10,11 +10,7 @@ export const installDir = (name: string, version: string): string => join(server
  * so an interrupted install is never mistaken for a finished one.
  * `marker` is a path relative to the install folder that exists once installed.
  */
-export async function installOnce(
-  dir: string,
-  marker: string,
-  build: (scratchDir: string) => Promise<void>,
-): Promise<void> {
+export async function installOnce(dir: string, marker: string, build: (scratchDir: string) => Promise<void>): Promise<void> {
   if (existsSync(join(dir, marker))) return;
   const scratch = `${dir}.partial-${process.pid}`;
   rmSync(scratch, { recursive: true, force: true });

@@ -43,14 +43,7 @@ export const minioServer: LocalServer = {
     const env = localStackEnvironment();
     return {
       command: binary,
-      args: [
-        'server',
-        dataDir,
-        '--address',
-        `${HOST}:${PORTS.minio}`,
-        '--console-address',
-        `${HOST}:${PORTS.minioConsole}`,
-      ],
+      args: ['server', dataDir, '--address', `${HOST}:${PORTS.minio}`, '--console-address', `${HOST}:${PORTS.minioConsole}`],
       env: {
         ...process.env,
         MINIO_ROOT_USER: env.PROGIMAGE_S3_ACCESS_KEY,

@@ -62,7 +62,9 @@ export function migrateJsonlCatalog(
   if (!existsSync(folder)) return;
   attempt(`migrating ${folder}`, () => {
     migrateOnce(database, 'catalog from JSON-lines logs', () => {
-      for (const file of readdirSync(folder).filter((name) => name.endsWith('.jsonl')).sort()) {
+      for (const file of readdirSync(folder)
+        .filter((name) => name.endsWith('.jsonl'))
+        .sort()) {
         insert(file.slice(0, -'.jsonl'.length), replay(join(folder, file)));
       }
     });

@@ -12,7 +12,11 @@ export function mergePaths(parts: readonly ZodOpenApiPathsObject[]): ZodOpenApiP
 
 const documentPaths: ZodOpenApiPathsObject = {
   '/v1/openapi.json': {
-    get: { operationId: 'openApi', summary: 'This document, generated from the schemas the routes validate with', responses: { '200': { description: 'OpenAPI 3.1', content: { 'application/json': { schema: { type: 'object' } } } }, ...always } },
+    get: {
+      operationId: 'openApi',
+      summary: 'This document, generated from the schemas the routes validate with',
+      responses: { '200': { description: 'OpenAPI 3.1', content: { 'application/json': { schema: { type: 'object' } } } }, ...always },
+    },
   },
   '/v1/asyncapi.json': {
     get: {
@@ -44,7 +48,12 @@ export function openApiDocument(paths: readonly ZodOpenApiPathsObject[]): object
       securitySchemes: {
         apiKey: { type: 'http', scheme: 'bearer', description: "A tenant's API key" },
         adminToken: { type: 'http', scheme: 'bearer', description: 'PROGIMAGE_ADMIN_TOKEN (admin operations only)' },
-        adminTokenHeader: { type: 'apiKey', in: 'header', name: 'X-ProgImage-Admin-Token', description: 'PROGIMAGE_ADMIN_TOKEN (admin operations only)' },
+        adminTokenHeader: {
+          type: 'apiKey',
+          in: 'header',
+          name: 'X-ProgImage-Admin-Token',
+          description: 'PROGIMAGE_ADMIN_TOKEN (admin operations only)',
+        },
       },
     },
   });

@@ -25,7 +25,10 @@ export const imageAnswer = (description: string, headers: z.ZodObject = imageHea
 
 /** What every GET of image bytes may answer besides 200: 206, 304 and 416, and 400 for a download named twice. */
 export const delivered: ZodOpenApiResponsesObject = {
-  '206': imageAnswer('The one range the Range header asks for (unless If-Range names another version)', imageHeaders.extend({ 'Content-Range': z.string() })),
+  '206': imageAnswer(
+    'The one range the Range header asks for (unless If-Range names another version)',
+    imageHeaders.extend({ 'Content-Range': z.string() }),
+  ),
   '304': { description: 'If-None-Match named the current ETag, or (without If-None-Match) If-Modified-Since is not before Last-Modified' },
   '400': failure('download given more than once', ['invalid_query']),
   '416': failure('the Range asks for none of the bytes; Content-Range: bytes */SIZE', ['range_not_satisfiable']),
@@ -34,7 +37,8 @@ export const delivered: ZodOpenApiResponsesObject = {
 /** What a GET of image bytes may send besides its path: a download name (query), ranges and conditions (headers). */
 export const deliveryQuery = z.object({
   download: z.string().optional().meta({
-    description: "Save as a file: Content-Disposition attachment with this name (made safe, its extension the format's); empty for the image id",
+    description:
+      "Save as a file: Content-Disposition attachment with this name (made safe, its extension the format's); empty for the image id",
   }),
 });
 const header = (description: string) => z.string().optional().meta({ description });

@@ -6,7 +6,12 @@ export const pathSegment = (description: string) => z.string().meta({ descriptio
 
 /** The page size of a listing: from 1 to `maximum`, `byDefault` when not given. */
 export const pageLimit = (maximum: number, byDefault: number) =>
-  z.coerce.number({ error: `expected a number from 1 to ${maximum}` }).int().min(1).max(maximum).default(byDefault);
+  z.coerce
+    .number({ error: `expected a number from 1 to ${maximum}` })
+    .int()
+    .min(1)
+    .max(maximum)
+    .default(byDefault);
 
 /** The cursor of a listing: the previous page's `next`. */
 export const nextOf = <T extends z.ZodType>(cursor: T) => cursor.optional().meta({ description: "The previous page's next" });
@@ -17,7 +22,6 @@ export const idempotencyHeaders = z.object({
     description: 'A retry with the same key answers as the first request did and stores nothing twice; 1-255 visible ASCII characters',
   }),
 });
-
 
 const OCTET = '(?:25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)';
 

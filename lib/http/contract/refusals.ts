@@ -17,14 +17,30 @@ export const failure = (description: string, codes: readonly string[]): ZodOpenA
 
 export const SIGNATURE_REFUSED = ['signature_invalid', 'signature_expired', 'signature_required'];
 export const BODY_REFUSED = ['invalid_json', 'invalid_body', 'unreadable_body'];
-export const URL_REFUSED = ['address_refused', 'url_scheme_refused', 'url_invalid', 'url_credentials_refused', 'too_many_redirects', 'redirect_downgrade_refused', 'host_unresolvable'];
+export const URL_REFUSED = [
+  'address_refused',
+  'url_scheme_refused',
+  'url_invalid',
+  'url_credentials_refused',
+  'too_many_redirects',
+  'redirect_downgrade_refused',
+  'host_unresolvable',
+];
 /** What a query that the route's schema refuses is answered with. */
 export const badQuery = (description = 'a bad query') => ({ '400': failure(description, ['invalid_query']) });
 
 /** Any other failure of any operation. */
 const otherwise = failure(
   'any other failure: a crash, a server it depends on not answering (503, Retry-After), a method the path does not take (405 with Allow), a request HTTP cannot parse or too slow to arrive',
-  ['internal_error', 'dependency_unavailable', 'method_not_allowed', 'not_found', 'malformed_request', 'request_timeout', 'headers_too_large'],
+  [
+    'internal_error',
+    'dependency_unavailable',
+    'method_not_allowed',
+    'not_found',
+    'malformed_request',
+    'request_timeout',
+    'headers_too_large',
+  ],
 );
 
 /** What any API operation may answer: refusals of its credentials, its tenant's rate, and any other failure. */

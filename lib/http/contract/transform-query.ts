@@ -14,7 +14,10 @@ const textForms = ({ jsonSchema }: { jsonSchema: { anyOf?: { type?: unknown }[] 
 
 const optionParameter = (name: string, schema: z.ZodType) => {
   const aliases = aliasesOf(name);
-  return schema.meta({ description: `Transform option ${name} (see README "Transform")${aliases.length === 0 ? '' : `; also spelt ${aliases.join(', ')}`}`, override: textForms });
+  return schema.meta({
+    description: `Transform option ${name} (see README "Transform")${aliases.length === 0 ? '' : `; also spelt ${aliases.join(', ')}`}`,
+    override: textForms,
+  });
 };
 
 /**
@@ -23,12 +26,16 @@ const optionParameter = (name: string, schema: z.ZodType) => {
  * under its canonical name, with its type and range; aliases are accepted too.
  */
 export const transformQuery = z.object(
-  Object.fromEntries(Object.entries(optionsSchema.shape).map(([name, schema]) => [name, optionParameter(name, schema)])) as Record<TransformOptionName, z.ZodType>,
+  Object.fromEntries(Object.entries(optionsSchema.shape).map(([name, schema]) => [name, optionParameter(name, schema)])) as Record<
+    TransformOptionName,
+    z.ZodType
+  >,
 );
 
 /** A configured preset's options, the request's own on top. */
-export const presetQuery = z.object({ preset: z.string().optional().meta({ description: "A configured preset's options (the request's own options on top)" }) });
-
+export const presetQuery = z.object({
+  preset: z.string().optional().meta({ description: "A configured preset's options (the request's own options on top)" }),
+});
 
 /**
  * A transformation as JSON (a batch's transforms): every option of the
@@ -43,4 +50,7 @@ export const transformObject = z
   })
   .partial()
   .strict()
-  .meta({ id: 'Transform', description: 'Transform options by canonical name or alias (see README "Transform"), or a preset with options on top' });
+  .meta({
+    id: 'Transform',
+    description: 'Transform options by canonical name or alias (see README "Transform"), or a preset with options on top',
+  });

@@ -5,8 +5,17 @@ const TRANSPARENT = '#00000000';
 
 /** sharp's names for the canonical gravities and strategies. */
 export const SHARP_POSITION = {
-  centre: 'centre', north: 'north', northeast: 'northeast', east: 'east', southeast: 'southeast', south: 'south',
-  southwest: 'southwest', west: 'west', northwest: 'northwest', attention: 'attention', entropy: 'entropy',
+  centre: 'centre',
+  north: 'north',
+  northeast: 'northeast',
+  east: 'east',
+  southeast: 'southeast',
+  south: 'south',
+  southwest: 'southwest',
+  west: 'west',
+  northwest: 'northwest',
+  attention: 'attention',
+  entropy: 'entropy',
 } as const;
 
 const trim: Step = {
@@ -48,7 +57,9 @@ const rotate: Step = {
   name: 'rotate',
   joins: [],
   apply: async (image, { transform }) =>
-    (await withColourBackground(image, transform)).rotate(transform.rotate ?? 0, { background: toRgba(transform.background ?? TRANSPARENT) }),
+    (await withColourBackground(image, transform)).rotate(transform.rotate ?? 0, {
+      background: toRgba(transform.background ?? TRANSPARENT),
+    }),
 };
 
 const mirror: Step = {
@@ -64,7 +75,10 @@ const extend: Step = {
   apply: async (image, { transform }) =>
     transform.extend === undefined
       ? image
-      : (await withColourBackground(image, transform)).extend({ ...transform.extend, background: toRgba(transform.background ?? TRANSPARENT) }),
+      : (await withColourBackground(image, transform)).extend({
+          ...transform.extend,
+          background: toRgba(transform.background ?? TRANSPARENT),
+        }),
 };
 
 /** The geometry steps a transformation asks for, in the fixed order. */

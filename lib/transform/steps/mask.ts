@@ -19,7 +19,11 @@ async function maskInput({ transform, resources, width, height }: StepContext): 
   if (mask === undefined) throw new Error('mask step without a mask');
   if ('shape' in mask) return shapeSvg(mask.shape, width, height, transform.radius ?? DEFAULT_CORNER_RADIUS);
   // Another stored image: its alpha, stretched over this image, is the mask.
-  return sharp(await resources.loadImage(mask.image)).resize(width, height, { fit: 'fill' }).ensureAlpha().png().toBuffer();
+  return sharp(await resources.loadImage(mask.image))
+    .resize(width, height, { fit: 'fill' })
+    .ensureAlpha()
+    .png()
+    .toBuffer();
 }
 
 /** Keeps the pixels under the mask's opaque parts; the rest becomes transparent. */

@@ -38,11 +38,19 @@ async function textInput({ transform, width, height }: StepContext) {
     .toBuffer({ resolveWithObject: true });
   const drawn = { width: coverage.info.width, height: coverage.info.height };
   if (drawn.width > width || drawn.height > height) {
-    throw new TransformOptionError('text', `does not fit: at text_size ${size} it is ${drawn.width}x${drawn.height} pixels, the image ${width}x${height}`, text);
+    throw new TransformOptionError(
+      'text',
+      `does not fit: at text_size ${size} it is ${drawn.width}x${drawn.height} pixels, the image ${width}x${height}`,
+      text,
+    );
   }
   const { r, g, b, alpha } = toRgba(transform.text_color ?? TEXT_DEFAULTS.text_color);
   const opacity = alpha * (transform.text_opacity ?? TEXT_DEFAULTS.text_opacity);
-  const alphaBand = await sharp(coverage.data, { raw: { ...drawn, channels: 1 } }).linear(opacity, 0).extractChannel(0).raw().toBuffer();
+  const alphaBand = await sharp(coverage.data, { raw: { ...drawn, channels: 1 } })
+    .linear(opacity, 0)
+    .extractChannel(0)
+    .raw()
+    .toBuffer();
   const data = await sharp({ create: { ...drawn, channels: 3, background: { r, g, b } } })
     .joinChannel(alphaBand, { raw: { ...drawn, channels: 1 } })
     .raw()

@@ -7,7 +7,17 @@ import type { OutputFormat, TransformInput } from './transform-options.ts';
  */
 
 /** Every status an image can have, in the order the pipeline reaches them; `deleted` is final. */
-export const IMAGE_STATUSES = ['uploaded', 'unscanned', 'clean', 'infected', 'stripped', 'compressed', 'ready', 'failed', 'deleted'] as const;
+export const IMAGE_STATUSES = [
+  'uploaded',
+  'unscanned',
+  'clean',
+  'infected',
+  'stripped',
+  'compressed',
+  'ready',
+  'failed',
+  'deleted',
+] as const;
 export type ImageStatus = (typeof IMAGE_STATUSES)[number];
 
 /** Every status but `deleted`: the images that are kept. */
@@ -119,7 +129,9 @@ export interface BatchPage extends Batch {
 }
 
 /** What POST /v1/batches takes: stored image ids or URLs, and 1-10 transformations. */
-export type BatchRequest = ({ readonly images: readonly string[]; readonly urls?: never } | { readonly urls: readonly string[]; readonly images?: never }) & {
+export type BatchRequest = (
+  { readonly images: readonly string[]; readonly urls?: never } | { readonly urls: readonly string[]; readonly images?: never }
+) & {
   readonly transforms: readonly TransformInput[];
   /** Keep the outputs (the default), or only report their sizes. */
   readonly store?: boolean;

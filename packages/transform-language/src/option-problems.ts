@@ -48,7 +48,9 @@ export function combinationProblem(options: ParsedOptions): OptionProblem | unde
 }
 
 /** Which output options each encoder takes, and the effort range it accepts. */
-const ENCODER_OPTIONS: Readonly<Record<OutputFormat, { readonly takes: readonly TransformOptionName[]; readonly effort?: readonly [number, number] }>> = {
+const ENCODER_OPTIONS: Readonly<
+  Record<OutputFormat, { readonly takes: readonly TransformOptionName[]; readonly effort?: readonly [number, number] }>
+> = {
   // JPEG effort 0 is libjpeg-turbo, 1 mozjpeg (lib/imaging/codec.ts).
   jpeg: { takes: ['quality', 'progressive', 'effort'], effort: [0, 1] },
   png: { takes: ['quality', 'progressive', 'effort'], effort: [1, 10] },

@@ -59,7 +59,12 @@ export function readInteger(value: unknown): number | undefined {
 }
 
 export const NAMED_COLOURS: Readonly<Record<string, string>> = {
-  transparent: '#00000000', white: '#ffffffff', black: '#000000ff', red: '#ff0000ff', green: '#008000ff', blue: '#0000ffff',
+  transparent: '#00000000',
+  white: '#ffffffff',
+  black: '#000000ff',
+  red: '#ff0000ff',
+  green: '#008000ff',
+  blue: '#0000ffff',
 };
 
 /** #rgb, #rgba, #rrggbb, #rrggbbaa (the # optional) or a name, as #rrggbbaa. */
@@ -74,9 +79,21 @@ export function colourValue(text: string): string | undefined {
 }
 
 const GRAVITY_ALIASES: Readonly<Record<string, CropGravity>> = {
-  center: 'centre', c: 'centre', n: 'north', ne: 'northeast', e: 'east', se: 'southeast', s: 'south',
-  sw: 'southwest', w: 'west', nw: 'northwest', smart: 'attention',
-  top: 'north', bottom: 'south', left: 'west', right: 'east',
+  center: 'centre',
+  c: 'centre',
+  n: 'north',
+  ne: 'northeast',
+  e: 'east',
+  se: 'southeast',
+  s: 'south',
+  sw: 'southwest',
+  w: 'west',
+  nw: 'northwest',
+  smart: 'attention',
+  top: 'north',
+  bottom: 'south',
+  left: 'west',
+  right: 'east',
 };
 
 /** The gravity a spelling names, if it is one of `allowed`. */
@@ -116,7 +133,10 @@ export const formatName = (text: string): string => text.trim().toLowerCase().re
 
 type Reader<T> = (value: unknown) => T | undefined;
 
-const oneOf = <T extends string>(names: readonly T[]): Reader<T> => (value) => names.find((name) => name === value);
+const oneOf =
+  <T extends string>(names: readonly T[]): Reader<T> =>
+  (value) =>
+    names.find((name) => name === value);
 
 export const outputFormatValue = (text: string): OutputFormat | undefined => oneOf(OUTPUT_FORMATS)(formatName(text));
 
@@ -128,10 +148,16 @@ function numberFields<T>(value: unknown, names: readonly (keyof T & string)[]): 
   return names.every((name) => typeof value[name] === 'number') ? (value as T) : undefined;
 }
 
-const fromText = <T>(read: (text: string) => T | undefined): Reader<T> => (value) => (typeof value === 'string' ? read(value) : undefined);
+const fromText =
+  <T>(read: (text: string) => T | undefined): Reader<T> =>
+  (value) =>
+    typeof value === 'string' ? read(value) : undefined;
 const gravityOf = <T extends CropGravity>(allowed: readonly T[]): Reader<T> => fromText((text) => gravityValue(text, allowed));
 /** An option that is a switch or a number: text that is a number is the number ("trim=1" is threshold 1), except "0", which is off. */
-const numberOrSwitch = (read: Reader<number>): Reader<boolean | number> => (value) => (value === '0' ? false : (read(value) ?? readBoolean(value)));
+const numberOrSwitch =
+  (read: Reader<number>): Reader<boolean | number> =>
+  (value) =>
+    value === '0' ? false : (read(value) ?? readBoolean(value));
 const colour = fromText(colourValue);
 
 /** The reader of each option's value: the spellings the server's schema takes for it (test/sdk/url-canonical.test.ts holds them together). */
@@ -149,9 +175,13 @@ const READERS: { readonly [N in TransformOptionName]-?: Reader<NonNullable<Parse
   flip: readBoolean,
   flop: readBoolean,
   extend: (value) =>
-    typeof value === 'string' ? sidesValue(value)
-    : typeof value === 'number' ? (Number.isInteger(value) ? allSides(value) : undefined)
-    : numberFields<Sides>(value, ['top', 'right', 'bottom', 'left']),
+    typeof value === 'string'
+      ? sidesValue(value)
+      : typeof value === 'number'
+        ? Number.isInteger(value)
+          ? allSides(value)
+          : undefined
+        : numberFields<Sides>(value, ['top', 'right', 'bottom', 'left']),
   blur: readNumber,
   sharpen: numberOrSwitch(readNumber),
   median: readInteger,

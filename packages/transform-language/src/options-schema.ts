@@ -56,7 +56,10 @@ const bool = z.preprocess((value) => readBoolean(value) ?? value, z.boolean({ er
 const number = (min: number, max: number, what = 'a number') =>
   z.preprocess(
     (value) => readNumber(value) ?? value,
-    z.number({ error: `expected ${what} from ${min} to ${max}` }).min(min, `expected ${what} from ${min} to ${max}`).max(max, `expected ${what} from ${min} to ${max}`),
+    z
+      .number({ error: `expected ${what} from ${min} to ${max}` })
+      .min(min, `expected ${what} from ${min} to ${max}`)
+      .max(max, `expected ${what} from ${min} to ${max}`),
   );
 /** A switch or a number: the number when the value reads as one ("trim=1" is threshold 1), else true or false ("0" is off). */
 const switchOr = (numeric: z.ZodType<number>, what: string) =>
@@ -65,7 +68,11 @@ const switchOr = (numeric: z.ZodType<number>, what: string) =>
 const integer = (min: number, max: number, what = 'a whole number') =>
   z.preprocess(
     (value) => readInteger(value) ?? value,
-    z.number({ error: `expected ${what} from ${min} to ${max}` }).int(`expected ${what} from ${min} to ${max}`).min(min, `expected ${what} from ${min} to ${max}`).max(max, `expected ${what} from ${min} to ${max}`),
+    z
+      .number({ error: `expected ${what} from ${min} to ${max}` })
+      .int(`expected ${what} from ${min} to ${max}`)
+      .min(min, `expected ${what} from ${min} to ${max}`)
+      .max(max, `expected ${what} from ${min} to ${max}`),
   );
 
 /** Text in the form `valueOf` reads it into, else an issue with `message`. */
@@ -80,31 +87,38 @@ const readText = <T>(valueOf: (text: string) => T | undefined, message: string) 
   });
 
 /** Colours as #rrggbbaa. */
-const colour = readText(colourValue, 'expected a colour: #rgb, #rgba, #rrggbb, #rrggbbaa or one of ' + Object.keys(NAMED_COLOURS).join(', '));
+const colour = readText(
+  colourValue,
+  'expected a colour: #rgb, #rgba, #rrggbb, #rrggbbaa or one of ' + Object.keys(NAMED_COLOURS).join(', '),
+);
 
 const gravityOf = <T extends CropGravity>(allowed: readonly T[]) =>
   readText((text) => gravityValue(text, allowed), `expected one of ${allowed.join(', ')}`);
 
 /** x,y,width,height in source pixels. */
-const cropRect = z.union([
-  readText(cropRectValue, 'expected x,y,width,height: four whole numbers, width and height above 0'),
-  z.object({ left: z.number().int().min(0), top: z.number().int().min(0), width: z.number().int(), height: z.number().int() }).strict(),
-]).refine((rect) => rect.width >= 1 && rect.height >= 1 && rect.width <= 100_000 && rect.height <= 100_000, 'expected a width and height from 1');
+const cropRect = z
+  .union([
+    readText(cropRectValue, 'expected x,y,width,height: four whole numbers, width and height above 0'),
+    z.object({ left: z.number().int().min(0), top: z.number().int().min(0), width: z.number().int(), height: z.number().int() }).strict(),
+  ])
+  .refine(
+    (rect) => rect.width >= 1 && rect.height >= 1 && rect.width <= 100_000 && rect.height <= 100_000,
+    'expected a width and height from 1',
+  );
 
 /** One number for every side, or top,right,bottom,left (CSS order). */
-const sides = z.union([
-  readText(sidesValue, 'expected one whole number, or four: top,right,bottom,left'),
-  z.number().int().transform(allSides),
-  z.object({ top: z.number().int(), right: z.number().int(), bottom: z.number().int(), left: z.number().int() }).strict(),
-]).refine((box) => Object.values(box).every((side) => side >= 0 && side <= 2048), 'expected each side from 0 to 2048 pixels');
+const sides = z
+  .union([
+    readText(sidesValue, 'expected one whole number, or four: top,right,bottom,left'),
+    z.number().int().transform(allSides),
+    z.object({ top: z.number().int(), right: z.number().int(), bottom: z.number().int(), left: z.number().int() }).strict(),
+  ])
+  .refine((box) => Object.values(box).every((side) => side >= 0 && side <= 2048), 'expected each side from 0 to 2048 pixels');
 
-const maskShape = readText(
-  (text) => {
-    const mask = maskValue(text);
-    return 'shape' in mask || imageIdSchema.safeParse(mask.image).success ? mask : undefined;
-  },
-  'expected circle, ellipse, rounded, or the id of a stored image whose alpha is the mask',
-);
+const maskShape = readText((text) => {
+  const mask = maskValue(text);
+  return 'shape' in mask || imageIdSchema.safeParse(mask.image).success ? mask : undefined;
+}, 'expected circle, ellipse, rounded, or the id of a stored image whose alpha is the mask');
 
 /** The most characters (code points) text drawn over an image may have. */
 export const MAX_TEXT_LENGTH = 200;
@@ -112,7 +126,10 @@ export const MAX_TEXT_LENGTH = 200;
 /** Text to draw: 1 to MAX_TEXT_LENGTH characters, line breaks the only control characters. */
 const overlayText = z
   .string({ error: `expected text of 1 to ${MAX_TEXT_LENGTH} characters` })
-  .refine((text) => text.trim() !== '' && Array.from(text).length <= MAX_TEXT_LENGTH, `expected text of 1 to ${MAX_TEXT_LENGTH} characters, not only spaces`)
+  .refine(
+    (text) => text.trim() !== '' && Array.from(text).length <= MAX_TEXT_LENGTH,
+    `expected text of 1 to ${MAX_TEXT_LENGTH} characters, not only spaces`,
+  )
   .refine((text) => !/(?!\n)\p{Cc}/u.test(text), 'expected no control characters but line breaks');
 
 const outputFormat = z.preprocess(
@@ -127,7 +144,9 @@ export const optionsSchema = z
     height: integer(1, MAX_OUTPUT_SIDE, 'a height in pixels'),
     fit: z.enum(FITS, { error: `expected one of ${FITS.join(', ')}` }),
     enlarge: bool,
-    dpr: z.union([z.literal('auto'), number(1, MAX_DPR, 'auto or a device pixel ratio')], { error: `expected auto or a device pixel ratio from 1 to ${MAX_DPR}` }),
+    dpr: z.union([z.literal('auto'), number(1, MAX_DPR, 'auto or a device pixel ratio')], {
+      error: `expected auto or a device pixel ratio from 1 to ${MAX_DPR}`,
+    }),
     gravity: gravityOf([...GRAVITIES, ...CROP_STRATEGIES]),
     crop: cropRect,
     trim: switchOr(integer(1, 255, 'a threshold'), 'a threshold from 1 to 255'),
@@ -180,7 +199,9 @@ export type CheckedOptions = z.infer<typeof optionsSchema>;
 /** What checkOptions answers: the options, or the first problem, naming the option, what was expected and what was given. */
 export type CheckedOptionsOrProblem = { readonly options: CheckedOptions } | { readonly problem: OptionProblem };
 
-const problem = (option: string, what: string, given: unknown): { readonly problem: OptionProblem } => ({ problem: { option, problem: what, given } });
+const problem = (option: string, what: string, given: unknown): { readonly problem: OptionProblem } => ({
+  problem: { option, problem: what, given },
+});
 
 /**
  * Reads options from a URL query (strings) or a JSON object (typed values):

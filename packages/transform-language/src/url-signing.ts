@@ -44,7 +44,9 @@ const byNameThenValue = ([a, av]: [string, string], [b, bv]: [string, string]): 
  */
 export function urlSignature(secret: string, path: string, parameters: readonly [string, string][]): Buffer {
   const covered = parameters.filter(([name]) => name !== SIGNATURE_PARAMETERS.signature).sort(byNameThenValue);
-  return createHmac('sha256', secret).update(`${path}?${new URLSearchParams(covered).toString()}`).digest();
+  return createHmac('sha256', secret)
+    .update(`${path}?${new URLSearchParams(covered).toString()}`)
+    .digest();
 }
 
 /**

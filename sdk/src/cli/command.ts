@@ -31,7 +31,8 @@ export const printLine = (text: string): void => {
 };
 
 /** Whether the value of a string flag was given, as text. */
-export const stringValue = (value: string | boolean | string[] | undefined): string | undefined => (typeof value === 'string' ? value : undefined);
+export const stringValue = (value: string | boolean | string[] | undefined): string | undefined =>
+  typeof value === 'string' ? value : undefined;
 
 /** The value of a flag that takes a whole number of seconds from 1 (--ttl, --expires-in), when it was given. */
 export function secondsValue(values: CommandContext['values'], flag: string): number | undefined {

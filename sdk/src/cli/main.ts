@@ -28,7 +28,9 @@ const HELP = `progimage: store, transform and serve images with ProgImage
 Usage: progimage <command> [arguments] [options]
 
 Commands:
-${Object.entries(COMMANDS).map(([, command]) => `  ${command.usage}\n      ${command.summary}`).join('\n')}
+${Object.entries(COMMANDS)
+  .map(([, command]) => `  ${command.usage}\n      ${command.summary}`)
+  .join('\n')}
 
 Options:
   --url URL        the server (or PROGIMAGE_URL)
@@ -71,7 +73,11 @@ async function run(argv: readonly string[]): Promise<number> {
   const timeout = typeof values.timeout === 'string' ? Number(values.timeout) : undefined;
   if (timeout !== undefined && !(timeout > 0)) throw new UsageError('--timeout takes a number of milliseconds above 0');
   const signing = signingSecretFromEnvironment();
-  const client = new ProgImage({ baseUrl, ...(apiKey === undefined || apiKey === '' ? {} : { apiKey }), ...(signing === undefined ? {} : { signing }) });
+  const client = new ProgImage({
+    baseUrl,
+    ...(apiKey === undefined || apiKey === '' ? {} : { apiKey }),
+    ...(signing === undefined ? {} : { signing }),
+  });
   return command.run({ client, positionals, values, json: values.json === true, request: timeout === undefined ? {} : { timeout } });
 }
 

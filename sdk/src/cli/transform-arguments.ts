@@ -24,7 +24,10 @@ export const transformQueryArgument = (text: string): Record<string, string | bo
   transformArguments(text.split('&').filter((word) => word !== ''));
 
 /** `<id> <format> [option=value]…`: a stored image in a format, transformed (url, sign); the server checks the format and values. */
-export function imageUrlArguments(positionals: readonly string[], command: string): { readonly id: string; readonly options: ImageUrlOptions } {
+export function imageUrlArguments(
+  positionals: readonly string[],
+  command: string,
+): { readonly id: string; readonly options: ImageUrlOptions } {
   const [id, format, ...words] = positionals;
   if (id === undefined || format === undefined) throw new UsageError(`${command} takes an image id, a format and transform options`);
   return { id, options: { ...transformArguments(words), format } as ImageUrlOptions };

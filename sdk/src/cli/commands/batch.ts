@@ -17,7 +17,8 @@ export const batch: Command = {
   },
   async run({ client, positionals, values, json, request }) {
     const transforms = Array.isArray(values.transform) ? values.transform : [];
-    if (positionals.length === 0 || transforms.length === 0) throw new UsageError('batch takes image ids or URLs, and at least one -t transformation');
+    if (positionals.length === 0 || transforms.length === 0)
+      throw new UsageError('batch takes image ids or URLs, and at least one -t transformation');
     const urls = positionals.filter(isUrl);
     if (urls.length !== 0 && urls.length !== positionals.length) throw new UsageError('a batch takes either image ids or URLs, not both');
     const parsed = transforms.map((text) => transformQueryArgument(text) as TransformInput);

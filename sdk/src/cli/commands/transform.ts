@@ -11,7 +11,8 @@ export const transform: Command = {
     const [input, ...words] = positionals;
     if (input === undefined) throw new UsageError('transform takes a file or URL and transform options');
     const out = stringValue(values.out);
-    if (out === undefined && (json || process.stdout.isTTY)) throw new UsageError('transform needs --out FILE when stdout is a terminal or --json is given');
+    if (out === undefined && (json || process.stdout.isTTY))
+      throw new UsageError('transform needs --out FILE when stdout is a terminal or --json is given');
     const result = await client.transform(input, transformArguments(words), request);
     if (out === undefined) {
       process.stdout.write(result.data);

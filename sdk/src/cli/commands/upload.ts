@@ -20,7 +20,13 @@ async function expandInputs(inputs: readonly string[]): Promise<string[]> {
     const files = entries
       .filter((entry) => entry.isFile() && !entry.name.startsWith('.'))
       .map((entry) => join(entry.parentPath, entry.name))
-      .filter((path) => !path.slice(input.length).split('/').some((part) => part.startsWith('.')));
+      .filter(
+        (path) =>
+          !path
+            .slice(input.length)
+            .split('/')
+            .some((part) => part.startsWith('.')),
+      );
     expanded.push(...files.sort());
   }
   return expanded;
@@ -40,7 +46,9 @@ interface UploadResult {
 }
 
 const describeError = (error: unknown): ErrorJson =>
-  error instanceof ApiError ? { status: error.status, code: error.code, message: error.message } : { message: error instanceof Error ? error.message : String(error) };
+  error instanceof ApiError
+    ? { status: error.status, code: error.code, message: error.message }
+    : { message: error instanceof Error ? error.message : String(error) };
 
 const resultOf = (input: string, outcome: UploadOutcome): UploadResult =>
   outcome.ok ? { input, id: outcome.image.id } : { input, error: describeError(outcome.error) };
@@ -74,7 +82,9 @@ export const upload: Command = {
       }
     }
     if (json) printJson(results);
-    else for (const result of results) printLine(result.error === undefined ? `${result.id ?? ''}\t${result.input}` : `failed\t${result.input}\t${result.error.message}`);
+    else
+      for (const result of results)
+        printLine(result.error === undefined ? `${result.id ?? ''}\t${result.input}` : `failed\t${result.input}\t${result.error.message}`);
     return results.some((result) => result.error !== undefined) ? EXIT.partial : EXIT.ok;
   },
 };

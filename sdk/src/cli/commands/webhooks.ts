@@ -9,7 +9,8 @@ type Action = (webhooks: Webhooks, args: readonly string[], context: CommandCont
 
 /** The arguments an action takes, exactly. */
 function expect(args: readonly string[], names: readonly string[], action: string): string[] {
-  if (args.length !== names.length) throw new UsageError(`webhooks ${action} takes ${names.length === 0 ? 'no arguments' : names.join(' ')}`);
+  if (args.length !== names.length)
+    throw new UsageError(`webhooks ${action} takes ${names.length === 0 ? 'no arguments' : names.join(' ')}`);
   return [...args];
 }
 
@@ -17,7 +18,8 @@ function eventsOf(values: CommandContext['values']): WebhookEventType[] | undefi
   const given = values.event;
   if (!Array.isArray(given)) return undefined;
   for (const event of given) {
-    if (!(EVENT_TYPES as readonly string[]).includes(event)) throw new UsageError(`--event takes one of ${EVENT_TYPES.join(', ')}, not "${event}"`);
+    if (!(EVENT_TYPES as readonly string[]).includes(event))
+      throw new UsageError(`--event takes one of ${EVENT_TYPES.join(', ')}, not "${event}"`);
   }
   return given as WebhookEventType[];
 }
@@ -31,7 +33,9 @@ function wholeNumber(values: CommandContext['values'], flag: string, minimum: nu
 }
 
 const describe = (webhook: Webhook): string =>
-  [webhook.id, webhook.enabled ? 'enabled' : 'disabled', webhook.url, webhook.events.join(','), webhook.disabledReason ?? ''].join('\t').trimEnd();
+  [webhook.id, webhook.enabled ? 'enabled' : 'disabled', webhook.url, webhook.events.join(','), webhook.disabledReason ?? '']
+    .join('\t')
+    .trimEnd();
 
 /** Prints an endpoint with the secret it was just given, which the server never shows again. */
 function printWithSecret({ secret, ...webhook }: Webhook & { readonly secret: string }, json: boolean): void {
@@ -65,12 +69,16 @@ const ACTIONS: Readonly<Record<string, Action>> = {
   async rotate(webhooks, args, context) {
     const [id = ''] = expect(args, ['<id>'], 'rotate');
     const graceSeconds = wholeNumber(context.values, 'grace-seconds', 0);
-    printWithSecret(await webhooks.rotateSecret(id, { ...context.request, ...(graceSeconds === undefined ? {} : { graceSeconds }) }), context.json);
+    printWithSecret(
+      await webhooks.rotateSecret(id, { ...context.request, ...(graceSeconds === undefined ? {} : { graceSeconds }) }),
+      context.json,
+    );
   },
   async deliveries(webhooks, args, context) {
     const [id = ''] = expect(args, ['<id>'], 'deliveries');
     const state = stringValue(context.values.state);
-    if (state !== undefined && !(STATES as readonly string[]).includes(state)) throw new UsageError(`--state takes one of ${STATES.join(', ')}`);
+    if (state !== undefined && !(STATES as readonly string[]).includes(state))
+      throw new UsageError(`--state takes one of ${STATES.join(', ')}`);
     const limit = wholeNumber(context.values, 'limit', 1);
     const cursor = stringValue(context.values.cursor);
     const page = await webhooks.deliveries(id, {
@@ -85,7 +93,18 @@ const ACTIONS: Readonly<Record<string, Action>> = {
     }
     for (const delivery of page.deliveries) {
       const last = delivery.lastError ?? (delivery.lastStatus === null ? '' : `answered ${delivery.lastStatus}`);
-      printLine([delivery.id, delivery.type, delivery.state, `${delivery.attempts} attempts`, delivery.deliveredAt ?? delivery.nextAttemptAt ?? '-', last].join('\t').trimEnd());
+      printLine(
+        [
+          delivery.id,
+          delivery.type,
+          delivery.state,
+          `${delivery.attempts} attempts`,
+          delivery.deliveredAt ?? delivery.nextAttemptAt ?? '-',
+          last,
+        ]
+          .join('\t')
+          .trimEnd(),
+      );
     }
     if (page.next !== null) printLine(`more: --cursor ${page.next}`);
   },
