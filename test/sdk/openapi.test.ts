@@ -1,6 +1,7 @@
 import test, { type ExecutionContext } from 'ava';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
+import { TRANSFORM_OPTION_NAMES } from '@progimage/transform-language';
 import { waitUntil } from '../../lib/wait.ts';
 import { bearer, TEST_API_KEY } from '../support/api.ts';
 import { readFixture } from '../support/fixtures.ts';
@@ -236,4 +237,24 @@ test.serial('answers of the webhook routes validate against the document', async
     await send('POST', `/v1/webhooks/${id}/deliveries/${id}/redeliver`),
   );
   await conforms(t, 'delete', '/v1/webhooks/{id}', await send('DELETE', `/v1/webhooks/${id}`));
+});
+
+/** What makes a parameter's schema more than "any text": a type other than string, a range, values, a pattern or a length. */
+const CONSTRAINTS = ['enum', 'const', 'pattern', 'minimum', 'maximum', 'maxLength', 'format'];
+const constrained = (schema: unknown): boolean => {
+  if (typeof schema !== 'object' || schema === null) return false;
+  const record = schema as Record<string, unknown>;
+  const members = [record.anyOf, record.oneOf, record.allOf].find(Array.isArray) as unknown[] | undefined;
+  if (members !== undefined) return members.every(constrained);
+  if (record.type !== undefined && record.type !== 'string') return true;
+  return CONSTRAINTS.some((keyword) => keyword in record);
+};
+
+test.serial('every transform option is typed in the document: a range, values, a pattern or a length, never bare text', async (t) => {
+  await servers();
+  const parameters = paths['/v1/transform']?.post?.parameters ?? [];
+  const options = parameters.filter((parameter) => parameter.in === 'query' && parameter.name !== 'preset');
+  t.deepEqual(options.map((parameter) => parameter.name).sort(), [...TRANSFORM_OPTION_NAMES].sort());
+  const untyped = options.filter((parameter) => !constrained(parameter.schema)).map((parameter) => parameter.name);
+  t.deepEqual(untyped, []);
 });

@@ -67,6 +67,30 @@ export const NAMED_COLOURS: Readonly<Record<string, string>> = {
   blue: '#0000ffff',
 };
 
+/**
+ * The text forms of the options read from text, as regular expressions: the
+ * schema refuses text that does not match before it reads it, and the OpenAPI
+ * document gives them as patterns, so the two cannot disagree. Like the
+ * readers, they take any case and surrounding spaces.
+ */
+const anyCase = (word: string): string => word.replace(/[a-z]/g, (letter) => `[${letter}${letter.toUpperCase()}]`);
+const spaced = (body: string): RegExp => new RegExp(`^\\s*(?:${body})\\s*$`);
+const HEX = '[0-9a-fA-F]';
+
+/** #rgb, #rgba, #rrggbb, #rrggbbaa (the # optional) or a colour's name. */
+export const COLOUR_TEXT = spaced(
+  `#?(?:${[8, 6, 4, 3].map((digits) => `${HEX}{${digits}}`).join('|')})|${Object.keys(NAMED_COLOURS).map(anyCase).join('|')}`,
+);
+
+/** x,y,width,height: four whole numbers. */
+export const CROP_RECT_TEXT = /^\s*\d+\s*(?:,\s*\d+\s*){3}$/;
+
+/** One whole number, or four: top,right,bottom,left. */
+export const SIDES_TEXT = /^\s*\d+\s*(?:(?:,\s*\d+\s*){3})?$/;
+
+/** A mask's shape, or the id of a stored image (a UUID). */
+export const MASK_TEXT = spaced([...MASK_SHAPES.map(anyCase), `${HEX}{8}-${HEX}{4}-${HEX}{4}-${HEX}{4}-${HEX}{12}`].join('|'));
+
 /** #rgb, #rgba, #rrggbb, #rrggbbaa (the # optional) or a name, as #rrggbbaa. */
 export function colourValue(text: string): string | undefined {
   const lower = text.trim().toLowerCase();
@@ -95,6 +119,12 @@ const GRAVITY_ALIASES: Readonly<Record<string, CropGravity>> = {
   left: 'west',
   right: 'east',
 };
+
+/** The spellings of the gravities `allowed`: their names and aliases. */
+export function gravityText(allowed: readonly CropGravity[]): RegExp {
+  const aliases = Object.entries(GRAVITY_ALIASES).flatMap(([alias, gravity]) => (allowed.includes(gravity) ? [alias] : []));
+  return spaced([...allowed, ...aliases].map(anyCase).join('|'));
+}
 
 /** The gravity a spelling names, if it is one of `allowed`. */
 export function gravityValue<T extends CropGravity>(text: string, allowed: readonly T[]): T | undefined {

@@ -2,15 +2,20 @@ import { z } from 'zod';
 import { combinationProblem, type OptionProblem } from './option-problems.ts';
 import {
   allSides,
+  COLOUR_TEXT,
   colourValue,
+  CROP_RECT_TEXT,
   cropRectValue,
   formatName,
+  gravityText,
   gravityValue,
+  MASK_TEXT,
   maskValue,
   NAMED_COLOURS,
   readBoolean,
   readInteger,
   readNumber,
+  SIDES_TEXT,
   sidesValue,
 } from './option-values.ts';
 import {
@@ -75,50 +80,66 @@ const integer = (min: number, max: number, what = 'a whole number') =>
       .max(max, `expected ${what} from ${min} to ${max}`),
   );
 
-/** Text in the form `valueOf` reads it into, else an issue with `message`. */
-const readText = <T>(valueOf: (text: string) => T | undefined, message: string) =>
-  z.string().transform((text, ctx) => {
-    const value = valueOf(text);
-    if (value === undefined) {
-      ctx.addIssue({ code: 'custom', message });
-      return z.NEVER;
-    }
-    return value;
-  });
+/** Text matching `pattern` (its form, for the OpenAPI document too), read by `valueOf`, else an issue with `message`. */
+const readText = <T>(pattern: RegExp, valueOf: (text: string) => T | undefined, message: string) =>
+  z
+    .string()
+    .regex(pattern, message)
+    .transform((text, ctx) => {
+      const value = valueOf(text);
+      if (value === undefined) {
+        ctx.addIssue({ code: 'custom', message });
+        return z.NEVER;
+      }
+      return value;
+    });
 
 /** Colours as #rrggbbaa. */
 const colour = readText(
+  COLOUR_TEXT,
   colourValue,
   'expected a colour: #rgb, #rgba, #rrggbb, #rrggbbaa or one of ' + Object.keys(NAMED_COLOURS).join(', '),
 );
 
 const gravityOf = <T extends CropGravity>(allowed: readonly T[]) =>
-  readText((text) => gravityValue(text, allowed), `expected one of ${allowed.join(', ')}`);
+  readText(gravityText(allowed), (text) => gravityValue(text, allowed), `expected one of ${allowed.join(', ')}`);
 
 /** x,y,width,height in source pixels. */
+const CROP_RECT_EXPECTED = 'expected x,y,width,height: four whole numbers, width and height above 0';
 const cropRect = z
-  .union([
-    readText(cropRectValue, 'expected x,y,width,height: four whole numbers, width and height above 0'),
-    z.object({ left: z.number().int().min(0), top: z.number().int().min(0), width: z.number().int(), height: z.number().int() }).strict(),
-  ])
+  .union(
+    [
+      readText(CROP_RECT_TEXT, cropRectValue, CROP_RECT_EXPECTED),
+      z.object({ left: z.number().int().min(0), top: z.number().int().min(0), width: z.number().int(), height: z.number().int() }).strict(),
+    ],
+    { error: CROP_RECT_EXPECTED },
+  )
   .refine(
     (rect) => rect.width >= 1 && rect.height >= 1 && rect.width <= 100_000 && rect.height <= 100_000,
     'expected a width and height from 1',
   );
 
 /** One number for every side, or top,right,bottom,left (CSS order). */
+const SIDES_EXPECTED = 'expected one whole number, or four: top,right,bottom,left';
 const sides = z
-  .union([
-    readText(sidesValue, 'expected one whole number, or four: top,right,bottom,left'),
-    z.number().int().transform(allSides),
-    z.object({ top: z.number().int(), right: z.number().int(), bottom: z.number().int(), left: z.number().int() }).strict(),
-  ])
+  .union(
+    [
+      readText(SIDES_TEXT, sidesValue, SIDES_EXPECTED),
+      z.number().int().transform(allSides),
+      z.object({ top: z.number().int(), right: z.number().int(), bottom: z.number().int(), left: z.number().int() }).strict(),
+    ],
+    { error: SIDES_EXPECTED },
+  )
   .refine((box) => Object.values(box).every((side) => side >= 0 && side <= 2048), 'expected each side from 0 to 2048 pixels');
 
-const maskShape = readText((text) => {
-  const mask = maskValue(text);
-  return 'shape' in mask || imageIdSchema.safeParse(mask.image).success ? mask : undefined;
-}, 'expected circle, ellipse, rounded, or the id of a stored image whose alpha is the mask');
+const maskShape = readText(
+  MASK_TEXT,
+  (text) => {
+    const mask = maskValue(text);
+    return 'shape' in mask || imageIdSchema.safeParse(mask.image).success ? mask : undefined;
+  },
+  'expected circle, ellipse, rounded, or the id of a stored image whose alpha is the mask',
+);
 
 /** The most characters (code points) text drawn over an image may have. */
 export const MAX_TEXT_LENGTH = 200;
@@ -130,7 +151,8 @@ const overlayText = z
     (text) => text.trim() !== '' && Array.from(text).length <= MAX_TEXT_LENGTH,
     `expected text of 1 to ${MAX_TEXT_LENGTH} characters, not only spaces`,
   )
-  .refine((text) => !/(?!\n)\p{Cc}/u.test(text), 'expected no control characters but line breaks');
+  .refine((text) => !/(?!\n)\p{Cc}/u.test(text), 'expected no control characters but line breaks')
+  .meta({ minLength: 1, maxLength: MAX_TEXT_LENGTH });
 
 const outputFormat = z.preprocess(
   (value) => (typeof value === 'string' ? formatName(value) : value),
