@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import { cpus } from 'node:os';
-import { distributedProcesses } from '../infra/local/distributed-layout.ts';
+import { startDistributed } from '../infra/local/start-distributed.ts';
 import { freePort, Supervisor } from '../infra/local/supervisor.ts';
 import { loadConfig } from '../lib/config/index.ts';
 import { hostServices } from '../lib/service/host.ts';
@@ -40,9 +40,6 @@ function machineCpuSeconds(): number {
   return cpus().reduce((sum, { times }) => sum + times.user + times.nice + times.sys + times.irq, 0) / 1000;
 }
 
-/** A cold start compiles each process's TypeScript on two CPUs at once. */
-const READY_TIMEOUT_MS = 180_000;
-
 /**
  * Every service its own process, `copies` of each pipeline processor, as
  * `npm run start:distributed` runs them, on the setup's servers; the client
@@ -57,27 +54,14 @@ export async function hostDistributed(
     progress(`distributed: ${line}`);
   });
   try {
-    const [api, ...workers] = distributedProcesses(copies);
-    if (api === undefined) throw new Error('the layout names no api process');
-    const apiPort = await freePort();
-    const baseUrl = `http://127.0.0.1:${apiPort}`;
-    await supervisor.start({
-      name: api.name,
-      main: api.main,
-      env: { ...process.env, ...env, PROGIMAGE_HTTP_HOST: '127.0.0.1', PROGIMAGE_HTTP_PORT: String(apiPort) },
+    const port = await freePort();
+    const baseUrl = `http://127.0.0.1:${port}`;
+    await startDistributed(
+      supervisor,
+      { ...process.env, ...env, PROGIMAGE_HTTP_HOST: '127.0.0.1', PROGIMAGE_HTTP_PORT: String(port) },
+      copies,
       baseUrl,
-    });
-    await supervisor.ready(READY_TIMEOUT_MS, [api.name]);
-    for (const worker of workers) {
-      const port = await freePort();
-      await supervisor.start({
-        name: worker.name,
-        main: worker.main,
-        env: { ...process.env, ...env, PROGIMAGE_HTTP_HOST: '127.0.0.1', PROGIMAGE_HTTP_PORT: String(port) },
-        baseUrl: `http://127.0.0.1:${port}`,
-      });
-    }
-    await supervisor.ready(READY_TIMEOUT_MS);
+    );
     return {
       baseUrl,
       cpuMeasure: 'the whole machine (every process, the servers and the client)',

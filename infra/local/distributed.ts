@@ -6,10 +6,10 @@
  */
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../../lib/config/index.ts';
-import { distributedProcesses } from './distributed-layout.ts';
 import { localStackEnvironment } from './settings.ts';
 import { ServerStartError, startStack } from './stack-runner.ts';
-import { freePort, Supervisor } from './supervisor.ts';
+import { startDistributed } from './start-distributed.ts';
+import { Supervisor } from './supervisor.ts';
 import { MissingToolError } from './tools.ts';
 
 const USAGE = `Usage: npm run start:distributed [-- --copies N]
@@ -20,8 +20,6 @@ Every PROGIMAGE_* setting applies to every process. Without server settings
 (PROGIMAGE_KAFKA_BROKERS, PROGIMAGE_S3_ENDPOINT, PROGIMAGE_MONGODB_URL,
 PROGIMAGE_CLAMD_HOST) the local stack is started and used (npm run stack:up).`;
 
-/** A cold start compiles each process's TypeScript on two CPUs at once. */
-const READY_TIMEOUT_MS = 180_000;
 const STOP_GRACE_MS = 20_000;
 
 const SERVER_SETTINGS = ['PROGIMAGE_KAFKA_BROKERS', 'PROGIMAGE_S3_ENDPOINT', 'PROGIMAGE_MONGODB_URL', 'PROGIMAGE_CLAMD_HOST'];
@@ -77,23 +75,9 @@ async function main(): Promise<void> {
   const env = await sharedEnvironment();
   // Wrong settings stop here, once, rather than in every process.
   const { http } = loadConfig(env);
-  const [api, ...workers] = distributedProcesses(copies);
-  if (api === undefined) throw new Error('the layout names no api process');
   const apiUrl = `http://${http.host === '0.0.0.0' ? '127.0.0.1' : http.host}:${http.port}`;
-  // The API first and alone: a new store's one-time key is printed by the process that creates it.
-  await supervisor.start({ name: api.name, main: api.main, env, baseUrl: apiUrl });
-  await supervisor.ready(READY_TIMEOUT_MS, [api.name]);
-  for (const worker of workers) {
-    const port = await freePort();
-    await supervisor.start({
-      name: worker.name,
-      main: worker.main,
-      env: { ...env, PROGIMAGE_HTTP_HOST: '127.0.0.1', PROGIMAGE_HTTP_PORT: String(port) },
-      baseUrl: `http://127.0.0.1:${port}`,
-    });
-  }
-  await supervisor.ready(READY_TIMEOUT_MS);
-  say(`ready: ${1 + workers.length} processes; the API is at ${apiUrl} (Ctrl-C stops them all)`);
+  const processes = await startDistributed(supervisor, env, copies, apiUrl);
+  say(`ready: ${processes} processes; the API is at ${apiUrl} (Ctrl-C stops them all)`);
 }
 
 try {

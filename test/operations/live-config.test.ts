@@ -24,7 +24,10 @@ async function liveFile(settings: Readonly<Record<string, unknown>>) {
 
 const CHANGE_TIMEOUT_MS = 30_000;
 
-test('scanning switched off and a preset added in the configuration file take effect without a restart', async (t) => {
+// The image limits (PROGIMAGE_MAX_INPUT_PIXELS, …) are the process's, as each server has a process of its
+// own in production; a test that changes them runs alone, or another test's server would work under them.
+
+test.serial('scanning switched off and a preset added in the configuration file take effect without a restart', async (t) => {
   t.timeout(300_000);
   const live = await liveFile({ PROGIMAGE_SCAN: 'on' });
   const progimage = await startSecured('live-config', { PROGIMAGE_CONFIG_FILE: live.file });
@@ -42,13 +45,17 @@ test('scanning switched off and a preset added in the configuration file take ef
 
   await live.write({ PROGIMAGE_SCAN: 'off', PROGIMAGE_PRESETS: { square: { width: 50, height: 50, fit: 'cover' } } });
   // Both settings come in force at once: the preset being served says scanning is off too.
+  let lastReply = '';
   const variant = await waitUntil(
     async () => {
       const reply = await request(square);
+      lastReply = `${reply.status} ${reply.status === 200 ? '' : reply.bytes.toString('utf8').slice(0, 300)}`;
       return reply.status === 200 ? reply : false;
     },
     { timeoutMs: CHANGE_TIMEOUT_MS, intervalMs: 200, description: 'the preset of the new file to be served' },
-  );
+  ).catch((error: unknown) => {
+    throw new Error(`${String(error)}; the variant's last answer: ${lastReply}`, { cause: error });
+  });
   t.like(await sharp(variant.bytes).metadata(), { format: 'webp', width: 50, height: 50 });
 
   const unscanned = await waitForFinalStatus(baseUrl, await uploadAccepted(baseUrl, await readFixture('with-alpha.png')));
@@ -60,7 +67,7 @@ test('scanning switched off and a preset added in the configuration file take ef
   );
 });
 
-test('upload and pixel limits changed in the configuration file apply to the next uploads', async (t) => {
+test.serial('upload and pixel limits changed in the configuration file apply to the next uploads', async (t) => {
   t.timeout(120_000);
   const dataDir = await mkdtemp(join(tmpdir(), 'progimage-live-data-'));
   const live = await liveFile({ PROGIMAGE_MAX_UPLOAD_BYTES: 10_000_000 });
