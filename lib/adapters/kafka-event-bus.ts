@@ -1,5 +1,5 @@
 import kafkajs, { Partitioners, logLevel } from 'kafkajs';
-import type { Admin, Consumer, EachBatchPayload, IHeaders, Kafka, KafkaMessage, Producer } from 'kafkajs';
+import type { Admin, Consumer, ConsumerRunConfig, EachBatchPayload, IHeaders, Kafka, KafkaMessage, Producer } from 'kafkajs';
 import type { KafkaConfig } from '../config/index.ts';
 import { ConcurrencyLimit } from '../concurrency.ts';
 import { DependencyUnavailableError } from '../errors.ts';
@@ -8,6 +8,7 @@ import { createKafkaClient, type KafkaClientOptions } from '../kafka/client.ts';
 import { waitForGroupCoordinator } from '../kafka/group-coordinator.ts';
 import { namespaced } from '../kafka/names.ts';
 import { ensureTopics } from '../kafka/topics.ts';
+import { RestartingSubscription } from '../kafka/restarting-subscription.ts';
 import { KeyOrderedQueue } from './key-ordered-queue.ts';
 import type { BusMessage, DeliveredMessage, EventBus, MessageHandler, SubscribeOptions, Subscription } from '../ports/event-bus.ts';
 
@@ -82,30 +83,6 @@ function decodeHeaders(headers: IHeaders | undefined): Record<string, string> {
   return decoded;
 }
 
-class KafkaSubscription implements Subscription {
-  /** Set when the consumer stopped on its own and kafkajs will not restart it. */
-  failure: Error | undefined;
-  private stopping: Promise<void> | undefined;
-
-  constructor(
-    readonly group: string,
-    private readonly consumer: Consumer,
-    private readonly onStopped: (subscription: KafkaSubscription) => void,
-  ) {}
-
-  get isStopping(): boolean {
-    return this.stopping !== undefined;
-  }
-
-  /** kafkajs's disconnect waits for the batch in hand, commits what was handled and leaves the group. */
-  stop(): Promise<void> {
-    this.stopping ??= this.consumer.disconnect().finally(() => {
-      this.onStopped(this);
-    });
-    return this.stopping;
-  }
-}
-
 /**
  * Which of a batch's messages are handled: the offset to resolve is the last
  * of the unbroken run of handled messages from the batch's start.
@@ -140,7 +117,7 @@ class BatchProgress {
  * one key's messages arrive in order.
  */
 export class KafkaEventBus implements EventBus {
-  private readonly subscriptions = new Set<KafkaSubscription>();
+  private readonly subscriptions = new Set<RestartingSubscription>();
   private closed = false;
 
   constructor(
@@ -177,27 +154,23 @@ export class KafkaEventBus implements EventBus {
     if (!Number.isInteger(concurrency) || concurrency < 1)
       throw new Error(`concurrency: expected a whole number of messages from 1, got ${concurrency}`);
     const groupId = namespaced(group, this.namespace);
-    const consumer: Consumer = this.kafka.consumer({
-      groupId,
-      ...CONSUMER_SETTINGS,
-      // Never come back to life after stop() raced with a crash-and-restart.
-      retry: { restartOnFailure: () => Promise.resolve(!subscription.isStopping) },
-    });
-    const subscription = new KafkaSubscription(group, consumer, (stopped) => this.subscriptions.delete(stopped));
-
-    const joined = new Promise<void>((resolve, reject) => {
-      consumer.on(consumer.events.GROUP_JOIN, () => {
-        resolve();
-      });
-      consumer.on(consumer.events.CRASH, ({ payload }) => {
-        // A crash kafkajs restarts from (a cluster still electing its group coordinator or topic leaders,
-        // as a new one does for a while) is waited out: the join comes with the restart.
-        if (payload.restart) return;
-        reject(payload.error);
-        if (!subscription.isStopping) subscription.failure = payload.error;
-      });
-    });
-    joined.catch(() => undefined); // observed below; a crash after joining must not count as unhandled
+    const subscription: RestartingSubscription = new RestartingSubscription(
+      group,
+      (attach, stoppedForGood) =>
+        this.startConsumer(groupId, topics, {
+          attach,
+          stoppedForGood,
+          isStopping: (): boolean => subscription.isStopping,
+          run: {
+            eachBatch,
+            eachBatchAutoResolve: false,
+            autoCommitInterval: AUTO_COMMIT_INTERVAL_MS,
+            partitionsConsumedConcurrently: concurrency,
+          },
+        }),
+      this.kafka.logger().namespace('Subscription'),
+      (stopped) => this.subscriptions.delete(stopped),
+    );
 
     /**
      * Each fetched batch (one partition's messages) goes through a key-ordered queue: up to
@@ -261,22 +234,53 @@ export class KafkaEventBus implements EventBus {
     };
 
     try {
-      await waitForGroupCoordinator(this.admin, groupId);
-      await consumer.connect();
-      await consumer.subscribe({ topics: topics.map((topic) => namespaced(topic, this.namespace)), fromBeginning: true });
-      await consumer.run({
-        eachBatch,
-        eachBatchAutoResolve: false,
-        autoCommitInterval: AUTO_COMMIT_INTERVAL_MS,
-        partitionsConsumedConcurrently: concurrency,
-      });
-      await joined;
+      await subscription.start();
     } catch (error) {
       await subscription.stop().catch(() => undefined);
       throw toBusError(error, `join consumer group ${group}`);
     }
     this.subscriptions.add(subscription);
     return subscription;
+  }
+
+  /** One consumer of `groupId`: resolves once it has joined the group (RestartingSubscription's StartConsumer). */
+  private async startConsumer(
+    groupId: string,
+    topics: readonly Topic[],
+    hooks: {
+      readonly attach: (consumer: Consumer) => void;
+      readonly stoppedForGood: (error: Error) => void;
+      readonly isStopping: () => boolean;
+      readonly run: ConsumerRunConfig;
+    },
+  ): Promise<void> {
+    const consumer: Consumer = this.kafka.consumer({
+      groupId,
+      ...CONSUMER_SETTINGS,
+      // Never come back to life after stop() raced with a crash-and-restart.
+      retry: { restartOnFailure: () => Promise.resolve(!hooks.isStopping()) },
+    });
+    hooks.attach(consumer);
+    let hasJoined = false;
+    const joined = new Promise<void>((resolve, reject) => {
+      consumer.on(consumer.events.GROUP_JOIN, () => {
+        hasJoined = true;
+        resolve();
+      });
+      consumer.on(consumer.events.CRASH, ({ payload }) => {
+        // A crash kafkajs restarts from (a cluster still electing its group coordinator or topic leaders,
+        // as a new one does for a while) is waited out: the join comes with the restart.
+        if (payload.restart) return;
+        if (hasJoined) hooks.stoppedForGood(payload.error);
+        else reject(payload.error);
+      });
+    });
+    joined.catch(() => undefined); // observed below, unless the start failed before it
+    await waitForGroupCoordinator(this.admin, groupId);
+    await consumer.connect();
+    await consumer.subscribe({ topics: topics.map((topic) => namespaced(topic, this.namespace)), fromBeginning: true });
+    await consumer.run(hooks.run);
+    await joined;
   }
 
   async checkHealth(): Promise<void> {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { waitUntil } from '../../lib/wait.ts';
+import { WaitTimeoutError, waitUntil } from '../../lib/wait.ts';
 
 export interface Reply {
   readonly status: number;
@@ -65,14 +65,30 @@ export type ImageJson = z.infer<typeof imageSchema>;
 const FINAL_STATUSES = new Set(['ready', 'failed', 'infected']);
 
 /** Polls the image until the pipeline is done with it (ready, failed or infected). */
+/**
+ * Waits for the image to be ready, failed or infected. On a timeout the error
+ * says where the image stood and what /readyz answered, so a stuck pipeline
+ * names its stuck stage or its stopped consumer group.
+ */
 export async function waitForFinalStatus(baseUrl: string, id: string, key = TEST_API_KEY, timeoutMs = 240_000): Promise<ImageJson> {
-  return waitUntil(
-    async () => {
-      const image = imageSchema.parse(json(await request(`${baseUrl}/v1/images/${id}`, { headers: bearer(key) })));
-      return FINAL_STATUSES.has(image.status) ? image : false;
-    },
-    { timeoutMs, intervalMs: 100, description: `image ${id} to finish processing` },
-  );
+  let last: ImageJson | undefined;
+  try {
+    return await waitUntil(
+      async () => {
+        last = imageSchema.parse(json(await request(`${baseUrl}/v1/images/${id}`, { headers: bearer(key) })));
+        return FINAL_STATUSES.has(last.status) ? last : false;
+      },
+      { timeoutMs, intervalMs: 100, description: `image ${id} to finish processing` },
+    );
+  } catch (error) {
+    if (!(error instanceof WaitTimeoutError)) throw error;
+    const readiness = await request(`${baseUrl}/readyz`).then(
+      (reply) => `${reply.status} ${reply.bytes.toString('utf8', 0, 500)}`,
+      (failure: unknown) => String(failure),
+    );
+    const seen = last === undefined ? 'never read' : `${last.status}, stages ${JSON.stringify(last.stages)}`;
+    throw new Error(`${error.message}; last seen: ${seen}; /readyz: ${readiness}`, { cause: error });
+  }
 }
 
 /** A URL of image bytes (`path` with its query) signed by the default tenant through POST /v1/signed-urls, absolute. */
