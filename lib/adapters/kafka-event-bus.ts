@@ -89,19 +89,15 @@ function decodeHeaders(headers: IHeaders | undefined): Record<string, string> {
  */
 class BatchProgress {
   readonly #handled: boolean[];
-  readonly #indexOf: Map<KafkaMessage, number>;
   /** The index of the first message not handled yet. */
   #next = 0;
 
   constructor(private readonly messages: readonly KafkaMessage[]) {
     this.#handled = messages.map(() => false);
-    this.#indexOf = new Map(messages.map((message, index) => [message, index]));
   }
 
-  /** Marks `message` handled; returns the offset that may now be resolved, if the run grew. */
-  finish(message: KafkaMessage): string | undefined {
-    const index = this.#indexOf.get(message);
-    if (index === undefined) return undefined;
+  /** Marks the message at `index` handled; returns the offset that may now be resolved, if the run grew. */
+  finish(index: number): string | undefined {
     this.#handled[index] = true;
     const before = this.#next;
     while (this.#handled[this.#next] === true) this.#next += 1;
@@ -185,14 +181,14 @@ export class KafkaEventBus implements EventBus {
       const { batch } = payload;
       const progress = new BatchProgress(batch.messages);
       let rejection: Error | undefined;
-      const queue = new KeyOrderedQueue<KafkaMessage>(
+      const queue = new KeyOrderedQueue<{ readonly message: KafkaMessage; readonly index: number }>(
         concurrency,
-        (message) => message.key?.toString() ?? '',
-        async (message) => {
+        ({ message }) => message.key?.toString() ?? '',
+        async ({ message, index }) => {
           if (rejection !== undefined || !payload.isRunning() || payload.isStale()) return;
           try {
             await inHandler.run(() => handleMessage(payload, message));
-            const resolvable = progress.finish(message);
+            const resolvable = progress.finish(index);
             if (resolvable !== undefined) payload.resolveOffset(resolvable);
             await payload.commitOffsetsIfNecessary();
             await payload.heartbeat();
@@ -201,7 +197,9 @@ export class KafkaEventBus implements EventBus {
           }
         },
       );
-      for (const message of batch.messages) queue.add(message);
+      batch.messages.forEach((message, index) => {
+        queue.add({ message, index });
+      });
       await queue.drained();
       if (rejection !== undefined) throw rejection;
     };
