@@ -3,6 +3,13 @@ import { parseCommandLine, UsageError, wholeNumber } from './command-line.ts';
 import { parseSetups, SETUP_OPTIONS, SETUP_USAGE, type SetupName } from './pipeline-setups.ts';
 import { DEFAULT_FIXTURE } from './side-options.ts';
 
+/**
+ * How the pipeline's uploads are started: null, a closed loop (`inFlight` at a
+ * time); else an open loop at a fixed rate, in images per second or as a
+ * fraction of the limit's rate measured before the pipeline in the same run.
+ */
+export type ArrivalRate = { readonly perSecond: number } | { readonly fractionOfLimit: number } | null;
+
 export interface BenchOptions {
   readonly fixture: string;
   readonly images: number;
@@ -13,8 +20,11 @@ export interface BenchOptions {
   readonly consumerConcurrencies: readonly number[] | null;
   /** The servers setup in the distributed layout, once per value: copies of each processor; null: every service in one process. */
   readonly copies: readonly number[] | null;
+  readonly arrivalRate: ArrivalRate;
   readonly pollIntervalMs: number;
   readonly target: number;
+  /** Open loop: the p95 upload→ready, in seconds, the pipeline should stay under. */
+  readonly latencyTargetSeconds: number;
 }
 
 export const USAGE = `Usage: npm run bench -- [options]
@@ -29,6 +39,10 @@ ${SETUP_USAGE}
   --copies LIST          measure the servers setup in the distributed layout (every service its own
                          process, as npm run start:distributed) once per value: copies of each
                          processor, e.g. 1,2,4 (implies --servers; default: every service in one process)
+  --arrival-rate R       an open loop instead of --in-flight: start an upload every 1/R s whatever is in
+                         flight, R images/s (e.g. 0.7), or "half": half the limit's images/s measured
+                         before the pipeline in the same run; reports p50/p95/max upload→ready
+  --latency-target S     with --arrival-rate: the p95 upload→ready in seconds to stay under (default 3)
   --poll-ms N            interval between status polls of one image (default 100)
   --fixture PATH         the image to upload (default the 2725x2225 JPEG fixture)
   --target R             the ratio to the limit the pipeline should reach (default 0.6)`;
@@ -50,6 +64,18 @@ function ratio(value: string | undefined): number {
   return parsed;
 }
 
+function positive(option: string, value: string): number {
+  const parsed = Number(value);
+  if (!/^\d*\.?\d+$/.test(value) || !(parsed > 0)) throw new UsageError(`--${option}: expected a number above 0, got "${value}"`, USAGE);
+  return parsed;
+}
+
+function arrivalRate(value: string | undefined, inFlight: string | undefined): ArrivalRate {
+  if (value === undefined) return null;
+  if (inFlight !== undefined) throw new UsageError('--arrival-rate and --in-flight: give one or the other (open or closed loop)', USAGE);
+  return value === 'half' ? { fractionOfLimit: 0.5 } : { perSecond: positive('arrival-rate', value) };
+}
+
 function wholeNumbers(option: string, value: string | undefined): number[] | null {
   if (value === undefined) return null;
   const values = value.split(',').map((entry) => entry.trim());
@@ -69,6 +95,8 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): B
       'limit-concurrency': { type: 'string' },
       'consumer-concurrency': { type: 'string' },
       copies: { type: 'string' },
+      'arrival-rate': { type: 'string' },
+      'latency-target': { type: 'string' },
       'poll-ms': { type: 'string' },
       fixture: { type: 'string' },
       target: { type: 'string' },
@@ -92,7 +120,9 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): B
     setups: copies === null || setups.includes('servers') ? setups : [...setups, 'servers'],
     consumerConcurrencies: wholeNumbers('consumer-concurrency', values['consumer-concurrency']),
     copies,
+    arrivalRate: arrivalRate(values['arrival-rate'], values['in-flight']),
     pollIntervalMs: wholeNumber('poll-ms', values['poll-ms'], 100, 1, USAGE),
     target: ratio(values.target),
+    latencyTargetSeconds: values['latency-target'] === undefined ? 3 : positive('latency-target', values['latency-target']),
   };
 }

@@ -2,16 +2,27 @@ import { newApiKey } from '../lib/auth/keys.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
 import { runConcurrently } from '../lib/concurrency.ts';
+import { runAtRate } from './arrivals.ts';
 import { hostDistributed, hostInProcess, type PipelineHost } from './pipeline-hosts.ts';
 import type { PipelineSetup } from './pipeline-setups.ts';
 import type { ImageTimeline, StageTimes } from './stage-timeline.ts';
+
+/**
+ * How uploads are started: a closed loop keeps `inFlight` images between the
+ * start of their upload and their observed `ready`, at most; an open loop
+ * starts one every 1 / `arrivalsPerSecond` seconds, whatever is in flight.
+ */
+export type PipelineLoad = { readonly inFlight: number } | { readonly arrivalsPerSecond: number };
+
+/** The load as the report names it: "8 in flight", "open loop, 0.700 arrivals/s". */
+export const describeLoad = (load: PipelineLoad): string =>
+  'inFlight' in load ? `${load.inFlight} in flight` : `open loop, ${load.arrivalsPerSecond.toFixed(3)} arrivals/s`;
 
 export interface PipelineRunOptions {
   readonly upload: Buffer;
   readonly contentType: string;
   readonly images: number;
-  /** Images between the start of their upload and their observed `ready`, at most. */
-  readonly inFlight: number;
+  readonly load: PipelineLoad;
   readonly pollIntervalMs: number;
   readonly imageTimeoutMs: number;
   readonly progress: (line: string) => void;
@@ -22,7 +33,9 @@ export interface PipelineRunOptions {
 export interface PipelineRun {
   readonly setup: string;
   readonly images: number;
-  readonly inFlight: number;
+  readonly load: PipelineLoad;
+  /** Open loop: per image, how late its upload started against its schedule (the client's own delay), in ms; closed loop: empty. */
+  readonly startLagsMs: readonly number[];
   /** From the first upload's start to the last image observed `ready`. */
   readonly seconds: number;
   /** CPU seconds used during the timed uploads (user + system), by what `cpuMeasure` names. */
@@ -142,11 +155,22 @@ async function followOne(client: BenchClient, options: PipelineRunOptions): Prom
   };
 }
 
+/** Runs `follow(index)` for every image, as `load` says: a closed loop (`inFlight` at a time) or an open one (at a fixed rate). */
+async function startUploads(
+  images: number,
+  load: PipelineLoad,
+  follow: (index: number) => Promise<ImageTimeline>,
+): Promise<{ timelines: ImageTimeline[]; startLagsMs: number[] }> {
+  if ('inFlight' in load) return { timelines: await runConcurrently(images, load.inFlight, follow), startLagsMs: [] };
+  const arrivals = await runAtRate(images, load.arrivalsPerSecond, follow);
+  return { timelines: arrivals.map((arrival) => arrival.result), startLagsMs: arrivals.map((arrival) => arrival.startLagMs) };
+}
+
 /**
  * Every service in this process (as `npm start` does) or each in its own
  * process (`options.copies`), on the setup's adapters; `images` uploads over
- * HTTP, at most `inFlight` of them between upload and `ready` at a time. One
- * image goes through first, untimed, so that start-up costs are not counted.
+ * HTTP, started as `load` says, each followed to `ready`. One image goes
+ * through first, untimed, so that start-up costs are not counted.
  */
 export async function measurePipeline(setup: PipelineSetup, options: PipelineRunOptions): Promise<PipelineRun> {
   const apiKey = newApiKey();
@@ -164,7 +188,7 @@ export async function measurePipeline(setup: PipelineSetup, options: PipelineRun
     const cpuBefore = host.cpuSeconds();
     let done = 0;
     const step = Math.max(1, Math.round(options.images / 10));
-    const timelines = await runConcurrently(options.images, options.inFlight, async () => {
+    const { timelines, startLagsMs } = await startUploads(options.images, options.load, async () => {
       const timeline = await followOne(client, options);
       ids.push(timeline.id);
       done += 1;
@@ -183,7 +207,8 @@ export async function measurePipeline(setup: PipelineSetup, options: PipelineRun
     return {
       setup: setup.name,
       images: options.images,
-      inFlight: options.inFlight,
+      load: options.load,
+      startLagsMs,
       seconds: (lastReady - firstUpload) / 1000,
       cpuSeconds,
       cpuMeasure: host.cpuMeasure,

@@ -12,7 +12,8 @@ import { CONTENT_TYPES } from '../lib/imaging/formats.ts';
 import { combineLimitRuns, measureLimit, type LimitRun } from './limit-run.ts';
 import { runBenchmark } from './command-line.ts';
 import { parseOptions, USAGE, type BenchOptions } from './options.ts';
-import { measurePipeline, type PipelineRun } from './pipeline-run.ts';
+import { isOpenLoop, latencyTargetLine, openLoopLines } from './open-loop-report.ts';
+import { describeLoad, measurePipeline, type PipelineLoad, type PipelineRun } from './pipeline-run.ts';
 import { openSetup, type SetupName } from './pipeline-setups.ts';
 import { progress } from './side-options.ts';
 import { overheads, stageLoads } from './stage-timeline.ts';
@@ -24,6 +25,7 @@ async function runSetup(
   name: SetupName,
   { concurrency, copies }: { concurrency: number | null; copies: number | null },
   options: BenchOptions,
+  load: PipelineLoad,
   upload: Buffer,
   contentType: string,
 ): Promise<PipelineRun> {
@@ -35,12 +37,12 @@ async function runSetup(
     ...(concurrency === null ? [] : [`consumer concurrency ${concurrency}`]),
   ].join(', ');
   try {
-    progress(`${label}: ${options.images} uploads, ${options.inFlight} in flight`);
+    progress(`${label}: ${options.images} uploads, ${describeLoad(load)}`);
     const run = await measurePipeline(setup, {
       upload,
       contentType,
       images: options.images,
-      inFlight: options.inFlight,
+      load,
       pollIntervalMs: options.pollIntervalMs,
       imageTimeoutMs: 10 * 60_000,
       progress,
@@ -71,6 +73,14 @@ function machine(): string[] {
 
 const sameVariants = (a: readonly string[], b: readonly string[]): boolean => [...a].sort().join(',') === [...b].sort().join(',');
 
+/** How the pipeline's uploads start: `--in-flight`, or `--arrival-rate` resolved against the limit measured before the pipeline. */
+function pipelineLoad(options: BenchOptions, before: LimitRun): PipelineLoad {
+  const { arrivalRate } = options;
+  if (arrivalRate === null) return { inFlight: options.inFlight };
+  if ('perSecond' in arrivalRate) return { arrivalsPerSecond: arrivalRate.perSecond };
+  return { arrivalsPerSecond: (arrivalRate.fractionOfLimit * before.images) / before.seconds };
+}
+
 function report(options: BenchOptions, fixtureLine: string, limitHalves: readonly LimitRun[], runs: readonly PipelineRun[]): string {
   const limit = limitHalves.reduce(combineLimitRuns);
   const limitRate = limit.images / limit.seconds;
@@ -89,7 +99,7 @@ function report(options: BenchOptions, fixtureLine: string, limitHalves: readonl
     ...runs.map((run) => {
       const latencies = run.timelines.map((timeline) => timeline.readyObserved - timeline.uploadStarted);
       return [
-        `pipeline, ${run.setup} (${run.inFlight} in flight)`,
+        `pipeline, ${run.setup} (${describeLoad(run.load)})`,
         String(run.images),
         fixed(run.seconds, 1),
         fixed(run.images / run.seconds, 3),
@@ -152,8 +162,14 @@ function report(options: BenchOptions, fixtureLine: string, limitHalves: readonl
       );
     }
   }
+  const openRuns = runs.filter(isOpenLoop);
+  if (openRuns.length > 0) {
+    const fraction = options.arrivalRate !== null && 'fractionOfLimit' in options.arrivalRate ? options.arrivalRate.fractionOfLimit : null;
+    lines.push('', ...openLoopLines(openRuns, { before: rates[0] ?? Number.NaN, whole: limitRate, fraction }));
+  }
   lines.push('');
-  for (const run of runs) {
+  for (const run of openRuns) lines.push(latencyTargetLine(run, options.latencyTargetSeconds));
+  for (const run of runs.filter((run) => !isOpenLoop(run))) {
     const ratio = run.images / run.seconds / limitRate;
     lines.push(
       `target ${run.setup}: ratio ${fixed(ratio, 2)} ${ratio >= options.target ? '≥' : '<'} ${options.target} → ` +
@@ -173,13 +189,14 @@ async function main(options: BenchOptions): Promise<void> {
   // background load during the run weighs on both sides; the halves are reported when they disagree.
   const firstHalf = Math.ceil(options.images / 2);
   const before = await limitPart('before', options, format, firstHalf);
+  const load = pipelineLoad(options, before);
   const runs: PipelineRun[] = [];
   for (const setup of options.setups) {
     // Only the servers can be shared by separate processes: the embedded bus belongs to one process.
     const layouts = setup === 'servers' && options.copies !== null ? options.copies : [null];
     for (const copies of layouts) {
       for (const concurrency of options.consumerConcurrencies ?? [null]) {
-        runs.push(await runSetup(setup, { concurrency, copies }, options, upload, CONTENT_TYPES[format]));
+        runs.push(await runSetup(setup, { concurrency, copies }, options, load, upload, CONTENT_TYPES[format]));
       }
     }
   }

@@ -90,3 +90,63 @@ export function overheads(timelines: readonly ImageTimeline[]) {
     pollMs: meanOf((timeline) => timeline.readyObserved - timeline.readyRecorded),
   };
 }
+
+/** From the start of an image's upload request to the catalog's record saying `ready` (its updatedAt in the first answer that said so). */
+export const recordedLatencyMs = (timeline: ImageTimeline): number => timeline.readyRecorded - timeline.uploadStarted;
+
+/** One part of the latency: the time between two consecutive points of an image's way, for each image. */
+export interface LatencySegment {
+  readonly part: string;
+  readonly ms: readonly number[];
+}
+
+/**
+ * An image's latency cut at each stage's output event, so the parts add up to
+ * upload start → ready as the catalog recorded it (then the poll's delay, not
+ * part of it). Each stage's part is its queue and its service together: the
+ * time since the previous stage's event. Images lacking a stage time are left out.
+ */
+export function latencySegments(timelines: readonly ImageTimeline[]): LatencySegment[] {
+  const recorded = timelines.flatMap((timeline) => (timeline.stages === null ? [] : [{ ...timeline, stages: timeline.stages }]));
+  const part = (name: string, from: (t: (typeof recorded)[number]) => number, to: (t: (typeof recorded)[number]) => number) => ({
+    part: name,
+    ms: recorded.map((timeline) => to(timeline) - from(timeline)),
+  });
+  return [
+    part(
+      'upload request → image.uploaded',
+      (t) => t.uploadStarted,
+      (t) => t.stages.uploaded,
+    ),
+    part(
+      'scan',
+      (t) => t.stages.uploaded,
+      (t) => t.stages.scanned,
+    ),
+    part(
+      'strip',
+      (t) => t.stages.scanned,
+      (t) => t.stages.stripped,
+    ),
+    part(
+      'compress',
+      (t) => t.stages.stripped,
+      (t) => t.stages.compressed,
+    ),
+    part(
+      'variants',
+      (t) => t.stages.compressed,
+      (t) => t.stages.variantsBuilt,
+    ),
+    part(
+      'catalog projection',
+      (t) => t.stages.variantsBuilt,
+      (t) => t.readyRecorded,
+    ),
+    part(
+      '(poll delay, not counted)',
+      (t) => t.readyRecorded,
+      (t) => t.readyObserved,
+    ),
+  ];
+}
