@@ -7,7 +7,6 @@
  * settings that only take effect at process start (LD_PRELOAD,
  * UV_THREADPOOL_SIZE) differ between runs. Commands arrive over IPC.
  */
-import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type OutgoingHttpHeaders, type Server } from 'node:http';
 import { Session } from 'node:inspector/promises';
@@ -27,6 +26,7 @@ import { parseOptions } from '../lib/transform/options.ts';
 import { hostServices, type HostedServices } from '../lib/service/host.ts';
 import { ALL_SERVICES } from '../services.ts';
 import { runConcurrently } from '../lib/concurrency.ts';
+import { allocatorOf } from './process-stats.ts';
 import type { BreakdownPiece, ChildInfo, ChildReply, SharpLoopResult, WindowResult } from './child-process.ts';
 
 const role = z.enum(['service', 'bare-http', 'bare-sharp']).parse(process.argv[2]);
@@ -61,20 +61,11 @@ const commandSchema = z.discriminatedUnion('cmd', [
 ]);
 type Command = z.infer<typeof commandSchema>;
 
-function allocator(): string {
-  try {
-    if (readFileSync('/proc/self/maps', 'utf8').includes('jemalloc')) return 'jemalloc (LD_PRELOAD)';
-    return `glibc malloc, MALLOC_ARENA_MAX ${process.env.MALLOC_ARENA_MAX ?? 'unset (8 per CPU)'}`;
-  } catch {
-    return 'unknown';
-  }
-}
-
 function info(): ChildInfo {
   const cache = sharp.cache();
   return {
     pid: process.pid,
-    allocator: allocator(),
+    allocator: allocatorOf('self'),
     sharpConcurrency: sharp.concurrency(),
     sharpCache: cache.memory.max === 0 && cache.items.max === 0 ? 'off' : `on (${cache.memory.max} MB, ${cache.items.max} operations)`,
     uvThreadpoolSize: process.env.UV_THREADPOOL_SIZE ?? '4 (default)',

@@ -8,7 +8,9 @@
  */
 import { readFile } from 'node:fs/promises';
 import sharp from 'sharp';
-import { BENCH_API_KEY, BenchChild, type BreakdownPiece, type ChildSettings, type WindowResult } from './child-process.ts';
+import { allInOneService, LAYOUTS, memoryComposition, type CachedService, type Layout, type ServedWindow } from './cached-service.ts';
+import { BENCH_API_KEY, BenchChild, type BreakdownPiece, type ChildSettings } from './child-process.ts';
+import { distributedApi } from './distributed-api.ts';
 import { parseCommandLine, runBenchmark, UsageError, wholeNumber } from './command-line.ts';
 import { authenticated, requestOnce, runLoad, type LoadRequest } from './load-run.ts';
 import {
@@ -29,7 +31,6 @@ import {
   type Started,
 } from './side-options.ts';
 import { againstTarget, fixed, formatTable, quantile } from './stats.ts';
-import { uploadReady } from './upload-ready.ts';
 
 const HOST = '127.0.0.1';
 /** Requests one at a time on one connection, for the unloaded latency of each side. */
@@ -46,6 +47,13 @@ const USAGE = `Usage: npm run bench:cached -- [options]
   --warm-up S            seconds of untimed load on each side first (default 3)
   --query Q              the derived image asked for: GET /v1/images/ID.<format>?Q (default w=400)
   --format F             its format, by extension (default webp)
+  --layout LIST          what serves the GETs, one comparison per entry (default all-in-one):
+                         all-in-one   every service in one process, as npm start (embedded adapters, scanning off)
+                         distributed  the API process of npm run start:distributed's layout, on the local server stack
+                                      (started if needed; Kafka, MinIO, FerretDB, clamd), the image made ready by the
+                                      layout's worker processes; --sharp-concurrency, --sharp-cache and --profile do not
+                                      apply to it (they are the bench child's)
+  --copies N             copies of each pipeline processor in the distributed layout (default 1)
 ${SETTINGS_USAGE}
 
 The target ratio (service req/s / bare server req/s) defaults to 0.8; the service's peak RSS under the load should stay
@@ -57,6 +65,8 @@ interface Options extends SharedOptions {
   readonly warmUpMs: number;
   readonly query: string;
   readonly format: string;
+  readonly layouts: readonly Layout[];
+  readonly copies: number;
 }
 
 function parseOptions(argv: readonly string[]): Options | 'help' {
@@ -69,12 +79,22 @@ function parseOptions(argv: readonly string[]): Options | 'help' {
       'warm-up': { type: 'string' },
       query: { type: 'string' },
       format: { type: 'string' },
+      layout: { type: 'string' },
+      copies: { type: 'string' },
     },
     USAGE,
   );
   if (values === 'help') return 'help';
   const format = values.format ?? 'webp';
   if (!/^[a-z0-9]+$/.test(format)) throw new UsageError(`--format: expected an extension such as webp, got "${format}"`, USAGE);
+  const layouts = [...new Set((values.layout ?? 'all-in-one').split(',').map((name) => name.trim()))];
+  if (layouts.some((name) => !(LAYOUTS as readonly string[]).includes(name))) {
+    throw new UsageError(`--layout: expected ${LAYOUTS.join(', ')} or both, comma-separated, got "${values.layout ?? ''}"`, USAGE);
+  }
+  const childOnly = (['sharp-concurrency', 'sharp-cache', 'profile'] as const).filter((name) => values[name] !== undefined);
+  if (layouts.includes('distributed') && childOnly.length > 0) {
+    throw new UsageError(`--${childOnly.join(', --')}: not with --layout distributed (its API process runs api/main.ts as is)`, USAGE);
+  }
   return {
     ...parseShared(values, 0.8, USAGE, 4),
     connections: wholeNumber('connections', values.connections, 64, 1, USAGE),
@@ -82,6 +102,8 @@ function parseOptions(argv: readonly string[]): Options | 'help' {
     warmUpMs: wholeNumber('warm-up', values['warm-up'], 3, 0, USAGE) * 1000,
     query: values.query ?? 'w=400',
     format,
+    layouts: layouts as Layout[],
+    copies: wholeNumber('copies', values.copies, 1, 1, USAGE),
   };
 }
 
@@ -92,7 +114,8 @@ interface Totals {
   seconds: number;
   latenciesMs: number[];
   cpuSeconds: number;
-  eventLoopBusySeconds: number;
+  /** Null when a window could not say (the distributed layout's API process is not the bench's child). */
+  eventLoopBusySeconds: number | null;
   peakRssBytes: number;
   /** The V8 heap in use at the end of the last round: what of the RSS is JavaScript objects. */
   endHeapUsedBytes: number;
@@ -102,6 +125,11 @@ interface Totals {
 
 interface ConfigRun {
   readonly settings: ChildSettings;
+  readonly layout: Layout;
+  /** The table's name for what served the load. */
+  readonly label: string;
+  /** What the serving process's RSS consisted of before the warm-up and at the end of the load. */
+  readonly memory: { readonly before: string; readonly after: string };
   readonly lines: readonly string[];
   readonly totals: Readonly<Record<Side, Totals>>;
   /** Transformations the service made from the first GET to the end (1: every measured GET was a hit). */
@@ -110,7 +138,8 @@ interface ConfigRun {
   readonly floor: { readonly rate: number; readonly p50Ms: number; readonly cpuUsPerRequest: number };
   /** One request at a time on one connection. */
   readonly sequential: Readonly<Record<Side, { readonly meanMs: number; readonly p50Ms: number }>>;
-  readonly breakdown: readonly BreakdownPiece[];
+  /** Null where the serving process is not the bench's child. */
+  readonly breakdown: readonly BreakdownPiece[] | null;
 }
 
 const emptyTotals = (): Totals => ({
@@ -132,16 +161,28 @@ async function transformsMade(base: string): Promise<number | null> {
   return values.length === 0 ? null : values.reduce((sum, value) => sum + value, 0);
 }
 
-async function runConfig(options: Options, settings: ChildSettings, fixture: Buffer): Promise<ConfigRun> {
-  const name = configName(settings);
+/** The side that a window measures: the bench's own child, or the service in its layout. */
+interface Measured {
+  windowStart(): Promise<void>;
+  windowEnd(): Promise<ServedWindow>;
+}
+
+const startService = (options: Options, settings: ChildSettings, layout: Layout): Promise<CachedService> =>
+  layout === 'all-in-one'
+    ? allInOneService(settings)
+    : distributedApi(settings, options.copies, (line) => {
+        progress(`${configName(settings)}, distributed: ${line}`);
+      });
+
+async function runConfig(options: Options, settings: ChildSettings, layout: Layout, fixture: Buffer): Promise<ConfigRun> {
+  const name = `${configName(settings)}, ${layout}`;
   progress(`${name}: starting the service; uploading the fixture and waiting until it is ready`);
-  const service = await BenchChild.start('service', settings);
+  const service = await startService(options, settings, layout);
   let bare: BenchChild | null = null;
   try {
     const servicePort = service.port;
-    if (servicePort === null) throw new Error('the service child has no port');
     const base = `http://${HOST}:${servicePort}`;
-    const id = await uploadReady(base, fixture, 'image/jpeg', BENCH_API_KEY);
+    const id = await service.uploadReady(fixture, 'image/jpeg');
     const path = `/v1/images/${id}.${options.format}?${options.query}`;
     const request: LoadRequest = { path, headers: authenticated(BENCH_API_KEY) };
     const made = await requestOnce(HOST, servicePort, request); // the miss: the transformation is made and stored
@@ -160,7 +201,7 @@ async function runConfig(options: Options, settings: ChildSettings, fixture: Buf
     const bareFirst = await requestOnce(HOST, barePort, request);
     if (!bareFirst.body.equals(cached.body)) throw new Error('the bare server does not send the same bytes');
 
-    const sides = {
+    const sides: Record<Side, { child: Measured; port: number }> = {
       service: { child: service, port: servicePort },
       bare: { child: bare, port: barePort },
     };
@@ -173,6 +214,7 @@ async function runConfig(options: Options, settings: ChildSettings, fixture: Buf
         stop: { durationMs },
         expect: { status: 200, bodyLength: cached.body.length },
       });
+    const before = await memoryComposition(service.pid, base);
     if (options.warmUpMs > 0) {
       progress(`${name}: warm-up, ${options.warmUpMs / 1000} s on each side`);
       await load('bare', options.warmUpMs);
@@ -186,14 +228,17 @@ async function runConfig(options: Options, settings: ChildSettings, fixture: Buf
         const { child } = sides[side];
         await child.windowStart();
         const result = await load(side, options.durationMs);
-        const window: WindowResult = await child.windowEnd();
+        const window = await child.windowEnd();
         if (window.profile !== undefined) profiles.push(`${side}: ${window.profile}`);
         const sum = totals[side];
         sum.requests += result.requests;
         sum.seconds += result.seconds;
         for (const latency of result.latenciesMs) sum.latenciesMs.push(latency); // too many for push(...spread)
         sum.cpuSeconds += window.cpuSeconds;
-        sum.eventLoopBusySeconds += window.eventLoopUtilization * window.seconds;
+        sum.eventLoopBusySeconds =
+          sum.eventLoopBusySeconds === null || window.eventLoopUtilization === null
+            ? null
+            : sum.eventLoopBusySeconds + window.eventLoopUtilization * window.seconds;
         sum.peakRssBytes = Math.max(sum.peakRssBytes, window.peakRssBytes);
         sum.endHeapUsedBytes = window.endHeapUsedBytes;
         sum.clientCpuSeconds += result.clientCpuSeconds;
@@ -205,6 +250,8 @@ async function runConfig(options: Options, settings: ChildSettings, fixture: Buf
       }
     }
     const transformsAfter = await transformsMade(base);
+    const memory = { before, after: await memoryComposition(service.pid, base) };
+    const others = service.otherProcesses();
 
     progress(`${name}: the framework's floor (GET /healthz), one request at a time, and the GET's pieces`);
     await service.windowStart();
@@ -230,16 +277,17 @@ async function runConfig(options: Options, settings: ChildSettings, fixture: Buf
     };
     const sequentialBare = await sequential('bare');
     const sequentialService = await sequential('service');
-    const breakdown = await service.breakdown({
-      imageId: id,
-      extension: options.format,
-      query: options.query,
-      iterations: BREAKDOWN_ITERATIONS,
-    });
+    const breakdown =
+      service.breakdown === null
+        ? null
+        : await service.breakdown({ imageId: id, extension: options.format, query: options.query, iterations: BREAKDOWN_ITERATIONS });
 
     const meta = await sharp(cached.body).metadata();
     return {
       settings,
+      layout,
+      label: service.label,
+      memory,
       totals,
       floor: {
         rate: floorRun.requests / floorRun.seconds,
@@ -250,9 +298,10 @@ async function runConfig(options: Options, settings: ChildSettings, fixture: Buf
       breakdown,
       transformsMade: transformsAfter === null || transformsBefore === null ? null : transformsAfter - transformsBefore,
       lines: [
-        `settings     ${settingsLine([service, bare])}`,
+        `settings     ${service.settings}\n             ${settingsLine([bare])}`,
         `request      GET ${path}: ${meta.format} ${meta.width}x${meta.height}, ${cached.body.length} bytes; ` +
           `response head ${cached.headBytes} bytes from the service, ${bareFirst.headBytes} from the bare server`,
+        ...others,
         ...profiles.map((profile) => `profile      ${profile}`),
       ],
     };
@@ -272,7 +321,7 @@ function report(options: Options, runs: readonly ConfigRun[], started: Started, 
       const totals = run.totals[side];
       const rate = totals.requests / totals.seconds;
       rows.push([
-        `${configName(run.settings)}: ${side === 'bare' ? 'bare node:http, from memory' : 'service, cached GET'}`,
+        `${configName(run.settings)}: ${side === 'bare' ? 'bare node:http, from memory' : run.label}`,
         String(totals.requests),
         fixed(totals.seconds, 1),
         fixed(rate, 0),
@@ -281,7 +330,7 @@ function report(options: Options, runs: readonly ConfigRun[], started: Started, 
         fixed(quantile(totals.latenciesMs, 0.99), 1),
         megabytes(totals.peakRssBytes),
         fixed(totals.cpuSeconds / totals.seconds, 2),
-        fixed(totals.eventLoopBusySeconds / totals.seconds, 2),
+        totals.eventLoopBusySeconds === null ? '—' : fixed(totals.eventLoopBusySeconds / totals.seconds, 2),
         fixed(totals.clientCpuSeconds / totals.seconds, 2),
         fixed((totals.cpuSeconds / totals.requests) * 1e6, 0),
         fixed(rate / bareRate, 2),
@@ -301,18 +350,25 @@ function report(options: Options, runs: readonly ConfigRun[], started: Started, 
         `(CPU ratio to the bare server ${fixed(run.totals.bare.cpuSeconds / run.totals.bare.requests / (run.floor.cpuUsPerRequest / 1e6), 2)})`,
       `one request at a time (${SEQUENTIAL_REQUESTS} on one connection): service mean ${fixed(run.sequential.service.meanMs, 3)} ms ` +
         `(p50 ${fixed(run.sequential.service.p50Ms, 3)}), bare mean ${fixed(run.sequential.bare.meanMs, 3)} ms (p50 ${fixed(run.sequential.bare.p50Ms, 3)})`,
-      `pieces of the service's GET, each alone, one call at a time (${BREAKDOWN_ITERATIONS} calls, in the service's process):`,
-      formatTable(
-        ['piece', 'wall µs', 'CPU µs'],
-        run.breakdown.map((piece) => [piece.name, fixed(piece.wallUs, 0), fixed(piece.cpuUs, 0)]),
-      ),
+      `the serving process's memory before the load (the upload and the one miss done): ${run.memory.before}`,
+      `the serving process's memory at the end of the load: ${run.memory.after}`,
+      ...(run.breakdown === null
+        ? [
+            "pieces of the service's GET: not timed (they are timed inside the bench's own service child; this layout's API process is not one)",
+          ]
+        : [
+            `pieces of the service's GET, each alone, one call at a time (${BREAKDOWN_ITERATIONS} calls, in the service's process):`,
+            formatTable(
+              ['piece', 'wall µs', 'CPU µs'],
+              run.breakdown.map((piece) => [piece.name, fixed(piece.wallUs, 0), fixed(piece.cpuUs, 0)]),
+            ),
+          ]),
     );
-    targets.push(
-      `target ${configName(run.settings)}: ratio ${againstTarget(fixed(ratio, 2), String(options.target), ratio >= options.target, 'at least')}`,
-    );
+    const target = `target ${configName(run.settings)}, ${run.layout}`;
+    targets.push(`${target}: ratio ${againstTarget(fixed(ratio, 2), String(options.target), ratio >= options.target, 'at least')}`);
     const rssMet = service.peakRssBytes <= RSS_TARGET_BYTES;
     targets.push(
-      `target ${configName(run.settings)}: the service's peak RSS under the load ` +
+      `${target}: the ${run.layout === 'distributed' ? 'API process' : 'service'}'s peak RSS under the load ` +
         `${againstTarget(`${megabytes(service.peakRssBytes)} MB`, `${megabytes(RSS_TARGET_BYTES)} MB`, rssMet, 'at most')} ` +
         `(V8 heap in use ${megabytes(service.endHeapUsedBytes)} MB; the bare server's peak RSS ${megabytes(run.totals.bare.peakRssBytes)} MB)`,
     );
@@ -343,7 +399,8 @@ function report(options: Options, runs: readonly ConfigRun[], started: Started, 
     `${options.connections} keep-alive connections, one request in flight on each; ${options.durationMs / 1000} s per side per round ` +
       `after ${options.warmUpMs / 1000} s of warm-up; the load generator is this process (autocannon), the same for both sides.`,
     'latency: request written → last response byte. peak RSS: of the server process while it was measured (sampled every 50 ms).',
-    "CPUs used: the server process's CPU time / wall time; event loop: its main thread's utilisation; client CPUs: the load generator's.",
+    "CPUs used: the server process's CPU time / wall time; event loop: its main thread's utilisation (—: a process the bench did not fork, " +
+      "measured through /proc); client CPUs: the load generator's.",
     "ratio: req/s over the bare server's; CPU ratio: the bare server's CPU time per request over the side's, which a change in the " +
       "machine's load moves less than the rates.",
     ...reportTail(started, targets),
@@ -359,7 +416,9 @@ async function main(options: Options): Promise<void> {
     `fixture      ${options.fixture} (${metadata.format}, ${metadata.width}x${metadata.height}, ${fixture.length} bytes), ` +
     'uploaded once and processed to ready by the pipeline first';
   const runs: ConfigRun[] = [];
-  for (const settings of options.configs) runs.push(await runConfig(options, settings, fixture));
+  for (const settings of options.configs) {
+    for (const layout of options.layouts) runs.push(await runConfig(options, settings, layout, fixture));
+  }
   console.log(report(options, runs, started, fixtureLine));
 }
 

@@ -91,15 +91,22 @@ const CHILD_SCRIPT = fileURLToPath(new URL('./bench-child.ts', import.meta.url))
 const START_TIMEOUT_MS = 60_000;
 const STOP_TIMEOUT_MS = 30_000;
 
+/** The settings that act at process start, as environment: the allocator (LD_PRELOAD, empty for glibc) and UV_THREADPOOL_SIZE. */
+export function startEnvironment(settings: ChildSettings): Record<string, string> {
+  if (settings.allocator === 'jemalloc' && !existsSync(JEMALLOC_PATH)) {
+    throw new Error(`--malloc jemalloc: ${JEMALLOC_PATH} is missing (apt-get install libjemalloc2)`);
+  }
+  return {
+    LD_PRELOAD: settings.allocator === 'jemalloc' ? JEMALLOC_PATH : '',
+    ...(settings.threadpool === null ? {} : { UV_THREADPOOL_SIZE: String(settings.threadpool) }),
+  };
+}
+
 function childEnvironment(settings: ChildSettings, serviceEnv: Readonly<Record<string, string>> | null): NodeJS.ProcessEnv {
   // No PROGIMAGE_* setting leaks in: the service child configures itself explicitly, from serviceEnv when given.
   const env: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('PROGIMAGE_')));
-  delete env.LD_PRELOAD;
-  if (settings.allocator === 'jemalloc') {
-    if (!existsSync(JEMALLOC_PATH)) throw new Error(`--malloc jemalloc: ${JEMALLOC_PATH} is missing (apt-get install libjemalloc2)`);
-    env.LD_PRELOAD = JEMALLOC_PATH;
-  }
-  if (settings.threadpool !== null) env.UV_THREADPOOL_SIZE = String(settings.threadpool);
+  Object.assign(env, startEnvironment(settings));
+  if (env.LD_PRELOAD === '') delete env.LD_PRELOAD;
   if (settings.transformSlots === null) delete env.BENCH_TRANSFORM_SLOTS;
   else env.BENCH_TRANSFORM_SLOTS = String(settings.transformSlots);
   if (settings.sharpConcurrency === null) delete env.BENCH_SHARP_CONCURRENCY;

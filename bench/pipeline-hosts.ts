@@ -40,6 +40,12 @@ function machineCpuSeconds(): number {
   return cpus().reduce((sum, { times }) => sum + times.user + times.nice + times.sys + times.irq, 0) / 1000;
 }
 
+/** The distributed layout's processes, to measure them one by one. */
+export interface DistributedHost extends PipelineHost {
+  /** The pid of each process now running, by name (`api`, `scan#1`, …): infra/local/distributed-layout.ts. */
+  pids(): ReadonlyMap<string, number>;
+}
+
 /**
  * Every service its own process, `copies` of each pipeline processor, as
  * `npm run start:distributed` runs them, on the setup's servers; the client
@@ -49,7 +55,7 @@ export async function hostDistributed(
   env: Readonly<Record<string, string>>,
   copies: number,
   progress: (line: string) => void,
-): Promise<PipelineHost> {
+): Promise<DistributedHost> {
   const supervisor = new Supervisor((line) => {
     progress(`distributed: ${line}`);
   });
@@ -66,6 +72,7 @@ export async function hostDistributed(
       baseUrl,
       cpuMeasure: 'the whole machine (every process, the servers and the client)',
       cpuSeconds: machineCpuSeconds,
+      pids: () => supervisor.pids(),
       stop: () => supervisor.stop(20_000),
     };
   } catch (error) {

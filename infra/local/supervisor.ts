@@ -94,6 +94,15 @@ export class Supervisor {
     await Promise.race([allReady, this.failed]);
   }
 
+  /** The pid of each process now running, by name: for a caller that measures them (bench:cached's distributed layout). */
+  pids(): ReadonlyMap<string, number> {
+    return new Map(
+      [...this.#copies].flatMap(([name, { child }]) =>
+        child?.pid !== undefined && child.exitCode === null && child.signalCode === null ? [[name, child.pid] as const] : [],
+      ),
+    );
+  }
+
   /** SIGTERM to every process (a clean stop: consumers leave their groups), SIGKILL to any still there after `graceMs`. */
   async stop(graceMs: number): Promise<void> {
     this.#stopping = true;
