@@ -397,7 +397,7 @@ function report(options: Options, runs: readonly ConfigRun[], started: Started, 
     ),
     '',
     `${options.connections} keep-alive connections, one request in flight on each; ${options.durationMs / 1000} s per side per round ` +
-      `after ${options.warmUpMs / 1000} s of warm-up; the load generator is this process (autocannon), the same for both sides.`,
+      `after ${options.warmUpMs / 1000} s of warm-up; the load generator is this process (bench/http-load.ts), the same for both sides.`,
     'latency: request written → last response byte. peak RSS: of the server process while it was measured (sampled every 50 ms).',
     "CPUs used: the server process's CPU time / wall time; event loop: its main thread's utilisation (—: a process the bench did not fork, " +
       "measured through /proc); client CPUs: the load generator's.",

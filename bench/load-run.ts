@@ -1,23 +1,14 @@
 import { request as httpRequest } from 'node:http';
-import autocannon from 'autocannon';
+import { requestBytes, runLoad as runOnSockets } from './http-load.ts';
 
 /**
  * HTTP load at a fixed number of keep-alive connections, each with one
- * request in flight, on autocannon: what bench:cached, bench:transform and
- * bench:soak drive the service (and the bare servers) with. autocannon writes
- * on raw sockets, as the hand-written generator it replaced did, so the client
- * costs little next to the server it measures; on this project's 2-CPU
- * machine, 64 connections on a bare node:http server sending 20 KB: 22-25 µs of
- * client CPU per request against 22 for the hand-written one, 300 bytes: 11-12
- * against 10 (docs/BENCHMARKS.md). Both sides of a ratio use it alike.
- *
- * Where it differs from the hand-written generator:
- * - `stop: { requests }` is autocannon's `amount`: each connection sends its
- *   share (requests / connections) rather than taking the next request when
- *   free; the request *numbers* are still handed out in the order they are sent.
- * - a run bounded by time ends at the first of autocannon's samples (every
- *   100 ms here) after its duration, abandoning what is in flight; the rate
- *   counts the answers, from the first request to the last answer.
+ * request in flight: what bench:cached, bench:transform and bench:soak drive
+ * the service (and the bare servers) with, on the raw-socket generator of
+ * bench/http-load.ts (why not autocannon is written there). A run fails at
+ * the first answer that is not the one expected, or at a lost connection; a
+ * run bounded by time lets the requests in flight finish, and its rate counts
+ * the answers from the first request to the last answer.
  */
 
 export interface LoadRequest {
@@ -50,70 +41,49 @@ export interface LoadResult {
   readonly clientCpuSeconds: number;
 }
 
-/** Seconds autocannon waits for an answer: a transformation on a loaded 2-CPU machine can take far longer than its default 10. */
-const ANSWER_TIMEOUT_SECONDS = 600;
-
-const headerValue = (headers: Readonly<Record<string, string | string[] | undefined>> | undefined, name: string): string | undefined => {
-  const found = Object.entries(headers ?? {}).find(([key]) => key.toLowerCase() === name);
-  return found?.[1] === undefined ? undefined : String(found[1]);
-};
-
 /** Runs requests on `connections` keep-alive connections until `stop`; rejects at the first unexpected answer. */
 export async function runLoad(options: LoadOptions): Promise<LoadResult> {
-  const { stop, expect } = options;
+  const { host, port, stop, expect } = options;
   const latenciesMs: number[] = [];
-  let next = 0;
-  /** The first unexpected answer or lost connection: the run stops there and fails. */
+  /** The first unexpected answer or lost connection: no request starts after it, and the run fails. */
   const outcome: { failure: Error | null } = { failure: null };
-  const begin = performance.now();
-  let last = begin;
+  const failed = new AbortController();
   const cpuBefore = process.cpuUsage();
-  const amount = 'requests' in stop ? stop.requests : undefined;
-  let instance: autocannon.Instance | undefined;
-  const settle = (error: Error): void => {
-    outcome.failure ??= error;
-    instance?.stop();
-  };
-  const settings: autocannon.Options = {
-    url: `http://${options.host}:${options.port}`,
-    connections: amount === undefined ? options.connections : Math.min(options.connections, amount),
-    pipelining: 1,
-    timeout: ANSWER_TIMEOUT_SECONDS,
-    sampleInt: 100,
-    ...(amount === undefined ? { duration: ('durationMs' in stop ? stop.durationMs : 0) / 1000 } : { amount }),
-    requests: [
-      {
-        setupRequest: (request, context: { sentAt?: number }) => {
-          const { method = 'GET', path, headers = {}, body } = options.request(next++);
-          context.sentAt = performance.now();
-          return { ...request, method, path, headers: { Accept: '*/*', ...headers }, ...(body === undefined ? {} : { body }) };
-        },
-        onResponse: (status, _body, context: { sentAt?: number }, headers) => {
-          last = performance.now();
-          latenciesMs.push(last - (context.sentAt ?? begin));
-          const length = headerValue(headers, 'content-length');
-          if (status !== expect.status || (expect.bodyLength !== undefined && Number(length) !== expect.bodyLength)) {
-            settle(
-              new Error(
-                `expected ${expect.status} with ${expect.bodyLength ?? 'any'} bytes, got ${status} with ${length ?? 'no Content-Length'}`,
-              ),
-            );
-          }
-        },
-      },
-    ],
-  };
-  await new Promise<void>((resolve, reject) => {
-    instance = autocannon(settings, (error) => {
-      if (error === null || error === undefined) resolve();
-      else reject(error instanceof Error ? error : new Error(String(error)));
-    });
-    instance.on('reqError', settle);
+  const { seconds } = await runOnSockets({
+    host,
+    port,
+    connections: 'requests' in stop ? Math.min(options.connections, stop.requests) : options.connections,
+    stop,
+    keepBodies: false,
+    signal: failed.signal,
+    request: (index) => {
+      const { method = 'GET', path, headers, body } = options.request(index);
+      return requestBytes(host, port, {
+        method,
+        path,
+        ...(headers === undefined ? {} : { headers }),
+        ...(body === undefined ? {} : { body }),
+      });
+    },
+    record: (answer, latencyMs) => {
+      latenciesMs.push(latencyMs);
+      const unexpected =
+        answer instanceof Error
+          ? answer
+          : answer.status !== expect.status || (expect.bodyLength !== undefined && answer.bodyLength !== expect.bodyLength)
+            ? new Error(
+                `expected ${expect.status} with ${expect.bodyLength ?? 'any'} bytes, got ${answer.status} with ${answer.bodyLength}`,
+              )
+            : null;
+      if (unexpected !== null && outcome.failure === null) {
+        outcome.failure = unexpected;
+        failed.abort();
+      }
+    },
   });
   const cpu = process.cpuUsage(cpuBefore);
   if (outcome.failure !== null) throw outcome.failure;
-  if (latenciesMs.length === 0) throw new Error('no request was answered');
-  return { requests: latenciesMs.length, seconds: (last - begin) / 1000, latenciesMs, clientCpuSeconds: (cpu.user + cpu.system) / 1e6 };
+  return { requests: latenciesMs.length, seconds, latenciesMs, clientCpuSeconds: (cpu.user + cpu.system) / 1e6 };
 }
 
 export interface SingleAnswer {
