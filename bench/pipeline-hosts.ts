@@ -1,10 +1,13 @@
 import type { AddressInfo } from 'node:net';
 import { cpus } from 'node:os';
+import { runningPid } from '../infra/local/processes.ts';
+import { LOCAL_SERVERS } from '../infra/local/stack-runner.ts';
 import { startDistributed } from '../infra/local/start-distributed.ts';
 import { freePort, Supervisor } from '../infra/local/supervisor.ts';
 import { loadConfig } from '../lib/config/index.ts';
 import { hostServices } from '../lib/service/host.ts';
 import { ALL_SERVICES } from '../services.ts';
+import { cpuSecondsOf } from './process-stats.ts';
 
 /** Where a pipeline benchmark's services run: the API's address, what they cost, and how to stop them. */
 export interface PipelineHost {
@@ -13,7 +16,15 @@ export interface PipelineHost {
   readonly cpuMeasure: string;
   /** CPU seconds used so far (user + system) by what `cpuMeasure` names. */
   cpuSeconds(): number;
+  /** CPU seconds used so far by each process that runs the pipeline or serves it, by name. */
+  cpuSecondsByProcess(): ReadonlyMap<string, number>;
   stop(): Promise<void>;
+}
+
+/** This process's CPU seconds (user + system). */
+function ownCpuSeconds(): number {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1e6;
 }
 
 /** Every service in this process on the setup's adapters, as `npm start` runs them. */
@@ -27,10 +38,8 @@ export async function hostInProcess(name: string, env: Readonly<Record<string, s
   return {
     baseUrl: `http://127.0.0.1:${port}`,
     cpuMeasure: 'this process (every service and the client)',
-    cpuSeconds: () => {
-      const { user, system } = process.cpuUsage();
-      return (user + system) / 1e6;
-    },
+    cpuSeconds: ownCpuSeconds,
+    cpuSecondsByProcess: () => new Map([['this process (every service and the client)', ownCpuSeconds()]]),
     stop: () => hosted.stop(),
   };
 }
@@ -38,6 +47,23 @@ export async function hostInProcess(name: string, env: Readonly<Record<string, s
 /** CPU time of the whole machine: the services' processes, the servers (Kafka, MinIO, FerretDB, clamd) and the client. */
 function machineCpuSeconds(): number {
   return cpus().reduce((sum, { times }) => sum + times.user + times.nice + times.sys + times.irq, 0) / 1000;
+}
+
+/** The CPU seconds of each process of the layout, of each local server and of this process (the client); a process gone is left out. */
+function cpuSecondsOfLayout(layout: ReadonlyMap<string, number>): ReadonlyMap<string, number> {
+  const servers = LOCAL_SERVERS.flatMap((server) => {
+    const pid = runningPid(server.name);
+    return pid === null ? [] : [[server.name, pid] as const];
+  });
+  const measured = new Map<string, number>([['bench client (this process)', ownCpuSeconds()]]);
+  for (const [name, pid] of [...layout, ...servers]) {
+    try {
+      measured.set(name, cpuSecondsOf(pid));
+    } catch {
+      // It ended between the listing and the reading.
+    }
+  }
+  return measured;
 }
 
 /** The distributed layout's processes, to measure them one by one. */
@@ -73,6 +99,7 @@ export async function hostDistributed(
       cpuMeasure: 'the whole machine (every process, the servers and the client)',
       cpuSeconds: machineCpuSeconds,
       pids: () => supervisor.pids(),
+      cpuSecondsByProcess: () => cpuSecondsOfLayout(supervisor.pids()),
       stop: () => supervisor.stop(20_000),
     };
   } catch (error) {

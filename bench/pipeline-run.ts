@@ -41,6 +41,8 @@ export interface PipelineRun {
   /** CPU seconds used during the timed uploads (user + system), by what `cpuMeasure` names. */
   readonly cpuSeconds: number;
   readonly cpuMeasure: string;
+  /** CPU seconds used during the timed uploads by each process that ran or served the pipeline. */
+  readonly cpuByProcess: ReadonlyMap<string, number>;
   readonly timelines: readonly ImageTimeline[];
   /** `name/format` of the variants the catalog lists for one image. */
   readonly variants: readonly string[];
@@ -186,6 +188,7 @@ export async function measurePipeline(setup: PipelineSetup, options: PipelineRun
 
     const started = Date.now();
     const cpuBefore = host.cpuSeconds();
+    const cpuByProcessBefore = host.cpuSecondsByProcess();
     let done = 0;
     const step = Math.max(1, Math.round(options.images / 10));
     const { timelines, startLagsMs } = await startUploads(options.images, options.load, async () => {
@@ -198,6 +201,9 @@ export async function measurePipeline(setup: PipelineSetup, options: PipelineRun
       return timeline;
     });
     const cpuSeconds = host.cpuSeconds() - cpuBefore;
+    const cpuByProcess = new Map(
+      [...host.cpuSecondsByProcess()].map(([name, seconds]) => [name, seconds - (cpuByProcessBefore.get(name) ?? 0)] as const),
+    );
     // Stage times the catalog had not projected when it first said ready, read now that the run is over.
     for (const [index, timeline] of timelines.entries()) {
       if (timeline.stages === null) timelines[index] = { ...timeline, stages: stageTimesOf(await client.view(timeline.id)) };
@@ -212,6 +218,7 @@ export async function measurePipeline(setup: PipelineSetup, options: PipelineRun
       seconds: (lastReady - firstUpload) / 1000,
       cpuSeconds,
       cpuMeasure: host.cpuMeasure,
+      cpuByProcess,
       timelines,
       variants: warmUp.variants,
       statusPolls: client.statusPolls,

@@ -81,6 +81,23 @@ function pipelineLoad(options: BenchOptions, before: LimitRun): PipelineLoad {
   return { arrivalsPerSecond: (arrivalRate.fractionOfLimit * before.images) / before.seconds };
 }
 
+/** Where a run's CPU went, process by process, per image, beside the limit's CPU per image. */
+function cpuByProcessLines(run: PipelineRun, limitCpuPerImage: number): string[] {
+  const total = [...run.cpuByProcess.values()].reduce((sum, seconds) => sum + seconds, 0);
+  const rows = [...run.cpuByProcess]
+    .filter(([, seconds]) => seconds > 0)
+    .sort(([, a], [, b]) => b - a)
+    .map(([name, seconds]) => [name, fixed(seconds, 1), `${fixed((seconds / total) * 100, 0)}%`, fixed(seconds / run.images, 3)]);
+  return [
+    `pipeline, ${run.setup}: where the CPU goes (CPU time of each process during the timed uploads)`,
+    formatTable(
+      ['process', 'CPU s', 'share', 'CPU s per image'],
+      [...rows, ['all of them', fixed(total, 1), '100%', fixed(total / run.images, 3)]],
+    ),
+    `the limit: ${fixed(limitCpuPerImage, 3)} CPU s per image (strip, compress and variants in one process, nothing stored or sent)`,
+  ];
+}
+
 function report(options: BenchOptions, fixtureLine: string, limitHalves: readonly LimitRun[], runs: readonly PipelineRun[]): string {
   const limit = limitHalves.reduce(combineLimitRuns);
   const limitRate = limit.images / limit.seconds;
@@ -153,6 +170,7 @@ function report(options: BenchOptions, fixtureLine: string, limitHalves: readonl
       `upload request ${fixed(extra.uploadMs, 0)} ms, catalog projection ${fixed(extra.catalogMs, 0)} ms, ` +
         `poll delay ${fixed(extra.pollMs, 0)} ms (means); ${run.statusPolls} status polls (${fixed(run.statusPolls / run.seconds, 0)}/s)`,
     );
+    lines.push('', ...cpuByProcessLines(run, limit.cpuSeconds / limit.images));
     const unrecorded = run.timelines.filter((timeline) => timeline.stages === null).length;
     if (unrecorded > 0) lines.push(`${unrecorded} of ${run.images} images lack a stage time in the catalog and are left out of this table`);
     if (!sameVariants(run.variants, limit.variants)) {
