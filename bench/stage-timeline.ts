@@ -108,45 +108,19 @@ export interface LatencySegment {
  */
 export function latencySegments(timelines: readonly ImageTimeline[]): LatencySegment[] {
   const recorded = timelines.flatMap((timeline) => (timeline.stages === null ? [] : [{ ...timeline, stages: timeline.stages }]));
-  const part = (name: string, from: (t: (typeof recorded)[number]) => number, to: (t: (typeof recorded)[number]) => number) => ({
-    part: name,
-    ms: recorded.map((timeline) => to(timeline) - from(timeline)),
-  });
-  return [
-    part(
-      'upload request → image.uploaded',
-      (t) => t.uploadStarted,
-      (t) => t.stages.uploaded,
-    ),
-    part(
-      'scan',
-      (t) => t.stages.uploaded,
-      (t) => t.stages.scanned,
-    ),
-    part(
-      'strip',
-      (t) => t.stages.scanned,
-      (t) => t.stages.stripped,
-    ),
-    part(
-      'compress',
-      (t) => t.stages.stripped,
-      (t) => t.stages.compressed,
-    ),
-    part(
-      'variants',
-      (t) => t.stages.compressed,
-      (t) => t.stages.variantsBuilt,
-    ),
-    part(
-      'catalog projection',
-      (t) => t.stages.variantsBuilt,
-      (t) => t.readyRecorded,
-    ),
-    part(
-      '(poll delay, not counted)',
-      (t) => t.readyRecorded,
-      (t) => t.readyObserved,
-    ),
+  type Recorded = (typeof recorded)[number];
+  /** Where each part ends; each begins where the one before ended, the first at the upload's start. */
+  const ends: readonly (readonly [string, (timeline: Recorded) => number])[] = [
+    ['upload request → image.uploaded', (t) => t.stages.uploaded],
+    ['scan', (t) => t.stages.scanned],
+    ['strip', (t) => t.stages.stripped],
+    ['compress', (t) => t.stages.compressed],
+    ['variants', (t) => t.stages.variantsBuilt],
+    ['catalog projection', (t) => t.readyRecorded],
+    ['(poll delay, not counted)', (t) => t.readyObserved],
   ];
+  return ends.map(([part, end], index) => {
+    const start = ends[index - 1]?.[1] ?? ((t: Recorded) => t.uploadStarted);
+    return { part, ms: recorded.map((timeline) => end(timeline) - start(timeline)) };
+  });
 }
