@@ -35,6 +35,8 @@ export interface CachedResponse {
 interface Entry {
   readonly response: CachedResponse;
   readonly freshUntil: number;
+  /** Stale, and one request is taking the full path to check it again: the others are answered with it meanwhile. */
+  checking: boolean;
 }
 
 /** Responses are kept per tenant: the same URL of another tenant is another image (or none). */
@@ -57,8 +59,13 @@ export interface ServedFromCache {
  * An entry is only as trustworthy as the checks the full path made when it
  * stored it (the image servable, the options valid), so it is answered for
  * `freshMs` only; after that the next request takes the full path again and
- * refreshes it. An image deleted or quarantined through this process is
- * forgotten at once; through another replica, within `freshMs`.
+ * refreshes it. Only that one request: the others arriving while it is in
+ * flight are answered with the stale entry (as HTTP's stale-while-revalidate),
+ * since a herd of full-path requests for one hot URL every `freshMs` costs
+ * CPU and heap for answers the first one gives; when the check ends without
+ * refreshing the entry (the image gone, a failure), the entry is dropped.
+ * An image deleted or quarantined through this process is forgotten at once;
+ * through another replica, within `freshMs` and the check's own time.
  */
 export class ResponseCache {
   /** Only `remember` counts as a use: the first entries are the least recently checked by the full path. */
@@ -105,20 +112,34 @@ export class ResponseCache {
       keys.add(key);
       this.#keysByTag.set(tag, keys);
     }
-    this.#entries.set(key, { response, freshUntil: this.now() + this.freshMs });
+    this.#entries.set(key, { response, freshUntil: this.now() + this.freshMs, checking: false });
   }
 
-  /** The fresh response stored under `key` for a request with `headers` (of its variant, when negotiated), if any; a stale one is dropped. */
+  /** The fresh response stored under `key` for a request with `headers` (of its variant, when negotiated), if any. */
   lookup(key: string, headers: IncomingHttpHeaders = {}): CachedResponse | undefined {
+    const entry = this.#entries.peek(this.#entryKey(key, headers));
+    return entry !== undefined && entry.freshUntil > this.now() ? entry.response : undefined;
+  }
+
+  #entryKey(key: string, headers: IncomingHttpHeaders): string {
     const variantOf = this.#variations.peek(key);
-    const entryKey = variantOf === undefined ? key : variantKey(key, variantOf(headers));
+    return variantOf === undefined ? key : variantKey(key, variantOf(headers));
+  }
+
+  /**
+   * The entry to answer `response`'s request with: a fresh one, or a stale
+   * one whose check is in flight. For a stale one nobody checks, undefined,
+   * and this request becomes its check: when its response closes, the entry
+   * leaves unless the full path remembered a new one meanwhile.
+   */
+  #answerable(entryKey: string, response: ServerResponse): CachedResponse | undefined {
     const entry = this.#entries.peek(entryKey);
-    if (entry === undefined) return undefined;
-    if (entry.freshUntil <= this.now()) {
-      this.#delete(entryKey);
-      return undefined;
-    }
-    return entry.response;
+    if (entry === undefined || entry.freshUntil > this.now() || entry.checking) return entry?.response;
+    entry.checking = true;
+    response.once('close', () => {
+      if (this.#entries.peek(entryKey) === entry) this.#delete(entryKey);
+    });
+    return undefined;
   }
 
   forget(tag: string): void {
@@ -127,7 +148,7 @@ export class ResponseCache {
 
   /**
    * Answers a GET or HEAD whose tenant and URL (without signature) have a
-   * fresh entry (of the variant its headers choose, when negotiated), the
+   * fresh entry, or a stale one being checked (of the variant its headers choose, when negotiated), the
    * way the full path would have (answerImageRequest: 200, 206, 304, HEAD),
    * with `headers` besides (CORS, its Vary merged with the negotiation's);
    * returns null, having written nothing, for every other request, and for
@@ -141,7 +162,7 @@ export class ResponseCache {
   ): ServedFromCache | null {
     const { method = '' } = request;
     if (method !== 'GET' && method !== 'HEAD') return null;
-    const cached = this.lookup(responseKey(tenant.id, url), request.headers);
+    const cached = this.#answerable(this.#entryKey(responseKey(tenant.id, url), request.headers), response);
     if (cached === undefined) return null;
     const answer = answerImageRequest(imageRequest(method, request.headers), cached.representation, imageCacheControl(signatureExpires));
     if (answer.status === 416) return null;
@@ -164,8 +185,9 @@ export class ResponseCache {
     const stale: string[] = [];
     // rkeys: from the least recently remembered on (peek changes no order); collected first, deleted after the walk.
     for (const key of this.#entries.rkeys()) {
-      if ((this.#entries.peek(key)?.freshUntil ?? now) > now) break;
-      stale.push(key);
+      const entry = this.#entries.peek(key);
+      if ((entry?.freshUntil ?? now) > now) break;
+      if (entry?.checking !== true) stale.push(key); // its check drops it, or refreshes it
     }
     for (const key of stale) this.#delete(key);
   }

@@ -1,4 +1,4 @@
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
@@ -26,11 +26,15 @@ const response = (body: string, tags: readonly string[] = ['image-1'], dispositi
 });
 
 /**
- * A server answering from `cache` first, and "full path" (status 299) otherwise, as the host does with Koa;
+ * A server answering from `cache` first, and with `fullPath` otherwise (by default "full path", status 299), as the host does with Koa;
  * a request with a `signed-until` header (Unix seconds) is taken for a signed URL valid that long;
  * `headers` are given to the cache to send besides its own (as the host does with CORS headers).
  */
-async function serving(cache: ResponseCache, headers: Readonly<Record<string, string>> = {}): Promise<{ url: string; server: Server }> {
+async function serving(
+  cache: ResponseCache,
+  headers: Readonly<Record<string, string>> = {},
+  fullPath: (reply: ServerResponse) => void = (reply) => reply.writeHead(299).end('full path'),
+): Promise<{ url: string; server: Server }> {
   const server = createServer((request, reply) => {
     const signed = request.headers['signed-until'];
     const admitted = {
@@ -39,7 +43,7 @@ async function serving(cache: ResponseCache, headers: Readonly<Record<string, st
       signatureExpires: signed === undefined ? null : Number(signed),
     };
     if (cache.serve(request, reply, admitted, headers) !== null) return;
-    reply.writeHead(299).end('full path');
+    fullPath(reply);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
@@ -196,6 +200,47 @@ test('an entry is answered only while fresh, then the full path checks the image
   t.is(cache.lookup('/a'), undefined);
   cache.remember('/a', response('a'));
   t.is(cache.lookup('/a')?.body.toString(), 'a', 'remembering again makes it fresh again');
+});
+
+test('a stale entry is checked by one request; the others are answered with it until the check refreshes it, or drops it', async (t) => {
+  let now = 1000;
+  const cache = new ResponseCache(10, 500, () => now);
+  const key = responseKey('acme', '/v1/images/a.webp');
+  cache.remember(key, response('old'));
+  let checks = 0;
+  /** Given the full path's next reply, unanswered, when a test awaits a check; unexpected full-path requests are answered at once. */
+  let entered: ((reply: ServerResponse) => void) | null = null;
+  const { url, server } = await serving(cache, {}, (reply) => {
+    checks += 1;
+    if (entered === null) reply.writeHead(299).end('full path');
+    entered?.(reply);
+    entered = null;
+  });
+  t.teardown(() => server.close());
+  /** Starts a request that the full path takes, and gives its reply, unanswered, once the full path holds it. */
+  const check = async (): Promise<{ reply: ServerResponse; answered: Promise<Response> }> => {
+    const held = new Promise<ServerResponse>((resolve) => (entered = resolve));
+    const answered = fetch(`${url}/v1/images/a.webp`);
+    return { reply: await held, answered };
+  };
+  const body = async (): Promise<string> => (await fetch(`${url}/v1/images/a.webp`)).text();
+
+  now = 1500;
+  const refreshing = await check();
+  t.is(await body(), 'old', 'while the one check is in flight, the stale entry answers');
+  t.is(await body(), 'old');
+  cache.remember(key, response('new'));
+  refreshing.reply.writeHead(200).end('new');
+  t.is(await (await refreshing.answered).text(), 'new');
+  t.is(await body(), 'new', 'the check refreshed it');
+
+  now = 2000;
+  const dropping = await check();
+  t.is(await body(), 'new');
+  dropping.reply.writeHead(404).end('gone');
+  t.is((await dropping.answered).status, 404);
+  t.is(await body(), 'full path', 'a check that did not refresh the entry dropped it: the next request takes the full path');
+  t.is(checks, 3);
 });
 
 test('forgetting an image drops every response of it, and only those', (t) => {
