@@ -23,7 +23,8 @@ import type {
 /**
  * The catalog store on MongoDB (official driver). A document `{ id, ...fields }`
  * is stored flat as `{ _id: id, _version, ...fields }`, so operators can query
- * it by its fields; compare-and-set is a replaceOne filtered on `_version`.
+ * it by its fields; compare-and-set is a replaceOne filtered on `_version`
+ * (on FerretDB, a read of `_version` by `_id` then a replaceOne by `_id`: below).
  *
  * It keeps to what FerretDB v1 (the local stack) also implements: CRUD with
  * equality and `$gt` filters, sort, limit and createIndex. No transactions,
@@ -34,6 +35,15 @@ import type {
  * and deletes are therefore also serialised per document inside this process,
  * which makes compare-and-set exact for one catalog process on any server.
  * Across processes it is exact on MongoDB only.
+ *
+ * FerretDB v1 on SQLite reads by its primary key only when a filter is `_id`
+ * alone; any other filter, `{ _id, _version }` included, reads and decodes
+ * every document of the collection. So on FerretDB (told by buildInfo) a
+ * compare-and-set save reads the version by `_id`, then replaces by `_id`:
+ * the read-then-write FerretDB does inside itself for the two-field filter,
+ * here with a round trip between the two (across processes it was not exact
+ * on FerretDB before either), and without a scan per save that grows with the
+ * collection.
  */
 
 interface StoredDocument {
@@ -127,10 +137,13 @@ class MongoDocumentCollection<T extends Identified> implements DocumentCollectio
   readonly #spec: CollectionSpec<T>;
   readonly #collection: Collection<StoredDocument>;
   readonly #serialize = createKeyedSerializer();
+  /** FerretDB: compare-and-set as a read and a write by `_id` alone, the only filter it does not scan for. */
+  readonly #byIdAlone: boolean;
 
-  constructor(spec: CollectionSpec<T>, collection: Collection<StoredDocument>) {
+  constructor(spec: CollectionSpec<T>, collection: Collection<StoredDocument>, byIdAlone: boolean) {
     this.#spec = spec;
     this.#collection = collection;
+    this.#byIdAlone = byIdAlone;
   }
 
   async get(id: string): Promise<Versioned<T> | null> {
@@ -151,6 +164,12 @@ class MongoDocumentCollection<T extends Identified> implements DocumentCollectio
           return 1;
         }
         const version = expectedVersion + 1;
+        if (this.#byIdAlone) {
+          const current = await this.#collection.findOne({ _id: id }, { projection: { _version: 1 } });
+          if (current?._version !== expectedVersion) return null;
+          const { matchedCount } = await this.#collection.replaceOne({ _id: id }, { _version: version, ...fields });
+          return matchedCount === 1 ? version : null;
+        }
         const { matchedCount } = await this.#collection.replaceOne(
           { _id: id, _version: expectedVersion },
           { _version: version, ...fields },
@@ -229,6 +248,13 @@ export async function createMongoCatalogStore(config: MongoConfig): Promise<Cata
     throw mapError(error, 'connecting');
   }
   const database = client.db(config.database);
+  let onFerretDb: boolean;
+  try {
+    onFerretDb = Object.hasOwn(await client.db('admin').command({ buildInfo: 1 }), 'ferretdbVersion');
+  } catch (error) {
+    await client.close().catch(() => undefined);
+    throw mapError(error, 'asking the server for its build');
+  }
   /** One createIndex round per collection and index in the life of the store. */
   const indexes = new Map<string, Promise<unknown>>();
 
@@ -254,7 +280,7 @@ export async function createMongoCatalogStore(config: MongoConfig): Promise<Cata
       }
       const collection = database.collection<StoredDocument>(spec.name);
       await Promise.all((spec.indexes ?? []).map((fields) => ensureIndex(collection, fields)));
-      return new MongoDocumentCollection(spec, collection);
+      return new MongoDocumentCollection(spec, collection, onFerretDb);
     },
 
     async checkHealth() {

@@ -320,6 +320,43 @@ acrossReplicas('mongodb: of concurrent saves on one version from four replicas e
   }
 });
 
+/**
+ * FerretDB v1 on SQLite reads by its primary key only for a filter of `_id`
+ * alone; `{ _id, _version }` made every save read the whole collection, a cost
+ * that grew with it. The driver's command log (in a second process: it is
+ * configured by environment) shows the update filters the store sends.
+ */
+test('mongodb: a compare-and-set save filters its update on _id alone on FerretDB, on _id and _version elsewhere', async (t) => {
+  const config = await freshMongo(t);
+  const client = new MongoClient(config.url);
+  const build = await client.db('admin').command({ buildInfo: 1 });
+  await client.close();
+  const ferretDb = Object.hasOwn(build, 'ferretdbVersion');
+  const run = await runCommand(process.execPath, ['--import', 'tsx', 'test/support/mongo-saves.ts', config.url, config.database], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, MONGODB_LOG_COMMAND: 'debug', MONGODB_LOG_PATH: 'stderr' },
+  });
+  t.is(run.code, 0, run.stderr);
+  t.deepEqual(JSON.parse(run.stdout.toString()), {
+    inserted: 1,
+    saved: 2,
+    stale: null,
+    stored: { document: { id: 'img-1', bytes: 2 }, version: 2 },
+  });
+  const filters = [...run.stderr.matchAll(/"update":"images","updates":\[\{"q":(\{[^}]*\})/g)].map(
+    (match) => JSON.parse(match[1] ?? '') as unknown,
+  );
+  t.deepEqual(
+    filters,
+    ferretDb
+      ? [{ _id: 'img-1' }]
+      : [
+          { _id: 'img-1', _version: 1 },
+          { _id: 'img-1', _version: 1 },
+        ],
+  );
+});
+
 /** An empty data folder for one test. */
 async function dataFolder(t: ExecutionContext): Promise<string> {
   const dataDir = await mkdtemp(join(tmpdir(), 'progimage-catalog-'));
