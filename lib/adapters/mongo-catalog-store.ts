@@ -201,6 +201,24 @@ class MongoDocumentCollection<T extends Identified> implements DocumentCollectio
     });
   }
 
+  async countBy(field: string, where?: Readonly<Record<string, FieldValue>>): Promise<ReadonlyMap<FieldValue | null, number>> {
+    const [key = field] = Object.keys(toFilter({ [field]: 0 })); // validated as a filter field; id is stored as _id
+    const filter = toFilter(where);
+    try {
+      const groups = await this.#collection
+        .aggregate<{ _id: unknown; n: number }>([{ $match: filter }, { $group: { _id: `$${key}`, n: { $sum: 1 } } }])
+        .toArray();
+      const counts = new Map<FieldValue | null, number>();
+      for (const { _id: value, n } of groups) {
+        const scalar = typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean' ? value : null;
+        counts.set(scalar, (counts.get(scalar) ?? 0) + n);
+      }
+      return counts;
+    } catch (error) {
+      throw mapError(error, `counting ${this.#spec.name} by ${field}`);
+    }
+  }
+
   async delete(id: string): Promise<boolean> {
     return this.#serialize(id, async () => {
       const { deletedCount } = await this.#collection.deleteOne({ _id: id }).catch((error: unknown) => {

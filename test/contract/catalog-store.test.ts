@@ -191,6 +191,40 @@ for (const adapter of [mongodb, embedded]) {
     t.is(await collection.count({ tenant: 'nobody' }), 0);
   });
 
+  test(name('countBy counts the documents matching where by their value of a field, in one read'), async (t) => {
+    const collection = await imagesOf(t, adapter);
+    t.deepEqual(await collection.countBy('status'), new Map());
+    await collection.save(image('img-1', { status: 'scanned' }), null);
+    await collection.save(image('img-2'), null);
+    await collection.save(image('img-3', { tenant: 'other' }), null);
+    await collection.save(image('img-4', { bytes: 2000 }), null);
+
+    t.deepEqual(
+      await collection.countBy('status'),
+      new Map([
+        ['scanned', 1],
+        ['uploaded', 3],
+      ]),
+    );
+    t.deepEqual(
+      await collection.countBy('status', { tenant: 'acme' }),
+      new Map([
+        ['scanned', 1],
+        ['uploaded', 2],
+      ]),
+    );
+    t.deepEqual(
+      await collection.countBy('bytes', { tenant: 'acme' }),
+      new Map([
+        [1000, 2],
+        [2000, 1],
+      ]),
+      'numbers stay numbers',
+    );
+    t.deepEqual(await collection.countBy('status', { tenant: 'nobody' }), new Map());
+    t.deepEqual(await collection.countBy('missing'), new Map([[null, 4]]), 'a field no document has: null');
+  });
+
   test(name('delete removes a document once; its id can then be inserted afresh'), async (t) => {
     const collection = await imagesOf(t, adapter);
     await collection.save(image('img-1'), null);
