@@ -102,6 +102,9 @@ function toFilter(where: Readonly<Record<string, FieldValue>> | undefined, after
     filter[field === 'id' ? '_id' : field] = { $eq: value };
   }
   if (after !== undefined) filter._id = { ...(filter._id as object | undefined), $gt: after };
+  // An id alone as a plain string: the one filter FerretDB v1 on SQLite does not answer by decoding every document.
+  const id = (filter._id as { $eq?: unknown } | undefined)?.$eq;
+  if (typeof id === 'string' && after === undefined) filter._id = id;
   return filter;
 }
 

@@ -360,7 +360,7 @@ acrossReplicas('mongodb: of concurrent saves on one version from four replicas e
  * that grew with it. The driver's command log (in a second process: it is
  * configured by environment) shows the update filters the store sends.
  */
-test('mongodb: a compare-and-set save filters its update on _id alone on FerretDB, on _id and _version elsewhere', async (t) => {
+test('mongodb: a compare-and-set save filters its update on _id alone on FerretDB, on _id and _version elsewhere; a find by id alone on a plain _id', async (t) => {
   const config = await freshMongo(t);
   const client = new MongoClient(config.url);
   const build = await client.db('admin').command({ buildInfo: 1 });
@@ -375,8 +375,13 @@ test('mongodb: a compare-and-set save filters its update on _id alone on FerretD
     inserted: 1,
     saved: 2,
     stale: null,
+    found: [{ id: 'img-1', bytes: 2 }],
     stored: { document: { id: 'img-1', bytes: 2 }, version: 2 },
   });
+  const findFilters = [...run.stderr.matchAll(/"find":"images","filter":(\{[^}]*\}),"sort"/g)].map(
+    (match) => JSON.parse(match[1] ?? '') as unknown,
+  );
+  t.deepEqual(findFilters, [{ _id: 'img-1' }], 'find by id alone: a plain _id, which FerretDB reads by its key');
   const filters = [...run.stderr.matchAll(/"update":"images","updates":\[\{"q":(\{[^}]*\})/g)].map(
     (match) => JSON.parse(match[1] ?? '') as unknown,
   );
