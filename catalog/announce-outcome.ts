@@ -1,13 +1,18 @@
 import { encodeOutcome } from '../lib/events/outcomes.ts';
 import { TOPICS } from '../lib/events/topics.ts';
 import type { EventBus } from '../lib/ports/event-bus.ts';
-import { updateDocument } from '../lib/update-document.ts';
+import type { Versioned } from '../lib/ports/catalog-store.ts';
+import { updateVersioned } from '../lib/update-document.ts';
 import { imageOutcomeOf } from './image-outcome.ts';
 import type { ImageRecord } from './image-record.ts';
 import type { ImagesCollection } from './images-collection.ts';
 
-/** Publishes the outcome an image's record has reached, if it was not published yet. */
-export type OutcomeAnnouncer = (record: ImageRecord) => Promise<void>;
+/**
+ * Publishes the outcome an image's record has reached, if it was not published
+ * yet. `version`: the record's stored version when the caller has just saved
+ * or read it, so that recording the outcome does not read it again.
+ */
+export type OutcomeAnnouncer = (record: ImageRecord, version?: number) => Promise<void>;
 
 /**
  * Publishes each outcome on progimage.outcomes.v1 then records it as
@@ -16,15 +21,21 @@ export type OutcomeAnnouncer = (record: ImageRecord) => Promise<void>;
  * event id. A record from before outcomes existed gets none.
  */
 export function createOutcomeAnnouncer(bus: EventBus, images: ImagesCollection): OutcomeAnnouncer {
-  return async (record) => {
+  return async (record, version) => {
     const outcome = imageOutcomeOf(record);
     if (outcome === null || record.outcomesAnnounced === undefined || record.outcomesAnnounced.includes(outcome.type)) return;
     await bus.publish(TOPICS.outcomes, [{ key: record.id, value: encodeOutcome(outcome) }]);
-    await updateDocument(images, record.id, (current) => {
-      const announced = current?.outcomesAnnounced;
-      return current === null || announced === undefined || announced.includes(outcome.type)
-        ? null
-        : { ...current, outcomesAnnounced: [...announced, outcome.type] };
-    });
+    const known: Versioned<ImageRecord> | undefined = version === undefined ? undefined : { document: record, version };
+    await updateVersioned(
+      images,
+      record.id,
+      (current) => {
+        const announced = current?.outcomesAnnounced;
+        return current === null || announced === undefined || announced.includes(outcome.type)
+          ? null
+          : { ...current, outcomesAnnounced: [...announced, outcome.type] };
+      },
+      known,
+    );
   };
 }

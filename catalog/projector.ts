@@ -8,7 +8,7 @@ import type { BlobStore } from '../lib/ports/blob-store.ts';
 import type { EventBus, Subscription } from '../lib/ports/event-bus.ts';
 import { recordItem, type BatchCollections } from './batches-collection.ts';
 import type { ImagesCollection } from './images-collection.ts';
-import { updateDocument } from '../lib/update-document.ts';
+import { updateVersioned } from '../lib/update-document.ts';
 import { createOutcomeAnnouncer } from './announce-outcome.ts';
 import { deleteImage } from './delete-image.ts';
 import { projectEvent } from './project-event.ts';
@@ -80,7 +80,7 @@ export function startProjector({
         return [];
       }
       const saved = { firstOriginal: false };
-      const projected = await updateDocument(images, event.imageId, (record) => {
+      const projected = await updateVersioned(images, event.imageId, (record) => {
         const next = record === null || record.tenant === event.tenant ? projectEvent(record, event) : null;
         saved.firstOriginal = record?.original === undefined && next?.original !== undefined;
         return next;
@@ -89,7 +89,8 @@ export function startProjector({
       if (saved.firstOriginal && event.type === TOPICS.imageUploaded) await addStoredBytes(usage, event.tenant, event.payload.bytes);
       imageChanged(event.imageId);
       // Also when the event changed nothing: it may be the redelivery of one whose outcome was not published yet.
-      if (projected?.tenant === event.tenant) await announce(projected);
+      // With its version: recording the outcome then saves on it without reading the record again.
+      if (projected?.document.tenant === event.tenant) await announce(projected.document, projected.version);
       return [];
     },
   });

@@ -1,4 +1,4 @@
-import type { DocumentCollection, Identified } from './ports/catalog-store.ts';
+import type { DocumentCollection, Identified, Versioned } from './ports/catalog-store.ts';
 
 const MAX_CONFLICTS = 20;
 
@@ -12,11 +12,27 @@ export async function updateDocument<T extends Identified>(
   id: string,
   change: (current: T | null) => T | null,
 ): Promise<T | null> {
+  return (await updateVersioned(collection, id, change))?.document ?? null;
+}
+
+/**
+ * updateDocument, resolving to the document as it now is with its version
+ * (null: there is none). `known`, the document as this process last saved or
+ * read it, stands in for the first read: if it is no longer current, the
+ * compare-and-set fails and the document is read again.
+ */
+export async function updateVersioned<T extends Identified>(
+  collection: DocumentCollection<T>,
+  id: string,
+  change: (current: T | null) => T | null,
+  known?: Versioned<T>,
+): Promise<Versioned<T> | null> {
   for (let attempt = 0; attempt < MAX_CONFLICTS; attempt += 1) {
-    const current = await collection.get(id);
+    const current = attempt === 0 && known !== undefined ? known : await collection.get(id);
     const next = change(current?.document ?? null);
-    if (next === null) return current?.document ?? null;
-    if ((await collection.save(next, current?.version ?? null)) !== null) return next;
+    if (next === null) return current;
+    const version = await collection.save(next, current?.version ?? null);
+    if (version !== null) return { document: next, version };
   }
   throw new Error(`document ${id} kept changing under ${MAX_CONFLICTS} attempts to update it`);
 }

@@ -152,6 +152,28 @@ class SqliteDocumentCollection<T extends Identified> implements DocumentCollecti
     });
   }
 
+  countBy(field: string, where?: Readonly<Record<string, FieldValue>>): Promise<ReadonlyMap<FieldValue | null, number>> {
+    return settle(() => {
+      const path = `'$."${checkField(field)}"'`;
+      const matching = whereClause(where);
+      const sql =
+        `SELECT json_type(document, ${path}) AS type, json_extract(document, ${path}) AS value, count(*) AS count ` +
+        `FROM ${this.#table} WHERE ${matching.sql} GROUP BY type, value`;
+      const rows = this.#run('count by', sql, (statement) => statement.all(...matching.parameters)) as {
+        type: string | null;
+        value: string | number | null;
+        count: number;
+      }[];
+      const counts = new Map<FieldValue | null, number>();
+      for (const { type, value, count } of rows) {
+        const scalar =
+          type === 'true' ? true : type === 'false' ? false : type === 'text' || type === 'integer' || type === 'real' ? value : null;
+        counts.set(scalar, (counts.get(scalar) ?? 0) + count);
+      }
+      return counts;
+    });
+  }
+
   delete(id: string): Promise<boolean> {
     return settle(() => this.#run('delete', `DELETE FROM ${this.#table} WHERE id = ?`, (statement) => statement.run(id)).changes === 1);
   }

@@ -1,6 +1,6 @@
 import type { Logger } from '../logger.ts';
 import { drainedPerSecond, expectedWaitSeconds, smoothedRate, stalledWaitSeconds, type BacklogSample } from './drain-rate.ts';
-import { countBacklog, imagesInFlight, type Backlog, type PipelineImages } from './pipeline-images.ts';
+import { countPipeline, imagesInFlight, type Backlog, type PipelineImages } from './pipeline-images.ts';
 
 /** The pipeline as last counted: its backlog by stage, how fast it drains, and how long a new upload would wait. */
 export interface PipelineState {
@@ -19,7 +19,7 @@ export interface PipelineState {
 
 /**
  * Counts the pipeline's backlog in the catalog store every `intervalMs`, with
- * the total of image records, and derives the drain rate from one count to
+ * the total of image records (one count by status), and derives the drain rate from one count to
  * the next. A count that fails keeps the last state (the catalog store's own
  * readiness check shows the failure).
  */
@@ -56,7 +56,7 @@ export class BacklogSampler {
    * wait grows with the time nothing drained.
    */
   async sample(): Promise<PipelineState> {
-    const [backlog, total] = await Promise.all([countBacklog(this.#images, null), this.#images.count()]);
+    const { backlog, total } = await countPipeline(this.#images, null);
     const sample: BacklogSample = { at: this.#now(), total, inFlight: imagesInFlight(backlog) };
     const previous = this.#state?.drainPerSecond ?? null;
     const measured = this.#sample === null ? null : drainedPerSecond(this.#sample, sample);

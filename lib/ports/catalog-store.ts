@@ -37,6 +37,13 @@ export interface DocumentCollection<T extends Identified> {
   /** Documents matching `where`, in ascending id order. */
   find(query: FindQuery): Promise<T[]>;
   count(where?: Readonly<Record<string, FieldValue>>): Promise<number>;
+  /**
+   * The documents matching `where`, counted by their value of the top-level
+   * `field` (null: absent, null, or not a scalar), in one read: where several
+   * counts would each read the collection, on a server that cannot count by
+   * an index (FerretDB v1 on SQLite reads and decodes every document for each).
+   */
+  countBy(field: string, where?: Readonly<Record<string, FieldValue>>): Promise<ReadonlyMap<FieldValue | null, number>>;
   /** Resolves true when a document was removed. */
   delete(id: string): Promise<boolean>;
 }

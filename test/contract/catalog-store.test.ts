@@ -191,6 +191,40 @@ for (const adapter of [mongodb, embedded]) {
     t.is(await collection.count({ tenant: 'nobody' }), 0);
   });
 
+  test(name('countBy counts the documents matching where by their value of a field, in one read'), async (t) => {
+    const collection = await imagesOf(t, adapter);
+    t.deepEqual(await collection.countBy('status'), new Map());
+    await collection.save(image('img-1', { status: 'scanned' }), null);
+    await collection.save(image('img-2'), null);
+    await collection.save(image('img-3', { tenant: 'other' }), null);
+    await collection.save(image('img-4', { bytes: 2000 }), null);
+
+    t.deepEqual(
+      await collection.countBy('status'),
+      new Map([
+        ['scanned', 1],
+        ['uploaded', 3],
+      ]),
+    );
+    t.deepEqual(
+      await collection.countBy('status', { tenant: 'acme' }),
+      new Map([
+        ['scanned', 1],
+        ['uploaded', 2],
+      ]),
+    );
+    t.deepEqual(
+      await collection.countBy('bytes', { tenant: 'acme' }),
+      new Map([
+        [1000, 2],
+        [2000, 1],
+      ]),
+      'numbers stay numbers',
+    );
+    t.deepEqual(await collection.countBy('status', { tenant: 'nobody' }), new Map());
+    t.deepEqual(await collection.countBy('missing'), new Map([[null, 4]]), 'a field no document has: null');
+  });
+
   test(name('delete removes a document once; its id can then be inserted afresh'), async (t) => {
     const collection = await imagesOf(t, adapter);
     await collection.save(image('img-1'), null);
@@ -326,7 +360,7 @@ acrossReplicas('mongodb: of concurrent saves on one version from four replicas e
  * that grew with it. The driver's command log (in a second process: it is
  * configured by environment) shows the update filters the store sends.
  */
-test('mongodb: a compare-and-set save filters its update on _id alone on FerretDB, on _id and _version elsewhere', async (t) => {
+test('mongodb: a compare-and-set save filters its update on _id alone on FerretDB, on _id and _version elsewhere; a find by id alone on a plain _id', async (t) => {
   const config = await freshMongo(t);
   const client = new MongoClient(config.url);
   const build = await client.db('admin').command({ buildInfo: 1 });
@@ -341,8 +375,13 @@ test('mongodb: a compare-and-set save filters its update on _id alone on FerretD
     inserted: 1,
     saved: 2,
     stale: null,
+    found: [{ id: 'img-1', bytes: 2 }],
     stored: { document: { id: 'img-1', bytes: 2 }, version: 2 },
   });
+  const findFilters = [...run.stderr.matchAll(/"find":"images","filter":(\{[^}]*\}),"sort"/g)].map(
+    (match) => JSON.parse(match[1] ?? '') as unknown,
+  );
+  t.deepEqual(findFilters, [{ _id: 'img-1' }], 'find by id alone: a plain _id, which FerretDB reads by its key');
   const filters = [...run.stderr.matchAll(/"update":"images","updates":\[\{"q":(\{[^}]*\})/g)].map(
     (match) => JSON.parse(match[1] ?? '') as unknown,
   );

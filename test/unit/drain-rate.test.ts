@@ -93,12 +93,33 @@ test('the pipeline is degraded, not failing, while its expected wait passes the 
   );
 });
 
-/** The images collection as the sampler counts it: a status → count table, and a total. */
-function countedImages(counts: { total: number; byStatus: Record<string, number> }): PipelineImages {
+/**
+ * The images collection as the sampler counts it: a status → count table, and
+ * a total (the images not in the table are ready). `reads` counts the reads of
+ * the collection.
+ */
+function countedImages(counts: { total: number; byStatus: Record<string, number>; reads?: number }): PipelineImages {
+  const read = <R>(result: () => R): Promise<R> => {
+    counts.reads = (counts.reads ?? 0) + 1;
+    return Promise.resolve(result());
+  };
   return {
-    count: (where) => Promise.resolve(where === undefined ? counts.total : (counts.byStatus[String(where.status)] ?? 0)),
+    count: (where) => read(() => (where === undefined ? counts.total : (counts.byStatus[String(where.status)] ?? 0))),
+    countBy: (field, where) =>
+      read(() => {
+        if (field !== 'status' || where !== undefined) throw new Error(`unexpected countBy(${field}, ${JSON.stringify(where)})`);
+        const listed = Object.values(counts.byStatus).reduce((sum, count) => sum + count, 0);
+        return new Map<string, number>([...Object.entries(counts.byStatus), ['ready', counts.total - listed]]);
+      }),
   } as Partial<PipelineImages> as PipelineImages;
 }
+
+test('the sampler reads the images once per count: by status, the total being their sum', async (t) => {
+  const counts = { total: 20, byStatus: { uploaded: 2, unscanned: 1, clean: 1, stripped: 3, compressed: 4 }, reads: 0 };
+  const sampler = new BacklogSampler(countedImages(counts), { intervalMs: 1000, log: createLogger('test', 'silent'), now: () => 0 });
+  t.like(await sampler.sample(), { backlog: { scan: 2, strip: 2, compress: 3, variants: 4 }, inFlight: 11 });
+  t.is(counts.reads, 1);
+});
 
 test('the sampler measures the drain from one count to the next, and until the first image drains, from the first count with a backlog', async (t) => {
   let now = 0;
