@@ -27,8 +27,8 @@ import type {
  * (on FerretDB, a read of `_version` by `_id` then a replaceOne by `_id`: below).
  *
  * It keeps to what FerretDB v1 (the local stack) also implements: CRUD with
- * equality and `$gt` filters, sort, limit and createIndex. No transactions,
- * change streams or aggregation stages.
+ * equality and `$gt` filters, sort, limit, createIndex and one aggregation
+ * (`$match` then `$group`, for countBy). No transactions or change streams.
  *
  * FerretDB v1.24 on SQLite does not apply an update's filter atomically: of
  * ten concurrent replaceOne({ _id, _version: 1 }) calls, several "match". Saves
