@@ -93,18 +93,24 @@ function assertStorable(fields: Readonly<Record<string, unknown>>, collection: s
   }
 }
 
+/** The stored name of a top-level field a filter or a count may name: `id` is stored as `_id`. */
+function storedField(field: string): string {
+  if (field.startsWith('$') || field.includes('.') || (RESERVED_FIELDS as readonly string[]).includes(field)) {
+    throw misuse(`cannot filter on "${field}": only top-level document fields can be matched`);
+  }
+  return field === 'id' ? '_id' : field;
+}
+
 function toFilter(where: Readonly<Record<string, FieldValue>> | undefined, after?: string): Filter<StoredDocument> {
   const filter: Record<string, unknown> = {};
-  for (const [field, value] of Object.entries(where ?? {})) {
-    if (field.startsWith('$') || field.includes('.') || (RESERVED_FIELDS as readonly string[]).includes(field)) {
-      throw misuse(`cannot filter on "${field}": only top-level document fields can be matched`);
-    }
-    filter[field === 'id' ? '_id' : field] = { $eq: value };
+  for (const [field, value] of Object.entries(where ?? {})) filter[storedField(field)] = { $eq: value };
+  const id = where?.id;
+  // An id alone as a plain value: the one filter FerretDB v1 on SQLite does not answer by decoding every document.
+  if (after === undefined) {
+    if (id !== undefined) filter._id = id;
+  } else {
+    filter._id = id === undefined ? { $gt: after } : { $eq: id, $gt: after };
   }
-  if (after !== undefined) filter._id = { ...(filter._id as object | undefined), $gt: after };
-  // An id alone as a plain string: the one filter FerretDB v1 on SQLite does not answer by decoding every document.
-  const id = (filter._id as { $eq?: unknown } | undefined)?.$eq;
-  if (typeof id === 'string' && after === undefined) filter._id = id;
   return filter;
 }
 
@@ -205,7 +211,7 @@ class MongoDocumentCollection<T extends Identified> implements DocumentCollectio
   }
 
   async countBy(field: string, where?: Readonly<Record<string, FieldValue>>): Promise<ReadonlyMap<FieldValue | null, number>> {
-    const [key = field] = Object.keys(toFilter({ [field]: 0 })); // validated as a filter field; id is stored as _id
+    const key = storedField(field);
     const filter = toFilter(where);
     try {
       const groups = await this.#collection
