@@ -12,8 +12,8 @@ export interface DeleteImageDependencies {
   readonly images: ImagesCollection;
   readonly blobs: BlobStore;
   readonly usage: UsageCollection;
-  /** Drops what was kept of the image (cached responses). */
-  readonly forget: (imageId: ImageId) => void;
+  /** Drops what was kept of the image (cached responses), and waits for blobs of it still being stored. */
+  readonly forget: (imageId: ImageId) => void | Promise<void>;
   /** Publishes image.deleted. */
   readonly announce: OutcomeAnnouncer;
 }
@@ -43,7 +43,7 @@ export async function deleteImage(
     // An upload accepted but not recorded yet is marked too: its events, when they come, cannot revive it.
     return saved.marked ? markDeleted(current ?? unrecordedImage(subject, new Date().toISOString())) : null;
   });
-  forget(subject.imageId);
+  await forget(subject.imageId);
   if (record !== null) await announce(record);
   if (saved.marked && saved.bytes > 0) await addStoredBytes(usage, subject.tenant, -saved.bytes);
   if (await servedToOthers(images, subject.imageId)) return;

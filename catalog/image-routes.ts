@@ -19,7 +19,7 @@ import { deleteImage } from './delete-image.ts';
 import { assertServable, findImage, type Servable } from './image-access.ts';
 import type { HitCounter } from './hit-counter.ts';
 import type { Renditions } from './renditions.ts';
-import type { ServableBlob } from './stored-once.ts';
+import type { ServableBlob, StoredOnce } from './stored-once.ts';
 import type { Transformations } from './transformations.ts';
 import { AUTO_EXTENSION, chooseByHeaders, negotiationOf, ownFormat, type AskedFor } from './header-choice.ts';
 import { canonicalise, isPlainConversion } from '../lib/transform/canonical.ts';
@@ -40,6 +40,8 @@ export interface ImageRoutesDependencies {
   readonly transforms: () => TransformSettings;
   /** Where responses with their bytes in memory are kept, to be answered again before the framework. */
   readonly responses: ResponseCache;
+  /** Renditions and transformations answered with and still being stored: a DELETE waits for them. */
+  readonly stored: Pick<StoredOnce, 'settled'>;
   readonly hits: HitCounter;
   /** Publishes image.deleted when an image is deleted. */
   readonly announce: OutcomeAnnouncer;
@@ -65,6 +67,7 @@ export function imageRoutes({
   transformations,
   transforms,
   responses,
+  stored,
   hits,
   announce,
 }: ImageRoutesDependencies): Router {
@@ -194,8 +197,9 @@ export function imageRoutes({
         images,
         blobs,
         usage,
-        forget: (id) => {
+        forget: async (id) => {
           responses.forget(id);
+          await stored.settled(id);
         },
         announce,
       },

@@ -53,7 +53,7 @@ export const catalogApi: ServiceFactory = async ({
     const status = (await images.get(imageId))?.document.status;
     return status !== undefined && status !== 'deleted';
   };
-  const stored = new StoredOnce(blobs, new BlobCache(BLOB_CACHE_BYTES, CACHED_BLOB_MAX_BYTES), isLive);
+  const stored = new StoredOnce({ blobs, cache: new BlobCache(BLOB_CACHE_BYTES, CACHED_BLOB_MAX_BYTES), isLive, log, metrics });
   const timeoutMs = () => live.current().transforms.timeoutMs;
   const transformations = new Transformations({ blobs, stored, metrics, timeoutMs, slots: transformSlots });
   const renditions = new Renditions({ blobs, stored, slots: transformSlots, timeoutMs });
@@ -68,6 +68,7 @@ export const catalogApi: ServiceFactory = async ({
       transformations,
       transforms,
       responses,
+      stored,
       hits,
       announce: createOutcomeAnnouncer(bus, images),
     }).routes(),
@@ -81,7 +82,10 @@ export const catalogApi: ServiceFactory = async ({
     contract: { ...imagePaths, ...statsPaths, ...batchPaths, ...signedUrlPaths },
     fastPath: (request, response, admitted, headers) => responses.serve(request, response, admitted, headers),
     readiness: { 'catalog-store': () => store.checkHealth() },
-    stop: () => hits.stop(),
+    stop: async () => {
+      await stored.settled();
+      await hits.stop();
+    },
   };
 };
 

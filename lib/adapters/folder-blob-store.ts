@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { constants, type Dirent } from 'node:fs';
 import { access, copyFile, link, mkdir, open, readFile, readdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
@@ -11,6 +11,7 @@ import {
   InvalidBlobKeyError,
   assertBlobKey,
   assertBlobKeyPrefix,
+  contentSha256,
   type BlobInfo,
   type BlobStore,
   type ByteRange,
@@ -68,8 +69,6 @@ interface Location {
 
 const isMissing = (error: unknown): boolean => errorCode(error) === 'ENOENT';
 
-const sha256Of = (body: Buffer): string => createHash('sha256').update(body).digest('hex');
-
 function isInside(root: string, path: string): boolean {
   const fromRoot = relative(root, path);
   return fromRoot !== '' && fromRoot !== '..' && !fromRoot.startsWith(`..${sep}`) && !isAbsolute(fromRoot);
@@ -119,7 +118,7 @@ export class FolderBlobStore implements BlobStore {
       key,
       size: body.length,
       contentType: options.contentType,
-      sha256: sha256Of(body),
+      sha256: contentSha256(body),
       lastModified: new Date(),
     };
     await this.commit(at, version, info);

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
 import { CopyDestinationOptions, CopySourceOptions, type BucketItem, type BucketItemStat, type Client } from 'minio';
@@ -8,6 +7,7 @@ import {
   BlobNotFoundError,
   assertBlobKey,
   assertBlobKeyPrefix,
+  contentSha256,
   type BlobInfo,
   type BlobStore,
   type ByteRange,
@@ -65,8 +65,6 @@ function mapError(error: unknown, doing: string): unknown {
   return new DependencyUnavailableError(`S3 did not answer while ${doing}: ${reason}`, error);
 }
 
-const sha256Of = (body: Buffer): string => createHash('sha256').update(body).digest('hex');
-
 /**
  * `work`, or a DependencyUnavailableError once `timeoutMs` passes: the
  * client has no timeout of its own, and a server that accepts connections but
@@ -101,7 +99,7 @@ export class MinioBlobStore implements BlobStore {
 
   async put(key: string, body: Buffer, options: PutOptions): Promise<BlobInfo> {
     assertBlobKey(key);
-    const sha256 = sha256Of(body);
+    const sha256 = contentSha256(body);
     const uploaded = await this.call(`storing ${key}`, () =>
       this.client.putObject(this.bucket, key, body, body.length, {
         'Content-Type': options.contentType,
@@ -249,7 +247,7 @@ export class MinioBlobStore implements BlobStore {
     if (typeof sha256 === 'string') return { ...info, sha256 };
     // Only objects written by something else than `put` lack it: hash their content then.
     try {
-      return { ...info, sha256: sha256Of(await this.get(key)) };
+      return { ...info, sha256: contentSha256(await this.get(key)) };
     } catch (error) {
       if (error instanceof BlobNotFoundError) return null;
       throw error;

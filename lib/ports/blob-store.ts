@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { ProgImageError } from '../errors.ts';
 
@@ -9,6 +10,9 @@ export interface BlobInfo {
   readonly sha256: string;
   readonly lastModified: Date;
 }
+
+/** What `BlobInfo.sha256` is of `body`: every store computes it so. */
+export const contentSha256 = (body: Buffer): string => createHash('sha256').update(body).digest('hex');
 
 /** Bytes `start` to `end` of a blob, both included (an HTTP byte range). */
 export interface ByteRange {

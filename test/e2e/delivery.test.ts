@@ -3,7 +3,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 import sharp from 'sharp';
-import { anonymousRequest, errorSchema, json, request, upload, uploadAccepted, waitForFinalStatus, type Reply } from '../support/api.ts';
+import {
+  anonymousRequest,
+  errorSchema,
+  json,
+  madeBlobsStored,
+  request,
+  upload,
+  uploadAccepted,
+  waitForFinalStatus,
+  type Reply,
+} from '../support/api.ts';
 import { readFixture } from '../support/fixtures.ts';
 import { startProgImage, type RunningProgImage } from '../support/progimage.ts';
 
@@ -209,6 +219,7 @@ for (const setting of Object.keys(SETTINGS) as (keyof typeof SETTINGS)[]) {
 test.serial('?download names the file safely, in the served format, and stores nothing more; a signed URL covers it', async (t) => {
   const { running, id } = await deployment();
   const stored = async (): Promise<string[]> => {
+    await madeBlobsStored(running.baseUrl);
     const keys: string[] = [];
     for await (const blob of running.blobs.list(`derived/default/${id}/`)) keys.push(blob.key);
     return keys.sort();

@@ -6,7 +6,7 @@ import { createLogger } from '../../lib/logger.ts';
 import type { BlobStore } from '../../lib/ports/blob-store.ts';
 import { openCatalogImages } from '../../scheduler/catalog-images.ts';
 import { duplicatesJob } from '../../scheduler/jobs/duplicates.ts';
-import { request, uploadAccepted, waitForFinalStatus } from '../support/api.ts';
+import { madeBlobsStored, request, uploadAccepted, waitForFinalStatus } from '../support/api.ts';
 import { runJob } from '../support/admin-jobs.ts';
 import { ADMIN_TOKEN, startJobsHost } from '../support/jobs-host.ts';
 import type { RunningProgImage } from '../support/progimage.ts';
@@ -72,6 +72,7 @@ test('images with equal originals end up on one set of blobs, every id serving t
     for (const id of ids) t.deepEqual(await servedBytes(baseUrl, id, variantPaths), expected, `${label}: ${id}`);
   };
   await servesExpected('before');
+  await madeBlobsStored(baseUrl);
 
   // A run killed at its first deletion: repointed, nothing lost.
   const interrupted = duplicatesJob({

@@ -7,7 +7,17 @@ import { createCatalogStore } from '../../lib/adapters/index.ts';
 import { signUrl } from '../../lib/auth/signatures.ts';
 import { currentSecret, openTenantCollections } from '../../lib/auth/tenants.ts';
 import { loadConfig } from '../../lib/config/index.ts';
-import { anonymousRequest, bearer, errorSchema, json, upload, uploadAccepted, waitForFinalStatus, type Reply } from '../support/api.ts';
+import {
+  anonymousRequest,
+  bearer,
+  errorSchema,
+  json,
+  madeBlobsStored,
+  upload,
+  uploadAccepted,
+  waitForFinalStatus,
+  type Reply,
+} from '../support/api.ts';
 import { EICAR, pngDeclaring, readFixture } from '../support/fixtures.ts';
 import { rawExchange, slowly } from '../support/raw-http.ts';
 import { admin, printedKey, startSecured, type SecuredProgImage } from '../support/secured.ts';
@@ -79,6 +89,7 @@ test.after.always(async () => {
 
 /** What is stored: blobs under each tenant's prefixes and images in each tenant's catalog. */
 async function snapshot({ secured, attackerKey, victimKey, baseUrl }: Setup): Promise<Record<string, string[]>> {
+  await madeBlobsStored(baseUrl);
   const stored: Record<string, string[]> = {};
   for (const tenant of [VICTIM, ATTACKER]) {
     for (const prefix of [`originals/${tenant}/`, `derived/${tenant}/`, `quarantine/${tenant}/`]) {

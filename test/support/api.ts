@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { WaitTimeoutError, waitUntil } from '../../lib/wait.ts';
+import { parsePrometheusText, sampleSum } from './prometheus.ts';
 
 export interface Reply {
   readonly status: number;
@@ -100,4 +101,19 @@ export async function signedUrl(baseUrl: string, path: string, expiresIn = 600):
   });
   if (reply.status !== 201) throw new Error(`signing answered ${reply.status}: ${reply.bytes.toString('utf8')}`);
   return new URL(z.object({ url: z.string() }).parse(json(reply)).url, baseUrl).href;
+}
+
+/**
+ * Waits until the service at `baseUrl` has written to the blob store every
+ * rendition and transformation it answered with: they are stored after the
+ * answer, so a test that lists the blob store waits for them first.
+ */
+export async function madeBlobsStored(baseUrl: string): Promise<void> {
+  await waitUntil(
+    async () => {
+      const samples = parsePrometheusText((await request(`${baseUrl}/metrics`)).bytes.toString('utf8'));
+      return sampleSum(samples, 'progimage_made_blobs_storing') === 0;
+    },
+    { timeoutMs: 60_000, intervalMs: 20, description: 'the renditions and transformations answered with to be stored' },
+  );
 }

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import test from 'ava';
 import sharp from 'sharp';
 import { z } from 'zod';
-import { bearer, errorSchema, json, request, TEST_API_KEY, uploadAccepted, waitForFinalStatus } from './api.ts';
+import { bearer, errorSchema, json, madeBlobsStored, request, TEST_API_KEY, uploadAccepted, waitForFinalStatus } from './api.ts';
 import { startFixtureServer, type FixtureServer } from './fixture-server.ts';
 import { readFixture } from './fixtures.ts';
 import { waitUntil } from '../../lib/wait.ts';
@@ -26,12 +26,14 @@ async function transformsRunning(baseUrl: string): Promise<number> {
 }
 
 async function derivedBlobs(running: RunningProgImage, id: string): Promise<string[]> {
+  await madeBlobsStored(running.baseUrl);
   const keys: string[] = [];
   for await (const blob of running.blobs.list(`derived/default/${id}/`)) keys.push(blob.key);
   return keys;
 }
 
 async function transformedBlobs(running: RunningProgImage, id: string): Promise<string[]> {
+  await madeBlobsStored(running.baseUrl);
   const keys: string[] = [];
   for await (const blob of running.blobs.list(`derived/default/${id}/transforms/`)) keys.push(blob.key);
   return keys;
