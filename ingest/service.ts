@@ -61,10 +61,7 @@ export const ingestApi: ServiceFactory = async ({ config, live, bus, blobs, log,
       'pipeline-backlog': () => Promise.resolve(backlogHealthOf(sampler.current(), config.backlog.degradedSeconds)),
       ...(config.scan.clamd === null ? {} : { scanner: () => scanner.checkHealth() }),
     },
-    stop: () => {
-      sampler.stop();
-      return Promise.resolve();
-    },
+    stop: () => sampler.stop(),
   };
 };
 

@@ -1,14 +1,15 @@
 import { join, resolve } from 'node:path';
 import type { Statement } from 'better-sqlite3';
 import { ProgImageError } from '../errors.ts';
-import type {
-  CatalogStore,
-  CollectionSpec,
-  DocumentCollection,
-  FieldValue,
-  FindQuery,
-  Identified,
-  Versioned,
+import {
+  countsByValue,
+  type CatalogStore,
+  type CollectionSpec,
+  type DocumentCollection,
+  type FieldValue,
+  type FindQuery,
+  type Identified,
+  type Versioned,
 } from '../ports/catalog-store.ts';
 import { attempt, identifier, openDatabase, type SqliteDatabase } from './sqlite/database.ts';
 import { migrateJsonlCatalog, type MigratedRecord } from './sqlite/jsonl-catalog-migration.ts';
@@ -84,6 +85,15 @@ function whereClause(where: Readonly<Record<string, FieldValue>> | undefined): {
     }
   }
   return { sql: conditions.length === 0 ? 'TRUE' : conditions.join(' AND '), parameters };
+}
+
+/**
+ * The scalar that json_type() and json_extract() of a field name, null for any other:
+ * json_extract gives true and false as 1 and 0, and an object or an array as its JSON text.
+ */
+function jsonScalar(type: string | null, value: string | number | null): FieldValue | null {
+  if (type === 'true' || type === 'false') return type === 'true';
+  return type === 'text' || type === 'integer' || type === 'real' ? value : null;
 }
 
 interface StoredRow {
@@ -164,13 +174,7 @@ class SqliteDocumentCollection<T extends Identified> implements DocumentCollecti
         value: string | number | null;
         count: number;
       }[];
-      const counts = new Map<FieldValue | null, number>();
-      for (const { type, value, count } of rows) {
-        const scalar =
-          type === 'true' ? true : type === 'false' ? false : type === 'text' || type === 'integer' || type === 'real' ? value : null;
-        counts.set(scalar, (counts.get(scalar) ?? 0) + count);
-      }
-      return counts;
+      return countsByValue(rows.map(({ type, value, count }) => [jsonScalar(type, value), count] as const));
     });
   }
 

@@ -10,14 +10,15 @@ import {
 } from 'mongodb';
 import type { MongoConfig } from '../config/index.ts';
 import { DependencyUnavailableError, ProgImageError } from '../errors.ts';
-import type {
-  CatalogStore,
-  CollectionSpec,
-  DocumentCollection,
-  FieldValue,
-  FindQuery,
-  Identified,
-  Versioned,
+import {
+  countsByValue,
+  type CatalogStore,
+  type CollectionSpec,
+  type DocumentCollection,
+  type FieldValue,
+  type FindQuery,
+  type Identified,
+  type Versioned,
 } from '../ports/catalog-store.ts';
 
 /**
@@ -217,12 +218,7 @@ class MongoDocumentCollection<T extends Identified> implements DocumentCollectio
       const groups = await this.#collection
         .aggregate<{ _id: unknown; n: number }>([{ $match: filter }, { $group: { _id: `$${key}`, n: { $sum: 1 } } }])
         .toArray();
-      const counts = new Map<FieldValue | null, number>();
-      for (const { _id: value, n } of groups) {
-        const scalar = typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean' ? value : null;
-        counts.set(scalar, (counts.get(scalar) ?? 0) + n);
-      }
-      return counts;
+      return countsByValue(groups.map(({ _id: value, n }) => [value, n] as const));
     } catch (error) {
       throw mapError(error, `counting ${this.#spec.name} by ${field}`);
     }

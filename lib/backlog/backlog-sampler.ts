@@ -31,6 +31,8 @@ export class BacklogSampler {
   #sample: BacklogSample | null = null;
   #state: PipelineState | null = null;
   #timer: NodeJS.Timeout | null = null;
+  /** The last count started by the timer (or by start); stop waits for it. */
+  #counting: Promise<void> = Promise.resolve();
   #stopped = false;
 
   constructor(images: PipelineImages, options: { readonly intervalMs: number; readonly log: Logger; readonly now?: () => number }) {
@@ -42,7 +44,7 @@ export class BacklogSampler {
 
   /** Counts now, then every interval until stopped. */
   start(): void {
-    void this.#sampleThenWait();
+    this.#counting = this.#sampleThenWait();
   }
 
   /** The state of the last count; null before the first one. */
@@ -68,9 +70,14 @@ export class BacklogSampler {
     return this.#state;
   }
 
-  stop(): void {
+  /**
+   * Counts no more, and resolves once a count under way has ended, so that the
+   * catalog store can be closed after it without failing a count in flight.
+   */
+  async stop(): Promise<void> {
     this.#stopped = true;
     if (this.#timer !== null) clearTimeout(this.#timer);
+    await this.#counting;
   }
 
   /** One count at a time: the next is scheduled once this one is done, however long it took. */
@@ -81,7 +88,9 @@ export class BacklogSampler {
       this.#log.warn({ err: error }, 'counting the pipeline backlog failed; the last count stands');
     }
     if (this.#stopped) return;
-    this.#timer = setTimeout(() => void this.#sampleThenWait(), this.#intervalMs);
+    this.#timer = setTimeout(() => {
+      this.#counting = this.#sampleThenWait();
+    }, this.#intervalMs);
     this.#timer.unref();
   }
 }

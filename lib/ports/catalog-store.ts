@@ -48,6 +48,20 @@ export interface DocumentCollection<T extends Identified> {
   delete(id: string): Promise<boolean>;
 }
 
+/**
+ * countBy's answer from the groups a store read, each a value and how many
+ * documents have it: a value that is not a scalar counts as null, and groups
+ * that come to the same value (null, absent, an object…) are added up.
+ */
+export function countsByValue(groups: Iterable<readonly [value: unknown, count: number]>): Map<FieldValue | null, number> {
+  const counts = new Map<FieldValue | null, number>();
+  for (const [value, count] of groups) {
+    const scalar = typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean' ? value : null;
+    counts.set(scalar, (counts.get(scalar) ?? 0) + count);
+  }
+  return counts;
+}
+
 export interface CollectionSpec<T extends Identified> {
   readonly name: string;
   /** Every document read back is validated against it. */

@@ -6,18 +6,10 @@ import { projectEvent } from '../../catalog/project-event.ts';
 import { createEvent } from '../../lib/events/envelope.ts';
 import { TOPICS } from '../../lib/events/topics.ts';
 import type { BusMessage, EventBus } from '../../lib/ports/event-bus.ts';
+import { uploadedEvent } from '../support/events.ts';
 
 const subject = { imageId: '7a2b3c4d-5e6f-4a8b-9c0d-aabbccddeeff', tenant: 'acme' };
-const uploaded = createEvent(TOPICS.imageUploaded, subject, {
-  originalKey: `originals/acme/${subject.imageId}`,
-  format: 'jpeg',
-  contentType: 'image/jpeg',
-  bytes: 2000,
-  sha256: 'a'.repeat(64),
-  width: 600,
-  height: 450,
-  expiresAt: '2030-01-01T00:00:00.000Z',
-});
+const uploaded = uploadedEvent(subject);
 const failed = createEvent(TOPICS.imageFailed, subject, { stage: 'strip', reason: 'truncated', permanent: true, attempts: 1 });
 
 function failedRecord(): ImageRecord {

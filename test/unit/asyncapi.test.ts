@@ -11,6 +11,7 @@ import { createEvent, encodeEvent, type ImageEvent } from '../../lib/events/enve
 import { OUTCOME_TYPES } from '../../lib/events/outcomes.ts';
 import { TOPICS } from '../../lib/events/topics.ts';
 import { bearer, json, request, TEST_API_KEY } from '../support/api.ts';
+import { uploadedEvent } from '../support/events.ts';
 import { startProgImage } from '../support/progimage.ts';
 
 /** The AsyncAPI document of the public topics: valid AsyncAPI 3.0, every public topic in it, and real messages match its schemas. */
@@ -62,15 +63,7 @@ test('an outcome the code builds validates against its message schema', (t) => {
     pages: 1,
   } as const;
   const sequence: ImageEvent[] = [
-    createEvent(TOPICS.imageUploaded, subject, {
-      originalKey: `originals/acme/${subject.imageId}`,
-      format: 'jpeg',
-      contentType: 'image/jpeg',
-      bytes: 2000,
-      sha256: 'a'.repeat(64),
-      width: 600,
-      height: 450,
-    }),
+    uploadedEvent(subject),
     createEvent(TOPICS.imageScanned, subject, {
       verdict: 'clean',
       signatures: [],

@@ -1,4 +1,6 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import test from 'ava';
+import { pino } from 'pino';
 import { BacklogSampler, backlogHealthOf, type PipelineState } from '../../lib/backlog/backlog-sampler.ts';
 import {
   drainedPerSecond,
@@ -146,4 +148,48 @@ test('the sampler measures the drain from one count to the next, and until the f
   counts.byStatus = {};
   now = 8000;
   t.like(await sampler.sample(), { inFlight: 0, drainPerSecond: SMOOTHING * 2 + (1 - SMOOTHING) * (2 / 6), expectedWaitSeconds: 0 });
+});
+
+/**
+ * The images of `countedImages` behind a store whose counts take `ms`, and that
+ * can be closed: a count still under way when it closes fails, as the MongoDB
+ * driver's does ("Cannot use a session that has ended").
+ */
+function closableImages(counts: { total: number; byStatus: Record<string, number>; reads?: number }, ms: number) {
+  const images = countedImages(counts);
+  let closed = false;
+  const slow = {
+    ...images,
+    countBy: async (field, where) => {
+      const counted = images.countBy(field, where);
+      await sleep(ms);
+      if (closed) throw new Error('Cannot use a session that has ended');
+      return counted;
+    },
+  } as PipelineImages;
+  return {
+    images: slow,
+    close: () => {
+      closed = true;
+    },
+  };
+}
+
+test('a sampler stopped while a count is under way waits for it and counts no more, so the store can close after it without a warning', async (t) => {
+  const counts = { total: 5, byStatus: { uploaded: 2 }, reads: 0 };
+  const store = closableImages(counts, 30);
+  const warnings: string[] = [];
+  const log = pino({ level: 'warn' }, { write: (line: string) => warnings.push(line) });
+  const sampler = new BacklogSampler(store.images, { intervalMs: 10, log });
+  sampler.start();
+  t.is(counts.reads, 1, 'a count is under way');
+
+  // As a process stops: the ingest API's stop, then the catalog store closes.
+  await sampler.stop();
+  store.close();
+  t.like(sampler.current(), { inFlight: 2 }, 'the count under way ended before stop did');
+
+  await sleep(100);
+  t.is(counts.reads, 1, 'no count after stop');
+  t.deepEqual(warnings, []);
 });

@@ -5,6 +5,7 @@ import { markDeleted, projectEvent } from '../../catalog/project-event.ts';
 import { createEvent, type ImageEvent } from '../../lib/events/envelope.ts';
 import { outcomeSchema } from '../../lib/events/outcomes.ts';
 import { TOPICS } from '../../lib/events/topics.ts';
+import { uploadedEvent } from '../support/events.ts';
 
 const subject = { imageId: '7a2b3c4d-5e6f-4a8b-9c0d-aabbccddeeff', tenant: 'acme' };
 const master = {
@@ -16,16 +17,7 @@ const master = {
   pages: 1,
 } as const;
 const events = {
-  uploaded: createEvent(TOPICS.imageUploaded, subject, {
-    originalKey: `originals/acme/${subject.imageId}`,
-    format: 'jpeg',
-    contentType: 'image/jpeg',
-    bytes: 2000,
-    sha256: 'a'.repeat(64),
-    width: 600,
-    height: 450,
-    expiresAt: '2030-01-01T00:00:00.000Z',
-  }),
+  uploaded: uploadedEvent(subject, { expiresAt: '2030-01-01T00:00:00.000Z' }),
   scanned: createEvent(TOPICS.imageScanned, subject, {
     verdict: 'clean',
     signatures: [],

@@ -3,19 +3,12 @@ import { createEvent, type ImageEvent } from '../../lib/events/envelope.ts';
 import { TOPICS } from '../../lib/events/topics.ts';
 import type { ImageRecord } from '../../catalog/image-record.ts';
 import { markDeleted, projectEvent } from '../../catalog/project-event.ts';
+import { uploadedEvent } from '../support/events.ts';
 
 const subject = { imageId: '6f1c2a4e-3b5d-4c7e-9f10-112233445566', tenant: 'default' };
 const master = { key: 'derived/default/x/master.jpg', format: 'jpeg', width: 600, height: 450, bytes: 1000, pages: 1 } as const;
 
-const uploaded = createEvent(TOPICS.imageUploaded, subject, {
-  originalKey: 'originals/default/x',
-  format: 'jpeg',
-  contentType: 'image/jpeg',
-  bytes: 2000,
-  sha256: 'a'.repeat(64),
-  width: 450,
-  height: 600,
-});
+const uploaded = uploadedEvent(subject);
 const scanned = createEvent(TOPICS.imageScanned, subject, {
   verdict: 'clean',
   signatures: [],

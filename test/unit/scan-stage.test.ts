@@ -1,11 +1,11 @@
 import test from 'ava';
 import { createDisabledScanner } from '../../lib/adapters/disabled-scanner.ts';
 import { DependencyUnavailableError } from '../../lib/errors.ts';
-import { createEvent } from '../../lib/events/envelope.ts';
 import { TOPICS } from '../../lib/events/topics.ts';
 import { BlobNotFoundError } from '../../lib/ports/blob-store.ts';
 import { createScanStage } from '../../processors/scan/scan-stage.ts';
 import { scanStage } from '../../processors/scan/service.ts';
+import { uploadedEvent } from '../support/events.ts';
 import { readFixture } from '../support/fixtures.ts';
 import { jpegWithEicarComment } from '../support/images.ts';
 import {
@@ -24,16 +24,7 @@ import {
 const ORIGINAL_KEY = `originals/default/${SUBJECT.imageId}`;
 const QUARANTINE_KEY = `quarantine/default/${SUBJECT.imageId}`;
 
-const uploaded = (bytes: Buffer) =>
-  createEvent(TOPICS.imageUploaded, SUBJECT, {
-    originalKey: ORIGINAL_KEY,
-    format: 'jpeg',
-    contentType: 'image/jpeg',
-    bytes: bytes.length,
-    sha256: 'a'.repeat(64),
-    width: 320,
-    height: 240,
-  });
+const uploaded = (bytes: Buffer) => uploadedEvent(SUBJECT, { bytes: bytes.length, width: 320, height: 240 });
 
 async function storeWithOriginal(bytes: Buffer) {
   const blobs = await emptyBlobStore();
