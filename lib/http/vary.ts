@@ -8,18 +8,21 @@ type Headers = Readonly<Record<string, string>>;
  */
 export function mergeHeaders(...sets: readonly Headers[]): Record<string, string> {
   const merged: Record<string, string> = {};
-  const varied = new Map<string, string>();
+  // Made only when a set has a Vary: this runs for every cached GET, most of which have none.
+  let varied: Map<string, string> | null = null;
   for (const set of sets) {
-    for (const [name, value] of Object.entries(set)) {
-      if (name.toLowerCase() !== 'vary') {
+    for (const name in set) {
+      const value = set[name] ?? '';
+      if (name.length !== 4 || name.toLowerCase() !== 'vary') {
         merged[name] = value;
         continue;
       }
+      varied ??= new Map<string, string>();
       for (const field of value.split(',').map((part) => part.trim())) {
         if (field !== '' && !varied.has(field.toLowerCase())) varied.set(field.toLowerCase(), field);
       }
     }
   }
-  if (varied.size > 0) merged.Vary = [...varied.values()].join(', ');
+  if (varied !== null && varied.size > 0) merged.Vary = [...varied.values()].join(', ');
   return merged;
 }
