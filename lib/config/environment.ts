@@ -206,7 +206,7 @@ export const environmentSchema = z.object({
   /** How old a blob without a catalog entry must be before the orphans job deletes it (an upload in flight is younger). */
   PROGIMAGE_ORPHAN_GRACE_SECONDS: wholeNumber(1, 365 * 24 * 3600, 'a number of seconds').default(24 * 3600),
   PROGIMAGE_STATS_FLUSH_MS: milliseconds(100, 3_600_000).default(10_000),
-  PROGIMAGE_STATS_FLUSH_HITS: wholeNumber(1, 10_000_000, 'a number of hits').default(1000),
+  PROGIMAGE_STATS_FLUSH_HITS: wholeNumber(1, 10_000_000, 'a number of hits').default(10_000),
   PROGIMAGE_RESCAN_PER_SECOND: wholeNumber(1, 10_000, 'a number of requests per second').default(20),
   /** How long a webhook receiver has to answer one delivery attempt, connection included. */
   PROGIMAGE_WEBHOOK_TIMEOUT_MS: milliseconds(100, 60_000).default(10_000),

@@ -74,7 +74,7 @@ test('with an empty environment every server is embedded, HTTP listens on 8080 a
       rescanPerSecond: 20,
       orphanGraceSeconds: 86_400,
     },
-    stats: { flushEveryMs: 10_000, flushAfterHits: 1000 },
+    stats: { flushEveryMs: 10_000, flushAfterHits: 10_000 },
     pipeline: { consumerConcurrency: availableParallelism() },
     backlog: { sampleMs: 5000, degradedSeconds: 600 },
     webhooks: {
