@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { ProgImageError } from '../errors.ts';
 
@@ -12,7 +12,7 @@ export interface BlobInfo {
 }
 
 /** What `BlobInfo.sha256` is of `body`: every store computes it so. */
-export const contentSha256 = (body: Buffer): string => createHash('sha256').update(body).digest('hex');
+export const contentSha256 = (body: Buffer): string => hash('sha256', body, 'hex');
 
 /** Bytes `start` to `end` of a blob, both included (an HTTP byte range). */
 export interface ByteRange {
