@@ -24,11 +24,13 @@ export async function runAtRate<T>(count: number, perSecond: number, task: (inde
   const failure = new AbortController();
   for (let index = 0; index < count; index += 1) {
     const scheduled = begin + index * intervalMs;
-    const wait = scheduled - performance.now();
-    if (wait > 0) await sleep(wait, undefined, { signal: failure.signal }).catch(() => undefined);
+    // A timer counts from the event loop's cached clock, which can be stale by a millisecond or more under load,
+    // so it can fire before its time: wait again until the schedule is reached.
+    for (let wait = scheduled - performance.now(); wait > 0 && !failure.signal.aborted; wait = scheduled - performance.now()) {
+      await sleep(wait, undefined, { signal: failure.signal }).catch(() => undefined);
+    }
     if (failure.signal.aborted) break;
-    // A timer can fire a fraction of a millisecond before performance.now() reaches its time: that is on time.
-    const startLagMs = Math.max(0, performance.now() - scheduled);
+    const startLagMs = performance.now() - scheduled;
     const running = task(index).then((result) => ({ result, startLagMs }));
     running.catch(() => {
       failure.abort();

@@ -9,6 +9,9 @@ test('runAtRate starts tasks at fixed intervals without waiting for the earlier 
   let mostRunning = 0;
   const arrivals = await runAtRate(5, 20, async (index) => {
     startedAt.push(performance.now() - begin);
+    // Synchronous work leaves the event loop's cached clock behind, so the next timer would fire early.
+    const busyUntil = performance.now() + 5;
+    while (performance.now() < busyUntil);
     running += 1;
     mostRunning = Math.max(mostRunning, running);
     await sleep(150);
@@ -20,7 +23,7 @@ test('runAtRate starts tasks at fixed intervals without waiting for the earlier 
     [0, 10, 20, 30, 40],
   );
   t.true(mostRunning >= 3, `at most ${mostRunning} ran at once`);
-  for (const [index, at] of startedAt.entries()) t.true(at >= index * 50 - 1, `task ${index} started at ${at} ms`);
+  for (const [index, at] of startedAt.entries()) t.true(at >= index * 50, `task ${index} started at ${at} ms`);
   t.true(arrivals.every((arrival) => arrival.startLagMs >= 0));
 });
 
