@@ -11,23 +11,33 @@ import { createDisabledScanner } from './disabled-scanner.ts';
 import { createEmbeddedCatalogStore } from './embedded-catalog-store.ts';
 import { createFolderBlobStore } from './folder-blob-store.ts';
 import { createInProcessEventBus } from './in-process-event-bus.ts';
-import { createKafkaEventBus } from './kafka-event-bus.ts';
-import { createMinioBlobStore } from './minio-blob-store.ts';
-import { createMongoCatalogStore } from './mongo-catalog-store.ts';
 
 /**
  * Picks each port's adapter from the configuration: a configured server gets
  * its production adapter, an unconfigured one the embedded adapter under
  * PROGIMAGE_DATA_DIR. This is the only place that knows both.
+ *
+ * A server's adapter is imported only when it is configured: the clients of
+ * Kafka, S3 and MongoDB add tens of MB to the resident memory of a process
+ * (`npm start` with no configuration) that never talks to them.
  */
-export const createEventBus = (config: Config, logger: Logger): Promise<EventBus> =>
-  config.kafka === null ? createInProcessEventBus(config.dataDir) : createKafkaEventBus(config.kafka, { logger });
+export async function createEventBus(config: Config, logger: Logger): Promise<EventBus> {
+  if (config.kafka === null) return createInProcessEventBus(config.dataDir);
+  const { createKafkaEventBus } = await import('./kafka-event-bus.ts');
+  return createKafkaEventBus(config.kafka, { logger });
+}
 
-export const createBlobStore = (config: Config): Promise<BlobStore> =>
-  config.s3 === null ? createFolderBlobStore(join(config.dataDir, 'blobs')) : createMinioBlobStore(config.s3);
+export async function createBlobStore(config: Config): Promise<BlobStore> {
+  if (config.s3 === null) return createFolderBlobStore(join(config.dataDir, 'blobs'));
+  const { createMinioBlobStore } = await import('./minio-blob-store.ts');
+  return createMinioBlobStore(config.s3);
+}
 
-export const createCatalogStore = (config: Config): Promise<CatalogStore> =>
-  config.mongo === null ? createEmbeddedCatalogStore(config.dataDir) : createMongoCatalogStore(config.mongo);
+export async function createCatalogStore(config: Config): Promise<CatalogStore> {
+  if (config.mongo === null) return createEmbeddedCatalogStore(config.dataDir);
+  const { createMongoCatalogStore } = await import('./mongo-catalog-store.ts');
+  return createMongoCatalogStore(config.mongo);
+}
 
 const scannerFor = ({ enabled, clamd }: Config['scan']): Scanner =>
   enabled && clamd !== null ? createClamdScanner(clamd) : createDisabledScanner();
