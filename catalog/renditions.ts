@@ -41,10 +41,11 @@ export class Renditions {
     const deadline = Date.now() + timeoutMs();
     return stored.get(key, owner, async () => {
       const estimate = estimateTransform(master, canonicalise({}, format));
-      const converted = await slots.run({ tenant: image.tenant, estimate, deadline }, async () => {
-        const source = openImage(await blobs.get(master.key), master.format, { stillOnly: !canAnimate(format) });
-        return render(encodeAs(source, format, 'just-in-time'), format);
-      });
+      const converted = await slots.runLoaded(
+        { tenant: image.tenant, estimate, deadline },
+        () => blobs.get(master.key),
+        (bytes) => render(encodeAs(openImage(bytes, master.format, { stillOnly: !canAnimate(format) }), format, 'just-in-time'), format),
+      );
       return { data: converted.data, contentType: CONTENT_TYPES[format] };
     });
   }

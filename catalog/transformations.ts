@@ -56,12 +56,10 @@ export class Transformations {
       const format: OutputFormat = transform.format;
       const size = { width: master.width, height: master.height };
       const stopTimer = this.#duration.startTimer({ format });
-      const made = await this.options.slots.run(
+      const made = await this.options.slots.runLoaded(
         { tenant: image.tenant, estimate: estimateTransform(size, transform), deadline },
-        async () => {
-          const source = { bytes: await blobs.get(master.key), format: master.format, upright: true, size };
-          return runTransform(source, transform, { resources, deadline });
-        },
+        () => blobs.get(master.key),
+        (bytes) => runTransform({ bytes, format: master.format, upright: true, size }, transform, { resources, deadline }),
       );
       stopTimer();
       this.#made.inc({ format });

@@ -92,15 +92,34 @@ export class TransformSlots {
   }
 
   /** @throws TooCostlyError over the budget, OverloadedError or DeadlineExceededError (transform_timeout) when it cannot be done in time */
-  async run<T>(request: SlotRequest, work: () => Promise<T>): Promise<T> {
+  run<T>(request: SlotRequest, work: () => Promise<T>): Promise<T> {
+    return this.runLoaded(request, () => Promise.resolve(), work);
+  }
+
+  /**
+   * As `run`, for work whose input must be read first (a stored master):
+   * `load` starts once the request is admitted, while it waits for its turn,
+   * so that a slot others wait for is not held while a disk or the network
+   * answers. Nothing is read for a request refused.
+   */
+  async runLoaded<I, T>(request: SlotRequest, load: () => Promise<I>, work: (input: I) => Promise<T>): Promise<T> {
     assertAffordable(request.estimate, this.settings.budget);
     const heavy = request.estimate.cpuMs >= this.settings.heavyCost;
     const tenant = this.#activate(request.tenant);
-    if (this.#waiting[classOf(heavy)].count === 0 && this.#canStart(request, heavy)) this.#start(tenant, request, heavy);
-    else await this.#wait(tenant, request, heavy);
+    let input: Promise<I>;
+    if (this.#waiting[classOf(heavy)].count === 0 && this.#canStart(request, heavy)) {
+      this.#start(tenant, request, heavy);
+      input = Promise.resolve().then(load);
+    } else {
+      const turn = this.#wait(tenant, request, heavy);
+      input = Promise.resolve().then(load);
+      // Read when the turn comes; a request that never gets one drops what it read.
+      input.catch(() => undefined);
+      await turn;
+    }
     const startedAt = Date.now();
     try {
-      return await work();
+      return await work(await input);
     } finally {
       if (heavy) this.#calibrate(request.estimate.cpuMs, Date.now() - startedAt);
       this.#running[classOf(heavy)] -= 1;

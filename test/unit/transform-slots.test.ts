@@ -174,3 +174,76 @@ test('a full queue refuses at once: 503 overloaded', async (t) => {
   );
   for (const job of jobs) await job.finish();
 });
+
+test('a loaded transformation reads its input while it waits for a turn, and runs on it once a slot is free', async (t) => {
+  const slots = new TransformSlots({ ...settings, concurrency: 1 });
+  const order: string[] = [];
+  const running = new Job(slots, 'running', request('acme', CHEAP), order);
+  const loads: string[] = [];
+  const loaded = slots.runLoaded(
+    request('acme', CHEAP),
+    () => {
+      loads.push('read');
+      return Promise.resolve('the master');
+    },
+    (input) => {
+      order.push(`loaded: ${input}`);
+      return Promise.resolve(input.length);
+    },
+  );
+  await settle();
+  t.deepEqual(loads, ['read'], 'read while the slot is taken');
+  t.deepEqual(order, ['running']);
+  await running.finish();
+  t.is(await loaded, 'the master'.length);
+  t.deepEqual(order, ['running', 'loaded: the master']);
+});
+
+test('a loaded transformation refused reads nothing; one whose read fails frees its slot for the next', async (t) => {
+  const slots = new TransformSlots({ ...settings, concurrency: 1, queueLength: 1 });
+  const order: string[] = [];
+  const running = new Job(slots, 'running', request('acme', CHEAP), order);
+  let reads = 0;
+  const failing = slots.runLoaded(
+    request('acme', CHEAP),
+    () => {
+      reads += 1;
+      return Promise.reject(new Error('the blob store did not answer'));
+    },
+    () => Promise.resolve('never'),
+  );
+  await t.throwsAsync(
+    slots.runLoaded(
+      request('acme', CHEAP),
+      () => {
+        reads += 1;
+        return Promise.resolve('refused');
+      },
+      () => Promise.resolve('never'),
+    ),
+    { instanceOf: DomainError, message: /1 transformations are running and 1 waiting/ },
+  );
+  t.is(reads, 1, 'only the admitted request read');
+  await running.finish();
+  await t.throwsAsync(failing, { message: 'the blob store did not answer' });
+  const next = new Job(slots, 'next', request('acme', CHEAP), order);
+  await settle();
+  t.true(next.started);
+  await next.finish();
+  t.is(slots.running, 0);
+});
+
+test('a loaded transformation that waits past its deadline drops what it read', async (t) => {
+  const slots = new TransformSlots({ ...settings, concurrency: 1 });
+  const order: string[] = [];
+  const running = new Job(slots, 'running', request('acme', CHEAP), order);
+  const late = slots.runLoaded(
+    request('acme', 1, 50),
+    () => Promise.reject(new Error('read failed too')),
+    () => Promise.resolve('never'),
+  );
+  const error = await t.throwsAsync(late, { instanceOf: DomainError });
+  t.like(answerOf(error), { status: 503, code: 'transform_timeout' });
+  await running.finish();
+  t.deepEqual(order, ['running']);
+});
