@@ -45,7 +45,7 @@ ${SETUP_USAGE}
   --latency-target S     with --arrival-rate: the p95 upload→ready in seconds to stay under (default 3)
   --poll-ms N            interval between status polls of one image (default 100)
   --fixture PATH         the image to upload (default the 2725x2225 JPEG fixture)
-  --target R             the ratio to the limit the pipeline should reach (default 0.6)`;
+  --target R             the ratio to the limit the pipeline should reach (default 0.8)`;
 
 /**
  * The stages that do pixel work (strip, compress, variants). The services run
@@ -57,7 +57,7 @@ ${SETUP_USAGE}
 const PIXEL_STAGES = 3;
 
 function ratio(value: string | undefined): number {
-  if (value === undefined) return 0.6;
+  if (value === undefined) return 0.8;
   const parsed = Number(value);
   if (!/^\d*\.?\d+$/.test(value) || parsed <= 0 || parsed > 1)
     throw new UsageError(`--target: expected a ratio in (0, 1], got "${value}"`, USAGE);
