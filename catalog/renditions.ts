@@ -43,7 +43,7 @@ export class Renditions {
       const estimate = estimateTransform(master, canonicalise({}, format));
       const converted = await slots.runLoaded(
         { tenant: image.tenant, estimate, deadline },
-        () => blobs.get(master.key),
+        { bytes: master.bytes, read: () => blobs.get(master.key) },
         (bytes) => render(encodeAs(openImage(bytes, master.format, { stillOnly: !canAnimate(format) }), format, 'just-in-time'), format),
       );
       return { data: converted.data, contentType: CONTENT_TYPES[format] };

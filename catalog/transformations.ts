@@ -58,7 +58,7 @@ export class Transformations {
       const stopTimer = this.#duration.startTimer({ format });
       const made = await this.options.slots.runLoaded(
         { tenant: image.tenant, estimate: estimateTransform(size, transform), deadline },
-        () => blobs.get(master.key),
+        { bytes: master.bytes, read: () => blobs.get(master.key) },
         (bytes) => runTransform({ bytes, format: master.format, upright: true, size }, transform, { resources, deadline }),
       );
       stopTimer();

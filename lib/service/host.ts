@@ -104,6 +104,9 @@ function routersOf(services: readonly RunningService[], dependencies: ServiceDep
   ];
 }
 
+/** The share of the transformations' memory budget that requests waiting for a turn may hold in stored masters read ahead. */
+const READ_AHEAD_SHARE = 8;
+
 const CLIENT_HANG_UPS: ReadonlySet<string> = new Set(['ERR_STREAM_PREMATURE_CLOSE', 'ECONNRESET', 'EPIPE', 'HPE_INVALID_EOF_STATE']);
 
 /** Who may call the API, and from which web pages: both read the tenants of the catalog store. */
@@ -250,6 +253,7 @@ export async function hostServices(
     queueLength: queuedTransforms,
     heavyCost: heavyTransformCost,
     budget: { maxCpuMs: maxTransformCost, maxMemoryBytes: transformMemoryBytes },
+    readAheadBytes: Math.floor(transformMemoryBytes / READ_AHEAD_SHARE),
   });
   countTransformSlots(transformSlots, metrics);
   const dependencies: ServiceDependencies = {

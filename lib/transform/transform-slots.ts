@@ -20,6 +20,14 @@ export interface SlotSettings {
   readonly heavyCost: number;
   /** Past which a transformation is refused (422 too_costly); the memory is also what those running together may hold. */
   readonly budget: TransformBudget;
+  /** Bytes of input that requests waiting for a turn may have read ahead (runLoaded); past it, the others read when their turn comes. */
+  readonly readAheadBytes: number;
+}
+
+/** Work's input and how large it is before it is read (a stored master's size is in its record). */
+export interface SlotInput<I> {
+  readonly bytes: number;
+  read(): Promise<I>;
 }
 
 interface Waiter {
@@ -69,6 +77,8 @@ export class TransformSlots {
   readonly #running = { light: 0, heavy: 0 };
   /** Estimated bytes held by the transformations running. */
   #memoryInUse = 0;
+  /** Bytes of input read ahead by the requests waiting for a turn. */
+  #readAheadBytes = 0;
   /** Tenants with work running or waiting. */
   readonly #tenants = new Map<string, ActiveTenant>();
   #sequence = 0;
@@ -93,33 +103,60 @@ export class TransformSlots {
 
   /** @throws TooCostlyError over the budget, OverloadedError or DeadlineExceededError (transform_timeout) when it cannot be done in time */
   run<T>(request: SlotRequest, work: () => Promise<T>): Promise<T> {
-    return this.runLoaded(request, () => Promise.resolve(), work);
+    return this.#run(request, work);
   }
 
   /**
-   * As `run`, for work whose input must be read first (a stored master):
-   * `load` starts once the request is admitted, while it waits for its turn,
-   * so that a slot others wait for is not held while a disk or the network
-   * answers. Nothing is read for a request refused.
+   * As `run`, for work whose input must be read first (a stored master): a
+   * request that waits for its turn reads its input meanwhile, so that a
+   * slot others wait for is not held while a disk or the network answers,
+   * as long as what the waiting requests read ahead stays within
+   * `readAheadBytes`; the others read when their turn comes. Nothing is read
+   * for a request refused.
    */
-  async runLoaded<I, T>(request: SlotRequest, load: () => Promise<I>, work: (input: I) => Promise<T>): Promise<T> {
+  async runLoaded<I, T>(request: SlotRequest, input: SlotInput<I>, work: (input: I) => Promise<T>): Promise<T> {
+    let readAhead: Promise<I> | undefined;
+    let held = 0;
+    const release = (): void => {
+      this.#readAheadBytes -= held;
+      held = 0;
+    };
+    const whileWaiting = (): void => {
+      if (this.#readAheadBytes + input.bytes > this.settings.readAheadBytes) return;
+      held = input.bytes;
+      this.#readAheadBytes += held;
+      readAhead = Promise.resolve().then(() => input.read());
+      // Awaited when the turn comes; a request that never gets one drops what it read.
+      readAhead.catch(() => undefined);
+    };
+    try {
+      return await this.#run(
+        request,
+        async () => {
+          release();
+          return work(await (readAhead ?? input.read()));
+        },
+        whileWaiting,
+      );
+    } finally {
+      release();
+    }
+  }
+
+  /** `whileWaiting` is called once a request is admitted to wait for its turn. */
+  async #run<T>(request: SlotRequest, work: () => Promise<T>, whileWaiting?: () => void): Promise<T> {
     assertAffordable(request.estimate, this.settings.budget);
     const heavy = request.estimate.cpuMs >= this.settings.heavyCost;
     const tenant = this.#activate(request.tenant);
-    let input: Promise<I>;
-    if (this.#waiting[classOf(heavy)].count === 0 && this.#canStart(request, heavy)) {
-      this.#start(tenant, request, heavy);
-      input = Promise.resolve().then(load);
-    } else {
+    if (this.#waiting[classOf(heavy)].count === 0 && this.#canStart(request, heavy)) this.#start(tenant, request, heavy);
+    else {
       const turn = this.#wait(tenant, request, heavy);
-      input = Promise.resolve().then(load);
-      // Read when the turn comes; a request that never gets one drops what it read.
-      input.catch(() => undefined);
+      whileWaiting?.();
       await turn;
     }
     const startedAt = Date.now();
     try {
-      return await work(await input);
+      return await work();
     } finally {
       if (heavy) this.#calibrate(request.estimate.cpuMs, Date.now() - startedAt);
       this.#running[classOf(heavy)] -= 1;

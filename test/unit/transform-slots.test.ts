@@ -1,12 +1,18 @@
 import test from 'ava';
 import { DomainError } from '../../lib/errors.ts';
 import { answerOf } from '../support/error-answer.ts';
-import { TransformSlots, type SlotRequest } from '../../lib/transform/transform-slots.ts';
+import { TransformSlots, type SlotInput, type SlotRequest } from '../../lib/transform/transform-slots.ts';
 
 const HEAVY = 5000;
 const CHEAP = 50;
 const MB = 1024 * 1024;
-const settings = { concurrency: 2, queueLength: 64, heavyCost: 1000, budget: { maxCpuMs: 20_000, maxMemoryBytes: 768 * MB } };
+const settings = {
+  concurrency: 2,
+  queueLength: 64,
+  heavyCost: 1000,
+  budget: { maxCpuMs: 20_000, maxMemoryBytes: 768 * MB },
+  readAheadBytes: 96 * MB,
+};
 
 /** A transformation the test finishes when it wants, recording when it started. */
 class Job {
@@ -43,8 +49,11 @@ const request = (tenant: string, cpuMs: number, deadlineMs = 60_000, memoryMb = 
   deadline: Date.now() + deadlineMs,
 });
 
+/** Lets every promise chain that can move on do so (setImmediate runs once the microtask queue is empty). */
 async function settle(): Promise<void> {
-  for (let turn = 0; turn < 5; turn += 1) await Promise.resolve();
+  await new Promise<void>((resolve) => {
+    setImmediate(resolve);
+  });
 }
 
 test('ten heavy transformations and then a cheap one: the cheap one starts at once in its own lane, whoever sent the heavy ones', async (t) => {
@@ -175,55 +184,68 @@ test('a full queue refuses at once: 503 overloaded', async (t) => {
   for (const job of jobs) await job.finish();
 });
 
-test('a loaded transformation reads its input while it waits for a turn, and runs on it once a slot is free', async (t) => {
+/** An input of `megabytes` whose reads are counted. */
+function counted<I>(megabytes: number, read: () => Promise<I>): SlotInput<I> & { reads: number } {
+  const input = {
+    bytes: megabytes * MB,
+    reads: 0,
+    read: () => {
+      input.reads += 1;
+      return read();
+    },
+  };
+  return input;
+}
+
+test('a request waiting for a turn reads its input meanwhile, and runs on it once a slot is free', async (t) => {
   const slots = new TransformSlots({ ...settings, concurrency: 1 });
   const order: string[] = [];
   const running = new Job(slots, 'running', request('acme', CHEAP), order);
-  const loads: string[] = [];
-  const loaded = slots.runLoaded(
-    request('acme', CHEAP),
-    () => {
-      loads.push('read');
-      return Promise.resolve('the master');
-    },
-    (input) => {
-      order.push(`loaded: ${input}`);
-      return Promise.resolve(input.length);
-    },
-  );
+  const master = counted(1, () => Promise.resolve('the master'));
+  const loaded = slots.runLoaded(request('acme', CHEAP), master, (input) => {
+    order.push(`loaded: ${input}`);
+    return Promise.resolve(input.length);
+  });
   await settle();
-  t.deepEqual(loads, ['read'], 'read while the slot is taken');
+  t.is(master.reads, 1, 'read while the slot is taken');
   t.deepEqual(order, ['running']);
   await running.finish();
   t.is(await loaded, 'the master'.length);
   t.deepEqual(order, ['running', 'loaded: the master']);
 });
 
-test('a loaded transformation refused reads nothing; one whose read fails frees its slot for the next', async (t) => {
+test('what waiting requests read ahead stays within readAheadBytes; the others read when their turn comes', async (t) => {
+  const slots = new TransformSlots({ ...settings, concurrency: 1, readAheadBytes: 10 * MB });
+  const order: string[] = [];
+  const running = new Job(slots, 'running', request('acme', CHEAP), order);
+  const masters = [6, 4, 1].map((megabytes) => counted(megabytes, () => Promise.resolve(`${megabytes} MB`)));
+  const waiting = masters.map((master) => slots.runLoaded(request('acme', CHEAP), master, (input) => Promise.resolve(input)));
+  await settle();
+  t.deepEqual(
+    masters.map((master) => master.reads),
+    [1, 1, 0],
+    '6 + 4 MB read ahead; 1 MB more would pass the 10',
+  );
+  await running.finish();
+  t.deepEqual(await Promise.all(waiting), ['6 MB', '4 MB', '1 MB']);
+  t.deepEqual(
+    masters.map((master) => master.reads),
+    [1, 1, 1],
+  );
+});
+
+test('a request refused reads nothing; one whose read fails frees its slot for the next', async (t) => {
   const slots = new TransformSlots({ ...settings, concurrency: 1, queueLength: 1 });
   const order: string[] = [];
   const running = new Job(slots, 'running', request('acme', CHEAP), order);
-  let reads = 0;
-  const failing = slots.runLoaded(
-    request('acme', CHEAP),
-    () => {
-      reads += 1;
-      return Promise.reject(new Error('the blob store did not answer'));
-    },
-    () => Promise.resolve('never'),
-  );
+  const failingRead = counted(1, () => Promise.reject(new Error('the blob store did not answer')));
+  const failing = slots.runLoaded(request('acme', CHEAP), failingRead, () => Promise.resolve('never'));
+  const refusedRead = counted(1, () => Promise.resolve('refused'));
   await t.throwsAsync(
-    slots.runLoaded(
-      request('acme', CHEAP),
-      () => {
-        reads += 1;
-        return Promise.resolve('refused');
-      },
-      () => Promise.resolve('never'),
-    ),
+    slots.runLoaded(request('acme', CHEAP), refusedRead, () => Promise.resolve('never')),
     { instanceOf: DomainError, message: /1 transformations are running and 1 waiting/ },
   );
-  t.is(reads, 1, 'only the admitted request read');
+  t.is(refusedRead.reads, 0);
   await running.finish();
   await t.throwsAsync(failing, { message: 'the blob store did not answer' });
   const next = new Job(slots, 'next', request('acme', CHEAP), order);
@@ -233,17 +255,22 @@ test('a loaded transformation refused reads nothing; one whose read fails frees 
   t.is(slots.running, 0);
 });
 
-test('a loaded transformation that waits past its deadline drops what it read', async (t) => {
-  const slots = new TransformSlots({ ...settings, concurrency: 1 });
+test('a request that waits past its deadline drops what it read, and its read-ahead bytes are free again', async (t) => {
+  const slots = new TransformSlots({ ...settings, concurrency: 1, readAheadBytes: 5 * MB });
   const order: string[] = [];
   const running = new Job(slots, 'running', request('acme', CHEAP), order);
   const late = slots.runLoaded(
     request('acme', 1, 50),
-    () => Promise.reject(new Error('read failed too')),
+    counted(5, () => Promise.reject(new Error('read failed too'))),
     () => Promise.resolve('never'),
   );
   const error = await t.throwsAsync(late, { instanceOf: DomainError });
   t.like(answerOf(error), { status: 503, code: 'transform_timeout' });
+  const next = counted(5, () => Promise.resolve('read ahead'));
+  const after = slots.runLoaded(request('acme', CHEAP), next, (input) => Promise.resolve(input));
+  await settle();
+  t.is(next.reads, 1, 'the 5 MB of the late request were given back');
   await running.finish();
+  t.is(await after, 'read ahead');
   t.deepEqual(order, ['running']);
 });
