@@ -16,15 +16,20 @@ export const runDir = join(stackHome, 'run');
 /** Files of this folder that the servers load (Maven pom, test signatures). */
 export const localInfraDir = fileURLToPath(new URL('.', import.meta.url));
 
-/** Loopback ports of the local stack, away from the servers' usual ports so a system-wide install does not clash. */
+/**
+ * Loopback ports of the local stack: away from the servers' usual ports so a
+ * system-wide install does not clash, and below Linux's ephemeral range
+ * (32768–60999), from which a client's outgoing connection could otherwise
+ * take a server's port while the server is stopped, and fail its restart.
+ */
 export const PORTS = {
-  kafka: 39092,
-  kafkaController: 39093,
-  minio: 39000,
-  minioConsole: 39001,
-  ferretdb: 37017,
-  ferretdbDebug: 37018,
-  clamd: 33310,
+  kafka: 19092,
+  kafkaController: 19093,
+  minio: 19000,
+  minioConsole: 19001,
+  ferretdb: 17017,
+  ferretdbDebug: 17018,
+  clamd: 13310,
 } as const;
 
 export const HOST = '127.0.0.1';

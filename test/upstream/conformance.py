@@ -5,7 +5,7 @@ appear here verbatim (test/upstream/conformance.test.ts checks that they do).
 """
 import os
 
-brokers = os.environ["KAFKA_BROKERS"]  # e.g. 127.0.0.1:39092
+brokers = os.environ["KAFKA_BROKERS"]  # e.g. 127.0.0.1:19092
 topic = os.environ["INGEST_TOPIC"]  # ingest.requested, with the deployment's namespace prefix if it has one
 outcomes_topic = os.environ["OUTCOMES_TOPIC"]  # progimage.outcomes.v1, likewise
 group = os.environ["OUTCOMES_GROUP"]  # this application's consumer group
