@@ -11,7 +11,7 @@ import { createEvent, encodeEvent, type ImageEvent } from '../../lib/events/enve
 import { OUTCOME_TYPES } from '../../lib/events/outcomes.ts';
 import { TOPICS } from '../../lib/events/topics.ts';
 import { bearer, json, request, TEST_API_KEY } from '../support/api.ts';
-import { uploadedEvent } from '../support/events.ts';
+import { passedEvents, uploadedEvent } from '../support/events.ts';
 import { startProgImage } from '../support/progimage.ts';
 
 /** The AsyncAPI document of the public topics: valid AsyncAPI 3.0, every public topic in it, and real messages match its schemas. */
@@ -54,27 +54,8 @@ test('the official parser finds no error in the document', async (t) => {
 
 test('an outcome the code builds validates against its message schema', (t) => {
   const subject = { imageId: '7a2b3c4d-5e6f-4a8b-9c0d-aabbccddeeff', tenant: 'acme' };
-  const master = {
-    key: `derived/acme/${subject.imageId}/compressed.jpg`,
-    format: 'jpeg',
-    width: 600,
-    height: 450,
-    bytes: 1000,
-    pages: 1,
-  } as const;
-  const sequence: ImageEvent[] = [
-    uploadedEvent(subject),
-    createEvent(TOPICS.imageScanned, subject, {
-      verdict: 'clean',
-      signatures: [],
-      original: { key: `originals/acme/${subject.imageId}`, format: 'jpeg' },
-    }),
-    createEvent(TOPICS.imageStripped, subject, { master }),
-    createEvent(TOPICS.imageCompressed, subject, { master, bytesBefore: 1000, bytesAfter: 1000, kept: false }),
-    createEvent(TOPICS.imageVariantsBuilt, subject, {
-      variants: [{ ...master, key: `derived/acme/${subject.imageId}/variants/thumbnail.webp`, format: 'webp', name: 'thumbnail' }],
-    }),
-  ];
+  const { scanned, stripped, compressed, built } = passedEvents(subject);
+  const sequence: ImageEvent[] = [uploadedEvent(subject), scanned, stripped, compressed, built];
   const record = sequence.reduce<ImageRecord | null>((current, event) => projectEvent(current, event) ?? current, null);
   const outcome = record === null ? null : imageOutcomeOf(record);
   t.is(outcome?.type, OUTCOME_TYPES.imageReady);

@@ -5,33 +5,16 @@ import { markDeleted, projectEvent } from '../../catalog/project-event.ts';
 import { createEvent, type ImageEvent } from '../../lib/events/envelope.ts';
 import { outcomeSchema } from '../../lib/events/outcomes.ts';
 import { TOPICS } from '../../lib/events/topics.ts';
-import { uploadedEvent } from '../support/events.ts';
+import { passedEvents, uploadedEvent } from '../support/events.ts';
 
 const subject = { imageId: '7a2b3c4d-5e6f-4a8b-9c0d-aabbccddeeff', tenant: 'acme' };
-const master = {
-  key: `derived/acme/${subject.imageId}/compressed.jpg`,
-  format: 'jpeg',
-  width: 600,
-  height: 450,
-  bytes: 1000,
-  pages: 1,
-} as const;
 const events = {
   uploaded: uploadedEvent(subject, { expiresAt: '2030-01-01T00:00:00.000Z' }),
-  scanned: createEvent(TOPICS.imageScanned, subject, {
-    verdict: 'clean',
-    signatures: [],
-    original: { key: `originals/acme/${subject.imageId}`, format: 'jpeg' },
-  }),
+  ...passedEvents(subject),
   infected: createEvent(TOPICS.imageScanned, subject, {
     verdict: 'infected',
     signatures: ['Eicar-Signature'],
     original: { key: `originals/acme/${subject.imageId}`, format: 'jpeg' },
-  }),
-  stripped: createEvent(TOPICS.imageStripped, subject, { master }),
-  compressed: createEvent(TOPICS.imageCompressed, subject, { master, bytesBefore: 1000, bytesAfter: 1000, kept: false }),
-  built: createEvent(TOPICS.imageVariantsBuilt, subject, {
-    variants: [{ ...master, key: `derived/acme/${subject.imageId}/variants/thumbnail.webp`, format: 'webp', name: 'thumbnail' }],
   }),
   failed: createEvent(TOPICS.imageFailed, subject, { stage: 'strip', reason: 'truncated', permanent: true, attempts: 1 }),
 };
