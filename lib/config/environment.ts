@@ -9,6 +9,15 @@ import { webOriginSchema } from '../web-origin.ts';
 export const SETTING_PREFIX = 'PROGIMAGE_';
 
 /** Decimal digits only: "0x50", "1e3" and " " are not numbers here, whatever Number() thinks. */
+/**
+ * Transformations made on request at once, per CPU. A cheap one (a JPEG
+ * shrunk on load) does not keep a core busy: its decode is serial and it
+ * waits on libuv between steps, so one per CPU left 10% of the CPUs idle
+ * under load (docs/BENCHMARKS.md, "Two transformations per CPU"); imgproxy's
+ * rule is the same. Memory stays bounded by PROGIMAGE_TRANSFORM_MEMORY_MB.
+ */
+const TRANSFORMS_PER_CPU = 2;
+
 const wholeNumber = (min: number, max: number, what: string) =>
   z
     .string()
@@ -122,7 +131,9 @@ export const environmentSchema = z.object({
   PROGIMAGE_MAX_FRAMES: wholeNumber(1, 10_000, 'a number of frames').default(500),
   PROGIMAGE_HEADERS_TIMEOUT_MS: wholeNumber(1000, 300_000, 'a number of milliseconds').default(20_000),
   PROGIMAGE_REQUEST_TIMEOUT_MS: wholeNumber(1000, 3_600_000, 'a number of milliseconds').default(120_000),
-  PROGIMAGE_MAX_CONCURRENT_TRANSFORMS: wholeNumber(1, 256, 'a number of transformations').default(availableParallelism()),
+  PROGIMAGE_MAX_CONCURRENT_TRANSFORMS: wholeNumber(1, 256, 'a number of transformations').default(
+    TRANSFORMS_PER_CPU * availableParallelism(),
+  ),
   /** Messages each pipeline consumer (every stage, the catalog's projection) handles at once; one image's stay in order. */
   PROGIMAGE_CONSUMER_CONCURRENCY: wholeNumber(1, 256, 'a number of messages').default(availableParallelism()),
   PROGIMAGE_TRANSFORM_QUEUE_LENGTH: wholeNumber(0, 100_000, 'a number of transformations').default(64),

@@ -44,7 +44,7 @@ test('with an empty environment every server is embedded, HTTP listens on 8080 a
       maxFrames: 500,
       headersTimeoutMs: 20_000,
       requestTimeoutMs: 120_000,
-      concurrentTransforms: availableParallelism(),
+      concurrentTransforms: 2 * availableParallelism(),
       queuedTransforms: 64,
       heavyTransformCost: 1000,
       maxTransformCost: 20_000,
