@@ -8,9 +8,9 @@
  */
 import { readFile } from 'node:fs/promises';
 import sharp from 'sharp';
-import { allInOneService, LAYOUTS, memoryComposition, type CachedService, type Layout, type ServedWindow } from './cached-service.ts';
+import { memoryComposition, type Layout, type ServedWindow } from './layout-service.ts';
+import { LAYOUT_OPTIONS, LAYOUT_USAGE, layoutRunName, parseLayouts, startLayoutService, type LayoutOptions } from './layout-options.ts';
 import { BENCH_API_KEY, BenchChild, type BreakdownPiece, type ChildSettings } from './child-process.ts';
-import { distributedApi } from './distributed-api.ts';
 import { parseCommandLine, runBenchmark, UsageError, wholeNumber } from './command-line.ts';
 import { authenticated, requestOnce, runLoad, type LoadRequest } from './load-run.ts';
 import {
@@ -47,26 +47,18 @@ const USAGE = `Usage: npm run bench:cached -- [options]
   --warm-up S            seconds of untimed load on each side first (default 3)
   --query Q              the derived image asked for: GET /v1/images/ID.<format>?Q (default w=400)
   --format F             its format, by extension (default webp)
-  --layout LIST          what serves the GETs, one comparison per entry (default all-in-one):
-                         all-in-one   every service in one process, as npm start (embedded adapters, scanning off)
-                         distributed  the API process of npm run start:distributed's layout, on the local server stack
-                                      (started if needed; Kafka, MinIO, FerretDB, clamd), the image made ready by the
-                                      layout's worker processes; --sharp-concurrency, --sharp-cache and --profile do not
-                                      apply to it (they are the bench child's)
-  --copies N             copies of each pipeline processor in the distributed layout (default 1)
+${LAYOUT_USAGE}
 ${SETTINGS_USAGE}
 
 The target ratio (service req/s / bare server req/s) defaults to 0.8; the service's peak RSS under the load should stay
 within ${megabytes(RSS_TARGET_BYTES)} MB.`;
 
-interface Options extends SharedOptions {
+interface Options extends SharedOptions, LayoutOptions {
   readonly connections: number;
   readonly durationMs: number;
   readonly warmUpMs: number;
   readonly query: string;
   readonly format: string;
-  readonly layouts: readonly Layout[];
-  readonly copies: number;
 }
 
 function parseOptions(argv: readonly string[]): Options | 'help' {
@@ -79,22 +71,13 @@ function parseOptions(argv: readonly string[]): Options | 'help' {
       'warm-up': { type: 'string' },
       query: { type: 'string' },
       format: { type: 'string' },
-      layout: { type: 'string' },
-      copies: { type: 'string' },
+      ...LAYOUT_OPTIONS,
     },
     USAGE,
   );
   if (values === 'help') return 'help';
   const format = values.format ?? 'webp';
   if (!/^[a-z0-9]+$/.test(format)) throw new UsageError(`--format: expected an extension such as webp, got "${format}"`, USAGE);
-  const layouts = [...new Set((values.layout ?? 'all-in-one').split(',').map((name) => name.trim()))];
-  if (layouts.some((name) => !(LAYOUTS as readonly string[]).includes(name))) {
-    throw new UsageError(`--layout: expected ${LAYOUTS.join(', ')} or both, comma-separated, got "${values.layout ?? ''}"`, USAGE);
-  }
-  const childOnly = (['sharp-concurrency', 'sharp-cache', 'profile'] as const).filter((name) => values[name] !== undefined);
-  if (layouts.includes('distributed') && childOnly.length > 0) {
-    throw new UsageError(`--${childOnly.join(', --')}: not with --layout distributed (its API process runs api/main.ts as is)`, USAGE);
-  }
   return {
     ...parseShared(values, 0.8, USAGE, 4),
     connections: wholeNumber('connections', values.connections, 64, 1, USAGE),
@@ -102,8 +85,7 @@ function parseOptions(argv: readonly string[]): Options | 'help' {
     warmUpMs: wholeNumber('warm-up', values['warm-up'], 3, 0, USAGE) * 1000,
     query: values.query ?? 'w=400',
     format,
-    layouts: layouts as Layout[],
-    copies: wholeNumber('copies', values.copies, 1, 1, USAGE),
+    ...parseLayouts(values, USAGE),
   };
 }
 
@@ -167,17 +149,10 @@ interface Measured {
   windowEnd(): Promise<ServedWindow>;
 }
 
-const startService = (options: Options, settings: ChildSettings, layout: Layout): Promise<CachedService> =>
-  layout === 'all-in-one'
-    ? allInOneService(settings)
-    : distributedApi(settings, options.copies, (line) => {
-        progress(`${configName(settings)}, distributed: ${line}`);
-      });
-
 async function runConfig(options: Options, settings: ChildSettings, layout: Layout, fixture: Buffer): Promise<ConfigRun> {
   const name = `${configName(settings)}, ${layout}`;
   progress(`${name}: starting the service; uploading the fixture and waiting until it is ready`);
-  const service = await startService(options, settings, layout);
+  const service = await startLayoutService(layout, settings, options.copies);
   let bare: BenchChild | null = null;
   try {
     const servicePort = service.port;
@@ -321,7 +296,7 @@ function report(options: Options, runs: readonly ConfigRun[], started: Started, 
       const totals = run.totals[side];
       const rate = totals.requests / totals.seconds;
       rows.push([
-        `${configName(run.settings)}: ${side === 'bare' ? 'bare node:http, from memory' : run.label}`,
+        `${layoutRunName(run.settings, run.layout)}: ${side === 'bare' ? 'bare node:http, from memory' : `${run.label}, cached GET`}`,
         String(totals.requests),
         fixed(totals.seconds, 1),
         fixed(rate, 0),

@@ -1,5 +1,5 @@
 import { BENCH_API_KEY, startEnvironment, type ChildSettings } from './child-process.ts';
-import { metricValue, type CachedService } from './cached-service.ts';
+import { metricValue, type LayoutService } from './layout-service.ts';
 import { hostDistributed } from './pipeline-hosts.ts';
 import { openSetup } from './pipeline-setups.ts';
 import { allocatorOf, ProcessWindow, residentMemoryOf } from './process-stats.ts';
@@ -18,7 +18,7 @@ const API_PROCESS = 'api';
  * one address itself, with no proxy in front. That process is measured from
  * outside, through /proc and its /metrics.
  */
-export async function distributedApi(settings: ChildSettings, copies: number, progress: (line: string) => void): Promise<CachedService> {
+export async function distributedApi(settings: ChildSettings, copies: number, progress: (line: string) => void): Promise<LayoutService> {
   const setup = await openSetup('servers', progress);
   const env = {
     ...setup.env,
@@ -43,7 +43,7 @@ export async function distributedApi(settings: ChildSettings, copies: number, pr
   let window: ProcessWindow | null = null;
   return {
     layout: 'distributed',
-    label: 'distributed: API process, cached GET',
+    label: 'API process',
     port: Number(new URL(base).port),
     pid,
     settings:

@@ -12,12 +12,13 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import sharp from 'sharp';
-import { BENCH_API_KEY, BenchChild, type ChildSettings, type WindowResult } from './child-process.ts';
+import { BENCH_API_KEY, BenchChild, type ChildSettings } from './child-process.ts';
 import { parseCommandLine, runBenchmark, wholeNumber } from './command-line.ts';
 import { authenticated, requestOnce, runLoad, type LoadRequest } from './load-run.ts';
 import { measureQuality, rgbPixels, type Quality, type RgbPixels } from './image-quality.ts';
+import { LAYOUT_OPTIONS, LAYOUT_USAGE, layoutRunName, parseLayouts, startLayoutService, type LayoutOptions } from './layout-options.ts';
+import type { Layout, ServedWindow } from './layout-service.ts';
 import {
-  configName,
   loadAverage,
   machineLines,
   megabytes,
@@ -34,7 +35,6 @@ import {
 } from './side-options.ts';
 import { HEIGHT, sizeAt, WIDTH } from './request-sizes.ts';
 import { againstTarget, fixed, formatTable, quantile } from './stats.ts';
-import { uploadReady } from './upload-ready.ts';
 
 const QUALITY = 80;
 const HOST = '127.0.0.1';
@@ -46,35 +46,43 @@ const USAGE = `Usage: npm run bench:transform -- [options]
 
   --requests N           requests per side, per round and per in-flight level (default 30)
   --in-flight LIST       requests (service) / operations (bare loops) at a time, comma-separated (default 2,8)
+${LAYOUT_USAGE}
 ${SETTINGS_USAGE}
 
 The target ratio (service req/s / bare sharp + libjpeg-turbo req/s) defaults to 0.9.`;
 
-interface Options extends SharedOptions {
+interface Options extends SharedOptions, LayoutOptions {
   readonly requests: number;
   readonly inFlight: readonly number[];
 }
 
 function parseOptions(argv: readonly string[]): Options | 'help' {
-  const values = parseCommandLine(argv, { ...SHARED_OPTIONS, requests: { type: 'string' }, 'in-flight': { type: 'string' } }, USAGE);
+  const values = parseCommandLine(
+    argv,
+    { ...SHARED_OPTIONS, ...LAYOUT_OPTIONS, requests: { type: 'string' }, 'in-flight': { type: 'string' } },
+    USAGE,
+  );
   if (values === 'help') return 'help';
   const inFlight = (values['in-flight'] ?? '2,8').split(',').map((item) => wholeNumber('in-flight', item.trim(), 0, 1, USAGE));
   return {
     ...parseShared(values, 0.9, USAGE, 6),
     requests: wholeNumber('requests', values.requests, 30, 1, USAGE),
     inFlight: [...new Set(inFlight)],
+    ...parseLayouts(values, USAGE),
   };
 }
 
 const SIDES = ['bare', 'mozjpeg', 'request', 'stored'] as const;
 type Side = (typeof SIDES)[number];
 
-const SIDE_NAMES: Readonly<Record<Side, string>> = {
-  bare: 'bare sharp + libjpeg-turbo (the limit)',
-  mozjpeg: 'bare sharp + mozjpeg',
-  request: 'service, POST /v1/transform (request data)',
-  stored: 'service, GET /v1/images/ID.jpg (stored, miss)',
-};
+/** `service`: what serves the requests in the run's layout (LayoutService.label). */
+const sideName = (side: Side, service: string): string =>
+  ({
+    bare: 'bare sharp + libjpeg-turbo (the limit)',
+    mozjpeg: 'bare sharp + mozjpeg',
+    request: `${service}, POST /v1/transform (request data)`,
+    stored: `${service}, GET /v1/images/ID.jpg (stored, miss)`,
+  })[side];
 
 const query = ([width, height]: readonly [number, number]): string => `w=${width}&h=${height}&q=${QUALITY}`;
 
@@ -82,7 +90,7 @@ interface Measurement {
   readonly requests: number;
   readonly seconds: number;
   readonly latenciesMs: readonly number[];
-  readonly window: WindowResult;
+  readonly window: Pick<ServedWindow, 'cpuSeconds' | 'peakRssBytes' | 'profile'>;
 }
 
 interface Totals {
@@ -102,6 +110,9 @@ interface Output {
 
 interface ConfigRun {
   readonly settings: ChildSettings;
+  readonly layout: Layout;
+  /** What served the requests (LayoutService.label). */
+  readonly label: string;
   readonly settingsLine: string;
   readonly outputs: Readonly<Record<Side, Output>>;
   readonly profiles: readonly string[];
@@ -126,15 +137,22 @@ const rateOf = (totals: Totals): number => totals.requests / totals.seconds;
 const cpuPerRequest = (totals: Totals): number => totals.cpuSeconds / totals.requests;
 const sha256 = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex').slice(0, 16);
 
-async function runConfig(options: Options, settings: ChildSettings, fixture: Buffer, reference: RgbPixels): Promise<ConfigRun> {
-  progress(
-    `${configName(settings)}: starting the service and the bare sharp processes; uploading the fixture and waiting until it is ready`,
-  );
-  const [service, bare] = await Promise.all([BenchChild.start('service', settings), BenchChild.start('bare-sharp', settings)]);
+async function runConfig(
+  options: Options,
+  settings: ChildSettings,
+  layout: Layout,
+  fixture: Buffer,
+  reference: RgbPixels,
+): Promise<ConfigRun> {
+  const name = layoutRunName(settings, layout);
+  progress(`${name}: starting the service and the bare sharp processes; uploading the fixture and waiting until it is ready`);
+  const [service, bare] = await Promise.all([
+    startLayoutService(layout, settings, options.copies),
+    BenchChild.start('bare-sharp', settings),
+  ]);
   try {
-    const port = service.port;
-    if (port === null) throw new Error('the service child has no port');
-    const id = await uploadReady(`http://${HOST}:${port}`, fixture, 'image/jpeg', BENCH_API_KEY);
+    const { port } = service;
+    const id = await service.uploadReady(fixture, 'image/jpeg');
     const requestOf = (side: 'request' | 'stored', size: readonly [number, number]): LoadRequest =>
       side === 'request'
         ? {
@@ -189,7 +207,7 @@ async function runConfig(options: Options, settings: ChildSettings, fixture: Buf
         );
       }
       const response = await requestOnce(HOST, port, requestOf(side, sizeAt(0)));
-      if (response.status !== 200) throw new Error(`${SIDE_NAMES[side]}: answered ${response.status}`);
+      if (response.status !== 200) throw new Error(`${sideName(side, service.label)}: answered ${response.status}`);
       return response.body;
     };
     const sample = async (side: Side): Promise<Output> => {
@@ -215,14 +233,14 @@ async function runConfig(options: Options, settings: ChildSettings, fixture: Buf
         // The same sizes for every side in a round (sizeAt(0), 720x588, gave each side's reported output).
         const from = 1 + WARM_UP_REQUESTS + (levelIndex * options.rounds + round) * options.requests;
         for (const side of orderOfRound<Side>(round, SIDES)) {
-          const child = side === 'bare' || side === 'mozjpeg' ? bare : service;
-          await child.windowStart();
+          const measured = side === 'bare' || side === 'mozjpeg' ? bare : service;
+          await measured.windowStart();
           const result = await run(side, from, options.requests, inFlight);
-          const measurement = { ...result, window: await child.windowEnd() };
+          const measurement = { ...result, window: await measured.windowEnd() };
           add(level[side], measurement);
           if (measurement.window.profile !== undefined) profiles.push(`${side}, ${inFlight} in flight: ${measurement.window.profile}`);
           progress(
-            `${configName(settings)}, ${inFlight} in flight, round ${round + 1}/${options.rounds}: ${side} ` +
+            `${name}, ${inFlight} in flight, round ${round + 1}/${options.rounds}: ${side} ` +
               `${fixed(measurement.requests / measurement.seconds, 2)} req/s (load average ${loadAverage()})`,
           );
         }
@@ -230,7 +248,9 @@ async function runConfig(options: Options, settings: ChildSettings, fixture: Buf
     }
     return {
       settings,
-      settingsLine: `settings     ${settingsLine([service, bare])}`,
+      layout,
+      label: service.label,
+      settingsLine: `settings     ${service.settings}\n             ${settingsLine([bare])}`,
       outputs,
       profiles,
       totals,
@@ -247,7 +267,7 @@ const qualityAtLeast = (side: Quality, limit: Quality): boolean =>
   Number(side.ssim.toFixed(4)) >= Number(limit.ssim.toFixed(4)) && Number(side.psnrDb.toFixed(2)) >= Number(limit.psnrDb.toFixed(2));
 
 function targetLines(options: Options, run: ConfigRun): string[] {
-  const name = configName(run.settings);
+  const name = layoutRunName(run.settings, run.layout);
   const lines: string[] = [];
   for (const [inFlight, level] of run.totals) {
     const limit = rateOf(level.bare);
@@ -286,18 +306,18 @@ function report(options: Options, runs: readonly ConfigRun[], started: Started, 
   const outputRows: string[][] = [];
   const targets: string[] = [];
   for (const run of runs) {
-    const name = configName(run.settings);
+    const name = layoutRunName(run.settings, run.layout);
     lines.push(run.settingsLine, ...run.profiles.map((profile) => `profile      ${profile}`));
     for (const side of SIDES) {
       const { bytes, sha256: hash, quality } = run.outputs[side];
-      outputRows.push([`${name}: ${SIDE_NAMES[side]}`, String(bytes), fixed(quality.ssim, 4), fixed(quality.psnrDb, 2), hash]);
+      outputRows.push([`${name}: ${sideName(side, run.label)}`, String(bytes), fixed(quality.ssim, 4), fixed(quality.psnrDb, 2), hash]);
     }
     for (const [inFlight, level] of run.totals) {
       for (const side of SIDES) {
         const totals = level[side];
         const { bytes, quality } = run.outputs[side];
         rows.push([
-          `${name}: ${SIDE_NAMES[side]}`,
+          `${name}: ${sideName(side, run.label)}`,
           String(inFlight),
           String(totals.requests),
           fixed(rateOf(totals), 2),
@@ -345,6 +365,12 @@ function report(options: Options, runs: readonly ConfigRun[], started: Started, 
     '',
     'latency: service = request written → last response byte (client in the parent process); bare = operation queued → done.',
     "peak RSS: of that side's process while it was measured (sampled every 50 ms); CPUs used: its CPU time / wall time.",
+    ...(runs.some((run) => run.layout === 'distributed')
+      ? [
+          'distributed: the API process alone is measured for peak RSS and CPU; the master it reads and the result it stores cost MinIO ' +
+            'and FerretDB CPU besides, which the rates include and the CPU columns do not.',
+        ]
+      : []),
     "ratio: req/s over the limit's; CPU ratio: the limit's CPU time per operation over the side's per request, which a change in " +
       "the machine's load moves less than the rates.",
     `quality: of each side's ${WIDTH}x${HEIGHT} output against sharp's lossless resize of the fixture to ${WIDTH}x${HEIGHT}: ` +
@@ -362,7 +388,9 @@ async function main(options: Options): Promise<void> {
   const fixtureLine = `fixture      ${options.fixture} (${metadata.format}, ${metadata.width}x${metadata.height}, ${fixture.length} bytes)`;
   const reference = await rgbPixels(sharp(fixture).rotate().resize(WIDTH, HEIGHT));
   const runs: ConfigRun[] = [];
-  for (const settings of options.configs) runs.push(await runConfig(options, settings, fixture, reference));
+  for (const settings of options.configs) {
+    for (const layout of options.layouts) runs.push(await runConfig(options, settings, layout, fixture, reference));
+  }
   console.log(report(options, runs, started, fixtureLine));
 }
 

@@ -27,7 +27,7 @@ export interface ServedWindow {
   readonly profile?: string;
 }
 
-export interface CachedService {
+export interface LayoutService {
   readonly layout: Layout;
   /** The table's name for it: what serves the load. */
   readonly label: string;
@@ -74,7 +74,7 @@ export async function memoryComposition(pid: number, base: string): Promise<stri
 }
 
 /** Every service in one process of the bench's own, on the embedded adapters, scanning off, as `npm start` runs them. */
-export async function allInOneService(settings: ChildSettings): Promise<CachedService> {
+export async function allInOneService(settings: ChildSettings): Promise<LayoutService> {
   const child = await BenchChild.start('service', settings);
   const { port } = child;
   if (port === null) {
@@ -83,7 +83,7 @@ export async function allInOneService(settings: ChildSettings): Promise<CachedSe
   }
   return {
     layout: 'all-in-one',
-    label: 'service, cached GET',
+    label: 'service',
     port,
     pid: child.info.pid,
     settings: settingsLine([child]),
