@@ -8,7 +8,6 @@ import { webOriginSchema } from '../web-origin.ts';
 /** Every environment variable ProgImage reads. The prefix keeps them apart from other programs' settings. */
 export const SETTING_PREFIX = 'PROGIMAGE_';
 
-/** Decimal digits only: "0x50", "1e3" and " " are not numbers here, whatever Number() thinks. */
 /**
  * Transformations made on request at once, per CPU. A cheap one (a JPEG
  * shrunk on load) does not keep a core busy: its decode is serial and it
@@ -18,6 +17,7 @@ export const SETTING_PREFIX = 'PROGIMAGE_';
  */
 const TRANSFORMS_PER_CPU = 2;
 
+/** Decimal digits only: "0x50", "1e3" and " " are not numbers here, whatever Number() thinks. */
 const wholeNumber = (min: number, max: number, what: string) =>
   z
     .string()
