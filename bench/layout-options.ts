@@ -45,5 +45,5 @@ export const startLayoutService = (layout: Layout, settings: ChildSettings, copi
   layout === 'all-in-one'
     ? allInOneService(settings)
     : distributedApi(settings, copies, (line) => {
-        progress(`${configName(settings)}, distributed: ${line}`);
+        progress(`${layoutRunName(settings, layout)}: ${line}`);
       });

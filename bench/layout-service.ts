@@ -4,8 +4,9 @@ import { megabytes, settingsLine } from './side-options.ts';
 import { uploadReady } from './upload-ready.ts';
 
 /**
- * The service side of bench:cached (bench/cached-get.ts): whatever serves
- * GET /v1/images, in a layout — `all-in-one`, every service in one process
+ * The service side of bench:cached and bench:transform (bench/cached-get.ts,
+ * bench/transform-throughput.ts): whatever serves the API, in a layout —
+ * `all-in-one`, every service in one process
  * of the bench's own (bench/bench-child.ts), as `npm start` runs them; or
  * `distributed`, the API process of `npm run start:distributed`'s layout
  * (bench/distributed-api.ts).

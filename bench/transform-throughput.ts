@@ -146,10 +146,18 @@ async function runConfig(
 ): Promise<ConfigRun> {
   const name = layoutRunName(settings, layout);
   progress(`${name}: starting the service and the bare sharp processes; uploading the fixture and waiting until it is ready`);
-  const [service, bare] = await Promise.all([
+  const [started, bareStarted] = await Promise.allSettled([
     startLayoutService(layout, settings, options.copies),
     BenchChild.start('bare-sharp', settings),
   ]);
+  // A side that started is stopped when the other could not (the distributed layout is a dozen processes).
+  if (started.status === 'rejected' || bareStarted.status === 'rejected') {
+    if (started.status === 'fulfilled') await started.value.stop();
+    if (bareStarted.status === 'fulfilled') await bareStarted.value.stop();
+    throw started.status === 'rejected' ? started.reason : bareStarted.status === 'rejected' ? bareStarted.reason : undefined;
+  }
+  const service = started.value;
+  const bare = bareStarted.value;
   try {
     const { port } = service;
     const id = await service.uploadReady(fixture, 'image/jpeg');
