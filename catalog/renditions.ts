@@ -2,16 +2,16 @@ import { blobKeys } from '../lib/blob-keys.ts';
 import type { OutputFormat } from '../lib/events/payloads.ts';
 import { encodeAs, openImage, render } from '../lib/imaging/codec.ts';
 import { canAnimate, CONTENT_TYPES } from '../lib/imaging/formats.ts';
-import type { BlobStore } from '../lib/ports/blob-store.ts';
 import { canonicalise } from '../lib/transform/canonical.ts';
 import { estimateTransform } from '../lib/transform/cost.ts';
 import { assertFitsFormat } from '../lib/transform/planned-size.ts';
 import type { TransformSlots } from '../lib/transform/transform-slots.ts';
 import type { Servable } from './image-access.ts';
+import type { MasterCache } from './master-cache.ts';
 import type { ServableBlob, StoredOnce } from './stored-once.ts';
 
 export interface RenditionsOptions {
-  readonly blobs: BlobStore;
+  readonly masters: MasterCache;
   readonly stored: StoredOnce;
   /** Conversions take their turn with transformations: they cost as much (an AVIF of 100 megapixels, gigabytes). */
   readonly slots: TransformSlots;
@@ -37,13 +37,13 @@ export class Renditions {
     const compressed = image.compression.master;
     const owner = { tenant: image.tenant, imageId: image.id };
     const key = compressed.format === format ? compressed.key : blobKeys.rendition(owner, format);
-    const { blobs, stored, slots, timeoutMs } = this.options;
+    const { masters, stored, slots, timeoutMs } = this.options;
     const deadline = Date.now() + timeoutMs();
     return stored.get(key, owner, async () => {
       const estimate = estimateTransform(master, canonicalise({}, format));
       const converted = await slots.runLoaded(
         { tenant: image.tenant, estimate, deadline },
-        { bytes: master.bytes, read: () => blobs.get(master.key) },
+        { bytes: master.bytes, read: () => masters.read(master.key) },
         (bytes) => render(encodeAs(openImage(bytes, master.format, { stillOnly: !canAnimate(format) }), format, 'just-in-time'), format),
       );
       return { data: converted.data, contentType: CONTENT_TYPES[format] };

@@ -13,6 +13,7 @@ import { imageRoutes } from './image-routes.ts';
 import { signedUrlRoutes } from './signed-url-routes.ts';
 import { openImagesCollection } from './images-collection.ts';
 import { startProjector } from './projector.ts';
+import { MasterCache } from './master-cache.ts';
 import { Renditions } from './renditions.ts';
 import { openImageStats } from './image-stats.ts';
 import { statsRoutes } from './stats-routes.ts';
@@ -23,6 +24,8 @@ import { Transformations } from './transformations.ts';
 
 const BLOB_CACHE_BYTES = 64 * 1024 * 1024;
 const CACHED_BLOB_MAX_BYTES = 512 * 1024;
+/** Masters read lately, for the misses that follow (several widths of one image are asked for at once). */
+const MASTER_CACHE = { maxBytes: 32 * 1024 * 1024, maxMasterBytes: 8 * 1024 * 1024 };
 /** URLs whose responses are answered before the framework; each entry shares its bytes with the blob cache. */
 const CACHED_RESPONSES = 10_000;
 
@@ -55,8 +58,9 @@ export const catalogApi: ServiceFactory = async ({
   };
   const stored = new StoredOnce({ blobs, cache: new BlobCache(BLOB_CACHE_BYTES, CACHED_BLOB_MAX_BYTES), isLive, log, metrics });
   const timeoutMs = () => live.current().transforms.timeoutMs;
-  const transformations = new Transformations({ blobs, stored, metrics, timeoutMs, slots: transformSlots });
-  const renditions = new Renditions({ blobs, stored, slots: transformSlots, timeoutMs });
+  const masters = new MasterCache(blobs, MASTER_CACHE, metrics);
+  const transformations = new Transformations({ masters, stored, metrics, timeoutMs, slots: transformSlots });
+  const renditions = new Renditions({ masters, stored, slots: transformSlots, timeoutMs });
   const routes = new Router();
   const transforms = () => live.current().transforms;
   routes.use(

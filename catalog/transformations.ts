@@ -1,17 +1,17 @@
 import { Counter, Histogram, type Registry } from 'prom-client';
 import type { OutputFormat } from '../lib/events/payloads.ts';
 import { CONTENT_TYPES } from '../lib/imaging/formats.ts';
-import type { BlobStore } from '../lib/ports/blob-store.ts';
 import { storedTransformKey, type CanonicalTransform } from '../lib/transform/canonical.ts';
 import { estimateTransform } from '../lib/transform/cost.ts';
 import { runTransform } from '../lib/transform/run-transform.ts';
 import type { TransformSlots } from '../lib/transform/transform-slots.ts';
 import type { TransformResources } from '../lib/transform/steps/step.ts';
 import type { Servable } from './image-access.ts';
+import type { MasterCache } from './master-cache.ts';
 import type { ServableBlob, StoredOnce } from './stored-once.ts';
 
 export interface TransformationsOptions {
-  readonly blobs: BlobStore;
+  readonly masters: MasterCache;
   readonly stored: StoredOnce;
   readonly metrics: Registry;
   readonly timeoutMs: () => number;
@@ -47,7 +47,7 @@ export class Transformations {
 
   /** `resources` reads the other stored images the transformation names (mask, overlay), for the same tenant. */
   async get(image: Servable, transform: CanonicalTransform, resources: TransformResources): Promise<ServableBlob> {
-    const { blobs } = this.options;
+    const { masters } = this.options;
     const { master } = image;
     const owner = { tenant: image.tenant, imageId: image.id };
     const key = storedTransformKey(owner, transform);
@@ -58,7 +58,7 @@ export class Transformations {
       const stopTimer = this.#duration.startTimer({ format });
       const made = await this.options.slots.runLoaded(
         { tenant: image.tenant, estimate: estimateTransform(size, transform), deadline },
-        { bytes: master.bytes, read: () => blobs.get(master.key) },
+        { bytes: master.bytes, read: () => masters.read(master.key) },
         (bytes) => runTransform({ bytes, format: master.format, upright: true, size }, transform, { resources, deadline }),
       );
       stopTimer();
