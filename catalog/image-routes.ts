@@ -41,7 +41,7 @@ export interface ImageRoutesDependencies {
   /** Where responses with their bytes in memory are kept, to be answered again before the framework. */
   readonly responses: ResponseCache;
   /** Renditions and transformations answered with and still being stored: a DELETE waits for them. */
-  readonly stored: Pick<StoredOnce, 'settled'>;
+  readonly stored: Pick<StoredOnce, 'forgetImage'>;
   readonly hits: HitCounter;
   /** Publishes image.deleted when an image is deleted. */
   readonly announce: OutcomeAnnouncer;
@@ -199,7 +199,7 @@ export function imageRoutes({
         usage,
         forget: async (id) => {
           responses.forget(id);
-          await stored.settled(id);
+          await stored.forgetImage(id);
         },
         announce,
       },

@@ -33,7 +33,7 @@ interface Storing {
 export interface StoredOnceOptions {
   readonly blobs: BlobStore;
   readonly cache: BlobCache;
-  /** Whether the image is still there (not deleted): read from the catalog store. */
+  /** Whether the image is still there (not deleted): read from the catalog store once a blob of it is stored. */
   readonly isLive: (owner: BlobOwner) => Promise<boolean>;
   readonly log: Logger;
   readonly metrics: Registry;
@@ -50,16 +50,21 @@ export interface StoredOnceOptions {
  * stored, requests for it get it from memory; a put that fails is logged,
  * and the blob is made again by the next request that misses it.
  *
- * A DELETE wins over a blob being made: a blob made for an image deleted
- * meanwhile is answered 404 and not stored, and once stored it is kept only if
+ * A DELETE wins over a blob being made: once stored, a blob is kept only if
  * its image is still live (DELETE marks the image before it lists the blobs
  * to delete, so one of the two always sees the other). A DELETE through this
- * process also waits for the puts of its image (`settled`), so that it answers
- * once they are gone.
+ * process (`forgetImage`) also has the blobs of its image being made answered
+ * 404 and not stored, and waits for their puts under way, so that it answers
+ * once they are gone. One through another process, while a blob was being
+ * made for a request that had found the image live, lets that request be
+ * answered: the two ran at the same time, and the put cleans up after itself.
  */
 export class StoredOnce {
   readonly #flights = new SingleFlight<ServableBlob>();
   readonly #storing = new Map<string, Storing>();
+  /** Blobs being made, by image; and which of those images were deleted through this process meanwhile. */
+  readonly #making = new Map<ImageId, number>();
+  readonly #deletedWhileMaking = new Set<ImageId>();
 
   constructor(private readonly options: StoredOnceOptions) {
     const storing = this.#storing;
@@ -73,7 +78,7 @@ export class StoredOnce {
     });
   }
 
-  /** @throws HttpError 404 not_found when the image was deleted while its blob was being made */
+  /** @throws HttpError 404 not_found when the image was deleted through this process while its blob was being made */
   async get(key: string, owner: BlobOwner, make: () => Promise<MadeBlob>): Promise<ServableBlob> {
     const held = this.#held(key);
     if (held !== undefined) return held;
@@ -83,18 +88,43 @@ export class StoredOnce {
       // A flight of this process may have made it since the look above (another process's: it is made again, the same bytes).
       const madeMeanwhile = this.#held(key);
       if (madeMeanwhile !== undefined) return madeMeanwhile;
-      const { data, contentType } = await make();
-      if (!(await this.options.isLive(owner))) throw imageNotFound();
+      const { data, contentType } = await this.#madeUnlessDeleted(owner.imageId, make);
       const blob = { info: { key, size: data.length, contentType, sha256: contentSha256(data), lastModified: new Date() }, data };
       this.#storeBehind(blob, owner);
       return blob;
     });
   }
 
+  /**
+   * For a DELETE of the image through this process, once it is marked deleted: the blobs of it being
+   * made are answered 404 and not stored. Resolves once its puts under way have ended.
+   */
+  async forgetImage(imageId: ImageId): Promise<void> {
+    if (this.#making.has(imageId)) this.#deletedWhileMaking.add(imageId);
+    await this.settled(imageId);
+  }
+
   /** Resolves once the puts begun so far (of `imageId`'s blobs only, when given) have ended. */
   async settled(imageId?: ImageId): Promise<void> {
     const puts = [...this.#storing.values()].filter(({ owner }) => imageId === undefined || owner.imageId === imageId);
     await Promise.all(puts.map(({ stored }) => stored));
+  }
+
+  /** @throws HttpError 404 not_found when the image was deleted through this process meanwhile */
+  async #madeUnlessDeleted(imageId: ImageId, make: () => Promise<MadeBlob>): Promise<MadeBlob> {
+    this.#making.set(imageId, (this.#making.get(imageId) ?? 0) + 1);
+    try {
+      const made = await make();
+      if (this.#deletedWhileMaking.has(imageId)) throw imageNotFound();
+      return made;
+    } finally {
+      const others = (this.#making.get(imageId) ?? 1) - 1;
+      if (others > 0) this.#making.set(imageId, others);
+      else {
+        this.#making.delete(imageId);
+        this.#deletedWhileMaking.delete(imageId);
+      }
+    }
   }
 
   #held(key: string): ServableBlob | undefined {
