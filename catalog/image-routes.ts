@@ -40,7 +40,7 @@ export interface ImageRoutesDependencies {
   readonly transforms: () => TransformSettings;
   /** Where responses with their bytes in memory are kept, to be answered again before the framework. */
   readonly responses: ResponseCache;
-  /** Renditions and transformations answered with and still being stored: a DELETE waits for them. */
+  /** Renditions and transformations being made or stored: a DELETE has those being made answered 404, and waits for the puts. */
   readonly stored: Pick<StoredOnce, 'forgetImage'>;
   readonly hits: HitCounter;
   /** Publishes image.deleted when an image is deleted. */

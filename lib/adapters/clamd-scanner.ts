@@ -152,7 +152,7 @@ export function createClamdScanner(config: ClamdConfig): Scanner {
 
   async function scanWithClamd(clam: ClamdClient, body: Buffer | Readable): Promise<ClamdVerdict> {
     // Not Readable.from([body]): with it, the API process under load ran a full (mark-compact) garbage
-    // collection every ~200 ms, 34 against 4 over 300 scanned requests, ~5 ms of CPU per scan (docs/BENCHMARKS.md).
+    // collection every ~200 ms, 11–15 against none over 150 scanned requests: ~5 ms of CPU per scan (docs/BENCHMARKS.md).
     const source = Buffer.isBuffer(body) ? new PassThrough().end(body) : body;
     const input = new InstreamInput();
     let inputError: unknown = null;
