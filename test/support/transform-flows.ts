@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { bearer, errorSchema, json, madeBlobsStored, request, TEST_API_KEY, uploadAccepted, waitForFinalStatus } from './api.ts';
 import { startFixtureServer, type FixtureServer } from './fixture-server.ts';
 import { readFixture } from './fixtures.ts';
+import { parsePrometheusText, sampleSum } from './prometheus.ts';
 import { waitUntil } from '../../lib/wait.ts';
 import type { RunningProgImage } from './progimage.ts';
 
@@ -17,6 +18,15 @@ export type StartProgImage = (env: Readonly<Record<string, string>>) => Promise<
 async function transformsMade(baseUrl: string): Promise<number> {
   const text = (await request(`${baseUrl}/metrics`)).bytes.toString('utf8');
   return [...text.matchAll(/^progimage_transforms_total\{[^}]*\} (\d+)$/gm)].reduce((sum, match) => sum + Number(match[1]), 0);
+}
+
+/** Masters the catalog has read to make transformations, from the store and from memory, read from its /metrics. */
+async function masterReads(baseUrl: string): Promise<{ store: number; memory: number }> {
+  const samples = parsePrometheusText((await request(`${baseUrl}/metrics`)).bytes.toString('utf8'));
+  return {
+    store: sampleSum(samples, 'progimage_master_reads_total', { from: 'store' }),
+    memory: sampleSum(samples, 'progimage_master_reads_total', { from: 'memory' }),
+  };
 }
 
 /** Transformations the catalog is making at this moment, read from its /metrics. */
@@ -193,6 +203,25 @@ export function registerTransformFlows(label: string, start: StartProgImage, flo
     t.deepEqual([meta.width, meta.height], [225, 300], 'resized to 300x225, then turned a quarter');
     const [r, g, b] = await pixel(reply.bytes, 112, 150);
     t.true(r === g && g === b, 'grayscale');
+  });
+
+  test.serial(`${label}: several sizes of a new image, at once and then one more, read its master from the store once`, async (t) => {
+    t.timeout(300_000);
+    const { baseUrl } = await progimage();
+    const id = await uploadAccepted(baseUrl, await readFixture('Landscape_3.jpg'));
+    t.is((await waitForFinalStatus(baseUrl, id)).status, 'ready');
+    const before = await masterReads(baseUrl);
+    const widths = [120, 240, 360, 480];
+    const replies = await Promise.all(widths.map((width) => request(`${baseUrl}/v1/images/${id}.jpg?w=${width}`)));
+    t.deepEqual(
+      await Promise.all(replies.map(async (reply) => (reply.status === 200 ? (await sharp(reply.bytes).metadata()).width : reply.status))),
+      widths,
+    );
+    t.is((await request(`${baseUrl}/v1/images/${id}.jpg?w=600`)).status, 200, 'one more size, asked for afterwards');
+    const after = await masterReads(baseUrl);
+    // At most once: an image of equal bytes uploaded by another flow may share its master, already held.
+    t.true(after.store - before.store <= 1, `${after.store - before.store} reads from the store`);
+    t.is(after.store - before.store + (after.memory - before.memory), widths.length + 1, 'every miss read the master');
   });
 
   test(`${label}: a circle mask leaves the corners transparent and the centre opaque`, async (t) => {
