@@ -7,33 +7,33 @@ import { z } from 'zod';
 import { bearer, errorSchema, json, madeBlobsStored, request, TEST_API_KEY, uploadAccepted, waitForFinalStatus } from './api.ts';
 import { startFixtureServer, type FixtureServer } from './fixture-server.ts';
 import { readFixture } from './fixtures.ts';
-import { parsePrometheusText, sampleSum } from './prometheus.ts';
+import { parsePrometheusText, sampleSum, type Sample } from './prometheus.ts';
 import { waitUntil } from '../../lib/wait.ts';
 import type { RunningProgImage } from './progimage.ts';
 
 /** Starts ProgImage with settings of the flows' own on top (the fixture server's host allowed for fetches). */
 export type StartProgImage = (env: Readonly<Record<string, string>>) => Promise<RunningProgImage>;
 
-/** Transformations made so far by the catalog, read from its /metrics. */
-async function transformsMade(baseUrl: string): Promise<number> {
-  const text = (await request(`${baseUrl}/metrics`)).bytes.toString('utf8');
-  return [...text.matchAll(/^progimage_transforms_total\{[^}]*\} (\d+)$/gm)].reduce((sum, match) => sum + Number(match[1]), 0);
+/** The catalog's /metrics, parsed. */
+async function catalogMetrics(baseUrl: string): Promise<Sample[]> {
+  return parsePrometheusText((await request(`${baseUrl}/metrics`)).bytes.toString('utf8'));
 }
 
-/** Masters the catalog has read to make transformations, from the store and from memory, read from its /metrics. */
+/** Transformations made so far by the catalog. */
+const transformsMade = async (baseUrl: string): Promise<number> => sampleSum(await catalogMetrics(baseUrl), 'progimage_transforms_total');
+
+/** Masters the catalog has read to make transformations, from the store and from memory. */
 async function masterReads(baseUrl: string): Promise<{ store: number; memory: number }> {
-  const samples = parsePrometheusText((await request(`${baseUrl}/metrics`)).bytes.toString('utf8'));
+  const samples = await catalogMetrics(baseUrl);
   return {
     store: sampleSum(samples, 'progimage_master_reads_total', { from: 'store' }),
     memory: sampleSum(samples, 'progimage_master_reads_total', { from: 'memory' }),
   };
 }
 
-/** Transformations the catalog is making at this moment, read from its /metrics. */
-async function transformsRunning(baseUrl: string): Promise<number> {
-  const text = (await request(`${baseUrl}/metrics`)).bytes.toString('utf8');
-  return Number(/^progimage_transforms_in_flight\{[^}]*state="running"[^}]*\} (\d+)$/m.exec(text)?.[1] ?? 0);
-}
+/** Transformations the catalog is making at this moment. */
+const transformsRunning = async (baseUrl: string): Promise<number> =>
+  sampleSum(await catalogMetrics(baseUrl), 'progimage_transforms_in_flight', { state: 'running' });
 
 async function derivedBlobs(running: RunningProgImage, id: string): Promise<string[]> {
   await madeBlobsStored(running.baseUrl);
