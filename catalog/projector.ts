@@ -8,9 +8,9 @@ import type { BlobStore } from '../lib/ports/blob-store.ts';
 import type { EventBus, Subscription } from '../lib/ports/event-bus.ts';
 import { recordItem, type BatchCollections } from './batches-collection.ts';
 import type { ImagesCollection } from './images-collection.ts';
-import { updateVersioned } from '../lib/update-document.ts';
 import { createOutcomeAnnouncer } from './announce-outcome.ts';
 import { deleteImage } from './delete-image.ts';
+import { InProgressRecords } from './in-progress-records.ts';
 import { projectEvent } from './project-event.ts';
 
 /** Every topic whose events the catalog records. */
@@ -58,6 +58,7 @@ export function startProjector({
   concurrency,
 }: ProjectorDependencies): Promise<Subscription> {
   const announce = createOutcomeAnnouncer(bus, images);
+  const records = new InProgressRecords(images);
   return runConsumer({
     bus,
     log,
@@ -80,7 +81,7 @@ export function startProjector({
         return [];
       }
       const saved = { firstOriginal: false };
-      const projected = await updateVersioned(images, event.imageId, (record) => {
+      const projected = await records.update(event.imageId, (record) => {
         const next = record === null || record.tenant === event.tenant ? projectEvent(record, event) : null;
         saved.firstOriginal = record?.original === undefined && next?.original !== undefined;
         return next;
