@@ -2,18 +2,11 @@ import type { Context, Next } from 'koa';
 import { collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { TransformSlots } from '../transform/transform-slots.ts';
 
-/**
- * How often the event-loop lag histogram samples, in ms. prom-client's default
- * of 10 wakes every idle process 100 times a second: about 4 ms of CPU a second
- * each, a twentieth of a CPU for the distributed layout's processes doing nothing.
- */
-const EVENT_LOOP_SAMPLE_MS = 100;
-
 /** One registry per process, with Node's default metrics, served at /metrics. */
 export function createMetricsRegistry(service: string): Registry {
   const registry = new Registry();
   registry.setDefaultLabels({ service });
-  collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: EVENT_LOOP_SAMPLE_MS });
+  collectDefaultMetrics({ register: registry });
   return registry;
 }
 
