@@ -1,23 +1,22 @@
 import { LRUCache } from 'lru-cache';
 import type { Versioned } from '../lib/ports/catalog-store.ts';
 import { updateVersioned } from '../lib/update-document.ts';
+import { imageOutcomeOf } from './image-outcome.ts';
 import type { ImageRecord } from './image-record.ts';
 import type { ImagesCollection } from './images-collection.ts';
 
 /** Images on their way through the pipeline at once, in one catalog process, that are remembered. */
 const REMEMBERED_IMAGES = 1_000;
 
-/** The statuses an image ends its way through the pipeline in (those with an outcome). */
-const SETTLED: ReadonlySet<ImageRecord['status']> = new Set(['ready', 'failed', 'infected', 'deleted']);
-
 /**
  * The projector's updates of image records. Each image gets five or six
  * events in a few seconds, one after the other: each is projected on the
  * record this process saved for the one before, without reading it again
- * (half the catalog store's reads per image). The save is still a
+ * (on MongoDB one read per image instead of one per event). The save is still a
  * compare-and-set on that version, so a record another writer changed
  * meanwhile (a DELETE through the API, another catalog replica) fails it and
- * is read again. A settled image is forgotten: its next event may be days away.
+ * is read again. An image that reached its outcome (ready, failed, infected,
+ * deleted) is forgotten: its next event may be days away.
  */
 export class InProgressRecords {
   readonly #saved = new LRUCache<string, Versioned<ImageRecord>>({ max: REMEMBERED_IMAGES });
@@ -30,7 +29,7 @@ export class InProgressRecords {
     let updated = await updateVersioned(this.images, imageId, change, known);
     // "Nothing to do" is decided on the stored record, which another writer may have changed since.
     if (known !== undefined && updated === known) updated = await updateVersioned(this.images, imageId, change);
-    if (updated === null || SETTLED.has(updated.document.status)) this.#saved.delete(imageId);
+    if (updated === null || imageOutcomeOf(updated.document) !== null) this.#saved.delete(imageId);
     else this.#saved.set(imageId, updated);
     return updated;
   }
