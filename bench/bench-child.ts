@@ -26,6 +26,7 @@ import { parseOptions } from '../lib/transform/options.ts';
 import { hostServices, type HostedServices } from '../lib/service/host.ts';
 import { ALL_SERVICES } from '../services.ts';
 import { runConcurrently } from '../lib/concurrency.ts';
+import { instream } from './bare-instream.ts';
 import { allocatorOf } from './process-stats.ts';
 import type { BreakdownPiece, ChildInfo, ChildReply, SharpLoopResult, WindowResult } from './child-process.ts';
 
@@ -49,6 +50,7 @@ const commandSchema = z.discriminatedUnion('cmd', [
     quality: z.number(),
     mozjpeg: z.boolean(),
     concurrency: z.number(),
+    clamd: z.object({ host: z.string(), port: z.number() }).nullable(),
   }),
   z.object({
     id: z.number(),
@@ -139,18 +141,24 @@ class Window {
 /**
  * The transformation the transform bench asks the service for, as a bare
  * sharp pipeline: resize (fit cover) to each size in turn, JPEG at the
- * quality, with libjpeg-turbo (sharp's default) or mozjpeg. Nothing of
- * ProgImage's: the limit does not move when ProgImage's encoder settings do.
+ * quality, with libjpeg-turbo (sharp's default) or mozjpeg; with `clamd`,
+ * each operation first scans its input there (one INSTREAM), as a service
+ * that scans request data must. Nothing of ProgImage's: the limit does not
+ * move when ProgImage's encoder settings do.
  */
 async function sharpLoop(command: Extract<Command, { cmd: 'sharp-loop' }>): Promise<SharpLoopResult> {
   const bytes = await readFile(command.fixture);
   // A fresh copy per operation, as each request's body is a buffer of its own: libvips' operation cache can never
   // recognise the input of an earlier operation.
-  const once = ([width, height]: readonly [number, number]) =>
-    sharp(Buffer.from(bytes))
+  const { clamd } = command;
+  const once = async ([width, height]: readonly [number, number]) => {
+    const input = Buffer.from(bytes);
+    if (clamd !== null) await instream(clamd, input);
+    return sharp(input)
       .resize(width, height)
       .jpeg({ quality: command.quality, mozjpeg: command.mozjpeg })
       .toBuffer({ resolveWithObject: true });
+  };
   const started = performance.now();
   const results = await runConcurrently(command.sizes.length, command.concurrency, async (index) => {
     const size = command.sizes[index];

@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { newApiKey } from '../lib/auth/keys.ts';
+import type { ClamdAddress } from './bare-instream.ts';
 
 /** Debian's libjemalloc2 (`apt-get install libjemalloc2`). */
 export const JEMALLOC_PATH = '/usr/lib/x86_64-linux-gnu/libjemalloc.so.2';
@@ -131,6 +132,8 @@ type Command =
       readonly quality: number;
       readonly mozjpeg: boolean;
       readonly concurrency: number;
+      /** Scan each input there first (one INSTREAM); null: no scan. */
+      readonly clamd: ClamdAddress | null;
     }
   | {
       readonly cmd: 'breakdown';

@@ -1,5 +1,8 @@
+import { runningPid } from '../infra/local/processes.ts';
+import { HOST, PORTS } from '../infra/local/settings.ts';
+import { loadConfig } from '../lib/config/index.ts';
 import { BENCH_API_KEY, startEnvironment, type ChildSettings } from './child-process.ts';
-import { metricValue, type LayoutService } from './layout-service.ts';
+import { metricValue, type LayoutService, type ScanningClamd } from './layout-service.ts';
 import { hostDistributed } from './pipeline-hosts.ts';
 import { openSetup } from './pipeline-setups.ts';
 import { allocatorOf, ProcessWindow, residentMemoryOf } from './process-stats.ts';
@@ -8,6 +11,14 @@ import { uploadReady } from './upload-ready.ts';
 
 /** The name infra/local/distributed-layout.ts gives the process that serves every public route. */
 const API_PROCESS = 'api';
+
+/** The clamd the layout's settings scan with, if they scan; its pid when it is the local stack's. */
+function scanningClamd(env: Readonly<Record<string, string>>): ScanningClamd | null {
+  const { scan } = loadConfig(env);
+  if (!scan.enabled || scan.clamd === null) return null;
+  const { host, port } = scan.clamd;
+  return { address: { host, port }, pid: host === HOST && port === PORTS.clamd ? runningPid('clamd') : null };
+}
 
 /**
  * bench:cached's `distributed` layout: `npm run start:distributed`'s
@@ -50,6 +61,7 @@ export async function distributedApi(settings: ChildSettings, copies: number, pr
       `api (pid ${pid}, ${copies} ${copies === 1 ? 'copy' : 'copies'} of each processor beside it): ${allocatorOf(pid)}, ` +
       `UV_THREADPOOL_SIZE = ${settings.threadpool ?? '4 (default)'}` +
       (settings.transformSlots === null ? '' : `, transformations at once ${settings.transformSlots}`),
+    clamd: scanningClamd(env),
     uploadReady: async (bytes, contentType) => {
       const id = await uploadReady(base, bytes, contentType, BENCH_API_KEY);
       ids.push(id);

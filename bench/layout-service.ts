@@ -1,3 +1,4 @@
+import type { ClamdAddress } from './bare-instream.ts';
 import { BENCH_API_KEY, BenchChild, type ChildSettings } from './child-process.ts';
 import { residentMemoryOf } from './process-stats.ts';
 import { megabytes, settingsLine } from './side-options.ts';
@@ -28,6 +29,13 @@ export interface ServedWindow {
   readonly profile?: string;
 }
 
+/** The clamd a layout scans request data with. */
+export interface ScanningClamd {
+  readonly address: ClamdAddress;
+  /** Its pid when it is the local stack's, whose CPU time the bench can then read; else null. */
+  readonly pid: number | null;
+}
+
 export interface LayoutService {
   readonly layout: Layout;
   /** The table's name for it: what serves the load. */
@@ -37,6 +45,8 @@ export interface LayoutService {
   readonly pid: number;
   /** What the process runs with, for the report's settings line. */
   readonly settings: string;
+  /** Where request data is scanned before it is decoded; null when the layout scans nothing. */
+  readonly clamd: ScanningClamd | null;
   /** Uploads the image, waits until the pipeline has made it ready, and answers its id (deleted again at stop, where the setup needs it). */
   uploadReady(bytes: Buffer, contentType: string): Promise<string>;
   windowStart(): Promise<void>;
@@ -88,6 +98,7 @@ export async function allInOneService(settings: ChildSettings): Promise<LayoutSe
     port,
     pid: child.info.pid,
     settings: settingsLine([child]),
+    clamd: null,
     uploadReady: (bytes, contentType) => uploadReady(`http://127.0.0.1:${port}`, bytes, contentType, BENCH_API_KEY),
     windowStart: () => child.windowStart(),
     windowEnd: () => child.windowEnd(),

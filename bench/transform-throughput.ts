@@ -4,7 +4,10 @@
  * image (GET /v1/images/ID.jpg?w=…&h=…&q=80, a size not asked for before) —
  * next to the limit, a bare sharp + libjpeg-turbo loop doing the same resize
  * and encode in a process of its own at the same concurrency, and a bare
- * mozjpeg loop for reference. Rates as ratios to the limit, each side's bytes
+ * mozjpeg loop for reference. Where the layout scans request data (the
+ * distributed one, with clamd), a second limit scans each input with a bare
+ * clamd INSTREAM before the same resize and encode: what scanning costs any
+ * server, so that the ratio to it is what ProgImage's own code costs. Rates as ratios to the limit, each side's bytes
  * and quality (SSIM, PSNR against a lossless reference) beside them. A report:
  * it exits 0 whether or not the targets are met, and non-zero only when the
  * run itself fails. See docs/BENCHMARKS.md.
@@ -17,7 +20,7 @@ import { parseCommandLine, runBenchmark, wholeNumber } from './command-line.ts';
 import { authenticated, requestOnce, runLoad, type LoadRequest } from './load-run.ts';
 import { measureQuality, rgbPixels, type Quality, type RgbPixels } from './image-quality.ts';
 import { LAYOUT_OPTIONS, LAYOUT_USAGE, layoutRunName, parseLayouts, startLayoutService, type LayoutOptions } from './layout-options.ts';
-import type { Layout, ServedWindow } from './layout-service.ts';
+import type { Layout, ScanningClamd, ServedWindow } from './layout-service.ts';
 import {
   loadAverage,
   machineLines,
@@ -33,6 +36,7 @@ import {
   type SharedOptions,
   type Started,
 } from './side-options.ts';
+import { ProcessWindow } from './process-stats.ts';
 import { HEIGHT, sizeAt, WIDTH } from './request-sizes.ts';
 import { againstTarget, fixed, formatTable, quantile } from './stats.ts';
 
@@ -72,13 +76,20 @@ function parseOptions(argv: readonly string[]): Options | 'help' {
   };
 }
 
-const SIDES = ['bare', 'mozjpeg', 'request', 'stored'] as const;
-type Side = (typeof SIDES)[number];
+type Side = 'bare' | 'scanned' | 'mozjpeg' | 'request' | 'stored';
+type BareSide = Extract<Side, 'bare' | 'scanned' | 'mozjpeg'>;
+
+const isBare = (side: Side): side is BareSide => side === 'bare' || side === 'scanned' || side === 'mozjpeg';
+
+/** The sides of a run: the limit with the scan only where the layout scans request data. */
+const sidesOf = (scans: boolean): readonly Side[] =>
+  scans ? ['bare', 'scanned', 'mozjpeg', 'request', 'stored'] : ['bare', 'mozjpeg', 'request', 'stored'];
 
 /** `service`: what serves the requests in the run's layout (LayoutService.label). */
 const sideName = (side: Side, service: string): string =>
   ({
     bare: 'bare sharp + libjpeg-turbo (the limit)',
+    scanned: 'bare clamd INSTREAM, then the limit (the limit with the scan)',
     mozjpeg: 'bare sharp + mozjpeg',
     request: `${service}, POST /v1/transform (request data)`,
     stored: `${service}, GET /v1/images/ID.jpg (stored, miss)`,
@@ -91,6 +102,8 @@ interface Measurement {
   readonly seconds: number;
   readonly latenciesMs: readonly number[];
   readonly window: Pick<ServedWindow, 'cpuSeconds' | 'peakRssBytes' | 'profile'>;
+  /** clamd's CPU time over the window, where the side scans and clamd's pid is known. */
+  readonly clamdCpuSeconds: number | null;
 }
 
 interface Totals {
@@ -98,6 +111,7 @@ interface Totals {
   seconds: number;
   latenciesMs: number[];
   cpuSeconds: number;
+  clamdCpuSeconds: number | null;
   peakRssBytes: number;
   rates: number[];
 }
@@ -114,21 +128,33 @@ interface ConfigRun {
   /** What served the requests (LayoutService.label). */
   readonly label: string;
   readonly settingsLine: string;
-  readonly outputs: Readonly<Record<Side, Output>>;
+  readonly sides: readonly Side[];
+  /** The clamd request data was scanned with (null: scanning off). */
+  readonly clamd: ScanningClamd | null;
+  readonly outputs: ReadonlyMap<Side, Output>;
   readonly profiles: readonly string[];
   /** By in-flight level, then side. */
-  readonly totals: ReadonlyMap<number, Readonly<Record<Side, Totals>>>;
+  readonly totals: ReadonlyMap<number, ReadonlyMap<Side, Totals>>;
   readonly clientCpuSeconds: number;
   readonly serviceSeconds: number;
 }
 
-const emptyTotals = (): Totals => ({ requests: 0, seconds: 0, latenciesMs: [], cpuSeconds: 0, peakRssBytes: 0, rates: [] });
+const emptyTotals = (): Totals => ({
+  requests: 0,
+  seconds: 0,
+  latenciesMs: [],
+  cpuSeconds: 0,
+  clamdCpuSeconds: null,
+  peakRssBytes: 0,
+  rates: [],
+});
 
 function add(totals: Totals, measurement: Measurement): void {
   totals.requests += measurement.requests;
   totals.seconds += measurement.seconds;
   for (const latency of measurement.latenciesMs) totals.latenciesMs.push(latency);
   totals.cpuSeconds += measurement.window.cpuSeconds;
+  if (measurement.clamdCpuSeconds !== null) totals.clamdCpuSeconds = (totals.clamdCpuSeconds ?? 0) + measurement.clamdCpuSeconds;
   totals.peakRssBytes = Math.max(totals.peakRssBytes, measurement.window.peakRssBytes);
   totals.rates.push(measurement.requests / measurement.seconds);
 }
@@ -136,6 +162,13 @@ function add(totals: Totals, measurement: Measurement): void {
 const rateOf = (totals: Totals): number => totals.requests / totals.seconds;
 const cpuPerRequest = (totals: Totals): number => totals.cpuSeconds / totals.requests;
 const sha256 = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex').slice(0, 16);
+
+/** A side's entry in a run's map of sides: every side of the run has one. */
+function ofSide<T>(bySide: ReadonlyMap<Side, T>, side: Side): T {
+  const found = bySide.get(side);
+  if (found === undefined) throw new Error(`no ${side} side in this run`);
+  return found;
+}
 
 async function runConfig(
   options: Options,
@@ -158,6 +191,9 @@ async function runConfig(
   }
   const service = started.value;
   const bare = bareStarted.value;
+  const sides = sidesOf(service.clamd !== null);
+  const clamdAddress = service.clamd?.address ?? null;
+  const clamdPid = service.clamd?.pid ?? null;
   try {
     const { port } = service;
     const id = await service.uploadReady(fixture, 'image/jpeg');
@@ -174,16 +210,24 @@ async function runConfig(
     let clientCpuSeconds = 0;
     let serviceSeconds = 0;
     /** Requests or operations `from` … `from + count - 1`, `inFlight` at a time. */
-    const run = async (side: Side, from: number, count: number, inFlight: number): Promise<Omit<Measurement, 'window'>> => {
-      if (side === 'bare' || side === 'mozjpeg') {
+    const loopOf = (side: BareSide, sizes: readonly (readonly [number, number])[], concurrency: number) =>
+      bare.sharpLoop({
+        fixture: options.fixture,
+        sizes,
+        quality: QUALITY,
+        mozjpeg: side === 'mozjpeg',
+        concurrency,
+        clamd: side === 'scanned' ? clamdAddress : null,
+      });
+    const run = async (
+      side: Side,
+      from: number,
+      count: number,
+      inFlight: number,
+    ): Promise<Omit<Measurement, 'window' | 'clamdCpuSeconds'>> => {
+      if (isBare(side)) {
         const sizes = Array.from({ length: count }, (_, index) => sizeAt(from + index));
-        const result = await bare.sharpLoop({
-          fixture: options.fixture,
-          sizes,
-          quality: QUALITY,
-          mozjpeg: side === 'mozjpeg',
-          concurrency: inFlight,
-        });
+        const result = await loopOf(side, sizes, inFlight);
         return { requests: count, seconds: result.seconds, latenciesMs: result.latenciesMs };
       }
       const result = await runLoad({
@@ -201,19 +245,7 @@ async function runConfig(
 
     // Untimed: each side's 720x588 output, for its bytes and quality; then warm-up (start-up, first decode and encode).
     const outputOf = async (side: Side): Promise<Buffer> => {
-      if (side === 'bare' || side === 'mozjpeg') {
-        return Buffer.from(
-          (
-            await bare.sharpLoop({
-              fixture: options.fixture,
-              sizes: [sizeAt(0)],
-              quality: QUALITY,
-              mozjpeg: side === 'mozjpeg',
-              concurrency: 1,
-            })
-          ).output,
-        );
-      }
+      if (isBare(side)) return Buffer.from((await loopOf(side, [sizeAt(0)], 1)).output);
       const response = await requestOnce(HOST, port, requestOf(side, sizeAt(0)));
       if (response.status !== 200) throw new Error(`${sideName(side, service.label)}: answered ${response.status}`);
       return response.body;
@@ -223,29 +255,29 @@ async function runConfig(
       await run(side, 1, WARM_UP_REQUESTS, 2);
       return { bytes: bytes.length, sha256: sha256(bytes), quality: await measureQuality(reference, bytes) };
     };
-    const outputs = {
-      bare: await sample('bare'),
-      mozjpeg: await sample('mozjpeg'),
-      request: await sample('request'),
-      stored: await sample('stored'),
-    };
+    const outputs = new Map<Side, Output>();
+    for (const side of sides) outputs.set(side, await sample(side));
     clientCpuSeconds = 0;
     serviceSeconds = 0;
 
-    const totals = new Map<number, Record<Side, Totals>>();
+    const totals = new Map<number, Map<Side, Totals>>();
     const profiles: string[] = [];
     for (const [levelIndex, inFlight] of options.inFlight.entries()) {
-      const level = { bare: emptyTotals(), mozjpeg: emptyTotals(), request: emptyTotals(), stored: emptyTotals() };
+      const level = new Map(sides.map((side) => [side, emptyTotals()]));
       totals.set(inFlight, level);
       for (let round = 0; round < options.rounds; round += 1) {
         // The same sizes for every side in a round (sizeAt(0), 720x588, gave each side's reported output).
         const from = 1 + WARM_UP_REQUESTS + (levelIndex * options.rounds + round) * options.requests;
-        for (const side of orderOfRound<Side>(round, SIDES)) {
-          const measured = side === 'bare' || side === 'mozjpeg' ? bare : service;
+        for (const side of orderOfRound<Side>(round, sides)) {
+          const measured = isBare(side) ? bare : service;
+          // clamd's CPU where the side scans: the limit with the scan, and request data.
+          const clamdWindow = clamdPid !== null && (side === 'scanned' || side === 'request') ? new ProcessWindow(clamdPid) : null;
           await measured.windowStart();
+          clamdWindow?.start();
           const result = await run(side, from, options.requests, inFlight);
-          const measurement = { ...result, window: await measured.windowEnd() };
-          add(level[side], measurement);
+          const clamdCpuSeconds = clamdWindow?.end().cpuSeconds ?? null;
+          const measurement = { ...result, window: await measured.windowEnd(), clamdCpuSeconds };
+          add(ofSide(level, side), measurement);
           if (measurement.window.profile !== undefined) profiles.push(`${side}, ${inFlight} in flight: ${measurement.window.profile}`);
           progress(
             `${name}, ${inFlight} in flight, round ${round + 1}/${options.rounds}: ${side} ` +
@@ -259,6 +291,8 @@ async function runConfig(
       layout,
       label: service.label,
       settingsLine: `settings     ${service.settings}\n             ${settingsLine([bare])}`,
+      sides,
+      clamd: service.clamd,
       outputs,
       profiles,
       totals,
@@ -274,30 +308,56 @@ async function runConfig(
 const qualityAtLeast = (side: Quality, limit: Quality): boolean =>
   Number(side.ssim.toFixed(4)) >= Number(limit.ssim.toFixed(4)) && Number(side.psnrDb.toFixed(2)) >= Number(limit.psnrDb.toFixed(2));
 
+const sideWork = (side: 'request' | 'stored'): string => (side === 'request' ? 'request data' : 'stored-image miss');
+
 function targetLines(options: Options, run: ConfigRun): string[] {
   const name = layoutRunName(run.settings, run.layout);
   const lines: string[] = [];
+  const ratioLine = (what: string, ratio: number): string =>
+    `target ${name}, ${what}: ratio ${againstTarget(fixed(ratio, 2), String(options.target), ratio >= options.target, 'at least')}`;
   for (const [inFlight, level] of run.totals) {
-    const limit = rateOf(level.bare);
-    for (const side of ['request', 'stored'] as const) {
-      const ratio = rateOf(level[side]) / limit;
-      lines.push(
-        `target ${name}, ${inFlight} in flight, ${side === 'request' ? 'request data' : 'stored-image miss'}: ` +
-          `ratio ${againstTarget(fixed(ratio, 2), String(options.target), ratio >= options.target, 'at least')}`,
-      );
+    const rate = (side: Side): number => rateOf(ofSide(level, side));
+    for (const side of ['request', 'stored'] as const)
+      lines.push(ratioLine(`${inFlight} in flight, ${sideWork(side)}`, rate(side) / rate('bare')));
+    if (level.has('scanned')) {
+      lines.push(ratioLine(`${inFlight} in flight, request data against the limit with the scan`, rate('request') / rate('scanned')));
     }
-    const storedToRequest = rateOf(level.stored) / rateOf(level.request);
+    const storedToRequest = rate('stored') / rate('request');
     lines.push(
       `target ${name}, ${inFlight} in flight, stored-image miss within 10% of request data: ` +
         againstTarget(fixed(storedToRequest, 2), String(STORED_TO_REQUEST_TARGET), storedToRequest >= STORED_TO_REQUEST_TARGET, 'at least'),
     );
   }
+  const limit = ofSide(run.outputs, 'bare').quality;
   for (const side of ['request', 'stored'] as const) {
-    const { quality } = run.outputs[side];
+    const { quality } = ofSide(run.outputs, side);
     lines.push(
-      `target ${name}, ${side === 'request' ? 'request data' : 'stored-image miss'} quality equal or better than the limit's: ` +
-        `SSIM ${fixed(quality.ssim, 4)} vs ${fixed(run.outputs.bare.quality.ssim, 4)}, PSNR ${fixed(quality.psnrDb, 2)} vs ` +
-        `${fixed(run.outputs.bare.quality.psnrDb, 2)} dB → ${qualityAtLeast(quality, run.outputs.bare.quality) ? 'MET' : 'NOT MET'}`,
+      `target ${name}, ${sideWork(side)} quality equal or better than the limit's: ` +
+        `SSIM ${fixed(quality.ssim, 4)} vs ${fixed(limit.ssim, 4)}, PSNR ${fixed(quality.psnrDb, 2)} vs ` +
+        `${fixed(limit.psnrDb, 2)} dB → ${qualityAtLeast(quality, limit) ? 'MET' : 'NOT MET'}`,
+    );
+  }
+  return lines;
+}
+
+/** How a run's request data was scanned, and what clamd's CPU time per scan was where the bench could read it. */
+function scanningLines(run: ConfigRun): string[] {
+  const name = layoutRunName(run.settings, run.layout);
+  if (run.clamd === null) return [`scanning     ${name}: off`];
+  const { address, pid } = run.clamd;
+  const lines = [
+    `scanning     ${name}: request data is scanned by clamd at ${address.host}:${address.port} before it is decoded; ` +
+      'the limit with the scan sends each input there first (one INSTREAM on a connection of its own)',
+  ];
+  if (pid === null) return [...lines, `             clamd's CPU time: not measured (not the local stack's clamd)`];
+  for (const [inFlight, level] of run.totals) {
+    const perScan = (side: Side): string => {
+      const totals = ofSide(level, side);
+      return totals.clamdCpuSeconds === null ? '?' : fixed((totals.clamdCpuSeconds / totals.requests) * 1000, 1);
+    };
+    lines.push(
+      `             clamd (pid ${pid}), ${inFlight} in flight: ${perScan('scanned')} ms of CPU per scan for the limit with the scan, ` +
+        `${perScan('request')} per request of request data`,
     );
   }
   return lines;
@@ -308,22 +368,23 @@ function report(options: Options, runs: readonly ConfigRun[], started: Started, 
     ...machineLines(started.at),
     fixtureLine,
     `work         resize (fit cover) to ${WIDTH}x${HEIGHT}, then each request a pixel or so smaller (every stored-image request a miss), ` +
-      `JPEG q${QUALITY}; the same sizes on every side in each round; scanning off`,
+      `JPEG q${QUALITY}; the same sizes on every side in each round`,
   ];
   const rows: string[][] = [];
   const outputRows: string[][] = [];
   const targets: string[] = [];
   for (const run of runs) {
     const name = layoutRunName(run.settings, run.layout);
-    lines.push(run.settingsLine, ...run.profiles.map((profile) => `profile      ${profile}`));
-    for (const side of SIDES) {
-      const { bytes, sha256: hash, quality } = run.outputs[side];
+    lines.push(run.settingsLine, ...scanningLines(run), ...run.profiles.map((profile) => `profile      ${profile}`));
+    for (const side of run.sides) {
+      const { bytes, sha256: hash, quality } = ofSide(run.outputs, side);
       outputRows.push([`${name}: ${sideName(side, run.label)}`, String(bytes), fixed(quality.ssim, 4), fixed(quality.psnrDb, 2), hash]);
     }
     for (const [inFlight, level] of run.totals) {
-      for (const side of SIDES) {
-        const totals = level[side];
-        const { bytes, quality } = run.outputs[side];
+      const limit = ofSide(level, 'bare');
+      for (const side of run.sides) {
+        const totals = ofSide(level, side);
+        const { bytes, quality } = ofSide(run.outputs, side);
         rows.push([
           `${name}: ${sideName(side, run.label)}`,
           String(inFlight),
@@ -334,8 +395,8 @@ function report(options: Options, runs: readonly ConfigRun[], started: Started, 
           megabytes(totals.peakRssBytes),
           fixed(totals.cpuSeconds / totals.seconds, 2),
           fixed(cpuPerRequest(totals) * 1000, 0),
-          fixed(rateOf(totals) / rateOf(level.bare), 2),
-          fixed(cpuPerRequest(level.bare) / cpuPerRequest(totals), 2),
+          fixed(rateOf(totals) / rateOf(limit), 2),
+          fixed(cpuPerRequest(limit) / cpuPerRequest(totals), 2),
           String(bytes),
           fixed(quality.ssim, 4),
           fixed(quality.psnrDb, 2),
@@ -378,6 +439,9 @@ function report(options: Options, runs: readonly ConfigRun[], started: Started, 
           'distributed: the API process alone is measured for peak RSS and CPU; the master it reads and the result it stores cost MinIO ' +
             'and FerretDB CPU besides, which the rates include and the CPU columns do not.',
         ]
+      : []),
+    ...(runs.some((run) => run.clamd !== null)
+      ? ["scanning: clamd's CPU time is in no CPU column (its own line above); the rates include it, on both sides that scan."]
       : []),
     "ratio: req/s over the limit's; CPU ratio: the limit's CPU time per operation over the side's per request, which a change in " +
       "the machine's load moves less than the rates.",
