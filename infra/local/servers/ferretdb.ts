@@ -1,4 +1,4 @@
-import { cpSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { MongoClient } from 'mongodb';
@@ -10,7 +10,9 @@ import { installDir, installOnce } from './install-cache.ts';
 
 const VERSION = 'v1.24.2';
 const MODULE = 'github.com/FerretDB/FerretDB';
-const home = installDir('ferretdb', VERSION);
+/** The build's own name in the install cache: a binary built before the fix below is not reused. */
+const BUILD = `${VERSION}+id-index`;
+const home = installDir('ferretdb', BUILD);
 const binary = join(home, 'bin', 'ferretdb');
 const workDir = join(runDir, 'ferretdb');
 const logFile = join(runDir, 'ferretdb.log');
@@ -19,6 +21,30 @@ const installLog = join(runDir, 'ferretdb-install.log');
 const GO_HINT = 'FerretDB is built from source with Go 1.24 or newer (https://go.dev/doc/install)';
 
 const downloadInfo = z.object({ Dir: z.string() });
+
+/**
+ * FerretDB 1.24's SQLite backend looks documents up by _id with the SQL
+ * expression `_ferretdb_sjson->'$._id'`, but creates the _id index on
+ * `_ferretdb_sjson->"_id"`. SQLite uses an expression index only for the
+ * same expression, so every lookup and every update by _id scanned the whole
+ * table and parsed each document's JSON, so a read cost grew with the
+ * collection where MongoDB reads one index entry (docs/BENCHMARKS.md, "The
+ * MongoDB stand-in scanned every collection"). The fix names the indexed
+ * expression in the lookups. FerretDB 2 has no SQLite backend, so there is
+ * no release to take it from.
+ */
+const ID_LOOKUP = {
+  file: join('internal', 'backends', 'sqlite', 'metadata', 'metadata.go'),
+  from: `IDColumn = DefaultColumn + "->'$._id'"`,
+  to: 'IDColumn = DefaultColumn + `->"_id"`',
+};
+
+function lookUpIdsByTheirIndex(source: string): void {
+  const file = join(source, ID_LOOKUP.file);
+  const text = readFileSync(file, 'utf8');
+  if (!text.includes(ID_LOOKUP.from)) throw new Error(`${ID_LOOKUP.file}: no line ${ID_LOOKUP.from} to fix (another FerretDB version?)`);
+  writeFileSync(file, text.replace(ID_LOOKUP.from, ID_LOOKUP.to));
+}
 
 /** Writes `go mod download -json` output to a file and reads the module's source folder from it. */
 async function downloadModuleSource(go: string, scratch: string): Promise<string> {
@@ -49,6 +75,7 @@ export const ferretdbServer: LocalServer = {
       // The module cache is read-only; the copy must be writable to add the file and to be removed.
       await run('chmod', ['-R', 'u+w', source], { logFile: installLog });
       writeFileSync(join(source, 'build', 'version', 'version.txt'), `${VERSION}\n`);
+      lookUpIdsByTheirIndex(source);
       await run(go, ['build', '-o', join(scratch, 'bin', 'ferretdb'), './cmd/ferretdb'], {
         cwd: source,
         logFile: installLog,
