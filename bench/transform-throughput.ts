@@ -7,8 +7,9 @@
  * mozjpeg loop for reference. Where the layout scans request data (the
  * distributed one, with clamd), a second limit scans each input with a bare
  * clamd INSTREAM before the same resize and encode: what scanning costs any
- * server, so that the ratio to it is what ProgImage's own code costs. Rates as ratios to the limit, each side's bytes
- * and quality (SSIM, PSNR against a lossless reference) beside them. A report:
+ * server, so that the ratio to it is what ProgImage's own code costs. Rates
+ * as ratios to the limit, each side's bytes and quality (SSIM, PSNR against
+ * a lossless reference) beside them. A report:
  * it exits 0 whether or not the targets are met, and non-zero only when the
  * run itself fails. See docs/BENCHMARKS.md.
  */
@@ -53,7 +54,9 @@ const USAGE = `Usage: npm run bench:transform -- [options]
 ${LAYOUT_USAGE}
 ${SETTINGS_USAGE}
 
-The target ratio (service req/s / bare sharp + libjpeg-turbo req/s) defaults to 0.9.`;
+The target ratio (service req/s / bare sharp + libjpeg-turbo req/s) defaults to 0.9. Where the layout scans
+request data (distributed), a second limit sends each input to the same clamd first (one INSTREAM), and request
+data is also given as a ratio to it.`;
 
 interface Options extends SharedOptions, LayoutOptions {
   readonly requests: number;
