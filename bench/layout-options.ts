@@ -10,7 +10,8 @@ export const LAYOUT_USAGE = `  --layout LIST          what serves the requests, 
                          distributed  the API process of npm run start:distributed's layout, on the local server stack
                                       (started if needed; Kafka, MinIO, FerretDB, clamd), the image made ready by the
                                       layout's worker processes; --sharp-concurrency, --sharp-cache and --profile do not
-                                      apply to it (they are the bench child's)
+                                      apply to it (they are the bench child's; profile its API process with
+                                      bench/profile-process.ts)
   --copies N             copies of each pipeline processor in the distributed layout (default 1)`;
 
 export const LAYOUT_OPTIONS = {
