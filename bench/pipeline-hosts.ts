@@ -100,7 +100,9 @@ export async function hostDistributed(
       cpuSeconds: machineCpuSeconds,
       pids: () => supervisor.pids(),
       cpuSecondsByProcess: () => cpuSecondsOfLayout(supervisor.pids()),
-      stop: () => supervisor.stop(20_000),
+      stop: async () => {
+        for (const end of await supervisor.stop(20_000)) progress(`distributed: ${end} instead of stopping cleanly`);
+      },
     };
   } catch (error) {
     await supervisor.stop(20_000);

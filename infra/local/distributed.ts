@@ -54,18 +54,21 @@ let stopping: Promise<void> | null = null;
 function stop(reason: string, exitCode: number): void {
   stopping ??= (async () => {
     say(`${reason}: stopping every process`);
-    await supervisor.stop(STOP_GRACE_MS);
-    say('stopped');
-    process.exit(exitCode);
+    const unclean = await supervisor.stop(STOP_GRACE_MS);
+    for (const end of unclean) say(`${end} instead of stopping cleanly`);
+    say(unclean.length === 0 ? 'stopped' : `stopped; ${unclean.length} did not stop cleanly`);
+    process.exit(unclean.length === 0 ? exitCode : 1);
   })();
 }
 
 async function main(): Promise<void> {
   const copies = parseCopies(process.argv.slice(2));
-  process.once('SIGINT', () => {
+  // Not once: Ctrl-C often arrives twice (from the terminal and again through tsx), and a second signal
+  // with no listener would end this process before its children, leaving them running.
+  process.on('SIGINT', () => {
     stop('SIGINT', 0);
   });
-  process.once('SIGTERM', () => {
+  process.on('SIGTERM', () => {
     stop('SIGTERM', 0);
   });
   supervisor.failed.catch((error: unknown) => {

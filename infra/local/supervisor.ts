@@ -103,19 +103,25 @@ export class Supervisor {
     );
   }
 
-  /** SIGTERM to every process (a clean stop: consumers leave their groups), SIGKILL to any still there after `graceMs`. */
-  async stop(graceMs: number): Promise<void> {
+  /**
+   * SIGTERM to every process (a clean stop: consumers leave their groups), SIGKILL to any still there
+   * after `graceMs`. Resolves with how each process ended that did not stop cleanly (exit code 0).
+   */
+  async stop(graceMs: number): Promise<readonly string[]> {
     this.#stopping = true;
-    const running = [...this.#copies.values()].flatMap(({ child }) =>
-      child !== null && child.exitCode === null && child.signalCode === null ? [child] : [],
+    const running = [...this.#copies.values()].flatMap(({ spec, child }) =>
+      child !== null && child.exitCode === null && child.signalCode === null ? [{ name: spec.name, child }] : [],
     );
-    const exits = running.map((child) => once(child, 'exit'));
-    for (const child of running) child.kill('SIGTERM');
+    const ends = running.map(async ({ name, child }) => {
+      const [code, signal] = (await once(child, 'exit')) as [number | null, NodeJS.Signals | null];
+      return code === 0 ? [] : [`${name} (pid ${child.pid ?? '?'}) ended with ${signal ?? `code ${code ?? '?'}`}`];
+    });
+    for (const { child } of running) child.kill('SIGTERM');
     const timer = setTimeout(() => {
-      for (const child of running) child.kill('SIGKILL');
+      for (const { child } of running) child.kill('SIGKILL');
     }, graceMs);
     try {
-      await Promise.all(exits);
+      return (await Promise.all(ends)).flat();
     } finally {
       clearTimeout(timer);
     }

@@ -320,7 +320,13 @@ export async function runMain(name: string, factories: readonly ServiceFactory[]
     console.error(`${name} could not start: ${errorMessage(error)}`);
     process.exit(1);
   }
-  const shutdown = (signal: string) => {
+  let stopping = false;
+  const shutdown = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      log.info({ signal }, 'already stopping');
+      return;
+    }
+    stopping = true;
     log.info({ signal }, 'stopping');
     hosted.stop().then(
       () => process.exit(0),
@@ -330,6 +336,9 @@ export async function runMain(name: string, factories: readonly ServiceFactory[]
       },
     );
   };
-  process.once('SIGTERM', shutdown);
-  process.once('SIGINT', shutdown);
+  // Listening for good, not once: a stop is often signalled twice (Ctrl-C reaches every process in the
+  // terminal's group and tsx passes it on again; a supervisor sends its own SIGTERM), and a signal with
+  // no listener left ends the process at once, in the middle of its stop.
+  process.on('SIGTERM', shutdown);
+  process.on('SIGINT', shutdown);
 }

@@ -172,12 +172,12 @@ test.serial(
   },
 );
 
-test.serial('Ctrl-C stops every process of the layout', async (t) => {
+test.serial('Ctrl-C, even twice, stops every process of the layout cleanly', async (t) => {
   const distributed = await layout();
   const pids = distributed.allPids();
   t.true(pids.length >= 16, `the layout runs every service, processors in two copies (${pids.length} processes)`);
   running = undefined;
-  t.is(await distributed.stop(), 0);
+  t.is(await distributed.stop(), 0, `every process stopped cleanly; the launcher's output:\n${distributed.output().slice(-4000)}`);
   await waitUntil(() => pids.every((pid) => !isAlive(pid)), { timeoutMs: 10_000, description: 'every process of the layout to be gone' });
   t.pass();
 });

@@ -23,7 +23,10 @@ export interface DistributedProgImage {
   allPids(): readonly number[];
   /** The launcher's output so far (every process's lines, prefixed with its name). */
   output(): string;
-  /** Ctrl-C: resolves with the launcher's exit code once it has stopped every process. */
+  /**
+   * Ctrl-C as a terminal sends it, to every process of the layout, and once more while they stop (a
+   * second press, or tsx passing the first on again): resolves with the launcher's exit code.
+   */
   stop(): Promise<number | null>;
 }
 
@@ -55,6 +58,14 @@ export async function startDistributed(label: string, env: Readonly<Record<strin
     if (launcher.pid !== undefined && launcher.exitCode === null) process.kill(-launcher.pid, 'SIGKILL');
   };
   process.once('exit', killGroup);
+  const interruptGroup = () => {
+    if (launcher.pid === undefined || launcher.exitCode !== null) return;
+    try {
+      process.kill(-launcher.pid, 'SIGINT');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error; // every process has already ended
+    }
+  };
   const exited = once(launcher, 'exit').then(([code]) => code as number | null);
   let output = '';
   const pids = new Map<string, number>();
@@ -93,7 +104,13 @@ export async function startDistributed(label: string, env: Readonly<Record<strin
     allPids: () => [...started],
     output: () => output,
     async stop() {
-      if (!ended) launcher.kill('SIGINT');
+      interruptGroup();
+      await waitUntil(() => ended || output.includes('stopping every process'), {
+        timeoutMs: 10_000,
+        intervalMs: 50,
+        description: 'the launcher to begin stopping',
+      });
+      interruptGroup();
       const code = await exited;
       process.off('exit', killGroup);
       await deployment.remove();
