@@ -27,7 +27,7 @@ import { hostServices, type HostedServices } from '../lib/service/host.ts';
 import { ALL_SERVICES } from '../services.ts';
 import { runConcurrently } from '../lib/concurrency.ts';
 import { instream } from './bare-instream.ts';
-import { allocatorOf } from './process-stats.ts';
+import { memorySettingsOf } from './process-stats.ts';
 import type { BreakdownPiece, ChildInfo, ChildReply, SharpLoopResult, WindowResult } from './child-process.ts';
 
 const role = z.enum(['service', 'bare-http', 'bare-sharp']).parse(process.argv[2]);
@@ -67,7 +67,7 @@ function info(): ChildInfo {
   const cache = sharp.cache();
   return {
     pid: process.pid,
-    allocator: allocatorOf('self'),
+    memorySettings: memorySettingsOf('self'),
     sharpConcurrency: sharp.concurrency(),
     sharpCache: cache.memory.max === 0 && cache.items.max === 0 ? 'off' : `on (${cache.memory.max} MB, ${cache.items.max} operations)`,
     uvThreadpoolSize: process.env.UV_THREADPOOL_SIZE ?? '4 (default)',

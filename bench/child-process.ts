@@ -31,7 +31,7 @@ export type ChildRole = 'service' | 'bare-http' | 'bare-sharp';
 
 export interface ChildInfo {
   readonly pid: number;
-  readonly allocator: string;
+  readonly memorySettings: string;
   readonly sharpConcurrency: number;
   readonly sharpCache: string;
   readonly uvThreadpoolSize: string;
@@ -76,7 +76,7 @@ export type ChildReply =
 
 const infoSchema = z.object({
   pid: z.number(),
-  allocator: z.string(),
+  memorySettings: z.string(),
   sharpConcurrency: z.number(),
   sharpCache: z.string(),
   uvThreadpoolSize: z.string(),

@@ -5,7 +5,7 @@ import { BENCH_API_KEY, startEnvironment, type ChildSettings } from './child-pro
 import { metricValue, type LayoutService, type ScanningClamd } from './layout-service.ts';
 import { hostDistributed } from './pipeline-hosts.ts';
 import { openSetup } from './pipeline-setups.ts';
-import { allocatorOf, ProcessWindow, residentMemoryOf } from './process-stats.ts';
+import { memorySettingsOf, ProcessWindow, residentMemoryOf } from './process-stats.ts';
 import { megabytes } from './side-options.ts';
 import { uploadReady } from './upload-ready.ts';
 
@@ -58,7 +58,7 @@ export async function distributedApi(settings: ChildSettings, copies: number, pr
     port: Number(new URL(base).port),
     pid,
     settings:
-      `api (pid ${pid}, ${copies} ${copies === 1 ? 'copy' : 'copies'} of each processor beside it): ${allocatorOf(pid)}, ` +
+      `api (pid ${pid}, ${copies} ${copies === 1 ? 'copy' : 'copies'} of each processor beside it): ${memorySettingsOf(pid)}, ` +
       `UV_THREADPOOL_SIZE = ${settings.threadpool ?? '4 (default)'}` +
       (settings.transformSlots === null ? '' : `, transformations at once ${settings.transformSlots}`),
     clamd: scanningClamd(env),

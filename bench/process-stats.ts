@@ -37,13 +37,18 @@ export function residentMemoryOf(pid: number): ResidentMemory {
   return { rssBytes: kilobytes(status, 'VmRSS'), anonBytes: kilobytes(status, 'RssAnon'), fileBytes: kilobytes(status, 'RssFile') };
 }
 
-/** The allocator a process runs with: jemalloc when it is mapped, else glibc's malloc and its arenas. */
-export function allocatorOf(pid: number | 'self'): string {
+/**
+ * The memory settings a process runs with: its allocator (jemalloc when it is mapped, else glibc's
+ * malloc and its arenas) and its NODE_OPTIONS (the V8 heap's flags).
+ */
+export function memorySettingsOf(pid: number | 'self'): string {
   try {
-    if (readFileSync(`/proc/${pid}/maps`, 'utf8').includes('jemalloc')) return 'jemalloc (LD_PRELOAD)';
     const environ = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
-    const arenas = environ.find((entry) => entry.startsWith('MALLOC_ARENA_MAX='))?.slice('MALLOC_ARENA_MAX='.length);
-    return `glibc malloc, MALLOC_ARENA_MAX ${arenas ?? 'unset (8 per CPU)'}`;
+    const variable = (name: string): string | undefined => environ.find((entry) => entry.startsWith(`${name}=`))?.slice(name.length + 1);
+    const given = variable('NODE_OPTIONS')?.trim() ?? '';
+    const nodeOptions = `NODE_OPTIONS ${given === '' ? 'unset' : given}`;
+    if (readFileSync(`/proc/${pid}/maps`, 'utf8').includes('jemalloc')) return `jemalloc (LD_PRELOAD), ${nodeOptions}`;
+    return `glibc malloc, MALLOC_ARENA_MAX ${variable('MALLOC_ARENA_MAX') ?? 'unset (8 per CPU)'}, ${nodeOptions}`;
   } catch {
     return 'unknown';
   }

@@ -141,7 +141,7 @@ export function settingsLine(children: readonly BenchChild[]): string {
   return children
     .map(
       ({ role, info }) =>
-        `${role}: ${info.allocator}, sharp.concurrency() = ${info.sharpConcurrency}, sharp cache ${info.sharpCache}, UV_THREADPOOL_SIZE = ${info.uvThreadpoolSize}` +
+        `${role}: ${info.memorySettings}, sharp.concurrency() = ${info.sharpConcurrency}, sharp cache ${info.sharpCache}, UV_THREADPOOL_SIZE = ${info.uvThreadpoolSize}` +
         (info.transformSlots === null ? '' : `, transformations at once ${info.transformSlots}`),
     )
     .join('\n             ');
