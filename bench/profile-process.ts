@@ -13,6 +13,7 @@
 import { writeFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
+import { waitUntil } from '../lib/wait.ts';
 
 const INSPECTOR = 'http://127.0.0.1:9229';
 const USAGE = 'usage: node --experimental-websocket --import tsx bench/profile-process.ts PID SECONDS OUT.cpuprofile';
@@ -25,16 +26,12 @@ const replySchema = z.object({ id: z.number(), result: z.unknown().optional(), e
 /** The inspector's WebSocket address, once the process has opened it (it takes a moment after SIGUSR1). */
 async function debuggerUrl(pid: number): Promise<string> {
   process.kill(pid, 'SIGUSR1');
-  for (let attempt = 0; attempt < 50; attempt += 1) {
-    const targets = await fetch(`${INSPECTOR}/json/list`).then(
-      async (response) => targetsSchema.parse(await response.json()),
-      () => [],
-    );
-    const [target] = targets;
-    if (target !== undefined) return target.webSocketDebuggerUrl;
-    await sleep(100);
-  }
-  throw new Error(`process ${pid} opened no inspector on ${INSPECTOR} (is it a Node process? is the port taken?)`);
+  const target = await waitUntil(async () => targetsSchema.parse(await (await fetch(`${INSPECTOR}/json/list`)).json())[0] ?? false, {
+    timeoutMs: 5_000,
+    intervalMs: 100,
+    description: `process ${pid} to open its inspector on ${INSPECTOR} (is it a Node process? is the port taken?)`,
+  });
+  return target.webSocketDebuggerUrl;
 }
 
 /** One DevTools protocol session: commands sent in order, each answered by its id. */

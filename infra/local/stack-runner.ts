@@ -53,7 +53,7 @@ async function waitHealthy(server: LocalServer): Promise<void> {
 }
 
 /** Resolves true when something accepts connections on the loopback port. */
-function portInUse(port: number): Promise<boolean> {
+export function portInUse(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = connect({ host: HOST, port });
     socket.once('connect', () => {

@@ -1,10 +1,11 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:http';
-import { connect, type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
 import sharp from 'sharp';
+import { portInUse } from '../../infra/local/stack-runner.ts';
 import { waitUntil } from '../../lib/wait.ts';
 import { request, TEST_AUTH_ENV } from '../support/api.ts';
 import { spawnChildService } from '../support/child-service.ts';
@@ -18,19 +19,6 @@ import { readFixture } from '../support/fixtures.ts';
  */
 
 const PHOTO = '2569067123_aca715a2ee_o.jpg';
-
-/** Whether a new connection to `port` on loopback is refused: the process no longer listens. */
-const refusesConnections = (port: number): Promise<boolean> =>
-  new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(false);
-    });
-    socket.once('error', () => {
-      resolve(true);
-    });
-  });
 
 test('a signal repeated while the process stops neither ends it early nor drops the request in flight', async (t) => {
   const photo = await readFixture(PHOTO);
@@ -71,7 +59,7 @@ test('a signal repeated while the process stops neither ends it early nor drops 
   await waitUntil(() => upstreamAsked, { timeoutMs: 30_000, intervalMs: 20, description: 'the transformation to fetch its input' });
 
   progimage.signal('SIGINT');
-  await waitUntil(() => refusesConnections(Number(new URL(progimage.baseUrl).port)), {
+  await waitUntil(async () => !(await portInUse(Number(new URL(progimage.baseUrl).port))), {
     timeoutMs: 10_000,
     intervalMs: 20,
     description: 'the process to stop taking connections',

@@ -54,18 +54,19 @@ export async function startDistributed(label: string, env: Readonly<Record<strin
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  const killGroup = () => {
-    if (launcher.pid !== undefined && launcher.exitCode === null) process.kill(-launcher.pid, 'SIGKILL');
-  };
-  process.once('exit', killGroup);
-  const interruptGroup = () => {
+  /** A signal to every process of the layout, as long as the launcher runs. */
+  const signalGroup = (signal: NodeJS.Signals) => {
     if (launcher.pid === undefined || launcher.exitCode !== null) return;
     try {
-      process.kill(-launcher.pid, 'SIGINT');
+      process.kill(-launcher.pid, signal);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error; // every process has already ended
     }
   };
+  const killGroup = () => {
+    signalGroup('SIGKILL');
+  };
+  process.once('exit', killGroup);
   const exited = once(launcher, 'exit').then(([code]) => code as number | null);
   let output = '';
   const pids = new Map<string, number>();
@@ -104,13 +105,13 @@ export async function startDistributed(label: string, env: Readonly<Record<strin
     allPids: () => [...started],
     output: () => output,
     async stop() {
-      interruptGroup();
+      signalGroup('SIGINT');
       await waitUntil(() => ended || output.includes('stopping every process'), {
         timeoutMs: 10_000,
         intervalMs: 50,
         description: 'the launcher to begin stopping',
       });
-      interruptGroup();
+      signalGroup('SIGINT');
       const code = await exited;
       process.off('exit', killGroup);
       await deployment.remove();
