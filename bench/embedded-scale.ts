@@ -111,9 +111,9 @@ if (values.measure) {
   const dataDir = mkdtempSync(join(tmpdir(), 'progimage-embedded-scale-'));
   try {
     const seedSeconds = await seed(dataDir);
+    // The runtime's settings this bench runs with (npm run bench:embedded: infra/progimage-node's) and its tsx.
     const args = [
-      '--import',
-      'tsx',
+      ...process.execArgv,
       'bench/embedded-scale.ts',
       '--measure',
       '--data-dir',
@@ -124,9 +124,9 @@ if (values.measure) {
       String(gets),
     ];
     const measured = JSON.parse(execFileSync(process.execPath, args, { encoding: 'utf8' })) as Record<string, number>;
-    // A bare Node process with tsx, for comparison: what the store adds to the RSS.
+    // A bare Node process with the same settings, for comparison: what the store adds to the RSS.
     const bareRss = Number(
-      execFileSync(process.execPath, ['--import', 'tsx', '-e', 'console.log(process.memoryUsage().rss / 2 ** 20)'], { encoding: 'utf8' }),
+      execFileSync(process.execPath, [...process.execArgv, '-e', 'console.log(process.memoryUsage().rss / 2 ** 20)'], { encoding: 'utf8' }),
     );
     const f = (value: number | undefined): string => (value ?? NaN).toFixed(2);
     console.log(

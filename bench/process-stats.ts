@@ -37,18 +37,22 @@ export function residentMemoryOf(pid: number): ResidentMemory {
   return { rssBytes: kilobytes(status, 'VmRSS'), anonBytes: kilobytes(status, 'RssAnon'), fileBytes: kilobytes(status, 'RssFile') };
 }
 
+/** A V8 heap flag: `--max-semi-space-size=8`, `--max-old-space-size=512`, … */
+const HEAP_FLAG = /^--[a-z-]+-space-size=/;
+
 /**
  * The memory settings a process runs with: its allocator (jemalloc when it is mapped, else glibc's
- * malloc and its arenas) and its NODE_OPTIONS (the V8 heap's flags).
+ * malloc and its arenas) and the V8 heap's flags, on its command line or in NODE_OPTIONS.
  */
 export function memorySettingsOf(pid: number | 'self'): string {
   try {
     const environ = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
     const variable = (name: string): string | undefined => environ.find((entry) => entry.startsWith(`${name}=`))?.slice(name.length + 1);
-    const given = variable('NODE_OPTIONS')?.trim() ?? '';
-    const nodeOptions = `NODE_OPTIONS ${given === '' ? 'unset' : given}`;
-    if (readFileSync(`/proc/${pid}/maps`, 'utf8').includes('jemalloc')) return `jemalloc (LD_PRELOAD), ${nodeOptions}`;
-    return `glibc malloc, MALLOC_ARENA_MAX ${variable('MALLOC_ARENA_MAX') ?? 'unset (8 per CPU)'}, ${nodeOptions}`;
+    const given = [...readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0'), ...(variable('NODE_OPTIONS') ?? '').split(/\s+/)];
+    const heapFlags = given.filter((argument) => HEAP_FLAG.test(argument));
+    const heap = `V8 heap ${heapFlags.length === 0 ? 'as V8 sizes it' : heapFlags.join(' ')}`;
+    if (readFileSync(`/proc/${pid}/maps`, 'utf8').includes('jemalloc')) return `jemalloc (LD_PRELOAD), ${heap}`;
+    return `glibc malloc, MALLOC_ARENA_MAX ${variable('MALLOC_ARENA_MAX') ?? 'unset (8 per CPU)'}, ${heap}`;
   } catch {
     return 'unknown';
   }

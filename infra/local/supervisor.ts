@@ -7,6 +7,8 @@ import { fileURLToPath } from 'node:url';
 import { waitUntil } from '../../lib/wait.ts';
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+/** node with the runtime settings every ProgImage process runs with (its comments say which and why). */
+export const PROGIMAGE_NODE = fileURLToPath(new URL('../progimage-node', import.meta.url));
 /** A copy that crashes is started again after this long, doubling up to the most while it keeps crashing. */
 const FIRST_RESTART_DELAY_MS = 1000;
 const MOST_RESTART_DELAY_MS = 30_000;
@@ -140,7 +142,7 @@ export class Supervisor {
 
   async #spawn(copy: Copy): Promise<void> {
     const { name, main, env } = copy.spec;
-    const child = spawn(process.execPath, ['--import', 'tsx', main], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(PROGIMAGE_NODE, [main], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
     copy.child = child;
     copy.startedAt = Date.now();
     for (const stream of [child.stdout, child.stderr]) {

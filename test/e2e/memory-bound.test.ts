@@ -33,8 +33,6 @@ test(`a ${SIDE}x${SIDE} image in every format keeps the process under 1 GB; what
     ...TEST_AUTH_ENV,
     PROGIMAGE_DATA_DIR: dataDir,
     PROGIMAGE_LOG_LEVEL: 'warn',
-    MALLOC_ARENA_MAX: '2',
-    NODE_OPTIONS: '--max-semi-space-size=8',
   });
   t.teardown(async () => {
     await progimage.stop();

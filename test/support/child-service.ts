@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { waitUntil } from '../../lib/wait.ts';
-import { freePort } from '../../infra/local/supervisor.ts';
+import { freePort, PROGIMAGE_NODE } from '../../infra/local/supervisor.ts';
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 /** How much of a child's output is kept for failure messages: its last lines matter most. */
@@ -39,13 +39,13 @@ export interface ChildService {
 }
 
 /**
- * Spawns `node --import tsx <main>` from the repository root with `env` and an
- * HTTP port of its own on loopback. Returns at once, so that the caller can
+ * Spawns `infra/progimage-node <main>` (as every layout runs a service) from the
+ * repository root with `env` and an HTTP port of its own on loopback. Returns at once, so that the caller can
  * register `stop()` for teardown before waiting for `ready()`.
  */
 export async function spawnChildService(main: string, env: Readonly<Record<string, string | undefined>>): Promise<ChildService> {
   const port = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', main], {
+  const child = spawn(PROGIMAGE_NODE, [main], {
     cwd: REPO_ROOT,
     env: { ...env, PROGIMAGE_HTTP_HOST: '127.0.0.1', PROGIMAGE_HTTP_PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],

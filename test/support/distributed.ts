@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { isolatedDeployment } from '../../infra/local/deployment.ts';
-import { freePort } from '../../infra/local/supervisor.ts';
+import { freePort, PROGIMAGE_NODE } from '../../infra/local/supervisor.ts';
 import { localStackEnvironment } from '../../infra/local/settings.ts';
 import { waitUntil } from '../../lib/wait.ts';
 import { TEST_AUTH_ENV } from './api.ts';
@@ -36,7 +36,7 @@ export async function startDistributed(label: string, env: Readonly<Record<strin
   const deployment = isolatedDeployment(label, servers);
   const port = await freePort();
   const stack = process.env.PROGIMAGE_KAFKA_BROKERS === undefined ? localStackEnvironment() : {};
-  const launcher = spawn(process.execPath, ['--import', 'tsx', 'infra/local/distributed.ts'], {
+  const launcher = spawn(PROGIMAGE_NODE, ['infra/local/distributed.ts'], {
     cwd: REPO_ROOT,
     // Its own process group, so that a test that dies still takes every process down with it (see the exit hook).
     detached: true,

@@ -27,23 +27,24 @@ const composePath = inRepository('infra/docker-compose.yml');
 const envExamplePath = inRepository('infra/.env.example');
 const dockerfilePath = inRepository('infra/Dockerfile');
 const adminWrapperPath = inRepository('infra/progimage-admin');
+const nodeWrapperPath = inRepository('infra/progimage-node');
 const prometheusConfigPath = inRepository('infra/prometheus/prometheus.yml');
 const alertsPath = inRepository('infra/prometheus/alerts.yml');
 const dashboardPath = inRepository('infra/grafana/dashboards/progimage.json');
 
 /** Every ProgImage process, and the command its container runs. */
 const SERVICE_COMMANDS: Readonly<Record<string, string>> = {
-  api: 'node --import tsx api/main.ts',
-  ingest: 'node --import tsx ingest/main.ts',
-  scan: 'node --import tsx processors/scan/main.ts',
-  strip: 'node --import tsx processors/strip/main.ts',
-  compress: 'node --import tsx processors/compress/main.ts',
-  variants: 'node --import tsx processors/variants/main.ts',
-  transform: 'node --import tsx processors/transform/main.ts',
-  rescan: 'node --import tsx processors/rescan/main.ts',
-  catalog: 'node --import tsx catalog/main.ts',
-  scheduler: 'node --import tsx scheduler/main.ts',
-  webhooks: 'node --import tsx webhooks/main.ts',
+  api: 'progimage-node api/main.ts',
+  ingest: 'progimage-node ingest/main.ts',
+  scan: 'progimage-node processors/scan/main.ts',
+  strip: 'progimage-node processors/strip/main.ts',
+  compress: 'progimage-node processors/compress/main.ts',
+  variants: 'progimage-node processors/variants/main.ts',
+  transform: 'progimage-node processors/transform/main.ts',
+  rescan: 'progimage-node processors/rescan/main.ts',
+  catalog: 'progimage-node catalog/main.ts',
+  scheduler: 'progimage-node scheduler/main.ts',
+  webhooks: 'progimage-node webhooks/main.ts',
 };
 const WORKERS = Object.keys(SERVICE_COMMANDS).filter((name) => name !== 'api');
 
@@ -218,6 +219,31 @@ test('the image holds every file the processes and the admin command import, whe
       if (source !== undefined) t.is(copied.get(source), path.posix.join('/app', source), `${source} lands in /app/${source}`);
     }
   }
+});
+
+test('progimage-node is on the PATH of the image and runs a script with tsx, two malloc arenas and a young generation fixed at 8 MB', async (t) => {
+  t.is(copiedIntoImage().get('infra/progimage-node'), '/usr/local/bin/progimage-node');
+  t.regex(readFileSync(dockerfilePath, 'utf8'), /^COPY --chmod=755 infra\/progimage-node /m);
+
+  // What the script sees: tsx (it imports TypeScript), the arenas, and the young generation's
+  // size before anything grew it (1 MB a semispace if V8 were left to size it).
+  const script = [
+    "const { DISTRIBUTED_ROLES } = await import('./infra/local/distributed-layout.ts');",
+    "const newSpace = (await import('node:v8')).getHeapSpaceStatistics().find((space) => space.space_name === 'new_space');",
+    'console.log(JSON.stringify({ typeScript: Array.isArray(DISTRIBUTED_ROLES), arenas: process.env.MALLOC_ARENA_MAX, newSpaceMb: newSpace.space_size / 2 ** 20 }));',
+  ].join('\n');
+  const run = async (env: Record<string, string>) =>
+    JSON.parse(
+      (
+        await execFileAsync(nodeWrapperPath, ['--input-type=module', '-e', script], {
+          cwd: repositoryRoot,
+          env: { PATH: process.env.PATH ?? '', ...env },
+        })
+      ).stdout,
+    ) as unknown;
+  t.deepEqual(await run({}), { typeScript: true, arenas: '2', newSpaceMb: 8 });
+  t.like(await run({ MALLOC_ARENA_MAX: '4' }), { arenas: '4' }, "an operator's own MALLOC_ARENA_MAX wins");
+  t.not(statSync(nodeWrapperPath).mode & 0o111, 0, 'executable in the repository too');
 });
 
 test('progimage-admin is on the PATH of the image and runs the admin command in /app against the API of its container', async (t) => {
