@@ -252,7 +252,15 @@ function serveFromMemory(body: Buffer, headers: Readonly<Record<string, string>>
   });
 }
 
-async function stop(): Promise<void> {
+let stopping: Promise<void> | null = null;
+
+/** Stops what this child runs, once, whether the parent asked or went away. */
+function stop(): Promise<void> {
+  stopping ??= stopRunning();
+  return stopping;
+}
+
+async function stopRunning(): Promise<void> {
   if (hosted !== null) await hosted.stop();
   if (dataDir !== null) await rm(dataDir, { recursive: true, force: true });
   const server = bareServer;
@@ -292,8 +300,13 @@ async function handle(command: Command): Promise<unknown> {
 }
 
 function reply(message: ChildReply): void {
-  process.send?.(message);
+  if (process.connected) process.send?.(message);
 }
+
+// The parent gone without a stop (a signal, a crash): stop too, rather than run on with nobody to answer.
+process.on('disconnect', () => {
+  void stop().finally(() => process.exit(0));
+});
 
 process.on('message', (message: unknown) => {
   const parsed = commandSchema.safeParse(message);

@@ -1,5 +1,5 @@
 import type { AddressInfo } from 'node:net';
-import { cpus } from 'node:os';
+import { constants, cpus } from 'node:os';
 import { runningPid } from '../infra/local/processes.ts';
 import { LOCAL_SERVERS } from '../infra/local/stack-runner.ts';
 import { startDistributed } from '../infra/local/start-distributed.ts';
@@ -26,6 +26,9 @@ function ownCpuSeconds(): number {
   const { user, system } = process.cpuUsage();
   return (user + system) / 1e6;
 }
+
+const STOP_GRACE_MS = 20_000;
+const STOP_SIGNALS = ['SIGINT', 'SIGTERM'] as const;
 
 /** Every service in this process on the setup's adapters, as `npm start` runs them. */
 export async function hostInProcess(name: string, env: Readonly<Record<string, string>>): Promise<PipelineHost> {
@@ -85,6 +88,14 @@ export async function hostDistributed(
   const supervisor = new Supervisor((line) => {
     progress(`distributed: ${line}`);
   });
+  const stopOnSignal = (signal: NodeJS.Signals): void => {
+    void supervisor.stop(STOP_GRACE_MS).finally(() => process.exit(128 + constants.signals[signal]));
+  };
+  // A benchmark stopped by a signal stops the layout before it exits: its processes would outlive it otherwise.
+  for (const signal of STOP_SIGNALS) process.on(signal, stopOnSignal);
+  const forgetSignals = (): void => {
+    for (const signal of STOP_SIGNALS) process.off(signal, stopOnSignal);
+  };
   try {
     const port = await freePort();
     const baseUrl = `http://127.0.0.1:${port}`;
@@ -101,11 +112,13 @@ export async function hostDistributed(
       pids: () => supervisor.pids(),
       cpuSecondsByProcess: () => cpuSecondsOfLayout(supervisor.pids()),
       stop: async () => {
-        for (const end of await supervisor.stop(20_000)) progress(`distributed: ${end} instead of stopping cleanly`);
+        for (const end of await supervisor.stop(STOP_GRACE_MS)) progress(`distributed: ${end} instead of stopping cleanly`);
+        forgetSignals();
       },
     };
   } catch (error) {
-    await supervisor.stop(20_000);
+    await supervisor.stop(STOP_GRACE_MS);
+    forgetSignals();
     throw error;
   }
 }
