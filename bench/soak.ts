@@ -11,7 +11,7 @@ import { readFile } from 'node:fs/promises';
 import { BENCH_API_KEY, BenchChild, type ChildSettings, type WindowResult } from './child-process.ts';
 import { parseCommandLine, runBenchmark, UsageError, wholeNumber } from './command-line.ts';
 import { authenticated, requestOnce, runLoad, type LoadRequest } from './load-run.ts';
-import { sizeAt } from './request-sizes.ts';
+import { DISTINCT_SIZES, sizeAt } from './request-sizes.ts';
 import {
   configName,
   loadAverage,
@@ -108,17 +108,19 @@ async function runConfig(options: Options, settings: ChildSettings, fixture: Buf
       if (response.status !== 200) throw new Error(`priming a cached image answered ${response.status}`);
     }
     const requestAt = (index: number): LoadRequest => {
-      const [width, height] = sizeAt(index);
+      const [width, height] = sizeAt(index % DISTINCT_SIZES);
+      // Once every size near 720x588 was asked for, the next quality down makes each stored-image URL new again.
+      const quality = 80 - Math.floor(index / DISTINCT_SIZES);
       switch (kindOf(index)) {
         case 'request':
           return {
             method: 'POST',
-            path: `/v1/transform?w=${width}&h=${height}&q=80&format=jpeg`,
+            path: `/v1/transform?w=${width}&h=${height}&q=${quality}&format=jpeg`,
             headers: authenticated(BENCH_API_KEY, 'image/jpeg'),
             body: fixture,
           };
         case 'stored':
-          return get(`jpg?w=${width}&h=${height}&q=80`);
+          return get(`jpg?w=${width}&h=${height}&q=${quality}`);
         case 'hit':
           return hits[index % hits.length] ?? get('jpg');
       }
