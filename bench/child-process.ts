@@ -178,7 +178,7 @@ export class BenchChild {
   static start(role: ChildRole, settings: ChildSettings, serviceEnv: Readonly<Record<string, string>> | null = null): Promise<BenchChild> {
     const child = fork(CHILD_SCRIPT, [role], {
       env: childEnvironment(settings, serviceEnv),
-      execArgv: process.execArgv, // tsx's loader
+      execArgv: process.execArgv, // infra/progimage-node's V8 flags and tsx's loader
       serialization: 'advanced',
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });

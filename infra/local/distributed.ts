@@ -63,7 +63,7 @@ function stop(reason: string, exitCode: number): void {
 
 async function main(): Promise<void> {
   const copies = parseCopies(process.argv.slice(2));
-  // Not once: Ctrl-C often arrives twice (from the terminal and again through tsx), and a second signal
+  // Not once: Ctrl-C often arrives twice (pressed twice, or from the terminal and again through the tsx CLI), and a second signal
   // with no listener would end this process before its children, leaving them running.
   process.on('SIGINT', () => {
     stop('SIGINT', 0);
