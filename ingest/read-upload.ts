@@ -44,8 +44,16 @@ function rejectOversizedUploads(limit: () => number) {
   };
 }
 
+/**
+ * Each file's place in its request. formidable lists a request's files as
+ * their temporary files finish writing, which under load is not always the
+ * order they were sent in; it starts them in that order.
+ */
+const positionInRequest = new WeakMap<object, number>();
+
 /** Parses multipart bodies into temporary files (formidable), enforcing the limits as it streams. */
 function multipartUploads(maxBytes: number) {
+  let begun = 0;
   return koaBody({
     multipart: true,
     json: false,
@@ -57,6 +65,9 @@ function multipartUploads(maxBytes: number) {
       maxTotalFileSize: maxBytes,
       maxFields: 10,
       allowEmptyFiles: false,
+      onFileBegin: (_field, file) => {
+        positionInRequest.set(file, begun++);
+      },
     },
     onError: (error) => {
       throw multipartError(error, maxBytes);
@@ -66,7 +77,9 @@ function multipartUploads(maxBytes: number) {
 
 async function takeMultipartFiles(ctx: Context): Promise<UploadedFile[]> {
   const entry = ctx.request.files?.[MULTIPART_FIELD];
-  const parts = entry === undefined ? [] : Array.isArray(entry) ? entry : [entry];
+  const parts = (entry === undefined ? [] : Array.isArray(entry) ? entry : [entry]).sort(
+    (one, other) => (positionInRequest.get(one) ?? 0) - (positionInRequest.get(other) ?? 0),
+  );
   const others = Object.keys(ctx.request.files ?? {}).filter((field) => field !== MULTIPART_FIELD);
   try {
     if (parts.length === 0) {
