@@ -6,6 +6,7 @@ import { startDistributed } from '../infra/local/start-distributed.ts';
 import { freePort, Supervisor } from '../infra/local/supervisor.ts';
 import { loadConfig } from '../lib/config/index.ts';
 import { hostServices } from '../lib/service/host.ts';
+import { onStopSignals } from '../lib/service/stop-signals.ts';
 import { ALL_SERVICES } from '../services.ts';
 import { cpuSecondsOf } from './process-stats.ts';
 
@@ -28,7 +29,6 @@ function ownCpuSeconds(): number {
 }
 
 const STOP_GRACE_MS = 20_000;
-const STOP_SIGNALS = ['SIGINT', 'SIGTERM'] as const;
 
 /** Every service in this process on the setup's adapters, as `npm start` runs them. */
 export async function hostInProcess(name: string, env: Readonly<Record<string, string>>): Promise<PipelineHost> {
@@ -88,14 +88,10 @@ export async function hostDistributed(
   const supervisor = new Supervisor((line) => {
     progress(`distributed: ${line}`);
   });
-  const stopOnSignal = (signal: NodeJS.Signals): void => {
-    void supervisor.stop(STOP_GRACE_MS).finally(() => process.exit(128 + constants.signals[signal]));
-  };
   // A benchmark stopped by a signal stops the layout before it exits: its processes would outlive it otherwise.
-  for (const signal of STOP_SIGNALS) process.on(signal, stopOnSignal);
-  const forgetSignals = (): void => {
-    for (const signal of STOP_SIGNALS) process.off(signal, stopOnSignal);
-  };
+  const forgetSignals = onStopSignals((signal) => {
+    void supervisor.stop(STOP_GRACE_MS).finally(() => process.exit(128 + constants.signals[signal]));
+  });
   try {
     const port = await freePort();
     const baseUrl = `http://127.0.0.1:${port}`;

@@ -6,6 +6,7 @@
  */
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../../lib/config/index.ts';
+import { onStopSignals } from '../../lib/service/stop-signals.ts';
 import { localStackEnvironment } from './settings.ts';
 import { ServerStartError, startStack } from './stack-runner.ts';
 import { startDistributed } from './start-distributed.ts';
@@ -63,13 +64,9 @@ function stop(reason: string, exitCode: number): void {
 
 async function main(): Promise<void> {
   const copies = parseCopies(process.argv.slice(2));
-  // Not once: Ctrl-C often arrives twice (pressed twice, or from the terminal and again through the tsx CLI), and a second signal
-  // with no listener would end this process before its children, leaving them running.
-  process.on('SIGINT', () => {
-    stop('SIGINT', 0);
-  });
-  process.on('SIGTERM', () => {
-    stop('SIGTERM', 0);
+  // A second signal must not end this process before its children, leaving them running.
+  onStopSignals((signal) => {
+    stop(signal, 0);
   });
   supervisor.failed.catch((error: unknown) => {
     say(error instanceof Error ? error.message : String(error));

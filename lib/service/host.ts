@@ -2,6 +2,7 @@ import { availableParallelism } from 'node:os';
 import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { setImageLimits } from '../imaging/limits.ts';
+import { onStopSignals } from './stop-signals.ts';
 import { allowOnlyTrustedDecoders } from '../imaging/trusted-decoders.ts';
 import { TransformSlots } from '../transform/transform-slots.ts';
 import type Router from '@koa/router';
@@ -336,9 +337,5 @@ export async function runMain(name: string, factories: readonly ServiceFactory[]
       },
     );
   };
-  // Listening for good, not once: a stop is often signalled twice (Ctrl-C reaches every process in the
-  // terminal's group and tsx passes it on again; a supervisor sends its own SIGTERM), and a signal with
-  // no listener left ends the process at once, in the middle of its stop.
-  process.on('SIGTERM', shutdown);
-  process.on('SIGINT', shutdown);
+  onStopSignals(shutdown);
 }
