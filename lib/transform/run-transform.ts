@@ -72,8 +72,15 @@ function checkDeadline(deadline: number): number {
   return left;
 }
 
-/** Renders the pipeline so far to pixels and starts a new one from them. */
-async function materialise(image: Sharp, deadline: number): Promise<{ image: Sharp; size: Size }> {
+/**
+ * Gives the image to encode, once per encode. Pixels rendered already are
+ * opened anew each time, sharing their buffer; sharp's clone() would copy its
+ * input (structuredClone) for every encode.
+ */
+type Reopen = () => Sharp;
+
+/** Renders the pipeline so far to pixels, and how to start new pipelines from them. */
+async function materialise(image: Sharp, deadline: number): Promise<{ reopen: Reopen; size: Size }> {
   const { data, info } = await image
     .timeout({ seconds: Math.ceil(checkDeadline(deadline) / 1000) })
     .raw()
@@ -85,9 +92,10 @@ async function materialise(image: Sharp, deadline: number): Promise<{ image: Sha
       .timeout({ seconds: Math.ceil(checkDeadline(deadline) / 1000) })
       .png({ compressionLevel: 0 })
       .toBuffer();
-    return { image: sharp(png), size };
+    return { reopen: () => sharp(png), size };
   }
-  return { image: sharp(data, { raw: { width: info.width, height: info.height, channels: info.channels } }), size };
+  const raw = { width: info.width, height: info.height, channels: info.channels };
+  return { reopen: () => sharp(data, { raw }), size };
 }
 
 async function encode(image: Sharp, t: CanonicalTransform, options: RunTransformOptions, quality?: number): Promise<EncodedImage> {
@@ -109,10 +117,9 @@ async function encode(image: Sharp, t: CanonicalTransform, options: RunTransform
  * binary search, a handful of encodes) until the output fits; when even the
  * lowest quality does not, or the format is lossless, 422.
  */
-async function encodeWithin(image: Sharp, t: CanonicalTransform, options: RunTransformOptions): Promise<EncodedImage> {
+async function encodeWithin(reopen: Reopen, t: CanonicalTransform, options: RunTransformOptions): Promise<EncodedImage> {
   const max = t.max_bytes;
-  // sharp's clone() copies the input (structuredClone): only when more encodes may follow.
-  const first = await encode(max === undefined ? image : image.clone(), t, options, t.quality);
+  const first = await encode(reopen(), t, options, t.quality);
   if (max === undefined || first.data.length <= max) return first;
   const tooLarge = () =>
     new UnprocessableImageError('output_too_large', `the output cannot be made ${max} bytes or smaller in ${t.format}`, {
@@ -125,7 +132,7 @@ async function encodeWithin(image: Sharp, t: CanonicalTransform, options: RunTra
   let high = (t.quality ?? profileQuality(profileOf(options), t.format) ?? 80) - 1;
   while (low <= high) {
     const quality = Math.floor((low + high) / 2);
-    const attempt = await encode(image.clone(), t, options, quality);
+    const attempt = await encode(reopen(), t, options, quality);
     if (attempt.data.length <= max) {
       best = attempt;
       low = quality + 1;
@@ -164,7 +171,9 @@ async function prepare(source: TransformSource, t: CanonicalTransform, options: 
   for (const step of steps) {
     const joinable = inPipeline.every((name) => step.joins.includes(name));
     if (inPipeline.length > 0 && (step.needsSize === true || !joinable)) {
-      ({ image, size } = await materialise(image, options.deadline));
+      const rendered = await materialise(image, options.deadline);
+      image = rendered.reopen();
+      size = rendered.size;
       inPipeline = [];
     }
     image = await step.apply(image, { transform: t, resources: options.resources, ...size });
@@ -185,8 +194,14 @@ export async function runTransform(source: TransformSource, t: CanonicalTransfor
     const prepared = await prepare(source, t, options);
     // Rendered once for the encodes max_bytes may take; not an animation, whose frames raw pixels would lose.
     const renderFirst = t.max_bytes !== undefined && prepared.pending > 0 && !prepared.animate;
-    const image = renderFirst ? (await materialise(prepared.image, options.deadline)).image : prepared.image;
-    return await encodeWithin(image, t, options);
+    const { image } = prepared;
+    // Not rendered: an animation with max_bytes, whose pipeline each attempt copies (only then is there more than one).
+    const reopen = renderFirst
+      ? (await materialise(image, options.deadline)).reopen
+      : t.max_bytes === undefined
+        ? () => image
+        : () => image.clone();
+    return await encodeWithin(reopen, t, options);
   } catch (error) {
     throw failure(error);
   }
@@ -222,10 +237,10 @@ async function runSameSteps(
     return outputs;
   }
   try {
-    const { image, size } = await materialise((await prepare(source, first, options)).image, options.deadline);
+    const { reopen, size } = await materialise((await prepare(source, first, options)).image, options.deadline);
     for (const t of transforms) assertFitsFormat(size, t.format);
     const outputs: EncodedImage[] = [];
-    for (const t of transforms) outputs.push(await encodeWithin(image.clone(), t, options));
+    for (const t of transforms) outputs.push(await encodeWithin(reopen, t, options));
     return outputs;
   } catch (error) {
     throw failure(error);

@@ -27,12 +27,14 @@ export async function* makeVariants(
   presets: Presets,
   timeoutMs: number,
 ): AsyncGenerator<MadeVariant> {
+  // Its size is known: no preset reads its header again.
+  const source = { ...master, size: { width: master.width, height: master.height } };
   for (const [name, options] of presets) {
     const parsed = parseOptions(options);
     const transforms = variantFormats(master.format, master.pages > 1)
       .map((format) => canonicalise(parsed, format))
       .filter((transform) => fitsFormat(plannedSize(master, transform), transform.format));
-    const images = await runTransformInFormats(master, transforms, {
+    const images = await runTransformInFormats(source, transforms, {
       resources: PRESET_RESOURCES,
       deadline: Date.now() + timeoutMs,
       purpose: 'variant',
