@@ -137,9 +137,12 @@ export class StoredOnce {
     cache.set(key, blob);
     const stored = (async () => {
       try {
-        const info = await blobs.put(key, blob.data, { contentType });
-        if (await isLive(owner)) cache.set(key, { info, data: blob.data });
-        else await blobs.delete(key);
+        await blobs.put(key, blob.data, { contentType });
+        if (await isLive(owner)) {
+          // Kept with the stored blob's own Last-Modified, which every later stat of it answers.
+          const info = await blobs.stat(key);
+          if (info !== null) cache.set(key, { info, data: blob.data });
+        } else await blobs.delete(key);
       } catch (error) {
         log.warn({ err: error, key }, 'storing a made blob failed; the next request that misses it makes it again');
       } finally {

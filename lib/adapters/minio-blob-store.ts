@@ -12,6 +12,7 @@ import {
   type BlobStore,
   type ByteRange,
   type PutOptions,
+  type StoredBlob,
 } from '../ports/blob-store.ts';
 import { createS3Client } from '../s3/client.ts';
 
@@ -97,19 +98,16 @@ export class MinioBlobStore implements BlobStore {
     private readonly timeoutMs: number,
   ) {}
 
-  async put(key: string, body: Buffer, options: PutOptions): Promise<BlobInfo> {
+  async put(key: string, body: Buffer, options: PutOptions): Promise<StoredBlob> {
     assertBlobKey(key);
     const sha256 = contentSha256(body);
-    const uploaded = await this.call(`storing ${key}`, () =>
+    await this.call(`storing ${key}`, () =>
       this.client.putObject(this.bucket, key, body, body.length, {
         'Content-Type': options.contentType,
         [`x-amz-meta-${SHA256_METADATA}`]: sha256,
       }),
     );
-    // S3 does not return the object's Last-Modified on PUT: read it back, unless a later put already replaced ours.
-    const stored = await this.statObject(key);
-    const lastModified = stored !== null && stored.etag === uploaded.etag ? stored.lastModified : new Date();
-    return { key, size: body.length, contentType: options.contentType, sha256, lastModified };
+    return { key, size: body.length, contentType: options.contentType, sha256 };
   }
 
   async get(key: string): Promise<Buffer> {

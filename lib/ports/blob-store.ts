@@ -11,6 +11,13 @@ export interface BlobInfo {
   readonly lastModified: Date;
 }
 
+/**
+ * What a put tells of the blob it stored. Not its Last-Modified: S3 does not
+ * return it on PUT, and reading it back would cost every put a second request;
+ * `stat` gives it.
+ */
+export type StoredBlob = Omit<BlobInfo, 'lastModified'>;
+
 /** What `BlobInfo.sha256` is of `body`: every store computes it so. */
 export const contentSha256 = (body: Buffer): string => hash('sha256', body, 'hex');
 
@@ -61,7 +68,7 @@ export function assertBlobKeyPrefix(prefix: string): void {
 /** The blob store port: whole objects under keys, written atomically (a reader never sees half a blob). */
 export interface BlobStore {
   /** Stores `body` under `key`, replacing what was there. */
-  put(key: string, body: Buffer, options: PutOptions): Promise<BlobInfo>;
+  put(key: string, body: Buffer, options: PutOptions): Promise<StoredBlob>;
   /** @throws BlobNotFoundError */
   get(key: string): Promise<Buffer>;
   /**
