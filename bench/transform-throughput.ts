@@ -7,7 +7,9 @@
  * mozjpeg loop for reference. Where the layout scans request data (the
  * distributed one, with clamd), a second limit scans each input with a bare
  * clamd INSTREAM before the same resize and encode: what scanning costs any
- * server, so that the ratio to it is what ProgImage's own code costs. Rates
+ * server, so that the ratio to it is what ProgImage's own code costs. With
+ * `--imaginary`, imaginary does the same work on request data beside them.
+ * Rates
  * as ratios to the limit, each side's bytes and quality (SSIM, PSNR against
  * a lossless reference) beside them. A report:
  * it exits 0 whether or not the targets are met, and non-zero only when the
@@ -39,6 +41,7 @@ import {
 } from './side-options.ts';
 import { ProcessWindow } from './process-stats.ts';
 import { HEIGHT, sizeAt, WIDTH } from './request-sizes.ts';
+import { IMAGINARY_NAME, startImaginary, type ImaginaryServer } from './imaginary-server.ts';
 import { againstTarget, fixed, formatTable, quantile } from './stats.ts';
 
 const QUALITY = 80;
@@ -51,6 +54,7 @@ const USAGE = `Usage: npm run bench:transform -- [options]
 
   --requests N           requests per side, per round and per in-flight level (default 30)
   --in-flight LIST       requests (service) / operations (bare loops) at a time, comma-separated (default 2,8)
+  --imaginary            also measure ${IMAGINARY_NAME} doing the same work on request data (built on first use)
 ${LAYOUT_USAGE}
 ${SETTINGS_USAGE}
 
@@ -61,12 +65,13 @@ data is also given as a ratio to it.`;
 interface Options extends SharedOptions, LayoutOptions {
   readonly requests: number;
   readonly inFlight: readonly number[];
+  readonly imaginary: boolean;
 }
 
 function parseOptions(argv: readonly string[]): Options | 'help' {
   const values = parseCommandLine(
     argv,
-    { ...SHARED_OPTIONS, ...LAYOUT_OPTIONS, requests: { type: 'string' }, 'in-flight': { type: 'string' } },
+    { ...SHARED_OPTIONS, ...LAYOUT_OPTIONS, requests: { type: 'string' }, 'in-flight': { type: 'string' }, imaginary: { type: 'boolean' } },
     USAGE,
   );
   if (values === 'help') return 'help';
@@ -75,18 +80,25 @@ function parseOptions(argv: readonly string[]): Options | 'help' {
     ...parseShared(values, 0.9, USAGE, 6),
     requests: wholeNumber('requests', values.requests, 30, 1, USAGE),
     inFlight: [...new Set(inFlight)],
+    imaginary: values.imaginary === true,
     ...parseLayouts(values, USAGE),
   };
 }
 
-type Side = 'bare' | 'scanned' | 'mozjpeg' | 'request' | 'stored';
+type Side = 'bare' | 'scanned' | 'mozjpeg' | 'request' | 'stored' | 'imaginary';
 type BareSide = Extract<Side, 'bare' | 'scanned' | 'mozjpeg'>;
 
 const isBare = (side: Side): side is BareSide => side === 'bare' || side === 'scanned' || side === 'mozjpeg';
 
-/** The sides of a run: the limit with the scan only where the layout scans request data. */
-const sidesOf = (scans: boolean): readonly Side[] =>
-  scans ? ['bare', 'scanned', 'mozjpeg', 'request', 'stored'] : ['bare', 'mozjpeg', 'request', 'stored'];
+/** The sides of a run: the limit with the scan only where the layout scans request data, imaginary when asked for. */
+const sidesOf = (scans: boolean, imaginary: boolean): readonly Side[] => [
+  'bare',
+  ...(scans ? (['scanned'] as const) : []),
+  'mozjpeg',
+  'request',
+  'stored',
+  ...(imaginary ? (['imaginary'] as const) : []),
+];
 
 /** `service`: what serves the requests in the run's layout (LayoutService.label). */
 const sideName = (side: Side, service: string): string =>
@@ -96,6 +108,7 @@ const sideName = (side: Side, service: string): string =>
     mozjpeg: 'bare sharp + mozjpeg',
     request: `${service}, POST /v1/transform (request data)`,
     stored: `${service}, GET /v1/images/ID.jpg (stored, miss)`,
+    imaginary: `${IMAGINARY_NAME}, POST /crop (request data)`,
   })[side];
 
 const query = ([width, height]: readonly [number, number]): string => `w=${width}&h=${height}&q=${QUALITY}`;
@@ -134,6 +147,8 @@ interface ConfigRun {
   readonly sides: readonly Side[];
   /** The clamd request data was scanned with (null: scanning off). */
   readonly clamd: ScanningClamd | null;
+  /** The libvips version imaginary ran on, where it was measured. */
+  readonly imaginary: string | null;
   readonly outputs: ReadonlyMap<Side, Output>;
   readonly profiles: readonly string[];
   /** By in-flight level, then side. */
@@ -182,33 +197,42 @@ async function runConfig(
 ): Promise<ConfigRun> {
   const name = layoutRunName(settings, layout);
   progress(`${name}: starting the service and the bare sharp processes; uploading the fixture and waiting until it is ready`);
-  const [started, bareStarted] = await Promise.allSettled([
+  const [started, bareStarted, imaginaryStarted] = await Promise.allSettled([
     startLayoutService(layout, settings, options.copies),
     BenchChild.start('bare-sharp', settings),
+    options.imaginary ? startImaginary() : null,
   ]);
-  // A side that started is stopped when the other could not (the distributed layout is a dozen processes).
-  if (started.status === 'rejected' || bareStarted.status === 'rejected') {
+  // A side that started is stopped when another could not (the distributed layout is a dozen processes).
+  if (started.status === 'rejected' || bareStarted.status === 'rejected' || imaginaryStarted.status === 'rejected') {
     if (started.status === 'fulfilled') await started.value.stop();
     if (bareStarted.status === 'fulfilled') await bareStarted.value.stop();
-    throw started.status === 'rejected' ? started.reason : bareStarted.status === 'rejected' ? bareStarted.reason : undefined;
+    if (imaginaryStarted.status === 'fulfilled') await imaginaryStarted.value?.stop();
+    throw [started, bareStarted, imaginaryStarted].find((result) => result.status === 'rejected')?.reason;
   }
   const service = started.value;
   const bare = bareStarted.value;
-  const sides = sidesOf(service.clamd !== null);
+  const imaginary: ImaginaryServer | null = imaginaryStarted.value;
+  const sides = sidesOf(service.clamd !== null, imaginary !== null);
   const clamdAddress = service.clamd?.address ?? null;
   const clamdPid = service.clamd?.pid ?? null;
   try {
     const { port } = service;
     const id = await service.uploadReady(fixture, 'image/jpeg');
-    const requestOf = (side: 'request' | 'stored', size: readonly [number, number]): LoadRequest =>
-      side === 'request'
-        ? {
-            method: 'POST',
-            path: `/v1/transform?${query(size)}&format=jpeg`,
-            headers: authenticated(BENCH_API_KEY, 'image/jpeg'),
-            body: fixture,
-          }
-        : { path: `/v1/images/${id}.jpg?${query(size)}`, headers: authenticated(BENCH_API_KEY) };
+    const imaginaryOf = (): ImaginaryServer => {
+      if (imaginary === null) throw new Error('imaginary is not running in this run');
+      return imaginary;
+    };
+    const requestOf = (side: Exclude<Side, BareSide>, size: readonly [number, number]): LoadRequest =>
+      side === 'imaginary'
+        ? imaginaryOf().request(size, fixture, QUALITY)
+        : side === 'request'
+          ? {
+              method: 'POST',
+              path: `/v1/transform?${query(size)}&format=jpeg`,
+              headers: authenticated(BENCH_API_KEY, 'image/jpeg'),
+              body: fixture,
+            }
+          : { path: `/v1/images/${id}.jpg?${query(size)}`, headers: authenticated(BENCH_API_KEY) };
 
     let clientCpuSeconds = 0;
     let serviceSeconds = 0;
@@ -235,21 +259,23 @@ async function runConfig(
       }
       const result = await runLoad({
         host: HOST,
-        port,
+        port: side === 'imaginary' ? imaginaryOf().port : port,
         request: (index) => requestOf(side, sizeAt(from + index)),
         connections: inFlight,
         stop: { requests: count },
         expect: { status: 200 },
       });
-      clientCpuSeconds += result.clientCpuSeconds;
-      serviceSeconds += result.seconds;
+      if (side !== 'imaginary') {
+        clientCpuSeconds += result.clientCpuSeconds;
+        serviceSeconds += result.seconds;
+      }
       return result;
     };
 
     // Untimed: each side's 720x588 output, for its bytes and quality; then warm-up (start-up, first decode and encode).
     const outputOf = async (side: Side): Promise<Buffer> => {
       if (isBare(side)) return Buffer.from((await loopOf(side, [sizeAt(0)], 1)).output);
-      const response = await requestOnce(HOST, port, requestOf(side, sizeAt(0)));
+      const response = await requestOnce(HOST, side === 'imaginary' ? imaginaryOf().port : port, requestOf(side, sizeAt(0)));
       if (response.status !== 200) throw new Error(`${sideName(side, service.label)}: answered ${response.status}`);
       return response.body;
     };
@@ -272,14 +298,14 @@ async function runConfig(
         // The same sizes for every side in a round (sizeAt(0), 720x588, gave each side's reported output).
         const from = 1 + WARM_UP_REQUESTS + (levelIndex * options.rounds + round) * options.requests;
         for (const side of orderOfRound<Side>(round, sides)) {
-          const measured = isBare(side) ? bare : service;
+          const measured = isBare(side) ? bare : side === 'imaginary' ? imaginaryOf() : service;
           // clamd's CPU where the side scans: the limit with the scan, and request data.
           const clamdWindow = clamdPid !== null && (side === 'scanned' || side === 'request') ? new ProcessWindow(clamdPid) : null;
           await measured.windowStart();
           clamdWindow?.start();
           const result = await run(side, from, options.requests, inFlight);
           const clamdCpuSeconds = clamdWindow?.end().cpuSeconds ?? null;
-          const measurement = { ...result, window: await measured.windowEnd(), clamdCpuSeconds };
+          const measurement: Measurement = { ...result, window: await measured.windowEnd(), clamdCpuSeconds };
           add(ofSide(level, side), measurement);
           if (measurement.window.profile !== undefined) profiles.push(`${side}, ${inFlight} in flight: ${measurement.window.profile}`);
           progress(
@@ -296,6 +322,7 @@ async function runConfig(
       settingsLine: `settings     ${service.settings}\n             ${settingsLine([bare])}`,
       sides,
       clamd: service.clamd,
+      imaginary: imaginary?.libvips ?? null,
       outputs,
       profiles,
       totals,
@@ -303,7 +330,7 @@ async function runConfig(
       serviceSeconds,
     };
   } finally {
-    await Promise.all([service.stop(), bare.stop()]);
+    await Promise.all([service.stop(), bare.stop(), imaginary?.stop()]);
   }
 }
 
@@ -441,6 +468,12 @@ function report(options: Options, runs: readonly ConfigRun[], started: Started, 
       ? [
           'distributed: the API process alone is measured for peak RSS and CPU; the master it reads and the result it stores cost MinIO ' +
             'and FerretDB CPU besides, which the rates include and the CPU columns do not.',
+        ]
+      : []),
+    ...(runs.some((run) => run.imaginary !== null)
+      ? [
+          `imaginary: ${IMAGINARY_NAME} on libvips ${runs.find((run) => run.imaginary !== null)?.imaginary ?? '?'}, its defaults (every CPU) ` +
+            "without its access log; /crop is fit cover. Its JPEG encoder is libvips' libjpeg-turbo: compare its bytes and quality too.",
         ]
       : []),
     ...(runs.some((run) => run.clamd !== null)

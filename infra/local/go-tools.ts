@@ -1,18 +1,39 @@
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { installDir, installOnce } from './servers/install-cache.ts';
 import { runDir } from './settings.ts';
-import { requireTool, run } from './tools.ts';
+import { installDebianPackages, requireTool, run } from './tools.ts';
 
 /**
- * The Go programs of this repository that check infra files where Docker is
- * not available, each a module of its own in infra/<name> (main.go, go.mod, go.sum):
- * compose-check loads a compose file with compose-go, the loader of Docker
- * Compose; prometheus-check loads Prometheus files with Prometheus's own code.
+ * The Go programs the project builds, each from a module of its own in
+ * infra/<name> (go.mod, go.sum, its .go files):
+ * - compose-check and prometheus-check check infra files where Docker is not
+ *   available: a compose file loaded with compose-go, the loader of Docker
+ *   Compose; Prometheus files with Prometheus's own code;
+ * - imaginary is an image server bench:transform measures beside ProgImage,
+ *   its version pinned by the module's go.mod.
  */
-export type GoTool = 'compose-check' | 'prometheus-check';
+export type GoTool = 'compose-check' | 'prometheus-check' | 'imaginary';
+
+/** The libvips imaginary is built against (through cgo and pkg-config) and runs on. */
+async function installLibvips(logFile: string): Promise<void> {
+  if (spawnSync('pkg-config', ['--exists', 'vips']).status === 0) return;
+  await installDebianPackages(
+    ['libvips-dev', 'pkg-config'],
+    'libvips',
+    'imaginary needs it (Debian: apt-get install libvips-dev)',
+    logFile,
+  );
+}
+
+const TOOLS: Readonly<Record<GoTool, { readonly goPackage: string; readonly needs?: (logFile: string) => Promise<void> }>> = {
+  'compose-check': { goPackage: '.' },
+  'prometheus-check': { goPackage: '.' },
+  imaginary: { goPackage: 'github.com/h2non/imaginary', needs: installLibvips },
+};
 
 const infraDir = fileURLToPath(new URL('..', import.meta.url));
 
@@ -36,11 +57,11 @@ async function build(name: GoTool): Promise<string> {
   const home = installDir(name, sourceDigest(sourceDir));
   const go = requireTool('go', `${name} is built from source with Go 1.26 or newer (https://go.dev/doc/install)`);
   mkdirSync(runDir, { recursive: true });
+  const logFile = join(runDir, `${name}-install.log`);
+  const { goPackage, needs } = TOOLS[name];
   await installOnce(home, join('bin', name), async (scratch) => {
-    await run(go, ['build', '-buildvcs=false', '-o', join(scratch, 'bin', name), '.'], {
-      cwd: sourceDir,
-      logFile: join(runDir, `${name}-install.log`),
-    });
+    await needs?.(logFile);
+    await run(go, ['build', '-buildvcs=false', '-o', join(scratch, 'bin', name), goPackage], { cwd: sourceDir, logFile });
   });
   return join(home, 'bin', name);
 }

@@ -65,3 +65,15 @@ export async function run(command: string, args: readonly string[], options: Run
     closeSync(log);
   }
 }
+
+/**
+ * Installs Debian packages with apt-get, as root only; otherwise, or where
+ * there is no apt-get, a MissingToolError naming `tool` and `hint`.
+ */
+export async function installDebianPackages(packages: readonly string[], tool: string, hint: string, logFile: string): Promise<void> {
+  const aptGet = findExecutable('apt-get');
+  if (aptGet === null || process.getuid?.() !== 0) throw new MissingToolError(tool, hint);
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  await run(aptGet, ['update'], { env, logFile });
+  await run(aptGet, ['install', '-y', '--no-install-recommends', ...packages], { env, logFile });
+}

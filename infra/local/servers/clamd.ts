@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { connectClamd } from '../../../lib/clamd/client.ts';
 import type { LocalServer } from '../server.ts';
 import { HOST, localInfraDir, PORTS, runDir } from '../settings.ts';
-import { findExecutable, MissingToolError, requireTool, run } from '../tools.ts';
+import { findExecutable, installDebianPackages, requireTool, run } from '../tools.ts';
 
 const workDir = join(runDir, 'clamd');
 /** Where clamd loads its signatures from: tests add to it as a freshclam update would. */
@@ -87,15 +87,7 @@ export const clamdServer: LocalServer = {
 
   async install() {
     if (findExecutable('clamd') !== null) return;
-    const aptGet = findExecutable('apt-get');
-    if (aptGet === null || process.getuid?.() !== 0) throw new MissingToolError('clamd', CLAMD_HINT);
-    const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-    const log = join(runDir, 'clamd-install.log');
-    await run(aptGet, ['update'], { env, logFile: log });
-    await run(aptGet, ['install', '-y', '--no-install-recommends', 'clamav-daemon', 'clamav-freshclam'], {
-      env,
-      logFile: log,
-    });
+    await installDebianPackages(['clamav-daemon', 'clamav-freshclam'], 'clamd', CLAMD_HINT, join(runDir, 'clamd-install.log'));
   },
 
   async prepare() {
