@@ -8,8 +8,8 @@
  * distributed one, with clamd), a second limit scans each input with a bare
  * clamd INSTREAM before the same resize and encode: what scanning costs any
  * server, so that the ratio to it is what ProgImage's own code costs. With
- * `--imaginary`, imaginary does the same work on request data beside them.
- * Rates
+ * `--others`, other image servers (imaginary, thumbor) do the same work beside
+ * them. Rates
  * as ratios to the limit, each side's bytes and quality (SSIM, PSNR against
  * a lossless reference) beside them. A report:
  * it exits 0 whether or not the targets are met, and non-zero only when the
@@ -19,7 +19,7 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import sharp from 'sharp';
 import { BENCH_API_KEY, BenchChild, type ChildSettings } from './child-process.ts';
-import { parseCommandLine, runBenchmark, wholeNumber } from './command-line.ts';
+import { parseCommandLine, runBenchmark, UsageError, wholeNumber } from './command-line.ts';
 import { authenticated, requestOnce, runLoad, type LoadRequest } from './load-run.ts';
 import { measureQuality, rgbPixels, type Quality, type RgbPixels } from './image-quality.ts';
 import { LAYOUT_OPTIONS, LAYOUT_USAGE, layoutRunName, parseLayouts, startLayoutService, type LayoutOptions } from './layout-options.ts';
@@ -41,7 +41,8 @@ import {
 } from './side-options.ts';
 import { ProcessWindow } from './process-stats.ts';
 import { HEIGHT, sizeAt, WIDTH } from './request-sizes.ts';
-import { IMAGINARY_NAME, startImaginary, type ImaginaryServer } from './imaginary-server.ts';
+import { isOtherServer, OTHER_SERVERS, startOtherServer, type OtherServerName } from './other-servers.ts';
+import type { OtherServer, TransformWork } from './server-process.ts';
 import { againstTarget, fixed, formatTable, quantile } from './stats.ts';
 
 const QUALITY = 80;
@@ -54,7 +55,8 @@ const USAGE = `Usage: npm run bench:transform -- [options]
 
   --requests N           requests per side, per round and per in-flight level (default 30)
   --in-flight LIST       requests (service) / operations (bare loops) at a time, comma-separated (default 2,8)
-  --imaginary            also measure ${IMAGINARY_NAME} doing the same work on request data (built on first use)
+  --others LIST          also measure other image servers doing the same work, comma-separated: ${OTHER_SERVERS.join(', ')}
+                         (installed on first use: imaginary built with Go against libvips-dev, thumbor from PyPI)
 ${LAYOUT_USAGE}
 ${SETTINGS_USAGE}
 
@@ -65,13 +67,23 @@ data is also given as a ratio to it.`;
 interface Options extends SharedOptions, LayoutOptions {
   readonly requests: number;
   readonly inFlight: readonly number[];
-  readonly imaginary: boolean;
+  readonly others: readonly OtherServerName[];
+}
+
+function parseOthers(list: string | undefined): OtherServerName[] {
+  const names = (list ?? '')
+    .split(',')
+    .map((name) => name.trim())
+    .filter((name) => name !== '');
+  const unknown = names.filter((name) => !isOtherServer(name));
+  if (unknown.length > 0) throw new UsageError(`--others: ${unknown.join(', ')}: not one of ${OTHER_SERVERS.join(', ')}`, USAGE);
+  return [...new Set(names.filter(isOtherServer))];
 }
 
 function parseOptions(argv: readonly string[]): Options | 'help' {
   const values = parseCommandLine(
     argv,
-    { ...SHARED_OPTIONS, ...LAYOUT_OPTIONS, requests: { type: 'string' }, 'in-flight': { type: 'string' }, imaginary: { type: 'boolean' } },
+    { ...SHARED_OPTIONS, ...LAYOUT_OPTIONS, requests: { type: 'string' }, 'in-flight': { type: 'string' }, others: { type: 'string' } },
     USAGE,
   );
   if (values === 'help') return 'help';
@@ -80,35 +92,36 @@ function parseOptions(argv: readonly string[]): Options | 'help' {
     ...parseShared(values, 0.9, USAGE, 6),
     requests: wholeNumber('requests', values.requests, 30, 1, USAGE),
     inFlight: [...new Set(inFlight)],
-    imaginary: values.imaginary === true,
+    others: parseOthers(values.others),
     ...parseLayouts(values, USAGE),
   };
 }
 
-type Side = 'bare' | 'scanned' | 'mozjpeg' | 'request' | 'stored' | 'imaginary';
+type Side = 'bare' | 'scanned' | 'mozjpeg' | 'request' | 'stored' | OtherServerName;
 type BareSide = Extract<Side, 'bare' | 'scanned' | 'mozjpeg'>;
 
 const isBare = (side: Side): side is BareSide => side === 'bare' || side === 'scanned' || side === 'mozjpeg';
 
-/** The sides of a run: the limit with the scan only where the layout scans request data, imaginary when asked for. */
-const sidesOf = (scans: boolean, imaginary: boolean): readonly Side[] => [
+const isOther = (side: Side): side is OtherServerName => isOtherServer(side);
+
+/** The sides of a run: the limit with the scan only where the layout scans request data, then the other servers asked for. */
+const sidesOf = (scans: boolean, others: readonly OtherServerName[]): readonly Side[] => [
   'bare',
   ...(scans ? (['scanned'] as const) : []),
   'mozjpeg',
   'request',
   'stored',
-  ...(imaginary ? (['imaginary'] as const) : []),
+  ...others,
 ];
 
 /** `service`: what serves the requests in the run's layout (LayoutService.label). */
-const sideName = (side: Side, service: string): string =>
+const sideName = (side: Exclude<Side, OtherServerName>, service: string): string =>
   ({
     bare: 'bare sharp + libjpeg-turbo (the limit)',
     scanned: 'bare clamd INSTREAM, then the limit (the limit with the scan)',
     mozjpeg: 'bare sharp + mozjpeg',
     request: `${service}, POST /v1/transform (request data)`,
     stored: `${service}, GET /v1/images/ID.jpg (stored, miss)`,
-    imaginary: `${IMAGINARY_NAME}, POST /crop (request data)`,
   })[side];
 
 const query = ([width, height]: readonly [number, number]): string => `w=${width}&h=${height}&q=${QUALITY}`;
@@ -147,8 +160,9 @@ interface ConfigRun {
   readonly sides: readonly Side[];
   /** The clamd request data was scanned with (null: scanning off). */
   readonly clamd: ScanningClamd | null;
-  /** The libvips version imaginary ran on, where it was measured. */
-  readonly imaginary: string | null;
+  /** Each side's name in the report (the other servers give theirs), and how the other servers ran. */
+  readonly names: ReadonlyMap<Side, string>;
+  readonly othersAbout: readonly string[];
   readonly outputs: ReadonlyMap<Side, Output>;
   readonly profiles: readonly string[];
   /** By in-flight level, then side. */
@@ -197,34 +211,32 @@ async function runConfig(
 ): Promise<ConfigRun> {
   const name = layoutRunName(settings, layout);
   progress(`${name}: starting the service and the bare sharp processes; uploading the fixture and waiting until it is ready`);
-  const [started, bareStarted, imaginaryStarted] = await Promise.allSettled([
+  const work = { fixturePath: options.fixture, fixture, quality: QUALITY };
+  const [started, bareStarted, othersStarted] = await Promise.allSettled([
     startLayoutService(layout, settings, options.copies),
     BenchChild.start('bare-sharp', settings),
-    options.imaginary ? startImaginary() : null,
+    startOthers(options.others, work),
   ]);
   // A side that started is stopped when another could not (the distributed layout is a dozen processes).
-  if (started.status === 'rejected' || bareStarted.status === 'rejected' || imaginaryStarted.status === 'rejected') {
+  if (started.status === 'rejected' || bareStarted.status === 'rejected' || othersStarted.status === 'rejected') {
     if (started.status === 'fulfilled') await started.value.stop();
     if (bareStarted.status === 'fulfilled') await bareStarted.value.stop();
-    if (imaginaryStarted.status === 'fulfilled') await imaginaryStarted.value?.stop();
-    throw [started, bareStarted, imaginaryStarted].find((result) => result.status === 'rejected')?.reason;
+    if (othersStarted.status === 'fulfilled') await stopOthers(othersStarted.value);
+    throw [started, bareStarted, othersStarted].find((result) => result.status === 'rejected')?.reason;
   }
   const service = started.value;
   const bare = bareStarted.value;
-  const imaginary: ImaginaryServer | null = imaginaryStarted.value;
-  const sides = sidesOf(service.clamd !== null, imaginary !== null);
+  const others = othersStarted.value;
+  const sides = sidesOf(service.clamd !== null, options.others);
+  const names = new Map(sides.map((side) => [side, isOther(side) ? ofSide(others, side).label : sideName(side, service.label)]));
   const clamdAddress = service.clamd?.address ?? null;
   const clamdPid = service.clamd?.pid ?? null;
   try {
     const { port } = service;
     const id = await service.uploadReady(fixture, 'image/jpeg');
-    const imaginaryOf = (): ImaginaryServer => {
-      if (imaginary === null) throw new Error('imaginary is not running in this run');
-      return imaginary;
-    };
     const requestOf = (side: Exclude<Side, BareSide>, size: readonly [number, number]): LoadRequest =>
-      side === 'imaginary'
-        ? imaginaryOf().request(size, fixture, QUALITY)
+      isOther(side)
+        ? ofSide(others, side).request(size)
         : side === 'request'
           ? {
               method: 'POST',
@@ -259,13 +271,13 @@ async function runConfig(
       }
       const result = await runLoad({
         host: HOST,
-        port: side === 'imaginary' ? imaginaryOf().port : port,
+        port: isOther(side) ? ofSide(others, side).port : port,
         request: (index) => requestOf(side, sizeAt(from + index)),
         connections: inFlight,
         stop: { requests: count },
         expect: { status: 200 },
       });
-      if (side !== 'imaginary') {
+      if (!isOther(side)) {
         clientCpuSeconds += result.clientCpuSeconds;
         serviceSeconds += result.seconds;
       }
@@ -275,8 +287,8 @@ async function runConfig(
     // Untimed: each side's 720x588 output, for its bytes and quality; then warm-up (start-up, first decode and encode).
     const outputOf = async (side: Side): Promise<Buffer> => {
       if (isBare(side)) return Buffer.from((await loopOf(side, [sizeAt(0)], 1)).output);
-      const response = await requestOnce(HOST, side === 'imaginary' ? imaginaryOf().port : port, requestOf(side, sizeAt(0)));
-      if (response.status !== 200) throw new Error(`${sideName(side, service.label)}: answered ${response.status}`);
+      const response = await requestOnce(HOST, isOther(side) ? ofSide(others, side).port : port, requestOf(side, sizeAt(0)));
+      if (response.status !== 200) throw new Error(`${ofSide(names, side)}: answered ${response.status}`);
       return response.body;
     };
     const sample = async (side: Side): Promise<Output> => {
@@ -298,7 +310,7 @@ async function runConfig(
         // The same sizes for every side in a round (sizeAt(0), 720x588, gave each side's reported output).
         const from = 1 + WARM_UP_REQUESTS + (levelIndex * options.rounds + round) * options.requests;
         for (const side of orderOfRound<Side>(round, sides)) {
-          const measured = isBare(side) ? bare : side === 'imaginary' ? imaginaryOf() : service;
+          const measured = isBare(side) ? bare : isOther(side) ? ofSide(others, side) : service;
           // clamd's CPU where the side scans: the limit with the scan, and request data.
           const clamdWindow = clamdPid !== null && (side === 'scanned' || side === 'request') ? new ProcessWindow(clamdPid) : null;
           await measured.windowStart();
@@ -322,7 +334,8 @@ async function runConfig(
       settingsLine: `settings     ${service.settings}\n             ${settingsLine([bare])}`,
       sides,
       clamd: service.clamd,
-      imaginary: imaginary?.libvips ?? null,
+      names,
+      othersAbout: [...others.values()].map((other) => other.about),
       outputs,
       profiles,
       totals,
@@ -330,9 +343,23 @@ async function runConfig(
       serviceSeconds,
     };
   } finally {
-    await Promise.all([service.stop(), bare.stop(), imaginary?.stop()]);
+    await Promise.all([service.stop(), bare.stop(), stopOthers(others)]);
   }
 }
+
+/** The other servers asked for, started together; those that started are stopped when one could not. */
+async function startOthers(names: readonly OtherServerName[], work: TransformWork): Promise<Map<OtherServerName, OtherServer>> {
+  const started = await Promise.allSettled(names.map(async (name) => [name, await startOtherServer(name, work)] as const));
+  const running = new Map(started.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : [])));
+  const failed = started.find((result) => result.status === 'rejected');
+  if (failed === undefined) return running;
+  await stopOthers(running);
+  throw failed.reason;
+}
+
+const stopOthers = async (others: ReadonlyMap<OtherServerName, OtherServer>): Promise<void> => {
+  await Promise.all([...others.values()].map((other) => other.stop()));
+};
 
 /** Equal or better than the limit's, to the digits the report prints. */
 const qualityAtLeast = (side: Quality, limit: Quality): boolean =>
@@ -408,7 +435,7 @@ function report(options: Options, runs: readonly ConfigRun[], started: Started, 
     lines.push(run.settingsLine, ...scanningLines(run), ...run.profiles.map((profile) => `profile      ${profile}`));
     for (const side of run.sides) {
       const { bytes, sha256: hash, quality } = ofSide(run.outputs, side);
-      outputRows.push([`${name}: ${sideName(side, run.label)}`, String(bytes), fixed(quality.ssim, 4), fixed(quality.psnrDb, 2), hash]);
+      outputRows.push([`${name}: ${ofSide(run.names, side)}`, String(bytes), fixed(quality.ssim, 4), fixed(quality.psnrDb, 2), hash]);
     }
     for (const [inFlight, level] of run.totals) {
       const limit = ofSide(level, 'bare');
@@ -416,7 +443,7 @@ function report(options: Options, runs: readonly ConfigRun[], started: Started, 
         const totals = ofSide(level, side);
         const { bytes, quality } = ofSide(run.outputs, side);
         rows.push([
-          `${name}: ${sideName(side, run.label)}`,
+          `${name}: ${ofSide(run.names, side)}`,
           String(inFlight),
           String(totals.requests),
           fixed(rateOf(totals), 2),
@@ -470,12 +497,7 @@ function report(options: Options, runs: readonly ConfigRun[], started: Started, 
             'and FerretDB CPU besides, which the rates include and the CPU columns do not.',
         ]
       : []),
-    ...(runs.some((run) => run.imaginary !== null)
-      ? [
-          `imaginary: ${IMAGINARY_NAME} on libvips ${runs.find((run) => run.imaginary !== null)?.imaginary ?? '?'}, its defaults (every CPU) ` +
-            "without its access log; /crop is fit cover. Its JPEG encoder is libvips' libjpeg-turbo: compare its bytes and quality too.",
-        ]
-      : []),
+    ...new Set(runs.flatMap((run) => run.othersAbout)),
     ...(runs.some((run) => run.clamd !== null)
       ? ["scanning: clamd's CPU time is in no CPU column (its own line above); the rates include it, on both sides that scan."]
       : []),

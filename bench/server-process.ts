@@ -1,0 +1,121 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
+import { freePort } from '../infra/local/supervisor.ts';
+import { waitUntil } from '../lib/wait.ts';
+import type { LoadRequest } from './load-run.ts';
+import { ProcessWindow } from './process-stats.ts';
+
+/** CPU time and peak RSS of a server's processes over a measured window. */
+export interface ServerWindow {
+  readonly cpuSeconds: number;
+  /** The sum of each process's own peak. */
+  readonly peakRssBytes: number;
+}
+
+/** An image server other than ProgImage, in processes of its own on loopback, measured from /proc. */
+export interface ServerProcess {
+  readonly port: number;
+  windowStart(): Promise<void>;
+  windowEnd(): Promise<ServerWindow>;
+  stop(): Promise<void>;
+}
+
+/** The work every side does: the fixture covering `size` (resized, then cropped centred), JPEG at `quality`. */
+export interface TransformWork {
+  /** The fixture's path, for a server that reads it as a stored original. */
+  readonly fixturePath: string;
+  /** Its bytes, for a server sent them as request data. */
+  readonly fixture: Buffer;
+  readonly quality: number;
+}
+
+/** One of them, running, ready to be sent the work. */
+export interface OtherServer extends ServerProcess {
+  /** Its name and version, and what its requests are: the report's setup column. */
+  readonly label: string;
+  /** How it runs, for the report. */
+  readonly about: string;
+  /** The request that makes it do the work at `size`. */
+  request(size: readonly [number, number]): LoadRequest;
+}
+
+export interface ServerCommand {
+  /** For error messages. */
+  readonly name: string;
+  readonly command: string;
+  readonly args: (port: number) => readonly string[];
+  /** A GET that answers 200 once the server serves. */
+  readonly healthPath: string;
+}
+
+/** The process and the children it forked (a pre-forking server's workers). */
+function processTree(pid: number): number[] {
+  let children: number[] = [];
+  try {
+    children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    // it ended: the window's end says so
+  }
+  return [pid, ...children.flatMap(processTree)];
+}
+
+function signal(pid: number, name: NodeJS.Signals): void {
+  try {
+    process.kill(pid, name);
+  } catch {
+    // gone already
+  }
+}
+
+/** Not ended; a zombie has ended (a worker whose parent went first may wait long to be reaped). */
+function running(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+export async function startServerProcess({ name, command, args, healthPath }: ServerCommand): Promise<ServerProcess> {
+  const port = await freePort();
+  const child = spawn(command, args(port), { stdio: ['ignore', 'ignore', 'inherit'] });
+  const exited = once(child, 'exit');
+  const { pid } = child;
+  /** Every process of the tree: a pre-forking server's workers may outlive their parent. */
+  const stop = async (): Promise<void> => {
+    const tree = pid === undefined ? [] : processTree(pid);
+    for (const each of tree.reverse()) signal(each, 'SIGTERM');
+    if (child.exitCode === null && child.signalCode === null) await exited;
+    await waitUntil(() => !tree.some(running), { timeoutMs: 10_000, intervalMs: 50, description: `${name} to stop` });
+  };
+  try {
+    if (pid === undefined) throw new Error(`${command} did not start`);
+    await waitUntil(async () => (await fetch(`http://127.0.0.1:${port}${healthPath}`)).ok || false, {
+      timeoutMs: 20_000,
+      intervalMs: 100,
+      description: `${name} to answer ${healthPath} on port ${port}`,
+    });
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  let windows: ProcessWindow[] = [];
+  return {
+    port,
+    windowStart: () => {
+      windows = processTree(pid).map((each) => new ProcessWindow(each));
+      for (const window of windows) window.start();
+      return Promise.resolve();
+    },
+    windowEnd: () => {
+      const ended = windows.map((window) => window.end());
+      return Promise.resolve({
+        cpuSeconds: ended.reduce((sum, window) => sum + window.cpuSeconds, 0),
+        peakRssBytes: ended.reduce((sum, window) => sum + window.peakRssBytes, 0),
+      });
+    },
+    stop,
+  };
+}
