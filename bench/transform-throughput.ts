@@ -9,11 +9,10 @@
  * clamd INSTREAM before the same resize and encode: what scanning costs any
  * server, so that the ratio to it is what ProgImage's own code costs. With
  * `--others`, other image servers (imaginary, thumbor) do the same work beside
- * them. Rates
- * as ratios to the limit, each side's bytes and quality (SSIM, PSNR against
- * a lossless reference) beside them. A report:
- * it exits 0 whether or not the targets are met, and non-zero only when the
- * run itself fails. See docs/BENCHMARKS.md.
+ * them. Rates as ratios to the limit, each side's bytes and quality (SSIM,
+ * PSNR against a lossless reference) beside them. A report: it exits 0
+ * whether or not the targets are met, and non-zero only when the run itself
+ * fails. See docs/BENCHMARKS.md.
  */
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
@@ -154,8 +153,6 @@ interface Output {
 interface ConfigRun {
   readonly settings: ChildSettings;
   readonly layout: Layout;
-  /** What served the requests (LayoutService.label). */
-  readonly label: string;
   readonly settingsLine: string;
   readonly sides: readonly Side[];
   /** The clamd request data was scanned with (null: scanning off). */
@@ -232,7 +229,7 @@ async function runConfig(
   const clamdAddress = service.clamd?.address ?? null;
   const clamdPid = service.clamd?.pid ?? null;
   try {
-    const { port } = service;
+    const portOf = (side: Exclude<Side, BareSide>): number => (isOther(side) ? ofSide(others, side).port : service.port);
     const id = await service.uploadReady(fixture, 'image/jpeg');
     const requestOf = (side: Exclude<Side, BareSide>, size: readonly [number, number]): LoadRequest =>
       isOther(side)
@@ -271,7 +268,7 @@ async function runConfig(
       }
       const result = await runLoad({
         host: HOST,
-        port: isOther(side) ? ofSide(others, side).port : port,
+        port: portOf(side),
         request: (index) => requestOf(side, sizeAt(from + index)),
         connections: inFlight,
         stop: { requests: count },
@@ -287,7 +284,7 @@ async function runConfig(
     // Untimed: each side's 720x588 output, for its bytes and quality; then warm-up (start-up, first decode and encode).
     const outputOf = async (side: Side): Promise<Buffer> => {
       if (isBare(side)) return Buffer.from((await loopOf(side, [sizeAt(0)], 1)).output);
-      const response = await requestOnce(HOST, isOther(side) ? ofSide(others, side).port : port, requestOf(side, sizeAt(0)));
+      const response = await requestOnce(HOST, portOf(side), requestOf(side, sizeAt(0)));
       if (response.status !== 200) throw new Error(`${ofSide(names, side)}: answered ${response.status}`);
       return response.body;
     };
@@ -330,7 +327,6 @@ async function runConfig(
     return {
       settings,
       layout,
-      label: service.label,
       settingsLine: `settings     ${service.settings}\n             ${settingsLine([bare])}`,
       sides,
       clamd: service.clamd,
