@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
+import { isRunning } from '../infra/local/processes.ts';
 import { freePort } from '../infra/local/supervisor.ts';
 import { waitUntil } from '../lib/wait.ts';
 import type { LoadRequest } from './load-run.ts';
@@ -68,16 +69,6 @@ function signal(pid: number, name: NodeJS.Signals): void {
   }
 }
 
-/** Not ended; a zombie has ended (a worker whose parent went first may wait long to be reaped). */
-function running(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
-  }
-}
-
 export async function startServerProcess({ name, command, args, healthPath }: ServerCommand): Promise<ServerProcess> {
   const port = await freePort();
   const child = spawn(command, args(port), { stdio: ['ignore', 'ignore', 'inherit'] });
@@ -88,7 +79,8 @@ export async function startServerProcess({ name, command, args, healthPath }: Se
     const tree = pid === undefined ? [] : processTree(pid);
     for (const each of tree.reverse()) signal(each, 'SIGTERM');
     if (child.exitCode === null && child.signalCode === null) await exited;
-    await waitUntil(() => !tree.some(running), { timeoutMs: 10_000, intervalMs: 50, description: `${name} to stop` });
+    // A worker whose parent went first may stay a zombie for long: isRunning counts it as ended.
+    await waitUntil(() => !tree.some(isRunning), { timeoutMs: 10_000, intervalMs: 50, description: `${name} to stop` });
   };
   try {
     if (pid === undefined) throw new Error(`${command} did not start`);

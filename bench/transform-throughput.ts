@@ -101,8 +101,6 @@ type BareSide = Extract<Side, 'bare' | 'scanned' | 'mozjpeg'>;
 
 const isBare = (side: Side): side is BareSide => side === 'bare' || side === 'scanned' || side === 'mozjpeg';
 
-const isOther = (side: Side): side is OtherServerName => isOtherServer(side);
-
 /** The sides of a run: the limit with the scan only where the layout scans request data, then the other servers asked for. */
 const sidesOf = (scans: boolean, others: readonly OtherServerName[]): readonly Side[] => [
   'bare',
@@ -225,14 +223,14 @@ async function runConfig(
   const bare = bareStarted.value;
   const others = othersStarted.value;
   const sides = sidesOf(service.clamd !== null, options.others);
-  const names = new Map(sides.map((side) => [side, isOther(side) ? ofSide(others, side).label : sideName(side, service.label)]));
+  const names = new Map(sides.map((side) => [side, isOtherServer(side) ? ofSide(others, side).label : sideName(side, service.label)]));
   const clamdAddress = service.clamd?.address ?? null;
   const clamdPid = service.clamd?.pid ?? null;
   try {
-    const portOf = (side: Exclude<Side, BareSide>): number => (isOther(side) ? ofSide(others, side).port : service.port);
+    const portOf = (side: Exclude<Side, BareSide>): number => (isOtherServer(side) ? ofSide(others, side).port : service.port);
     const id = await service.uploadReady(fixture, 'image/jpeg');
     const requestOf = (side: Exclude<Side, BareSide>, size: readonly [number, number]): LoadRequest =>
-      isOther(side)
+      isOtherServer(side)
         ? ofSide(others, side).request(size)
         : side === 'request'
           ? {
@@ -274,7 +272,7 @@ async function runConfig(
         stop: { requests: count },
         expect: { status: 200 },
       });
-      if (!isOther(side)) {
+      if (!isOtherServer(side)) {
         clientCpuSeconds += result.clientCpuSeconds;
         serviceSeconds += result.seconds;
       }
@@ -307,7 +305,7 @@ async function runConfig(
         // The same sizes for every side in a round (sizeAt(0), 720x588, gave each side's reported output).
         const from = 1 + WARM_UP_REQUESTS + (levelIndex * options.rounds + round) * options.requests;
         for (const side of orderOfRound<Side>(round, sides)) {
-          const measured = isBare(side) ? bare : isOther(side) ? ofSide(others, side) : service;
+          const measured = isBare(side) ? bare : isOtherServer(side) ? ofSide(others, side) : service;
           // clamd's CPU where the side scans: the limit with the scan, and request data.
           const clamdWindow = clamdPid !== null && (side === 'scanned' || side === 'request') ? new ProcessWindow(clamdPid) : null;
           await measured.windowStart();

@@ -17,12 +17,21 @@ const pidRecord = z.object({ pid: z.number().int().positive(), command: z.string
 
 const pidFile = (name: string): string => join(runDir, `${name}.pid`);
 
-/** True for a live process whose command line still names `command` (guards against a reused pid). */
-function isAlive(pid: number, command: string): boolean {
+/** True while the process exists and has not ended: a zombie (ended, not yet reaped) is not running. */
+export function isRunning(pid: number): boolean {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // The state follows the parenthesised name; Z is a zombie, already dead.
-    if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')) return false;
+    return !stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
+  } catch {
+    return false;
+  }
+}
+
+/** True for a live process whose command line still names `command` (guards against a reused pid). */
+function isAlive(pid: number, command: string): boolean {
+  if (!isRunning(pid)) return false;
+  try {
     return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').includes(command);
   } catch {
     return false;
