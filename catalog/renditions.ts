@@ -8,7 +8,7 @@ import { assertFitsFormat } from '../lib/transform/planned-size.ts';
 import type { TransformSlots } from '../lib/transform/transform-slots.ts';
 import type { Servable } from './image-access.ts';
 import type { MasterCache } from './master-cache.ts';
-import type { ServableBlob, StoredOnce } from './stored-once.ts';
+import { ownerOf, type ServableBlob, type StoredOnce } from './stored-once.ts';
 
 export interface RenditionsOptions {
   readonly masters: MasterCache;
@@ -35,7 +35,7 @@ export class Renditions {
     const { master } = image;
     assertFitsFormat(master, format);
     const compressed = image.compression.master;
-    const owner = { tenant: image.tenant, imageId: image.id };
+    const owner = ownerOf(image);
     const key = compressed.format === format ? compressed.key : blobKeys.rendition(owner, format);
     const { masters, stored, slots, timeoutMs } = this.options;
     const deadline = Date.now() + timeoutMs();

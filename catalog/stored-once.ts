@@ -3,14 +3,28 @@ import type { ImageId, Tenant } from '../lib/ids.ts';
 import type { Logger } from '../lib/logger.ts';
 import { contentSha256, type BlobInfo, type BlobStore } from '../lib/ports/blob-store.ts';
 import type { BlobCache } from './blob-cache.ts';
-import { imageNotFound } from './image-access.ts';
+import { imageNotFound, type Servable } from './image-access.ts';
 import { SingleFlight } from './single-flight.ts';
 
 /** The image a made blob is derived from. */
 export interface BlobOwner {
   readonly tenant: Tenant;
   readonly imageId: ImageId;
+  /**
+   * The Last-Modified of every blob made from the image. A blob answered as
+   * it is made and the same blob read back from the store (whose own time is
+   * its put's, maybe a second later, in another process) must be one
+   * representation to a cache, an If-Modified-Since and an If-Range.
+   */
+  readonly lastModified: Date;
 }
+
+/** What is made from a servable image is as old as its compressed master: the pixels it is made from are set by then. */
+export const ownerOf = (image: Servable): BlobOwner => ({
+  tenant: image.tenant,
+  imageId: image.id,
+  lastModified: new Date(image.compression.at),
+});
 
 export interface MadeBlob {
   readonly data: Buffer;
@@ -83,13 +97,13 @@ export class StoredOnce {
     const held = this.#held(key);
     if (held !== undefined) return held;
     const stored = await this.options.blobs.stat(key);
-    if (stored !== null) return this.#remember(stored);
+    if (stored !== null) return this.#remember({ ...stored, lastModified: owner.lastModified });
     return this.#flights.run(key, async () => {
       // A flight of this process may have made it since the look above (another process's: it is made again, the same bytes).
       const madeMeanwhile = this.#held(key);
       if (madeMeanwhile !== undefined) return madeMeanwhile;
       const { data, contentType } = await this.#madeUnlessDeleted(owner.imageId, make);
-      const blob = { info: { key, size: data.length, contentType, sha256: contentSha256(data), lastModified: new Date() }, data };
+      const blob = { info: { key, size: data.length, contentType, sha256: contentSha256(data), lastModified: owner.lastModified }, data };
       this.#storeBehind(blob, owner);
       return blob;
     });
@@ -138,11 +152,7 @@ export class StoredOnce {
     const stored = (async () => {
       try {
         await blobs.put(key, blob.data, { contentType });
-        if (await isLive(owner)) {
-          // Kept with the stored blob's own Last-Modified, which every later stat of it answers.
-          const info = await blobs.stat(key);
-          if (info !== null) cache.set(key, { info, data: blob.data });
-        } else await blobs.delete(key);
+        if (!(await isLive(owner))) await blobs.delete(key);
       } catch (error) {
         log.warn({ err: error, key }, 'storing a made blob failed; the next request that misses it makes it again');
       } finally {

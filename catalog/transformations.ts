@@ -8,7 +8,7 @@ import type { TransformSlots } from '../lib/transform/transform-slots.ts';
 import type { TransformResources } from '../lib/transform/steps/step.ts';
 import type { Servable } from './image-access.ts';
 import type { MasterCache } from './master-cache.ts';
-import type { ServableBlob, StoredOnce } from './stored-once.ts';
+import { ownerOf, type ServableBlob, type StoredOnce } from './stored-once.ts';
 
 export interface TransformationsOptions {
   readonly masters: MasterCache;
@@ -49,7 +49,7 @@ export class Transformations {
   async get(image: Servable, transform: CanonicalTransform, resources: TransformResources): Promise<ServableBlob> {
     const { masters } = this.options;
     const { master } = image;
-    const owner = { tenant: image.tenant, imageId: image.id };
+    const owner = ownerOf(image);
     const key = storedTransformKey(owner, transform);
     const deadline = Date.now() + this.options.timeoutMs();
     return this.options.stored.get(key, owner, async () => {

@@ -12,7 +12,12 @@ import type { BlobStore, PutOptions } from '../../lib/ports/blob-store.ts';
 import { readFixture } from '../support/fixtures.ts';
 import { parsePrometheusText, sampleSum } from '../support/prometheus.ts';
 
-const OWNER: BlobOwner = { tenant: 'default', imageId: '00000000-0000-4000-8000-000000000001' };
+/** Its master was compressed long before any blob is made from it. */
+const OWNER: BlobOwner = {
+  tenant: 'default',
+  imageId: '00000000-0000-4000-8000-000000000001',
+  lastModified: new Date('2026-01-02T03:04:05Z'),
+};
 const OTHER: BlobOwner = { ...OWNER, imageId: '00000000-0000-4000-8000-000000000002' };
 const KEY = `derived/default/${OWNER.imageId}/transforms/abc.webp`;
 
@@ -104,8 +109,14 @@ test('a made blob is answered before it is stored; meanwhile it is served from m
   await stored.settled();
   t.is(await storedSha(blobs), answered.info.sha256, 'stored, under the sha256 it was answered with (its ETag)');
   t.is(await storing(), 0);
-  t.is((await stored.get(KEY, OWNER, make)).info.sha256, answered.info.sha256, 'afterwards, read from the store');
+  const afterwards = await stored.get(KEY, OWNER, make);
+  t.is(afterwards.info.sha256, answered.info.sha256, 'afterwards, read from the store');
   t.is(made(), 1);
+  t.deepEqual(
+    [answered.info.lastModified, afterwards.info.lastModified],
+    [OWNER.lastModified, OWNER.lastModified],
+    "one representation: made or read back, it has the image's Last-Modified, not the put's time",
+  );
 });
 
 test('an image deleted through this process while its blob is made: the request is answered 404 and nothing is stored', async (t) => {
