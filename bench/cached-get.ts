@@ -183,7 +183,7 @@ async function runConfig(options: Options, settings: ChildSettings, layout: Layo
     const load = (side: Side, durationMs: number) =>
       runLoad({
         host: HOST,
-        port: sides[side].port,
+        ports: [sides[side].port],
         request: () => request,
         connections: options.connections,
         stop: { durationMs },
@@ -232,7 +232,7 @@ async function runConfig(options: Options, settings: ChildSettings, layout: Layo
     await service.windowStart();
     const floorRun = await runLoad({
       host: HOST,
-      port: servicePort,
+      ports: [servicePort],
       request: () => ({ path: '/healthz' }),
       connections: options.connections,
       stop: { durationMs: options.durationMs },
@@ -242,7 +242,7 @@ async function runConfig(options: Options, settings: ChildSettings, layout: Layo
     const sequential = async (side: Side) => {
       const run = await runLoad({
         host: HOST,
-        port: sides[side].port,
+        ports: [sides[side].port],
         request: () => request,
         connections: 1,
         stop: { requests: SEQUENTIAL_REQUESTS },

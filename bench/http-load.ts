@@ -204,7 +204,8 @@ export function prepareRequest(
 
 export interface LoadOptions {
   readonly host: string;
-  readonly port: number;
+  /** Connection number i goes to the i-th modulo their number: one port, or the instances of a server that runs one per port. */
+  readonly ports: readonly number[];
   /** The bytes of the run's request number `index` (0, 1, … in the order they are sent). */
   readonly request: (index: number) => Buffer;
   /** Connections, each with one request in flight: the number of requests in flight. */
@@ -230,8 +231,13 @@ export interface LoadResult {
 
 /** Runs requests on `connections` keep-alive connections until `stop`; resolves when all are answered. */
 export async function runLoad(options: LoadOptions): Promise<LoadResult> {
+  const portOf = (slot: number): number => {
+    const port = options.ports[slot % options.ports.length];
+    if (port === undefined) throw new Error('no port to connect to');
+    return port;
+  };
   const connections = await Promise.all(
-    Array.from({ length: options.connections }, () => KeepAliveConnection.open(options.host, options.port)),
+    Array.from({ length: options.connections }, (_, slot) => KeepAliveConnection.open(options.host, portOf(slot))),
   );
   let started = 0;
   let answered = 0;
@@ -253,7 +259,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     last = performance.now();
     answered += 1;
     options.record(answer, last - sent, index);
-    if (answer instanceof Error) connections[slot] = await KeepAliveConnection.open(options.host, options.port);
+    if (answer instanceof Error) connections[slot] = await KeepAliveConnection.open(options.host, portOf(slot));
   };
   const worker = async (slot: number): Promise<void> => {
     while (more()) await exchange(slot, started++);

@@ -20,7 +20,11 @@ export interface LoadRequest {
 
 export interface LoadOptions {
   readonly host: string;
-  readonly port: number;
+  /**
+   * The server's port, or the ports of its instances (one process per port): the connections are
+   * split between them, and every request's Host names the first, as a balancer in front would.
+   */
+  readonly ports: readonly [number, ...number[]];
   /** Request number `index` of the run (0, 1, … in the order they are sent). */
   readonly request: (index: number) => LoadRequest;
   /** Connections, each with one request in flight: the number of requests in flight. */
@@ -43,7 +47,7 @@ export interface LoadResult {
 
 /** Runs requests on `connections` keep-alive connections until `stop`; rejects at the first unexpected answer. */
 export async function runLoad(options: LoadOptions): Promise<LoadResult> {
-  const { host, port, stop, expect } = options;
+  const { host, ports, stop, expect } = options;
   const latenciesMs: number[] = [];
   /** The first unexpected answer or lost connection: no request starts after it, and the run fails. */
   const outcome: { failure: Error | null } = { failure: null };
@@ -51,14 +55,14 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   const cpuBefore = process.cpuUsage();
   const { seconds } = await runOnSockets({
     host,
-    port,
+    ports,
     connections: 'requests' in stop ? Math.min(options.connections, stop.requests) : options.connections,
     stop,
     keepBodies: false,
     signal: failed.signal,
     request: (index) => {
       const { method = 'GET', path, headers, body } = options.request(index);
-      return requestBytes(host, port, {
+      return requestBytes(host, ports[0], {
         method,
         path,
         ...(headers === undefined ? {} : { headers }),

@@ -16,7 +16,8 @@ export interface ServerWindow {
 
 /** An image server other than ProgImage, in processes of its own on loopback, measured from /proc. */
 export interface ServerProcess {
-  readonly port: number;
+  /** One, or one per instance of a server run as several (the load is split between them). */
+  readonly ports: readonly [number, ...number[]];
   windowStart(): Promise<void>;
   windowEnd(): Promise<ServerWindow>;
   stop(): Promise<void>;
@@ -49,6 +50,12 @@ export interface ServerCommand {
   /** A GET that answers 200 once the server serves. */
   readonly healthPath: string;
 }
+
+/** Processes' windows as one: CPU time and each one's peak RSS, summed. */
+const summed = (windows: readonly ServerWindow[]): ServerWindow => ({
+  cpuSeconds: windows.reduce((sum, window) => sum + window.cpuSeconds, 0),
+  peakRssBytes: windows.reduce((sum, window) => sum + window.peakRssBytes, 0),
+});
 
 /** The process and the children it forked (a pre-forking server's workers). */
 function processTree(pid: number): number[] {
@@ -95,19 +102,37 @@ export async function startServerProcess({ name, command, args, healthPath }: Se
   }
   let windows: ProcessWindow[] = [];
   return {
-    port,
+    ports: [port],
     windowStart: () => {
       windows = processTree(pid).map((each) => new ProcessWindow(each));
       for (const window of windows) window.start();
       return Promise.resolve();
     },
-    windowEnd: () => {
-      const ended = windows.map((window) => window.end());
-      return Promise.resolve({
-        cpuSeconds: ended.reduce((sum, window) => sum + window.cpuSeconds, 0),
-        peakRssBytes: ended.reduce((sum, window) => sum + window.peakRssBytes, 0),
-      });
+    windowEnd: () => Promise.resolve(summed(windows.map((window) => window.end()))),
+    stop,
+  };
+}
+
+/** Instances of one server, each on its own port (started one after another: each takes a free port), measured and stopped as one. */
+export async function serverInstances(count: number, start: () => Promise<ServerProcess>): Promise<ServerProcess> {
+  const running: ServerProcess[] = [];
+  const stop = async (): Promise<void> => {
+    await Promise.all(running.map((instance) => instance.stop()));
+  };
+  try {
+    while (running.length < count) running.push(await start());
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  const [first, ...more] = running;
+  if (first === undefined) throw new Error('no instance to start');
+  return {
+    ports: [first.ports[0], ...more.map((instance) => instance.ports[0])],
+    windowStart: async () => {
+      await Promise.all(running.map((instance) => instance.windowStart()));
     },
+    windowEnd: async () => summed(await Promise.all(running.map((instance) => instance.windowEnd()))),
     stop,
   };
 }

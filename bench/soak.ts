@@ -131,7 +131,7 @@ async function runConfig(options: Options, settings: ChildSettings, fixture: Buf
       await service.windowStart();
       const result = await runLoad({
         host: HOST,
-        port,
+        ports: [port],
         request: (index) => requestAt(from + index),
         connections: options.connections,
         stop: { requests: options.chunk },

@@ -2,10 +2,15 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { pythonWithRequirements } from '../infra/local/python-tools.ts';
-import { startServerProcess, type OtherServer, type TransformWork } from './server-process.ts';
+import { serverInstances, startServerProcess, type OtherServer, type TransformWork } from './server-process.ts';
 
-/** Pre-forked workers: one per CPU of this machine, as the issue's figures ran it. */
-const PROCESSES = 2;
+/**
+ * One instance per CPU of this machine, as the issue's figures ran it: each
+ * on a port of its own, the bench's connections split between them, as a
+ * balancer in front of them would. Its own pre-fork (`--processes 2` on one
+ * port) let one process accept most connections of a burst: one CPU busy.
+ */
+const INSTANCES = 2;
 
 /** Its file loader serves the fixture's folder; nothing is stored, so every request loads and transforms the original. */
 const configuration = (root: string): string => `LOADER = 'thumbor.loaders.file_loader'
@@ -29,28 +34,19 @@ export async function startThumbor({ fixturePath, quality }: TransformWork): Pro
   const configFile = join(folder, 'thumbor.conf');
   try {
     await writeFile(configFile, configuration(dirname(fixturePath)));
-    const server = await startServerProcess({
-      name: 'thumbor',
-      // Not its console script: the virtualenv was made in a scratch folder, and the script's shebang names that.
-      command: python,
-      args: (port) => [
-        '-m',
-        'thumbor.server',
-        '--ip',
-        '127.0.0.1',
-        '--port',
-        String(port),
-        '--conf',
-        configFile,
-        '--processes',
-        String(PROCESSES),
-      ],
-      healthPath: '/healthcheck',
-    });
+    const server = await serverInstances(INSTANCES, () =>
+      startServerProcess({
+        name: 'thumbor',
+        // Not its console script: the virtualenv was made in a scratch folder, and the script's shebang names that.
+        command: python,
+        args: (port) => ['-m', 'thumbor.server', '--ip', '127.0.0.1', '--port', String(port), '--conf', configFile],
+        healthPath: '/healthcheck',
+      }),
+    );
     return {
       ...server,
       label: 'thumbor 7.8.0, GET /unsafe/WxH/… (stored original)',
-      about: `thumbor: ${PROCESSES} processes (their CPU and peak RSS summed), Pillow, file loader, no storage or result storage`,
+      about: `thumbor: ${INSTANCES} instances, one process each on a port of its own, the connections split between them (their CPU and peak RSS summed); Pillow, file loader, no storage or result storage`,
       request: ([width, height]) => ({
         path: `/unsafe/${width}x${height}/filters:quality(${quality})/${encodeURIComponent(basename(fixturePath))}`,
       }),

@@ -227,7 +227,8 @@ async function runConfig(
   const clamdAddress = service.clamd?.address ?? null;
   const clamdPid = service.clamd?.pid ?? null;
   try {
-    const portOf = (side: Exclude<Side, BareSide>): number => (isOtherServer(side) ? ofSide(others, side).port : service.port);
+    const portsOf = (side: Exclude<Side, BareSide>): readonly [number, ...number[]] =>
+      isOtherServer(side) ? ofSide(others, side).ports : [service.port];
     const id = await service.uploadReady(fixture, 'image/jpeg');
     const requestOf = (side: Exclude<Side, BareSide>, size: readonly [number, number]): LoadRequest =>
       isOtherServer(side)
@@ -266,7 +267,7 @@ async function runConfig(
       }
       const result = await runLoad({
         host: HOST,
-        port: portOf(side),
+        ports: portsOf(side),
         request: (index) => requestOf(side, sizeAt(from + index)),
         connections: inFlight,
         stop: { requests: count },
@@ -282,7 +283,7 @@ async function runConfig(
     // Untimed: each side's 720x588 output, for its bytes and quality; then warm-up (start-up, first decode and encode).
     const outputOf = async (side: Side): Promise<Buffer> => {
       if (isBare(side)) return Buffer.from((await loopOf(side, [sizeAt(0)], 1)).output);
-      const response = await requestOnce(HOST, portOf(side), requestOf(side, sizeAt(0)));
+      const response = await requestOnce(HOST, portsOf(side)[0], requestOf(side, sizeAt(0)));
       if (response.status !== 200) throw new Error(`${ofSide(names, side)}: answered ${response.status}`);
       return response.body;
     };

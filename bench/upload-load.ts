@@ -106,7 +106,7 @@ async function readImages(name: string, port: number, ids: readonly string[], op
   const tallies = READ_FORMATS.map(() => new AnswerTally(200));
   const result = await runLoad({
     host: HOST,
-    port,
+    ports: [port],
     request: (index) => {
       const id = ids[Math.floor(index / READ_FORMATS.length) % ids.length] ?? '';
       return prepareRequest('GET', `/v1/images/${id}.${READ_FORMATS[index % READ_FORMATS.length] ?? ''}`, HOST, port, {
@@ -153,7 +153,7 @@ async function loadService(
     const uploaded = await measured(service, () =>
       runLoad({
         host: HOST,
-        port,
+        ports: [port],
         request: (index) => requests[index % requests.length] ?? Buffer.alloc(0),
         connections: options.concurrency,
         stop: { durationMs: options.seconds * 1000 },
