@@ -69,8 +69,9 @@ async function embeddedSetup(): Promise<PipelineSetup> {
 
 /**
  * The servers named by PROGIMAGE_* in the environment, else the local stack
- * (started if it is not running), in a Kafka namespace and catalog database of
- * the benchmark's own, so no other process on the same servers takes its events.
+ * (started if it is not running), in a Kafka namespace, catalog database and
+ * bucket of the benchmark's own, so no other process on the same servers takes
+ * its events, and MinIO holds no blobs of earlier runs.
  */
 async function serversSetup(progress: (line: string) => void): Promise<PipelineSetup> {
   let env: Record<string, string>;
@@ -80,9 +81,10 @@ async function serversSetup(progress: (line: string) => void): Promise<PipelineS
     await startStack(progress);
     env = { ...definedOnly(localStackEnvironment()), PROGIMAGE_SCAN: 'on' };
   }
-  const { kafka, mongo } = loadConfig(env);
-  if (kafka === null || mongo === null) throw new Error('the servers setup needs Kafka brokers and a MongoDB URL');
-  const deployment = isolatedDeployment('bench', { kafka, mongo });
+  const { kafka, mongo, s3 } = loadConfig(env);
+  if (kafka === null || mongo === null || s3 === null)
+    throw new Error('the servers setup needs Kafka brokers, a MongoDB URL and an S3 endpoint');
+  const deployment = isolatedDeployment('bench', { kafka, mongo, s3 });
   return { name: 'servers', env: { ...env, ...deployment.env }, deleteImagesAfter: true, remove: () => deployment.remove() };
 }
 

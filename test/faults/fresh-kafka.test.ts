@@ -48,7 +48,7 @@ test('every service started on a newly formatted Kafka joins its consumer groups
   await admin.connect();
   t.teardown(() => admin.disconnect());
   t.deepEqual(await admin.listTopics(), [], 'a new cluster: no offsets topic (no group coordinator) and no topics yet');
-  const deployment = isolatedDeployment('fresh-kafka', { kafka, mongo: servers.mongo });
+  const deployment = isolatedDeployment('fresh-kafka', { ...servers, kafka });
   t.teardown(() => deployment.remove());
 
   const stack = process.env.PROGIMAGE_KAFKA_BROKERS === undefined ? localStackEnvironment() : {};

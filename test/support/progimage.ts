@@ -25,9 +25,9 @@ export interface RunningProgImage {
 
 /**
  * Runs `services` (every one unless told) in the test process.
- * Test deployments share one bucket (each has its own catalog database), so the orphans job, which
- * takes every blob its catalog does not know for an orphan, stays off unless a test turns it on; so
- * does the signatures job, which would run freshclam and reload the shared clamd.
+ * The orphans job, which takes every blob its catalog does not know for an orphan (a bucket may be
+ * shared), stays off unless a test turns it on; so does the signatures job, which would run
+ * freshclam and reload the shared clamd.
  */
 export async function startProgImage(
   env: Readonly<Record<string, string | undefined>>,
