@@ -2,8 +2,8 @@
  * `npm run bench:embedded`: the embedded catalog store with many images.
  * Inserts `--images` image records (default 100,000) through the catalog
  * port, then, in a fresh process, times opening the store and its first
- * query, and the latency of `get(id)` through the port, and reads the
- * process's RSS. The targets are those of the embedded default: start-up
+ * query, the latency of `get(id)` through the port and of the backlog
+ * counts, and reads the process's RSS. The targets are those of the embedded default: start-up
  * under 3 s and RSS under 300 MB at 100,000 images.
  */
 import { execFileSync } from 'node:child_process';
@@ -14,6 +14,8 @@ import { parseArgs } from 'node:util';
 import { openImagesCollection } from '../catalog/images-collection.ts';
 import type { ImageRecord } from '../catalog/image-record.ts';
 import { createEmbeddedCatalogStore } from '../lib/adapters/embedded-catalog-store.ts';
+import { countBacklog, countPipeline, openPipelineImages } from '../lib/backlog/pipeline-images.ts';
+import { tenantSchema } from '../lib/ids.ts';
 
 const { values } = parseArgs({
   options: {
@@ -63,6 +65,14 @@ function readyImage(index: number): ImageRecord {
   };
 }
 
+/** The mean of `times` runs of `work`, in milliseconds, after one untimed. */
+async function meanMs(times: number, work: () => Promise<unknown>): Promise<number> {
+  await work();
+  const before = performance.now();
+  for (let done = 0; done < times; done += 1) await work();
+  return (performance.now() - before) / times;
+}
+
 const percentile = (sorted: readonly number[], p: number): number =>
   sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? NaN;
 
@@ -83,10 +93,14 @@ async function measure(dataDir: string): Promise<void> {
     if (stored === null) throw new Error(`image ${id} is missing`);
   }
   latencies.sort((a, b) => a - b);
+  const pipelineImages = await openPipelineImages(store);
+  const tenant = tenantSchema.parse('tenant-3');
   const result = {
     startupMs,
     getP50Ms: percentile(latencies, 0.5),
     getP99Ms: percentile(latencies, 0.99),
+    backlogMs: await meanMs(20, () => countPipeline(pipelineImages)),
+    tenantBacklogMs: await meanMs(20, () => countBacklog(pipelineImages, tenant)),
     rssMb: process.memoryUsage().rss / 2 ** 20,
   };
   await store.close();
@@ -135,6 +149,10 @@ if (values.measure) {
     console.log(`  start-up (open + first query): ${f(measured.startupMs)} ms   target < 3000 ms`);
     console.log(
       `  get(id) over ${gets} random ids: p50 ${(measured.getP50Ms ?? NaN).toFixed(3)} ms, p99 ${(measured.getP99Ms ?? NaN).toFixed(3)} ms`,
+    );
+    console.log(
+      `  the pipeline's backlog count (the api process's, every 5 s): ${(measured.backlogMs ?? NaN).toFixed(3)} ms; ` +
+        `one tenant's (each upload of a tenant with a limit of images in flight): ${(measured.tenantBacklogMs ?? NaN).toFixed(3)} ms`,
     );
     console.log(`  RSS after: ${f(measured.rssMb)} MB (a bare node + tsx: ${f(bareRss)} MB)   target < 300 MB`);
   } finally {

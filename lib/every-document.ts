@@ -1,9 +1,9 @@
-import type { DocumentCollection, FieldValue, Identified } from './ports/catalog-store.ts';
+import type { DocumentCollection, Identified, Where } from './ports/catalog-store.ts';
 
 /** Every document of `collection` (those matching `where`, if given) in ascending id order, read a page at a time. */
 export async function* everyDocument<T extends Identified>(
   collection: DocumentCollection<T>,
-  { where, pageSize = 500 }: { readonly where?: Readonly<Record<string, FieldValue>>; readonly pageSize?: number } = {},
+  { where, pageSize = 500 }: { readonly where?: Where; readonly pageSize?: number } = {},
 ): AsyncGenerator<T> {
   let after: string | undefined;
   for (;;) {

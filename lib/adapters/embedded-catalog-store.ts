@@ -2,6 +2,7 @@ import { join, resolve } from 'node:path';
 import type { Statement } from 'better-sqlite3';
 import { ProgImageError } from '../errors.ts';
 import {
+  acceptedValues,
   countsByValue,
   type CatalogStore,
   type CollectionSpec,
@@ -10,6 +11,7 @@ import {
   type FindQuery,
   type Identified,
   type Versioned,
+  type Where,
 } from '../ports/catalog-store.ts';
 import { attempt, identifier, openDatabase, type SqliteDatabase } from './sqlite/database.ts';
 import { migrateJsonlCatalog, type MigratedRecord } from './sqlite/jsonl-catalog-migration.ts';
@@ -72,18 +74,26 @@ function insertMigrated(database: SqliteDatabase, collection: string, records: r
   for (const { id, version, document } of records) insert.run(id, version, document);
 }
 
-/** A WHERE clause matching every condition exactly (a JSON string never equals a number, nor `true` the number 1). */
-function whereClause(where: Readonly<Record<string, FieldValue>> | undefined): { sql: string; parameters: (string | number)[] } {
-  const conditions: string[] = [];
-  const parameters: (string | number)[] = [];
-  for (const [field, value] of Object.entries(where ?? {})) {
-    if (typeof value === 'boolean') {
-      conditions.push(`json_type(document, '$."${checkField(field)}"') = '${String(value)}'`);
-    } else {
-      conditions.push(`${fieldExpression(field)} = ?`);
-      parameters.push(value);
-    }
+/** The SQL of one field's condition: equal to a value, or to one of a list (a JSON string never equals a number, nor `true` the number 1). */
+function fieldCondition(field: string, condition: FieldValue | readonly FieldValue[], parameters: (string | number)[]): string {
+  const values = acceptedValues(condition);
+  const scalars = values.filter((value): value is string | number => typeof value !== 'boolean');
+  const alternatives = values
+    .filter((value): value is boolean => typeof value === 'boolean')
+    .map((value) => `json_type(document, '$."${checkField(field)}"') = '${String(value)}'`);
+  if (scalars.length > 0) {
+    // IN and not ORs, so that an index on the field serves the list.
+    alternatives.unshift(`${fieldExpression(field)} IN (${scalars.map(() => '?').join(', ')})`);
+    parameters.push(...scalars);
   }
+  if (alternatives.length === 0) return 'FALSE';
+  return alternatives.length === 1 ? alternatives.join('') : `(${alternatives.join(' OR ')})`;
+}
+
+/** A WHERE clause matching every condition exactly. */
+function whereClause(where: Where | undefined): { sql: string; parameters: (string | number)[] } {
+  const parameters: (string | number)[] = [];
+  const conditions = Object.entries(where ?? {}).map(([field, condition]) => fieldCondition(field, condition, parameters));
   return { sql: conditions.length === 0 ? 'TRUE' : conditions.join(' AND '), parameters };
 }
 
@@ -153,7 +163,7 @@ class SqliteDocumentCollection<T extends Identified> implements DocumentCollecti
     });
   }
 
-  count(where?: Readonly<Record<string, FieldValue>>): Promise<number> {
+  count(where?: Where): Promise<number> {
     return settle(() => {
       const matching = whereClause(where);
       const sql = `SELECT count(*) AS count FROM ${this.#table} WHERE ${matching.sql}`;
@@ -162,7 +172,11 @@ class SqliteDocumentCollection<T extends Identified> implements DocumentCollecti
     });
   }
 
-  countBy(field: string, where?: Readonly<Record<string, FieldValue>>): Promise<ReadonlyMap<FieldValue | null, number>> {
+  estimatedCount(): Promise<number> {
+    return this.count();
+  }
+
+  countBy(field: string, where?: Where): Promise<ReadonlyMap<FieldValue | null, number>> {
     return settle(() => {
       const path = `'$."${checkField(field)}"'`;
       const matching = whereClause(where);

@@ -19,6 +19,7 @@ import {
   type FindQuery,
   type Identified,
   type Versioned,
+  type Where,
 } from '../ports/catalog-store.ts';
 
 /**
@@ -102,15 +103,19 @@ function storedField(field: string): string {
   return field === 'id' ? '_id' : field;
 }
 
-function toFilter(where: Readonly<Record<string, FieldValue>> | undefined, after?: string): Filter<StoredDocument> {
+/** `{ $eq: value }`, or `{ $in: values }` for a list. */
+const matching = (condition: FieldValue | readonly FieldValue[]): Record<string, unknown> =>
+  typeof condition === 'object' ? { $in: [...condition] } : { $eq: condition };
+
+function toFilter(where: Where | undefined, after?: string): Filter<StoredDocument> {
   const filter: Record<string, unknown> = {};
-  for (const [field, value] of Object.entries(where ?? {})) filter[storedField(field)] = { $eq: value };
+  for (const [field, condition] of Object.entries(where ?? {})) filter[storedField(field)] = matching(condition);
   const id = where?.id;
   // An id alone as a plain value: the one filter FerretDB v1 on SQLite does not answer by decoding every document.
   if (after === undefined) {
-    if (id !== undefined) filter._id = id;
+    if (id !== undefined && typeof id !== 'object') filter._id = id;
   } else {
-    filter._id = id === undefined ? { $gt: after } : { $eq: id, $gt: after };
+    filter._id = { ...(id === undefined ? {} : matching(id)), $gt: after };
   }
   return filter;
 }
@@ -204,14 +209,20 @@ class MongoDocumentCollection<T extends Identified> implements DocumentCollectio
     }
   }
 
-  async count(where?: Readonly<Record<string, FieldValue>>): Promise<number> {
+  async count(where?: Where): Promise<number> {
     const filter = toFilter(where);
     return this.#collection.countDocuments(filter).catch((error: unknown) => {
       throw mapError(error, `counting ${this.#spec.name}`);
     });
   }
 
-  async countBy(field: string, where?: Readonly<Record<string, FieldValue>>): Promise<ReadonlyMap<FieldValue | null, number>> {
+  async estimatedCount(): Promise<number> {
+    return this.#collection.estimatedDocumentCount().catch((error: unknown) => {
+      throw mapError(error, `counting ${this.#spec.name}`);
+    });
+  }
+
+  async countBy(field: string, where?: Where): Promise<ReadonlyMap<FieldValue | null, number>> {
     const key = storedField(field);
     const filter = toFilter(where);
     try {

@@ -18,9 +18,9 @@ export interface PipelineState {
 }
 
 /**
- * Counts the pipeline's backlog in the catalog store every `intervalMs`, with
- * the total of image records (one count by status), and derives the drain rate from one count to
- * the next. A count that fails keeps the last state (the catalog store's own
+ * Counts the pipeline's backlog in the catalog store every `intervalMs` (the
+ * images in flight, by status), with the number of image records, and derives
+ * the drain rate from one count to the next. A count that fails keeps the last state (the catalog store's own
  * readiness check shows the failure).
  */
 export class BacklogSampler {
@@ -58,7 +58,7 @@ export class BacklogSampler {
    * wait grows with the time nothing drained.
    */
   async sample(): Promise<PipelineState> {
-    const { backlog, total } = await countPipeline(this.#images, null);
+    const { backlog, total } = await countPipeline(this.#images);
     const sample: BacklogSample = { at: this.#now(), total, inFlight: imagesInFlight(backlog) };
     const previous = this.#state?.drainPerSecond ?? null;
     const measured = this.#sample === null ? null : drainedPerSecond(this.#sample, sample);

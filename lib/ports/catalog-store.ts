@@ -13,9 +13,18 @@ export interface Versioned<T> {
 /** Scalar fields a query can match on with equality. */
 export type FieldValue = string | number | boolean;
 
+/**
+ * Top-level fields and what each must equal: a value, or any one of a list
+ * of values (none, for an empty list).
+ */
+export type Where = Readonly<Record<string, FieldValue | readonly FieldValue[]>>;
+
+/** The values a field's condition accepts. */
+export const acceptedValues = (condition: FieldValue | readonly FieldValue[]): readonly FieldValue[] =>
+  typeof condition === 'object' ? condition : [condition];
+
 export interface FindQuery {
-  /** Top-level fields that must equal these values. */
-  readonly where?: Readonly<Record<string, FieldValue>>;
+  readonly where?: Where;
   /** Return documents whose id sorts after this one (a cursor). */
   readonly after?: string;
   readonly limit: number;
@@ -36,14 +45,21 @@ export interface DocumentCollection<T extends Identified> {
   save(document: T, expectedVersion: number | null): Promise<number | null>;
   /** Documents matching `where`, in ascending id order. */
   find(query: FindQuery): Promise<T[]>;
-  count(where?: Readonly<Record<string, FieldValue>>): Promise<number>;
+  count(where?: Where): Promise<number>;
+  /**
+   * How many documents there are, from the store's own bookkeeping where it
+   * keeps one (MongoDB's collection metadata): instant whatever the size, and
+   * possibly off for a while after an unclean shutdown. For rates and
+   * estimates, never for a limit.
+   */
+  estimatedCount(): Promise<number>;
   /**
    * The documents matching `where`, counted by their value of the top-level
    * `field` (null: absent, null, or not a scalar), in one read: where several
    * counts would each read the collection, on a server that cannot count by
    * an index (FerretDB v1 on SQLite reads and decodes every document for each).
    */
-  countBy(field: string, where?: Readonly<Record<string, FieldValue>>): Promise<ReadonlyMap<FieldValue | null, number>>;
+  countBy(field: string, where?: Where): Promise<ReadonlyMap<FieldValue | null, number>>;
   /** Resolves true when a document was removed. */
   delete(id: string): Promise<boolean>;
 }

@@ -225,6 +225,39 @@ for (const adapter of [mongodb, embedded]) {
     t.deepEqual(await collection.countBy('missing'), new Map([[null, 4]]), 'a field no document has: null');
   });
 
+  test(name('where may list values: a field matches when it equals any one of them, none for an empty list'), async (t) => {
+    const collection = await imagesOf(t, adapter);
+    await collection.save(image('img-1', { status: 'scanned' }), null);
+    await collection.save(image('img-2'), null);
+    await collection.save(image('img-3', { tenant: 'other', status: 'failed' }), null);
+    await collection.save(image('img-4', { status: 'failed', bytes: 2000 }), null);
+    await collection.save(image('img-5', { status: 'failed' }), null);
+    const ids = (documents: readonly ImageRecord[]): string[] => documents.map((document) => document.id);
+
+    const inFlight = { status: ['uploaded', 'scanned'] };
+    t.deepEqual(ids(await collection.find({ where: inFlight, limit: 10 })), ['img-1', 'img-2']);
+    t.deepEqual(ids(await collection.find({ where: inFlight, after: 'img-1', limit: 10 })), ['img-2']);
+    t.is(await collection.count(inFlight), 2);
+    t.deepEqual([...(await collection.countBy('status', { tenant: 'acme', status: ['failed', 'scanned', 'deleted'] }))].sort(), [
+      ['failed', 2],
+      ['scanned', 1],
+    ]);
+    t.is(await collection.count({ bytes: [2000, 3000] }), 1, 'numbers in a list');
+    t.is(await collection.count({ status: ['failed'], tenant: ['acme', 'other'] }), 3, 'a list on two fields');
+    t.deepEqual(ids(await collection.find({ where: { id: ['img-5', 'img-3', 'img-9'] }, limit: 10 })), ['img-3', 'img-5'], 'ids in a list');
+    t.deepEqual(ids(await collection.find({ where: { id: ['img-5', 'img-3'] }, after: 'img-3', limit: 10 })), ['img-5']);
+    t.is(await collection.count({ status: [] }), 0, 'an empty list matches nothing');
+    t.deepEqual(await collection.countBy('status', { status: [] }), new Map());
+  });
+
+  test(name('estimatedCount counts every document'), async (t) => {
+    const collection = await imagesOf(t, adapter);
+    t.is(await collection.estimatedCount(), 0);
+    for (const id of ['img-1', 'img-2', 'img-3']) await collection.save(image(id), null);
+    await collection.delete('img-2');
+    t.is(await collection.estimatedCount(), 2);
+  });
+
   test(name('delete removes a document once; its id can then be inserted afresh'), async (t) => {
     const collection = await imagesOf(t, adapter);
     await collection.save(image('img-1'), null);
