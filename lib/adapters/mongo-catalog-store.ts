@@ -216,10 +216,19 @@ class MongoDocumentCollection<T extends Identified> implements DocumentCollectio
     });
   }
 
+  /**
+   * `$collStats`' count, not the driver's estimatedDocumentCount: both are the
+   * collection's own count on MongoDB (one per shard, added up), but FerretDB
+   * answers the `count` command behind estimatedDocumentCount by reading and
+   * decoding every document (282 ms of its CPU at 432 images, against 2.7).
+   */
   async estimatedCount(): Promise<number> {
-    return this.#collection.estimatedDocumentCount().catch((error: unknown) => {
+    try {
+      const shards = await this.#collection.aggregate<{ count: number }>([{ $collStats: { count: {} } }]).toArray();
+      return shards.reduce((sum, shard) => sum + shard.count, 0);
+    } catch (error) {
       throw mapError(error, `counting ${this.#spec.name}`);
-    });
+    }
   }
 
   async countBy(field: string, where?: Where): Promise<ReadonlyMap<FieldValue | null, number>> {
