@@ -1,10 +1,11 @@
+import type { Readable } from 'node:stream';
 import { Counter, type Registry } from 'prom-client';
 import { blobKeys } from './blob-keys.ts';
 import type { PayloadOf } from './events/envelope.ts';
 import type { TOPICS } from './events/topics.ts';
 import type { ImageId, Tenant } from './ids.ts';
 import { sharedMetric } from './metrics.ts';
-import type { BlobStore } from './ports/blob-store.ts';
+import { BlobNotFoundError, type BlobStore } from './ports/blob-store.ts';
 import type { Scanner } from './ports/scanner.ts';
 
 export interface ScanDependencies {
@@ -30,6 +31,24 @@ export const scanVerdictCounter = (registry: Registry): Counter<'verdict'> =>
 type Verdict = PayloadOf<typeof TOPICS.imageScanned>;
 
 /**
+ * The original's bytes, where they are: at its key, or in quarantine for a
+ * retry after a crash between quarantining and publishing. Read at once, not
+ * looked up first: one request to the store when the original is in place.
+ * @throws BlobNotFoundError of the original's key when it is in neither place
+ */
+async function openOriginal(blobs: BlobStore, key: string, quarantineKey: string): Promise<{ key: string; stream: Readable }> {
+  try {
+    return { key, stream: await blobs.getStream(key) };
+  } catch (error) {
+    if (!(error instanceof BlobNotFoundError)) throw error;
+    const quarantined = await blobs.getStream(quarantineKey).catch((second: unknown) => {
+      throw second instanceof BlobNotFoundError ? error : second;
+    });
+    return { key: quarantineKey, stream: quarantined };
+  }
+}
+
+/**
  * Streams an original to the scanner before anything decodes it; an infected
  * original moves to quarantine. Used for the first scan and for re-scans.
  */
@@ -43,9 +62,8 @@ export async function scanOriginal(
     return { verdict: 'unscanned', signatures: [], original };
   }
   const quarantineKey = blobKeys.quarantine(subject);
-  // A retry after a crash between quarantining and publishing finds the original already moved.
-  const sourceKey = (await blobs.stat(original.key)) === null && (await blobs.stat(quarantineKey)) !== null ? quarantineKey : original.key;
-  const result = await scanner.scan(await blobs.getStream(sourceKey));
+  const { key: sourceKey, stream } = await openOriginal(blobs, original.key, quarantineKey);
+  const result = await scanner.scan(stream);
   verdicts.inc({ verdict: result.verdict });
   const verdict = {
     verdict: result.verdict,

@@ -53,6 +53,24 @@ test('a clean original: image.scanned with verdict clean, the engine and signatu
   t.is(await dependencies.verdictCount('clean'), 1);
 });
 
+test('a clean original in place takes one request to the blob store: it is read, not looked up first', async (t) => {
+  const original = await readFixture('320x240.jpg');
+  const blobs = await storeWithOriginal(original);
+  const requests: string[] = [];
+  const counted = new Proxy(blobs, {
+    get(target, name, receiver) {
+      const value: unknown = Reflect.get(target, name, receiver);
+      if (typeof value !== 'function') return value;
+      return (...args: unknown[]) => {
+        requests.push(`${String(name)} ${String(args[0])}`);
+        return Reflect.apply(value, target, args) as unknown;
+      };
+    },
+  });
+  await createScanStage(scanDependencies(counted, eicarScanner()))(uploaded(original));
+  t.deepEqual(requests, [`getStream ${ORIGINAL_KEY}`]);
+});
+
 test('an infected original: verdict infected with the signatures, the original moved to quarantine and named in the event', async (t) => {
   const original = await jpegWithEicarComment();
   const blobs = await storeWithOriginal(original);
@@ -116,6 +134,7 @@ test('an original missing from the blob store is a permanent failure: no retry b
     instanceOf: BlobNotFoundError,
   });
   t.false(error.retriable);
+  t.is(error.key, ORIGINAL_KEY, 'the error names the original, not where a quarantined one would be');
 });
 
 test('clamd not answering is retriable (DependencyUnavailableError), never a verdict, and moves nothing', async (t) => {
