@@ -3,13 +3,16 @@ import type { WebhookDeliveries } from './deliveries-collection.ts';
 
 const PAGE = 500;
 
-/** Offers every pending delivery whose next attempt is due (a retry, a redelivery, or one a crashed attempt left). */
+/**
+ * Offers every pending delivery whose next attempt is due (a retry, a
+ * redelivery, or one a crashed attempt left). Only those are read: the index
+ * on state and next attempt finds them, however many wait for later.
+ */
 async function offerDue(deliveries: WebhookDeliveries, offer: (id: string) => void, now: number): Promise<void> {
+  const due = { state: 'pending', nextAttemptAt: { atMost: new Date(now).toISOString() } };
   for (let after: string | undefined; ;) {
-    const page = await deliveries.find({ where: { state: 'pending' }, limit: PAGE, ...(after === undefined ? {} : { after }) });
-    for (const delivery of page) {
-      if (delivery.nextAttemptAt !== null && Date.parse(delivery.nextAttemptAt) <= now) offer(delivery.id);
-    }
+    const page = await deliveries.find({ where: due, limit: PAGE, ...(after === undefined ? {} : { after }) });
+    for (const delivery of page) offer(delivery.id);
     if (page.length < PAGE) return;
     after = page.at(-1)?.id;
   }

@@ -4,9 +4,11 @@ import { ProgImageError } from '../errors.ts';
 import {
   acceptedValues,
   countsByValue,
+  isBound,
   type CatalogStore,
   type CollectionSpec,
   type DocumentCollection,
+  type FieldCondition,
   type FieldValue,
   type FindQuery,
   type Identified,
@@ -74,13 +76,23 @@ function insertMigrated(database: SqliteDatabase, collection: string, records: r
   for (const { id, version, document } of records) insert.run(id, version, document);
 }
 
-/** The SQL of one field's condition: equal to a value, or to one of a list (a JSON string never equals a number, nor `true` the number 1). */
-function fieldCondition(field: string, condition: FieldValue | readonly FieldValue[], parameters: (string | number)[]): string {
+/**
+ * The SQL of one field's condition: equal to a value, to one of a list, or at
+ * most a bound of the same JSON type (a JSON string never equals a number,
+ * nor `true` the number 1, and SQLite would rank any number below any text).
+ */
+function fieldCondition(field: string, condition: FieldCondition, parameters: (string | number)[]): string {
+  const type = `json_type(document, '$."${checkField(field)}"')`;
+  if (isBound(condition)) {
+    const bound = condition.atMost;
+    parameters.push(bound);
+    return `(${type} IN (${typeof bound === 'string' ? "'text'" : "'integer', 'real'"}) AND ${fieldExpression(field)} <= ?)`;
+  }
   const values = acceptedValues(condition);
   const scalars = values.filter((value): value is string | number => typeof value !== 'boolean');
   const alternatives = values
     .filter((value): value is boolean => typeof value === 'boolean')
-    .map((value) => `json_type(document, '$."${checkField(field)}"') = '${String(value)}'`);
+    .map((value) => `${type} = '${String(value)}'`);
   if (scalars.length > 0) {
     // IN and not ORs, so that an index on the field serves the list.
     alternatives.unshift(`${fieldExpression(field)} IN (${scalars.map(() => '?').join(', ')})`);

@@ -12,9 +12,11 @@ import type { MongoConfig } from '../config/index.ts';
 import { DependencyUnavailableError, ProgImageError } from '../errors.ts';
 import {
   countsByValue,
+  isBound,
   type CatalogStore,
   type CollectionSpec,
   type DocumentCollection,
+  type FieldCondition,
   type FieldValue,
   type FindQuery,
   type Identified,
@@ -103,9 +105,11 @@ function storedField(field: string): string {
   return field === 'id' ? '_id' : field;
 }
 
-/** `{ $eq: value }`, or `{ $in: values }` for a list. */
-const matching = (condition: FieldValue | readonly FieldValue[]): Record<string, unknown> =>
-  typeof condition === 'object' ? { $in: [...condition] } : { $eq: condition };
+/** `{ $eq: value }`, `{ $in: values }` for a list, `{ $lte: bound }` for a bound (MongoDB compares values of one type only, as the port says). */
+function matching(condition: FieldCondition): Record<string, unknown> {
+  if (isBound(condition)) return { $lte: condition.atMost };
+  return typeof condition === 'object' ? { $in: [...condition] } : { $eq: condition };
+}
 
 function toFilter(where: Where | undefined, after?: string): Filter<StoredDocument> {
   const filter: Record<string, unknown> = {};

@@ -14,12 +14,23 @@ export interface Versioned<T> {
 export type FieldValue = string | number | boolean;
 
 /**
- * Top-level fields and what each must equal: a value, or any one of a list
- * of values (none, for an empty list).
+ * A field's value at most this one, and of its type: a number by value, a
+ * string by code points (so an ISO timestamp in UTC by time). A field that
+ * is absent, null or of the other type does not match.
  */
-export type Where = Readonly<Record<string, FieldValue | readonly FieldValue[]>>;
+export interface AtMost {
+  readonly atMost: string | number;
+}
 
-/** The values a field's condition accepts. */
+/** What a field must be: equal to a value, to any one of a list of values (none, for an empty list), or at most a value. */
+export type FieldCondition = FieldValue | readonly FieldValue[] | AtMost;
+
+/** Top-level fields and the condition each must meet. */
+export type Where = Readonly<Record<string, FieldCondition>>;
+
+export const isBound = (condition: FieldCondition): condition is AtMost => typeof condition === 'object' && 'atMost' in condition;
+
+/** The values a condition of equality accepts. */
 export const acceptedValues = (condition: FieldValue | readonly FieldValue[]): readonly FieldValue[] =>
   typeof condition === 'object' ? condition : [condition];
 

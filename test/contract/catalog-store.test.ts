@@ -250,6 +250,29 @@ for (const adapter of [mongodb, embedded]) {
     t.deepEqual(await collection.countBy('status', { status: [] }), new Map());
   });
 
+  test(name('where may bound a field from above: a number by value, a string in code point order, never across types'), async (t) => {
+    const collection = await imagesOf(t, adapter);
+    await collection.save(image('img-1', { bytes: 900, filename: '2026-12-07T06:59:59.999Z' }), null);
+    await collection.save(image('img-2', { bytes: 1000, filename: '2026-12-07T07:00:00.000Z' }), null);
+    await collection.save(image('img-3', { bytes: 1001, filename: '2026-12-07T07:00:00.001Z' }), null);
+    await collection.save(image('img-4', { bytes: 10 }), null);
+    const ids = (documents: readonly ImageRecord[]): string[] => documents.map((document) => document.id);
+
+    t.deepEqual(ids(await collection.find({ where: { bytes: { atMost: 1000 } }, limit: 10 })), ['img-1', 'img-2', 'img-4']);
+    t.deepEqual(
+      ids(await collection.find({ where: { filename: { atMost: '2026-12-07T07:00:00.000Z' } }, limit: 10 })),
+      ['img-1', 'img-2'],
+      'timestamps in time order; a document without the field does not match',
+    );
+    t.deepEqual(
+      ids(await collection.find({ where: { filename: { atMost: '2026-12-08' }, status: 'uploaded' }, after: 'img-1', limit: 1 })),
+      ['img-2'],
+    );
+    t.is(await collection.count({ bytes: { atMost: '9999' } }), 0, 'a number is not at most a string');
+    t.is(await collection.count({ filename: { atMost: 99_999 } }), 0, 'nor a string at most a number');
+    t.deepEqual(await collection.countBy('status', { bytes: { atMost: 999.5 } }), new Map([['uploaded', 2]]));
+  });
+
   test(name('estimatedCount counts every document'), async (t) => {
     const collection = await imagesOf(t, adapter);
     t.is(await collection.estimatedCount(), 0);
