@@ -304,9 +304,14 @@ function reply(message: ChildReply): void {
 }
 
 // The parent gone without a stop (a signal, a crash): stop too, rather than run on with nobody to answer.
-process.on('disconnect', () => {
+const stopWithoutParent = (): void => {
   void stop().finally(() => process.exit(0));
-});
+};
+process.on('disconnect', stopWithoutParent);
+// Seen once: a parent stopped by a signal while the service started, and no 'disconnect' came. So look as well.
+setInterval(() => {
+  if (!process.connected) stopWithoutParent();
+}, 1000).unref();
 
 process.on('message', (message: unknown) => {
   const parsed = commandSchema.safeParse(message);

@@ -1,8 +1,10 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
+import { constants } from 'node:os';
 import { isRunning } from '../infra/local/processes.ts';
 import { freePort } from '../infra/local/supervisor.ts';
+import { onStopSignals } from '../lib/service/stop-signals.ts';
 import { waitUntil } from '../lib/wait.ts';
 import type { LoadRequest } from './load-run.ts';
 import { ProcessWindow } from './process-stats.ts';
@@ -76,14 +78,36 @@ function signal(pid: number, name: NodeJS.Signals): void {
   }
 }
 
+/** The servers started and not stopped yet, by the pid of each one's first process. */
+const running = new Set<number>();
+
+/**
+ * Once: a bench stopped by a signal (Ctrl-C, or SIGTERM to its own process
+ * alone) stops the servers it started first, which would otherwise outlive it.
+ */
+const stopServersOnSignals = (() => {
+  let installed = false;
+  return (): void => {
+    if (installed) return;
+    installed = true;
+    onStopSignals((received) => {
+      for (const pid of running) for (const each of processTree(pid).reverse()) signal(each, 'SIGTERM');
+      process.exit(128 + constants.signals[received]);
+    });
+  };
+})();
+
 export async function startServerProcess({ name, command, args, healthPath }: ServerCommand): Promise<ServerProcess> {
   const port = await freePort();
+  stopServersOnSignals();
   const child = spawn(command, args(port), { stdio: ['ignore', 'ignore', 'inherit'] });
   const exited = once(child, 'exit');
   const { pid } = child;
+  if (pid !== undefined) running.add(pid);
   /** Every process of the tree: a pre-forking server's workers may outlive their parent. */
   const stop = async (): Promise<void> => {
     const tree = pid === undefined ? [] : processTree(pid);
+    if (pid !== undefined) running.delete(pid);
     for (const each of tree.reverse()) signal(each, 'SIGTERM');
     if (child.exitCode === null && child.signalCode === null) await exited;
     // A worker whose parent went first may stay a zombie for long: isRunning counts it as ended.
