@@ -20,8 +20,8 @@ export interface PipelineState {
 /**
  * Counts the pipeline's backlog in the catalog store every `intervalMs` (the
  * images in flight, by status), with the number of image records, and derives
- * the drain rate from one count to the next. A count that fails keeps the last state (the catalog store's own
- * readiness check shows the failure).
+ * the drain rate from one count to the next. A count that fails keeps the
+ * last state (the catalog store's own readiness check shows the failure).
  */
 export class BacklogSampler {
   readonly #images: PipelineImages;
