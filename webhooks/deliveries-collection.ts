@@ -40,7 +40,14 @@ export type WebhookDelivery = z.infer<typeof webhookDeliverySchema>;
 export type WebhookDeliveries = DocumentCollection<WebhookDelivery>;
 
 export const openWebhookDeliveries = (store: CatalogStore): Promise<WebhookDeliveries> =>
-  store.collection({ name: 'webhook_deliveries', schema: webhookDeliverySchema, indexes: [['endpointId', 'state'], ['state', 'nextAttemptAt']] });
+  store.collection({
+    name: 'webhook_deliveries',
+    schema: webhookDeliverySchema,
+    indexes: [
+      ['endpointId', 'state'],
+      ['state', 'nextAttemptAt'],
+    ],
+  });
 
 /** One outcome to one endpoint is one delivery, however often the outcome is consumed. */
 export const deliveryId = (endpointId: string, eventId: string): string => derivedId('webhook-delivery', endpointId, eventId);
