@@ -85,17 +85,15 @@ const running = new Set<number>();
  * Once: a bench stopped by a signal (Ctrl-C, or SIGTERM to its own process
  * alone) stops the servers it started first, which would otherwise outlive it.
  */
-const stopServersOnSignals = (() => {
-  let installed = false;
-  return (): void => {
-    if (installed) return;
-    installed = true;
-    onStopSignals((received) => {
-      for (const pid of running) for (const each of processTree(pid).reverse()) signal(each, 'SIGTERM');
-      process.exit(128 + constants.signals[received]);
-    });
-  };
-})();
+let stopsServersOnSignals = false;
+function stopServersOnSignals(): void {
+  if (stopsServersOnSignals) return;
+  stopsServersOnSignals = true;
+  onStopSignals((received) => {
+    for (const pid of running) for (const each of processTree(pid).reverse()) signal(each, 'SIGTERM');
+    process.exit(128 + constants.signals[received]);
+  });
+}
 
 export async function startServerProcess({ name, command, args, healthPath }: ServerCommand): Promise<ServerProcess> {
   const port = await freePort();
