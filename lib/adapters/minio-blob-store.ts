@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import { buffer } from 'node:stream/consumers';
+import { finished } from 'node:stream/promises';
 import { CopyDestinationOptions, CopySourceOptions, type BucketItem, type BucketItemStat, type Client } from 'minio';
 import type { S3Config } from '../config/index.ts';
 import { DependencyUnavailableError } from '../errors.ts';
@@ -98,21 +98,36 @@ export class MinioBlobStore implements BlobStore {
     private readonly timeoutMs: number,
   ) {}
 
+  /**
+   * One PUT, signed with the sha256 computed here for the metadata. The
+   * client's putObject would hash the body twice more (its own sha256 for the
+   * signature and an MD5 it sends only over TLS): 2 ms of CPU per megabyte.
+   * Over TLS the payload goes unsigned, as putObject sends it.
+   */
   async put(key: string, body: Buffer, options: PutOptions): Promise<StoredBlob> {
     assertBlobKey(key);
     const sha256 = contentSha256(body);
-    await this.call(`storing ${key}`, () =>
-      this.client.putObject(this.bucket, key, body, body.length, {
-        'Content-Type': options.contentType,
-        [`x-amz-meta-${SHA256_METADATA}`]: sha256,
-      }),
-    );
+    const headers = { 'Content-Type': options.contentType, 'Content-Length': body.length, [`x-amz-meta-${SHA256_METADATA}`]: sha256 };
+    await this.call(`storing ${key}`, async () => {
+      const response = await this.client.makeRequestStreamAsync(
+        { method: 'PUT', bucketName: this.bucket, objectName: key, headers },
+        body,
+        this.client.enableSHA256 ? sha256 : '',
+        [200],
+        '',
+      );
+      await finished(response.resume());
+    });
     return { key, size: body.length, contentType: options.contentType, sha256 };
   }
 
   async get(key: string): Promise<Buffer> {
     const stream = await this.getStream(key);
-    return await this.call(`reading ${key}`, () => buffer(stream));
+    return await this.call(`reading ${key}`, async () => {
+      const chunks: Buffer[] = [];
+      for await (const chunk of stream as AsyncIterable<Buffer>) chunks.push(chunk);
+      return Buffer.concat(chunks);
+    });
   }
 
   async getStream(key: string, range?: ByteRange): Promise<Readable> {
