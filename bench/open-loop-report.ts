@@ -6,7 +6,7 @@ import { againstTarget, fixed, formatTable, mean, quantile } from './stats.ts';
  * The report of an open loop (`npm run bench -- --arrival-rate R`): per run,
  * upload→ready latencies at the rate uploads arrived, where that time went,
  * and the verdict against the p95 target. Latency runs from the start of the
- * upload request to the catalog's record saying `ready`; the poll's view of it
+ * upload request to the catalog's record saying `ready`; its webhook's arrival
  * is given next to it.
  */
 
@@ -19,10 +19,10 @@ const seconds = (ms: number): string => fixed(ms / 1000, 2);
 /** One row per open-loop run: the rate, the latencies, what it achieved, how late the client started uploads. */
 function openLoopTable(runs: readonly OpenRun[]): string {
   return formatTable(
-    ['setup', 'arrivals/s', 'images', 'achieved images/s', 'p50 s', 'p95 s', 'max s', 'p95 s as polled', 'max start lag ms'],
+    ['setup', 'arrivals/s', 'images', 'achieved images/s', 'p50 s', 'p95 s', 'max s', 'p95 s as notified', 'max start lag ms'],
     runs.map((run) => {
       const recorded = run.timelines.map(recordedLatencyMs);
-      const polled = run.timelines.map((timeline) => timeline.readyObserved - timeline.uploadStarted);
+      const notified = run.timelines.map((timeline) => timeline.readyObserved - timeline.uploadStarted);
       return [
         run.setup,
         fixed(run.load.arrivalsPerSecond, 3),
@@ -31,7 +31,7 @@ function openLoopTable(runs: readonly OpenRun[]): string {
         seconds(quantile(recorded, 0.5)),
         seconds(quantile(recorded, 0.95)),
         seconds(quantile(recorded, 1)),
-        seconds(quantile(polled, 0.95)),
+        seconds(quantile(notified, 0.95)),
         fixed(quantile(run.startLagsMs, 1), 0),
       ];
     }),
@@ -69,7 +69,7 @@ export function openLoopLines(runs: readonly OpenRun[], limit: LimitRates): stri
   const rate = runs[0]?.load.arrivalsPerSecond ?? Number.NaN;
   return [
     'open loop: one upload started every 1/R s whatever was in flight; latency = upload request start → the catalog recording ready ' +
-      '(its updatedAt in the first answer that said ready); "as polled" = → the poll that saw it',
+      '(its updatedAt, read after the run); "as notified" = → its image.ready webhook received',
     `arrival rate ${fixed(rate, 3)} images/s` +
       (limit.fraction === null ? '' : `: ${limit.fraction} × the limit's ${fixed(limit.before, 3)} images/s measured before the pipeline`) +
       `; ${fixed(rate / limit.whole, 2)} × the limit over the whole run (${fixed(limit.whole, 3)} images/s)`,

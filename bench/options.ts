@@ -21,7 +21,6 @@ export interface BenchOptions {
   /** The servers setup in the distributed layout, once per value: copies of each processor; null: every service in one process. */
   readonly copies: readonly number[] | null;
   readonly arrivalRate: ArrivalRate;
-  readonly pollIntervalMs: number;
   readonly target: number;
   /** Open loop: the p95 upload→ready, in seconds, the pipeline should stay under. */
   readonly latencyTargetSeconds: number;
@@ -43,7 +42,6 @@ ${SETUP_USAGE}
                          flight, R images/s (e.g. 0.7), or "half": half the limit's images/s measured
                          before the pipeline in the same run; reports p50/p95/max upload→ready
   --latency-target S     with --arrival-rate: the p95 upload→ready in seconds to stay under (default 3)
-  --poll-ms N            interval between status polls of one image (default 100)
   --fixture PATH         the image to upload (default the 2725x2225 JPEG fixture)
   --target R             the ratio to the limit the pipeline should reach (default 0.8)`;
 
@@ -97,7 +95,6 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): B
       copies: { type: 'string' },
       'arrival-rate': { type: 'string' },
       'latency-target': { type: 'string' },
-      'poll-ms': { type: 'string' },
       fixture: { type: 'string' },
       target: { type: 'string' },
     },
@@ -121,7 +118,6 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): B
     consumerConcurrencies: wholeNumbers('consumer-concurrency', values['consumer-concurrency']),
     copies,
     arrivalRate: arrivalRate(values['arrival-rate'], values['in-flight']),
-    pollIntervalMs: wholeNumber('poll-ms', values['poll-ms'], 100, 1, USAGE),
     target: ratio(values.target),
     latencyTargetSeconds: values['latency-target'] === undefined ? 3 : positive('latency-target', values['latency-target']),
   };

@@ -1,10 +1,10 @@
 import { newApiKey } from '../lib/auth/keys.ts';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
 import { runConcurrently } from '../lib/concurrency.ts';
 import { runAtRate } from './arrivals.ts';
 import { hostDistributed, hostInProcess, type PipelineHost } from './pipeline-hosts.ts';
 import type { PipelineSetup } from './pipeline-setups.ts';
+import { FINAL_OUTCOMES, OutcomeReceiver } from './ready-webhooks.ts';
 import type { ImageTimeline, StageTimes } from './stage-timeline.ts';
 
 /**
@@ -23,7 +23,6 @@ export interface PipelineRunOptions {
   readonly contentType: string;
   readonly images: number;
   readonly load: PipelineLoad;
-  readonly pollIntervalMs: number;
   readonly imageTimeoutMs: number;
   readonly progress: (line: string) => void;
   /** Copies of each processor in the distributed layout (every service its own process); null: every service in this process. */
@@ -46,7 +45,6 @@ export interface PipelineRun {
   readonly timelines: readonly ImageTimeline[];
   /** `name/format` of the variants the catalog lists for one image. */
   readonly variants: readonly string[];
-  readonly statusPolls: number;
 }
 
 const stageAt = z.object({ at: z.string().nullable() }).loose();
@@ -63,8 +61,7 @@ const imageViewSchema = z
 type ImageView = z.infer<typeof imageViewSchema>;
 
 const acceptedSchema = z.object({ id: z.string() }).loose();
-
-const FINAL_STATUSES = new Set(['ready', 'failed', 'infected']);
+const webhookSchema = z.object({ secret: z.string() }).loose();
 
 /**
  * When each stage finished, by the catalog; null while the catalog has not
@@ -84,8 +81,6 @@ function stageTimesOf(view: ImageView): StageTimes | null {
 }
 
 class BenchClient {
-  statusPolls = 0;
-
   constructor(
     private readonly baseUrl: string,
     private readonly apiKey: string,
@@ -104,30 +99,23 @@ class BenchClient {
     return acceptedSchema.parse(JSON.parse(body)).id;
   }
 
+  /** Registers a webhook endpoint for the final outcomes; resolves with its secret. */
+  async registerWebhook(url: string): Promise<string> {
+    const response = await this.#fetch('/v1/webhooks', {
+      method: 'POST',
+      body: JSON.stringify({ url, events: FINAL_OUTCOMES }),
+      headers: { 'Content-Type': 'application/json' },
+    });
+    const body = await response.text();
+    if (response.status !== 201) throw new Error(`POST /v1/webhooks answered ${response.status}: ${body}`);
+    return webhookSchema.parse(JSON.parse(body)).secret;
+  }
+
   async view(id: string): Promise<ImageView> {
     const response = await this.#fetch(`/v1/images/${id}`);
     const body = await response.text();
     if (response.status !== 200) throw new Error(`GET /v1/images/${id} answered ${response.status}: ${body}`);
     return imageViewSchema.parse(JSON.parse(body));
-  }
-
-  /** Polls GET /v1/images/ID every `intervalMs` until the image is ready, failed or infected. */
-  async waitUntilFinal(id: string, intervalMs: number, timeoutMs: number): Promise<{ view: ImageView; observedAt: number }> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      this.statusPolls += 1;
-      const response = await this.#fetch(`/v1/images/${id}`);
-      const observedAt = Date.now();
-      const body = await response.text();
-      // 404 until the catalog has projected image.uploaded.
-      if (response.status !== 404) {
-        if (response.status !== 200) throw new Error(`GET /v1/images/${id} answered ${response.status}: ${body}`);
-        const view = imageViewSchema.parse(JSON.parse(body));
-        if (FINAL_STATUSES.has(view.status)) return { view, observedAt };
-      }
-      if (observedAt > deadline) throw new Error(`image ${id} was not done after ${timeoutMs / 1000} s`);
-      await sleep(intervalMs);
-    }
   }
 
   async delete(id: string): Promise<void> {
@@ -137,21 +125,28 @@ class BenchClient {
   }
 }
 
-/** Uploads one image and follows it to `ready`; anything else is an error of the run, not a figure. */
-async function followOne(client: BenchClient, options: PipelineRunOptions): Promise<ImageTimeline> {
+/** An image followed to `ready`: the client's clock only. */
+type FollowedImage = Pick<ImageTimeline, 'id' | 'uploadStarted' | 'uploadAnswered' | 'readyObserved'>;
+
+/** Uploads one image and waits for its webhook; an image that does not end `ready` is an error of the run, not a figure. */
+async function followOne(client: BenchClient, outcomes: OutcomeReceiver, options: PipelineRunOptions): Promise<FollowedImage> {
   const uploadStarted = Date.now();
   const id = await client.upload(options.upload, options.contentType);
   const uploadAnswered = Date.now();
-  const { view, observedAt } = await client.waitUntilFinal(id, options.pollIntervalMs, options.imageTimeoutMs);
-  if (view.status !== 'ready') {
-    throw new Error(`image ${id} ended ${view.status}${view.failure === null ? '' : ` at ${view.failure.stage}: ${view.failure.reason}`}`);
+  const outcome = await outcomes.outcomeOf(id, options.imageTimeoutMs);
+  if (outcome.type !== 'image.ready') {
+    const { failure } = await client.view(id);
+    throw new Error(`image ${id}: ${outcome.type}${failure === null ? '' : ` at ${failure.stage}: ${failure.reason}`}`);
   }
+  return { id, uploadStarted, uploadAnswered, readyObserved: outcome.receivedAt };
+}
+
+/** The catalog's side of a followed image, read once the timed run is over. */
+async function timelineOf(client: BenchClient, image: FollowedImage): Promise<ImageTimeline> {
+  const view = await client.view(image.id);
   return {
-    id,
-    uploadStarted,
-    uploadAnswered,
+    ...image,
     readyRecorded: Date.parse(view.updatedAt),
-    readyObserved: observedAt,
     stages: stageTimesOf(view),
     variants: view.variants.map((variant) => `${variant.name}/${variant.format}`),
   };
@@ -161,74 +156,88 @@ async function followOne(client: BenchClient, options: PipelineRunOptions): Prom
 async function startUploads(
   images: number,
   load: PipelineLoad,
-  follow: (index: number) => Promise<ImageTimeline>,
-): Promise<{ timelines: ImageTimeline[]; startLagsMs: number[] }> {
-  if ('inFlight' in load) return { timelines: await runConcurrently(images, load.inFlight, follow), startLagsMs: [] };
+  follow: (index: number) => Promise<FollowedImage>,
+): Promise<{ followed: FollowedImage[]; startLagsMs: number[] }> {
+  if ('inFlight' in load) return { followed: await runConcurrently(images, load.inFlight, follow), startLagsMs: [] };
   const arrivals = await runAtRate(images, load.arrivalsPerSecond, follow);
-  return { timelines: arrivals.map((arrival) => arrival.result), startLagsMs: arrivals.map((arrival) => arrival.startLagMs) };
+  return { followed: arrivals.map((arrival) => arrival.result), startLagsMs: arrivals.map((arrival) => arrival.startLagMs) };
+}
+
+/** PROGIMAGE_FETCH_ALLOW_HOSTS with `host` added: the setup's own entries kept. */
+function allowingHost(env: Readonly<Record<string, string>>, host: string): string {
+  const known = env.PROGIMAGE_FETCH_ALLOW_HOSTS;
+  return known === undefined || known === '' ? host : `${known},${host}`;
 }
 
 /**
  * Every service in this process (as `npm start` does) or each in its own
  * process (`options.copies`), on the setup's adapters; `images` uploads over
- * HTTP, started as `load` says, each followed to `ready`. One image goes
- * through first, untimed, so that start-up costs are not counted.
+ * HTTP, started as `load` says, each followed to `ready` by its webhook. One
+ * image goes through first, untimed, so that start-up costs are not counted.
+ * The catalog's record of each image is read after the timed part.
  */
 export async function measurePipeline(setup: PipelineSetup, options: PipelineRunOptions): Promise<PipelineRun> {
   const apiKey = newApiKey();
-  const env = { ...setup.env, PROGIMAGE_BOOTSTRAP_API_KEY: apiKey, PROGIMAGE_LOG_LEVEL: 'warn' };
-  const host: PipelineHost =
-    options.copies === null ? await hostInProcess(setup.name, env) : await hostDistributed(env, options.copies, options.progress);
-  const client = new BenchClient(host.baseUrl, apiKey);
+  const outcomes = await OutcomeReceiver.start();
+  const env = {
+    ...setup.env,
+    PROGIMAGE_BOOTSTRAP_API_KEY: apiKey,
+    PROGIMAGE_LOG_LEVEL: 'warn',
+    PROGIMAGE_FETCH_ALLOW_HOSTS: allowingHost(setup.env, outcomes.host),
+  };
+  let host: PipelineHost | undefined;
   const ids: string[] = [];
   try {
-    const warmUp = await followOne(client, options);
-    ids.push(warmUp.id);
-    client.statusPolls = 0;
+    host = options.copies === null ? await hostInProcess(setup.name, env) : await hostDistributed(env, options.copies, options.progress);
+    const client = new BenchClient(host.baseUrl, apiKey);
+    try {
+      outcomes.trust(await client.registerWebhook(outcomes.url));
+      const warmUp = await timelineOf(client, await followOne(client, outcomes, options));
+      ids.push(warmUp.id);
 
-    const started = Date.now();
-    const cpuBefore = host.cpuSeconds();
-    const cpuByProcessBefore = host.cpuSecondsByProcess();
-    let done = 0;
-    const step = Math.max(1, Math.round(options.images / 10));
-    const { timelines, startLagsMs } = await startUploads(options.images, options.load, async () => {
-      const timeline = await followOne(client, options);
-      ids.push(timeline.id);
-      done += 1;
-      if (done % step === 0 || done === options.images) {
-        options.progress(`${setup.name}: ${done}/${options.images} ready after ${((Date.now() - started) / 1000).toFixed(1)} s`);
-      }
-      return timeline;
-    });
-    const cpuSeconds = host.cpuSeconds() - cpuBefore;
-    const cpuByProcess = new Map(
-      [...host.cpuSecondsByProcess()].map(([name, seconds]) => [name, seconds - (cpuByProcessBefore.get(name) ?? 0)] as const),
-    );
-    // Stage times the catalog had not projected when it first said ready, read now that the run is over.
-    for (const [index, timeline] of timelines.entries()) {
-      if (timeline.stages === null) timelines[index] = { ...timeline, stages: stageTimesOf(await client.view(timeline.id)) };
-    }
-    const firstUpload = Math.min(...timelines.map((timeline) => timeline.uploadStarted));
-    const lastReady = Math.max(...timelines.map((timeline) => timeline.readyObserved));
-    return {
-      setup: setup.name,
-      images: options.images,
-      load: options.load,
-      startLagsMs,
-      seconds: (lastReady - firstUpload) / 1000,
-      cpuSeconds,
-      cpuMeasure: host.cpuMeasure,
-      cpuByProcess,
-      timelines,
-      variants: warmUp.variants,
-      statusPolls: client.statusPolls,
-    };
-  } finally {
-    if (setup.deleteImagesAfter) {
-      await runConcurrently(ids.length, 4, (index) => client.delete(ids[index] ?? '')).catch((error: unknown) => {
-        options.progress(`${setup.name}: could not delete every benchmark image: ${String(error)}`);
+      const started = Date.now();
+      const cpuBefore = host.cpuSeconds();
+      const cpuByProcessBefore = host.cpuSecondsByProcess();
+      let done = 0;
+      const step = Math.max(1, Math.round(options.images / 10));
+      const { followed, startLagsMs } = await startUploads(options.images, options.load, async () => {
+        const image = await followOne(client, outcomes, options);
+        ids.push(image.id);
+        done += 1;
+        if (done % step === 0 || done === options.images) {
+          options.progress(`${setup.name}: ${done}/${options.images} ready after ${((Date.now() - started) / 1000).toFixed(1)} s`);
+        }
+        return image;
       });
+      const cpuSeconds = host.cpuSeconds() - cpuBefore;
+      const cpuByProcess = new Map(
+        [...host.cpuSecondsByProcess()].map(([name, seconds]) => [name, seconds - (cpuByProcessBefore.get(name) ?? 0)] as const),
+      );
+      const timelines: ImageTimeline[] = [];
+      for (const image of followed) timelines.push(await timelineOf(client, image));
+      const firstUpload = Math.min(...timelines.map((timeline) => timeline.uploadStarted));
+      const lastReady = Math.max(...timelines.map((timeline) => timeline.readyObserved));
+      return {
+        setup: setup.name,
+        images: options.images,
+        load: options.load,
+        startLagsMs,
+        seconds: (lastReady - firstUpload) / 1000,
+        cpuSeconds,
+        cpuMeasure: host.cpuMeasure,
+        cpuByProcess,
+        timelines,
+        variants: warmUp.variants,
+      };
+    } finally {
+      if (setup.deleteImagesAfter) {
+        await runConcurrently(ids.length, 4, (index) => client.delete(ids[index] ?? '')).catch((error: unknown) => {
+          options.progress(`${setup.name}: could not delete every benchmark image: ${String(error)}`);
+        });
+      }
     }
-    await host.stop();
+  } finally {
+    await host?.stop();
+    await outcomes.close();
   }
 }

@@ -43,7 +43,6 @@ async function runSetup(
       contentType,
       images: options.images,
       load,
-      pollIntervalMs: options.pollIntervalMs,
       imageTimeoutMs: 10 * 60_000,
       progress,
       copies,
@@ -133,7 +132,7 @@ function report(options: BenchOptions, fixtureLine: string, limitHalves: readonl
     '',
     formatTable(['setup', 'images', 'seconds', 'images/s', 'p50 s', 'p95 s', 'CPUs used', 'ratio to limit'], rows),
     '',
-    "latency: limit = one image's stage work; pipeline = upload start → ready seen by polling GET /v1/images/ID.",
+    "latency: limit = one image's stage work; pipeline = upload start → its image.ready webhook received.",
     ...[...new Set(runs.map((run) => run.cpuMeasure))].map(
       (measure) => `CPUs used by a pipeline run: the CPU time of ${measure} / wall time (of ${availableParallelism()} CPUs).`,
     ),
@@ -168,7 +167,7 @@ function report(options: BenchOptions, fixtureLine: string, limitHalves: readonl
         ]),
       ),
       `upload request ${fixed(extra.uploadMs, 0)} ms, catalog projection ${fixed(extra.catalogMs, 0)} ms, ` +
-        `poll delay ${fixed(extra.pollMs, 0)} ms (means); ${run.statusPolls} status polls (${fixed(run.statusPolls / run.seconds, 0)}/s)`,
+        `webhook delay ${fixed(extra.webhookMs, 0)} ms (means)`,
     );
     lines.push('', ...cpuByProcessLines(run, limit.cpuSeconds / limit.images));
     const unrecorded = run.timelines.filter((timeline) => timeline.stages === null).length;

@@ -18,8 +18,9 @@ export interface ImageTimeline {
   readonly id: string;
   readonly uploadStarted: number;
   readonly uploadAnswered: number;
-  /** The catalog's updatedAt in the first answer that said ready: when it projected the last event before that. */
+  /** The catalog's updatedAt, read after the run: when it projected the image's last event (the one that made it ready, unless a slower topic's came after). */
   readonly readyRecorded: number;
+  /** When the image.ready webhook reached the client. */
   readonly readyObserved: number;
   /** Null when the catalog never recorded one of the stages. */
   readonly stages: StageTimes | null;
@@ -86,8 +87,8 @@ export function overheads(timelines: readonly ImageTimeline[]) {
     catalogMs: mean(
       timelines.flatMap((timeline) => (timeline.stages === null ? [] : [timeline.readyRecorded - timeline.stages.variantsBuilt])),
     ),
-    /** The catalog's record says ready → the client's poll sees it. */
-    pollMs: meanOf((timeline) => timeline.readyObserved - timeline.readyRecorded),
+    /** The catalog's record says ready → its webhook reaches the client. */
+    webhookMs: meanOf((timeline) => timeline.readyObserved - timeline.readyRecorded),
   };
 }
 
@@ -102,7 +103,7 @@ export interface LatencySegment {
 
 /**
  * An image's latency cut at each stage's output event, so the parts add up to
- * upload start → ready as the catalog recorded it (then the poll's delay, not
+ * upload start → ready as the catalog recorded it (then the webhook's delay, not
  * part of it). Each stage's part is its queue and its service together: the
  * time since the previous stage's event. Images lacking a stage time are left out.
  */
@@ -117,7 +118,7 @@ export function latencySegments(timelines: readonly ImageTimeline[]): LatencySeg
     ['compress', (t) => t.stages.compressed],
     ['variants', (t) => t.stages.variantsBuilt],
     ['catalog projection', (t) => t.readyRecorded],
-    ['(poll delay, not counted)', (t) => t.readyObserved],
+    ['(webhook delay, not counted)', (t) => t.readyObserved],
   ];
   return ends.map(([part, end], index) => {
     const start = ends[index - 1]?.[1] ?? ((t: Recorded) => t.uploadStarted);
