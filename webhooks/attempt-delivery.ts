@@ -1,7 +1,8 @@
 import type { WebhookConfig } from '../lib/config/index.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { TargetPolicy } from '../lib/remote/remote-target.ts';
-import { updateDocument } from '../lib/update-document.ts';
+import type { Versioned } from '../lib/ports/catalog-store.ts';
+import { updateVersioned } from '../lib/update-document.ts';
 import { retryDelayMs } from './backoff.ts';
 import type { WebhookDeliveries, WebhookDelivery } from './deliveries-collection.ts';
 import type { DeliveryMetrics } from './delivery-metrics.ts';
@@ -49,20 +50,24 @@ export function createDeliveryAttempt({
   log,
   now,
 }: AttemptDependencies): DeliveryAttempt {
-  /** The delivery and its endpoint, taken for one attempt; null when it is not due, taken by another attempt, or cannot be sent. */
-  async function claim(id: string): Promise<{ delivery: WebhookDelivery; endpoint: WebhookEndpoint } | null> {
+  /**
+   * The delivery and its endpoint as this attempt read and saved them (so that
+   * recording the result need not read them again); null when it is not due,
+   * taken by another attempt, or cannot be sent.
+   */
+  async function claim(id: string): Promise<{ delivery: Versioned<WebhookDelivery>; endpoint: Versioned<WebhookEndpoint> } | null> {
     const found = await deliveries.get(id);
     if (found === null) return null;
     const { document: delivery, version } = found;
     const at = now();
     if (delivery.state !== 'pending' || delivery.nextAttemptAt === null || Date.parse(delivery.nextAttemptAt) > at) return null;
-    const endpoint = (await endpoints.get(delivery.endpointId))?.document ?? null;
+    const endpoint = await endpoints.get(delivery.endpointId);
     if (endpoint === null) {
       await deliveries.delete(id);
       return null;
     }
-    if (!endpoint.enabled) {
-      const lastError = `not sent: the endpoint is disabled (${endpoint.disabledReason ?? 'by request'})`;
+    if (!endpoint.document.enabled) {
+      const lastError = `not sent: the endpoint is disabled (${endpoint.document.disabledReason ?? 'by request'})`;
       if ((await deliveries.save({ ...delivery, state: 'failed', nextAttemptAt: null, lastError }, version)) !== null)
         metrics.givenUp.inc();
       return null;
@@ -73,7 +78,8 @@ export function createDeliveryAttempt({
       lastAttemptAt: iso(at),
       nextAttemptAt: iso(at + settings.timeoutMs + LEASE_MARGIN_MS),
     };
-    return (await deliveries.save(claimed, version)) === null ? null : { delivery: claimed, endpoint };
+    const claimedVersion = await deliveries.save(claimed, version);
+    return claimedVersion === null ? null : { delivery: { document: claimed, version: claimedVersion }, endpoint };
   }
 
   /** The delivery after an attempt: delivered, due again after its backoff, or given up once the schedule is used up. */
@@ -92,25 +98,36 @@ export function createDeliveryAttempt({
     };
   }
 
-  /** Counts the attempt in the endpoint's run of failures (a success ends it); disables the endpoint when the run is too long. */
-  async function recordOnEndpoint(endpointId: string, outcome: AttemptOutcome, startedAt: number): Promise<void> {
+  /**
+   * Counts the attempt in the endpoint's run of failures (a success ends it);
+   * disables the endpoint when the run is too long. `known`: the endpoint as
+   * the claim read it. A success on an endpoint that had no failures then
+   * writes nothing; any change is a compare-and-set on that version.
+   */
+  async function recordOnEndpoint(known: Versioned<WebhookEndpoint>, outcome: AttemptOutcome, startedAt: number): Promise<void> {
+    const endpointId = known.document.id;
     let disabledReason = null as string | null;
-    await updateDocument(endpoints, endpointId, (current) => {
-      disabledReason = null;
-      if (current === null) return null;
-      if (outcome.result === 'delivered')
-        return current.consecutiveFailures === 0 ? null : { ...current, consecutiveFailures: 0, failingSince: null };
-      const consecutiveFailures = current.consecutiveFailures + 1;
-      const failingSince = current.failingSince ?? iso(startedAt);
-      const failingForMs = now() - Date.parse(failingSince);
-      const tooMany = settings.disableAfterFailures !== null && consecutiveFailures >= settings.disableAfterFailures;
-      const next = { ...current, consecutiveFailures, failingSince };
-      if (!current.enabled || !(tooMany || failingForMs >= settings.disableAfterMs)) return next;
-      disabledReason =
-        `disabled after ${consecutiveFailures} failed delivery attempts in a row over ${describeDuration(failingForMs)}, ` +
-        `none succeeding since ${failingSince}; the last: ${outcome.error ?? 'failed'}`;
-      return { ...next, enabled: false, disabledReason, disabledAt: iso(now()) };
-    });
+    await updateVersioned(
+      endpoints,
+      endpointId,
+      (current) => {
+        disabledReason = null;
+        if (current === null) return null;
+        if (outcome.result === 'delivered')
+          return current.consecutiveFailures === 0 ? null : { ...current, consecutiveFailures: 0, failingSince: null };
+        const consecutiveFailures = current.consecutiveFailures + 1;
+        const failingSince = current.failingSince ?? iso(startedAt);
+        const failingForMs = now() - Date.parse(failingSince);
+        const tooMany = settings.disableAfterFailures !== null && consecutiveFailures >= settings.disableAfterFailures;
+        const next = { ...current, consecutiveFailures, failingSince };
+        if (!current.enabled || !(tooMany || failingForMs >= settings.disableAfterMs)) return next;
+        disabledReason =
+          `disabled after ${consecutiveFailures} failed delivery attempts in a row over ${describeDuration(failingForMs)}, ` +
+          `none succeeding since ${failingSince}; the last: ${outcome.error ?? 'failed'}`;
+        return { ...next, enabled: false, disabledReason, disabledAt: iso(now()) };
+      },
+      known,
+    );
     if (disabledReason !== null) {
       metrics.disabled.inc();
       log.warn({ endpointId, reason: disabledReason }, 'webhook endpoint disabled');
@@ -120,7 +137,8 @@ export function createDeliveryAttempt({
   return async (id) => {
     const taken = await claim(id);
     if (taken === null) return;
-    const { delivery, endpoint } = taken;
+    const delivery = taken.delivery.document;
+    const endpoint = taken.endpoint.document;
     const startedAt = now();
     const message = { id: delivery.id, timestamp: new Date(startedAt), body: delivery.body };
     const outcome = await sendWebhook(endpoint.url, message, signingSecrets(endpoint, message.timestamp), {
@@ -128,7 +146,9 @@ export function createDeliveryAttempt({
       timeoutMs: settings.timeoutMs,
     });
     metrics.attempts.inc({ result: outcome.result });
-    const after = await updateDocument(deliveries, id, (current) => (current === null ? null : settled(current, outcome, now())));
+    const after = (
+      await updateVersioned(deliveries, id, (current) => (current === null ? null : settled(current, outcome, now())), taken.delivery)
+    )?.document;
     const bindings = { deliveryId: id, endpointId: endpoint.id, eventId: delivery.eventId, attempt: delivery.attempts };
     if (outcome.result === 'delivered') log.debug(bindings, 'webhook delivered');
     else if (after?.state === 'failed') {
@@ -136,6 +156,6 @@ export function createDeliveryAttempt({
       log.warn({ ...bindings, error: outcome.error }, 'webhook delivery given up: its retries are used up');
     } else
       log.info({ ...bindings, error: outcome.error, nextAttemptAt: after?.nextAttemptAt }, 'webhook delivery failed; it will be retried');
-    await recordOnEndpoint(endpoint.id, outcome, startedAt);
+    await recordOnEndpoint(taken.endpoint, outcome, startedAt);
   };
 }

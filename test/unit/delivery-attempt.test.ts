@@ -1,0 +1,103 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import test, { type ExecutionContext } from 'ava';
+import { Registry } from 'prom-client';
+import { createEmbeddedCatalogStore } from '../../lib/adapters/embedded-catalog-store.ts';
+import { createLogger } from '../../lib/logger.ts';
+import type { DocumentCollection, Identified } from '../../lib/ports/catalog-store.ts';
+import { createDeliveryAttempt } from '../../webhooks/attempt-delivery.ts';
+import { openWebhookDeliveries, type WebhookDelivery } from '../../webhooks/deliveries-collection.ts';
+import { deliveryMetrics } from '../../webhooks/delivery-metrics.ts';
+import { newWebhookEndpoint, openWebhookEndpoints } from '../../webhooks/endpoints-collection.ts';
+import { startWebhookReceiver } from '../support/webhook-receiver.ts';
+
+/** The collection, with its reads and writes counted. */
+function counted<T extends Identified>(collection: DocumentCollection<T>) {
+  const calls = { get: 0, save: 0 };
+  const wrapped: DocumentCollection<T> = {
+    ...collection,
+    get: (id) => {
+      calls.get += 1;
+      return collection.get(id);
+    },
+    save: (document, expectedVersion) => {
+      calls.save += 1;
+      return collection.save(document, expectedVersion);
+    },
+  };
+  return { collection: wrapped, calls };
+}
+
+async function setUp(t: ExecutionContext, status: number) {
+  const dataDir = await mkdtemp(join(tmpdir(), 'progimage-attempt-'));
+  t.teardown(() => rm(dataDir, { recursive: true, force: true }));
+  const store = await createEmbeddedCatalogStore(dataDir);
+  t.teardown(() => store.close());
+  const receiver = await startWebhookReceiver(() => status);
+  t.teardown(() => receiver.close());
+  const endpoints = counted(await openWebhookEndpoints(store));
+  const deliveries = counted(await openWebhookDeliveries(store));
+  const { endpoint } = newWebhookEndpoint('acme', receiver.url, ['image.ready'], new Date());
+  await endpoints.collection.save(endpoint, null);
+  const now = new Date().toISOString();
+  const delivery: WebhookDelivery = {
+    id: randomUUID(),
+    endpointId: endpoint.id,
+    tenant: 'acme',
+    eventId: randomUUID(),
+    type: 'image.ready',
+    body: '{"type":"image.ready"}',
+    state: 'pending',
+    createdAt: now,
+    attempts: 0,
+    failuresInRow: 0,
+    nextAttemptAt: now,
+    lastAttemptAt: null,
+    lastStatus: null,
+    lastError: null,
+    deliveredAt: null,
+  };
+  await deliveries.collection.save(delivery, null);
+  endpoints.calls.save = 0;
+  deliveries.calls.save = 0;
+  const attempt = createDeliveryAttempt({
+    endpoints: endpoints.collection,
+    deliveries: deliveries.collection,
+    settings: {
+      timeoutMs: 2000,
+      concurrency: 1,
+      retryScheduleMs: [60_000],
+      disableAfterMs: 86_400_000,
+      disableAfterFailures: null,
+      pollMs: 1000,
+    },
+    policy: { allowedHosts: [receiver.host] },
+    metrics: deliveryMetrics(new Registry()),
+    log: createLogger('test', 'silent'),
+    now: Date.now,
+  });
+  return { attempt, receiver, endpoints, deliveries, delivery, endpoint };
+}
+
+test('a delivery that succeeds reads its delivery and endpoint once, saves the delivery twice, and leaves an endpoint without failures alone', async (t) => {
+  const { attempt, receiver, endpoints, deliveries, delivery } = await setUp(t, 204);
+  await attempt(delivery.id);
+
+  t.deepEqual(deliveries.calls, { get: 1, save: 2 }, 'the claim reads it; the claim and the result save it');
+  t.deepEqual(endpoints.calls, { get: 1, save: 0 });
+  t.is(receiver.received.length, 1);
+  t.is((await deliveries.collection.get(delivery.id))?.document.state, 'delivered');
+});
+
+test('a delivery that fails is counted on its endpoint, on the version the claim read', async (t) => {
+  const { attempt, endpoints, deliveries, delivery, endpoint } = await setUp(t, 500);
+  await attempt(delivery.id);
+
+  t.deepEqual(endpoints.calls, { get: 1, save: 1 });
+  const failed = await deliveries.collection.get(delivery.id);
+  t.is(failed?.document.state, 'pending');
+  t.is(failed?.document.lastStatus, 500);
+  t.is((await endpoints.collection.get(endpoint.id))?.document.consecutiveFailures, 1);
+});
