@@ -27,8 +27,7 @@ import {
 /**
  * The catalog store on MongoDB (official driver). A document `{ id, ...fields }`
  * is stored flat as `{ _id: id, _version, ...fields }`, so operators can query
- * it by its fields; compare-and-set is a replaceOne filtered on `_version`
- * (on FerretDB, a read of `_version` by `_id` then a replaceOne by `_id`: below).
+ * it by its fields; compare-and-set is a replaceOne filtered on `_id` and `_version`.
  *
  * It keeps to what FerretDB v1 (the local stack) also implements: CRUD with
  * equality and `$gt` filters, sort, limit, createIndex and one aggregation
@@ -40,14 +39,10 @@ import {
  * which makes compare-and-set exact for one catalog process on any server.
  * Across processes it is exact on MongoDB only.
  *
- * FerretDB v1 on SQLite reads by its primary key only when a filter is `_id`
- * alone; any other filter, `{ _id, _version }` included, reads and decodes
- * every document of the collection. So on FerretDB (told by buildInfo) a
- * compare-and-set save reads the version by `_id`, then replaces by `_id`:
- * the read-then-write FerretDB does inside itself for the two-field filter,
- * here with a round trip between the two (across processes it was not exact
- * on FerretDB before either), and without a scan per save that grows with the
- * collection.
+ * A released FerretDB v1 on SQLite reads by its primary key only when a
+ * filter is `_id` alone, and decodes every document for `{ _id, _version }`;
+ * the local stack builds it to narrow by `_id` whenever a filter holds one
+ * (infra/local/servers/ferretdb.ts).
  */
 
 interface StoredDocument {
@@ -156,13 +151,10 @@ class MongoDocumentCollection<T extends Identified> implements DocumentCollectio
   readonly #spec: CollectionSpec<T>;
   readonly #collection: Collection<StoredDocument>;
   readonly #serialize = createKeyedSerializer();
-  /** FerretDB: compare-and-set as a read and a write by `_id` alone, the only filter it does not scan for. */
-  readonly #byIdAlone: boolean;
 
-  constructor(spec: CollectionSpec<T>, collection: Collection<StoredDocument>, byIdAlone: boolean) {
+  constructor(spec: CollectionSpec<T>, collection: Collection<StoredDocument>) {
     this.#spec = spec;
     this.#collection = collection;
-    this.#byIdAlone = byIdAlone;
   }
 
   async get(id: string): Promise<Versioned<T> | null> {
@@ -183,12 +175,6 @@ class MongoDocumentCollection<T extends Identified> implements DocumentCollectio
           return 1;
         }
         const version = expectedVersion + 1;
-        if (this.#byIdAlone) {
-          const current = await this.#collection.findOne({ _id: id }, { projection: { _version: 1 } });
-          if (current?._version !== expectedVersion) return null;
-          const { matchedCount } = await this.#collection.replaceOne({ _id: id }, { _version: version, ...fields });
-          return matchedCount === 1 ? version : null;
-        }
         const { matchedCount } = await this.#collection.replaceOne(
           { _id: id, _version: expectedVersion },
           { _version: version, ...fields },
@@ -295,13 +281,6 @@ export async function createMongoCatalogStore(config: MongoConfig): Promise<Cata
     throw mapError(error, 'connecting');
   }
   const database = client.db(config.database);
-  let onFerretDb: boolean;
-  try {
-    onFerretDb = Object.hasOwn(await client.db('admin').command({ buildInfo: 1 }), 'ferretdbVersion');
-  } catch (error) {
-    await client.close().catch(() => undefined);
-    throw mapError(error, 'asking the server for its build');
-  }
   /** One createIndex round per collection and index in the life of the store. */
   const indexes = new Map<string, Promise<unknown>>();
 
@@ -327,7 +306,7 @@ export async function createMongoCatalogStore(config: MongoConfig): Promise<Cata
       }
       const collection = database.collection<StoredDocument>(spec.name);
       await Promise.all((spec.indexes ?? []).map((fields) => ensureIndex(collection, fields)));
-      return new MongoDocumentCollection(spec, collection, onFerretDb);
+      return new MongoDocumentCollection(spec, collection);
     },
 
     async checkHealth() {

@@ -10,8 +10,8 @@ import { installDir, installOnce } from './install-cache.ts';
 
 const VERSION = 'v1.24.2';
 const MODULE = 'github.com/FerretDB/FerretDB';
-/** The build's own name in the install cache: a binary built before the fix below is not reused. */
-const BUILD = `${VERSION}+id-index`;
+/** The build's own name in the install cache: a binary built before the fixes below is not reused. */
+const BUILD = `${VERSION}+id-index-2`;
 const home = installDir('ferretdb', BUILD);
 const binary = join(home, 'bin', 'ferretdb');
 const workDir = join(runDir, 'ferretdb');
@@ -22,28 +22,59 @@ const GO_HINT = 'FerretDB is built from source with Go 1.24 or newer (https://go
 
 const downloadInfo = z.object({ Dir: z.string() });
 
+/** A change to FerretDB's source: every occurrence of `from` (there must be `occurrences`) becomes `to`. */
+interface SourceFix {
+  readonly file: string;
+  readonly from: string;
+  readonly to: string;
+  readonly occurrences: number;
+}
+
 /**
+ * Two fixes that make the stand-in read as MongoDB does: one index entry per
+ * lookup by _id (docs/BENCHMARKS.md, "The MongoDB stand-in scanned every
+ * collection"). FerretDB 2 has no SQLite backend, so there is no release to
+ * take them from.
+ *
  * FerretDB 1.24's SQLite backend looks documents up by _id with the SQL
  * expression `_ferretdb_sjson->'$._id'`, but creates the _id index on
  * `_ferretdb_sjson->"_id"`. SQLite uses an expression index only for the
  * same expression, so every lookup and every update by _id scanned the whole
- * table and parsed each document's JSON, so a read cost grew with the
- * collection where MongoDB reads one index entry (docs/BENCHMARKS.md, "The
- * MongoDB stand-in scanned every collection"). The fix names the indexed
- * expression in the lookups. FerretDB 2 has no SQLite backend, so there is
- * no release to take it from.
+ * table and parsed each document's JSON. The first fix names the indexed
+ * expression in the lookups.
+ *
+ * The backend narrows a query to one _id only when the filter is `_id`
+ * alone; `{ _id, _version }`, the catalog's compare-and-set, read every
+ * document. FerretDB's handler applies the whole filter to whatever the
+ * backend returns, so the second fix narrows by _id whenever the filter
+ * holds an _id value, whatever else it holds.
  */
-const ID_LOOKUP = {
-  file: join('internal', 'backends', 'sqlite', 'metadata', 'metadata.go'),
-  from: `IDColumn = DefaultColumn + "->'$._id'"`,
-  to: 'IDColumn = DefaultColumn + `->"_id"`',
-};
+const SOURCE_FIXES: readonly SourceFix[] = [
+  {
+    file: join('internal', 'backends', 'sqlite', 'metadata', 'metadata.go'),
+    from: `IDColumn = DefaultColumn + "->'$._id'"`,
+    to: 'IDColumn = DefaultColumn + `->"_id"`',
+    occurrences: 1,
+  },
+  {
+    file: join('internal', 'backends', 'sqlite', 'collection.go'),
+    from: 'if params.Filter.Len() == 1 {\n\t\tv, _ := params.Filter.Get("_id")',
+    to: 'if params.Filter.Len() >= 1 {\n\t\tv, _ := params.Filter.Get("_id")',
+    occurrences: 2,
+  },
+];
 
-function lookUpIdsByTheirIndex(source: string): void {
-  const file = join(source, ID_LOOKUP.file);
-  const text = readFileSync(file, 'utf8');
-  if (!text.includes(ID_LOOKUP.from)) throw new Error(`${ID_LOOKUP.file}: no line ${ID_LOOKUP.from} to fix (another FerretDB version?)`);
-  writeFileSync(file, text.replace(ID_LOOKUP.from, ID_LOOKUP.to));
+function applySourceFixes(source: string): void {
+  for (const fix of SOURCE_FIXES) {
+    const file = join(source, fix.file);
+    const text = readFileSync(file, 'utf8');
+    const found = text.split(fix.from).length - 1;
+    if (found !== fix.occurrences)
+      throw new Error(
+        `${fix.file}: expected ${fix.occurrences} of ${JSON.stringify(fix.from)} to fix, found ${found} (another FerretDB version?)`,
+      );
+    writeFileSync(file, text.replaceAll(fix.from, fix.to));
+  }
 }
 
 /** Writes `go mod download -json` output to a file and reads the module's source folder from it. */
@@ -75,7 +106,7 @@ export const ferretdbServer: LocalServer = {
       // The module cache is read-only; the copy must be writable to add the file and to be removed.
       await run('chmod', ['-R', 'u+w', source], { logFile: installLog });
       writeFileSync(join(source, 'build', 'version', 'version.txt'), `${VERSION}\n`);
-      lookUpIdsByTheirIndex(source);
+      applySourceFixes(source);
       await run(go, ['build', '-o', join(scratch, 'bin', 'ferretdb'), './cmd/ferretdb'], {
         cwd: source,
         logFile: installLog,
