@@ -1,4 +1,6 @@
 import { LRUCache } from 'lru-cache';
+import type { ImageEvent } from '../lib/events/envelope.ts';
+import { TOPICS } from '../lib/events/topics.ts';
 import type { Versioned } from '../lib/ports/catalog-store.ts';
 import { updateVersioned } from '../lib/update-document.ts';
 import { imageOutcomeOf } from './image-outcome.ts';
@@ -12,7 +14,7 @@ const REMEMBERED_IMAGES = 1_000;
  * The projector's updates of image records. Each image gets five or six
  * events in a few seconds, one after the other: each is projected on the
  * record this process saved for the one before, without reading it again
- * (on MongoDB one read per image instead of one per event). The save is still a
+ * (on MongoDB no read per image instead of one per event). The save is still a
  * compare-and-set on that version, so a record another writer changed
  * meanwhile (a DELETE through the API, another catalog replica) fails it and
  * is read again. An image that reached its outcome (ready, failed, infected,
@@ -23,9 +25,17 @@ export class InProgressRecords {
 
   constructor(private readonly images: ImagesCollection) {}
 
-  /** updateVersioned on the record of `imageId`, from the version this process last saved when it has one. */
-  async update(imageId: string, change: (current: ImageRecord | null) => ImageRecord | null): Promise<Versioned<ImageRecord> | null> {
-    const known = this.#saved.get(imageId);
+  /**
+   * updateVersioned on the record of the event's image, from the version this
+   * process last saved when it has one. For image.uploaded, which normally
+   * comes first, the record is taken not to exist yet: it is inserted without
+   * a read (one that exists already fails the insert, and is read).
+   */
+  async update(
+    { imageId, type }: Pick<ImageEvent, 'imageId' | 'type'>,
+    change: (current: ImageRecord | null) => ImageRecord | null,
+  ): Promise<Versioned<ImageRecord> | null> {
+    const known = this.#saved.get(imageId) ?? (type === TOPICS.imageUploaded ? null : undefined);
     let updated = await updateVersioned(this.images, imageId, change, known);
     // "Nothing to do" is decided on the stored record, which another writer may have changed since.
     if (known !== undefined && updated === known) updated = await updateVersioned(this.images, imageId, change);

@@ -81,7 +81,7 @@ export function startProjector({
         return [];
       }
       const saved = { firstOriginal: false };
-      const projected = await records.update(event.imageId, (record) => {
+      const projected = await records.update(event, (record) => {
         const next = record === null || record.tenant === event.tenant ? projectEvent(record, event) : null;
         saved.firstOriginal = record?.original === undefined && next?.original !== undefined;
         return next;

@@ -18,14 +18,15 @@ export async function updateDocument<T extends Identified>(
 /**
  * updateDocument, resolving to the document as it now is with its version
  * (null: there is none). `known`, the document as this process last saved or
- * read it, stands in for the first read: if it is no longer current, the
- * compare-and-set fails and the document is read again.
+ * read it (null: believed not to exist yet), stands in for the first read: if
+ * it is no longer current, the compare-and-set (or the insert) fails and the
+ * document is read again.
  */
 export async function updateVersioned<T extends Identified>(
   collection: DocumentCollection<T>,
   id: string,
   change: (current: T | null) => T | null,
-  known?: Versioned<T>,
+  known?: Versioned<T> | null,
 ): Promise<Versioned<T> | null> {
   for (let attempt = 0; attempt < MAX_CONFLICTS; attempt += 1) {
     const current = attempt === 0 && known !== undefined ? known : await collection.get(id);
