@@ -1,12 +1,12 @@
 import type { WebhookConfig } from '../lib/config/index.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { TargetPolicy } from '../lib/remote/remote-target.ts';
-import type { Versioned } from '../lib/ports/catalog-store.ts';
 import { updateVersioned } from '../lib/update-document.ts';
 import { retryDelayMs } from './backoff.ts';
 import type { WebhookDeliveries, WebhookDelivery } from './deliveries-collection.ts';
 import type { DeliveryMetrics } from './delivery-metrics.ts';
-import { signingSecrets, type WebhookEndpoint, type WebhookEndpoints } from './endpoints-collection.ts';
+import { leaseEnd, type ClaimedDelivery, type DeliveryTask } from './delivery-task.ts';
+import { signingSecrets, type WebhookEndpoints } from './endpoints-collection.ts';
 import { sendWebhook, type AttemptOutcome } from './send-webhook.ts';
 
 export interface AttemptDependencies {
@@ -20,11 +20,8 @@ export interface AttemptDependencies {
   readonly now: () => number;
 }
 
-/** Makes one attempt of a delivery, if it is due; never throws for what the receiver does. */
-export type DeliveryAttempt = (deliveryId: string) => Promise<void>;
-
-/** An attempt that has not reported back this long after its deadline counts as lost (its process died), and the delivery is due again. */
-const LEASE_MARGIN_MS = 5000;
+/** Makes one attempt of a delivery, if it is due or claimed for it already; never throws for what the receiver does. */
+export type DeliveryAttempt = (task: DeliveryTask) => Promise<void>;
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 
@@ -37,7 +34,9 @@ function describeDuration(ms: number): string {
 
 /**
  * One attempt at a time per delivery: the attempt claims it (compare-and-set,
- * its next attempt moved past the attempt's deadline), sends it signed with
+ * its next attempt moved past the attempt's deadline; a first attempt is
+ * claimed when the delivery is recorded, and made without reading it again
+ * while the claim can still cover it), sends it signed with
  * the endpoint's secrets, then records the result in the delivery log and
  * in the endpoint's run of failures, which disables an endpoint that keeps failing.
  */
@@ -55,19 +54,20 @@ export function createDeliveryAttempt({
    * recording the result need not read them again); null when it is not due,
    * taken by another attempt, or cannot be sent.
    */
-  async function claim(id: string): Promise<{ delivery: Versioned<WebhookDelivery>; endpoint: Versioned<WebhookEndpoint> } | null> {
+  async function claim(id: string): Promise<ClaimedDelivery | null> {
     const found = await deliveries.get(id);
     if (found === null) return null;
     const { document: delivery, version } = found;
     const at = now();
     if (delivery.state !== 'pending' || delivery.nextAttemptAt === null || Date.parse(delivery.nextAttemptAt) > at) return null;
-    const endpoint = await endpoints.get(delivery.endpointId);
-    if (endpoint === null) {
+    const stored = await endpoints.get(delivery.endpointId);
+    if (stored === null) {
       await deliveries.delete(id);
       return null;
     }
-    if (!endpoint.document.enabled) {
-      const lastError = `not sent: the endpoint is disabled (${endpoint.document.disabledReason ?? 'by request'})`;
+    const endpoint = stored.document;
+    if (!endpoint.enabled) {
+      const lastError = `not sent: the endpoint is disabled (${endpoint.disabledReason ?? 'by request'})`;
       if ((await deliveries.save({ ...delivery, state: 'failed', nextAttemptAt: null, lastError }, version)) !== null)
         metrics.givenUp.inc();
       return null;
@@ -76,10 +76,18 @@ export function createDeliveryAttempt({
       ...delivery,
       attempts: delivery.attempts + 1,
       lastAttemptAt: iso(at),
-      nextAttemptAt: iso(at + settings.timeoutMs + LEASE_MARGIN_MS),
+      nextAttemptAt: iso(leaseEnd(at, settings.timeoutMs)),
     };
     const claimedVersion = await deliveries.save(claimed, version);
-    return claimedVersion === null ? null : { delivery: { document: claimed, version: claimedVersion }, endpoint };
+    if (claimedVersion === null) return null;
+    return { delivery: { document: claimed, version: claimedVersion }, endpoint, endpointVersion: stored.version };
+  }
+
+  /** The claim its recorder made, while it still covers a whole attempt; past that the delivery waits for its lease to lapse. */
+  function stillClaimed(claimed: ClaimedDelivery | undefined): ClaimedDelivery | null {
+    if (claimed === undefined) return null;
+    const lease = claimed.delivery.document.nextAttemptAt;
+    return lease !== null && now() + settings.timeoutMs <= Date.parse(lease) ? claimed : null;
   }
 
   /** The delivery after an attempt: delivered, due again after its backoff, or given up once the schedule is used up. */
@@ -100,12 +108,18 @@ export function createDeliveryAttempt({
 
   /**
    * Counts the attempt in the endpoint's run of failures (a success ends it);
-   * disables the endpoint when the run is too long. `known`: the endpoint as
-   * the claim read it. A success on an endpoint that had no failures then
-   * writes nothing; any change is a compare-and-set on that version.
+   * disables the endpoint when the run is too long. A success on an endpoint
+   * that had no failures when the claim found it writes nothing; any change
+   * is a compare-and-set on the version the claim read (when it read one).
    */
-  async function recordOnEndpoint(known: Versioned<WebhookEndpoint>, outcome: AttemptOutcome, startedAt: number): Promise<void> {
-    const endpointId = known.document.id;
+  async function recordOnEndpoint(
+    { endpoint, endpointVersion }: ClaimedDelivery,
+    outcome: AttemptOutcome,
+    startedAt: number,
+  ): Promise<void> {
+    if (outcome.result === 'delivered' && endpoint.consecutiveFailures === 0) return;
+    const endpointId = endpoint.id;
+    const known = endpointVersion === null ? undefined : { document: endpoint, version: endpointVersion };
     let disabledReason = null as string | null;
     await updateVersioned(
       endpoints,
@@ -134,11 +148,11 @@ export function createDeliveryAttempt({
     }
   }
 
-  return async (id) => {
-    const taken = await claim(id);
+  return async ({ id, claimed }) => {
+    const taken = stillClaimed(claimed) ?? (await claim(id));
     if (taken === null) return;
     const delivery = taken.delivery.document;
-    const endpoint = taken.endpoint.document;
+    const endpoint = taken.endpoint;
     const startedAt = now();
     const message = { id: delivery.id, timestamp: new Date(startedAt), body: delivery.body };
     const outcome = await sendWebhook(endpoint.url, message, signingSecrets(endpoint, message.timestamp), {
@@ -156,6 +170,6 @@ export function createDeliveryAttempt({
       log.warn({ ...bindings, error: outcome.error }, 'webhook delivery given up: its retries are used up');
     } else
       log.info({ ...bindings, error: outcome.error, nextAttemptAt: after?.nextAttemptAt }, 'webhook delivery failed; it will be retried');
-    await recordOnEndpoint(taken.endpoint, outcome, startedAt);
+    await recordOnEndpoint(taken, outcome, startedAt);
   };
 }

@@ -1,14 +1,16 @@
 import type { Logger } from '../lib/logger.ts';
 import type { DeliveryAttempt } from './attempt-delivery.ts';
+import type { DeliveryTask } from './delivery-task.ts';
 
 /**
  * Deliveries to attempt, outside the consumer's path: at most `concurrency`
  * attempts in flight, each delivery queued once however often it is added.
  * Past `maxQueued` an added delivery is left to the due-delivery poller,
- * which finds it in the store; so memory stays bounded behind slow receivers.
+ * which finds it in the store (once the claim its recorder made lapses); so
+ * memory stays bounded behind slow receivers.
  */
 export class DeliveryQueue {
-  readonly #waiting: string[] = [];
+  readonly #waiting: DeliveryTask[] = [];
   /** Queued or in flight. */
   readonly #known = new Set<string>();
   readonly #inFlight = new Set<Promise<void>>();
@@ -21,10 +23,10 @@ export class DeliveryQueue {
     private readonly log: Logger,
   ) {}
 
-  add(deliveryId: string): void {
-    if (this.#stopped || this.#known.has(deliveryId) || this.#waiting.length >= this.maxQueued) return;
-    this.#known.add(deliveryId);
-    this.#waiting.push(deliveryId);
+  add(task: DeliveryTask): void {
+    if (this.#stopped || this.#known.has(task.id) || this.#waiting.length >= this.maxQueued) return;
+    this.#known.add(task.id);
+    this.#waiting.push(task);
     this.#startNext();
   }
 
@@ -37,9 +39,10 @@ export class DeliveryQueue {
 
   #startNext(): void {
     while (this.#inFlight.size < this.concurrency) {
-      const id = this.#waiting.shift();
-      if (id === undefined) return;
-      const running: Promise<void> = this.attempt(id)
+      const task = this.#waiting.shift();
+      if (task === undefined) return;
+      const { id } = task;
+      const running: Promise<void> = this.attempt(task)
         .catch((error: unknown) => {
           // The store did not answer: the delivery stays due, and the poller offers it again.
           this.log.warn({ err: error, deliveryId: id }, 'webhook delivery attempt could not be made');

@@ -53,7 +53,7 @@ export const webhookDelivery: ServiceFactory = async ({ config, bus, log, metric
     now: Date.now,
   });
   const queue = new DeliveryQueue(attempt, config.webhooks.concurrency, MAX_QUEUED, workerLog);
-  const record = createDeliveryRecorder(endpoints, deliveries, Date.now);
+  const record = createDeliveryRecorder(endpoints, deliveries, Date.now, config.webhooks.timeoutMs);
   const subscription = await runMessageConsumer({
     bus,
     log: workerLog,
@@ -62,14 +62,14 @@ export const webhookDelivery: ServiceFactory = async ({ config, bus, log, metric
     retry: DEFAULT_RETRY_POLICY,
     metrics,
     handle: async (message) => {
-      for (const id of await record(message.value)) queue.add(id);
+      for (const task of await record(message.value)) queue.add(task);
       return [];
     },
   });
   const poller = pollDueDeliveries(
     deliveries,
     (id) => {
-      queue.add(id);
+      queue.add({ id });
     },
     config.webhooks.pollMs,
     workerLog,
