@@ -43,9 +43,10 @@ export class OutcomeReceiver {
   private constructor(server: Server) {
     this.#server = server;
     server.on('request', (request, response) => {
-      void readBody(request).then((body) => {
-        response.writeHead(this.#take(body, request.headers)).end();
-      });
+      readBody(request).then(
+        (body) => response.writeHead(this.#take(body, request.headers)).end(),
+        () => response.destroy(),
+      );
     });
   }
 
