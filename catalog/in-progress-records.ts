@@ -14,10 +14,10 @@ const REMEMBERED_IMAGES = 1_000;
  * The projector's updates of image records. Each image gets five or six
  * events in a few seconds, one after the other: each is projected on the
  * record this process saved for the one before, without reading it again
- * (on MongoDB no read per image instead of one per event). The save is still a
- * compare-and-set on that version, so a record another writer changed
- * meanwhile (a DELETE through the API, another catalog replica) fails it and
- * is read again. An image that reached its outcome (ready, failed, infected,
+ * (and the first event inserts it: no read at all for an image whose events
+ * come in order). The save is still a compare-and-set on that version, so a
+ * record another writer changed meanwhile (a DELETE through the API, another
+ * catalog replica) fails it and is read again. An image that reached its outcome (ready, failed, infected,
  * deleted) is forgotten: its next event may be days away.
  */
 export class InProgressRecords {

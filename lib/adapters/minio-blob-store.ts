@@ -102,7 +102,8 @@ export class MinioBlobStore implements BlobStore {
    * One PUT, signed with the sha256 computed here for the metadata. The
    * client's putObject would hash the body twice more (its own sha256 for the
    * signature and an MD5 it sends only over TLS): 2 ms of CPU per megabyte.
-   * Over TLS the payload goes unsigned, as putObject sends it.
+   * Over TLS the payload goes unsigned (UNSIGNED-PAYLOAD, as putObject's does)
+   * and without a Content-MD5: TLS guards it in transit.
    */
   async put(key: string, body: Buffer, options: PutOptions): Promise<StoredBlob> {
     assertBlobKey(key);
