@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { text } from 'node:stream/consumers';
 import { Webhook } from 'standardwebhooks';
 import { z } from 'zod';
 
@@ -17,12 +18,6 @@ export interface FinalOutcome {
 interface Waiter {
   readonly resolve: (outcome: FinalOutcome) => void;
   readonly reject: (error: Error) => void;
-}
-
-async function readBody(request: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of request as AsyncIterable<Buffer>) chunks.push(chunk);
-  return Buffer.concat(chunks).toString('utf8');
 }
 
 /**
@@ -43,7 +38,7 @@ export class OutcomeReceiver {
   private constructor(server: Server) {
     this.#server = server;
     server.on('request', (request, response) => {
-      readBody(request).then(
+      text(request).then(
         (body) => response.writeHead(this.#take(body, request.headers)).end(),
         () => response.destroy(),
       );
