@@ -31,11 +31,14 @@ const CONSUMER_SETTINGS = {
 } as const;
 
 /**
- * kafkajs commits resolved offsets at the end of every fetched batch; within a
- * long batch it also commits once this long has passed since the last commit,
- * so a crash repeats at most about this much finished work.
+ * Resolved offsets are committed once this long has passed since the last
+ * commit (within a batch, at its end, or on an idle fetch), and always when the
+ * consumer stops or its group rebalances: the Java consumer's
+ * auto.commit.interval.ms and its default. kafkajs alone would also commit after
+ * every batch, one request per message at a low rate; patches/ says why not. A
+ * crash repeats at most about this much finished work.
  */
-const AUTO_COMMIT_INTERVAL_MS = 1_000;
+const AUTO_COMMIT_INTERVAL_MS = 5_000;
 
 /** kafkajs errors that mean the cluster could not be reached or did not answer in time. */
 const UNREACHABLE = new Set([

@@ -13,6 +13,7 @@ import type { KafkaConfig } from '../../lib/config/index.ts';
 import { DependencyUnavailableError } from '../../lib/errors.ts';
 import { TOPICS } from '../../lib/events/topics.ts';
 import { createKafkaClient } from '../../lib/kafka/client.ts';
+import { namespaced } from '../../lib/kafka/names.ts';
 import type { DeliveredMessage, EventBus, MessageHandler, Subscription } from '../../lib/ports/event-bus.ts';
 import { waitUntil } from '../../lib/wait.ts';
 import { serverConfig } from '../support/servers.ts';
@@ -384,6 +385,45 @@ test('kafka: a namespace gives a deployment topics and consumer groups of its ow
   t.true((await admin.listTopics()).includes(`${deployment.namespace}.${topic}`));
   const { groups } = await admin.describeGroups([`${deployment.namespace}.${group}`]);
   t.is(groups[0]?.members.length, 1, 'the namespaced group has the namespaced bus as its member');
+});
+
+test('kafka: a consumer left idle after a message commits its offset within the commit interval, without stopping', async (t) => {
+  t.timeout(60_000);
+  const servers = await serverConfig();
+  const bus = await createKafkaEventBus(servers.kafka);
+  t.teardown(() => bus.close());
+  const key = randomUUID();
+  const group = uniqueGroup();
+  const { received } = await record(bus, group, [key]);
+  await bus.publish(topic, [{ key, value: utf8('handled, then nothing more') }]);
+  await until(() => received.length === 1, 'the message');
+  const [handled] = received;
+  if (handled === undefined) throw new Error('unreachable: one message was received');
+
+  // Offsets are committed once the interval (5 s) has passed, not after every message: with nothing
+  // more to handle, the consumer's idle fetches must still commit this one.
+  const admin = createKafkaClient(servers.kafka, { logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  t.teardown(() => admin.disconnect());
+  const committed = async (): Promise<number> => {
+    const [offsets] = await admin.fetchOffsets({
+      groupId: namespaced(group, servers.kafka.namespace),
+      topics: [namespaced(topic, servers.kafka.namespace)],
+    });
+    return Number(offsets?.partitions.find(({ partition }) => partition === handled.partition)?.offset ?? -1);
+  };
+  const next = await waitUntil(
+    async () => {
+      const offset = await committed();
+      return offset > Number(handled.offset) ? offset : false;
+    },
+    {
+      timeoutMs: 20_000,
+      intervalMs: 250,
+      description: "the group's committed offset past the handled message",
+    },
+  );
+  t.is(next, Number(handled.offset) + 1);
 });
 
 async function reopen(t: ExecutionContext, directory: string): Promise<EventBus> {

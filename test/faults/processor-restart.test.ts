@@ -217,7 +217,7 @@ test('a strip processor killed mid-burst and started again: every image is ready
   t.log(`${BURST} uploads accepted in ${seconds(Date.now() - burstStarted)}`);
 
   // Strip starts behind a backlog, so that it is killed in the middle of a fetched batch with work
-  // done but not committed (kafkajs commits about once a second), not while it idles waiting for scan.
+  // done but not committed (offsets are committed every 5 s), not while it idles waiting for scan.
   await events.waitFor(TOPICS.imageScanned, ids, BACKLOG);
   const firstStrip = await spawnChildService(STRIP_MAIN, env);
   t.teardown(() => firstStrip.stop());
