@@ -390,8 +390,14 @@ test('kafka: a namespace gives a deployment topics and consumer groups of its ow
 test('kafka: a consumer left idle after a message commits its offset within the commit interval, without stopping', async (t) => {
   t.timeout(60_000);
   const servers = await serverConfig();
-  const bus = await createKafkaEventBus(servers.kafka);
-  t.teardown(() => bus.close());
+  // A namespace of its own, one partition: its only message is this test's, so the offset to commit is known.
+  const deployment = isolatedDeployment('contract', servers);
+  const kafka = { ...servers.kafka, namespace: deployment.namespace, topicPartitions: 1 };
+  const bus = await createKafkaEventBus(kafka);
+  t.teardown(async () => {
+    await bus.close();
+    await deployment.remove();
+  });
   const key = randomUUID();
   const group = uniqueGroup();
   const { received } = await record(bus, group, [key]);
@@ -402,13 +408,13 @@ test('kafka: a consumer left idle after a message commits its offset within the 
 
   // Offsets are committed once the interval (5 s) has passed, not after every message: with nothing
   // more to handle, the consumer's idle fetches must still commit this one.
-  const admin = createKafkaClient(servers.kafka, { logLevel: logLevel.NOTHING }).admin();
+  const admin = createKafkaClient(kafka, { logLevel: logLevel.NOTHING }).admin();
   await admin.connect();
   t.teardown(() => admin.disconnect());
   const committed = async (): Promise<number> => {
     const [offsets] = await admin.fetchOffsets({
-      groupId: namespaced(group, servers.kafka.namespace),
-      topics: [namespaced(topic, servers.kafka.namespace)],
+      groupId: namespaced(group, kafka.namespace),
+      topics: [namespaced(topic, kafka.namespace)],
     });
     return Number(offsets?.partitions.find(({ partition }) => partition === handled.partition)?.offset ?? -1);
   };
