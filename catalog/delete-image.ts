@@ -1,5 +1,5 @@
 import { blobKeys } from '../lib/blob-keys.ts';
-import { addStoredBytes, type UsageCollection } from '../lib/auth/stored-bytes.ts';
+import type { StoredBytes } from '../lib/auth/stored-bytes.ts';
 import type { ImageId, Tenant } from '../lib/ids.ts';
 import type { BlobStore } from '../lib/ports/blob-store.ts';
 import { updateDocument } from '../lib/update-document.ts';
@@ -11,7 +11,7 @@ import { markDeleted } from './project-event.ts';
 export interface DeleteImageDependencies {
   readonly images: ImagesCollection;
   readonly blobs: BlobStore;
-  readonly usage: UsageCollection;
+  readonly storedBytes: StoredBytes;
   /** Drops what was kept of the image (cached responses), and waits for blobs of it still being stored. */
   readonly forget: (imageId: ImageId) => void | Promise<void>;
   /** Publishes image.deleted. */
@@ -33,7 +33,7 @@ async function servedToOthers(images: ImagesCollection, imageId: ImageId): Promi
  * which case the orphans job takes them once none is. Repeating it is harmless.
  */
 export async function deleteImage(
-  { images, blobs, usage, forget, announce }: DeleteImageDependencies,
+  { images, blobs, storedBytes, forget, announce }: DeleteImageDependencies,
   subject: { readonly tenant: Tenant; readonly imageId: ImageId },
 ): Promise<void> {
   const saved = { marked: false, bytes: 0 };
@@ -45,7 +45,7 @@ export async function deleteImage(
   });
   await forget(subject.imageId);
   if (record !== null) await announce(record);
-  if (saved.marked && saved.bytes > 0) await addStoredBytes(usage, subject.tenant, -saved.bytes);
+  if (saved.marked && saved.bytes > 0) await storedBytes.add(subject.tenant, -saved.bytes);
   if (await servedToOthers(images, subject.imageId)) return;
   for await (const blob of blobs.list(blobKeys.derivedPrefix(subject))) await blobs.delete(blob.key);
   await blobs.delete(blobKeys.original(subject));

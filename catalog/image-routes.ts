@@ -8,7 +8,7 @@ import { sendBlob } from '../lib/http/send-blob.ts';
 import { matchedRoute } from '../lib/http/metrics.ts';
 import type { Tenant } from '../lib/ids.ts';
 import { tenantOf } from '../lib/http/admission.ts';
-import type { UsageCollection } from '../lib/auth/stored-bytes.ts';
+import type { StoredBytes } from '../lib/auth/stored-bytes.ts';
 import { formatForExtension, SUPPORTED_EXTENSIONS } from '../lib/imaging/formats.ts';
 import type { BlobStore } from '../lib/ports/blob-store.ts';
 import { listQuery } from './image-contract.ts';
@@ -32,7 +32,7 @@ import type { TransformResources } from '../lib/transform/steps/step.ts';
 export interface ImageRoutesDependencies {
   readonly images: ImagesCollection;
   /** Each tenant's stored bytes, given back when an image is deleted. */
-  readonly usage: UsageCollection;
+  readonly storedBytes: StoredBytes;
   readonly blobs: BlobStore;
   readonly renditions: Renditions;
   readonly transformations: Transformations;
@@ -61,7 +61,7 @@ function requestedFormat(extension: string): AskedFor['format'] {
 /** The read API of stored images. */
 export function imageRoutes({
   images,
-  usage,
+  storedBytes,
   blobs,
   renditions,
   transformations,
@@ -196,7 +196,7 @@ export function imageRoutes({
       {
         images,
         blobs,
-        usage,
+        storedBytes,
         forget: async (id) => {
           responses.forget(id);
           await stored.forgetImage(id);

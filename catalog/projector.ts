@@ -1,4 +1,4 @@
-import { addStoredBytes, type UsageCollection } from '../lib/auth/stored-bytes.ts';
+import type { StoredBytes } from '../lib/auth/stored-bytes.ts';
 import { TOPICS } from '../lib/events/topics.ts';
 import { runConsumer } from '../lib/pipeline/consumer.ts';
 import { DEFAULT_RETRY_POLICY } from '../lib/pipeline/retry.ts';
@@ -32,7 +32,7 @@ export interface ProjectorDependencies {
   readonly blobs: BlobStore;
   readonly images: ImagesCollection;
   readonly batches: BatchCollections;
-  readonly usage: UsageCollection;
+  readonly storedBytes: StoredBytes;
   readonly log: Logger;
   readonly metrics: Registry;
   /** Hears of every image an event changed (to drop what was kept of it). */
@@ -51,7 +51,7 @@ export function startProjector({
   blobs,
   images,
   batches,
-  usage,
+  storedBytes,
   log,
   metrics,
   imageChanged,
@@ -76,7 +76,7 @@ export function startProjector({
         const current = (await images.get(event.imageId))?.document;
         // Only the expiry the scheduler saw: an image is never deleted for another image's (or an older) deadline.
         if (current?.tenant === event.tenant && current.original?.expiresAt === event.payload.expiresAt) {
-          await deleteImage({ images, blobs, usage, forget: imageChanged, announce }, event);
+          await deleteImage({ images, blobs, storedBytes, forget: imageChanged, announce }, event);
         }
         return [];
       }
@@ -87,7 +87,7 @@ export function startProjector({
         return next;
       });
       // Counted once: when the original is first recorded (a redelivered upload finds it there).
-      if (saved.firstOriginal && event.type === TOPICS.imageUploaded) await addStoredBytes(usage, event.tenant, event.payload.bytes);
+      if (saved.firstOriginal && event.type === TOPICS.imageUploaded) await storedBytes.add(event.tenant, event.payload.bytes);
       imageChanged(event.imageId);
       // Also when the event changed nothing: it may be the redelivery of one whose outcome was not published yet.
       // With its version: recording the outcome then saves on it without reading the record again.

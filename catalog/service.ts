@@ -18,7 +18,7 @@ import { Renditions } from './renditions.ts';
 import { openImageStats } from './image-stats.ts';
 import { statsRoutes } from './stats-routes.ts';
 import { ResponseCache } from '../lib/http/response-cache.ts';
-import { openUsageCollection } from '../lib/auth/stored-bytes.ts';
+import { openUsageCollection, StoredBytes } from '../lib/auth/stored-bytes.ts';
 import { StoredOnce, type BlobOwner } from './stored-once.ts';
 import { Transformations } from './transformations.ts';
 
@@ -48,7 +48,7 @@ export const catalogApi: ServiceFactory = async ({
   imageChanges.listen((id) => {
     responses.forget(id);
   });
-  const usage = await openUsageCollection(store);
+  const storedBytes = new StoredBytes(await openUsageCollection(store));
   const stats = await openImageStats(store);
   const hits = new HitCounter({ stats, ...config.stats, log, metrics });
   // Small derived images served lately, in memory: a cached GET then costs no blob store round trip.
@@ -66,7 +66,7 @@ export const catalogApi: ServiceFactory = async ({
   routes.use(
     imageRoutes({
       images,
-      usage,
+      storedBytes,
       blobs,
       renditions,
       transformations,
@@ -101,7 +101,7 @@ export const catalogProjector: ServiceFactory = async ({ config, bus, blobs, log
     blobs,
     images: await openImagesCollection(store),
     batches: await openBatchCollections(store),
-    usage: await openUsageCollection(store),
+    storedBytes: new StoredBytes(await openUsageCollection(store)),
     log: log.child({ stage: 'catalog' }),
     metrics,
     imageChanged: (id) => {

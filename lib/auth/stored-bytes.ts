@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { ForbiddenError } from '../errors.ts';
 import { tenantSchema, type Tenant } from '../ids.ts';
-import type { CatalogStore, DocumentCollection } from '../ports/catalog-store.ts';
-import { updateDocument } from '../update-document.ts';
+import type { CatalogStore, DocumentCollection, Versioned } from '../ports/catalog-store.ts';
+import { updateVersioned } from '../update-document.ts';
 import type { TenantRecord } from './tenants.ts';
 
 const usageSchema = z.object({ id: tenantSchema, storedBytes: z.number().int().min(0) });
@@ -13,8 +13,36 @@ export type UsageCollection = DocumentCollection<Usage>;
 export const openUsageCollection = (store: CatalogStore): Promise<UsageCollection> =>
   store.collection({ name: 'tenant_usage', schema: usageSchema });
 
-export async function addStoredBytes(usage: UsageCollection, tenant: Tenant, delta: number): Promise<void> {
-  await updateDocument(usage, tenant, (current) => ({ id: tenant, storedBytes: Math.max(0, (current?.storedBytes ?? 0) + delta) }));
+/** How many tenants' counts a process keeps the last saved version of. */
+const KNOWN_TENANTS = 10_000;
+
+/**
+ * Adds to tenants' stored bytes. Each tenant's count is saved on the version
+ * this process last saved of it, without reading it first; when another
+ * writer (another process, a concurrent event) saved since, the
+ * compare-and-set fails and the count is read again.
+ */
+export class StoredBytes {
+  readonly #known = new Map<Tenant, Versioned<Usage>>();
+
+  constructor(private readonly usage: UsageCollection) {}
+
+  async add(tenant: Tenant, delta: number): Promise<void> {
+    const saved = await updateVersioned(
+      this.usage,
+      tenant,
+      (current) => ({ id: tenant, storedBytes: Math.max(0, (current?.storedBytes ?? 0) + delta) }),
+      this.#known.get(tenant),
+    );
+    this.#known.delete(tenant);
+    if (saved === null) return;
+    this.#known.set(tenant, saved);
+    // The tenants counted most lately are kept; one counted again after it was dropped is read first.
+    if (this.#known.size > KNOWN_TENANTS) {
+      const [oldest] = this.#known.keys();
+      if (oldest !== undefined) this.#known.delete(oldest);
+    }
+  }
 }
 
 /**
