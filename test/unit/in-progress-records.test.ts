@@ -1,36 +1,20 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 import { InProgressRecords } from '../../catalog/in-progress-records.ts';
 import { openImagesCollection, type ImagesCollection } from '../../catalog/images-collection.ts';
 import { projectEvent } from '../../catalog/project-event.ts';
 import { createEvent, type ImageEvent } from '../../lib/events/envelope.ts';
 import { TOPICS } from '../../lib/events/topics.ts';
-import { createEmbeddedCatalogStore } from '../../lib/adapters/embedded-catalog-store.ts';
+import { countingReads, temporaryCatalogStore } from '../support/counted-reads.ts';
 import { passedEvents, uploadedEvent } from '../support/events.ts';
 
 const subject = { imageId: '1c2d3e4f-5a6b-4c7d-8e9f-a0b1c2d3e4f5', tenant: 'acme' };
 const uploaded = uploadedEvent(subject);
 const { scanned, stripped, compressed, built } = passedEvents(subject);
 
-/** The images collection of an embedded catalog store in a folder of the test's own, its reads counted. */
+/** The images collection of an embedded catalog store of the test's own, its reads counted. */
 async function countedImages(t: ExecutionContext): Promise<{ images: ImagesCollection; reads: () => number }> {
-  const dataDir = await mkdtemp(join(tmpdir(), 'progimage-in-progress-'));
-  t.teardown(() => rm(dataDir, { recursive: true, force: true }));
-  const store = await createEmbeddedCatalogStore(dataDir);
-  t.teardown(() => store.close());
-  const stored = await openImagesCollection(store);
-  let reads = 0;
-  const images: ImagesCollection = {
-    ...stored,
-    get: (id) => {
-      reads += 1;
-      return stored.get(id);
-    },
-    save: (document, expectedVersion) => stored.save(document, expectedVersion),
-  };
-  return { images, reads: () => reads };
+  const { collection, reads } = countingReads(await openImagesCollection(await temporaryCatalogStore(t)));
+  return { images: collection, reads };
 }
 
 const project = (event: ImageEvent) => (record: Parameters<typeof projectEvent>[0]) => projectEvent(record, event);

@@ -1,29 +1,13 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import test, { type ExecutionContext } from 'ava';
-import { createEmbeddedCatalogStore } from '../../lib/adapters/embedded-catalog-store.ts';
 import { openUsageCollection, StoredBytes, type UsageCollection } from '../../lib/auth/stored-bytes.ts';
+import { countingReads, temporaryCatalogStore } from '../support/counted-reads.ts';
 
 const tenant = 'acme';
 
-/** The tenant_usage collection of an embedded catalog store in a folder of the test's own, its reads counted. */
+/** The tenant_usage collection of an embedded catalog store of the test's own, its reads counted. */
 async function countedUsage(t: ExecutionContext): Promise<{ usage: UsageCollection; reads: () => number }> {
-  const dataDir = await mkdtemp(join(tmpdir(), 'progimage-stored-bytes-'));
-  t.teardown(() => rm(dataDir, { recursive: true, force: true }));
-  const store = await createEmbeddedCatalogStore(dataDir);
-  t.teardown(() => store.close());
-  const stored = await openUsageCollection(store);
-  let reads = 0;
-  const usage: UsageCollection = {
-    ...stored,
-    get: (id) => {
-      reads += 1;
-      return stored.get(id);
-    },
-    save: (document, expectedVersion) => stored.save(document, expectedVersion),
-  };
-  return { usage, reads: () => reads };
+  const { collection, reads } = countingReads(await openUsageCollection(await temporaryCatalogStore(t)));
+  return { usage: collection, reads };
 }
 
 test('a tenant whose count this process saved last is counted on without reading it again', async (t) => {

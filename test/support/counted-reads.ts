@@ -1,0 +1,34 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ExecutionContext } from 'ava';
+import { createEmbeddedCatalogStore } from '../../lib/adapters/embedded-catalog-store.ts';
+import type { CatalogStore, DocumentCollection, Identified } from '../../lib/ports/catalog-store.ts';
+
+/** An embedded catalog store in a folder of the test's own, closed and removed when the test ends. */
+export async function temporaryCatalogStore(t: ExecutionContext): Promise<CatalogStore> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'progimage-catalog-'));
+  t.teardown(() => rm(dataDir, { recursive: true, force: true }));
+  const store = await createEmbeddedCatalogStore(dataDir);
+  t.teardown(() => store.close());
+  return store;
+}
+
+/** `stored` with every read of one document (`get`) counted; everything else is `stored`'s own. */
+export function countingReads<T extends Identified>(
+  stored: DocumentCollection<T>,
+): { collection: DocumentCollection<T>; reads: () => number } {
+  let reads = 0;
+  const get: DocumentCollection<T>['get'] = (id) => {
+    reads += 1;
+    return stored.get(id);
+  };
+  const collection = new Proxy(stored, {
+    get(target, property) {
+      if (property === 'get') return get;
+      const value: unknown = Reflect.get(target, property, target);
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+  return { collection, reads: () => reads };
+}
