@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import { z } from 'zod';
 import { ForbiddenError } from '../errors.ts';
 import { tenantSchema, type Tenant } from '../ids.ts';
@@ -23,7 +24,8 @@ const KNOWN_TENANTS = 10_000;
  * compare-and-set fails and the count is read again.
  */
 export class StoredBytes {
-  readonly #known = new Map<Tenant, Versioned<Usage>>();
+  /** The tenants counted most lately; one counted again after it was dropped is read first. */
+  readonly #known = new LRUCache<Tenant, Versioned<Usage>>({ max: KNOWN_TENANTS });
 
   constructor(private readonly usage: UsageCollection) {}
 
@@ -34,14 +36,7 @@ export class StoredBytes {
       (current) => ({ id: tenant, storedBytes: Math.max(0, (current?.storedBytes ?? 0) + delta) }),
       this.#known.get(tenant),
     );
-    this.#known.delete(tenant);
-    if (saved === null) return;
-    this.#known.set(tenant, saved);
-    // The tenants counted most lately are kept; one counted again after it was dropped is read first.
-    if (this.#known.size > KNOWN_TENANTS) {
-      const [oldest] = this.#known.keys();
-      if (oldest !== undefined) this.#known.delete(oldest);
-    }
+    if (saved !== null) this.#known.set(tenant, saved);
   }
 }
 
