@@ -14,21 +14,27 @@ export async function temporaryCatalogStore(t: ExecutionContext): Promise<Catalo
   return store;
 }
 
-/** `stored` with every read of one document (`get`) counted; everything else is `stored`'s own. */
-export function countingReads<T extends Identified>(
+/** `stored` with its reads (`get`) and writes (`save`) of one document counted; everything else is `stored`'s own. */
+export function countingCalls<T extends Identified>(
   stored: DocumentCollection<T>,
-): { collection: DocumentCollection<T>; reads: () => number } {
-  let reads = 0;
-  const get: DocumentCollection<T>['get'] = (id) => {
-    reads += 1;
-    return stored.get(id);
+): { collection: DocumentCollection<T>; calls: { get: number; save: number } } {
+  const calls = { get: 0, save: 0 };
+  const counted: Partial<DocumentCollection<T>> = {
+    get: (id) => {
+      calls.get += 1;
+      return stored.get(id);
+    },
+    save: (document, expectedVersion) => {
+      calls.save += 1;
+      return stored.save(document, expectedVersion);
+    },
   };
   const collection = new Proxy(stored, {
     get(target, property) {
-      if (property === 'get') return get;
+      if (property === 'get' || property === 'save') return counted[property];
       const value: unknown = Reflect.get(target, property, target);
       return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
     },
   });
-  return { collection, reads: () => reads };
+  return { collection, calls };
 }

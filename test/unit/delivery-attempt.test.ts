@@ -1,50 +1,22 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 import { Registry } from 'prom-client';
-import { createEmbeddedCatalogStore } from '../../lib/adapters/embedded-catalog-store.ts';
 import { createOutcome, encodeOutcome, OUTCOME_TYPES } from '../../lib/events/outcomes.ts';
 import { createLogger } from '../../lib/logger.ts';
-import type { DocumentCollection, Identified } from '../../lib/ports/catalog-store.ts';
 import { createDeliveryAttempt } from '../../webhooks/attempt-delivery.ts';
 import { openWebhookDeliveries, type WebhookDelivery } from '../../webhooks/deliveries-collection.ts';
 import { deliveryMetrics } from '../../webhooks/delivery-metrics.ts';
 import { createDeliveryRecorder } from '../../webhooks/record-deliveries.ts';
 import { newWebhookEndpoint, openWebhookEndpoints } from '../../webhooks/endpoints-collection.ts';
+import { countingCalls, temporaryCatalogStore } from '../support/counted-calls.ts';
 import { startWebhookReceiver } from '../support/webhook-receiver.ts';
 
-/** The collection, with its reads and writes counted. */
-function counted<T extends Identified>(collection: DocumentCollection<T>) {
-  const calls = { get: 0, save: 0 };
-  const wrapped: DocumentCollection<T> = {
-    find: (query) => collection.find(query),
-    count: (where) => collection.count(where),
-    estimatedCount: () => collection.estimatedCount(),
-    countBy: (field, where) => collection.countBy(field, where),
-    delete: (id) => collection.delete(id),
-    get: (id) => {
-      calls.get += 1;
-      return collection.get(id);
-    },
-    save: (document, expectedVersion) => {
-      calls.save += 1;
-      return collection.save(document, expectedVersion);
-    },
-  };
-  return { collection: wrapped, calls };
-}
-
 async function setUp(t: ExecutionContext, status: number) {
-  const dataDir = await mkdtemp(join(tmpdir(), 'progimage-attempt-'));
-  t.teardown(() => rm(dataDir, { recursive: true, force: true }));
-  const store = await createEmbeddedCatalogStore(dataDir);
-  t.teardown(() => store.close());
+  const store = await temporaryCatalogStore(t);
   const receiver = await startWebhookReceiver(() => status);
   t.teardown(() => receiver.close());
-  const endpoints = counted(await openWebhookEndpoints(store));
-  const deliveries = counted(await openWebhookDeliveries(store));
+  const endpoints = countingCalls(await openWebhookEndpoints(store));
+  const deliveries = countingCalls(await openWebhookDeliveries(store));
   const { endpoint } = newWebhookEndpoint('acme', receiver.url, ['image.ready', 'image.deleted'], new Date());
   await endpoints.collection.save(endpoint, null);
   const now = new Date().toISOString();

@@ -1,12 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import test from 'ava';
-import { createEmbeddedCatalogStore } from '../../lib/adapters/embedded-catalog-store.ts';
 import { createLogger } from '../../lib/logger.ts';
 import { openWebhookDeliveries, type WebhookDelivery, type WebhookDeliveries } from '../../webhooks/deliveries-collection.ts';
 import { pollDueDeliveries } from '../../webhooks/due-deliveries.ts';
+import { temporaryCatalogStore } from '../support/counted-calls.ts';
 
 const iso = (msFromNow: number): string => new Date(Date.now() + msFromNow).toISOString();
 
@@ -31,11 +28,7 @@ function delivery(state: WebhookDelivery['state'], nextAttemptAt: string | null)
 }
 
 test('the poller offers the pending deliveries that are due, and reads no other: not those due later, nor the delivered or failed', async (t) => {
-  const dataDir = await mkdtemp(join(tmpdir(), 'progimage-due-'));
-  t.teardown(() => rm(dataDir, { recursive: true, force: true }));
-  const store = await createEmbeddedCatalogStore(dataDir);
-  t.teardown(() => store.close());
-  const stored = await openWebhookDeliveries(store);
+  const stored = await openWebhookDeliveries(await temporaryCatalogStore(t));
 
   const due = [delivery('pending', iso(-5_000)), delivery('pending', iso(-10))];
   const others = [

@@ -4,7 +4,7 @@ import { openImagesCollection, type ImagesCollection } from '../../catalog/image
 import { projectEvent } from '../../catalog/project-event.ts';
 import { createEvent, type ImageEvent } from '../../lib/events/envelope.ts';
 import { TOPICS } from '../../lib/events/topics.ts';
-import { countingReads, temporaryCatalogStore } from '../support/counted-reads.ts';
+import { countingCalls, temporaryCatalogStore } from '../support/counted-calls.ts';
 import { passedEvents, uploadedEvent } from '../support/events.ts';
 
 const subject = { imageId: '1c2d3e4f-5a6b-4c7d-8e9f-a0b1c2d3e4f5', tenant: 'acme' };
@@ -13,8 +13,8 @@ const { scanned, stripped, compressed, built } = passedEvents(subject);
 
 /** The images collection of an embedded catalog store of the test's own, its reads counted. */
 async function countedImages(t: ExecutionContext): Promise<{ images: ImagesCollection; reads: () => number }> {
-  const { collection, reads } = countingReads(await openImagesCollection(await temporaryCatalogStore(t)));
-  return { images: collection, reads };
+  const { collection, calls } = countingCalls(await openImagesCollection(await temporaryCatalogStore(t)));
+  return { images: collection, reads: () => calls.get };
 }
 
 const project = (event: ImageEvent) => (record: Parameters<typeof projectEvent>[0]) => projectEvent(record, event);

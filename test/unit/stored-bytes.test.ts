@@ -1,13 +1,13 @@
 import test, { type ExecutionContext } from 'ava';
 import { openUsageCollection, StoredBytes, type UsageCollection } from '../../lib/auth/stored-bytes.ts';
-import { countingReads, temporaryCatalogStore } from '../support/counted-reads.ts';
+import { countingCalls, temporaryCatalogStore } from '../support/counted-calls.ts';
 
 const tenant = 'acme';
 
 /** The tenant_usage collection of an embedded catalog store of the test's own, its reads counted. */
 async function countedUsage(t: ExecutionContext): Promise<{ usage: UsageCollection; reads: () => number }> {
-  const { collection, reads } = countingReads(await openUsageCollection(await temporaryCatalogStore(t)));
-  return { usage: collection, reads };
+  const { collection, calls } = countingCalls(await openUsageCollection(await temporaryCatalogStore(t)));
+  return { usage: collection, reads: () => calls.get };
 }
 
 test('a tenant whose count this process saved last is counted on without reading it again', async (t) => {
