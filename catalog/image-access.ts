@@ -21,7 +21,7 @@ export type Servable = ImageRecord & {
   readonly compression: NonNullable<ImageRecord['compression']>;
 };
 
-const isServable = (image: ImageRecord): image is Servable =>
+export const isServable = (image: ImageRecord): image is Servable =>
   (image.status === 'ready' || image.status === 'compressed') && image.master !== undefined && image.compression !== undefined;
 
 export const imageNotFound = (): HttpError => new HttpError(404, 'not_found', 'no such image');

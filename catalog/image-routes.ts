@@ -18,6 +18,7 @@ import type { OutcomeAnnouncer } from './announce-outcome.ts';
 import { deleteImage } from './delete-image.ts';
 import { assertServable, findImage, type Servable } from './image-access.ts';
 import type { HitCounter } from './hit-counter.ts';
+import type { ReadyRecords } from './ready-records.ts';
 import type { Renditions } from './renditions.ts';
 import type { ServableBlob, StoredOnce } from './stored-once.ts';
 import type { Transformations } from './transformations.ts';
@@ -40,6 +41,8 @@ export interface ImageRoutesDependencies {
   readonly transforms: () => TransformSettings;
   /** Where responses with their bytes in memory are kept, to be answered again before the framework. */
   readonly responses: ResponseCache;
+  /** The records of ready images read lately, for the routes that serve pixels. */
+  readonly records: ReadyRecords;
   /** Renditions and transformations being made or stored: a DELETE has those being made answered 404, and waits for the puts. */
   readonly stored: Pick<StoredOnce, 'forgetImage'>;
   readonly hits: HitCounter;
@@ -67,6 +70,7 @@ export function imageRoutes({
   transformations,
   transforms,
   responses,
+  records,
   stored,
   hits,
   announce,
@@ -76,7 +80,7 @@ export function imageRoutes({
   const resourcesFor = (tenant: Tenant): TransformResources => ({
     async loadImage(id) {
       try {
-        const source = await findImage(lookup, tenant, id);
+        const source = await records.find(tenant, id);
         assertServable(source);
         return await blobs.get(source.compression.master.key);
       } catch (error) {
@@ -136,12 +140,13 @@ export function imageRoutes({
   router.get('/:name', async (ctx) => {
     const name = ctx.params.name ?? '';
     const dot = name.indexOf('.');
-    const image = await findImage(lookup, tenantOf(ctx), dot === -1 ? name : name.slice(0, dot));
     if (dot === -1) {
+      const image = await findImage(lookup, tenantOf(ctx), name);
       ctx.set('Cache-Control', 'no-cache');
       ctx.body = imageView(image);
       return;
     }
+    const image = await records.find(tenantOf(ctx), name.slice(0, dot));
     const format = requestedFormat(name.slice(dot + 1));
     // Options are checked before the image's state: a bad request is a 400 whatever the image (for `auto`, but the format's own problems).
     const { presets, presetsOnly } = transforms();
@@ -161,7 +166,7 @@ export function imageRoutes({
   });
 
   router.get('/:id/variants/:file', async (ctx) => {
-    const image = await findImage(lookup, tenantOf(ctx), ctx.params.id ?? '');
+    const image = await records.find(tenantOf(ctx), ctx.params.id ?? '');
     assertServable(image);
     const available = image.variants?.items ?? [];
     const file = ctx.params.file ?? '';
@@ -199,6 +204,7 @@ export function imageRoutes({
         storedBytes,
         forget: async (id) => {
           responses.forget(id);
+          records.forget(id);
           await stored.forgetImage(id);
         },
         announce,

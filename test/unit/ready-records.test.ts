@@ -1,0 +1,90 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import test, { type ExecutionContext } from 'ava';
+import { createFolderBlobStore } from '../../lib/adapters/folder-blob-store.ts';
+import type { ImageRecord } from '../../catalog/image-record.ts';
+import { openImagesCollection } from '../../catalog/images-collection.ts';
+import { ReadyRecords } from '../../catalog/ready-records.ts';
+import { HttpError } from '../../lib/http/errors.ts';
+import { countingCalls, temporaryCatalogStore } from '../support/counted-calls.ts';
+
+const FRESH_MS = 1000;
+const id = '0b6c1f8e-3c1a-4d8e-9f7a-2b1c3d4e5f60';
+const at = '2026-12-07T12:00:00.000Z';
+const rendition = { format: 'jpeg', width: 2725, height: 2225, bytes: 579_316, pages: 1 } as const;
+
+function recordOf(status: 'ready' | 'compressed'): ImageRecord {
+  return {
+    id,
+    tenant: 'acme',
+    status,
+    createdAt: at,
+    updatedAt: at,
+    master: { key: `derived/acme/${id}/master.jpg`, ...rendition, at },
+    compression: {
+      master: { key: `derived/acme/${id}/compressed.jpg`, ...rendition },
+      bytesBefore: 829_183,
+      bytesAfter: 579_316,
+      kept: true,
+      at,
+    },
+    ...(status === 'ready' ? { variants: { items: [], at } } : {}),
+  };
+}
+
+/** ReadyRecords over an images collection of the test's own holding `record`, its reads counted, on a clock the test moves. */
+async function setUp(t: ExecutionContext, record: ImageRecord, freshMs = FRESH_MS) {
+  const { collection: images, calls } = countingCalls(await openImagesCollection(await temporaryCatalogStore(t)));
+  await images.save(record, null);
+  const blobRoot = await mkdtemp(join(tmpdir(), 'progimage-blobs-'));
+  t.teardown(() => rm(blobRoot, { recursive: true, force: true }));
+  // Not 0: lru-cache takes a start time of 0 for none.
+  const clock = { now: 1_000_000 };
+  const records = new ReadyRecords(
+    { images, blobs: await createFolderBlobStore(blobRoot) },
+    { maxEntries: 10, freshMs, now: () => clock.now },
+  );
+  return { records, reads: () => calls.get, clock };
+}
+
+test('a ready image asked for again within the window is not read again; after it, it is', async (t) => {
+  const { records, reads, clock } = await setUp(t, recordOf('ready'));
+  t.is((await records.find('acme', id)).status, 'ready');
+  clock.now += FRESH_MS - 1;
+  t.is((await records.find('acme', id)).status, 'ready');
+  t.is(reads(), 1);
+
+  clock.now += 2;
+  await records.find('acme', id);
+  t.is(reads(), 2, 'read anew once the window is over');
+});
+
+test('an image not ready yet is read every time', async (t) => {
+  const { records, reads } = await setUp(t, recordOf('compressed'));
+  await records.find('acme', id);
+  await records.find('acme', id);
+  t.is(reads(), 2);
+});
+
+test('a forgotten image is read again at once', async (t) => {
+  const { records, reads } = await setUp(t, recordOf('ready'));
+  await records.find('acme', id);
+  records.forget(id);
+  await records.find('acme', id);
+  t.is(reads(), 2);
+});
+
+test("another tenant asking for a held image's id gets the 404 of an unknown id", async (t) => {
+  const { records } = await setUp(t, recordOf('ready'));
+  await records.find('acme', id);
+  const error = await t.throwsAsync(records.find('globex', id), { instanceOf: HttpError });
+  t.is(error.status, 404);
+});
+
+test('a window of 0 reads every time', async (t) => {
+  const { records, reads } = await setUp(t, recordOf('ready'), 0);
+  await records.find('acme', id);
+  await records.find('acme', id);
+  t.is(reads(), 2);
+});
