@@ -10,7 +10,7 @@ import type { Tenant } from '../lib/ids.ts';
 import { tenantOf } from '../lib/http/admission.ts';
 import type { StoredBytes } from '../lib/auth/stored-bytes.ts';
 import { formatForExtension, SUPPORTED_EXTENSIONS } from '../lib/imaging/formats.ts';
-import type { BlobStore } from '../lib/ports/blob-store.ts';
+import { BlobNotFoundError, type BlobStore } from '../lib/ports/blob-store.ts';
 import { listQuery } from './image-contract.ts';
 import { imageView } from './image-view.ts';
 import type { ImagesCollection } from './images-collection.ts';
@@ -80,9 +80,10 @@ export function imageRoutes({
   const resourcesFor = (tenant: Tenant): TransformResources => ({
     async loadImage(id) {
       try {
-        const source = await records.find(tenant, id);
-        assertServable(source);
-        return await blobs.get(source.compression.master.key);
+        return await records.serve(tenant, id, (source) => {
+          assertServable(source);
+          return blobs.get(source.compression.master.key);
+        });
       } catch (error) {
         // A server that is down stays itself (retriable, 503): only a refusal of the image makes the option invalid.
         if (!(error instanceof DomainError) || error.retriable) throw error;
@@ -146,52 +147,58 @@ export function imageRoutes({
       ctx.body = imageView(image);
       return;
     }
-    const image = await records.find(tenantOf(ctx), name.slice(0, dot));
-    const format = requestedFormat(name.slice(dot + 1));
-    // Options are checked before the image's state: a bad request is a 400 whatever the image (for `auto`, but the format's own problems).
-    const { presets, presetsOnly } = transforms();
-    const requested = expandPreset(withoutDownload(ctx.query), presets, presetsOnly);
-    const options = Object.keys(requested).length === 0 ? null : parseOptions(requested);
-    if (options !== null && format !== AUTO_EXTENSION) canonicalise(options, format);
-    assertServable(image);
-    const asked = { format, options: options ?? {} };
-    const chosen = chooseByHeaders(image, asked, ctx.headers);
-    const output = chosen.format ?? (await ownFormat(image, blobs));
-    const transform = options === null ? null : canonicalise(chosen.options, output);
-    const blob =
-      transform === null || isPlainConversion(transform)
-        ? await renditions.get(image, output)
-        : await transformations.get(image, transform, resourcesFor(image.tenant));
-    await sendRendition(ctx, image, blob, transform === null ? output : 'transformed', image.id, negotiationOf(image, asked, chosen));
+    const made = await records.serve(tenantOf(ctx), name.slice(0, dot), async (image) => {
+      const format = requestedFormat(name.slice(dot + 1));
+      // Options are checked before the image's state: a bad request is a 400 whatever the image (for `auto`, but the format's own problems).
+      const { presets, presetsOnly } = transforms();
+      const requested = expandPreset(withoutDownload(ctx.query), presets, presetsOnly);
+      const options = Object.keys(requested).length === 0 ? null : parseOptions(requested);
+      if (options !== null && format !== AUTO_EXTENSION) canonicalise(options, format);
+      assertServable(image);
+      const asked = { format, options: options ?? {} };
+      const chosen = chooseByHeaders(image, asked, ctx.headers);
+      const output = chosen.format ?? (await ownFormat(image, blobs));
+      const transform = options === null ? null : canonicalise(chosen.options, output);
+      const blob =
+        transform === null || isPlainConversion(transform)
+          ? await renditions.get(image, output)
+          : await transformations.get(image, transform, resourcesFor(image.tenant));
+      return { image, blob, rendition: transform === null ? output : 'transformed', negotiation: negotiationOf(image, asked, chosen) };
+    });
+    await sendRendition(ctx, made.image, made.blob, made.rendition, made.image.id, made.negotiation);
   });
 
   router.get('/:id/variants/:file', async (ctx) => {
-    const image = await records.find(tenantOf(ctx), ctx.params.id ?? '');
-    assertServable(image);
-    const available = image.variants?.items ?? [];
     const file = ctx.params.file ?? '';
     const [name = '', extension = ''] = file.split('.', 2);
-    const downloadName = `${image.id}-${name}`;
-    const variant = available.find((item) => item.key.endsWith(`/variants/${file}`));
-    if (variant !== undefined) {
-      const blob = await blobs.stat(variant.key);
-      if (blob === null) throw new Error(`variant blob ${variant.key} is missing`);
-      await sendBlob(ctx, blobs, blob, { name: downloadName });
-      hits.record(image, `variants/${file}`);
+    const found = await records.serve(tenantOf(ctx), ctx.params.id ?? '', async (image) => {
+      assertServable(image);
+      const available = image.variants?.items ?? [];
+      const variant = available.find((item) => item.key.endsWith(`/variants/${file}`));
+      if (variant !== undefined) {
+        const built = await blobs.stat(variant.key);
+        if (built === null) throw new BlobNotFoundError(variant.key);
+        return { image, built };
+      }
+      // A preset in a format it was not built in (or added since): made on request like any transformation.
+      const { presets } = transforms();
+      const preset = presets.get(name);
+      const format = formatForExtension(extension);
+      if (preset === undefined || format === null) {
+        throw new HttpError(404, 'no_such_variant', `no variant ${file}`, {
+          available: available.map((item) => item.key.slice(item.key.lastIndexOf('/') + 1)),
+          presets: [...presets.keys()],
+        });
+      }
+      return { image, made: await transformations.get(image, canonicalise(parseOptions(preset), format), resourcesFor(image.tenant)) };
+    });
+    const downloadName = `${found.image.id}-${name}`;
+    if (found.made !== undefined) {
+      await sendRendition(ctx, found.image, found.made, `variants/${file}`, downloadName);
       return;
     }
-    // A preset in a format it was not built in (or added since): made on request like any transformation.
-    const { presets } = transforms();
-    const preset = presets.get(name);
-    const format = formatForExtension(extension);
-    if (preset === undefined || format === null) {
-      throw new HttpError(404, 'no_such_variant', `no variant ${file}`, {
-        available: available.map((item) => item.key.slice(item.key.lastIndexOf('/') + 1)),
-        presets: [...presets.keys()],
-      });
-    }
-    const blob = await transformations.get(image, canonicalise(parseOptions(preset), format), resourcesFor(image.tenant));
-    await sendRendition(ctx, image, blob, `variants/${file}`, downloadName);
+    await sendBlob(ctx, blobs, found.built, { name: downloadName });
+    hits.record(found.image, `variants/${file}`);
   });
 
   // An id without an extension: /v1/images/ID.jpg is only read, so DELETE there is a 405 that allows GET and HEAD.

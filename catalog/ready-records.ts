@@ -1,5 +1,6 @@
 import { LRUCache } from 'lru-cache';
 import type { Tenant } from '../lib/ids.ts';
+import { BlobNotFoundError } from '../lib/ports/blob-store.ts';
 import { findImage, isServable, type ImageLookup, type Servable } from './image-access.ts';
 import type { ImageRecord } from './image-record.ts';
 
@@ -44,16 +45,31 @@ export class ReadyRecords {
         : null;
   }
 
-  /** As findImage: the tenant's image with this id, any other a 404. */
-  async find(tenant: Tenant, id: string): Promise<ImageRecord> {
+  /**
+   * `serve` with the tenant's image of this id (any other a 404, as
+   * findImage). A record held may name blobs that are gone since: the image
+   * deleted, expired or deduplicated through another process. When `serve`
+   * finds one gone, it runs once more with the record read anew.
+   */
+  async serve<T>(tenant: Tenant, id: string, serve: (image: ImageRecord) => Promise<T>): Promise<T> {
     const held = this.#records?.get(id);
-    if (held?.tenant === tenant) return held;
-    const found = await findImage(this.lookup, tenant, id);
-    if (found.status === 'ready' && isServable(found)) this.#records?.set(id, found);
-    return found;
+    if (held?.tenant !== tenant) return serve(await this.#read(tenant, id));
+    try {
+      return await serve(held);
+    } catch (error) {
+      if (!(error instanceof BlobNotFoundError)) throw error;
+      this.forget(id);
+      return serve(await this.#read(tenant, id));
+    }
   }
 
   forget(id: string): void {
     this.#records?.delete(id);
+  }
+
+  async #read(tenant: Tenant, id: string): Promise<ImageRecord> {
+    const found = await findImage(this.lookup, tenant, id);
+    if (found.status === 'ready' && isServable(found)) this.#records?.set(id, found);
+    return found;
   }
 }

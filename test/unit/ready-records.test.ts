@@ -7,6 +7,7 @@ import type { ImageRecord } from '../../catalog/image-record.ts';
 import { openImagesCollection } from '../../catalog/images-collection.ts';
 import { ReadyRecords } from '../../catalog/ready-records.ts';
 import { HttpError } from '../../lib/http/errors.ts';
+import { BlobNotFoundError } from '../../lib/ports/blob-store.ts';
 import { countingCalls, temporaryCatalogStore } from '../support/counted-calls.ts';
 
 const FRESH_MS = 1000;
@@ -33,6 +34,10 @@ function recordOf(status: 'ready' | 'compressed'): ImageRecord {
   };
 }
 
+/** The record `serve` is given. */
+const find = (records: ReadyRecords, tenant: string, imageId: string): Promise<ImageRecord> =>
+  records.serve(tenant, imageId, (image) => Promise.resolve(image));
+
 /** ReadyRecords over an images collection of the test's own holding `record`, its reads counted, on a clock the test moves. */
 async function setUp(t: ExecutionContext, record: ImageRecord, freshMs = FRESH_MS) {
   const { collection: images, calls } = countingCalls(await openImagesCollection(await temporaryCatalogStore(t)));
@@ -50,41 +55,67 @@ async function setUp(t: ExecutionContext, record: ImageRecord, freshMs = FRESH_M
 
 test('a ready image asked for again within the window is not read again; after it, it is', async (t) => {
   const { records, reads, clock } = await setUp(t, recordOf('ready'));
-  t.is((await records.find('acme', id)).status, 'ready');
+  t.is((await find(records, 'acme', id)).status, 'ready');
   clock.now += FRESH_MS - 1;
-  t.is((await records.find('acme', id)).status, 'ready');
+  t.is((await find(records, 'acme', id)).status, 'ready');
   t.is(reads(), 1);
 
   clock.now += 2;
-  await records.find('acme', id);
+  await find(records, 'acme', id);
   t.is(reads(), 2, 'read anew once the window is over');
 });
 
 test('an image not ready yet is read every time', async (t) => {
   const { records, reads } = await setUp(t, recordOf('compressed'));
-  await records.find('acme', id);
-  await records.find('acme', id);
+  await find(records, 'acme', id);
+  await find(records, 'acme', id);
   t.is(reads(), 2);
 });
 
 test('a forgotten image is read again at once', async (t) => {
   const { records, reads } = await setUp(t, recordOf('ready'));
-  await records.find('acme', id);
+  await find(records, 'acme', id);
   records.forget(id);
-  await records.find('acme', id);
+  await find(records, 'acme', id);
   t.is(reads(), 2);
 });
 
 test("another tenant asking for a held image's id gets the 404 of an unknown id", async (t) => {
   const { records } = await setUp(t, recordOf('ready'));
-  await records.find('acme', id);
-  const error = await t.throwsAsync(records.find('globex', id), { instanceOf: HttpError });
+  await find(records, 'acme', id);
+  const error = await t.throwsAsync(find(records, 'globex', id), { instanceOf: HttpError });
   t.is(error.status, 404);
 });
 
 test('a window of 0 reads every time', async (t) => {
   const { records, reads } = await setUp(t, recordOf('ready'), 0);
-  await records.find('acme', id);
-  await records.find('acme', id);
+  await find(records, 'acme', id);
+  await find(records, 'acme', id);
   t.is(reads(), 2);
+});
+
+test('a blob gone under a held record: served once more, with the record read anew', async (t) => {
+  const { records, reads } = await setUp(t, recordOf('ready'));
+  await find(records, 'acme', id);
+  let attempts = 0;
+  const served = await records.serve('acme', id, (image) => {
+    attempts += 1;
+    return attempts === 1 ? Promise.reject(new BlobNotFoundError(image.master?.key ?? '')) : Promise.resolve(image.status);
+  });
+  t.is(served, 'ready');
+  t.is(attempts, 2);
+  t.is(reads(), 2, 'read anew for the second attempt');
+});
+
+test('a blob gone under a record just read is not tried again', async (t) => {
+  const { records } = await setUp(t, recordOf('ready'));
+  let attempts = 0;
+  await t.throwsAsync(
+    records.serve('acme', id, (image) => {
+      attempts += 1;
+      return Promise.reject(new BlobNotFoundError(image.master?.key ?? ''));
+    }),
+    { instanceOf: BlobNotFoundError },
+  );
+  t.is(attempts, 1);
 });
