@@ -16,16 +16,16 @@ export interface ReadyRecordsOptions {
 /**
  * The records of ready images read lately, for the routes that serve their
  * pixels: a page asking for several sizes of one image at once (a srcset)
- * costs one catalog read, not one per size. Each miss of a size read two
- * records before (this one and the liveness check once its result is stored),
- * a FerretDB command and the driver's decoding each.
+ * costs one catalog read (a MongoDB command and the driver's decoding), not
+ * one per size.
  *
- * A ready image's record changes only when the image is deleted or found
- * infected, so a record is used for `freshMs` after it was read, as a
- * response is by the response cache (lib/http/response-cache.ts): a DELETE
- * or a quarantine heard of by this process is forgotten at once, one through
- * another replica within `freshMs`. Records of images not ready (still in the
- * pipeline, failed) are read every time.
+ * A ready image's record changes only when the image is deleted, found
+ * infected or deduplicated, so a record is used for `freshMs` after it was
+ * read, as a response is by the response cache (lib/http/response-cache.ts):
+ * a change heard of by this process is forgotten at once, one through
+ * another replica within `freshMs` (and a blob found gone sooner: `serve`).
+ * Records of images not ready (still in the pipeline, failed) are read every
+ * time.
  */
 export class ReadyRecords {
   readonly #records: LRUCache<string, Servable> | null;
