@@ -37,8 +37,8 @@ export function residentMemoryOf(pid: number): ResidentMemory {
   return { rssBytes: kilobytes(status, 'VmRSS'), anonBytes: kilobytes(status, 'RssAnon'), fileBytes: kilobytes(status, 'RssFile') };
 }
 
-/** A V8 heap flag: `--max-semi-space-size=8`, `--max-old-space-size=512`, … */
-const HEAP_FLAG = /^--[a-z-]+-space-size=/;
+/** A V8 heap flag: `--max-semi-space-size=8`, `--max-old-space-size=512`, `--heap-growing-percent=100`, … */
+const HEAP_FLAG = /^--(?:[a-z-]+-space-size|heap-growing-percent)=/;
 
 /**
  * The memory settings a process runs with: its allocator (jemalloc when it is mapped, else glibc's
