@@ -1,13 +1,15 @@
 import test from 'ava';
-import { execFile } from 'node:child_process';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 
 // Whether V8 still inlines process.nextTick's queue entry after full collections that
 // ran while no entry was alive (lib/runtime/pin-next-tick-shapes.ts says why it may not).
 // %DebugPrint shows the state of each key's definition in nextTick's feedback.
 
-const execFileAsync = promisify(execFile);
 const repositoryRoot = fileURLToPath(new URL('../..', import.meta.url));
 
 const script = `
@@ -26,8 +28,21 @@ const v8Flags = ['--expose-gc', '--allow-natives-syntax', '--input-type=module',
 
 /** How the four keys of nextTick's literal are defined: MONOMORPHIC (inlined) or MEGAMORPHIC (the runtime, for good). */
 async function keyDefinitions(command: string): Promise<string[]> {
-  const { stdout } = await execFileAsync(command, v8Flags, { cwd: repositoryRoot, maxBuffer: 16 * 2 ** 20 });
-  return [...stdout.matchAll(/DefineKeyedOwnPropertyInLiteral (\w+)/g)].map((match) => match[1] ?? '');
+  // V8 prints through C's stdio, which loses what a non-blocking pipe refuses (Node makes its
+  // stdout pipe non-blocking), so the child prints to a file.
+  const folder = mkdtempSync(path.join(tmpdir(), 'next-tick-shapes-'));
+  const outputPath = path.join(folder, 'output');
+  const output = openSync(outputPath, 'w');
+  try {
+    const child = spawn(command, v8Flags, { cwd: repositoryRoot, stdio: ['ignore', output, output] });
+    const [code] = (await once(child, 'exit')) as [number | null];
+    const printed = readFileSync(outputPath, 'utf8');
+    if (code !== 0) throw new Error(`${command} exited with ${String(code)}: ${printed}`);
+    return [...printed.matchAll(/DefineKeyedOwnPropertyInLiteral (\w+)/g)].map((match) => match[1] ?? '');
+  } finally {
+    closeSync(output);
+    rmSync(folder, { recursive: true, force: true });
+  }
 }
 
 test('under progimage-node, process.nextTick keeps its fast path after full collections with no entry alive; bare node loses it', async (t) => {
