@@ -1,7 +1,7 @@
 /**
- * Imported first by every ProgImage process (infra/progimage-node): keeps one of
- * process.nextTick's queue entries alive for the life of the process, so that V8
- * never collects the hidden classes the entries share.
+ * Imported before the script by infra/progimage-node, so in every ProgImage process:
+ * keeps one of process.nextTick's queue entries alive for the life of the process,
+ * so that V8 never collects the hidden classes the entries share.
  *
  * Node 20 builds each entry with an object literal whose first keys are computed
  * (two symbols). For such a literal V8 remembers the hidden class each key was
